@@ -1,0 +1,38 @@
+#pragma once
+// Graph JSON: loading and validation before anything runs.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rasterflow/config.hpp"
+#include "rasterflow/grid.hpp"
+#include "rasterflow/node.hpp"
+
+namespace rasterflow {
+
+enum class ExtentMode { intersection, union_, explicit_ };
+
+struct GridSpec {
+  std::optional<std::string> crs;                 // as written (EPSG:4326, WKT, PROJ string)
+  std::optional<std::array<double, 2>> resolution;
+  ExtentMode extent_mode = ExtentMode::intersection;
+  Extent extent;                                  // when explicit
+};
+
+struct GraphSpec {
+  std::filesystem::path file;
+  std::string name;
+  GridSpec grid;
+  std::vector<NodeSpec> nodes;   // in a topological order (inputs before their consumers)
+  std::string json;              // the graph as loaded (for the experiment record)
+};
+
+// Loads and validates a graph: JSON syntax (with line and column), unknown keys, unique ids,
+// known types (with "did you mean"), inputs that exist, no cycles, input counts and kinds,
+// option names, types and values, with `config.node_overrides` applied. Throws GraphError.
+GraphSpec load_graph(const std::filesystem::path& file, const Config& config = {});
+GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path& file,
+                      const Config& config = {});
+
+}  // namespace rasterflow

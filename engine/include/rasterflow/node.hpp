@@ -1,0 +1,107 @@
+#pragma once
+// The node model. A node type is one file pair in nodes/ that registers a NodeTypeInfo; the
+// engine builds one Node per graph entry and runs it on every tile of the target grid.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rasterflow/config.hpp"
+#include "rasterflow/grid.hpp"
+#include "rasterflow/options.hpp"
+
+namespace rasterflow {
+
+struct NodeSpec {
+  std::string id;
+  std::string type;
+  std::vector<std::string> inputs;
+  Options options;
+  std::filesystem::path graph_file;  // for messages
+  // `<graph file>: node "<id>" (<type>)`: the prefix of every message about this node.
+  std::string where() const;
+};
+
+// Data flowing between nodes for one tile. Immutable once sent; shared by cheap handles.
+class Payload {
+ public:
+  virtual ~Payload() = default;
+  // Bytes of memory this payload holds (for the byte budget and metrics).
+  virtual std::size_t bytes() const noexcept = 0;
+};
+using PayloadPtr = std::shared_ptr<const Payload>;
+
+// What a source tells the engine to build the grid.
+struct SourceFootprint {
+  std::string crs;                        // the source's CRS as WKT ("" when it has none)
+  Extent extent;                          // in the grid's CRS
+  std::optional<std::array<double, 2>> resolution;  // in the grid's CRS, when it is the same CRS
+};
+
+// Fixed facts of a run that nodes may consult.
+struct RunContext {
+  Grid grid;
+  const Config* config = nullptr;
+  std::filesystem::path output_dir;
+  int threads = 1;
+};
+
+class Node {
+ public:
+  explicit Node(NodeSpec spec) : spec_(std::move(spec)) {}
+  virtual ~Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  const NodeSpec& spec() const { return spec_; }
+  const std::string& id() const { return spec_.id; }
+  const std::string& type() const { return spec_.type; }
+  std::string where() const { return spec_.where(); }
+
+  // Sources only: CRS and extent in `grid_crs` (WKT; empty = the source's own CRS).
+  virtual std::optional<SourceFootprint> footprint(const std::string& grid_crs) const {
+    (void)grid_crs;
+    return std::nullopt;
+  }
+  // Once, after the grid is fixed and before any tile; `inputs` are the upstream nodes in the
+  // order of the graph's `inputs`. Throws UsageError for anything that makes the run pointless.
+  virtual void prepare(const RunContext& ctx, std::span<Node* const> inputs) {
+    (void)ctx;
+    (void)inputs;
+  }
+  // Processes one tile. Called concurrently for different tiles: implementations are
+  // thread-safe. `inputs` holds one payload per input, in order.
+  virtual PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) = 0;
+  // Human-readable facts for `rasterflow plan` (one line each).
+  virtual std::vector<std::string> describe() const { return {}; }
+  // Estimated bytes this node holds per tile of `cells` target cells (for the byte budget).
+  virtual std::size_t estimate_bytes(std::int64_t cells) const {
+    (void)cells;
+    return 0;
+  }
+
+ private:
+  NodeSpec spec_;
+};
+
+// A node that ends the graph: process() runs in parallel (e.g. formatting), then write() is
+// called serially in tile order (seq 0, 1, 2...). open() before the first tile, commit() after
+// the last; abort() on any failure or interruption must leave no file under the final name.
+class SinkNode : public Node {
+ public:
+  using Node::Node;
+  virtual void open() = 0;
+  virtual void write(const TileRequest& tile, const PayloadPtr& data) = 0;
+  virtual void commit() = 0;
+  virtual void abort() noexcept = 0;
+  // Rows and bytes written so far (for the summary).
+  virtual std::uint64_t rows_written() const { return 0; }
+  virtual std::uint64_t bytes_written() const { return 0; }
+  virtual std::filesystem::path output_path() const { return {}; }
+};
+
+}  // namespace rasterflow

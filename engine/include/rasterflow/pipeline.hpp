@@ -1,0 +1,76 @@
+#pragma once
+// A graph made runnable: nodes built, grid resolved, then run on oneTBB's flow graph:
+//   tile generator -> limiter -> node bodies (parallel) -> sequencer -> sink writer (serial)
+// with the sink releasing the limiter, so tiles in flight are bounded by construction.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rasterflow/config.hpp"
+#include "rasterflow/graph.hpp"
+#include "rasterflow/node.hpp"
+
+namespace rasterflow {
+
+struct RunOptions {
+  std::filesystem::path output_dir = ".";
+  int threads = 0;                    // 0: engine.threads, then the machine
+  std::int64_t tile_rows = 0;         // 0: derived from resampling.window_size
+  int max_tiles_in_flight = 0;        // 0: 2 x threads
+  const std::atomic<bool>* cancel = nullptr;  // set by a signal handler to stop the run
+};
+
+struct NodeStats {
+  std::string id;
+  std::string type;
+  std::uint64_t items = 0;
+  std::uint64_t cells = 0;
+  std::uint64_t bytes = 0;
+  double busy_seconds = 0;
+};
+
+struct RunSummary {
+  std::int64_t grid_width = 0;
+  std::int64_t grid_height = 0;
+  std::uint64_t tiles = 0;
+  std::uint64_t cells = 0;
+  std::uint64_t rows_written = 0;
+  std::uint64_t bytes_written = 0;
+  double wall_seconds = 0;
+  double cpu_seconds = 0;
+  std::uint64_t peak_rss_bytes = 0;
+  int threads = 0;
+  std::vector<std::filesystem::path> outputs;
+  std::vector<NodeStats> nodes;
+};
+
+class Pipeline {
+ public:
+  Pipeline(const GraphSpec& graph, const Config& config, RunOptions options);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  const Grid& grid() const;
+  int threads() const;
+  std::int64_t tile_rows() const;
+  // Text lines for `rasterflow plan`.
+  std::vector<std::string> plan() const;
+  // Runs every tile through the graph. Throws RunError (outputs removed) or Interrupted.
+  RunSummary run();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Peak resident set size of this process so far (getrusage), in bytes.
+std::uint64_t peak_rss_bytes();
+// "trace" | "debug" | "info" | "warn" | "error"; throws UsageError for anything else.
+void set_log_level(const std::string& level);
+std::string version();
+
+}  // namespace rasterflow

@@ -1,0 +1,16 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace rasterflow {
+
+// Parses `512MiB`, `4GiB`, `2G`, `1.5GB`, `1048576` into bytes. K/M/G/T and KiB/MiB/GiB/TiB are
+// binary (powers of 1024, as in memory limits); KB/MB/GB/TB are decimal. nullopt when malformed.
+std::optional<std::uint64_t> parse_size(std::string_view text);
+
+// 1536 -> "1.5 KiB"
+std::string format_size(std::uint64_t bytes);
+
+}  // namespace rasterflow

@@ -1,0 +1,368 @@
+#include "rasterflow/graph.hpp"
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "rasterflow/errors.hpp"
+#include "rasterflow/registry.hpp"
+
+namespace json = boost::json;
+
+namespace rasterflow {
+namespace {
+
+std::string kind_of(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64: return "an integer";
+    case json::kind::double_: return "a number";
+    case json::kind::string: return "a string";
+    case json::kind::array: return "a list";
+    case json::kind::object: return "an object";
+  }
+  return "?";
+}
+
+std::optional<double> as_number(const json::value& v) {
+  if (v.is_int64()) return static_cast<double>(v.as_int64());
+  if (v.is_uint64()) return static_cast<double>(v.as_uint64());
+  if (v.is_double()) return v.as_double();
+  return std::nullopt;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+json::value parse_json(const std::string& text, const std::string& file) {
+  json::stream_parser parser;
+  boost::system::error_code ec;
+  const std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    const std::size_t offset = std::min(consumed, text.size());
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < offset; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    throw_graph_error(file + ":" + std::to_string(line) + ":" + std::to_string(column), "invalid JSON: " + ec.message());
+  }
+  return parser.release();
+}
+
+OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const std::string& where) {
+  const auto wrong = [&](const std::string& expected) {
+    throw_graph_error(where, "option \"" + spec.name + "\": expected " + expected + ", got " + kind_of(v));
+  };
+  switch (spec.type) {
+    case OptionType::string:
+    case OptionType::input_path:
+    case OptionType::output_path:
+      if (!v.is_string()) wrong("a string");
+      return std::string(v.as_string());
+    case OptionType::integer: {
+      if (v.is_int64()) return v.as_int64();
+      if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(v.as_uint64());
+      if (v.is_double() && std::floor(v.as_double()) == v.as_double() && std::fabs(v.as_double()) < 9e15) {
+        return static_cast<std::int64_t>(v.as_double());
+      }
+      wrong("an integer");
+    }
+    case OptionType::number: {
+      const auto n = as_number(v);
+      if (!n) wrong("a number");
+      return *n;
+    }
+    case OptionType::boolean:
+      if (!v.is_bool()) wrong("true or false");
+      return v.as_bool();
+    case OptionType::string_list: {
+      if (v.is_string()) return std::vector<std::string>{std::string(v.as_string())};
+      if (!v.is_array()) wrong("a list of strings");
+      std::vector<std::string> out;
+      for (const auto& item : v.as_array()) {
+        if (!item.is_string()) wrong("a list of strings");
+        out.emplace_back(item.as_string());
+      }
+      return out;
+    }
+  }
+  wrong("a value");
+  return {};
+}
+
+void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where) {
+  if (!spec.choices.empty()) {
+    if (const auto* s = std::get_if<std::string>(&value)) {
+      if (std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end()) {
+        throw_graph_error(where, "option \"" + spec.name + "\": unknown value \"" + *s + "\" (expected one of: " +
+                                     join(spec.choices) + ")");
+      }
+    }
+  }
+  if (spec.min) {
+    double n = 0;
+    if (const auto* i = std::get_if<std::int64_t>(&value)) n = static_cast<double>(*i);
+    else if (const auto* d = std::get_if<double>(&value)) n = *d;
+    else return;
+    if (n < *spec.min) {
+      throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(value) + " is out of range (expected >= " +
+                                   option_value_text(OptionValue{*spec.min}) + ")");
+    }
+  }
+}
+
+GridSpec parse_grid(const json::value& v, const std::string& file) {
+  GridSpec grid;
+  if (!v.is_object()) throw_graph_error(file, "field \"grid\": expected an object, got " + kind_of(v));
+  for (const auto& [key, value] : v.as_object()) {
+    const std::string where = file + ": grid";
+    if (key == "crs") {
+      if (!value.is_string() || value.as_string().empty()) throw_graph_error(where, "field \"crs\": expected a CRS string such as \"EPSG:4326\"");
+      grid.crs = std::string(value.as_string());
+    } else if (key == "resolution") {
+      std::array<double, 2> res{};
+      if (const auto n = as_number(value)) {
+        res = {*n, *n};
+      } else if (value.is_array() && value.as_array().size() == 2 && as_number(value.as_array()[0]) &&
+                 as_number(value.as_array()[1])) {
+        res = {*as_number(value.as_array()[0]), *as_number(value.as_array()[1])};
+      } else {
+        throw_graph_error(where, "field \"resolution\": expected a number or [x, y], got " + kind_of(value));
+      }
+      if (!(res[0] > 0 && res[1] > 0) || !std::isfinite(res[0]) || !std::isfinite(res[1])) {
+        throw_graph_error(where, "field \"resolution\": must be greater than 0");
+      }
+      grid.resolution = res;
+    } else if (key == "extent") {
+      if (value.is_string()) {
+        if (value.as_string() == "intersection") grid.extent_mode = ExtentMode::intersection;
+        else if (value.as_string() == "union") grid.extent_mode = ExtentMode::union_;
+        else throw_graph_error(where, "field \"extent\": unknown value \"" + std::string(value.as_string()) + "\" (expected \"intersection\", \"union\" or [xmin, ymin, xmax, ymax])");
+      } else if (value.is_array() && value.as_array().size() == 4) {
+        double e[4];
+        for (int i = 0; i < 4; ++i) {
+          const auto n = as_number(value.as_array()[i]);
+          if (!n || !std::isfinite(*n)) throw_graph_error(where, "field \"extent\": expected four numbers [xmin, ymin, xmax, ymax]");
+          e[i] = *n;
+        }
+        if (!(e[0] < e[2] && e[1] < e[3])) throw_graph_error(where, "field \"extent\": expected xmin < xmax and ymin < ymax");
+        grid.extent_mode = ExtentMode::explicit_;
+        grid.extent = {e[0], e[1], e[2], e[3]};
+      } else {
+        throw_graph_error(where, "field \"extent\": expected \"intersection\", \"union\" or [xmin, ymin, xmax, ymax]");
+      }
+    } else {
+      throw_graph_error(where, "unknown field \"" + std::string(key) + "\"" + did_you_mean(std::string(key), {"crs", "resolution", "extent"}));
+    }
+  }
+  return grid;
+}
+
+}  // namespace
+
+GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path& file, const Config& config) {
+  const std::string fname = file.string();
+  const json::value root = parse_json(json_text, fname);
+  if (!root.is_object()) throw_graph_error(fname, "expected a JSON object with \"nodes\"");
+  GraphSpec graph;
+  graph.file = file;
+  graph.json = json_text;
+  graph.name = file.stem().string();
+  const json::array* nodes = nullptr;
+  for (const auto& [key, value] : root.as_object()) {
+    if (key == "name") {
+      if (!value.is_string()) throw_graph_error(fname, "field \"name\": expected a string, got " + kind_of(value));
+      graph.name = std::string(value.as_string());
+    } else if (key == "description") {
+      if (!value.is_string()) throw_graph_error(fname, "field \"description\": expected a string");
+    } else if (key == "grid") {
+      graph.grid = parse_grid(value, fname);
+    } else if (key == "nodes") {
+      if (!value.is_array()) throw_graph_error(fname, "field \"nodes\": expected a list of nodes, got " + kind_of(value));
+      nodes = &value.as_array();
+    } else {
+      throw_graph_error(fname, "unknown field \"" + std::string(key) + "\"" + did_you_mean(std::string(key), {"name", "description", "grid", "nodes"}));
+    }
+  }
+  if (nodes == nullptr || nodes->empty()) throw_graph_error(fname, "field \"nodes\": the graph has no nodes");
+
+  const auto& registry = NodeRegistry::instance();
+  const std::filesystem::path base = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  std::vector<NodeSpec> specs;
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < nodes->size(); ++i) {
+    const json::value& n = (*nodes)[i];
+    const std::string at = fname + ": nodes[" + std::to_string(i) + "]";
+    if (!n.is_object()) throw_graph_error(at, "expected an object, got " + kind_of(n));
+    const auto& obj = n.as_object();
+    const auto* id = obj.if_contains("id");
+    if (id == nullptr || !id->is_string() || id->as_string().empty()) throw_graph_error(at, "field \"id\": expected a non-empty string");
+    NodeSpec spec;
+    spec.id = std::string(id->as_string());
+    spec.graph_file = file;
+    const auto* type = obj.if_contains("type");
+    if (type == nullptr || !type->is_string()) {
+      throw_graph_error(fname + ": node \"" + spec.id + "\"", "field \"type\": expected a node type (one of: " + join(registry.names()) + ")");
+    }
+    spec.type = std::string(type->as_string());
+    const NodeTypeInfo* info = registry.find(spec.type);
+    if (info == nullptr) {
+      throw_graph_error(fname + ": node \"" + spec.id + "\"", "field \"type\": unknown node type \"" + spec.type + "\"" +
+                                                                 did_you_mean(spec.type, registry.names()) + " (known: " + join(registry.names()) + ")");
+    }
+    if (index.count(spec.id) != 0) throw_graph_error(spec.where(), "field \"id\": duplicate id (also nodes[" + std::to_string(index[spec.id]) + "])");
+    index[spec.id] = i;
+    std::vector<std::string> option_names;
+    for (const auto& o : info->options) option_names.push_back(o.name);
+    for (const auto& [key, value] : obj) {
+      const std::string k(key);
+      if (k == "id" || k == "type") continue;
+      if (k == "inputs") {
+        if (!value.is_array()) throw_graph_error(spec.where(), "field \"inputs\": expected a list of node ids, got " + kind_of(value));
+        for (const auto& in : value.as_array()) {
+          if (!in.is_string()) throw_graph_error(spec.where(), "field \"inputs\": expected node ids (strings), got " + kind_of(in));
+          spec.inputs.emplace_back(in.as_string());
+        }
+        continue;
+      }
+      const auto spec_it = std::find_if(info->options.begin(), info->options.end(), [&](const OptionSpec& o) { return o.name == k; });
+      if (spec_it == info->options.end()) {
+        std::vector<std::string> all = option_names;
+        all.push_back("inputs");
+        throw_graph_error(spec.where(), "unknown option \"" + k + "\"" + did_you_mean(k, all) +
+                                           (option_names.empty() ? std::string(" (this type takes no options)") : " (options: " + join(option_names) + ")"));
+      }
+      OptionValue bound = bind_json_option(*spec_it, value, spec.where());
+      spec.options.set(k, std::move(bound));
+    }
+    // --set nodes.<id>.<option> and config.yml's nodes: section win over the graph.
+    if (const auto ov = config.node_overrides.find(spec.id); ov != config.node_overrides.end()) {
+      for (const auto& [k, text] : ov->second) {
+        const auto spec_it = std::find_if(info->options.begin(), info->options.end(), [&](const OptionSpec& o) { return o.name == k; });
+        if (spec_it == info->options.end()) {
+          throw_graph_error("--set nodes." + spec.id + "." + k, spec.where() + ": unknown option \"" + k + "\"" + did_you_mean(k, option_names));
+        }
+        const auto parsed = parse_option_text(*spec_it, text);
+        if (!parsed) throw_graph_error("--set nodes." + spec.id + "." + k, "expected " + std::string(to_string(spec_it->type)) + ", got \"" + text + "\"");
+        spec.options.set(k, *parsed);
+      }
+    }
+    for (const auto& o : info->options) {
+      if (!spec.options.has(o.name)) {
+        if (o.required) throw_graph_error(spec.where(), "option \"" + o.name + "\": required (" + o.help + ")");
+        spec.options.set(o.name, o.default_value);
+      }
+      if (spec.options.has(o.name)) {
+        check_option_value(o, spec.options.all().at(o.name), spec.where());
+        if (o.type == OptionType::input_path) {
+          const std::filesystem::path p(spec.options.str(o.name));
+          if (p.empty()) throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
+          // Paths that GDAL understands as virtual (e.g. /vsizip/...) are kept as given.
+          if (p.is_relative() && spec.options.str(o.name).rfind("/vsi", 0) != 0) spec.options.set(o.name, (base / p).lexically_normal().string());
+        }
+        if (o.type == OptionType::output_path && spec.options.str(o.name).empty()) {
+          throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
+        }
+      }
+    }
+    specs.push_back(std::move(spec));
+  }
+  for (const auto& [id, _] : config.node_overrides) {
+    if (index.count(id) == 0) throw_graph_error("--set nodes." + id, "no node with id \"" + id + "\" in " + fname);
+  }
+
+  // Edges: existence, counts and kinds.
+  std::set<std::string> consumed;
+  for (const auto& spec : specs) {
+    const NodeTypeInfo* info = registry.find(spec.type);
+    const int n = static_cast<int>(spec.inputs.size());
+    if (n < info->min_inputs || (info->max_inputs >= 0 && n > info->max_inputs)) {
+      std::string expected = info->max_inputs == info->min_inputs ? std::to_string(info->min_inputs)
+                             : info->max_inputs < 0             ? "at least " + std::to_string(info->min_inputs)
+                                                                : std::to_string(info->min_inputs) + " to " + std::to_string(info->max_inputs);
+      throw_graph_error(spec.where(), "field \"inputs\": " + std::to_string(n) + " given, expected " + expected);
+    }
+    std::set<std::string> seen;
+    for (const auto& in : spec.inputs) {
+      const auto it = index.find(in);
+      if (it == index.end()) {
+        std::vector<std::string> ids;
+        for (const auto& s : specs) ids.push_back(s.id);
+        throw_graph_error(spec.where(), "field \"inputs\": no node with id \"" + in + "\"" + did_you_mean(in, ids));
+      }
+      if (in == spec.id) throw_graph_error(spec.where(), "field \"inputs\": a node cannot be its own input (cycle)");
+      if (!seen.insert(in).second) throw_graph_error(spec.where(), "field \"inputs\": \"" + in + "\" is listed twice");
+      const NodeSpec& up = specs[it->second];
+      const NodeTypeInfo* up_info = registry.find(up.type);
+      if (up_info->output_kind != info->input_kind) {
+        throw_graph_error(spec.where(), "field \"inputs\": \"" + in + "\" (" + up.type + ") produces " +
+                                            (up_info->output_kind.empty() ? std::string("nothing") : up_info->output_kind) + ", but " +
+                                            spec.type + " takes " + info->input_kind);
+      }
+      consumed.insert(in);
+    }
+  }
+  bool has_sink = false;
+  for (const auto& spec : specs) {
+    const NodeTypeInfo* info = registry.find(spec.type);
+    has_sink = has_sink || info->is_sink;
+    if (!info->is_sink && consumed.count(spec.id) == 0) {
+      throw_graph_error(spec.where(), "its output is used by no node (connect it to a sink or remove it)");
+    }
+  }
+  if (!has_sink) throw_graph_error(fname, "the graph has no sink (e.g. a csv_sink): nothing would be written");
+
+  // Topological order (Kahn); what remains is a cycle.
+  std::vector<int> pending(specs.size());
+  for (std::size_t i = 0; i < specs.size(); ++i) pending[i] = static_cast<int>(specs[i].inputs.size());
+  std::vector<std::size_t> order;
+  std::vector<bool> done(specs.size(), false);
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      if (done[i] || pending[i] != 0) continue;
+      done[i] = true;
+      progress = true;
+      order.push_back(i);
+      for (std::size_t j = 0; j < specs.size(); ++j) {
+        for (const auto& in : specs[j].inputs) {
+          if (in == specs[i].id) --pending[j];
+        }
+      }
+    }
+  }
+  if (order.size() != specs.size()) {
+    std::string members;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      if (!done[i]) members += (members.empty() ? "" : ", ") + std::string("\"") + specs[i].id + "\"";
+    }
+    throw_graph_error(fname, "the graph has a cycle through nodes " + members);
+  }
+  for (const auto i : order) graph.nodes.push_back(std::move(specs[i]));
+  return graph;
+}
+
+GraphSpec load_graph(const std::filesystem::path& file, const Config& config) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw_graph_error(file.string(), "cannot read the graph file (" + std::string(std::filesystem::exists(file) ? "permission denied" : "no such file") + ")");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_graph(buffer.str(), file, config);
+}
+
+}  // namespace rasterflow

@@ -1,0 +1,102 @@
+#include "rasterflow/options.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <sstream>
+
+#include "rasterflow/errors.hpp"
+
+namespace rasterflow {
+
+const char* to_string(OptionType type) {
+  switch (type) {
+    case OptionType::string: return "string";
+    case OptionType::integer: return "integer";
+    case OptionType::number: return "number";
+    case OptionType::boolean: return "boolean";
+    case OptionType::string_list: return "list of strings";
+    case OptionType::input_path: return "path";
+    case OptionType::output_path: return "path";
+  }
+  return "?";
+}
+
+std::optional<OptionValue> parse_option_text(const OptionSpec& spec, const std::string& text) {
+  switch (spec.type) {
+    case OptionType::string:
+    case OptionType::input_path:
+    case OptionType::output_path:
+      return OptionValue{text};
+    case OptionType::integer: {
+      std::int64_t v = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+      return OptionValue{v};
+    }
+    case OptionType::number: {
+      double v = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(v)) return std::nullopt;
+      return OptionValue{v};
+    }
+    case OptionType::boolean:
+      if (text == "true" || text == "1" || text == "yes" || text == "on") return OptionValue{true};
+      if (text == "false" || text == "0" || text == "no" || text == "off") return OptionValue{false};
+      return std::nullopt;
+    case OptionType::string_list: {
+      std::vector<std::string> items;
+      std::stringstream in(text);
+      std::string item;
+      while (std::getline(in, item, ',')) items.push_back(item);
+      return OptionValue{items};
+    }
+  }
+  return std::nullopt;
+}
+
+std::string option_value_text(const OptionValue& value) {
+  struct Visitor {
+    std::string operator()(std::monostate) const { return "(none)"; }
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(std::int64_t v) const { return std::to_string(v); }
+    std::string operator()(double v) const {
+      char buf[32];
+      const auto r = std::to_chars(buf, buf + sizeof buf, v);
+      return std::string(buf, r.ptr);
+    }
+    std::string operator()(const std::string& s) const { return s; }
+    std::string operator()(const std::vector<std::string>& list) const {
+      std::string out;
+      for (const auto& s : list) out += (out.empty() ? "" : ",") + s;
+      return out;
+    }
+  };
+  return std::visit(Visitor{}, value);
+}
+
+bool Options::has(const std::string& name) const {
+  const auto it = values_.find(name);
+  return it != values_.end() && !std::holds_alternative<std::monostate>(it->second);
+}
+
+const OptionValue& Options::get(const std::string& name) const {
+  const auto it = values_.find(name);
+  if (it == values_.end() || std::holds_alternative<std::monostate>(it->second)) {
+    throw std::logic_error("option \"" + name + "\" read but not declared or not set");
+  }
+  return it->second;
+}
+
+const std::string& Options::str(const std::string& name) const { return std::get<std::string>(get(name)); }
+std::int64_t Options::integer(const std::string& name) const { return std::get<std::int64_t>(get(name)); }
+double Options::number(const std::string& name) const {
+  const auto& v = get(name);
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  return std::get<double>(v);
+}
+bool Options::boolean(const std::string& name) const { return std::get<bool>(get(name)); }
+const std::vector<std::string>& Options::strings(const std::string& name) const {
+  return std::get<std::vector<std::string>>(get(name));
+}
+
+}  // namespace rasterflow

@@ -1,0 +1,35 @@
+#include "rasterflow/registry.hpp"
+
+#include <stdexcept>
+
+namespace rasterflow {
+
+NodeRegistry& NodeRegistry::instance() {
+  static NodeRegistry registry;
+  return registry;
+}
+
+bool NodeRegistry::add(NodeTypeInfo info) {
+  if (find(info.name) != nullptr) throw std::logic_error("node type registered twice: " + info.name);
+  types_.push_back(std::move(info));
+  return true;
+}
+
+const NodeTypeInfo* NodeRegistry::find(const std::string& name) const {
+  for (const auto& t : types_) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> NodeRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& t : types_) out.push_back(t.name);
+  return out;
+}
+
+std::string NodeSpec::where() const {
+  return graph_file.string() + ": node \"" + id + "\" (" + type + ")";
+}
+
+}  // namespace rasterflow

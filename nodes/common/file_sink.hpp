@@ -1,0 +1,38 @@
+#pragma once
+// The shared work of sinks that write one file: the file is created as `<path>.partial`,
+// written serially in tile order, and renamed to `<path>` only by commit(); abort() removes
+// it. Byte and row accounting for the run summary live here too.
+#include <cstdio>
+#include <filesystem>
+#include <string_view>
+
+#include "rasterflow/node.hpp"
+
+namespace rasterflow::nodes {
+
+class FileSink : public SinkNode {
+ public:
+  explicit FileSink(NodeSpec spec, std::string path_option = "path");
+  ~FileSink() override;
+
+  void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
+  void open() override;
+  void commit() override;
+  void abort() noexcept override;
+  std::uint64_t rows_written() const override { return rows_; }
+  std::uint64_t bytes_written() const override { return bytes_; }
+  std::filesystem::path output_path() const override { return path_; }
+
+ protected:
+  // Appends bytes to the partial file; throws IoError (disk full, ...) naming the node and file.
+  void write_bytes(std::string_view bytes, std::uint64_t rows);
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path partial_;
+  std::FILE* file_ = nullptr;
+  std::uint64_t rows_ = 0;
+  std::uint64_t bytes_ = 0;
+};
+
+}  // namespace rasterflow::nodes

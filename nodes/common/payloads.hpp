@@ -1,0 +1,34 @@
+#pragma once
+// What the raster nodes send each other for one tile.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rasterflow/node.hpp"
+
+namespace rasterflow::nodes {
+
+// How a column's values are written: integers as integers, floats in shortest round-trip form
+// of their own width (a Float32 value prints as the float it is, not as its double expansion).
+enum class ValueKind : std::uint8_t { integer, float32, float64 };
+
+// One resampled band over a tile, cell by cell in raster order (tile.rows x tile.width).
+// Values are doubles, which hold every supported input type exactly; `valid` is 0 for nodata.
+struct Column final : Payload {
+  ValueKind kind = ValueKind::float64;
+  std::vector<double> values;
+  std::vector<std::uint8_t> valid;
+  std::size_t bytes() const noexcept override { return values.capacity() * sizeof(double) + valid.capacity(); }
+};
+
+// The merged table of a tile: the kept cells (indices into the tile, ascending) and, per
+// column, a shared handle to the resampled band (no copy).
+struct Table final : Payload {
+  std::vector<std::string> names;
+  std::vector<std::shared_ptr<const Column>> columns;
+  std::vector<std::uint32_t> cells;
+  std::size_t bytes() const noexcept override { return cells.capacity() * sizeof(std::uint32_t); }
+};
+
+}  // namespace rasterflow::nodes

@@ -1,0 +1,23 @@
+#pragma once
+// merge: joins the resampled columns of one tile into a table, cell by cell, and drops rows by
+// the `drop` rule. Columns are shared, not copied.
+#include "nodes/common/payloads.hpp"
+#include "rasterflow/node.hpp"
+
+namespace rasterflow::nodes {
+
+enum class DropRule { all_nodata, any_nodata, none };
+
+class Merge final : public Node {
+ public:
+  explicit Merge(NodeSpec spec);
+  PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
+  std::vector<std::string> describe() const override;
+  std::size_t estimate_bytes(std::int64_t cells) const override { return static_cast<std::size_t>(cells) * sizeof(std::uint32_t); }
+
+ private:
+  std::vector<std::string> names_;
+  DropRule drop_ = DropRule::all_nodata;
+};
+
+}  // namespace rasterflow::nodes

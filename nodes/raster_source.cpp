@@ -1,0 +1,137 @@
+#include "nodes/raster_source.hpp"
+
+#include <cmath>
+#include <filesystem>
+
+#include "rasterflow/errors.hpp"
+#include "rasterflow/registry.hpp"
+
+namespace rasterflow::nodes {
+
+DatasetPtr RasterSource::open() const {
+  ensure_gdal();
+  DatasetPtr ds(GDALOpenEx(info_.path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+  return ds;
+}
+
+RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
+  info_.path = this->spec().options.str("path");
+  info_.band = static_cast<int>(this->spec().options.integer("band"));
+  const std::string where = this->where();
+  if (info_.path.rfind("/vsi", 0) != 0) {
+    std::error_code ec;
+    if (!std::filesystem::exists(info_.path, ec)) throw_graph_error(where, "option \"path\": no such file: " + info_.path);
+    if (std::filesystem::is_directory(info_.path, ec)) throw_graph_error(where, "option \"path\": is a folder, not a raster file: " + info_.path);
+  }
+  const DatasetPtr ds = open();
+  if (!ds) throw_graph_error(where, "option \"path\": GDAL cannot open " + info_.path + " as a raster (" + last_gdal_error("unknown format") + ")");
+  const int bands = GDALGetRasterCount(get(ds));
+  if (info_.band > bands) {
+    throw_graph_error(where, "option \"band\": band " + std::to_string(info_.band) + " does not exist (" + info_.path + " has " +
+                                 std::to_string(bands) + (bands == 1 ? " band)" : " bands)"));
+  }
+  info_.width = GDALGetRasterXSize(get(ds));
+  info_.height = GDALGetRasterYSize(get(ds));
+  if (GDALGetGeoTransform(get(ds), info_.gt.data()) != CE_None) {
+    throw_graph_error(where, "option \"path\": " + info_.path + " has no geotransform (it is not georeferenced)");
+  }
+  if (info_.gt[2] != 0.0 || info_.gt[4] != 0.0) {
+    // Rotated rasters go through the warper, which handles any geotransform.
+  }
+  const char* wkt = GDALGetProjectionRef(get(ds));
+  info_.crs = wkt != nullptr ? wkt : "";
+  GDALRasterBandH b = GDALGetRasterBand(get(ds), info_.band);
+  info_.type = GDALGetRasterDataType(b);
+  int has_nodata = 0;
+  const double nodata = GDALGetRasterNoDataValue(b, &has_nodata);
+  if (has_nodata) info_.nodata = nodata;
+  if (this->spec().options.has("nodata")) info_.nodata = this->spec().options.number("nodata");
+  switch (info_.type) {
+    case GDT_Byte: case GDT_UInt16: case GDT_Int16: case GDT_UInt32: case GDT_Int32: case GDT_Float32: case GDT_Float64:
+#if GDAL_VERSION_NUM >= 3070000
+    case GDT_Int8:
+#endif
+      break;
+    default:
+      throw_graph_error(where, "option \"band\": data type " + std::string(GDALGetDataTypeName(info_.type)) +
+                                   " is not supported (expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64)");
+  }
+}
+
+GDALDatasetH RasterSource::dataset() {
+  auto& handle = handles_.local();
+  if (!handle) {
+    handle = open();
+    if (!handle) throw_io_error(where(), "cannot reopen " + info_.path + ": " + last_gdal_error("unknown error"));
+  }
+  return get(handle);
+}
+
+GDALRasterBandH RasterSource::band() { return GDALGetRasterBand(dataset(), info_.band); }
+
+void RasterSource::read(const PixelWindow& w, double* out) {
+  if (w.empty()) return;
+  const CPLErr err = GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0), static_cast<int>(w.cols),
+                                  static_cast<int>(w.rows), out, static_cast<int>(w.cols), static_cast<int>(w.rows), GDT_Float64, 0, 0);
+  if (err != CE_None) {
+    throw_io_error(where(), "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" + std::to_string(w.row0 + w.rows - 1) +
+                                " failed: " + last_gdal_error("read error"));
+  }
+}
+
+std::optional<SourceFootprint> RasterSource::footprint(const std::string& grid_crs) const {
+  SourceFootprint fp;
+  fp.crs = info_.crs;
+  const auto& gt = info_.gt;
+  const double xs[2] = {gt[0], gt[0] + static_cast<double>(info_.width) * gt[1] + static_cast<double>(info_.height) * gt[2]};
+  const double ys[2] = {gt[3], gt[3] + static_cast<double>(info_.width) * gt[4] + static_cast<double>(info_.height) * gt[5]};
+  const Extent native{std::min(xs[0], xs[1]), std::min(ys[0], ys[1]), std::max(xs[0], xs[1]), std::max(ys[0], ys[1])};
+  if (grid_crs.empty() || same_crs(grid_crs, info_.crs)) {
+    fp.extent = native;
+    if (gt[2] == 0.0 && gt[4] == 0.0) fp.resolution = std::array<double, 2>{std::fabs(gt[1]), std::fabs(gt[5])};
+    return fp;
+  }
+  if (info_.crs.empty()) {
+    throw_graph_error(where(), "option \"path\": " + info_.path + " has no CRS, so it cannot be placed on the grid's CRS");
+  }
+  const SrsPtr src = make_srs(info_.crs);
+  const SrsPtr dst = make_srs(grid_crs);
+  if (!src || !dst) throw_graph_error(where(), "the CRS of " + info_.path + " is not understood by GDAL");
+  OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(get(src), get(dst));
+  if (ct == nullptr) {
+    throw_graph_error(where(), "GDAL cannot transform the CRS of " + info_.path + " into the grid's CRS (" + last_gdal_error("no transformation") + ")");
+  }
+  double xmin = 0, ymin = 0, xmax = 0, ymax = 0;
+  const int ok = OCTTransformBounds(ct, native.xmin, native.ymin, native.xmax, native.ymax, &xmin, &ymin, &xmax, &ymax, 21);
+  OCTDestroyCoordinateTransformation(ct);
+  if (!ok) throw_graph_error(where(), "the extent of " + info_.path + " cannot be transformed into the grid's CRS");
+  fp.extent = {xmin, ymin, xmax, ymax};
+  return fp;
+}
+
+PayloadPtr RasterSource::process(const TileRequest&, std::span<const PayloadPtr>) {
+  auto ref = std::make_shared<SourceRef>();
+  ref->source = this;
+  return ref;
+}
+
+std::vector<std::string> RasterSource::describe() const {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%s band %d: %lld x %lld %s, pixel %.9g x %.9g, nodata %s", info_.path.c_str(), info_.band,
+                static_cast<long long>(info_.width), static_cast<long long>(info_.height), GDALGetDataTypeName(info_.type), info_.gt[1],
+                -info_.gt[5], info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
+  return {buf};
+}
+
+}  // namespace rasterflow::nodes
+
+RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
+    "raster_source",
+    "One band of a raster file GDAL can read (GeoTIFF, NetCDF, VRT, ...).",
+    {
+        {"path", rasterflow::OptionType::input_path, "raster file, relative to the graph file's folder", {}, true},
+        {"band", rasterflow::OptionType::integer, "band number (1-based)", std::int64_t{1}, false, {}, 1.0},
+        {"nodata", rasterflow::OptionType::number, "nodata value, overriding the file's", {}},
+    },
+    0, 0, "", "source", false,
+    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::RasterSource>(std::move(spec)); }}))

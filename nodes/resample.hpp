@@ -1,0 +1,42 @@
+#pragma once
+// resample: puts one raster_source onto the target grid, tile by tile, with gdalwarp's
+// methods and semantics. The warper path runs GDAL's own warp kernel on each tile with an
+// exact transformer (gdalwarp -et 0), so every cell equals what gdalwarp gives on the same grid.
+#include <string>
+
+#include "nodes/common/payloads.hpp"
+#include "nodes/raster_source.hpp"
+#include "rasterflow/node.hpp"
+
+namespace rasterflow::nodes {
+
+enum class Method { nearest, bilinear, cubic, average, sum, min, max, median, mode, q1, q3, rms };
+
+// Parses a method name (gdalwarp's, `med` accepted); nullopt when unknown.
+std::optional<Method> parse_method(const std::string& name);
+const char* method_name(Method m);
+// Blending methods produce floating values; selecting ones keep the source's type.
+bool is_blending(Method m);
+std::vector<std::string> method_choices_for_registry();
+ValueKind output_kind(Method m, GDALDataType source_type);
+
+class Resample final : public Node {
+ public:
+  explicit Resample(NodeSpec spec);
+  void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
+  PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
+  std::vector<std::string> describe() const override;
+  std::size_t estimate_bytes(std::int64_t cells) const override;
+
+ private:
+  void warp(const TileRequest& tile, Column& out);
+
+  Method method_ = Method::nearest;
+  RasterSource* source_ = nullptr;
+  Grid grid_;
+  Extent source_extent_;     // the source's footprint in the grid's CRS
+  double pixels_per_cell_ = 1;  // source pixels read per target cell
+  std::string path_reason_;
+};
+
+}  // namespace rasterflow::nodes

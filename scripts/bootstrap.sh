@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what rasterflow needs on Debian 12, idempotently, then configures and builds.
+#   scripts/bootstrap.sh            install packages + build (Release) into build/
+#   scripts/bootstrap.sh --deps     install packages only
+# Runs apt-get as root, or through sudo otherwise. Safe to run again: it only installs what is missing.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${RASTERFLOW_BUILD_DIR:-$here/build}"
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libtbb-dev libtbbbind-2-5 libhwloc-dev hwloc
+  libgdal32 gdal-bin gdal-data python3-gdal python3-numpy
+  libboost-json1.81-dev libpqxx-dev libsqlite3-dev sqlite3
+  libspdlog-dev libyaml-cpp-dev libcli11-dev doctest-dev
+  postgresql-15 postgresql-client-15
+)
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# GDAL's headers. Debian 12's libgdal-dev depends on libkml-dev -> libboost1.74-dev, which
+# conflicts with libboost1.81-dev (the only Boost with Boost.JSON). We therefore take just the
+# headers of the libgdal-dev package that matches the installed libgdal32 and unpack them into
+# .deps/ (never into the system), unless the system already has them.
+gdal_deps="$here/.deps/gdal"
+if [ ! -f /usr/include/gdal/gdal.h ] && [ ! -f "$gdal_deps/usr/include/gdal/gdal.h" ]; then
+  version="$(dpkg-query -W -f='${Version}' libgdal32)"
+  tmp="$(mktemp -d)"; chmod 777 "$tmp"
+  (cd "$tmp" && apt-get download -qq "libgdal-dev=$version" 2>/dev/null || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq; apt-get download -qq "libgdal-dev=$version"; })
+  mkdir -p "$gdal_deps"
+  dpkg-deb -x "$tmp"/libgdal-dev_*.deb "$gdal_deps"
+  rm -rf "$tmp"
+  echo "bootstrap: GDAL headers unpacked into $gdal_deps"
+fi
+
+[ "${1:-}" = "--deps" ] && exit 0
+
+jobs="${RASTERFLOW_JOBS:-2}"
+cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${RASTERFLOW_BUILD_TYPE:-Release}" >/dev/null
+cmake --build "$build_dir" -j "$jobs"
