@@ -123,6 +123,10 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     const double src_area = source_extent_.width() * source_extent_.height() / static_cast<double>(info.width * info.height);
     pixels_per_cell_ = std::max(1.0, grid_.res_x * grid_.res_y / std::max(src_area, 1e-300));
   }
+  const double src_px = source_extent_.width() / static_cast<double>(info.width);
+  const double src_py = source_extent_.height() / static_cast<double>(info.height);
+  xscale_ = src_px / grid_.res_x;
+  yscale_ = src_py / grid_.res_y;
   path_reason_ = same_crs(grid_.crs, info.crs) ? "warper (GDAL's warp kernel per tile, same CRS)"
                                                : "warper (GDAL's warp kernel per tile, reprojected from the source's CRS)";
 }
@@ -168,6 +172,11 @@ void Resample::warp(const TileRequest& tile, Column& out) {
   options->padfDstNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
   options->padfDstNoDataReal[0] = std::numeric_limits<double>::quiet_NaN();
   options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "NO_DATA");
+  char scale[32];
+  std::snprintf(scale, sizeof scale, "%.17g", xscale_);
+  options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "XSCALE", scale);
+  std::snprintf(scale, sizeof scale, "%.17g", yscale_);
+  options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "YSCALE", scale);
   options->pfnTransformer = transform_tile;
   options->pTransformerArg = &tile_transformer;
 

@@ -37,6 +37,10 @@ class Resample final : public Node {
   Extent source_extent_;     // the source's footprint in the grid's CRS
   double pixels_per_cell_ = 1;  // source pixels read per target cell
   std::string path_reason_;
+  // Kernel scale of bilinear/cubic (destination cells per source pixel), fixed for the whole
+  // grid: gdalwarp derives it from each chunk's window instead (see the README).
+  double xscale_ = 1;
+  double yscale_ = 1;
 };
 
 }  // namespace rasterflow::nodes

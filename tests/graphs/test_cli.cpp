@@ -1,0 +1,41 @@
+#include <doctest/doctest.h>
+
+#include "support/test_support.hpp"
+
+using rasterflow::test::run_cli;
+
+TEST_CASE("Cli.Version") {
+  std::string out;
+  CHECK(run_cli("--version", &out) == 0);
+  CHECK(out.find("rasterflow 0.") != std::string::npos);
+}
+
+TEST_CASE("Cli.ExitCodes.BadUsageIsTwo") {
+  std::string out;
+  CHECK(run_cli("frobnicate", &out) == 2);
+  CHECK(run_cli("run", &out) == 2);
+  CHECK(run_cli("run /nonexistent/graph.json", &out) == 2);
+  CHECK(out.find("/nonexistent/graph.json: cannot read the graph file (no such file)") != std::string::npos);
+  CHECK(run_cli("sample-data /tmp/x --size huge", &out) == 2);
+}
+
+TEST_CASE("Cli.DemoGraph.RunsOnSampleData" * doctest::timeout(120)) {
+  rasterflow::test::TempDir dir;
+  std::string out;
+  REQUIRE(run_cli("sample-data " + (dir / "sample_data").string() + " --size small", &out) == 0);
+  // The demo graph reads ../sample_data relative to its folder.
+  std::filesystem::create_directories(dir / "graphs");
+  std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
+  CHECK(run_cli("validate " + (dir / "graphs/demo.json").string(), &out) == 0);
+  CHECK(run_cli("plan " + (dir / "graphs/demo.json").string(), &out) == 0);
+  CHECK(out.find("grid: EPSG:4326, 200 x 100 cells") != std::string::npos);
+  CHECK(run_cli("run " + (dir / "graphs/demo.json").string() + " --output-dir " + (dir / "out").string() + " --threads 2", &out) == 0);
+  CHECK(out.find("wrote " + (dir / "out/merged.csv").string()) != std::string::npos);
+  CHECK(std::filesystem::exists(dir / "out/merged.csv"));
+  // A bad override is a usage error naming the key.
+  CHECK(run_cli("run " + (dir / "graphs/demo.json").string() + " --set merge.chunk_sise=3", &out) == 2);
+  CHECK(out.find("unknown key \"merge.chunk_sise\"") != std::string::npos);
+  CHECK(run_cli("run " + (dir / "graphs/demo.json").string() + " --set nodes.temperature.method=avg", &out) == 2);
+  CHECK(out.find("node \"temperature\" (resample): option \"method\": unknown value \"avg\"") != std::string::npos);
+  CHECK(run_cli("run " + (dir / "graphs/demo.json").string() + " --memory-limit 12 parsecs", &out) == 2);
+}

@@ -1,0 +1,148 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "nodes/resample.hpp"
+#include "rasterflow/errors.hpp"
+#include "rasterflow/graph.hpp"
+#include "rasterflow/registry.hpp"
+#include "support/test_support.hpp"
+
+using namespace rasterflow;
+
+namespace {
+
+// A 37 x 23 source with a smooth field, nodata holes and a non-integer ratio to the grid.
+std::vector<double> field(std::int64_t w, std::int64_t h, double nodata, bool integers) {
+  std::vector<double> v(static_cast<std::size_t>(w * h));
+  for (std::int64_t r = 0; r < h; ++r) {
+    for (std::int64_t c = 0; c < w; ++c) {
+      double x = 100.0 + 40.0 * std::sin(0.3 * static_cast<double>(c)) * std::cos(0.2 * static_cast<double>(r)) + static_cast<double>(c + r);
+      if (integers) x = std::round(x);
+      if ((c * 7 + r * 3) % 11 == 0) x = nodata;  // scattered holes
+      v[static_cast<std::size_t>(r * w + c)] = x;
+    }
+  }
+  return v;
+}
+
+// Reads the CSV written by the graph back into a grid-sized array (NaN where absent/empty).
+std::vector<double> csv_to_grid(const std::string& csv, const Grid& g) {
+  std::vector<double> out(static_cast<std::size_t>(g.cells()), std::nan(""));
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string xs, ys, vs;
+    std::getline(fields, xs, ',');
+    std::getline(fields, ys, ',');
+    std::getline(fields, vs, ',');
+    const auto col = static_cast<std::int64_t>(std::floor((std::stod(xs) - g.x0) / g.res_x));
+    const auto row = static_cast<std::int64_t>(std::floor((g.y0 - std::stod(ys)) / g.res_y));
+    if (!vs.empty()) out[static_cast<std::size_t>(row * g.width + col)] = std::stod(vs);
+  }
+  return out;
+}
+
+struct Comparison {
+  std::size_t cells = 0;
+  std::size_t valid = 0;
+  std::size_t mismatches = 0;
+  std::string first;
+};
+
+// rel_tolerance 0: identical values; as_float: compare as the Float32 values they are (the CSV
+// prints a Float32 in its own shortest form, which parses back to the same float).
+Comparison compare(const std::vector<double>& ours, const std::vector<double>& ref, double rel_tolerance, bool as_float = false) {
+  Comparison c;
+  c.cells = ours.size();
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    const bool a = std::isnan(ours[i]);
+    const bool b = std::isnan(ref[i]);
+    bool same = a == b;
+    if (same && !a) {
+      ++c.valid;
+      same = as_float ? static_cast<float>(ours[i]) == static_cast<float>(ref[i])
+             : rel_tolerance == 0 ? ours[i] == ref[i]
+                                  : std::fabs(ours[i] - ref[i]) <= rel_tolerance * std::max(1.0, std::fabs(ref[i]));
+    }
+    if (!same) {
+      if (c.mismatches == 0) {
+        std::ostringstream s;
+        s.precision(17);
+        s << "cell " << i << ": rasterflow " << ours[i] << ", gdalwarp " << ref[i];
+        c.first = s.str();
+      }
+      ++c.mismatches;
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("Resample.Registry.CreatedByTypeName") {
+  const NodeTypeInfo* info = NodeRegistry::instance().find("resample");
+  REQUIRE(info != nullptr);
+  CHECK(info->output_kind == "raster");
+  CHECK(info->input_kind == "source");
+}
+
+TEST_CASE("Resample.BadMethod.MessageNamesNodeAndChoices") {
+  const std::string graph = R"({"nodes": [
+    {"id": "s", "type": "raster_source", "path": "a.tif"},
+    {"id": "r", "type": "resample", "inputs": ["s"], "method": "bicubic"},
+    {"id": "m", "type": "merge", "inputs": ["r"]},
+    {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
+  CHECK_THROWS_WITH_AS(parse_graph(graph, "g.json"),
+                       doctest::Contains("g.json: node \"r\" (resample): option \"method\": unknown value \"bicubic\" (expected one of: nearest, bilinear, cubic"),
+                       GraphError);
+}
+
+TEST_CASE("Resample.OutputKinds.FollowGdalwarpHabits") {
+  using nodes::Method;
+  CHECK(nodes::output_kind(Method::average, GDT_Int16) == nodes::ValueKind::float64);
+  CHECK(nodes::output_kind(Method::nearest, GDT_Int16) == nodes::ValueKind::integer);
+  CHECK(nodes::output_kind(Method::mode, GDT_Byte) == nodes::ValueKind::integer);
+  CHECK(nodes::output_kind(Method::max, GDT_Float32) == nodes::ValueKind::float32);
+  CHECK(nodes::parse_method("med") == Method::median);
+  CHECK_FALSE(nodes::parse_method("avg"));
+}
+
+TEST_CASE("Resample.AgreesWithGdalwarp.EveryMethodOnNonIntegerRatio" * doctest::timeout(120)) {
+  test::TempDir dir;
+  test::RasterSpec spec;
+  spec.width = 37;
+  spec.height = 23;
+  spec.gt = {10.0, 0.13, 0.0, 50.0, 0.0, -0.11};
+  spec.type = "Float32";
+  spec.nodata = -9999;
+  test::write_raster(dir / "src.tif", spec, {field(37, 23, -9999, false)});
+  for (const char* method : {"nearest", "bilinear", "cubic", "average", "sum", "min", "max", "med", "mode", "q1", "q3", "rms"}) {
+    const std::string method_text = method;
+    CAPTURE(method_text);
+    const std::string graph = std::string(R"({"grid": {"resolution": 0.3, "extent": "union"}, "nodes": [
+      {"id": "s", "type": "raster_source", "path": "src.tif"},
+      {"id": "v", "type": "resample", "inputs": ["s"], "method": ")") + method + R"("},
+      {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
+      {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
+    RunOptions options;
+    options.tile_rows = 3;  // several tiles, so tile edges are exercised
+    test::run_graph_json(dir.path(), graph, options);
+    const Grid grid = snap_grid({10.0, 50.0 - 23 * 0.11, 10.0 + 37 * 0.13, 50.0}, 0.3, 0.3, "EPSG:4326");
+    const auto ours = csv_to_grid(test::read_text(dir / "o.csv"), grid);
+    const bool blending = nodes::is_blending(*nodes::parse_method(method));
+    // bilinear and cubic: gdalwarp scales its kernel by each chunk's window; rasterflow by the
+    // whole grid's resolution ratio. Give gdalwarp that same scale.
+    char xs[64], ys[64];
+    std::snprintf(xs, sizeof xs, "XSCALE=%.17g", 0.13 * 37 / 37 / 0.3);
+    std::snprintf(ys, sizeof ys, "YSCALE=%.17g", 0.11 * 23 / 23 / 0.3);
+    const auto ref = test::gdalwarp_reference(dir / "src.tif", grid, method, blending ? "Float64" : "Float32", 1,
+                                              {"-wo", xs, "-wo", ys});
+    const Comparison c = compare(ours, ref, blending ? 1e-9 : 0.0, !blending);
+    CHECK(c.valid > c.cells / 2);
+    CHECK_MESSAGE(c.mismatches == 0, c.first);
+  }
+}

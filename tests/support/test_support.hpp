@@ -1,0 +1,55 @@
+#pragma once
+// Test doubles and helpers: temporary folders, rasters written with GDAL in the test itself,
+// graphs run through the library, and gdalwarp references computed with GDAL's own API.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rasterflow/grid.hpp"
+#include "rasterflow/pipeline.hpp"
+
+namespace rasterflow::test {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct RasterSpec {
+  std::int64_t width = 0;
+  std::int64_t height = 0;
+  GeoTransform gt{0, 1, 0, 0, 0, -1};
+  std::string type = "Float32";   // GDAL data type name
+  std::optional<double> nodata;
+  std::string crs = "EPSG:4326";  // "" for none
+  int bands = 1;
+};
+// Writes a GeoTIFF whose band b has values[b][row * width + col] (or values[0] for every band).
+void write_raster(const std::filesystem::path& path, const RasterSpec& spec, const std::vector<std::vector<double>>& values);
+
+std::string read_text(const std::filesystem::path& path);
+void write_text(const std::filesystem::path& path, const std::string& text);
+
+// Writes `graph_json` to dir/graph.json and runs it with the library.
+RunSummary run_graph_json(const std::filesystem::path& dir, const std::string& graph_json, RunOptions options = {},
+                          const std::vector<std::string>& sets = {});
+
+// gdalwarp on exactly `grid` (-te/-ts, -et 0, -r method, -ot out_type or the source's type),
+// through GDALWarp() into memory. NaN for nodata cells.
+std::vector<double> gdalwarp_reference(const std::filesystem::path& source, const Grid& grid, const std::string& method,
+                                       const std::string& out_type = "", int band = 1,
+                                       const std::vector<std::string>& extra = {});
+
+// Runs the rasterflow binary with arguments; returns its exit code and fills stderr text.
+int run_cli(const std::string& args, std::string* output = nullptr);
+
+}  // namespace rasterflow::test
