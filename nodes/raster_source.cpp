@@ -42,9 +42,12 @@ RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
   info_.crs = wkt != nullptr ? wkt : "";
   GDALRasterBandH b = GDALGetRasterBand(get(ds), info_.band);
   info_.type = GDALGetRasterDataType(b);
+  const char* pixel_type = GDALGetMetadataItem(b, "PIXELTYPE", "IMAGE_STRUCTURE");
+  info_.signed_byte = info_.type == GDT_Byte && pixel_type != nullptr && std::string(pixel_type) == "SIGNEDBYTE";
   int has_nodata = 0;
   const double nodata = GDALGetRasterNoDataValue(b, &has_nodata);
   if (has_nodata) info_.nodata = nodata;
+  if (info_.signed_byte && info_.nodata && *info_.nodata > 127.0) *info_.nodata -= 256.0;
   if (this->spec().options.has("nodata")) info_.nodata = this->spec().options.number("nodata");
   switch (info_.type) {
     case GDT_Byte: case GDT_UInt16: case GDT_Int16: case GDT_UInt32: case GDT_Int32: case GDT_Float32: case GDT_Float64:
@@ -76,6 +79,11 @@ void RasterSource::read(const PixelWindow& w, double* out) {
   if (err != CE_None) {
     throw_io_error(where(), "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" + std::to_string(w.row0 + w.rows - 1) +
                                 " failed: " + last_gdal_error("read error"));
+  }
+  if (info_.signed_byte) {
+    for (std::int64_t i = 0; i < w.cells(); ++i) {
+      if (out[i] > 127.0) out[i] -= 256.0;
+    }
   }
 }
 
@@ -117,8 +125,8 @@ PayloadPtr RasterSource::process(const TileRequest&, std::span<const PayloadPtr>
 
 std::vector<std::string> RasterSource::describe() const {
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%s band %d: %lld x %lld %s, pixel %.9g x %.9g, nodata %s", info_.path.c_str(), info_.band,
-                static_cast<long long>(info_.width), static_cast<long long>(info_.height), GDALGetDataTypeName(info_.type), info_.gt[1],
+  std::snprintf(buf, sizeof buf, "%s band %d: %lld x %lld %s%s, pixel %.9g x %.9g, nodata %s", info_.path.c_str(), info_.band,
+                static_cast<long long>(info_.width), static_cast<long long>(info_.height), GDALGetDataTypeName(info_.type), info_.signed_byte ? " (signed: Int8)" : "", info_.gt[1],
                 -info_.gt[5], info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
   return {buf};
 }

@@ -20,6 +20,7 @@ struct RasterInfo {
   std::string crs;             // WKT, "" when the file has none
   GDALDataType type = GDT_Unknown;
   std::optional<double> nodata;  // from the file or the node's `nodata` option
+  bool signed_byte = false;      // GDAL 3.6's Int8: Byte with PIXELTYPE=SIGNEDBYTE
 };
 
 class RasterSource final : public Node {

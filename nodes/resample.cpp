@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "nodes/resample_kernels.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 
@@ -108,6 +109,42 @@ ValueKind output_kind(Method m, GDALDataType source_type) {
 
 Resample::Resample(NodeSpec spec) : Node(std::move(spec)) {
   method_ = *parse_method(this->spec().options.str("method"));
+  implementation_ = this->spec().options.str("implementation");
+}
+
+namespace {
+// The integer nearest to `value` when it is within `tolerance` of it.
+std::optional<std::int64_t> near_integer(double value, double tolerance) {
+  const double r = std::round(value);
+  if (std::fabs(value - r) > tolerance) return std::nullopt;
+  return static_cast<std::int64_t>(r);
+}
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+}  // namespace
+
+std::string Resample::fast_path_refusal() const {
+  const auto& info = source_->info();
+  const auto& gt = info.gt;
+  if (!fast_path_supports(method_)) return std::string(method_name(method_)) + " reads neighbouring pixels";
+  if (!same_crs(grid_.crs, info.crs)) return "the source's CRS differs from the grid's";
+  if (gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0) return "the source is rotated or not north-up";
+  const double rx = grid_.res_x / gt[1];
+  const double ry = grid_.res_y / -gt[5];
+  const auto kx = near_integer(rx, 1e-9 * rx);
+  const auto ky = near_integer(ry, 1e-9 * ry);
+  if (!kx || !ky || *kx < 1 || *ky < 1) {
+    return "the cell is " + number_text(rx) + " x " + number_text(ry) + " source pixels, not a whole number";
+  }
+  const double ox = (grid_.x0 - gt[0]) / gt[1];
+  const double oy = (gt[3] - grid_.y0) / -gt[5];
+  if (!near_integer(ox, 1e-6) || !near_integer(oy, 1e-6)) {
+    return "the grid's corner is not on a source pixel corner (offset " + number_text(ox) + ", " + number_text(oy) + " pixels)";
+  }
+  return {};
 }
 
 void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
@@ -127,8 +164,24 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   const double src_py = source_extent_.height() / static_cast<double>(info.height);
   xscale_ = src_px / grid_.res_x;
   yscale_ = src_py / grid_.res_y;
-  path_reason_ = same_crs(grid_.crs, info.crs) ? "warper (GDAL's warp kernel per tile, same CRS)"
-                                               : "warper (GDAL's warp kernel per tile, reprojected from the source's CRS)";
+  const std::string refusal = fast_path_refusal();
+  if (implementation_ == "fast" && !refusal.empty()) {
+    throw_graph_error(where(), "option \"implementation\": the fast path does not apply: " + refusal);
+  }
+  fast_ = refusal.empty() && implementation_ != "warper";
+  if (fast_) {
+    kx_ = *near_integer(grid_.res_x / info.gt[1], 1e-6);
+    ky_ = *near_integer(grid_.res_y / -info.gt[5], 1e-6);
+    offset_x_ = *near_integer((grid_.x0 - info.gt[0]) / info.gt[1], 1e-6);
+    offset_y_ = *near_integer((info.gt[3] - grid_.y0) / -info.gt[5], 1e-6);
+    path_reason_ = "fast (block reduction of " + std::to_string(kx_) + " x " + std::to_string(ky_) + " source pixels per cell)";
+  } else {
+    path_reason_ = "warper (GDAL's warp kernel per tile): " + (refusal.empty() ? std::string("forced by option implementation") : refusal);
+  }
+  if (info.signed_byte && !fast_) {
+    throw_graph_error(where(), "the source is Int8 (signed bytes), which GDAL 3.6's warper reads as unsigned; only the fast path "
+                               "(same CRS, grid aligned on whole source pixels) handles it: " + (refusal.empty() ? std::string("implementation is warper") : refusal));
+  }
 }
 
 void Resample::warp(const TileRequest& tile, Column& out) {
@@ -172,11 +225,13 @@ void Resample::warp(const TileRequest& tile, Column& out) {
   options->padfDstNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
   options->padfDstNoDataReal[0] = std::numeric_limits<double>::quiet_NaN();
   options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "NO_DATA");
-  char scale[32];
-  std::snprintf(scale, sizeof scale, "%.17g", xscale_);
-  options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "XSCALE", scale);
-  std::snprintf(scale, sizeof scale, "%.17g", yscale_);
-  options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "YSCALE", scale);
+  if (method_ == Method::bilinear || method_ == Method::cubic) {
+    char scale[32];
+    std::snprintf(scale, sizeof scale, "%.17g", xscale_);
+    options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "XSCALE", scale);
+    std::snprintf(scale, sizeof scale, "%.17g", yscale_);
+    options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "YSCALE", scale);
+  }
   options->pfnTransformer = transform_tile;
   options->pTransformerArg = &tile_transformer;
 
@@ -190,6 +245,42 @@ void Resample::warp(const TileRequest& tile, Column& out) {
   }
 }
 
+void Resample::reduce(const TileRequest& tile, Column& out) {
+  const auto& info = source_->info();
+  // Source rows are read in strips of whole cell rows, so the buffer stays small (about 2M
+  // pixels) whatever the tile size.
+  const std::int64_t row_pixels = std::max<std::int64_t>(1, tile.width * kx_ * ky_);
+  const std::int64_t strip = std::max<std::int64_t>(1, (std::int64_t{2} << 20) / row_pixels);
+  thread_local std::vector<double> buffer;
+  thread_local std::vector<double> scratch;
+  for (std::int64_t r0 = 0; r0 < tile.rows; r0 += strip) {
+    const std::int64_t rows = std::min(strip, tile.rows - r0);
+    const std::int64_t src_row_first = offset_y_ + (tile.row0 + r0) * ky_;
+    const std::int64_t src_col_first = offset_x_;
+    PixelWindow w;
+    w.col0 = std::max<std::int64_t>(0, src_col_first);
+    w.row0 = std::max<std::int64_t>(0, src_row_first);
+    w.cols = std::min<std::int64_t>(info.width, src_col_first + tile.width * kx_) - w.col0;
+    w.rows = std::min<std::int64_t>(info.height, src_row_first + rows * ky_) - w.row0;
+    const auto first_cell = static_cast<std::size_t>(r0 * tile.width);
+    const auto cells = static_cast<std::size_t>(rows * tile.width);
+    if (w.empty()) continue;  // stays nodata
+    buffer.resize(static_cast<std::size_t>(w.cells()));
+    source_->read(w, buffer.data());
+    BlockLayout layout;
+    layout.src_width = w.cols;
+    layout.src_height = w.rows;
+    layout.x0 = src_col_first - w.col0;
+    layout.y0 = src_row_first - w.row0;
+    layout.kx = kx_;
+    layout.ky = ky_;
+    layout.out_width = tile.width;
+    layout.out_height = rows;
+    reduce_blocks(method_, buffer, layout, info.nodata, std::span<double>(out.values).subspan(first_cell, cells),
+                  std::span<std::uint8_t>(out.valid).subspan(first_cell, cells), scratch);
+  }
+}
+
 PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr>) {
   auto column = std::make_shared<Column>();
   column->kind = output_kind(method_, source_->info().type);
@@ -197,7 +288,9 @@ PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr
   column->values.assign(cells, std::numeric_limits<double>::quiet_NaN());
   column->valid.assign(cells, 0);
   const Extent band = grid_.band_extent(tile.row0, tile.rows);
-  if (!intersect(band, source_extent_).empty()) {
+  if (fast_) {
+    reduce(tile, *column);
+  } else if (!intersect(band, source_extent_).empty()) {
     warp(tile, *column);
     for (std::size_t i = 0; i < cells; ++i) column->valid[i] = std::isnan(column->values[i]) ? 0 : 1;
   }
@@ -221,6 +314,9 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     {
         {"method", rasterflow::OptionType::string, "gdalwarp resampling method", std::string("nearest"), false,
          rasterflow::nodes::method_choices_for_registry()},
+        {"implementation", rasterflow::OptionType::string,
+         "auto: the fast block reduction when the grid is aligned on whole source pixels of the same CRS, else GDAL's warper",
+         std::string("auto"), false, {"auto", "fast", "warper"}},
     },
     1, 1, "source", "raster", false,
     [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::Resample>(std::move(spec)); }}))

@@ -30,8 +30,16 @@ class Resample final : public Node {
 
  private:
   void warp(const TileRequest& tile, Column& out);
+  void reduce(const TileRequest& tile, Column& out);
+  // Why the fast path does not apply ("" when it does).
+  std::string fast_path_refusal() const;
 
   Method method_ = Method::nearest;
+  std::string implementation_;  // auto | fast | warper
+  bool fast_ = false;
+  // Fast path geometry: a grid cell is kx x ky source pixels; grid column 0 / row 0 start at
+  // source pixel (offset_x, offset_y).
+  std::int64_t kx_ = 1, ky_ = 1, offset_x_ = 0, offset_y_ = 0;
   RasterSource* source_ = nullptr;
   Grid grid_;
   Extent source_extent_;     // the source's footprint in the grid's CRS

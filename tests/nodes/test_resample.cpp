@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <sstream>
 
 #include "nodes/resample.hpp"
@@ -55,10 +56,12 @@ struct Comparison {
 
 // rel_tolerance 0: identical values; as_float: compare as the Float32 values they are (the CSV
 // prints a Float32 in its own shortest form, which parses back to the same float).
-Comparison compare(const std::vector<double>& ours, const std::vector<double>& ref, double rel_tolerance, bool as_float = false) {
+Comparison compare(const std::vector<double>& ours, const std::vector<double>& ref, double rel_tolerance, bool as_float = false,
+                   const std::function<bool(std::size_t)>& ignore = {}) {
   Comparison c;
   c.cells = ours.size();
   for (std::size_t i = 0; i < ours.size(); ++i) {
+    if (ignore && ignore(i)) continue;
     const bool a = std::isnan(ours[i]);
     const bool b = std::isnan(ref[i]);
     bool same = a == b;
@@ -80,6 +83,30 @@ Comparison compare(const std::vector<double>& ours, const std::vector<double>& r
   }
   return c;
 }
+
+// Runs source -> resample(method, implementation) -> merge(drop none) -> csv on `grid_json`
+// and returns the grid and its values (NaN for nodata).
+std::pair<Grid, std::vector<double>> resample_once(const test::TempDir& dir, const std::string& source, const std::string& method,
+                                                  const std::string& implementation, const std::string& grid_json,
+                                                  const std::string& source_options = "", std::int64_t tile_rows = 2) {
+  const std::string graph = R"({"grid": )" + grid_json + R"(, "nodes": [
+      {"id": "s", "type": "raster_source", "path": ")" + source + "\"" + source_options + R"(},
+      {"id": "v", "type": "resample", "inputs": ["s"], "method": ")" + method + R"(", "implementation": ")" + implementation + R"("},
+      {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
+      {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
+  test::write_text(dir / "graph.json", graph);
+  Config config;
+  const GraphSpec spec = load_graph(dir / "graph.json", config);
+  RunOptions options;
+  options.output_dir = dir.path();
+  options.tile_rows = tile_rows;
+  Pipeline pipeline(spec, config, options);
+  const Grid grid = pipeline.grid();
+  pipeline.run();
+  return {grid, csv_to_grid(test::read_text(dir / "o.csv"), grid)};
+}
+
+const char* const kFastMethods[] = {"nearest", "average", "sum", "min", "max", "median", "mode", "q1", "q3", "rms"};
 
 }  // namespace
 
@@ -145,4 +172,88 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryMethodOnNonIntegerRatio" * doctest::
     CHECK(c.valid > c.cells / 2);
     CHECK_MESSAGE(c.mismatches == 0, c.first);
   }
+}
+
+TEST_CASE("Resample.FastPath.SameValuesAsWarper" * doctest::timeout(240)) {
+  test::TempDir dir;
+  for (const std::string type : {"Float32", "Int16", "Byte"}) {
+    test::RasterSpec spec;
+    spec.width = 41;
+    spec.height = 29;
+    spec.gt = {10.0, 0.1, 0.0, 50.0, 0.0, -0.1};
+    spec.type = type;
+    spec.nodata = type == "Byte" ? 255.0 : -999.0;
+    auto values = field(41, 29, *spec.nodata, true);
+    if (type == "Byte") {
+      for (auto& v : values) {
+        if (v != 255.0) v = std::fmod(v, 7.0);  // few classes: mode has ties to break
+      }
+    }
+    test::write_raster(dir / "src.tif", spec, {values});
+    for (const int k : {1, 2, 3, 4}) {
+      // A grid wider than the source on every side, so blocks are cut at the source's edges.
+      const std::string grid = R"({"resolution": )" + std::to_string(0.1 * k) + R"(, "extent": [9.6, 46.6, 14.5, 50.4]})";
+      for (const char* method : kFastMethods) {
+        CAPTURE(type);
+        CAPTURE(k);
+        const std::string method_text = method;
+        CAPTURE(method_text);
+        const auto [grid_fast, fast] = resample_once(dir, "src.tif", method, "fast", grid);
+        auto [grid_warp, warped] = resample_once(dir, "src.tif", method, "warper", grid);
+        const bool blending = nodes::is_blending(*nodes::parse_method(method));
+        // Documented differences (README, "Agreement with gdalwarp"): GDAL 3.6's warper gives
+        // cells just outside the source's edge the edge pixels' values, and its sum adds
+        // slivers (< 1e-9) of neighbouring pixels around nodata; the fast path leaves both nodata.
+        const Grid& g = grid_fast;
+        // For average, rms and sum it also counts the edge pixels again for the part of a cell
+        // that lies outside the source; the fast path averages the covered pixels only.
+        const bool weighted = method_text == "average" || method_text == "rms" || method_text == "sum";
+        const auto outside_source = [&](std::size_t i) {
+          const auto col = static_cast<std::int64_t>(i) % g.width;
+          const auto row = static_cast<std::int64_t>(i) / g.width;
+          const double margin = weighted ? 0.5 * g.res_x - 1e-9 : 0.0;
+          const double x = g.center_x(col), y = g.center_y(row);
+          return x - margin < 10.0 || x + margin > 10.0 + 41 * 0.1 || y + margin > 50.0 || y - margin < 50.0 - 29 * 0.1;
+        };
+        if (method_text == "sum") {
+          for (std::size_t i = 0; i < warped.size(); ++i) {
+            if (std::isnan(fast[i]) && std::fabs(warped[i]) < 1e-9) warped[i] = std::nan("");
+          }
+        }
+        const Comparison c = compare(fast, warped, blending ? 1e-9 : 0.0, false, outside_source);
+        CHECK(grid_warp.width == g.width);
+        CHECK(c.valid > 0);
+        CHECK_MESSAGE(c.mismatches == 0, c.first);
+      }
+    }
+  }
+}
+
+TEST_CASE("Resample.FastPath.ChosenOnlyWhenItApplies") {
+  test::TempDir dir;
+  test::RasterSpec spec;
+  spec.width = 20;
+  spec.height = 10;
+  spec.gt = {0.0, 0.1, 0.0, 1.0, 0.0, -0.1};
+  spec.nodata = -1;
+  test::write_raster(dir / "src.tif", spec, {field(20, 10, -1, false)});
+  const auto plan_of = [&](const std::string& grid, const std::string& method, const std::string& impl) {
+    test::write_text(dir / "g.json", R"({"grid": )" + grid + R"(, "nodes": [
+      {"id": "s", "type": "raster_source", "path": "src.tif"},
+      {"id": "v", "type": "resample", "inputs": ["s"], "method": ")" + method + R"(", "implementation": ")" + impl + R"("},
+      {"id": "m", "type": "merge", "inputs": ["v"]},
+      {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
+    Config config;
+    Pipeline p(load_graph(dir / "g.json", config), config, RunOptions{});
+    std::string text;
+    for (const auto& line : p.plan()) text += line + "\n";
+    return text;
+  };
+  CHECK(plan_of(R"({"resolution": 0.2})", "average", "auto").find("path: fast (block reduction of 2 x 2") != std::string::npos);
+  CHECK(plan_of(R"({"resolution": 0.25})", "average", "auto").find("2.5 x 2.5 source pixels, not a whole number") != std::string::npos);
+  CHECK(plan_of(R"({"resolution": 0.2})", "bilinear", "auto").find("bilinear reads neighbouring pixels") != std::string::npos);
+  CHECK(plan_of(R"({"resolution": 0.2, "crs": "EPSG:3857"})", "average", "auto").find("CRS differs") != std::string::npos);
+  CHECK(plan_of(R"({"resolution": 0.2})", "average", "warper").find("forced by option implementation") != std::string::npos);
+  CHECK_THROWS_WITH_AS(plan_of(R"({"resolution": 0.25})", "average", "fast"),
+                       doctest::Contains("node \"v\" (resample): option \"implementation\": the fast path does not apply"), GraphError);
 }
