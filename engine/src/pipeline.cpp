@@ -189,10 +189,15 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.context.config = &m.config;
   m.context.output_dir = m.options.output_dir;
   m.context.threads = m.threads;
-  // A tile is a band of whole rows: at most window_size^2 cells and at most merge.chunk_size rows.
+  // A tile is a band of whole rows: at most window_size^2 cells and at most merge.chunk_size rows...
   m.tile_rows = m.options.tile_rows > 0 ? m.options.tile_rows
                                         : std::min<std::int64_t>(band_rows(m.context.grid.width, m.config.resampling.window_size),
                                                                  m.config.merge.chunk_size);
+  // ...and small enough that every thread gets about four tiles, so small grids run in parallel too.
+  if (m.options.tile_rows <= 0) {
+    const std::int64_t share = (m.context.grid.height + 4 * m.threads - 1) / (4 * m.threads);
+    m.tile_rows = std::min(m.tile_rows, std::max<std::int64_t>(share, 16));
+  }
   m.tile_rows = std::max<std::int64_t>(1, std::min(m.tile_rows, m.context.grid.height));
   m.max_in_flight = m.options.max_tiles_in_flight > 0 ? m.options.max_tiles_in_flight : std::max(2, 2 * m.threads);
   for (std::size_t i = 0; i < m.nodes.size(); ++i) {
