@@ -1,6 +1,8 @@
 #include "nodes/raster_source.hpp"
 
 #include <cmath>
+#include <cpl_string.h>
+
 #include <filesystem>
 
 #include "rasterflow/errors.hpp"
@@ -49,6 +51,16 @@ RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
   if (has_nodata) info_.nodata = nodata;
   if (info_.signed_byte && info_.nodata && *info_.nodata > 127.0) *info_.nodata -= 256.0;
   if (this->spec().options.has("nodata")) info_.nodata = this->spec().options.number("nodata");
+  if ((info_.type == GDT_Float32 || info_.type == GDT_Float64) && info_.nodata && !std::isnan(*info_.nodata)) {
+    char* escaped = CPLEscapeString(info_.path.c_str(), -1, CPLES_XML);
+    char nodata_text[64];
+    std::snprintf(nodata_text, sizeof nodata_text, "%.17g", *info_.nodata);
+    warper_vrt_ = "<VRTDataset rasterXSize=\"" + std::to_string(info_.width) + "\" rasterYSize=\"" + std::to_string(info_.height) +
+                  "\"><VRTRasterBand dataType=\"Float64\" band=\"1\"><NoDataValue>nan</NoDataValue><ComplexSource>"
+                  "<SourceFilename relativeToVRT=\"0\">" + std::string(escaped) + "</SourceFilename><SourceBand>" +
+                  std::to_string(info_.band) + "</SourceBand><NODATA>" + nodata_text + "</NODATA></ComplexSource></VRTRasterBand></VRTDataset>";
+    CPLFree(escaped);
+  }
   switch (info_.type) {
     case GDT_Byte: case GDT_UInt16: case GDT_Int16: case GDT_UInt32: case GDT_Int32: case GDT_Float32: case GDT_Float64:
 #if GDAL_VERSION_NUM >= 3070000
@@ -66,6 +78,16 @@ GDALDatasetH RasterSource::dataset() {
   if (!handle) {
     handle = open();
     if (!handle) throw_io_error(where(), "cannot reopen " + info_.path + ": " + last_gdal_error("unknown error"));
+  }
+  return get(handle);
+}
+
+GDALDatasetH RasterSource::warper_dataset() {
+  if (warper_vrt_.empty()) return dataset();
+  auto& handle = warper_handles_.local();
+  if (!handle) {
+    handle.reset(GDALOpen(warper_vrt_.c_str(), GA_ReadOnly));
+    if (!handle) throw_io_error(where(), "cannot open " + info_.path + " through a VRT: " + last_gdal_error("unknown error"));
   }
   return get(handle);
 }

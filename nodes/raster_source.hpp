@@ -34,6 +34,12 @@ class RasterSource final : public Node {
   // This thread's handle on the dataset (opened on first use).
   GDALDatasetH dataset();
   GDALRasterBandH band();
+  // This thread's handle for GDAL's warper, with its band as band 1 and nodata NaN when
+  // `nan_is_only_nodata()` (a floating source with a numeric nodata value is seen through a
+  // VRT that turns that value into NaN, so that NaN and nodata are both left out).
+  GDALDatasetH warper_dataset();
+  int warper_band() const { return warper_vrt_.empty() ? info_.band : 1; }
+  bool nan_is_only_nodata() const { return !warper_vrt_.empty(); }
   // Reads `window` of the band as doubles into `out` (row-major, window.cols x window.rows).
   void read(const PixelWindow& window, double* out);
 
@@ -41,6 +47,8 @@ class RasterSource final : public Node {
   DatasetPtr open() const;
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
+  std::string warper_vrt_;  // VRT XML, or "" when the file itself is used
+  oneapi::tbb::enumerable_thread_specific<DatasetPtr> warper_handles_;
 };
 
 // The payload a raster_source sends: the source itself (nothing is read yet).

@@ -198,7 +198,7 @@ void Resample::warp(const TileRequest& tile, Column& out) {
   GDALSetGeoTransform(get(dst), tile_gt.data());
   GDALSetProjection(get(dst), grid_.crs.c_str());
 
-  GDALDatasetH src = source_->dataset();
+  GDALDatasetH src = source_->warper_dataset();
   GeoTransform src_gt = info.gt;
   GeoTransform dst_gt = grid_gt;
   std::unique_ptr<void, TransformerCloser> grid_transformer(GDALCreateGenImgProjTransformer3(
@@ -211,7 +211,7 @@ void Resample::warp(const TileRequest& tile, Column& out) {
   options->hDstDS = get(dst);
   options->nBandCount = 1;
   options->panSrcBands = static_cast<int*>(CPLMalloc(sizeof(int)));
-  options->panSrcBands[0] = info.band;
+  options->panSrcBands[0] = source_->warper_band();
   options->panDstBands = static_cast<int*>(CPLMalloc(sizeof(int)));
   options->panDstBands[0] = 1;
   options->eResampleAlg = gdal_alg(method_);
@@ -220,7 +220,8 @@ void Resample::warp(const TileRequest& tile, Column& out) {
   const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64;
   if (info.nodata || is_float) {
     options->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
-    options->padfSrcNoDataReal[0] = info.nodata ? *info.nodata : std::numeric_limits<double>::quiet_NaN();
+    options->padfSrcNoDataReal[0] =
+        info.nodata && !source_->nan_is_only_nodata() ? *info.nodata : std::numeric_limits<double>::quiet_NaN();
   }
   options->padfDstNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
   options->padfDstNoDataReal[0] = std::numeric_limits<double>::quiet_NaN();

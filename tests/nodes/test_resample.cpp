@@ -342,6 +342,8 @@ TEST_CASE("Resample.Sources.BandNodataOverrideNanAndNoNodata" * doctest::timeout
   CHECK(std::isnan(values[0]) == false);
   CHECK(values[0] == 2.0);  // pixels 0 and 1 left out, 8 and 9 remain
   CHECK(values[1] == 2.0);
+  const auto [g1, warped] = resample_once(dir, "multi.tif", "average", "warper", R"({"resolution": 2})", R"(, "band": 2, "nodata": 5)");
+  CHECK(warped[0] == 2.0);
   // Without a nodata value, NaN is nodata on both paths: (5 + 2 + 2) / 3.
   for (const char* impl : {"fast", "warper"}) {
     const auto [g2, nan_free] = resample_once(dir, "multi.tif", "average", impl, R"({"resolution": 2})", R"(, "band": 2)");
