@@ -216,7 +216,7 @@ void Resample::warp(const TileRequest& tile, Column& out) {
   options->panDstBands[0] = 1;
   options->eResampleAlg = gdal_alg(method_);
   options->eWorkingDataType = GDT_Float64;
-  options->dfWarpMemoryLimit = 64.0 * 1024 * 1024;
+  options->dfWarpMemoryLimit = kWarpMemory;
   const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64;
   if (info.nodata || is_float) {
     options->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
@@ -248,10 +248,10 @@ void Resample::warp(const TileRequest& tile, Column& out) {
 
 void Resample::reduce(const TileRequest& tile, Column& out) {
   const auto& info = source_->info();
-  // Source rows are read in strips of whole cell rows, so the buffer stays small (about 2M
-  // pixels) whatever the tile size.
+  // Source rows are read in strips of whole cell rows, so the buffer stays small (about
+  // kStripPixels) whatever the tile size.
   const std::int64_t row_pixels = std::max<std::int64_t>(1, tile.width * kx_ * ky_);
-  const std::int64_t strip = std::max<std::int64_t>(1, (std::int64_t{2} << 20) / row_pixels);
+  const std::int64_t strip = std::max<std::int64_t>(1, static_cast<std::int64_t>(kStripPixels) / row_pixels);
   thread_local std::vector<double> buffer;
   thread_local std::vector<double> scratch;
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += strip) {
@@ -303,8 +303,15 @@ std::vector<std::string> Resample::describe() const {
 }
 
 std::size_t Resample::estimate_bytes(std::int64_t cells) const {
-  // The output column (8 + 1 bytes a cell) and the source window the warper reads.
-  return static_cast<std::size_t>(static_cast<double>(cells) * (9.0 + 8.0 * pixels_per_cell_));
+  // The output column: a double and a validity byte per cell.
+  return static_cast<std::size_t>(cells) * 9;
+}
+
+std::size_t Resample::per_thread_bytes() const {
+  // Fast path: the source strip (kStripPixels doubles) and the scratch of one cell's block.
+  // Warper: GDAL's working buffers, bounded by the warp memory limit, and their masks.
+  return fast_ ? kStripPixels * sizeof(double) + static_cast<std::size_t>(kx_ * ky_) * sizeof(double)
+               : 2 * static_cast<std::size_t>(kWarpMemory);
 }
 
 }  // namespace rasterflow::nodes

@@ -22,11 +22,14 @@ ValueKind output_kind(Method m, GDALDataType source_type);
 
 class Resample final : public Node {
  public:
+  static constexpr std::size_t kStripPixels = 1u << 20;  // fast path: source pixels read at once
+  static constexpr double kWarpMemory = 16.0 * 1024 * 1024;  // warper: GDAL's working memory per warp
   explicit Resample(NodeSpec spec);
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override;
   std::size_t estimate_bytes(std::int64_t cells) const override;
+  std::size_t per_thread_bytes() const override;
 
  private:
   void warp(const TileRequest& tile, Column& out);

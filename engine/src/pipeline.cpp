@@ -10,10 +10,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 
+#include "adaptive.hpp"
 #include "crs.hpp"
+#include "gdal_cache.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 #include "rasterflow/size.hpp"
@@ -79,14 +82,24 @@ struct Pipeline::Impl {
   std::vector<std::unique_ptr<Node>> nodes;           // topological order, as graph.nodes
   std::vector<std::vector<std::size_t>> input_index;  // per node: indices of its inputs
   std::vector<std::size_t> sinks;
-  std::int64_t tile_rows = 1;
+  std::int64_t tile_rows = 1;  // the first tiles' height (later ones follow the window size)
   int threads = 1;
   int max_in_flight = 2;
   std::string grid_origin;  // how the grid was decided, for the plan
+  // Memory
+  std::shared_ptr<MemorySource> memory_source;
+  std::uint64_t limit = 0;
+  std::uint64_t baseline_rss = 0;
+  std::uint64_t gdal_cache = 0;
+  std::uint64_t fixed_bytes = 0;  // per-thread working buffers of all nodes
+  std::uint64_t budget = 0;       // what tiles in flight may hold
+  double plan_bytes_per_cell = 0;
 
   void build_nodes();
   void resolve_grid();
-  void run_graph(std::vector<Counters>& counters, bool& interrupted);
+  void size_memory();
+  std::int64_t rows_for(int window_size, int chunk_size) const;
+  double bytes_per_cell(bool sinks_too) const;
 };
 
 void Pipeline::Impl::build_nodes() {
@@ -176,6 +189,58 @@ void Pipeline::Impl::resolve_grid() {
   context.grid = grid;
 }
 
+
+double Pipeline::Impl::bytes_per_cell(bool sinks_too) const {
+  constexpr std::int64_t kCells = 1 << 20;
+  double total = 0;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const bool is_sink = std::find(sinks.begin(), sinks.end(), i) != sinks.end();
+    if (!is_sink || sinks_too) total += static_cast<double>(nodes[i]->estimate_bytes(kCells));
+  }
+  return total / static_cast<double>(kCells);
+}
+
+std::int64_t Pipeline::Impl::rows_for(int window_size, int chunk_size) const {
+  const Grid& g = context.grid;
+  if (options.tile_rows > 0) return std::min(options.tile_rows, g.height);
+  // A tile is a band of whole rows: at most window_size^2 cells and at most merge.chunk_size
+  // rows, and small enough that every thread gets about four tiles.
+  std::int64_t rows = std::min<std::int64_t>(band_rows(g.width, window_size), chunk_size);
+  const std::int64_t share = (g.height + 4 * threads - 1) / (4 * threads);
+  rows = std::min(rows, std::max<std::int64_t>(share, 16));
+  return std::max<std::int64_t>(1, std::min(rows, g.height));
+}
+
+void Pipeline::Impl::size_memory() {
+  memory_source = options.memory_source ? options.memory_source : std::make_shared<SystemMemorySource>();
+  limit = config.memory.limit > 0 ? config.memory.limit : memory_source->auto_limit();
+  baseline_rss = memory_source->sample().process_rss;
+  gdal_cache = std::clamp<std::uint64_t>(limit / 16, 8u << 20, 256u << 20);
+  for (const auto& n : nodes) fixed_bytes += n->per_thread_bytes() * static_cast<std::uint64_t>(threads);
+  plan_bytes_per_cell = bytes_per_cell(true);
+  const double usable = static_cast<double>(limit) * config.memory.warning_threshold;
+  const double reserved = static_cast<double>(baseline_rss + gdal_cache + fixed_bytes);
+  budget = usable > reserved ? static_cast<std::uint64_t>(usable - reserved) : 0;
+  const Grid& g = context.grid;
+  const auto one_row = static_cast<std::uint64_t>(plan_bytes_per_cell * static_cast<double>(g.width));
+  if (budget < one_row) {
+    throw ConfigError("memory.limit: " + format_size(limit) + " is too small for this graph: the process already uses " +
+                      format_size(baseline_rss) + ", GDAL's cache and the working buffers of " + std::to_string(threads) +
+                      " threads need " + format_size(gdal_cache + fixed_bytes) + ", and one row of the grid (" +
+                      std::to_string(g.width) + " cells) needs " + format_size(one_row) + "; at least " +
+                      format_size(static_cast<std::uint64_t>((reserved + static_cast<double>(one_row)) / config.memory.warning_threshold)) +
+                      " is needed");
+  }
+  if (!config.merge.enable_streaming) {
+    const auto whole = static_cast<std::uint64_t>(bytes_per_cell(false) * static_cast<double>(g.cells()));
+    if (static_cast<double>(whole) > usable - reserved) {
+      throw ConfigError("merge.enable_streaming: false (--in-memory) would hold the whole merged grid, about " + format_size(whole) +
+                        ", which does not fit in the memory limit of " + format_size(limit) + " (" + format_size(baseline_rss) +
+                        " already in use); stream it instead (--streaming)");
+    }
+  }
+}
+
 Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions options) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.graph = graph;
@@ -189,22 +254,14 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.context.config = &m.config;
   m.context.output_dir = m.options.output_dir;
   m.context.threads = m.threads;
-  // A tile is a band of whole rows: at most window_size^2 cells and at most merge.chunk_size rows...
-  m.tile_rows = m.options.tile_rows > 0 ? m.options.tile_rows
-                                        : std::min<std::int64_t>(band_rows(m.context.grid.width, m.config.resampling.window_size),
-                                                                 m.config.merge.chunk_size);
-  // ...and small enough that every thread gets about four tiles, so small grids run in parallel too.
-  if (m.options.tile_rows <= 0) {
-    const std::int64_t share = (m.context.grid.height + 4 * m.threads - 1) / (4 * m.threads);
-    m.tile_rows = std::min(m.tile_rows, std::max<std::int64_t>(share, 16));
-  }
-  m.tile_rows = std::max<std::int64_t>(1, std::min(m.tile_rows, m.context.grid.height));
+  m.tile_rows = m.rows_for(m.config.resampling.window_size, m.config.merge.chunk_size);
   m.max_in_flight = m.options.max_tiles_in_flight > 0 ? m.options.max_tiles_in_flight : std::max(2, 2 * m.threads);
   for (std::size_t i = 0; i < m.nodes.size(); ++i) {
     std::vector<Node*> inputs;
     for (const auto j : m.input_index[i]) inputs.push_back(m.nodes[j].get());
     m.nodes[i]->prepare(m.context, inputs);
   }
+  m.size_memory();
 }
 
 Pipeline::~Pipeline() = default;
@@ -212,6 +269,8 @@ Pipeline::~Pipeline() = default;
 const Grid& Pipeline::grid() const { return impl_->context.grid; }
 int Pipeline::threads() const { return impl_->threads; }
 std::int64_t Pipeline::tile_rows() const { return impl_->tile_rows; }
+std::uint64_t Pipeline::memory_limit() const { return impl_->limit; }
+std::uint64_t Pipeline::tile_budget() const { return impl_->budget; }
 
 std::vector<std::string> Pipeline::plan() const {
   const Impl& m = *impl_;
@@ -224,11 +283,10 @@ std::vector<std::string> Pipeline::plan() const {
                 g.res_y, g.extent().xmin, g.extent().ymin, g.extent().xmax, g.extent().ymax, m.grid_origin.c_str());
   lines.emplace_back(buf);
   const std::int64_t tiles = (g.height + m.tile_rows - 1) / m.tile_rows;
-  std::snprintf(buf, sizeof buf, "tiles: %lld bands of %lld rows (%lld cells), at most %d in flight; %d threads",
+  std::snprintf(buf, sizeof buf, "tiles: about %lld bands of %lld rows (%lld cells), at most %d in flight; %d threads",
                 static_cast<long long>(tiles), static_cast<long long>(m.tile_rows), static_cast<long long>(m.tile_rows * g.width),
                 m.max_in_flight, m.threads);
   lines.emplace_back(buf);
-  std::size_t per_tile = 0;
   for (std::size_t i = 0; i < m.nodes.size(); ++i) {
     const Node& n = *m.nodes[i];
     std::string line = "node " + n.id() + " (" + n.type() + ")";
@@ -236,72 +294,211 @@ std::vector<std::string> Pipeline::plan() const {
       line += " <- ";
       for (std::size_t k = 0; k < n.spec().inputs.size(); ++k) line += (k ? ", " : "") + n.spec().inputs[k];
     }
-    const std::size_t bytes = n.estimate_bytes(m.tile_rows * g.width);
-    per_tile += bytes;
-    line += ", ~" + format_size(bytes) + " per tile";
+    line += ": ~" + format_size(n.estimate_bytes(m.tile_rows * g.width)) + " per tile";
+    if (n.per_thread_bytes() > 0) line += ", " + format_size(n.per_thread_bytes()) + " per thread";
     lines.push_back(line);
     for (const auto& d : n.describe()) lines.push_back("    " + d);
   }
-  lines.push_back("memory: ~" + format_size(per_tile) + " per tile, ~" + format_size(per_tile * static_cast<std::size_t>(m.max_in_flight)) +
-                  " for the tiles in flight; streams in bounded memory");
+  const auto per_tile = static_cast<std::uint64_t>(m.plan_bytes_per_cell * static_cast<double>(m.tile_rows * g.width));
+  lines.push_back("memory: limit " + format_size(m.limit) + " (" + (m.config.memory.limit > 0 ? "memory.limit" : "auto") + "); in use " +
+                  format_size(m.baseline_rss) + ", GDAL cache " + format_size(m.gdal_cache) + ", thread buffers " +
+                  format_size(m.fixed_bytes) + "; tiles in flight may hold " + format_size(m.budget) + " (~" + format_size(per_tile) +
+                  " per tile)");
+  if (m.config.merge.enable_streaming) {
+    lines.push_back("export: streaming; every buffer is bounded by the tiles admitted, so memory does not grow with the grid");
+  } else {
+    lines.push_back("export: in-memory; holds the merged grid, ~" +
+                    format_size(static_cast<std::uint64_t>(m.bytes_per_cell(false) * static_cast<double>(g.cells()))) +
+                    ", then writes it");
+  }
   return lines;
 }
 
-void Pipeline::Impl::run_graph(std::vector<Counters>& counters, bool& interrupted) {
-  const Grid& g = context.grid;
-  const std::size_t n = nodes.size();
-  flow::graph fg;
+namespace {
 
-  // Tile generator: bands of `tile_rows` rows in raster order; stops early on cancellation.
-  std::uint64_t next_seq = 0;
-  std::int64_t next_row = 0;
-  const std::atomic<bool>* cancel = options.cancel;
-  flow::input_node<TileRequest> generator(fg, [&](oneapi::tbb::flow_control& fc) -> TileRequest {
-    if (next_row >= g.height) {
-      fc.stop();
-      return {};
-    }
-    if (cancel != nullptr && cancel->load()) {
-      interrupted = true;
-      fc.stop();
-      return {};
-    }
-    TileRequest t{next_seq++, next_row, std::min(tile_rows, g.height - next_row), g.width};
-    next_row += t.rows;
-    return t;
-  });
-  flow::limiter_node<TileRequest> limiter(fg, static_cast<std::size_t>(max_in_flight));
-  flow::make_edge(generator, limiter);
+// Admission of tiles into the flow graph: at most `tiles_in_flight` tiles and `budget` bytes
+// reserved at once. The engine's limiter: a tbb::flow::limiter_node counts items but cannot
+// wait on bytes, so the graph is fed from the calling thread, which may block here without
+// taking a worker away from the tiles in flight.
+class Admission {
+ public:
+  explicit Admission(std::uint64_t budget) : budget_(budget) {}
 
-  // Runs one node on one tile and keeps its counters.
-  auto run_node = [this, &counters](std::size_t i, const TileRequest& tile, std::span<const PayloadPtr> inputs) {
-    const auto start = std::chrono::steady_clock::now();
+  // Waits until a tile of `bytes` fits (or nothing is in flight), `stop()` returns true, or
+  // `paused()` holds for longer than `pause_limit`. Returns false when stopped; throws RunError
+  // through `on_pause_timeout` when the pause lasts too long.
+  template <typename Stop, typename Limit, typename Paused, typename Timeout>
+  bool acquire(std::uint64_t seq, std::uint64_t bytes, Stop stop, Limit tiles_allowed, Paused paused, Timeout on_pause_timeout,
+               std::chrono::milliseconds pause_limit, double& paused_seconds) {
+    std::unique_lock lock(mutex_);
+    std::optional<std::chrono::steady_clock::time_point> pause_start;
+    for (;;) {
+      if (stop()) return false;
+      const bool is_paused = paused();
+      if (is_paused) {
+        if (!pause_start) pause_start = std::chrono::steady_clock::now();
+        if (std::chrono::steady_clock::now() - *pause_start > pause_limit) on_pause_timeout();
+      } else if (pause_start) {
+        paused_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - *pause_start).count();
+        pause_start.reset();
+      }
+      const bool fits = in_flight_ == 0 || (in_flight_ < tiles_allowed() && used_ + bytes <= budget_);
+      if (!is_paused && fits) break;
+      cv_.wait_for(lock, std::chrono::milliseconds(20));
+    }
+    if (pause_start) paused_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - *pause_start).count();
+    ++in_flight_;
+    used_ += bytes;
+    reserved_[seq] = bytes;
+    peak_used_ = std::max(peak_used_, used_);
+    peak_in_flight_ = std::max(peak_in_flight_, in_flight_);
+    return true;
+  }
+
+  void release(std::uint64_t seq) {
+    {
+      std::lock_guard lock(mutex_);
+      const auto it = reserved_.find(seq);
+      if (it == reserved_.end()) return;
+      used_ -= it->second;
+      reserved_.erase(it);
+      --in_flight_;
+    }
+    cv_.notify_all();
+  }
+
+  void wake() { cv_.notify_all(); }
+  int in_flight() const {
+    std::lock_guard lock(mutex_);
+    return in_flight_;
+  }
+  std::uint64_t peak_used() const { return peak_used_; }
+  int peak_in_flight() const { return peak_in_flight_; }
+
+ private:
+  std::uint64_t budget_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  int in_flight_ = 0;
+  std::uint64_t used_ = 0;
+  std::uint64_t peak_used_ = 0;
+  int peak_in_flight_ = 0;
+  std::map<std::uint64_t, std::uint64_t> reserved_;
+};
+
+// Bytes each tile's payloads actually held, summed over the nodes, to correct the estimate.
+class MeasuredBytes {
+ public:
+  void add(std::uint64_t seq, std::uint64_t bytes) {
+    std::lock_guard lock(mutex_);
+    per_tile_[seq] += bytes;
+  }
+  void finish(std::uint64_t seq, std::int64_t cells) {
+    std::lock_guard lock(mutex_);
+    const auto it = per_tile_.find(seq);
+    if (it == per_tile_.end() || cells <= 0) return;
+    const double per_cell = static_cast<double>(it->second) / static_cast<double>(cells);
+    per_tile_.erase(it);
+    per_cell_ = samples_ == 0 ? per_cell : std::max(per_cell, 0.8 * per_cell_ + 0.2 * per_cell);
+    ++samples_;
+  }
+  // Measured bytes per cell with a 25% margin, or `plan` before the first tile completes.
+  double per_cell(double plan) const {
+    std::lock_guard lock(mutex_);
+    return samples_ == 0 ? plan : 1.25 * per_cell_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::uint64_t, std::uint64_t> per_tile_;
+  double per_cell_ = 0;
+  int samples_ = 0;
+};
+
+}  // namespace
+
+RunSummary Pipeline::run() {
+  Impl& m = *impl_;
+  const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = cpu_seconds();
+  const Grid& g = m.context.grid;
+  const std::size_t n = m.nodes.size();
+  const bool streaming = m.config.merge.enable_streaming;
+  std::vector<Counters> counters(n);
+
+  detail::AdaptiveSettings adaptive({m.config.resampling.window_size, m.config.merge.chunk_size, m.max_in_flight, m.gdal_cache}, start);
+  MemoryThresholds thresholds;
+  thresholds.warning = m.config.memory.warning_threshold;
+  thresholds.critical = m.config.memory.critical_threshold;
+  MemoryMonitor monitor(m.memory_source, m.limit, thresholds, std::chrono::milliseconds(m.config.memory.sample_interval_ms));
+  const auto react = [&adaptive](PressureLevel level, const MemorySample&, double ratio) { adaptive.on_pressure(level, ratio); };
+  monitor.register_warning_callback(react);
+  monitor.register_critical_callback(react);
+  monitor.register_recovery_callback(react);
+
+  Admission admission(m.budget);
+  MeasuredBytes measured;
+  std::atomic<bool> failed{false};
+  bool interrupted = false;
+  double paused_seconds = 0;
+
+  std::vector<SinkNode*> sinks;
+  for (const auto s : m.sinks) sinks.push_back(static_cast<SinkNode*>(m.nodes[s].get()));
+  std::vector<std::vector<std::pair<TileRequest, PayloadPtr>>> held(sinks.size());  // in-memory mode
+
+  // Runs one node on one tile and keeps its counters. A failure stops admission at once.
+  auto run_node = [&](std::size_t i, const TileRequest& tile, std::span<const PayloadPtr> inputs) {
+    const auto t0 = std::chrono::steady_clock::now();
     PayloadPtr out;
     try {
-      out = nodes[i]->process(tile, inputs);
-    } catch (const Error&) {
+      try {
+        out = m.nodes[i]->process(tile, inputs);
+      } catch (const Error&) {
+        throw;
+      } catch (const std::exception& e) {
+        throw_node_error(m.nodes[i]->where(), e.what());
+      }
+    } catch (...) {
+      failed.store(true);
+      admission.wake();
       throw;
-    } catch (const std::exception& e) {
-      throw_node_error(nodes[i]->where(), e.what());
     }
+    const std::uint64_t bytes = out ? out->bytes() : 0;
+    measured.add(tile.seq, bytes);
     auto& c = counters[i];
     c.items.fetch_add(1, std::memory_order_relaxed);
     c.cells.fetch_add(static_cast<std::uint64_t>(tile.cells()), std::memory_order_relaxed);
-    c.bytes.fetch_add(out ? out->bytes() : 0, std::memory_order_relaxed);
-    c.busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count(),
+    c.bytes.fetch_add(bytes, std::memory_order_relaxed);
+    c.busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
                         std::memory_order_relaxed);
     return Message{tile, std::move(out), i};
   };
+
+  std::mutex done_mutex;
+  std::map<std::uint64_t, std::size_t> done;
+  const auto tile_done = [&](const TileRequest& tile) {
+    {
+      std::lock_guard lock(done_mutex);
+      if (++done[tile.seq] != sinks.size()) return;
+      done.erase(tile.seq);
+    }
+    measured.finish(tile.seq, tile.cells());
+    admission.release(tile.seq);
+    if (m.options.on_tile_written) m.options.on_tile_written(tile);
+  };
+
+  oneapi::tbb::global_control parallelism(oneapi::tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(m.threads) + 1);
+  oneapi::tbb::task_arena arena(m.threads, 0);
+  std::unique_ptr<flow::graph> fg;
+  std::vector<std::unique_ptr<flow::graph_node>> owned;
+  std::vector<flow::receiver<TileRequest>*> entries;
 
   using SourceBody = flow::function_node<TileRequest, Message>;
   using SingleBody = flow::function_node<Message, Message>;
   using MultiBody = flow::function_node<Bundle, Message>;
   using Gather = flow::multifunction_node<Message, std::tuple<Bundle>>;
-  std::vector<std::unique_ptr<flow::graph_node>> owned;
-  std::vector<flow::sender<Message>*> outputs(n, nullptr);
-
-  // Gathers the inputs of one tile for a node with several inputs. Bounded: at most
-  // max_in_flight tiles are pending, because the limiter admits no more.
+  // Gathers the inputs of one tile for a node with several inputs; holds at most the tiles
+  // admitted.
   struct PendingTiles {
     std::mutex mutex;
     std::map<std::uint64_t, Bundle> pending;
@@ -309,108 +506,152 @@ void Pipeline::Impl::run_graph(std::vector<Counters>& counters, bool& interrupte
   };
   std::vector<std::unique_ptr<PendingTiles>> pendings;
 
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto& ins = input_index[i];
-    if (ins.empty()) {
-      auto body = std::make_unique<SourceBody>(fg, flow::unlimited, [&run_node, i](const TileRequest& t) { return run_node(i, t, {}); });
-      flow::make_edge(limiter, *body);
-      outputs[i] = body.get();
-      owned.push_back(std::move(body));
-    } else if (ins.size() == 1) {
-      auto body = std::make_unique<SingleBody>(fg, flow::unlimited, [&run_node, i](const Message& m) {
-        const PayloadPtr inputs[1] = {m.payload};
-        return run_node(i, m.tile, inputs);
-      });
-      flow::make_edge(*outputs[ins[0]], *body);
-      outputs[i] = body.get();
-      owned.push_back(std::move(body));
-    } else {
-      pendings.push_back(std::make_unique<PendingTiles>());
-      PendingTiles* state = pendings.back().get();
-      const std::vector<std::size_t> slots = ins;
-      auto gather = std::make_unique<Gather>(fg, flow::unlimited, [state, slots](const Message& m, Gather::output_ports_type& ports) {
-        std::optional<Bundle> complete;
-        {
-          std::lock_guard lock(state->mutex);
-          Bundle& b = state->pending[m.tile.seq];
-          if (b.inputs.empty()) {
-            b.tile = m.tile;
-            b.inputs.resize(slots.size());
+  arena.execute([&] {
+    fg = std::make_unique<flow::graph>();
+    std::vector<flow::sender<Message>*> outputs(n, nullptr);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& ins = m.input_index[i];
+      const bool is_sink = std::find(m.sinks.begin(), m.sinks.end(), i) != m.sinks.end();
+      if (is_sink && !streaming) continue;  // in-memory: sinks run after the graph
+      if (ins.empty()) {
+        auto body = std::make_unique<SourceBody>(*fg, flow::unlimited, [&run_node, i](const TileRequest& t) { return run_node(i, t, {}); });
+        entries.push_back(body.get());
+        outputs[i] = body.get();
+        owned.push_back(std::move(body));
+      } else if (ins.size() == 1) {
+        auto body = std::make_unique<SingleBody>(*fg, flow::unlimited, [&run_node, i](const Message& msg) {
+          const PayloadPtr inputs[1] = {msg.payload};
+          return run_node(i, msg.tile, inputs);
+        });
+        flow::make_edge(*outputs[ins[0]], *body);
+        outputs[i] = body.get();
+        owned.push_back(std::move(body));
+      } else {
+        pendings.push_back(std::make_unique<PendingTiles>());
+        PendingTiles* state = pendings.back().get();
+        const std::vector<std::size_t> slots = ins;
+        auto gather = std::make_unique<Gather>(*fg, flow::unlimited, [state, slots](const Message& msg, Gather::output_ports_type& ports) {
+          std::optional<Bundle> complete;
+          {
+            std::lock_guard lock(state->mutex);
+            Bundle& b = state->pending[msg.tile.seq];
+            if (b.inputs.empty()) {
+              b.tile = msg.tile;
+              b.inputs.resize(slots.size());
+            }
+            for (std::size_t k = 0; k < slots.size(); ++k) {
+              if (slots[k] == msg.producer) b.inputs[k] = msg.payload;
+            }
+            if (++state->arrived[msg.tile.seq] == slots.size()) {
+              complete = std::move(b);
+              state->pending.erase(msg.tile.seq);
+              state->arrived.erase(msg.tile.seq);
+            }
           }
-          for (std::size_t k = 0; k < slots.size(); ++k) {
-            if (slots[k] == m.producer) b.inputs[k] = m.payload;
-          }
-          if (++state->arrived[m.tile.seq] == slots.size()) {
-            complete = std::move(b);
-            state->pending.erase(m.tile.seq);
-            state->arrived.erase(m.tile.seq);
-          }
-        }
-        if (complete) std::get<0>(ports).try_put(std::move(*complete));
-      });
-      auto body = std::make_unique<MultiBody>(fg, flow::unlimited, [&run_node, i](const Bundle& b) { return run_node(i, b.tile, b.inputs); });
-      for (const auto j : ins) flow::make_edge(*outputs[j], *gather);
-      flow::make_edge(flow::output_port<0>(*gather), *body);
-      outputs[i] = body.get();
-      owned.push_back(std::move(gather));
-      owned.push_back(std::move(body));
-    }
-  }
-
-  // Sinks: a sequencer restores raster order; a serial writer writes; when every sink has
-  // written a tile, the limiter admits the next one.
-  using Sequencer = flow::sequencer_node<Message>;
-  using Writer = flow::multifunction_node<Message, std::tuple<flow::continue_msg>>;
-  std::mutex done_mutex;
-  std::map<std::uint64_t, std::size_t> done;
-  const std::size_t sink_count = sinks.size();
-  for (const auto s : sinks) {
-    auto sequencer = std::make_unique<Sequencer>(fg, [](const Message& m) { return static_cast<std::size_t>(m.tile.seq); });
-    auto* sink = static_cast<SinkNode*>(nodes[s].get());
-    auto writer = std::make_unique<Writer>(fg, flow::serial, [&, sink, s](const Message& m, Writer::output_ports_type& ports) {
-      const auto start = std::chrono::steady_clock::now();
-      sink->write(m.tile, m.payload);
-      counters[s].busy_ns.fetch_add(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count(), std::memory_order_relaxed);
-      bool release = false;
-      {
-        std::lock_guard lock(done_mutex);
-        if (++done[m.tile.seq] == sink_count) {
-          done.erase(m.tile.seq);
-          release = true;
-        }
+          if (complete) std::get<0>(ports).try_put(std::move(*complete));
+        });
+        auto body = std::make_unique<MultiBody>(*fg, flow::unlimited, [&run_node, i](const Bundle& b) { return run_node(i, b.tile, b.inputs); });
+        for (const auto j : ins) flow::make_edge(*outputs[j], *gather);
+        flow::make_edge(flow::output_port<0>(*gather), *body);
+        outputs[i] = body.get();
+        owned.push_back(std::move(gather));
+        owned.push_back(std::move(body));
       }
-      if (release) std::get<0>(ports).try_put(flow::continue_msg{});
-    });
-    flow::make_edge(*outputs[s], *sequencer);
-    flow::make_edge(*sequencer, *writer);
-    flow::make_edge(flow::output_port<0>(*writer), limiter.decrementer());
-    owned.push_back(std::move(sequencer));
-    owned.push_back(std::move(writer));
-  }
+    }
+    // Sinks: a sequencer restores raster order before one serial writer per sink (streaming);
+    // in-memory mode keeps every tile's table instead and writes after the graph.
+    using Sequencer = flow::sequencer_node<Message>;
+    using Writer = flow::function_node<Message, flow::continue_msg>;
+    for (std::size_t k = 0; k < m.sinks.size(); ++k) {
+      const std::size_t s = m.sinks[k];
+      SinkNode* sink = sinks[k];
+      auto sequencer = std::make_unique<Sequencer>(*fg, [](const Message& msg) { return static_cast<std::size_t>(msg.tile.seq); });
+      std::unique_ptr<Writer> writer;
+      if (streaming) {
+        writer = std::make_unique<Writer>(*fg, flow::serial, [&, sink, s](const Message& msg) {
+          const auto t0 = std::chrono::steady_clock::now();
+          try {
+            sink->write(msg.tile, msg.payload);
+          } catch (...) {
+            failed.store(true);
+            admission.wake();
+            throw;
+          }
+          counters[s].busy_ns.fetch_add(
+              std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(), std::memory_order_relaxed);
+          tile_done(msg.tile);
+          return flow::continue_msg{};
+        });
+        flow::make_edge(*outputs[s], *sequencer);
+      } else {
+        auto* keep = &held[k];
+        writer = std::make_unique<Writer>(*fg, flow::serial, [&, keep](const Message& msg) {
+          keep->emplace_back(msg.tile, msg.payload);
+          tile_done(msg.tile);
+          return flow::continue_msg{};
+        });
+        flow::make_edge(*outputs[m.input_index[s][0]], *sequencer);
+      }
+      flow::make_edge(*sequencer, *writer);
+      owned.push_back(std::move(sequencer));
+      owned.push_back(std::move(writer));
+    }
+  });
 
-  generator.activate();
-  fg.wait_for_all();
-}
-
-RunSummary Pipeline::run() {
-  Impl& m = *impl_;
-  const auto start = std::chrono::steady_clock::now();
-  const double cpu_start = cpu_seconds();
-  std::vector<Counters> counters(m.nodes.size());
-  bool interrupted = false;
-
-  std::vector<SinkNode*> sinks;
-  for (const auto s : m.sinks) sinks.push_back(static_cast<SinkNode*>(m.nodes[s].get()));
   const auto abort_all = [&] {
     for (auto* s : sinks) s->abort();
   };
+  const auto pause_timeout = [&] {
+    const MemorySample s = monitor.last_sample();
+    throw RunError("memory stayed critical for " + std::to_string(m.config.memory.critical_pause_s) +
+                   " s with every tile size at its minimum (process RSS " + format_size(s.process_rss) + " of a limit of " +
+                   format_size(m.limit) + "; " + (s.in_cgroup ? "cgroup" : "machine") + " uses " + format_size(s.system_used) + " of " +
+                   format_size(s.system_total) + "); stopped before the kernel kills the process. Free memory or raise --memory-limit");
+  };
   try {
     for (auto* s : sinks) s->open();
-    oneapi::tbb::global_control limit(oneapi::tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(m.threads));
-    oneapi::tbb::task_arena arena(m.threads);
-    arena.execute([&] { m.run_graph(counters, interrupted); });
+    monitor.start();
+    // Admission: one tile at a time, in raster order, each sized by the current window and
+    // chunk sizes and split until it fits the byte budget.
+    std::uint64_t seq = 0;
+    std::int64_t row = 0;
+    while (row < g.height) {
+      if (m.options.cancel != nullptr && m.options.cancel->load()) {
+        interrupted = true;
+        break;
+      }
+      if (failed.load()) break;
+      monitor.sample_now();
+      std::int64_t rows = std::min(m.rows_for(adaptive.window_size(), adaptive.chunk_size()), g.height - row);
+      const double per_cell = measured.per_cell(m.plan_bytes_per_cell);
+      auto bytes = static_cast<std::uint64_t>(per_cell * static_cast<double>(rows * g.width));
+      while (bytes > m.budget && rows > 1) {
+        rows = std::max<std::int64_t>(1, rows / 2);
+        bytes = static_cast<std::uint64_t>(per_cell * static_cast<double>(rows * g.width));
+      }
+      const TileRequest tile{seq, row, rows, g.width};
+      const bool admitted = admission.acquire(
+          seq, bytes,
+          [&] { return failed.load() || (m.options.cancel != nullptr && m.options.cancel->load()); },
+          [&] { return adaptive.tiles_in_flight(); },
+          [&] { return monitor.sample_now() == PressureLevel::critical && adaptive.at_minimum() && admission.in_flight() == 0; },
+          pause_timeout, std::chrono::seconds(m.config.memory.critical_pause_s), paused_seconds);
+      if (!admitted) continue;  // the loop head sees why
+      for (auto* entry : entries) entry->try_put(tile);
+      ++seq;
+      row += rows;
+    }
+    arena.execute([&] { fg->wait_for_all(); });
+    monitor.stop();
   } catch (...) {
+    failed.store(true);
+    monitor.stop();
+    arena.execute([&] {
+      try {
+        fg->wait_for_all();
+      } catch (...) {
+      }
+    });
     abort_all();
     throw;
   }
@@ -419,6 +660,17 @@ RunSummary Pipeline::run() {
     throw Interrupted("interrupted: the run was cancelled; no output was written under its final name");
   }
   try {
+    if (!streaming) {
+      // In-memory export: the whole merged grid is held; format and write it in order now.
+      for (std::size_t k = 0; k < sinks.size(); ++k) {
+        for (auto& [tile, table] : held[k]) {
+          const PayloadPtr inputs[1] = {table};
+          const PayloadPtr text = sinks[k]->process(tile, inputs);
+          sinks[k]->write(tile, text);
+          table.reset();
+        }
+      }
+    }
     for (auto* s : sinks) s->commit();
   } catch (...) {
     abort_all();
@@ -426,18 +678,11 @@ RunSummary Pipeline::run() {
   }
 
   RunSummary summary;
-  const Grid& g = m.context.grid;
   summary.grid_width = g.width;
   summary.grid_height = g.height;
   summary.cells = static_cast<std::uint64_t>(g.cells());
   summary.threads = m.threads;
-  summary.tiles = static_cast<std::uint64_t>((g.height + m.tile_rows - 1) / m.tile_rows);
-  for (auto* s : sinks) {
-    summary.rows_written += s->rows_written();
-    summary.bytes_written += s->bytes_written();
-    summary.outputs.push_back(s->output_path());
-  }
-  for (std::size_t i = 0; i < m.nodes.size(); ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     NodeStats st;
     st.id = m.nodes[i]->id();
     st.type = m.nodes[i]->type();
@@ -446,10 +691,24 @@ RunSummary Pipeline::run() {
     st.bytes = counters[i].bytes.load();
     st.busy_seconds = static_cast<double>(counters[i].busy_ns.load()) * 1e-9;
     summary.nodes.push_back(st);
+    if (m.input_index[i].empty()) summary.tiles = std::max<std::uint64_t>(summary.tiles, st.items);
   }
+  for (auto* s : sinks) {
+    summary.rows_written += s->rows_written();
+    summary.bytes_written += s->bytes_written();
+    summary.outputs.push_back(s->output_path());
+  }
+  summary.throttle_events = adaptive.events();
+  summary.memory_limit = m.limit;
+  summary.tile_budget = m.budget;
+  summary.peak_tile_bytes = admission.peak_used();
+  summary.max_tiles_in_flight_seen = admission.peak_in_flight();
+  summary.paused_seconds = paused_seconds;
+  summary.streaming = streaming;
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary.cpu_seconds = cpu_seconds() - cpu_start;
   summary.peak_rss_bytes = peak_rss_bytes();
+  detail::set_gdal_cache_bytes(m.gdal_cache);
   return summary;
 }
 

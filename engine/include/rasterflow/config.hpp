@@ -19,6 +19,9 @@ struct MemorySettings {
   double warning_threshold = 0.80;
   double critical_threshold = 0.90;
   int sample_interval_ms = 200;
+  // How long admission may stay paused at critical pressure with every size at its minimum
+  // before the run stops with an error that reports the memory seen.
+  int critical_pause_s = 30;
 };
 struct ResamplingSettings {
   int window_size = 2048;      // tile area upper bound: window_size^2 target cells

@@ -83,6 +83,8 @@ class Node {
     (void)cells;
     return 0;
   }
+  // Working memory each thread may hold while running this node, whatever the tile size.
+  virtual std::size_t per_thread_bytes() const { return 0; }
 
  private:
   NodeSpec spec_;

@@ -3,7 +3,9 @@
 //   tile generator -> limiter -> node bodies (parallel) -> sequencer -> sink writer (serial)
 // with the sink releasing the limiter, so tiles in flight are bounded by construction.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -11,6 +13,7 @@
 
 #include "rasterflow/config.hpp"
 #include "rasterflow/graph.hpp"
+#include "rasterflow/memory.hpp"
 #include "rasterflow/node.hpp"
 
 namespace rasterflow {
@@ -21,6 +24,19 @@ struct RunOptions {
   std::int64_t tile_rows = 0;         // 0: derived from resampling.window_size
   int max_tiles_in_flight = 0;        // 0: 2 x threads
   const std::atomic<bool>* cancel = nullptr;  // set by a signal handler to stop the run
+  std::shared_ptr<MemorySource> memory_source;  // null: /proc and the cgroup of this process
+  // Called on the writer's thread after every sink has written a tile (progress, tests).
+  std::function<void(const TileRequest&)> on_tile_written;
+};
+
+// A change of an adaptive setting (DESIGN.md's `throttle` metric).
+struct ThrottleEvent {
+  double seconds = 0;     // since the start of the run
+  std::string setting;    // window_size | chunk_size | tiles_in_flight | gdal_cache_bytes
+  double value = 0;
+  double previous = 0;
+  std::string level;      // normal | warning | critical
+  std::string reason;
 };
 
 struct NodeStats {
@@ -45,6 +61,13 @@ struct RunSummary {
   int threads = 0;
   std::vector<std::filesystem::path> outputs;
   std::vector<NodeStats> nodes;
+  std::vector<ThrottleEvent> throttle_events;
+  std::uint64_t memory_limit = 0;
+  std::uint64_t tile_budget = 0;       // bytes that tiles in flight may hold
+  std::uint64_t peak_tile_bytes = 0;   // most bytes reserved by tiles in flight at once
+  int max_tiles_in_flight_seen = 0;
+  double paused_seconds = 0;           // admission paused at critical pressure
+  bool streaming = true;
 };
 
 class Pipeline {
@@ -57,6 +80,8 @@ class Pipeline {
   const Grid& grid() const;
   int threads() const;
   std::int64_t tile_rows() const;
+  std::uint64_t memory_limit() const;
+  std::uint64_t tile_budget() const;
   // Text lines for `rasterflow plan`.
   std::vector<std::string> plan() const;
   // Runs every tile through the graph. Throws RunError (outputs removed) or Interrupted.
