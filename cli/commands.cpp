@@ -69,9 +69,6 @@ int cmd_run(const RunArgs& a) {
   options.threads = config.engine.threads;
   options.cancel = &g_cancel;
   Pipeline pipeline(graph, config, options);
-  if (!config.merge.enable_streaming) {
-    spdlog::warn("in-memory export is not implemented yet in this version: the run streams (the output is the same)");
-  }
   if (config.metrics.backend != "none") {
     spdlog::info("metrics recording is not implemented yet in this version: no {} database is written", config.metrics.backend);
   }
@@ -84,9 +81,9 @@ int cmd_run(const RunArgs& a) {
   for (const auto& n : s.nodes) {
     spdlog::debug("node {} ({}): {} tiles, {} cells, {:.3f} s busy", n.id, n.type, n.items, n.cells, n.busy_seconds);
   }
-  spdlog::info("done: {} rows ({} cells) in {:.2f} s wall, {:.2f} s CPU, {:.1f} Mcells/s, peak RSS {}", s.rows_written, s.cells,
-               s.wall_seconds, s.cpu_seconds, static_cast<double>(s.cells) / std::max(s.wall_seconds, 1e-9) / 1e6,
-               format_size(s.peak_rss_bytes));
+  spdlog::info("done: {} rows ({} cells) in {:.2f} s wall, {:.2f} s CPU, {:.1f} Mcells/s, peak RSS {} (limit {}), {} throttle events",
+               s.rows_written, s.cells, s.wall_seconds, s.cpu_seconds, static_cast<double>(s.cells) / std::max(s.wall_seconds, 1e-9) / 1e6,
+               format_size(s.peak_rss_bytes), format_size(s.memory_limit), s.throttle_events.size());
   for (const auto& out : s.outputs) std::cout << "wrote " << out.string() << "\n";
   return 0;
 }

@@ -311,7 +311,7 @@ std::size_t Resample::per_thread_bytes() const {
   // Fast path: the source strip (kStripPixels doubles) and the scratch of one cell's block.
   // Warper: GDAL's working buffers, bounded by the warp memory limit, and their masks.
   return fast_ ? kStripPixels * sizeof(double) + static_cast<std::size_t>(kx_ * ky_) * sizeof(double)
-               : 2 * static_cast<std::size_t>(kWarpMemory);
+               : static_cast<std::size_t>(1.5 * kWarpMemory);
 }
 
 }  // namespace rasterflow::nodes

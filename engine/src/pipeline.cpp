@@ -216,7 +216,10 @@ void Pipeline::Impl::size_memory() {
   limit = config.memory.limit > 0 ? config.memory.limit : memory_source->auto_limit();
   baseline_rss = memory_source->sample().process_rss;
   gdal_cache = std::clamp<std::uint64_t>(limit / 16, 8u << 20, 256u << 20);
-  for (const auto& n : nodes) fixed_bytes += n->per_thread_bytes() * static_cast<std::uint64_t>(threads);
+  // A thread runs one node at a time: it needs the largest working buffer of any node.
+  std::uint64_t per_thread = 0;
+  for (const auto& n : nodes) per_thread = std::max<std::uint64_t>(per_thread, n->per_thread_bytes());
+  fixed_bytes = per_thread * static_cast<std::uint64_t>(threads);
   plan_bytes_per_cell = bytes_per_cell(true);
   const double usable = static_cast<double>(limit) * config.memory.warning_threshold;
   const double reserved = static_cast<double>(baseline_rss + gdal_cache + fixed_bytes);
@@ -325,7 +328,7 @@ class Admission {
   explicit Admission(std::uint64_t budget) : budget_(budget) {}
 
   // Waits until a tile of `bytes` fits (or nothing is in flight), `stop()` returns true, or
-  // `paused()` holds for longer than `pause_limit`. Returns false when stopped; throws RunError
+  // `paused(in_flight)` holds for longer than `pause_limit`. The predicates run under the lock. Returns false when stopped; throws RunError
   // through `on_pause_timeout` when the pause lasts too long.
   template <typename Stop, typename Limit, typename Paused, typename Timeout>
   bool acquire(std::uint64_t seq, std::uint64_t bytes, Stop stop, Limit tiles_allowed, Paused paused, Timeout on_pause_timeout,
@@ -334,7 +337,7 @@ class Admission {
     std::optional<std::chrono::steady_clock::time_point> pause_start;
     for (;;) {
       if (stop()) return false;
-      const bool is_paused = paused();
+      const bool is_paused = paused(in_flight_);
       if (is_paused) {
         if (!pause_start) pause_start = std::chrono::steady_clock::now();
         if (std::chrono::steady_clock::now() - *pause_start > pause_limit) on_pause_timeout();
@@ -368,10 +371,6 @@ class Admission {
   }
 
   void wake() { cv_.notify_all(); }
-  int in_flight() const {
-    std::lock_guard lock(mutex_);
-    return in_flight_;
-  }
   std::uint64_t peak_used() const { return peak_used_; }
   int peak_in_flight() const { return peak_in_flight_; }
 
@@ -634,7 +633,7 @@ RunSummary Pipeline::run() {
           seq, bytes,
           [&] { return failed.load() || (m.options.cancel != nullptr && m.options.cancel->load()); },
           [&] { return adaptive.tiles_in_flight(); },
-          [&] { return monitor.sample_now() == PressureLevel::critical && adaptive.at_minimum() && admission.in_flight() == 0; },
+          [&](int in_flight) { return in_flight == 0 && monitor.sample_now() == PressureLevel::critical && adaptive.at_minimum(); },
           pause_timeout, std::chrono::seconds(m.config.memory.critical_pause_s), paused_seconds);
       if (!admitted) continue;  // the loop head sees why
       for (auto* entry : entries) entry->try_put(tile);

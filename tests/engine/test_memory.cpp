@@ -1,0 +1,181 @@
+#include <doctest/doctest.h>
+
+#include <mutex>
+
+#include "rasterflow/memory.hpp"
+#include "support/test_support.hpp"
+
+using namespace rasterflow;
+
+namespace {
+// A memory source driven by the test.
+class FakeMemory final : public MemorySource {
+ public:
+  MemorySample sample() override {
+    std::lock_guard lock(mutex);
+    return next;
+  }
+  std::uint64_t auto_limit() override { return 1000; }
+  void set_rss(std::uint64_t rss) {
+    std::lock_guard lock(mutex);
+    next.process_rss = rss;
+  }
+  std::mutex mutex;
+  MemorySample next{0, 10000, 1000, 9000, false};
+};
+
+struct Calls;
+std::unique_ptr<MemoryMonitor> make_monitor(const std::shared_ptr<FakeMemory>& fake, Calls& calls);
+
+struct Calls {
+  int warning = 0, critical = 0, recovery = 0;
+};
+
+std::unique_ptr<MemoryMonitor> make_monitor(const std::shared_ptr<FakeMemory>& fake, Calls& calls) {
+  MemoryThresholds t;
+  t.warning = 0.8;
+  t.critical = 0.9;
+  t.recovery_margin = 0.05;
+  t.recovery_samples = 3;
+  auto m = std::make_unique<MemoryMonitor>(fake, 1000, t, std::chrono::milliseconds(10));
+  m->register_warning_callback([&calls](PressureLevel, const MemorySample&, double) { ++calls.warning; });
+  m->register_critical_callback([&calls](PressureLevel, const MemorySample&, double) { ++calls.critical; });
+  m->register_recovery_callback([&calls](PressureLevel, const MemorySample&, double) { ++calls.recovery; });
+  return m;
+}
+
+void make_file(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  test::write_text(path, text);
+}
+}  // namespace
+
+TEST_CASE("Memory.Parse.ProcFiles") {
+  CHECK(parse_meminfo_kib("MemTotal:       24683620 kB\nMemFree: 1 kB\nMemAvailable:   24331096 kB\n", "MemAvailable") ==
+        24331096ull * 1024);
+  CHECK_FALSE(parse_meminfo_kib("MemTotal: 5 kB\n", "MemAvailable"));
+  CHECK(parse_status_rss("Name:\tx\nVmPeak:\t  100 kB\nVmRSS:\t    2048 kB\n") == 2048ull * 1024);
+  CHECK(parse_cgroup_limit("2147483648\n") == 2147483648ull);
+  CHECK_FALSE(parse_cgroup_limit("max\n"));
+  CHECK_FALSE(parse_cgroup_limit("9223372036854771712\n"));  // v1's "unlimited"
+}
+
+TEST_CASE("Memory.Pressure.HigherOfProcessAndSystem") {
+  const MemorySample s{500, 10000, 9500, 500, false};
+  CHECK(pressure_ratio(s, 1000) == doctest::Approx(0.95));  // the machine is the tighter one
+  const MemorySample p{900, 10000, 1000, 9000, false};
+  CHECK(pressure_ratio(p, 1000) == doctest::Approx(0.9));
+}
+
+TEST_CASE("Memory.Monitor.CallbacksOncePerCrossingWithHysteresis") {
+  auto fake = std::make_shared<FakeMemory>();
+  Calls calls;
+  const auto holder = make_monitor(fake, calls);
+  MemoryMonitor& m = *holder;
+  fake->set_rss(500);
+  CHECK(m.sample_now() == PressureLevel::normal);
+  fake->set_rss(810);
+  CHECK(m.sample_now() == PressureLevel::warning);
+  m.sample_now();
+  m.sample_now();
+  CHECK(calls.warning == 1);  // once per crossing, not once per sample
+  fake->set_rss(950);
+  CHECK(m.sample_now() == PressureLevel::critical);
+  m.sample_now();
+  CHECK(calls.critical == 1);
+  // Below warning but within the margin: no recovery.
+  fake->set_rss(770);
+  for (int i = 0; i < 5; ++i) CHECK(m.sample_now() == PressureLevel::critical);
+  // Below warning - margin, but for fewer than 3 samples in a row: still no recovery.
+  fake->set_rss(700);
+  m.sample_now();
+  m.sample_now();
+  fake->set_rss(790);
+  m.sample_now();
+  CHECK(calls.recovery == 0);
+  fake->set_rss(700);
+  m.sample_now();
+  m.sample_now();
+  CHECK(m.sample_now() == PressureLevel::normal);
+  CHECK(calls.recovery == 1);
+  // A new crossing fires again.
+  fake->set_rss(820);
+  m.sample_now();
+  CHECK(calls.warning == 2);
+  CHECK(m.peak_rss() == 950);
+}
+
+TEST_CASE("Memory.Monitor.BackgroundThreadSamples" * doctest::timeout(10)) {
+  auto fake = std::make_shared<FakeMemory>();
+  Calls calls;
+  const auto holder = make_monitor(fake, calls);
+  MemoryMonitor& m = *holder;
+  m.start();
+  fake->set_rss(930);
+  for (int i = 0; i < 200 && m.level() != PressureLevel::critical; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(m.level() == PressureLevel::critical);
+  m.stop();
+  CHECK(calls.critical == 1);
+}
+
+TEST_CASE("Memory.Source.CgroupV2Fixture") {
+  test::TempDir dir;
+  make_file(dir / "proc/self/cgroup", "0::/slurm/job_42\n");
+  make_file(dir / "proc/self/status", "VmRSS:\t  102400 kB\n");
+  make_file(dir / "proc/meminfo", "MemTotal: 16000000 kB\nMemAvailable: 12000000 kB\n");
+  make_file(dir / "cgroup/slurm/job_42/memory.current", "1073741824\n");
+  make_file(dir / "cgroup/slurm/job_42/memory.max", "2147483648\n");
+  SystemMemorySource src(dir / "proc", dir / "cgroup", false);
+  CHECK(src.cgroup_version() == 2);
+  const MemorySample s = src.sample();
+  CHECK(s.in_cgroup);
+  CHECK(s.process_rss == 100ull << 20);
+  CHECK(s.system_total == 2ull << 30);
+  CHECK(s.system_used == 1ull << 30);
+  CHECK(src.auto_limit() == 2ull << 30);
+  // memory.max "max": the machine decides.
+  make_file(dir / "cgroup/slurm/job_42/memory.max", "max\n");
+  const MemorySample unlimited = src.sample();
+  CHECK_FALSE(unlimited.in_cgroup);
+  CHECK(unlimited.system_total == 16000000ull * 1024);
+  CHECK(unlimited.system_used == 4000000ull * 1024);
+}
+
+TEST_CASE("Memory.Source.CgroupV1Fixture") {
+  test::TempDir dir;
+  make_file(dir / "proc/self/cgroup", "9:name=systemd:/\n4:memory:/batch/job7\n3:cpuset:/\n0::/\n");
+  make_file(dir / "proc/self/status", "VmRSS:\t 2048 kB\n");
+  make_file(dir / "proc/meminfo", "MemTotal: 16000000 kB\nMemAvailable: 15000000 kB\n");
+  make_file(dir / "cgroup/memory/batch/job7/memory.limit_in_bytes", "536870912\n");
+  make_file(dir / "cgroup/memory/batch/job7/memory.usage_in_bytes", "268435456\n");
+  SystemMemorySource src(dir / "proc", dir / "cgroup", false);
+  CHECK(src.cgroup_version() == 1);
+  const MemorySample s = src.sample();
+  CHECK(s.in_cgroup);
+  CHECK(s.system_total == 512ull << 20);
+  CHECK(s.system_used == 256ull << 20);
+  CHECK(src.auto_limit() == 512ull << 20);
+}
+
+TEST_CASE("Memory.Source.ContainerMountsItsCgroupAsRoot") {
+  // /proc/self/cgroup names a path the container cannot see; the files are at the mount root.
+  test::TempDir dir;
+  make_file(dir / "proc/self/cgroup", "4:memory:/process_api/abc\n0::/\n");
+  make_file(dir / "proc/self/status", "VmRSS:\t 2048 kB\n");
+  make_file(dir / "proc/meminfo", "MemTotal: 1000 kB\nMemAvailable: 500 kB\n");
+  make_file(dir / "cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
+  make_file(dir / "cgroup/memory/memory.usage_in_bytes", "1000\n");
+  SystemMemorySource src(dir / "proc", dir / "cgroup", false);
+  CHECK(src.cgroup_version() == 1);
+  const MemorySample s = src.sample();
+  CHECK_FALSE(s.in_cgroup);  // unlimited: the machine's figures
+  CHECK(s.system_total == 1000ull * 1024);
+}
+
+TEST_CASE("Memory.Source.ThisMachine") {
+  SystemMemorySource src;
+  const MemorySample s = src.sample();
+  CHECK(s.process_rss > 0);
+  CHECK(s.system_total > 0);
+  CHECK(src.auto_limit() > 0);
+}

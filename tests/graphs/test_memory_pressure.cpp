@@ -1,0 +1,186 @@
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "nodes/common/sample_data.hpp"
+#include "rasterflow/errors.hpp"
+#include "rasterflow/memory.hpp"
+#include "support/test_support.hpp"
+
+using namespace rasterflow;
+
+namespace {
+std::string sample_graph(const std::string& resolution) {
+  return R"({
+  "grid": { "crs": "EPSG:4326", "resolution": )" + resolution + R"( },
+  "nodes": [
+    { "id": "t_src", "type": "raster_source", "path": "data/temperature.tif" },
+    { "id": "e_src", "type": "raster_source", "path": "data/elevation.tif" },
+    { "id": "l_src", "type": "raster_source", "path": "data/landcover.tif" },
+    { "id": "temperature", "type": "resample", "inputs": ["t_src"], "method": "average" },
+    { "id": "elevation", "type": "resample", "inputs": ["e_src"], "method": "max" },
+    { "id": "landcover", "type": "resample", "inputs": ["l_src"], "method": "mode" },
+    { "id": "m", "type": "merge", "inputs": ["temperature", "elevation", "landcover"] },
+    { "id": "out", "type": "csv_sink", "inputs": ["m"], "path": "out.csv" }
+  ]
+})";
+}
+
+// Memory that the process really holds (pages touched), so RSS sees it.
+struct Ballast {
+  std::unique_ptr<char[]> bytes;
+  void hold(std::uint64_t n) {
+    bytes.reset();
+    if (n == 0) return;
+    bytes = std::make_unique<char[]>(n);
+    std::memset(bytes.get(), 1, n);
+  }
+};
+
+bool has_decrease(const RunSummary& s, const std::string& setting) {
+  for (const auto& e : s.throttle_events) {
+    if (e.setting == setting && e.value < e.previous) return true;
+  }
+  return false;
+}
+}  // namespace
+
+TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) {
+  test::TempDir dir;
+  nodes::generate_sample_data(dir / "data", "small");
+  // Unpressured reference.
+  test::run_graph_json(dir.path(), sample_graph("0.01"), {}, {"merge.chunk_size=10"});
+  const std::string reference = test::read_text(dir / "out.csv");
+
+  // A limit just above what the process uses now; ballast pushes RSS past warning, then past
+  // critical, and is freed a little later.
+  SystemMemorySource memory;
+  const std::uint64_t rss = memory.sample().process_rss;
+  const std::uint64_t limit = rss + (600ull << 20);
+  Ballast ballast;
+  std::future<void> release;
+  int written = 0;
+  RunOptions options;
+  options.on_tile_written = [&](const TileRequest&) {
+    ++written;
+    if (written == 3) {
+      ballast.hold(static_cast<std::uint64_t>(0.86 * static_cast<double>(limit)) - memory.sample().process_rss + (ballast.bytes ? 0 : 0));
+    } else if (written == 8) {
+      const std::uint64_t now = memory.sample().process_rss;
+      const auto target = static_cast<std::uint64_t>(0.96 * static_cast<double>(limit));
+      Ballast more;
+      more.hold(target > now ? target - now : 0);
+      release = std::async(std::launch::async, [&ballast, extra = std::move(more)]() mutable {
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        extra.hold(0);
+        ballast.hold(0);
+      });
+    }
+  };
+  const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.01"), options,
+                                            {"merge.chunk_size=10", "memory.limit=" + std::to_string(limit),
+                                             "memory.sample_interval_ms=10", "memory.critical_pause_s=20"});
+  if (release.valid()) release.wait();
+  CHECK(s.cells == 1000u * 500u);
+  CHECK(has_decrease(s, "window_size"));
+  CHECK(has_decrease(s, "chunk_size") == false);  // already at its floor (10 rows)
+  CHECK(has_decrease(s, "tiles_in_flight"));
+  CHECK(has_decrease(s, "gdal_cache_bytes"));
+  bool critical = false, recovered = false;
+  for (const auto& e : s.throttle_events) {
+    critical = critical || (e.level == "critical" && e.setting == "window_size" && e.value == 256);
+    recovered = recovered || (e.level == "normal" && e.setting == "window_size" && e.value == 2048);
+  }
+  CHECK(critical);
+  CHECK(recovered);
+  CHECK(test::read_text(dir / "out.csv") == reference);
+}
+
+TEST_CASE("Pressure.Ballast.ChunkSizeHalvesAtWarning" * doctest::timeout(120)) {
+  test::TempDir dir;
+  nodes::generate_sample_data(dir / "data", "small");
+  test::run_graph_json(dir.path(), sample_graph("0.01"));
+  const std::string reference = test::read_text(dir / "out.csv");
+  SystemMemorySource memory;
+  const std::uint64_t limit = memory.sample().process_rss + (400ull << 20);
+  Ballast ballast;
+  RunOptions options;
+  int written = 0;
+  options.on_tile_written = [&](const TileRequest&) {
+    if (++written == 1) ballast.hold(static_cast<std::uint64_t>(0.85 * static_cast<double>(limit)) - memory.sample().process_rss);
+  };
+  const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.01"), options,
+                                            {"memory.limit=" + std::to_string(limit), "memory.sample_interval_ms=10"});
+  CHECK(has_decrease(s, "chunk_size"));
+  CHECK(has_decrease(s, "window_size"));
+  for (const auto& e : s.throttle_events) {
+    if (e.setting == "chunk_size" && e.level == "warning") CHECK(e.value == 2500);
+    if (e.setting == "window_size" && e.level == "warning") CHECK(e.value == 1024);
+  }
+  CHECK(test::read_text(dir / "out.csv") == reference);
+}
+
+TEST_CASE("Pressure.PauseBeforeKill.StopsWithAClearError" * doctest::timeout(120)) {
+  test::TempDir dir;
+  nodes::generate_sample_data(dir / "data", "small");
+  SystemMemorySource memory;
+  const std::uint64_t limit = memory.sample().process_rss + (300ull << 20);
+  Ballast ballast;
+  RunOptions options;
+  int written = 0;
+  options.on_tile_written = [&](const TileRequest&) {
+    if (++written == 2) ballast.hold(static_cast<std::uint64_t>(0.97 * static_cast<double>(limit)) - memory.sample().process_rss);
+  };
+  try {
+    test::run_graph_json(dir.path(), sample_graph("0.01"), options,
+                         {"merge.chunk_size=10", "memory.limit=" + std::to_string(limit), "memory.sample_interval_ms=10",
+                          "memory.critical_pause_s=1"});
+    FAIL("the run should have stopped");
+  } catch (const RunError& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("memory stayed critical for 1 s") != std::string::npos);
+    CHECK(msg.find("process RSS") != std::string::npos);
+  }
+  CHECK_FALSE(std::filesystem::exists(dir / "out.csv"));
+  CHECK_FALSE(std::filesystem::exists(dir / "out.csv.partial"));
+}
+
+TEST_CASE("Modes.StreamingAndInMemory.IdenticalBytes" * doctest::timeout(120)) {
+  test::TempDir dir;
+  nodes::generate_sample_data(dir / "data", "small");
+  const RunSummary streamed = test::run_graph_json(dir.path(), sample_graph("0.02"));
+  const std::string a = test::read_text(dir / "out.csv");
+  const RunSummary held = test::run_graph_json(dir.path(), sample_graph("0.02"), {}, {"merge.enable_streaming=false"});
+  CHECK(streamed.streaming);
+  CHECK_FALSE(held.streaming);
+  CHECK(test::read_text(dir / "out.csv") == a);
+  CHECK(held.rows_written == streamed.rows_written);
+}
+
+TEST_CASE("Modes.InMemory.RefusedWhenTheGridDoesNotFit") {
+  test::TempDir dir;
+  nodes::generate_sample_data(dir / "data", "small");
+  // 10000 x 5000 cells: about 650 MB of merged grid against a 256 MiB limit.
+  CHECK_THROWS_WITH_AS(test::run_graph_json(dir.path(), sample_graph("0.001"), {}, {"merge.enable_streaming=false", "memory.limit=256MiB"}),
+                       doctest::Contains("would hold the whole merged grid"), ConfigError);
+}
+
+TEST_CASE("Budget.TilesAreSplitToFitAndTooSmallLimitsFailEarly" * doctest::timeout(120)) {
+  test::TempDir dir;
+  nodes::generate_sample_data(dir / "data", "small");
+  test::run_graph_json(dir.path(), sample_graph("0.005"));
+  const std::string reference = test::read_text(dir / "out.csv");
+  SystemMemorySource memory;
+  // A limit whose tile budget is a few MB: the default tiles do not fit and are split.
+  const std::uint64_t rss = memory.sample().process_rss;
+  const std::uint64_t limit = static_cast<std::uint64_t>((static_cast<double>(rss) + (80 << 20)) / 0.8);
+  const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.005"), {}, {"memory.limit=" + std::to_string(limit)});
+  CHECK(s.tile_budget > 0);
+  CHECK(s.peak_tile_bytes <= s.tile_budget);
+  CHECK(test::read_text(dir / "out.csv") == reference);
+  // A limit below what the process already holds: refused before running, saying how much.
+  CHECK_THROWS_WITH_AS(test::run_graph_json(dir.path(), sample_graph("0.005"), {}, {"memory.limit=16MiB"}),
+                       doctest::Contains("is needed"), ConfigError);
+}
