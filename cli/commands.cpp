@@ -7,9 +7,11 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <unistd.h>
 
 #include "nodes/common/sample_data.hpp"
 #include "rasterflow/errors.hpp"
+#include "rasterflow/metrics.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "rasterflow/registry.hpp"
 #include "rasterflow/size.hpp"
@@ -69,15 +71,48 @@ int cmd_run(const RunArgs& a) {
   options.threads = config.engine.threads;
   options.cancel = &g_cancel;
   Pipeline pipeline(graph, config, options);
+  // Metrics: an experiment per run, rows through a recorder that never blocks the run.
+  std::unique_ptr<MetricsRecorder> recorder;
   if (config.metrics.backend != "none") {
-    spdlog::info("metrics recording is not implemented yet in this version: no {} database is written", config.metrics.backend);
+    ExperimentInfo info;
+    info.name = a.experiment.empty() ? graph.name : a.experiment;
+    info.graph_json = graph.json;
+    info.config_json = config.to_json();
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    info.host = host;
+    const std::filesystem::path output_dir = a.output_dir;
+    recorder = std::make_unique<MetricsRecorder>(
+        [config, output_dir]() -> std::unique_ptr<MetricsBackend> {
+          if (!config.database.url.empty() || config.metrics.backend == "postgresql") return open_postgresql_metrics(config.database.url);
+          const std::filesystem::path file(config.metrics.sqlite_path);
+          return open_sqlite_metrics(file.is_relative() ? output_dir / file : file);
+        },
+        info);
+    recorder->start(config.metrics.required);
+    pipeline.set_metric_recorder([&recorder](MetricRow row) { recorder->record(std::move(row)); });
   }
   const Grid& g = pipeline.grid();
   spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows", graph.name, g.width, g.height, g.cells(),
                pipeline.threads(), pipeline.tile_rows());
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  const RunSummary s = pipeline.run();
+  RunSummary s;
+  try {
+    s = pipeline.run();
+  } catch (const Interrupted& e) {
+    if (recorder) recorder->finish("interrupted", e.what(), std::chrono::seconds(5));
+    throw;
+  } catch (const std::exception& e) {
+    if (recorder) recorder->finish("failed", e.what(), std::chrono::seconds(5));
+    throw;
+  }
+  if (recorder) {
+    recorder->finish("succeeded", "", std::chrono::seconds(10));
+    const auto id = recorder->experiment_id();
+    spdlog::info("metrics: experiment {} in {}: {} rows written, {} dropped", id ? std::to_string(*id) : "(none)", recorder->describe(),
+                 recorder->written(), recorder->dropped());
+  }
   for (const auto& n : s.nodes) {
     spdlog::debug("node {} ({}): {} tiles, {} cells, {:.3f} s busy", n.id, n.type, n.items, n.cells, n.busy_seconds);
   }
@@ -104,6 +139,81 @@ int cmd_plan(const CommonArgs& a, const std::string& format) {
   const GraphSpec graph = load_graph(a.graph, config);
   Pipeline pipeline(graph, config, RunOptions{});
   for (const auto& line : pipeline.plan()) std::cout << line << "\n";
+  return 0;
+}
+
+void print_table(const std::string& title, const QueryResult& r) {
+  std::cout << "\n" << title << "\n";
+  if (r.rows.empty()) {
+    std::cout << "  (none)\n";
+    return;
+  }
+  std::vector<std::size_t> width(r.columns.size());
+  for (std::size_t c = 0; c < r.columns.size(); ++c) width[c] = r.columns[c].size();
+  const auto cell = [](const std::optional<std::string>& v) {
+    if (!v) return std::string("-");
+    // Numbers with many digits are shortened for reading; the database keeps them whole.
+    char* end = nullptr;
+    const double d = std::strtod(v->c_str(), &end);
+    if (end != v->c_str() && *end == '\0' && v->find('.') != std::string::npos) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.4g", d);
+      return std::string(buf);
+    }
+    return *v;
+  };
+  for (const auto& row : r.rows) {
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], cell(row[c]).size());
+  }
+  const auto line = [&](const std::vector<std::string>& values) {
+    std::cout << " ";
+    for (std::size_t c = 0; c < values.size(); ++c) std::cout << " " << values[c] << std::string(width[c] - values[c].size(), ' ');
+    std::cout << "\n";
+  };
+  line(r.columns);
+  for (const auto& row : r.rows) {
+    std::vector<std::string> values;
+    for (const auto& v : row) values.push_back(cell(v));
+    line(values);
+  }
+}
+
+int cmd_metrics(const std::string& database, const std::string& sqlite, const std::string& experiment) {
+  if (!database.empty() && !sqlite.empty()) throw UsageError("metrics: give --database or --sqlite, not both");
+  std::unique_ptr<MetricsBackend> db;
+  if (!database.empty()) {
+    check_database_url(database, "--database");
+    db = open_postgresql_metrics(database);
+  } else {
+    const std::filesystem::path file = sqlite.empty() ? "rasterflow_metrics.sqlite" : sqlite;
+    if (!std::filesystem::exists(file)) throw UsageError("metrics: no metrics database at " + file.string() + " (give --sqlite FILE or --database URL)");
+    db = open_sqlite_metrics(file);
+  }
+  std::string id = experiment;
+  if (id.empty()) {
+    const QueryResult latest = db->query("SELECT id FROM experiments ORDER BY id DESC LIMIT 1", {});
+    if (latest.rows.empty() || !latest.rows[0][0]) throw UsageError("metrics: " + db->describe() + " holds no experiment yet");
+    id = *latest.rows[0][0];
+  } else if (id.find_first_not_of("0123456789") != std::string::npos) {
+    throw UsageError("metrics: --experiment: expected an experiment id (a number), got \"" + id + "\"");
+  }
+  const QueryResult e = db->query("SELECT id, name, status, host, started_at, finished_at, error FROM experiments WHERE id = $1", {id});
+  if (e.rows.empty()) throw UsageError("metrics: no experiment " + id + " in " + db->describe());
+  const auto& row = e.rows[0];
+  std::cout << "experiment " << id << " \"" << row[1].value_or("") << "\": " << row[2].value_or("?") << " on " << row[3].value_or("?")
+            << ", " << row[4].value_or("?") << " to " << row[5].value_or("(running)") << " (" << db->describe() << ")\n";
+  if (row[6] && !row[6]->empty()) std::cout << "error: " << *row[6] << "\n";
+  print_table("memory by stage (v_memory_by_stage)",
+              db->query("SELECT stage, samples, avg_rss_gb, peak_rss_gb FROM v_memory_by_stage WHERE experiment_id = $1 ORDER BY peak_rss_gb DESC",
+                        {id}));
+  print_table("throttle events (v_throttle_events)",
+              db->query("SELECT created_at, setting, previous_value, new_value, level, reason FROM v_throttle_events WHERE experiment_id = $1 "
+                        "ORDER BY created_at",
+                        {id}));
+  print_table("stage summary (v_stage_summary)",
+              db->query("SELECT stage, node_type, items, cells, bytes, busy_seconds, memory_avg_gb, memory_peak_gb FROM v_stage_summary "
+                        "WHERE experiment_id = $1 ORDER BY busy_seconds DESC",
+                        {id}));
   return 0;
 }
 
@@ -177,7 +287,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) return cmd_run(run);
     if (*validate_cmd) return cmd_validate(validate);
     if (*plan_cmd) return cmd_plan(plan, plan_format);
-    if (*metrics_cmd) throw UsageError("metrics: not implemented yet in this version of rasterflow (no metrics are recorded yet)");
+    if (*metrics_cmd) return cmd_metrics(metrics_db, metrics_sqlite, metrics_experiment);
     if (*sample_cmd) {
       for (const auto& f : nodes::generate_sample_data(sample_dir, sample_size)) {
         std::cout << f.path.string() << ": " << f.description << "\n";

@@ -133,4 +133,4 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
         {"path", rasterflow::OptionType::output_path, "CSV file, relative to --output-dir", {}, true},
     },
     1, 1, "table", "", true,
-    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::CsvSink>(std::move(spec)); }}))
+    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::CsvSink>(std::move(spec)); }, "write"}))

@@ -63,4 +63,4 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
          {"all_nodata", "any_nodata", "none"}},
     },
     1, -1, "raster", "table", false,
-    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::Merge>(std::move(spec)); }}))
+    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::Merge>(std::move(spec)); }, "merge"}))

@@ -164,4 +164,4 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
         {"nodata", rasterflow::OptionType::number, "nodata value, overriding the file's", {}},
     },
     0, 0, "", "source", false,
-    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::RasterSource>(std::move(spec)); }}))
+    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::RasterSource>(std::move(spec)); }, "read"}))

@@ -327,4 +327,4 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
          std::string("auto"), false, {"auto", "fast", "warper"}},
     },
     1, 1, "source", "raster", false,
-    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::Resample>(std::move(spec)); }}))
+    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::Resample>(std::move(spec)); }, "resample"}))

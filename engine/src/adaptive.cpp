@@ -24,21 +24,28 @@ void AdaptiveSettings::change(std::atomic<int>& field, int value, const char* na
   const int previous = field.exchange(value);
   if (previous == value) return;
   spdlog::warn("memory {}: {} {} -> {} ({})", to_string(level), name, previous, value, reason);
-  std::lock_guard lock(mutex_);
-  events_.push_back({std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(), name,
-                     static_cast<double>(value), static_cast<double>(previous), to_string(level), reason});
+  const ThrottleEvent event{std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(), name,
+                            static_cast<double>(value), static_cast<double>(previous), to_string(level), reason};
+  {
+    std::lock_guard lock(mutex_);
+    events_.push_back(event);
+  }
+  if (callback_) callback_(event);
 }
 
 void AdaptiveSettings::change_cache(std::uint64_t value, PressureLevel level, const std::string& reason) {
   std::uint64_t previous = 0;
+  ThrottleEvent event;
   {
     std::lock_guard lock(mutex_);
     previous = cache_;
     if (previous == value) return;
     cache_ = value;
-    events_.push_back({std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(), "gdal_cache_bytes",
-                       static_cast<double>(value), static_cast<double>(previous), to_string(level), reason});
+    event = {std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(), "gdal_cache_bytes",
+             static_cast<double>(value), static_cast<double>(previous), to_string(level), reason};
+    events_.push_back(event);
   }
+  if (callback_) callback_(event);
   set_gdal_cache_bytes(value);
   spdlog::warn("memory {}: GDAL cache {} -> {} ({})", to_string(level), format_size(previous), format_size(value), reason);
 }

@@ -5,6 +5,7 @@
 // loop reads.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -39,6 +40,8 @@ class AdaptiveSettings {
   // Every size at its floor: nothing more to shrink, only waiting helps.
   bool at_minimum() const;
   std::vector<ThrottleEvent> events() const;
+  // Called (outside the lock) for every change, e.g. to record it as a metric.
+  void on_event(std::function<void(const ThrottleEvent&)> callback) { callback_ = std::move(callback); }
 
  private:
   void change(std::atomic<int>& field, int value, const char* name, PressureLevel level, const std::string& reason);
@@ -50,6 +53,7 @@ class AdaptiveSettings {
   std::uint64_t cache_;
   mutable std::mutex mutex_;
   std::vector<ThrottleEvent> events_;
+  std::function<void(const ThrottleEvent&)> callback_;
 };
 
 }  // namespace rasterflow::detail

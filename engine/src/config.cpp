@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "rasterflow/errors.hpp"
+#include "rasterflow/metrics.hpp"
 #include "rasterflow/size.hpp"
 
 namespace rasterflow {
@@ -170,8 +171,18 @@ const std::vector<KeyBinding>& bindings() {
                         [](Config& c) -> int& { return c.metrics.interval_ms; }));
     t.push_back(bool_key("metrics.required", "false", "fail before running when the database is unreachable",
                          [](Config& c) -> bool& { return c.metrics.required; }));
-    t.push_back(choice_key("database.url", "\"\"", "postgresql://... selects PostgreSQL", {},
-                           [](Config& c) -> std::string& { return c.database.url; }));
+    t.push_back(KeyBinding{
+        {"database.url", "\"\"", "postgresql://... selects PostgreSQL"},
+        [](Config& c, const std::string& v, const std::string& where) {
+          try {
+            check_database_url(v, "key \"database.url\"");
+          } catch (const ConfigError& e) {
+            throw_config_error(where, e.what());
+          }
+          c.database.url = v;
+        },
+        // Never stored or logged with its password.
+        [](const Config& c) { return boost::json::value(mask_password(c.database.url)); }});
     return t;
   }();
   return table;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -153,6 +154,17 @@ MemoryMonitor::~MemoryMonitor() { stop(); }
 void MemoryMonitor::register_warning_callback(Callback cb) { on_warning_.push_back(std::move(cb)); }
 void MemoryMonitor::register_critical_callback(Callback cb) { on_critical_.push_back(std::move(cb)); }
 void MemoryMonitor::register_recovery_callback(Callback cb) { on_recovery_.push_back(std::move(cb)); }
+void MemoryMonitor::register_sample_callback(Callback cb) { on_sample_.push_back(std::move(cb)); }
+
+std::uint64_t current_rss() {
+  static const long page = sysconf(_SC_PAGESIZE);
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long long size = 0, resident = 0;
+  const int n = std::fscanf(f, "%llu %llu", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? resident * static_cast<std::uint64_t>(page) : 0;
+}
 
 MemorySample MemoryMonitor::last_sample() const {
   std::lock_guard lock(mutex_);
@@ -200,6 +212,7 @@ PressureLevel MemoryMonitor::sample_now() {
   if (fire != nullptr) {
     for (auto& cb : *fire) cb(next, s, ratio);
   }
+  for (auto& cb : on_sample_) cb(next, s, ratio);
   return next;
 }
 

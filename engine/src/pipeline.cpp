@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <boost/json.hpp>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
@@ -17,6 +18,7 @@
 #include "adaptive.hpp"
 #include "crs.hpp"
 #include "gdal_cache.hpp"
+#include "stage_tracker.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 #include "rasterflow/size.hpp"
@@ -273,6 +275,7 @@ const Grid& Pipeline::grid() const { return impl_->context.grid; }
 int Pipeline::threads() const { return impl_->threads; }
 std::int64_t Pipeline::tile_rows() const { return impl_->tile_rows; }
 std::uint64_t Pipeline::memory_limit() const { return impl_->limit; }
+void Pipeline::set_metric_recorder(std::function<void(MetricRow)> record) { impl_->options.record_metric = std::move(record); }
 std::uint64_t Pipeline::tile_budget() const { return impl_->budget; }
 
 std::vector<std::string> Pipeline::plan() const {
@@ -351,6 +354,7 @@ class Admission {
     }
     if (pause_start) paused_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - *pause_start).count();
     ++in_flight_;
+    in_flight_now_.store(in_flight_);
     used_ += bytes;
     reserved_[seq] = bytes;
     peak_used_ = std::max(peak_used_, used_);
@@ -366,11 +370,13 @@ class Admission {
       used_ -= it->second;
       reserved_.erase(it);
       --in_flight_;
+      in_flight_now_.store(in_flight_);
     }
     cv_.notify_all();
   }
 
   void wake() { cv_.notify_all(); }
+  int in_flight_now() const { return in_flight_now_.load(); }
   std::uint64_t peak_used() const { return peak_used_; }
   int peak_in_flight() const { return peak_in_flight_; }
 
@@ -382,8 +388,13 @@ class Admission {
   std::uint64_t used_ = 0;
   std::uint64_t peak_used_ = 0;
   int peak_in_flight_ = 0;
+  std::atomic<int> in_flight_now_{0};
   std::map<std::uint64_t, std::uint64_t> reserved_;
 };
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+std::string json_text(const boost::json::object& o) { return boost::json::serialize(o); }
 
 // Bytes each tile's payloads actually held, summed over the nodes, to correct the estimate.
 class MeasuredBytes {
@@ -435,8 +446,49 @@ RunSummary Pipeline::run() {
   monitor.register_critical_callback(react);
   monitor.register_recovery_callback(react);
 
+  std::vector<std::string> ids, operations;
+  for (const auto& node : m.nodes) {
+    ids.push_back(node->id());
+    operations.push_back(NodeRegistry::instance().find(node->type())->operation);
+  }
+  detail::StageTracker tracker(ids, operations);
+  const auto& record = m.options.record_metric;
+  if (record) {
+    adaptive.on_event([&record](const ThrottleEvent& e) {
+      boost::json::object meta{{"level", e.level}, {"previous", e.previous}, {"reason", e.reason}};
+      record(MetricRow{"throttle", e.setting, e.value, json_text(meta), Clock::now()});
+    });
+  }
+
   Admission admission(m.budget);
   MeasuredBytes measured;
+  // Every sample feeds the stage attribution; every metrics.interval_ms one becomes a row.
+  std::mutex snapshot_mutex;
+  auto next_snapshot = std::chrono::steady_clock::now();
+  const auto snapshot_every = std::chrono::milliseconds(m.config.metrics.interval_ms);
+  monitor.register_sample_callback([&](PressureLevel level, const MemorySample& sample, double) {
+    tracker.observe(sample.process_rss);
+    if (!record) return;
+    {
+      std::lock_guard lock(snapshot_mutex);
+      const auto now = std::chrono::steady_clock::now();
+      if (now < next_snapshot) return;
+      next_snapshot = now + snapshot_every;
+    }
+    const auto stage = tracker.snapshot();
+    boost::json::object meta{
+        {"system_percent", sample.system_total ? 100.0 * static_cast<double>(sample.system_used) / static_cast<double>(sample.system_total) : 0.0},
+        {"system_available_gb", static_cast<double>(sample.system_available) / kGiB},
+        {"limit_gb", static_cast<double>(m.limit) / kGiB},
+        {"level", to_string(level)},
+        {"stage", stage.stage},
+        {"operation", stage.operation},
+        {"active_nodes", boost::json::parse(stage.active_nodes_json)},
+        {"window_size", adaptive.window_size()},
+        {"chunk_size", adaptive.chunk_size()},
+        {"tiles_in_flight", admission.in_flight_now()}};
+    record(MetricRow{"memory", "process_rss_gb", static_cast<double>(sample.process_rss) / kGiB, json_text(meta), Clock::now()});
+  });
   std::atomic<bool> failed{false};
   bool interrupted = false;
   double paused_seconds = 0;
@@ -449,6 +501,7 @@ RunSummary Pipeline::run() {
   auto run_node = [&](std::size_t i, const TileRequest& tile, std::span<const PayloadPtr> inputs) {
     const auto t0 = std::chrono::steady_clock::now();
     PayloadPtr out;
+    tracker.begin(i);
     try {
       try {
         out = m.nodes[i]->process(tile, inputs);
@@ -464,6 +517,7 @@ RunSummary Pipeline::run() {
     }
     const std::uint64_t bytes = out ? out->bytes() : 0;
     measured.add(tile.seq, bytes);
+    tracker.end(i, tile.seq, bytes, current_rss());
     auto& c = counters[i];
     c.items.fetch_add(1, std::memory_order_relaxed);
     c.cells.fetch_add(static_cast<std::uint64_t>(tile.cells()), std::memory_order_relaxed);
@@ -482,6 +536,7 @@ RunSummary Pipeline::run() {
       done.erase(tile.seq);
     }
     measured.finish(tile.seq, tile.cells());
+    tracker.release(tile.seq);
     admission.release(tile.seq);
     if (m.options.on_tile_written) m.options.on_tile_written(tile);
   };
@@ -689,7 +744,21 @@ RunSummary Pipeline::run() {
     st.cells = counters[i].cells.load();
     st.bytes = counters[i].bytes.load();
     st.busy_seconds = static_cast<double>(counters[i].busy_ns.load()) * 1e-9;
+    st.operation = operations[i];
+    st.rss_peak_bytes = tracker.rss_peak(i);
+    st.rss_avg_bytes = tracker.rss_avg(i);
     summary.nodes.push_back(st);
+    if (record) {
+      const boost::json::object meta{{"stage", st.id}, {"type", st.type}, {"operation", st.operation}};
+      const std::string meta_text = json_text(meta);
+      const std::pair<const char*, double> figures[] = {{"memory_peak_gb", st.rss_peak_bytes / kGiB},
+                                                         {"memory_avg_gb", st.rss_avg_bytes / kGiB},
+                                                         {"items", static_cast<double>(st.items)},
+                                                         {"cells", static_cast<double>(st.cells)},
+                                                         {"bytes", static_cast<double>(st.bytes)},
+                                                         {"busy_seconds", st.busy_seconds}};
+      for (const auto& [name, value] : figures) record(MetricRow{"stage", name, value, meta_text, Clock::now()});
+    }
     if (m.input_index[i].empty()) summary.tiles = std::max<std::uint64_t>(summary.tiles, st.items);
   }
   for (auto* s : sinks) {

@@ -72,6 +72,9 @@ struct MemoryThresholds {
 // total, compared with the thresholds.
 double pressure_ratio(const MemorySample& sample, std::uint64_t limit);
 
+// This process's resident set size now (/proc/self/statm): cheap enough to call per tile.
+std::uint64_t current_rss();
+
 // Samples in a background thread every `interval` and calls the callbacks from it: warning
 // and critical once per upward crossing, recovery once when the level has stayed below
 // warning - margin for `recovery_samples` samples. Callbacks must be quick and thread-safe.
@@ -88,6 +91,8 @@ class MemoryMonitor {
   void register_warning_callback(Callback cb);
   void register_critical_callback(Callback cb);
   void register_recovery_callback(Callback cb);
+  // Called after every sample, whatever the level (metrics snapshots).
+  void register_sample_callback(Callback cb);
 
   void start();
   void stop();
@@ -107,7 +112,7 @@ class MemoryMonitor {
   std::uint64_t limit_;
   MemoryThresholds thresholds_;
   std::chrono::milliseconds interval_;
-  std::vector<Callback> on_warning_, on_critical_, on_recovery_;
+  std::vector<Callback> on_warning_, on_critical_, on_recovery_, on_sample_;
   std::atomic<PressureLevel> level_{PressureLevel::normal};
   std::atomic<double> last_ratio_{0.0};
   std::atomic<std::uint64_t> peak_rss_{0};

@@ -14,6 +14,7 @@
 #include "rasterflow/config.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/memory.hpp"
+#include "rasterflow/metrics.hpp"
 #include "rasterflow/node.hpp"
 
 namespace rasterflow {
@@ -27,6 +28,9 @@ struct RunOptions {
   std::shared_ptr<MemorySource> memory_source;  // null: /proc and the cgroup of this process
   // Called on the writer's thread after every sink has written a tile (progress, tests).
   std::function<void(const TileRequest&)> on_tile_written;
+  // Receives the run's metric rows (memory snapshots every metrics.interval_ms, throttle events,
+  // per-stage figures at the end). Must not block: a MetricsRecorder queues them.
+  std::function<void(MetricRow)> record_metric;
 };
 
 // A change of an adaptive setting (DESIGN.md's `throttle` metric).
@@ -42,6 +46,9 @@ struct ThrottleEvent {
 struct NodeStats {
   std::string id;
   std::string type;
+  std::string operation;
+  double rss_peak_bytes = 0;  // process RSS while the node was busy
+  double rss_avg_bytes = 0;
   std::uint64_t items = 0;
   std::uint64_t cells = 0;
   std::uint64_t bytes = 0;
@@ -82,6 +89,9 @@ class Pipeline {
   std::int64_t tile_rows() const;
   std::uint64_t memory_limit() const;
   std::uint64_t tile_budget() const;
+  // Where the run's metric rows go (after construction: the experiment is created only once
+  // the graph has been validated).
+  void set_metric_recorder(std::function<void(MetricRow)> record);
   // Text lines for `rasterflow plan`.
   std::vector<std::string> plan() const;
   // Runs every tile through the graph. Throws RunError (outputs removed) or Interrupted.

@@ -20,6 +20,7 @@ struct NodeTypeInfo {
   std::string output_kind;     // what it produces ("" for a sink)
   bool is_sink = false;
   std::function<std::unique_ptr<Node>(NodeSpec)> create;
+  std::string operation = "process";  // what the node does to a tile, for metrics: read, resample, merge, write
 };
 
 class NodeRegistry {
