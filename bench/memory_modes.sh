@@ -22,7 +22,7 @@ run() {  # label, extra args...
   local label="$1"; shift
   if ! /usr/bin/time -f "%e %M" -o "$work/time.txt" "$cli" run "$work/modes.json" --output-dir "$work/out" --log-level error "$@" \
       > /dev/null 2> "$work/stderr.txt"; then
-    printf '| %s | refused (exit %s) | | | `%s` |\n' "$label" "$(grep -o 'exit status [0-9]*' "$work/time.txt" | grep -o '[0-9]*$')" \
+    printf '| %s | refused (exit %s) | | | `%s` |\n' "$label" "$(grep -o 'status [0-9]*' "$work/time.txt" | grep -o '[0-9]*$')" \
       "$(head -c 160 "$work/stderr.txt" | tr -d '\n')…"
     return
   fi
