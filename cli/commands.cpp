@@ -60,6 +60,7 @@ int cmd_run(const RunArgs& a) {
   if (a.in_memory) config.merge.enable_streaming = false;
   if (!a.database.empty()) config.set("database.url", a.database, "--database");
   if (!a.trace.empty()) throw UsageError("--trace: not implemented yet in this version of rasterflow");
+  if (a.progress != "auto") spdlog::warn("--progress {}: no progress display is implemented yet in this version", a.progress);
   if (!a.report.empty()) throw UsageError("--report: not implemented yet in this version of rasterflow");
   std::error_code ec;
   std::filesystem::create_directories(a.output_dir, ec);
