@@ -2,6 +2,7 @@
 # Installs what rasterflow needs on Debian 12, idempotently, then configures and builds.
 #   scripts/bootstrap.sh            install packages + build (Release) into build/
 #   scripts/bootstrap.sh --deps     install packages only
+#   scripts/bootstrap.sh --bench    also the benchmark harness's packages, then build
 # Runs apt-get as root, or through sudo otherwise. Safe to run again: it only installs what is missing.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +16,12 @@ packages=(
   libspdlog-dev libyaml-cpp-dev libcli11-dev doctest-dev
   postgresql-15 postgresql-client-15
 )
+
+if [ "${1:-}" = "--bench" ]; then
+  # The benchmark harness's comparisons and plot.
+  packages+=(python3-rasterio python3-xarray python3-pandas gnuplot-nox linux-perf)
+  shift
+fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

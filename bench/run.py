@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""rasterflow's benchmark harness: one command, every scenario, the tools a user would pick
+instead, figures as JSON, a Markdown table and a plot.
+
+    bench/run.py                       # small and medium, 3 runs each (under 30 minutes)
+    bench/run.py --sizes small,medium,large --repeats 3
+    bench/run.py --quick               # small only, 1 run: a smoke test of the harness
+
+Each scenario is run once to warm up, then N times; the table gives the median wall time with
+its spread (min-max), CPU seconds and peak RSS of the child (getrusage via wait4), cells per
+second, output MB/s, and rasterflow's per-node busy time from the run's metrics database.
+Comparisons (GDAL command line, rasterio + xarray + pandas, and the floor) are checked to give
+the same cells and values as rasterflow before their time counts.
+Debian's python3 (/usr/bin/python3) with python3-gdal, -numpy, -rasterio, -xarray, -pandas
+(`scripts/bootstrap.sh --bench` installs them) and gnuplot for the plot.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RESOLUTION = 0.02  # the grid of every size: 2x the finest raster (temperature)
+METHODS = {"temperature": "average", "elevation": "average", "landcover": "nearest"}
+SOURCES = {"temperature": "temperature.tif", "elevation": "elevation.tif", "landcover": "landcover.tif"}
+
+
+def run_child(cmd, **kwargs):
+    """Runs cmd; returns (wall s, cpu s, peak RSS bytes, returncode)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({code}): {err[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+
+
+def graph_json(data_dir, out_name, overrides=None):
+    nodes = []
+    for col, tif in SOURCES.items():
+        nodes.append({"id": col + "_src", "type": "raster_source", "path": os.path.join(data_dir, tif)})
+    for col, method in METHODS.items():
+        node = {"id": col, "type": "resample", "inputs": [col + "_src"], "method": method}
+        node.update((overrides or {}).get(col, {}))
+        nodes.append(node)
+    nodes.append({"id": "merged", "type": "merge", "inputs": list(METHODS)})
+    nodes.append({"id": "table", "type": "csv_sink", "inputs": ["merged"], "path": out_name})
+    return {"name": "bench", "grid": {"crs": "EPSG:4326", "resolution": RESOLUTION}, "nodes": nodes}
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.cli = args.cli
+        self.work = args.work
+        self.results = []
+
+    def repeat(self, name, size, cmd, cells, out_file, extra=None, **kwargs):
+        runs = []
+        run_child(cmd, **kwargs)  # warm-up
+        for _ in range(self.args.repeats):
+            runs.append(run_child(cmd, **kwargs))
+        walls = sorted(r[0] for r in runs)
+        wall = statistics.median(walls)
+        out_bytes = os.path.getsize(out_file) if out_file and os.path.exists(out_file) else 0
+        row = {"size": size, "scenario": name, "wall_s": wall, "wall_min": walls[0], "wall_max": walls[-1],
+               "cpu_s": statistics.median(r[1] for r in runs), "peak_rss_mib": max(r[2] for r in runs) / 2**20,
+               "cells_per_s": cells / wall, "out_mb_per_s": out_bytes / wall / 1e6, "out_bytes": out_bytes}
+        row.update(extra or {})
+        self.results.append(row)
+        print(f"  {name:38s} {wall:8.2f} s  [{walls[0]:.2f}-{walls[-1]:.2f}]  {row['peak_rss_mib']:7.0f} MiB  "
+              f"{row['cells_per_s'] / 1e6:6.2f} Mcells/s", flush=True)
+        return row
+
+    def rasterflow(self, size, data, cells, name, args=(), overrides=None, node_busy=False):
+        d = os.path.join(self.work, size)
+        graph = os.path.join(d, "bench.json")
+        with open(graph, "w") as f:
+            json.dump(graph_json(data, "rasterflow.csv", overrides), f)
+        metrics = os.path.join(d, "metrics.sqlite")
+        cmd = [self.cli, "run", graph, "--output-dir", d, "--log-level", "error",
+               "--set", f"metrics.sqlite_path={metrics}"] + list(args)
+        extra = {}
+        row = self.repeat(name, size, cmd, cells, os.path.join(d, "rasterflow.csv"), extra)
+        if node_busy:
+            db = sqlite3.connect(metrics)
+            exp = db.execute("SELECT MAX(id) FROM experiments").fetchone()[0]
+            row["node_busy_s"] = {s: b for s, b in db.execute(
+                "SELECT stage, busy_seconds FROM v_stage_summary WHERE experiment_id = ? ORDER BY busy_seconds DESC", (exp,))}
+            db.close()
+        return row
+
+    def size(self, size):
+        d = os.path.join(self.work, size)
+        data = os.path.join(d, "data")
+        os.makedirs(d, exist_ok=True)
+        if not os.path.exists(os.path.join(data, "landcover.tif")):
+            subprocess.run([self.cli, "sample-data", data, "--size", size], check=True, stdout=subprocess.DEVNULL)
+        from osgeo import gdal
+        ds = gdal.Open(os.path.join(data, "temperature.tif"))
+        gt = ds.GetGeoTransform()
+        width = round(ds.RasterXSize * gt[1] / RESOLUTION)
+        height = round(ds.RasterYSize * -gt[5] / RESOLUTION)
+        extent = (gt[0], gt[3] + ds.RasterYSize * gt[5], gt[0] + ds.RasterXSize * gt[1], gt[3])
+        pixels = sum(gdal.Open(os.path.join(data, t)).RasterXSize * gdal.Open(os.path.join(data, t)).RasterYSize
+                     for t in SOURCES.values())
+        ds = None
+        cells = width * height
+        print(f"{size}: grid {width} x {height} = {cells} cells, {pixels} input pixels", flush=True)
+        threads = os.cpu_count()
+        ref = self.rasterflow(size, data, cells, "rasterflow (streaming, default)", node_busy=True)
+        ref["input_pixels"] = pixels
+        reference_csv = os.path.join(d, "reference.csv")
+        shutil.copy(os.path.join(d, "rasterflow.csv"), reference_csv)
+        if not self.args.quick:
+            for t in sorted({1, 2, threads}):
+                self.rasterflow(size, data, cells, f"rasterflow threads={t}", ["--threads", str(t)], extra_threads(t))
+            for w in (512, 1024, 2048, 4096):
+                self.rasterflow(size, data, cells, f"rasterflow window_size={w}", ["--set", f"resampling.window_size={w}"],
+                                extra_window(w))
+            self.rasterflow(size, data, cells, "rasterflow in-memory", ["--in-memory"])
+            for limit in ("1GiB", "256MiB"):
+                self.rasterflow(size, data, cells, f"rasterflow --memory-limit {limit}", ["--memory-limit", limit])
+            self.rasterflow(size, data, cells, "rasterflow warper path only", [],
+                            {c: {"implementation": "warper"} for c in METHODS})
+        self.gdal_cli(size, data, d, cells, width, height, extent, reference_csv)
+        self.xarray(size, data, d, cells, width, height, extent, reference_csv)
+        self.floor(size, data, d, cells, os.path.getsize(reference_csv))
+
+    def gdal_cli(self, size, data, d, cells, width, height, extent, reference_csv):
+        script = os.path.join(d, "gdal_pipeline.sh")
+        te = " ".join(repr(v) for v in extent)
+        lines = ["set -e", f"cd {d}"]
+        for col, method in METHODS.items():
+            lines.append(f"gdalwarp -q -overwrite -multi -wo NUM_THREADS=ALL_CPUS -te {te} -ts {width} {height} -r {method} "
+                         f"-ot Float64 -dstnodata -9999 {os.path.join(data, SOURCES[col])} gdal_{col}.tif")
+        lines.append("gdalbuildvrt -q -overwrite -separate gdal_stack.vrt " + " ".join(f"gdal_{c}.tif" for c in METHODS))
+        lines.append("gdal2xyz.py -allbands -csv -skipnodata gdal_stack.vrt gdal.csv")
+        with open(script, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        out = os.path.join(d, "gdal.csv")
+        subprocess.run(["bash", script], check=True)
+        same = compare_csv(reference_csv, out, header=False)
+        print(f"  GDAL command line output: {same}", flush=True)
+        if self.args.skip_slow and cells > 20e6:
+            return
+        self.repeat("GDAL CLI (gdalwarp + buildvrt + gdal2xyz)", size, ["bash", script], cells, out, {"check": same})
+
+    def xarray(self, size, data, d, cells, width, height, extent, reference_csv):
+        out = os.path.join(d, "xarray.csv")
+        cmd = ["/usr/bin/python3", os.path.join(HERE, "xarray_route.py"), data, out, repr(RESOLUTION)] + [repr(v) for v in extent]
+        subprocess.run(cmd, check=True)
+        same = compare_csv(reference_csv, out, header=True)
+        print(f"  xarray route output: {same}", flush=True)
+        if self.args.skip_slow and cells > 20e6:
+            return
+        self.repeat("rasterio + xarray + pandas", size, cmd, cells, out, {"check": same})
+
+    def floor(self, size, data, d, cells, out_bytes):
+        out = os.path.join(d, "floor.bin")
+        cmd = [self.args.floor, out, str(out_bytes)] + [os.path.join(data, t) for t in SOURCES.values()]
+        self.repeat("floor (decode inputs + write output bytes)", size, cmd, cells, out)
+        os.remove(out)
+
+
+def extra_threads(t):
+    return None
+
+
+def extra_window(w):
+    return None
+
+
+def compare_csv(reference, other, header):
+    """Same cells and values (within resampling tolerance and the other tool's printing)."""
+    def load(path, skip_header):
+        rows = {}
+        with open(path) as f:
+            if skip_header:
+                next(f)
+            for line in f:
+                parts = line.rstrip("\n").split(",")
+                key = (round(float(parts[0]), 6), round(float(parts[1]), 6))
+                rows[key] = [float(v) if v not in ("", "nan", "-9999", "-9999.0") else None for v in parts[2:]]
+        return rows
+    a = load(reference, True)
+    b = load(other, header)
+    if len(a) != len(b):
+        return f"DIFFERENT: {len(a)} rows vs {len(b)}"
+    worst = 0.0
+    for key, va in a.items():
+        vb = b.get(key)
+        if vb is None:
+            return f"DIFFERENT: cell {key} missing"
+        for x, y in zip(va, vb):
+            if (x is None) != (y is None):
+                return f"DIFFERENT: nodata differs at {key}: {va} vs {vb}"
+            if x is not None:
+                worst = max(worst, abs(x - y) / max(1.0, abs(x)))
+    if worst > 1e-5:
+        return f"DIFFERENT: values differ by {worst:.2e} (relative)"
+    return f"same {len(a)} cells, values within {worst:.1e}"
+
+
+def write_reports(bench, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    machine = {"host": platform.node(), "cpus": os.cpu_count(), "system": platform.platform(),
+               "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump({"machine": machine, "results": bench.results}, f, indent=1)
+    lines = [f"Machine: {machine['cpus']} cores, {machine['memory_gib']} GiB, {machine['system']}", "",
+             "| size | scenario | wall s (median) | spread s | CPU s | peak RSS MiB | Mcells/s | output MB/s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in bench.results:
+        lines.append(f"| {r['size']} | {r['scenario']} | {r['wall_s']:.2f} | {r['wall_min']:.2f}-{r['wall_max']:.2f} | "
+                     f"{r['cpu_s']:.2f} | {r['peak_rss_mib']:.0f} | {r['cells_per_s'] / 1e6:.2f} | {r['out_mb_per_s']:.1f} |")
+    busy = [r for r in bench.results if "node_busy_s" in r]
+    if busy:
+        lines += ["", "Per-node busy seconds (rasterflow default, summed over threads):", ""]
+        for r in busy:
+            lines.append(f"- {r['size']}: " + ", ".join(f"{k} {v:.2f}" for k, v in r["node_busy_s"].items()))
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    plot(bench.results, out_dir)
+    print("\n".join(lines))
+
+
+def plot(results, out_dir):
+    if shutil.which("gnuplot") is None:
+        print("gnuplot not found: no plot")
+        return
+    dat = os.path.join(out_dir, "throughput.dat")
+    with open(dat, "w") as f:
+        for kind in ("threads", "window_size"):
+            for r in results:
+                if f"rasterflow {kind}=" in r["scenario"]:
+                    f.write(f"{r['size']}-{kind} {r['scenario'].split('=')[1]} {r['cells_per_s'] / 1e6:.3f}\n")
+            f.write("\n\n")
+    script = f"""set terminal pngcairo size 900,400
+set output '{os.path.join(out_dir, "throughput.png")}'
+set multiplot layout 1,2
+set ylabel 'Mcells/s'; set grid; set key bottom right
+set title 'throughput against threads'; set xlabel 'threads'
+plot '{dat}' index 0 using 2:3 with linespoints title 'threads'
+set title 'throughput against tile size'; set xlabel 'resampling.window_size'; set logscale x 2
+plot '{dat}' index 1 using 2:3 with linespoints title 'window size'
+unset multiplot
+"""
+    subprocess.run(["gnuplot"], input=script.encode(), check=False)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="small,medium")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="small only, one run, no scenario sweep")
+    p.add_argument("--skip-slow", action="store_true", help="check but do not time the comparisons on grids over 20 M cells")
+    p.add_argument("--cli", default=os.path.join(ROOT, "build", "rasterflow"))
+    p.add_argument("--floor", default=os.path.join(ROOT, "build", "bench", "rasterflow_floor"))
+    p.add_argument("--work", default=os.path.join(ROOT, "build", "bench"))
+    p.add_argument("--out", default=os.path.join(ROOT, "build", "bench", "results"))
+    args = p.parse_args()
+    if args.quick:
+        args.sizes, args.repeats = "small", 1
+    bench = Bench(args)
+    for size in args.sizes.split(","):
+        bench.size(size)
+        write_reports(bench, args.out)
+
+
+if __name__ == "__main__":
+    main()
