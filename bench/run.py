@@ -124,7 +124,7 @@ class Bench:
         ref["input_pixels"] = pixels
         reference_csv = os.path.join(d, "reference.csv")
         shutil.copy(os.path.join(d, "rasterflow.csv"), reference_csv)
-        if not self.args.quick:
+        if not self.args.quick and not self.args.no_sweep:
             for t in sorted({1, 2, threads}):
                 self.rasterflow(size, data, cells, f"rasterflow threads={t}", ["--threads", str(t)], extra_threads(t))
             for w in (512, 1024, 2048, 4096):
@@ -266,6 +266,7 @@ def main():
     p.add_argument("--sizes", default="small,medium")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="small only, one run, no scenario sweep")
+    p.add_argument("--no-sweep", action="store_true", help="only the default run and the comparisons")
     p.add_argument("--skip-slow", action="store_true", help="check but do not time the comparisons on grids over 20 M cells")
     p.add_argument("--cli", default=os.path.join(ROOT, "build", "rasterflow"))
     p.add_argument("--floor", default=os.path.join(ROOT, "build", "bench", "rasterflow_floor"))

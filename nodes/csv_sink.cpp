@@ -1,6 +1,7 @@
 #include "nodes/csv_sink.hpp"
 
 #include <charconv>
+#include <cstring>
 #include <cmath>
 
 #include "rasterflow/errors.hpp"
@@ -9,18 +10,54 @@
 namespace rasterflow::nodes {
 namespace {
 
-// Formatted CSV text of one tile, in pieces of at most merge.streaming_chunk_size rows.
+// Formatted CSV text of one tile: chunks of at most merge.streaming_chunk_size rows, in
+// buffers borrowed from the sink's pool and given back when the text has been written.
 struct CsvText final : Payload {
-  std::vector<std::string> chunks;
+  struct Chunk {
+    std::unique_ptr<char[]> data;
+    std::size_t size = 0;
+  };
+  std::vector<Chunk> chunks;
   std::uint64_t rows = 0;
-  std::size_t bytes() const noexcept override {
-    std::size_t n = 0;
-    for (const auto& c : chunks) n += c.capacity();
-    return n;
+  std::size_t capacity = 0;
+  BufferPool* pool = nullptr;
+  ~CsvText() override {
+    for (auto& c : chunks) pool->give_back(std::move(c.data));
   }
+  std::size_t bytes() const noexcept override { return chunks.size() * capacity; }
 };
 
+// Shortest text of a value: integers as integers, Float32 as the float it is.
+inline char* format_value(char* p, char* end, double value, ValueKind kind) {
+  switch (kind) {
+    case ValueKind::integer: return std::to_chars(p, end, static_cast<std::int64_t>(value)).ptr;
+    case ValueKind::float32: return std::to_chars(p, end, static_cast<float>(value)).ptr;
+    case ValueKind::float64: return std::to_chars(p, end, value).ptr;
+  }
+  return p;
+}
+
 }  // namespace
+
+BufferPool::BufferPool(std::size_t capacity, std::size_t keep) : capacity_(capacity), keep_(keep) {}
+
+std::unique_ptr<char[]> BufferPool::take() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!free_.empty()) {
+      auto buffer = std::move(free_.back());
+      free_.pop_back();
+      return buffer;
+    }
+  }
+  return std::unique_ptr<char[]>(new char[capacity_]);
+}
+
+void BufferPool::give_back(std::unique_ptr<char[]> buffer) {
+  if (!buffer) return;
+  std::lock_guard lock(mutex_);
+  if (free_.size() < keep_) free_.push_back(std::move(buffer));
+}
 
 void append_fixed(std::string& out, double value, int decimals) {
   char buf[64];
@@ -40,13 +77,7 @@ void append_fixed(std::string& out, double value, int decimals) {
 
 void append_value(std::string& out, double value, ValueKind kind) {
   char buf[64];
-  std::to_chars_result r{};
-  switch (kind) {
-    case ValueKind::integer: r = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(value)); break;
-    case ValueKind::float32: r = std::to_chars(buf, buf + sizeof buf, static_cast<float>(value)); break;
-    case ValueKind::float64: r = std::to_chars(buf, buf + sizeof buf, value); break;
-  }
-  out.append(buf, r.ptr);
+  out.append(buf, format_value(buf, buf + sizeof buf, value, kind));
 }
 
 CsvSink::CsvSink(NodeSpec spec) : FileSink(std::move(spec)) {}
@@ -57,61 +88,90 @@ void CsvSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   nodata_ = ctx.config->export_.nodata;
   chunk_rows_ = static_cast<std::size_t>(ctx.config->merge.streaming_chunk_size);
   const int x_decimals = coordinate_decimals(grid_.x0, grid_.res_x, grid_.width, false);
-  y_decimals_ = coordinate_decimals(grid_.y0, grid_.res_y, grid_.height, true);
+  const int y_decimals = coordinate_decimals(grid_.y0, grid_.res_y, grid_.height, true);
   x_text_.resize(static_cast<std::size_t>(grid_.width));
-  for (std::int64_t c = 0; c < grid_.width; ++c) append_fixed(x_text_[static_cast<std::size_t>(c)], grid_.center_x(c), x_decimals);
+  for (std::int64_t c = 0; c < grid_.width; ++c) {
+    append_fixed(x_text_[static_cast<std::size_t>(c)], grid_.center_x(c), x_decimals);
+    max_x_text_ = std::max(max_x_text_, x_text_[static_cast<std::size_t>(c)].size());
+  }
+  y_text_.resize(static_cast<std::size_t>(grid_.height));
+  for (std::int64_t r = 0; r < grid_.height; ++r) {
+    append_fixed(y_text_[static_cast<std::size_t>(r)], grid_.center_y(r), y_decimals);
+    max_y_text_ = std::max(max_y_text_, y_text_[static_cast<std::size_t>(r)].size());
+  }
+  const std::size_t columns = inputs[0]->spec().inputs.size();
+  const std::size_t row_bytes = max_x_text_ + max_y_text_ + 3 + columns * (std::max<std::size_t>(24, nodata_.size()) + 1);
+  // A chunk holds up to streaming_chunk_size rows; its buffers are reused from tile to tile.
+  pool_ = std::make_unique<BufferPool>(chunk_rows_ * row_bytes + 4096, 64);
 }
 
 PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
   const auto table = std::dynamic_pointer_cast<const Table>(inputs[0]);
   if (!table) throw_node_error(where(), "input is not a merged table");
   auto text = std::make_shared<CsvText>();
-  if (tile.seq == 0) {
+  text->pool = pool_.get();
+  text->capacity = pool_->capacity();
+  const std::size_t ncol = table->columns.size();
+  // The most one row can take: the widest x and y, and each value (<= 24 characters for a
+  // double in shortest form) or the nodata text, with separators.
+  const std::size_t row_bytes = max_x_text_ + max_y_text_ + 3 + ncol * (std::max<std::size_t>(24, nodata_.size()) + 1);
+  CsvText::Chunk chunk;
+  char* p = nullptr;
+  char* end = nullptr;
+  std::size_t rows_in_chunk = 0;
+  const auto next_chunk = [&] {
+    if (chunk.data) {
+      chunk.size = static_cast<std::size_t>(p - chunk.data.get());
+      text->chunks.push_back(std::move(chunk));
+    }
+    chunk.data = pool_->take();
+    p = chunk.data.get();
+    end = p + pool_->capacity();
+    rows_in_chunk = 0;
+  };
+  next_chunk();
+  if (tile.seq == 0) {  // the header (the pool's buffers leave room for it: + 4096)
     std::string header = "x,y";
     for (const auto& name : table->names) header += "," + name;
     header += "\n";
-    text->chunks.push_back(std::move(header));
+    std::memcpy(p, header.data(), header.size());
+    p += header.size();
   }
-  const std::size_t ncol = table->columns.size();
-  std::string chunk;
-  std::size_t rows_in_chunk = 0;
-  std::int64_t current_row = -1;
-  std::string y_text;
+  std::vector<const Column*> columns;
+  for (const auto& c : table->columns) columns.push_back(c.get());
   for (const std::uint32_t cell : table->cells) {
-    const std::int64_t r = static_cast<std::int64_t>(cell) / tile.width;
-    const std::int64_t c = static_cast<std::int64_t>(cell) % tile.width;
-    if (r != current_row) {
-      current_row = r;
-      y_text.clear();
-      append_fixed(y_text, grid_.center_y(tile.row0 + r), y_decimals_);
-    }
-    chunk += x_text_[static_cast<std::size_t>(c)];
-    chunk += ',';
-    chunk += y_text;
-    for (std::size_t k = 0; k < ncol; ++k) {
-      chunk += ',';
-      const Column& col = *table->columns[k];
-      if (col.valid[cell]) {
-        append_value(chunk, col.values[cell], col.kind);
+    if (rows_in_chunk == chunk_rows_ || static_cast<std::size_t>(end - p) < row_bytes) next_chunk();
+    const auto r = static_cast<std::size_t>(cell / static_cast<std::uint64_t>(tile.width));
+    const auto c = static_cast<std::size_t>(cell % static_cast<std::uint64_t>(tile.width));
+    const std::string& x = x_text_[c];
+    const std::string& y = y_text_[static_cast<std::size_t>(tile.row0) + r];
+    std::memcpy(p, x.data(), x.size());
+    p += x.size();
+    *p++ = ',';
+    std::memcpy(p, y.data(), y.size());
+    p += y.size();
+    for (const Column* col : columns) {
+      *p++ = ',';
+      if (col->valid[cell]) {
+        p = format_value(p, end, col->values[cell], col->kind);
       } else {
-        chunk += nodata_;
+        std::memcpy(p, nodata_.data(), nodata_.size());
+        p += nodata_.size();
       }
     }
-    chunk += '\n';
-    if (++rows_in_chunk == chunk_rows_) {
-      text->chunks.push_back(std::move(chunk));
-      chunk = std::string{};
-      rows_in_chunk = 0;
-    }
+    *p++ = '\n';
+    ++rows_in_chunk;
   }
-  if (!chunk.empty()) text->chunks.push_back(std::move(chunk));
+  chunk.size = static_cast<std::size_t>(p - chunk.data.get());
+  if (chunk.size > 0) text->chunks.push_back(std::move(chunk));
+  else pool_->give_back(std::move(chunk.data));
   text->rows = table->cells.size();
   return text;
 }
 
 void CsvSink::write(const TileRequest&, const PayloadPtr& data) {
   const auto* text = static_cast<const CsvText*>(data.get());
-  for (std::size_t i = 0; i < text->chunks.size(); ++i) write_bytes(text->chunks[i], 0);
+  for (const auto& chunk : text->chunks) write_bytes(std::string_view(chunk.data.get(), chunk.size), 0);
   write_bytes({}, text->rows);
 }
 

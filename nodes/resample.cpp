@@ -286,6 +286,7 @@ PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr
   auto column = std::make_shared<Column>();
   column->kind = output_kind(method_, source_->info().type);
   const auto cells = static_cast<std::size_t>(tile.cells());
+  // Nodata everywhere first; the fast path overwrites every cell its source covers.
   column->values.assign(cells, std::numeric_limits<double>::quiet_NaN());
   column->valid.assign(cells, 0);
   const Extent band = grid_.band_extent(tile.row0, tile.rows);

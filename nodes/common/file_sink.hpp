@@ -2,7 +2,6 @@
 // The shared work of sinks that write one file: the file is created as `<path>.partial`,
 // written serially in tile order, and renamed to `<path>` only by commit(); abort() removes
 // it. Byte and row accounting for the run summary live here too.
-#include <cstdio>
 #include <filesystem>
 #include <string_view>
 
@@ -30,7 +29,7 @@ class FileSink : public SinkNode {
  private:
   std::filesystem::path path_;
   std::filesystem::path partial_;
-  std::FILE* file_ = nullptr;
+  int fd_ = -1;
   std::uint64_t rows_ = 0;
   std::uint64_t bytes_ = 0;
 };
