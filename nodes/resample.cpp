@@ -136,6 +136,18 @@ std::string Resample::fast_path_refusal() const {
   const double ry = grid_.res_y / -gt[5];
   const auto kx = near_integer(rx, 1e-9 * rx);
   const auto ky = near_integer(ry, 1e-9 * ry);
+  if (rx < 1.0 && ry < 1.0) {  // upsampling: whole cells per source pixel?
+    const auto mx = near_integer(1.0 / rx, 1e-9 / rx);
+    const auto my = near_integer(1.0 / ry, 1e-9 / ry);
+    if (!mx || !my) return "a source pixel is " + number_text(1.0 / rx) + " x " + number_text(1.0 / ry) + " cells, not a whole number";
+    if (!upsampling_supports(method_)) return "sum over a part of a source pixel needs its covered fraction";
+    const double cx = (gt[0] - grid_.x0) / grid_.res_x;
+    const double cy = (grid_.y0 - gt[3]) / grid_.res_y;
+    if (!near_integer(cx, 1e-6) || !near_integer(cy, 1e-6)) {
+      return "the source's corner is not on a grid cell corner (offset " + number_text(cx) + ", " + number_text(cy) + " cells)";
+    }
+    return {};
+  }
   if (!kx || !ky || *kx < 1 || *ky < 1) {
     return "the cell is " + number_text(rx) + " x " + number_text(ry) + " source pixels, not a whole number";
   }
@@ -169,7 +181,14 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     throw_graph_error(where(), "option \"implementation\": the fast path does not apply: " + refusal);
   }
   fast_ = refusal.empty() && implementation_ != "warper";
-  if (fast_) {
+  upsample_ = fast_ && grid_.res_x < info.gt[1] * (1 - 1e-9) && grid_.res_y < -info.gt[5] * (1 - 1e-9);
+  if (upsample_) {
+    mx_ = *near_integer(info.gt[1] / grid_.res_x, 1e-6);
+    my_ = *near_integer(-info.gt[5] / grid_.res_y, 1e-6);
+    cells_x_ = *near_integer((info.gt[0] - grid_.x0) / grid_.res_x, 1e-6);
+    cells_y_ = *near_integer((grid_.y0 - info.gt[3]) / grid_.res_y, 1e-6);
+    path_reason_ = "fast (each source pixel gives " + std::to_string(mx_) + " x " + std::to_string(my_) + " cells)";
+  } else if (fast_) {
     kx_ = *near_integer(grid_.res_x / info.gt[1], 1e-6);
     ky_ = *near_integer(grid_.res_y / -info.gt[5], 1e-6);
     offset_x_ = *near_integer((grid_.x0 - info.gt[0]) / info.gt[1], 1e-6);
@@ -282,6 +301,43 @@ void Resample::reduce(const TileRequest& tile, Column& out) {
   }
 }
 
+void Resample::expand(const TileRequest& tile, Column& out) {
+  const auto& info = source_->info();
+  // Cell (row g, column c) reads source pixel (floor((g - cells_y) / my), floor((c - cells_x) / mx)).
+  const std::int64_t rows_per_strip = std::max<std::int64_t>(my_, static_cast<std::int64_t>(kStripPixels) / std::max<std::int64_t>(1, tile.width) * my_);
+  thread_local std::vector<double> buffer;
+  for (std::int64_t r0 = 0; r0 < tile.rows; r0 += rows_per_strip) {
+    const std::int64_t rows = std::min(rows_per_strip, tile.rows - r0);
+    const std::int64_t g0 = tile.row0 + r0;
+    PixelWindow w;
+    w.row0 = std::max<std::int64_t>(0, floor_div(g0 - cells_y_, my_));
+    w.col0 = std::max<std::int64_t>(0, floor_div(-cells_x_, mx_));
+    const std::int64_t row_end = std::min<std::int64_t>(info.height, floor_div(g0 + rows - 1 - cells_y_, my_) + 1);
+    const std::int64_t col_end = std::min<std::int64_t>(info.width, floor_div(tile.width - 1 - cells_x_, mx_) + 1);
+    w.rows = row_end - w.row0;
+    w.cols = col_end - w.col0;
+    if (w.empty()) continue;  // stays nodata
+    buffer.resize(static_cast<std::size_t>(w.cells()));
+    source_->read(w, buffer.data());
+    ExpandLayout layout;
+    layout.src_width = w.cols;
+    layout.src_height = w.rows;
+    layout.x0 = -cells_x_ - w.col0 * mx_;
+    layout.y0 = g0 - cells_y_ - w.row0 * my_;
+    layout.mx = mx_;
+    layout.my = my_;
+    layout.out_width = tile.width;
+    layout.out_height = rows;
+    const auto first = static_cast<std::size_t>(r0 * tile.width);
+    const auto cells = static_cast<std::size_t>(rows * tile.width);
+    expand_pixels(buffer, layout, info.nodata, std::span<double>(out.values).subspan(first, cells),
+                  std::span<std::uint8_t>(out.valid).subspan(first, cells));
+    if (method_ == Method::rms) {
+      for (std::size_t i = first; i < first + cells; ++i) out.values[i] = std::fabs(out.values[i]);
+    }
+  }
+}
+
 PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr>) {
   auto column = std::make_shared<Column>();
   column->kind = output_kind(method_, source_->info().type);
@@ -290,7 +346,9 @@ PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr
   column->values.assign(cells, std::numeric_limits<double>::quiet_NaN());
   column->valid.assign(cells, 0);
   const Extent band = grid_.band_extent(tile.row0, tile.rows);
-  if (fast_) {
+  if (upsample_) {
+    expand(tile, *column);
+  } else if (fast_) {
     reduce(tile, *column);
   } else if (!intersect(band, source_extent_).empty()) {
     warp(tile, *column);

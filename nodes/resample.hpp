@@ -43,6 +43,11 @@ class Resample final : public Node {
   // Fast path geometry: a grid cell is kx x ky source pixels; grid column 0 / row 0 start at
   // source pixel (offset_x, offset_y).
   std::int64_t kx_ = 1, ky_ = 1, offset_x_ = 0, offset_y_ = 0;
+  // Upsampling fast path: a source pixel is mx x my cells; the source's corner is
+  // (cells_x, cells_y) cells right of and below the grid's corner.
+  bool upsample_ = false;
+  std::int64_t mx_ = 1, my_ = 1, cells_x_ = 0, cells_y_ = 0;
+  void expand(const TileRequest& tile, Column& out);
   RasterSource* source_ = nullptr;
   Grid grid_;
   Extent source_extent_;     // the source's footprint in the grid's CRS

@@ -45,6 +45,29 @@ double mode_of(const std::vector<double>& values, std::vector<double>& distinct,
 
 bool fast_path_supports(Method method) { return method != Method::bilinear && method != Method::cubic; }
 
+bool upsampling_supports(Method method) { return fast_path_supports(method) && method != Method::sum; }
+
+void expand_pixels(std::span<const double> src, const ExpandLayout& l, std::optional<double> nodata, std::span<double> out,
+                   std::span<std::uint8_t> valid) {
+  const bool has_nodata = nodata.has_value();
+  const double nd = nodata.value_or(0.0);
+  for (std::int64_t r = 0; r < l.out_height; ++r) {
+    const std::int64_t sy = floor_div(l.y0 + r, l.my);
+    const bool row_in = sy >= 0 && sy < l.src_height;
+    const double* row = row_in ? src.data() + sy * l.src_width : nullptr;
+    for (std::int64_t c = 0; c < l.out_width; ++c) {
+      const std::int64_t sx = floor_div(l.x0 + c, l.mx);
+      const auto cell = static_cast<std::size_t>(r * l.out_width + c);
+      double v = std::numeric_limits<double>::quiet_NaN();
+      if (row_in && sx >= 0 && sx < l.src_width) v = row[sx];
+      const bool ok = is_valid(v, has_nodata, nd);
+      // rms of one value is its magnitude; every other method returns the value itself.
+      out[cell] = ok ? v : std::numeric_limits<double>::quiet_NaN();
+      valid[cell] = ok ? 1 : 0;
+    }
+  }
+}
+
 void reduce_blocks(Method method, std::span<const double> src, const BlockLayout& l, std::optional<double> nodata,
                    std::span<double> out, std::span<std::uint8_t> valid, std::vector<double>& scratch) {
   const bool has_nodata = nodata.has_value();

@@ -34,4 +34,22 @@ void reduce_blocks(Method method, std::span<const double> src, const BlockLayout
 // Which methods the fast path implements (all but bilinear and cubic, which read neighbours).
 bool fast_path_supports(Method method);
 
+// Upsampling: each source pixel covers mx x my whole cells, so every method but sum gives the
+// value of the one pixel under the cell (sum would scale it by the covered fraction).
+struct ExpandLayout {
+  std::int64_t src_width = 0;  // the source window in `src`, row-major
+  std::int64_t src_height = 0;
+  std::int64_t x0 = 0;         // window column of output column 0, times mx, plus its phase:
+  std::int64_t y0 = 0;         //   output (r, c) reads window pixel (floor((y0 + r) / my), floor((x0 + c) / mx))
+  std::int64_t mx = 1;
+  std::int64_t my = 1;
+  std::int64_t out_width = 0;
+  std::int64_t out_height = 0;
+};
+bool upsampling_supports(Method method);
+void expand_pixels(std::span<const double> src, const ExpandLayout& layout, std::optional<double> nodata, std::span<double> out,
+                   std::span<std::uint8_t> valid);
+// Floor division for possibly negative numerators.
+inline std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
 }  // namespace rasterflow::nodes
