@@ -152,7 +152,7 @@ class Bench:
             f.write("\n".join(lines) + "\n")
         out = os.path.join(d, "gdal.csv")
         subprocess.run(["bash", script], check=True)
-        same = compare_csv(reference_csv, out, header=False)
+        same = compare_in_child(reference_csv, out, header=False)
         print(f"  GDAL command line output: {same}", flush=True)
         if self.args.skip_slow and cells > 20e6:
             return
@@ -162,7 +162,7 @@ class Bench:
         out = os.path.join(d, "xarray.csv")
         cmd = ["/usr/bin/python3", os.path.join(HERE, "xarray_route.py"), data, out, repr(RESOLUTION)] + [repr(v) for v in extent]
         subprocess.run(cmd, check=True)
-        same = compare_csv(reference_csv, out, header=True)
+        same = compare_in_child(reference_csv, out, header=True)
         print(f"  xarray route output: {same}", flush=True)
         if self.args.skip_slow and cells > 20e6:
             return
@@ -214,6 +214,14 @@ def compare_csv(reference, other, header):
     return f"same {len(a)} cells, values within {worst:.1e}"
 
 
+def compare_in_child(reference, other, header):
+    """compare_csv in a child process: the harness stays small, so the children it forks do not
+    inherit a large RSS (ru_maxrss of a child counts the pages it shared at fork time)."""
+    r = subprocess.run([sys.executable, os.path.abspath(__file__), "--compare", reference, other, "1" if header else "0"],
+                       check=True, capture_output=True, text=True)
+    return r.stdout.strip()
+
+
 def write_reports(bench, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     machine = {"host": platform.node(), "cpus": os.cpu_count(), "system": platform.platform(),
@@ -241,32 +249,47 @@ def plot(results, out_dir):
     if shutil.which("gnuplot") is None:
         print("gnuplot not found: no plot")
         return
+    if not any("rasterflow threads=" in r["scenario"] for r in results):
+        return  # no sweep, nothing to plot
     dat = os.path.join(out_dir, "throughput.dat")
+    sizes = sorted({r["size"] for r in results}, key=["small", "medium", "large"].index)
+    blocks = []  # (kind, size) in file order: one gnuplot index each
     with open(dat, "w") as f:
         for kind in ("threads", "window_size"):
-            for r in results:
-                if f"rasterflow {kind}=" in r["scenario"]:
-                    f.write(f"{r['size']}-{kind} {r['scenario'].split('=')[1]} {r['cells_per_s'] / 1e6:.3f}\n")
-            f.write("\n\n")
+            for size in sizes:
+                rows = [r for r in results if r["size"] == size and f"rasterflow {kind}=" in r["scenario"]]
+                if not rows:
+                    continue
+                for r in rows:
+                    f.write(f"{r['scenario'].split('=')[1]} {r['cells_per_s'] / 1e6:.3f}\n")
+                f.write("\n\n")
+                blocks.append((kind, size))
+    def plots(kind):
+        return ", ".join(f"'{dat}' index {i} using 1:2 with linespoints title '{size}'"
+                         for i, (k, size) in enumerate(blocks) if k == kind)
     script = f"""set terminal pngcairo size 900,400
 set output '{os.path.join(out_dir, "throughput.png")}'
 set multiplot layout 1,2
-set ylabel 'Mcells/s'; set grid; set key bottom right
-set title 'throughput against threads'; set xlabel 'threads'
-plot '{dat}' index 0 using 2:3 with linespoints title 'threads'
-set title 'throughput against tile size'; set xlabel 'resampling.window_size'; set logscale x 2
-plot '{dat}' index 1 using 2:3 with linespoints title 'window size'
+set ylabel 'Mcells/s'; set grid; set key bottom right; set yrange [0:*]
+set title 'throughput against threads'; set xlabel 'threads'; set xtics 1
+plot {plots("threads")}
+set title 'throughput against tile size'; set xlabel 'resampling.window\\_size'; set logscale x 2; set xtics auto
+plot {plots("window_size")}
 unset multiplot
 """
     subprocess.run(["gnuplot"], input=script.encode(), check=False)
 
 
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--compare":
+        print(compare_csv(sys.argv[2], sys.argv[3], sys.argv[4] == "1"))
+        return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="small,medium")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="small only, one run, no scenario sweep")
     p.add_argument("--no-sweep", action="store_true", help="only the default run and the comparisons")
+    p.add_argument("--report-only", action="store_true", help="rewrite the table and plot from results.json")
     p.add_argument("--skip-slow", action="store_true", help="check but do not time the comparisons on grids over 20 M cells")
     p.add_argument("--cli", default=os.path.join(ROOT, "build", "rasterflow"))
     p.add_argument("--floor", default=os.path.join(ROOT, "build", "bench", "rasterflow_floor"))
@@ -276,6 +299,11 @@ def main():
     if args.quick:
         args.sizes, args.repeats = "small", 1
     bench = Bench(args)
+    if args.report_only:
+        with open(os.path.join(args.out, "results.json")) as f:
+            bench.results = json.load(f)["results"]
+        write_reports(bench, args.out)
+        return
     for size in args.sizes.split(","):
         bench.size(size)
         write_reports(bench, args.out)

@@ -109,6 +109,8 @@ const std::vector<KeyBinding>& bindings() {
         }});
     t.push_back(choice_key("engine.numa", "auto", "NUMA placement: auto, on or off", {"auto", "on", "off"},
                            [](Config& c) -> std::string& { return c.engine.numa; }));
+    t.push_back(bool_key("engine.allow_vsi", "false", "allow GDAL virtual file systems and URLs as input paths",
+                         [](Config& c) -> bool& { return c.engine.allow_vsi; }));
     t.push_back(KeyBinding{
         {"memory.limit", "auto", "memory limit: auto (cgroup, RLIMIT_AS, machine) or a size such as 2GiB"},
         [](Config& c, const std::string& v, const std::string& where) {

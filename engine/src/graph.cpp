@@ -271,8 +271,16 @@ GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path&
         if (o.type == OptionType::input_path) {
           const std::filesystem::path p(spec.options.str(o.name));
           if (p.empty()) throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
-          // Paths that GDAL understands as virtual (e.g. /vsizip/...) are kept as given.
-          if (p.is_relative() && spec.options.str(o.name).rfind("/vsi", 0) != 0) spec.options.set(o.name, (base / p).lexically_normal().string());
+          // Paths that GDAL understands as virtual files or URLs reach the network or other
+          // files: refused unless engine.allow_vsi, and then kept as given.
+          const std::string& text = spec.options.str(o.name);
+          const bool is_virtual = text.rfind("/vsi", 0) == 0 || text.find("://") != std::string::npos || text.find(":::") != std::string::npos;
+          if (is_virtual && !config.engine.allow_vsi) {
+            throw_graph_error(spec.where(), "option \"" + o.name + "\": \"" + text +
+                                                "\" is a GDAL virtual file system or URL, refused by default since graphs may come from "
+                                                "other people (set engine.allow_vsi: true to allow it)");
+          }
+          if (p.is_relative() && !is_virtual) spec.options.set(o.name, (base / p).lexically_normal().string());
         }
         if (o.type == OptionType::output_path && spec.options.str(o.name).empty()) {
           throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");

@@ -104,7 +104,38 @@ struct Pipeline::Impl {
   double bytes_per_cell(bool sinks_too) const;
 };
 
+namespace {
+std::string comparable_path(const std::string& path) {
+  std::error_code ec;
+  const auto canonical = std::filesystem::weakly_canonical(path, ec);
+  return ec ? std::filesystem::path(path).lexically_normal().string() : canonical.string();
+}
+}  // namespace
+
 void Pipeline::Impl::build_nodes() {
+  // No output may overwrite an input, nor another output: checked before anything runs.
+  std::map<std::string, std::string> inputs_by_path, outputs_by_path;
+  for (const auto& spec : graph.nodes) {
+    for (const auto& o : NodeRegistry::instance().find(spec.type)->options) {
+      if (!spec.options.has(o.name)) continue;
+      if (o.type == OptionType::input_path) inputs_by_path[comparable_path(spec.options.str(o.name))] = spec.id;
+    }
+  }
+  for (const auto& spec : graph.nodes) {
+    for (const auto& o : NodeRegistry::instance().find(spec.type)->options) {
+      if (o.type != OptionType::output_path || !spec.options.has(o.name)) continue;
+      const std::filesystem::path p(spec.options.str(o.name));
+      const std::string out = comparable_path((p.is_relative() ? options.output_dir / p : p).string());
+      if (const auto it = inputs_by_path.find(out); it != inputs_by_path.end()) {
+        throw_graph_error(spec.where(), "option \"" + o.name + "\": " + out + " is the input of node \"" + it->second +
+                                            "\"; refusing to overwrite an input");
+      }
+      if (const auto it = outputs_by_path.find(out); it != outputs_by_path.end()) {
+        throw_graph_error(spec.where(), "option \"" + o.name + "\": " + out + " is also written by node \"" + it->second + "\"");
+      }
+      outputs_by_path[out] = spec.id;
+    }
+  }
   std::map<std::string, std::size_t> index;
   for (const auto& spec : graph.nodes) {
     const NodeTypeInfo* info = NodeRegistry::instance().find(spec.type);

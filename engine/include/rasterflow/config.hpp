@@ -13,6 +13,9 @@ namespace rasterflow {
 struct EngineSettings {
   int threads = 0;             // 0 = auto
   std::string numa = "auto";   // auto | on | off
+  // GDAL virtual file systems (/vsicurl/, /vsizip/, ...) and URLs as input paths: refused
+  // unless allowed, since graphs may come from other people.
+  bool allow_vsi = false;
 };
 struct MemorySettings {
   std::uint64_t limit = 0;     // bytes; 0 = auto
