@@ -58,7 +58,10 @@ int cmd_run(const RunArgs& a) {
   if (a.streaming && a.in_memory) throw UsageError("--streaming and --in-memory exclude each other");
   if (a.streaming) config.merge.enable_streaming = true;
   if (a.in_memory) config.merge.enable_streaming = false;
-  if (!a.database.empty()) config.set("database.url", a.database, "--database");
+  if (!a.database.empty()) {  // --database asks for PostgreSQL, whatever metrics.backend said
+    config.set("database.url", a.database, "--database");
+    config.metrics.backend = "postgresql";
+  }
   if (!a.trace.empty()) throw UsageError("--trace: not implemented yet in this version of rasterflow");
   if (a.progress != "auto") spdlog::warn("--progress {}: no progress display is implemented yet in this version", a.progress);
   if (!a.report.empty()) throw UsageError("--report: not implemented yet in this version of rasterflow");

@@ -40,12 +40,12 @@ struct Case {
   bool no_output() const { return !std::filesystem::exists(dir / "o/out.csv") && !std::filesystem::exists(dir / "o/out.csv.partial"); }
 };
 
-#define EXPECT_REFUSED(code, graph, args, ...)                                        \\
-  do {                                                                                \\
-    std::string out_;                                                                 \\
-    CHECK(c.run(graph, args, out_) == (code));                                        \\
-    for (const char* word : {__VA_ARGS__}) CHECK_MESSAGE(out_.find(word) != std::string::npos, word << " in: " << out_); \\
-    CHECK(c.no_output());                                                             \\
+#define EXPECT_REFUSED(code, graph, args, ...)                                        \
+  do {                                                                                \
+    std::string out_;                                                                 \
+    CHECK(c.run(graph, args, out_) == (code));                                        \
+    for (const char* word : {__VA_ARGS__}) CHECK_MESSAGE(out_.find(word) != std::string::npos, word << " in: " << out_); \
+    CHECK(c.no_output());                                                             \
   } while (0)
 
 }  // namespace
@@ -166,7 +166,7 @@ TEST_CASE("Reliability.DiskFullRemovesThePartialFile" * doctest::timeout(120)) {
 namespace {
 // Starts the CLI on a long run, sends `sig` after `after`, returns the exit status.
 int run_and_signal(Case& c, int sig, std::chrono::milliseconds after) {
-  test::write_text(c.dir / "graph.json", graph_with("data/temperature.tif", "", R"({"resolution": 0.002})"));
+  test::write_text(c.dir / "graph.json", graph_with("data/temperature.tif", "", R"({"resolution": 0.001})"));
   const pid_t pid = ::fork();
   if (pid == 0) {
     const std::string graph = (c.dir / "graph.json").string(), out = (c.dir / "o").string();
