@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 #include "rasterflow/errors.hpp"
 #include "rasterflow/metrics.hpp"
@@ -257,16 +259,8 @@ void Config::set(const std::string& assignment) {
   set(assignment.substr(0, eq), assignment.substr(eq + 1), "--set");
 }
 
-Config Config::load(const std::filesystem::path& file) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::BadFile&) {
-    throw_config_error(file.string(), "cannot read the configuration file");
-  } catch (const YAML::ParserException& e) {
-    throw_config_error(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1),
-                       "invalid YAML: " + e.msg);
-  }
+namespace {
+Config parse_root(const YAML::Node& root, const std::filesystem::path& file) {
   Config config;
   if (root.IsNull()) return config;
   if (!root.IsMap()) throw_config_error(yaml_where(file, root), "expected a mapping of sections (engine:, memory:, ...)");
@@ -294,6 +288,38 @@ Config Config::load(const std::filesystem::path& file) {
       const std::string entry_where = yaml_where(file, entry.first);
       config.set(key, scalar_text(entry.second, entry_where, key), entry_where);
     }
+  }
+  return config;
+}
+}  // namespace
+
+Config Config::load(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw_config_error(file.string(), "cannot read the configuration file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), file.string());
+}
+
+Config Config::parse(const std::string& yaml, const std::string& origin) {
+  const std::filesystem::path file(origin);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    throw_config_error(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1),
+                       "invalid YAML: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    throw_config_error(file.string(), std::string("invalid YAML: ") + e.what());
+  }
+  Config config;
+  try {
+    config = parse_root(root, file);
+  } catch (const YAML::Exception& e) {
+    // Keys that are not plain values (e.g. a list used as a key) and other shapes yaml-cpp
+    // cannot convert.
+    throw_config_error(file.string() + (e.mark.line >= 0 ? ":" + std::to_string(e.mark.line + 1) : std::string{}),
+                       std::string("unexpected YAML structure: ") + e.msg);
   }
   config.validate();
   return config;

@@ -251,7 +251,9 @@ GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path&
     }
     // --set nodes.<id>.<option> and config.yml's nodes: section win over the graph.
     if (const auto ov = config.node_overrides.find(spec.id); ov != config.node_overrides.end()) {
-      for (const auto& [k, text] : ov->second) {
+      for (const auto& override_entry : ov->second) {
+        const std::string& k = override_entry.first;
+        const std::string& text = override_entry.second;
         const auto spec_it = std::find_if(info->options.begin(), info->options.end(), [&](const OptionSpec& o) { return o.name == k; });
         if (spec_it == info->options.end()) {
           throw_graph_error("--set nodes." + spec.id + "." + k, spec.where() + ": unknown option \"" + k + "\"" + did_you_mean(k, option_names));

@@ -87,3 +87,9 @@ TEST_CASE("Config.Errors.OutOfRangeAndMalformedValues") {
 TEST_CASE("Config.Errors.MissingFile") {
   CHECK_THROWS_WITH_AS(Config::load("/nonexistent/config.yml"), doctest::Contains("cannot read"), ConfigError);
 }
+
+TEST_CASE("Config.Errors.ListUsedAsAKey") {
+  // Regression: a non-scalar key made yaml-cpp throw a bare conversion error.
+  CHECK(config_error("memory:\n  ? [a, b]\n  : 1\n").find("unexpected YAML structure") != std::string::npos);
+  CHECK(config_error("? {x: 1}\n: 2\n").find("config.yml") != std::string::npos);
+}

@@ -61,6 +61,8 @@ struct Config {
 
   // Loads a YAML file over the defaults. Errors name the file, line and key.
   static Config load(const std::filesystem::path& file);
+  // The same from YAML text; `origin` names it in messages.
+  static Config parse(const std::string& yaml, const std::string& origin);
   // Applies `key=value` (dotted key), as from --set. Errors name the key.
   void set(const std::string& assignment);
   void set(const std::string& key, const std::string& value, const std::string& origin);

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the flow-graph,
+# monitor and metrics tests under ThreadSanitizer, then each libFuzzer target for a fixed time.
+#   scripts/sanitize.sh [asan|tsan|fuzz]...     (default: all three)
+# Run after scripts/bootstrap.sh (packages installed). Builds into build-asan/ (clang: ASan,
+# UBSan and the fuzzers share it) and build-tsan/.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+jobs="${RASTERFLOW_JOBS:-2}"
+fuzz_seconds="${RASTERFLOW_FUZZ_SECONDS:-30}"
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(asan tsan fuzz)
+command -v clang++ > /dev/null || { echo "sanitize: clang++ is needed (Debian: clang)"; exit 1; }
+
+configure_asan() {
+  CXX=clang++ cmake -S "$here" -B "$here/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1 -g" \
+    -DRASTERFLOW_FUZZ=ON -DRASTERFLOW_BUILD_BENCH=OFF > /dev/null
+  cmake --build "$here/build-asan" -j "$jobs"
+}
+
+for step in "${steps[@]}"; do
+  case "$step" in
+    asan)
+      echo "== AddressSanitizer + UndefinedBehaviorSanitizer: whole suite"
+      configure_asan
+      # detect_leaks=0: LeakSanitizer reports GDAL's and PROJ's process-lifetime caches.
+      # Left out: Embed.* builds an outside program with the system compiler, which cannot link
+      # an ASan library; Pressure.Ballast.ThrottlesAndKeepsTheBytes needs RSS to fall when its
+      # ballast is freed, and ASan keeps freed memory and its shadow resident (the engine then
+      # correctly pauses and stops, as that test's neighbour PauseBeforeKill checks).
+      (cd "$here/build-asan" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --output-on-failure -j "$jobs" -E "Embed\\.|Pressure\\.Ballast\\.ThrottlesAndKeepsTheBytes")
+      ;;
+    tsan)
+      echo "== ThreadSanitizer: flow graph, monitor, metrics"
+      cmake -S "$here" -B "$here/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1 -g" \
+        -DRASTERFLOW_SANITIZE=thread -DRASTERFLOW_BUILD_BENCH=OFF > /dev/null
+      cmake --build "$here/build-tsan" -j "$jobs" --target test_engine test_graphs rasterflow
+      (cd "$here/build-tsan" && TSAN_OPTIONS="suppressions=$here/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1" \
+        ctest --output-on-failure -j "$jobs" -R "^(Memory|Modes|Budget|EndToEnd|MetricsRun\\.Sqlite|Metrics\\.)")
+      ;;
+    fuzz)
+      echo "== libFuzzer: ${fuzz_seconds}s per target"
+      [ -x "$here/build-asan/fuzz/fuzz_graph" ] || configure_asan
+      for target in graph config parsers; do
+        corpus="$(mktemp -d)"
+        cp "$here/fuzz/corpus/$target"/* "$corpus"/
+        log="$(mktemp)"
+        if ! (cd "$corpus" && ASAN_OPTIONS=detect_leaks=0 "$here/build-asan/fuzz/fuzz_$target" -max_total_time="$fuzz_seconds" \
+              -max_len=4096 -print_final_stats=1 -artifact_prefix="$here/build-asan/fuzz/crash-$target-" "$corpus" > "$log" 2>&1); then
+          tail -40 "$log"
+          echo "fuzz_$target: crashed; the input is in build-asan/fuzz/crash-$target-*"
+          exit 1
+        fi
+        grep -E "^Done|stat::number_of_executed_units" "$log" | sed "s/^/fuzz_$target: /"
+        rm -f "$log"
+        rm -rf "$corpus"
+      done
+      ;;
+    *) echo "sanitize: unknown step $step (asan, tsan, fuzz)"; exit 2 ;;
+  esac
+done
+echo "sanitize: ${steps[*]} clean"
