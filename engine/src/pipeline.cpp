@@ -526,7 +526,11 @@ RunSummary Pipeline::run() {
 
   std::vector<SinkNode*> sinks;
   for (const auto s : m.sinks) sinks.push_back(static_cast<SinkNode*>(m.nodes[s].get()));
-  std::vector<std::vector<std::pair<TileRequest, PayloadPtr>>> held(sinks.size());  // in-memory mode
+  // In-memory mode: every tile's table, per sink. Written by the sinks' serial collectors,
+  // read after the graph; the mutex makes that hand-over visible to ThreadSanitizer too
+  // (oneTBB's wait_for_all orders it, but TBB is not instrumented).
+  std::vector<std::vector<std::pair<TileRequest, PayloadPtr>>> held(sinks.size());
+  std::mutex held_mutex;
 
   // Runs one node on one tile and keeps its counters. A failure stops admission at once.
   auto run_node = [&](std::size_t i, const TileRequest& tile, std::span<const PayloadPtr> inputs) {
@@ -671,7 +675,10 @@ RunSummary Pipeline::run() {
       } else {
         auto* keep = &held[k];
         writer = std::make_unique<Writer>(*fg, flow::serial, [&, keep](const Message& msg) {
-          keep->emplace_back(msg.tile, msg.payload);
+          {
+            std::lock_guard lock(held_mutex);
+            keep->emplace_back(msg.tile, msg.payload);
+          }
           tile_done(msg.tile);
           return flow::continue_msg{};
         });
@@ -747,6 +754,7 @@ RunSummary Pipeline::run() {
   try {
     if (!streaming) {
       // In-memory export: the whole merged grid is held; format and write it in order now.
+      std::lock_guard lock(held_mutex);
       for (std::size_t k = 0; k < sinks.size(); ++k) {
         for (auto& [tile, table] : held[k]) {
           const PayloadPtr inputs[1] = {table};
