@@ -138,11 +138,16 @@ int cmd_validate(const CommonArgs& a) {
 }
 
 int cmd_plan(const CommonArgs& a, const std::string& format) {
-  if (format != "text") throw UsageError("plan --format " + format + ": not implemented yet in this version (text is)");
   const Config config = load_config(a);
   const GraphSpec graph = load_graph(a.graph, config);
   Pipeline pipeline(graph, config, RunOptions{});
-  for (const auto& line : pipeline.plan()) std::cout << line << "\n";
+  if (format == "json") {
+    std::cout << pipeline.plan_json();
+  } else if (format == "dot") {
+    std::cout << pipeline.plan_dot();
+  } else {
+    for (const auto& line : pipeline.plan()) std::cout << line << "\n";
+  }
   return 0;
 }
 

@@ -351,6 +351,86 @@ std::vector<std::string> Pipeline::plan() const {
   return lines;
 }
 
+std::string Pipeline::plan_json() const {
+  const Impl& m = *impl_;
+  const Grid& g = m.context.grid;
+  const Extent e = g.extent();
+  boost::json::object grid{{"crs", detail::crs_label(g.crs)},    {"width", g.width},   {"height", g.height},
+                           {"resolution", boost::json::array{g.res_x, g.res_y}},
+                           {"extent", boost::json::array{e.xmin, e.ymin, e.xmax, e.ymax}}, {"origin", m.grid_origin}};
+  boost::json::array nodes;
+  for (const auto& n : m.nodes) {
+    boost::json::object options;
+    for (const auto& [name, value] : n->spec().options.all()) {
+      if (!std::holds_alternative<std::monostate>(value)) options[name] = option_value_text(value);
+    }
+    boost::json::array inputs, notes;
+    for (const auto& in : n->spec().inputs) inputs.emplace_back(in);
+    for (const auto& d : n->describe()) notes.emplace_back(d);
+    nodes.emplace_back(boost::json::object{{"id", n->id()},
+                                           {"type", n->type()},
+                                           {"inputs", inputs},
+                                           {"options", options},
+                                           {"bytes_per_tile", n->estimate_bytes(m.tile_rows * g.width)},
+                                           {"bytes_per_thread", n->per_thread_bytes()},
+                                           {"notes", notes}});
+  }
+  const boost::json::object memory{{"limit", m.limit},           {"limit_source", m.config.memory.limit > 0 ? "memory.limit" : "auto"},
+                                   {"in_use", m.baseline_rss},   {"gdal_cache", m.gdal_cache},
+                                   {"thread_buffers", m.fixed_bytes}, {"tile_budget", m.budget},
+                                   {"bytes_per_cell", m.plan_bytes_per_cell}};
+  const boost::json::object root{{"graph", m.graph.name},
+                                 {"file", m.graph.file.string()},
+                                 {"grid", grid},
+                                 {"tiles", boost::json::object{{"rows", m.tile_rows},
+                                                               {"count", (g.height + m.tile_rows - 1) / m.tile_rows},
+                                                               {"max_in_flight", m.max_in_flight}}},
+                                 {"threads", m.threads},
+                                 {"nodes", nodes},
+                                 {"memory", memory},
+                                 {"export", m.config.merge.enable_streaming ? "streaming" : "in-memory"}};
+  return boost::json::serialize(root) + "\n";
+}
+
+namespace {
+std::string dot_escape(const std::string& text) {
+  std::string out;
+  for (const char ch : text) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out;
+}
+}  // namespace
+
+std::string Pipeline::plan_dot() const {
+  const Impl& m = *impl_;
+  const Grid& g = m.context.grid;
+  char grid_text[256];
+  std::snprintf(grid_text, sizeof grid_text, "grid %s, %lld x %lld cells of %.6g x %.6g; tiles of %lld rows; %d threads",
+                detail::crs_label(g.crs).c_str(), static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x, g.res_y,
+                static_cast<long long>(m.tile_rows), m.threads);
+  std::string out = "digraph \"" + dot_escape(m.graph.name) + "\" {\n  rankdir=LR;\n  labelloc=t;\n  label=\"" +
+                    dot_escape(m.graph.name + ": " + grid_text) + "\";\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n";
+  for (const auto& n : m.nodes) {
+    std::string label = n->id() + "\\n(" + n->type() + ")";
+    for (const auto& [name, value] : n->spec().options.all()) {
+      if (std::holds_alternative<std::monostate>(value)) continue;
+      std::string text = option_value_text(value);
+      if (text.size() > 40) text = "…" + text.substr(text.size() - 39);
+      label += "\\n" + dot_escape(name + "=" + text);
+    }
+    const auto* info = NodeRegistry::instance().find(n->type());
+    const char* shape = info->is_sink ? "note" : n->spec().inputs.empty() ? "cylinder" : "box";
+    out += "  \"" + dot_escape(n->id()) + "\" [label=\"" + label + "\", shape=" + shape + "];\n";
+  }
+  for (const auto& n : m.nodes) {
+    for (const auto& in : n->spec().inputs) out += "  \"" + dot_escape(in) + "\" -> \"" + dot_escape(n->id()) + "\";\n";
+  }
+  out += "}\n";
+  return out;
+}
+
 namespace {
 
 // Admission of tiles into the flow graph: at most `tiles_in_flight` tiles and `budget` bytes

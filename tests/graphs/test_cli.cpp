@@ -39,3 +39,26 @@ TEST_CASE("Cli.DemoGraph.RunsOnSampleData" * doctest::timeout(120)) {
   CHECK(out.find("node \"temperature\" (resample): option \"method\": unknown value \"avg\"") != std::string::npos);
   CHECK(run_cli("run " + (dir / "graphs/demo.json").string() + " --memory-limit 12 parsecs", &out) == 2);
 }
+
+TEST_CASE("Cli.Plan.JsonAndDot" * doctest::timeout(120)) {
+  rasterflow::test::TempDir dir;
+  std::string out;
+  REQUIRE(run_cli("sample-data " + (dir / "sample_data").string() + " --size small", &out) == 0);
+  std::filesystem::create_directories(dir / "graphs");
+  std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
+  const std::string graph = (dir / "graphs/demo.json").string();
+  REQUIRE(run_cli("plan " + graph + " --format json", &out) == 0);
+  CHECK(out.find("\"graph\":\"demo_climate_merge\"") != std::string::npos);
+  CHECK(out.find("\"width\":200") != std::string::npos);
+  CHECK(out.find("\"id\":\"temperature\",\"type\":\"resample\",\"inputs\":[\"temperature_src\"]") != std::string::npos);
+  CHECK(out.find("\"method\":\"average\"") != std::string::npos);
+  CHECK(out.find("\"export\":\"streaming\"") != std::string::npos);
+  REQUIRE(run_cli("plan " + graph + " --format dot", &out) == 0);
+  CHECK(out.rfind("digraph \"demo_climate_merge\" {", 0) == 0);
+  CHECK(out.find("\"temperature_src\" -> \"temperature\";") != std::string::npos);
+  CHECK(out.find("\"temperature\", \"elevation\"") == std::string::npos);
+  CHECK(out.find("\"merged\" -> \"table\";") != std::string::npos);
+  CHECK(out.find("method=average") != std::string::npos);
+  CHECK(out.find("grid EPSG:4326, 200 x 100 cells") != std::string::npos);
+  CHECK(out.substr(out.size() - 2) == "}\n");
+}

@@ -377,7 +377,7 @@ TEST_CASE("Resample.Sources.Int8ReadAsSigned") {
   GDALSetGeoTransform(ds, gt);
   GDALSetProjection(ds, "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563]],PRIMEM[\"Greenwich\",0],UNIT[\"degree\",0.0174532925199433]]");
   std::uint8_t raw[4] = {static_cast<std::uint8_t>(-100), static_cast<std::uint8_t>(-1), 5, 100};
-  GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, 0, 2, 2, raw, 2, 2, GDT_Byte, 0, 0);
+  REQUIRE(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, 0, 2, 2, raw, 2, 2, GDT_Byte, 0, 0) == CE_None);
   GDALClose(ds);
   const auto [grid, values] = resample_once(dir, "i8.tif", "min", "auto", R"({"resolution": 2})");
   CHECK(values[0] == -100.0);

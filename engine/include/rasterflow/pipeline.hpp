@@ -94,6 +94,10 @@ class Pipeline {
   void set_metric_recorder(std::function<void(MetricRow)> record);
   // Text lines for `rasterflow plan`.
   std::vector<std::string> plan() const;
+  // The same plan for tools (JSON) and as a picture (Graphviz DOT: nodes with their type and
+  // options, edges, the grid and memory in the label).
+  std::string plan_json() const;
+  std::string plan_dot() const;
   // Runs every tile through the graph. Throws RunError (outputs removed) or Interrupted.
   RunSummary run();
 
