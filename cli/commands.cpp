@@ -62,7 +62,6 @@ int cmd_run(const RunArgs& a) {
     config.set("database.url", a.database, "--database");
     config.metrics.backend = "postgresql";
   }
-  if (!a.trace.empty()) throw UsageError("--trace: not implemented yet in this version of rasterflow");
   if (a.progress != "auto") spdlog::warn("--progress {}: no progress display is implemented yet in this version", a.progress);
   if (!a.report.empty()) throw UsageError("--report: not implemented yet in this version of rasterflow");
   std::error_code ec;
@@ -74,6 +73,7 @@ int cmd_run(const RunArgs& a) {
   options.output_dir = a.output_dir;
   options.threads = config.engine.threads;
   options.cancel = &g_cancel;
+  if (!a.trace.empty()) options.trace_file = a.trace;
   Pipeline pipeline(graph, config, options);
   // Metrics: an experiment per run, rows through a recorder that never blocks the run.
   std::unique_ptr<MetricsRecorder> recorder;

@@ -19,6 +19,7 @@
 #include "crs.hpp"
 #include "gdal_cache.hpp"
 #include "stage_tracker.hpp"
+#include "trace.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 #include "rasterflow/size.hpp"
@@ -563,6 +564,8 @@ RunSummary Pipeline::run() {
     operations.push_back(NodeRegistry::instance().find(node->type())->operation);
   }
   detail::StageTracker tracker(ids, operations);
+  std::unique_ptr<detail::TraceWriter> trace;
+  if (!m.options.trace_file.empty()) trace = std::make_unique<detail::TraceWriter>(start);
   const auto& record = m.options.record_metric;
   if (record) {
     adaptive.on_event([&record](const ThrottleEvent& e) {
@@ -579,6 +582,11 @@ RunSummary Pipeline::run() {
   const auto snapshot_every = std::chrono::milliseconds(m.config.metrics.interval_ms);
   monitor.register_sample_callback([&](PressureLevel level, const MemorySample& sample, double) {
     tracker.observe(sample.process_rss);
+    if (trace) {
+      trace->counter("process RSS", "MiB", static_cast<double>(sample.process_rss) / (1024.0 * 1024.0));
+      trace->counter("tiles in flight", "tiles", admission.in_flight_now());
+      trace->counter("window size", "cells", adaptive.window_size());
+    }
     if (!record) return;
     {
       std::lock_guard lock(snapshot_mutex);
@@ -633,6 +641,7 @@ RunSummary Pipeline::run() {
     const std::uint64_t bytes = out ? out->bytes() : 0;
     measured.add(tile.seq, bytes);
     tracker.end(i, tile.seq, bytes, current_rss());
+    if (trace) trace->span(&ids[i], operations[i].c_str(), t0, std::chrono::steady_clock::now(), tile.seq, tile.rows);
     auto& c = counters[i];
     c.items.fetch_add(1, std::memory_order_relaxed);
     c.cells.fetch_add(static_cast<std::uint64_t>(tile.cells()), std::memory_order_relaxed);
@@ -741,6 +750,7 @@ RunSummary Pipeline::run() {
           const auto t0 = std::chrono::steady_clock::now();
           try {
             sink->write(msg.tile, msg.payload);
+            if (trace) trace->span(&ids[s], "serial write", t0, std::chrono::steady_clock::now(), msg.tile.seq, msg.tile.rows);
           } catch (...) {
             failed.store(true);
             admission.wake();
@@ -896,6 +906,7 @@ RunSummary Pipeline::run() {
   summary.cpu_seconds = cpu_seconds() - cpu_start;
   summary.peak_rss_bytes = peak_rss_bytes();
   detail::set_gdal_cache_bytes(m.gdal_cache);
+  if (trace) trace->write(m.options.trace_file, m.graph.name);
   return summary;
 }
 

@@ -31,6 +31,9 @@ struct RunOptions {
   // Receives the run's metric rows (memory snapshots every metrics.interval_ms, throttle events,
   // per-stage figures at the end). Must not block: a MetricsRecorder queues them.
   std::function<void(MetricRow)> record_metric;
+  // When set, a Chrome trace-event JSON of the run is written there (one span per node per
+  // tile, memory and tiles-in-flight counters), as <path>.partial then renamed.
+  std::filesystem::path trace_file;
 };
 
 // A change of an adaptive setting (DESIGN.md's `throttle` metric).
