@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -62,7 +63,6 @@ int cmd_run(const RunArgs& a) {
     config.set("database.url", a.database, "--database");
     config.metrics.backend = "postgresql";
   }
-  if (a.progress != "auto") spdlog::warn("--progress {}: no progress display is implemented yet in this version", a.progress);
   if (!a.report.empty()) throw UsageError("--report: not implemented yet in this version of rasterflow");
   std::error_code ec;
   std::filesystem::create_directories(a.output_dir, ec);
@@ -103,6 +103,7 @@ int cmd_run(const RunArgs& a) {
   std::signal(SIGTERM, on_signal);
   RunSummary s;
   try {
+    ProgressDisplay progress(pipeline, a.progress);
     s = pipeline.run();
   } catch (const Interrupted& e) {
     if (recorder) recorder->finish("interrupted", e.what(), std::chrono::seconds(5));

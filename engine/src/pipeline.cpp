@@ -97,6 +97,12 @@ struct Pipeline::Impl {
   std::uint64_t fixed_bytes = 0;  // per-thread working buffers of all nodes
   std::uint64_t budget = 0;       // what tiles in flight may hold
   double plan_bytes_per_cell = 0;
+  // Live figures for progress displays.
+  std::atomic<std::uint64_t> live_cells{0};
+  std::atomic<std::uint64_t> live_rows{0};
+  std::atomic<int> live_level{0};
+  std::atomic<int> live_window{0};
+  std::atomic<int> live_in_flight{0};
 
   void build_nodes();
   void resolve_grid();
@@ -307,6 +313,18 @@ const Grid& Pipeline::grid() const { return impl_->context.grid; }
 int Pipeline::threads() const { return impl_->threads; }
 std::int64_t Pipeline::tile_rows() const { return impl_->tile_rows; }
 std::uint64_t Pipeline::memory_limit() const { return impl_->limit; }
+
+Pipeline::Live Pipeline::live() const {
+  const Impl& m = *impl_;
+  Live l;
+  l.cells_done = m.live_cells.load();
+  l.cells_total = static_cast<std::uint64_t>(m.context.grid.cells());
+  l.rows_written = m.live_rows.load();
+  l.level = static_cast<PressureLevel>(m.live_level.load());
+  l.window_size = m.live_window.load();
+  l.tiles_in_flight = m.live_in_flight.load();
+  return l;
+}
 void Pipeline::set_metric_recorder(std::function<void(MetricRow)> record) { impl_->options.record_metric = std::move(record); }
 std::uint64_t Pipeline::tile_budget() const { return impl_->budget; }
 
@@ -547,6 +565,9 @@ RunSummary Pipeline::run() {
   const std::size_t n = m.nodes.size();
   const bool streaming = m.config.merge.enable_streaming;
   std::vector<Counters> counters(n);
+  m.live_cells.store(0);
+  m.live_rows.store(0);
+  m.live_window.store(m.config.resampling.window_size);
 
   detail::AdaptiveSettings adaptive({m.config.resampling.window_size, m.config.merge.chunk_size, m.max_in_flight, m.gdal_cache}, start);
   MemoryThresholds thresholds;
@@ -582,6 +603,8 @@ RunSummary Pipeline::run() {
   const auto snapshot_every = std::chrono::milliseconds(m.config.metrics.interval_ms);
   monitor.register_sample_callback([&](PressureLevel level, const MemorySample& sample, double) {
     tracker.observe(sample.process_rss);
+    m.live_level.store(static_cast<int>(level));
+    m.live_window.store(adaptive.window_size());
     if (trace) {
       trace->counter("process RSS", "MiB", static_cast<double>(sample.process_rss) / (1024.0 * 1024.0));
       trace->counter("tiles in flight", "tiles", admission.in_flight_now());
@@ -662,6 +685,11 @@ RunSummary Pipeline::run() {
     measured.finish(tile.seq, tile.cells());
     tracker.release(tile.seq);
     admission.release(tile.seq);
+    m.live_cells.fetch_add(static_cast<std::uint64_t>(tile.cells()));
+    std::uint64_t rows = 0;
+    for (auto* sink : sinks) rows += sink->rows_written();
+    m.live_rows.store(rows);
+    m.live_in_flight.store(admission.in_flight_now());
     if (m.options.on_tile_written) m.options.on_tile_written(tile);
   };
 

@@ -37,8 +37,8 @@ void FileSink::prepare(const RunContext&, std::span<Node* const>) {
 void FileSink::open() {
   fd_ = ::open(partial_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw_io_error(where(), "cannot create " + partial_.string() + ": " + std::strerror(errno));
-  rows_ = 0;
-  bytes_ = 0;
+  rows_.store(0);
+  bytes_.store(0);
 }
 
 void FileSink::write_bytes(std::string_view bytes, std::uint64_t rows) {
@@ -52,8 +52,8 @@ void FileSink::write_bytes(std::string_view bytes, std::uint64_t rows) {
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  bytes_ += bytes.size();
-  rows_ += rows;
+  bytes_.fetch_add(bytes.size());
+  rows_.fetch_add(rows);
 }
 
 void FileSink::commit() {

@@ -2,6 +2,7 @@
 // The shared work of sinks that write one file: the file is created as `<path>.partial`,
 // written serially in tile order, and renamed to `<path>` only by commit(); abort() removes
 // it. Byte and row accounting for the run summary live here too.
+#include <atomic>
 #include <filesystem>
 #include <string_view>
 
@@ -30,8 +31,9 @@ class FileSink : public SinkNode {
   std::filesystem::path path_;
   std::filesystem::path partial_;
   int fd_ = -1;
-  std::uint64_t rows_ = 0;
-  std::uint64_t bytes_ = 0;
+  // Written by the sink's serial writer, read by progress displays: atomics.
+  std::atomic<std::uint64_t> rows_{0};
+  std::atomic<std::uint64_t> bytes_{0};
 };
 
 }  // namespace rasterflow::nodes

@@ -106,6 +106,11 @@ TEST_CASE("Metrics.Urls.MaskedAndChecked") {
   CHECK(mask_password("postgresql://user@host/db?password=secret&sslmode=require") == "postgresql://user@host/db?password=***&sslmode=require");
   CHECK(mask_password("host=db user=u password=secret dbname=m") == "host=db user=u password=*** dbname=m");
   CHECK(mask_password("postgresql://user@host/db") == "postgresql://user@host/db");
+  // Fuzzer input (fuzz/corpus/parsers/regression-password-to-end): a password that runs to the
+  // end of the text is masked whole.
+  std::string long_secret = "x:://epassword=//epasswo" + std::string(59, '\xa4') + "rd=";
+  CHECK(mask_password(long_secret) == "x:://epassword=***");
+  CHECK(mask_password(mask_password(long_secret)) == mask_password(long_secret));
   CHECK_NOTHROW(check_database_url("postgresql://u@h/db", "database.url"));
   CHECK_NOTHROW(check_database_url("host=/tmp dbname=x", "database.url"));
   CHECK_THROWS_WITH_AS(check_database_url("mysql://u:secret@h/db", "database.url"), doctest::Contains("not a PostgreSQL URL"), ConfigError);

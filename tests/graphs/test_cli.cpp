@@ -62,3 +62,38 @@ TEST_CASE("Cli.Plan.JsonAndDot" * doctest::timeout(120)) {
   CHECK(out.find("grid EPSG:4326, 200 x 100 cells") != std::string::npos);
   CHECK(out.substr(out.size() - 2) == "}\n");
 }
+
+TEST_CASE("Cli.Progress.TerminalBarAndLogLines" * doctest::timeout(120)) {
+  rasterflow::test::TempDir dir;
+  std::string out;
+  REQUIRE(run_cli("sample-data " + (dir / "sample_data").string() + " --size small", &out) == 0);
+  std::filesystem::create_directories(dir / "graphs");
+  std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
+  const std::string run = std::string(RASTERFLOW_CLI) + " run " + (dir / "graphs/demo.json").string() + " --output-dir " +
+                          (dir / "o").string() + " --set metrics.backend=none";
+  // Through a pseudo-terminal (script(1)): the refreshed bar, carriage returns, the final 100%.
+  FILE* pipe = ::popen(("script -qfec '" + run + "' /dev/null 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string tty;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) tty.append(buf, n);
+  CHECK(::pclose(pipe) == 0);
+  CHECK(tty.find("\r100.0% 20000/20000 cells") != std::string::npos);
+  CHECK(tty.find("memory normal, window 2048") != std::string::npos);
+  // Not a terminal: plain log lines, no carriage returns.
+  CHECK(run_cli("run " + (dir / "graphs/demo.json").string() + " --output-dir " + (dir / "o").string() +
+                    " --set metrics.backend=none",
+                &out) == 0);
+  CHECK(out.find("progress: 100.0% 20000/20000 cells") != std::string::npos);
+  CHECK(out.find('\r') == std::string::npos);
+  // Forced either way.
+  CHECK(run_cli("run " + (dir / "graphs/demo.json").string() + " --output-dir " + (dir / "o").string() +
+                    " --set metrics.backend=none --progress never",
+                &out) == 0);
+  CHECK(out.find("progress") == std::string::npos);
+  CHECK(run_cli("run " + (dir / "graphs/demo.json").string() + " --output-dir " + (dir / "o").string() +
+                    " --set metrics.backend=none --progress always",
+                &out) == 0);
+  CHECK(out.find("\r100.0%") != std::string::npos);
+}

@@ -104,6 +104,17 @@ class Pipeline {
   // Runs every tile through the graph. Throws RunError (outputs removed) or Interrupted.
   RunSummary run();
 
+  // What a progress display shows; safe to read from any thread while run() works.
+  struct Live {
+    std::uint64_t cells_done = 0;
+    std::uint64_t cells_total = 0;
+    std::uint64_t rows_written = 0;
+    PressureLevel level = PressureLevel::normal;
+    int window_size = 0;
+    int tiles_in_flight = 0;
+  };
+  Live live() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
