@@ -15,6 +15,7 @@
 #include "rasterflow/metrics.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "rasterflow/registry.hpp"
+#include "rasterflow/report.hpp"
 #include "rasterflow/size.hpp"
 
 namespace rasterflow::cli {
@@ -63,7 +64,6 @@ int cmd_run(const RunArgs& a) {
     config.set("database.url", a.database, "--database");
     config.metrics.backend = "postgresql";
   }
-  if (!a.report.empty()) throw UsageError("--report: not implemented yet in this version of rasterflow");
   std::error_code ec;
   std::filesystem::create_directories(a.output_dir, ec);
   if (ec) throw UsageError("--output-dir: cannot create " + a.output_dir + ": " + ec.message());
@@ -111,6 +111,36 @@ int cmd_run(const RunArgs& a) {
   } catch (const std::exception& e) {
     if (recorder) recorder->finish("failed", e.what(), std::chrono::seconds(5));
     throw;
+  }
+  if (!a.report.empty()) {
+    ReportData report;
+    report.title = a.experiment.empty() ? graph.name : a.experiment;
+    char grid_text[128], time_text[64];
+    std::snprintf(grid_text, sizeof grid_text, "%lld x %lld cells (%llu), %llu tiles, %d threads", static_cast<long long>(s.grid_width),
+                  static_cast<long long>(s.grid_height), static_cast<unsigned long long>(s.cells), static_cast<unsigned long long>(s.tiles),
+                  s.threads);
+    std::snprintf(time_text, sizeof time_text, "%.2f s wall, %.2f s CPU", s.wall_seconds, s.cpu_seconds);
+    report.facts = {{"graph", graph.file.string()},
+                    {"grid", grid_text},
+                    {"time", time_text},
+                    {"rows written", std::to_string(s.rows_written)},
+                    {"peak RSS", format_size(s.peak_rss_bytes)},
+                    {"memory limit", format_size(s.memory_limit) + (config.memory.limit > 0 ? " (memory.limit)" : " (auto)")},
+                    {"export", s.streaming ? "streaming" : "in-memory"},
+                    {"throttle events", std::to_string(s.throttle_events.size())}};
+    for (const auto& out : s.outputs) report.facts.emplace_back("output", out.string());
+    for (std::size_t i = 0; i < s.nodes.size(); ++i) {
+      const auto& n = s.nodes[i];
+      report.nodes.push_back(ReportNode{n.id, n.type, graph.nodes[i].inputs, n.busy_seconds, static_cast<double>(n.cells),
+                                        n.rss_peak_bytes / (1024.0 * 1024.0 * 1024.0)});
+    }
+    report.memory = s.memory_timeline;
+    report.throttles = s.throttle_events;
+    report.limit_bytes = static_cast<double>(s.memory_limit);
+    report.warning_threshold = config.memory.warning_threshold;
+    report.critical_threshold = config.memory.critical_threshold;
+    write_report(a.report, report);
+    std::cout << "wrote " << a.report << "\n";
   }
   if (recorder) {
     recorder->finish("succeeded", "", std::chrono::seconds(10));
@@ -188,7 +218,7 @@ void print_table(const std::string& title, const QueryResult& r) {
   }
 }
 
-int cmd_metrics(const std::string& database, const std::string& sqlite, const std::string& experiment) {
+int cmd_metrics(const std::string& database, const std::string& sqlite, const std::string& experiment, const std::string& report) {
   if (!database.empty() && !sqlite.empty()) throw UsageError("metrics: give --database or --sqlite, not both");
   std::unique_ptr<MetricsBackend> db;
   if (!database.empty()) {
@@ -206,6 +236,11 @@ int cmd_metrics(const std::string& database, const std::string& sqlite, const st
     id = *latest.rows[0][0];
   } else if (id.find_first_not_of("0123456789") != std::string::npos) {
     throw UsageError("metrics: --experiment: expected an experiment id (a number), got \"" + id + "\"");
+  }
+  if (!report.empty()) {
+    write_report(report, report_from_database(*db, id));
+    std::cout << "wrote " << report << "\n";
+    return 0;
   }
   const QueryResult e = db->query("SELECT id, name, status, host, started_at, finished_at, error FROM experiments WHERE id = $1", {id});
   if (e.rows.empty()) throw UsageError("metrics: no experiment " + id + " in " + db->describe());
@@ -275,6 +310,8 @@ int main(int argc, char** argv) {
   metrics_cmd->add_option("--database", metrics_db, "PostgreSQL URL");
   metrics_cmd->add_option("--sqlite", metrics_sqlite, "SQLite file");
   metrics_cmd->add_option("--experiment", metrics_experiment, "experiment id (default: latest)");
+  std::string metrics_report;
+  metrics_cmd->add_option("--report", metrics_report, "write the experiment's HTML report to this file");
 
   std::string sample_dir, sample_size = "small";
   auto* sample_cmd = app.add_subcommand("sample-data", "write deterministic sample rasters");
@@ -297,7 +334,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) return cmd_run(run);
     if (*validate_cmd) return cmd_validate(validate);
     if (*plan_cmd) return cmd_plan(plan, plan_format);
-    if (*metrics_cmd) return cmd_metrics(metrics_db, metrics_sqlite, metrics_experiment);
+    if (*metrics_cmd) return cmd_metrics(metrics_db, metrics_sqlite, metrics_experiment, metrics_report);
     if (*sample_cmd) {
       for (const auto& f : nodes::generate_sample_data(sample_dir, sample_size)) {
         std::cout << f.path.string() << ": " << f.description << "\n";

@@ -16,6 +16,7 @@ packages=(
   libspdlog-dev libyaml-cpp-dev libcli11-dev doctest-dev
   postgresql-15 postgresql-client-15
   clang libclang-rt-14-dev
+  chromium
 )
 
 if [ "${1:-}" = "--bench" ]; then

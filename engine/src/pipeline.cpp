@@ -597,12 +597,25 @@ RunSummary Pipeline::run() {
 
   Admission admission(m.budget);
   MeasuredBytes measured;
-  // Every sample feeds the stage attribution; every metrics.interval_ms one becomes a row.
+  // Every sample feeds the stage attribution and the timeline; every metrics.interval_ms one
+  // becomes a row.
+  std::mutex timeline_mutex;
+  std::vector<MemoryPoint> timeline;
   std::mutex snapshot_mutex;
   auto next_snapshot = std::chrono::steady_clock::now();
   const auto snapshot_every = std::chrono::milliseconds(m.config.metrics.interval_ms);
   monitor.register_sample_callback([&](PressureLevel level, const MemorySample& sample, double) {
     tracker.observe(sample.process_rss);
+    {
+      std::lock_guard lock(timeline_mutex);
+      if (timeline.size() >= 4096) {  // keep every other point: the chart needs the shape
+        std::vector<MemoryPoint> thinned;
+        for (std::size_t k = 0; k < timeline.size(); k += 2) thinned.push_back(timeline[k]);
+        timeline.swap(thinned);
+      }
+      timeline.push_back({std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                          static_cast<double>(sample.process_rss), adaptive.window_size(), admission.in_flight_now(), to_string(level)});
+    }
     m.live_level.store(static_cast<int>(level));
     m.live_window.store(adaptive.window_size());
     if (trace) {
@@ -924,6 +937,10 @@ RunSummary Pipeline::run() {
     summary.outputs.push_back(s->output_path());
   }
   summary.throttle_events = adaptive.events();
+  {
+    std::lock_guard lock(timeline_mutex);
+    summary.memory_timeline = timeline;
+  }
   summary.memory_limit = m.limit;
   summary.tile_budget = m.budget;
   summary.peak_tile_bytes = admission.peak_used();

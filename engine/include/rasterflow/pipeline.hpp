@@ -58,6 +58,15 @@ struct NodeStats {
   double busy_seconds = 0;
 };
 
+// One memory sample of the run (for reports).
+struct MemoryPoint {
+  double seconds = 0;
+  double rss_bytes = 0;
+  int window_size = 0;
+  int tiles_in_flight = 0;
+  std::string level;
+};
+
 struct RunSummary {
   std::int64_t grid_width = 0;
   std::int64_t grid_height = 0;
@@ -72,6 +81,7 @@ struct RunSummary {
   std::vector<std::filesystem::path> outputs;
   std::vector<NodeStats> nodes;
   std::vector<ThrottleEvent> throttle_events;
+  std::vector<MemoryPoint> memory_timeline;  // every monitor sample (thinned past 4096 points)
   std::uint64_t memory_limit = 0;
   std::uint64_t tile_budget = 0;       // bytes that tiles in flight may hold
   std::uint64_t peak_tile_bytes = 0;   // most bytes reserved by tiles in flight at once
