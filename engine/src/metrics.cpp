@@ -82,16 +82,19 @@ bool MetricsRecorder::ensure_connected() {
     backoff_ = std::chrono::milliseconds(100);
     return true;
   } catch (const std::exception& e) {
-    backend_.reset();
-    if (!warned_) {
-      spdlog::warn("metrics: the database is unreachable ({}); the run goes on, rows are kept while there is room and retried",
-                   mask_password(e.what()));
-      warned_ = true;
-    }
-    retry_at_ = std::chrono::steady_clock::now() + backoff_;
-    backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(5000));
+    failed("the database is unreachable", e);
     return false;
   }
+}
+
+void MetricsRecorder::failed(const char* what, const std::exception& e) {
+  backend_.reset();
+  if (!warned_) {
+    spdlog::warn("metrics: {} ({}); the run goes on, rows are kept while there is room and retried", what, mask_password(e.what()));
+    warned_ = true;
+  }
+  retry_at_ = std::chrono::steady_clock::now() + backoff_;
+  backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(5000));
 }
 
 void MetricsRecorder::start(bool required) {
@@ -148,14 +151,7 @@ void MetricsRecorder::loop() {
       backend_->insert(*experiment_, batch, first);
     } catch (const std::exception& e) {
       ok = false;
-      backend_.reset();
-      if (!warned_) {
-        spdlog::warn("metrics: writing to the database failed ({}); the run goes on, rows are kept while there is room and retried",
-                     mask_password(e.what()));
-        warned_ = true;
-      }
-      retry_at_ = std::chrono::steady_clock::now() + backoff_;
-      backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(5000));
+      failed("writing to the database failed", e);
     }
     lock.lock();
     if (ok) {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -99,6 +100,8 @@ class MetricsRecorder {
  private:
   void loop();
   bool ensure_connected();
+  // Drops the connection, warns once, and schedules the next attempt with backoff.
+  void failed(const char* what, const std::exception& e);
 
   Connect connect_;
   ExperimentInfo info_;
