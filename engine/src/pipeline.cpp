@@ -23,6 +23,7 @@
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 #include "rasterflow/size.hpp"
+#include "rasterflow/topology.hpp"
 #include "rasterflow_version.hpp"
 
 namespace flow = oneapi::tbb::flow;
@@ -89,6 +90,8 @@ struct Pipeline::Impl {
   int threads = 1;
   int max_in_flight = 2;
   std::string grid_origin;  // how the grid was decided, for the plan
+  std::string threads_source;
+  TopologySummary topology;
   // Memory
   std::shared_ptr<MemorySource> memory_source;
   std::uint64_t limit = 0;
@@ -289,9 +292,12 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.graph = graph;
   m.config = config;
   m.options = std::move(options);
-  m.threads = m.options.threads > 0 ? m.options.threads
-              : m.config.engine.threads > 0 ? m.config.engine.threads
-                                             : static_cast<int>(oneapi::tbb::info::default_concurrency());
+  // --threads, engine.threads, SLURM_CPUS_PER_TASK, the cgroup CPU quota, the affinity mask.
+  const ThreadDecision threads = decide_threads(m.options.threads > 0 ? m.options.threads : m.config.engine.threads,
+                                                m.options.threads > 0 ? "--threads" : "engine.threads", read_thread_inputs());
+  m.threads = threads.threads;
+  m.threads_source = threads.source;
+  m.topology = read_topology();
   m.build_nodes();
   m.resolve_grid();
   m.context.config = &m.config;
@@ -338,6 +344,8 @@ std::vector<std::string> Pipeline::plan() const {
                 detail::crs_label(g.crs).c_str(), static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x,
                 g.res_y, g.extent().xmin, g.extent().ymin, g.extent().xmax, g.extent().ymax, m.grid_origin.c_str());
   lines.emplace_back(buf);
+  lines.push_back("topology: " + m.topology.description() + "; " + std::to_string(m.threads) + " threads (" + m.threads_source +
+                  "); NUMA placement: none in this version (one arena)");
   const std::int64_t tiles = (g.height + m.tile_rows - 1) / m.tile_rows;
   std::snprintf(buf, sizeof buf, "tiles: about %lld bands of %lld rows (%lld cells), at most %d in flight; %d threads",
                 static_cast<long long>(tiles), static_cast<long long>(m.tile_rows), static_cast<long long>(m.tile_rows * g.width),
@@ -405,6 +413,11 @@ std::string Pipeline::plan_json() const {
                                                                {"count", (g.height + m.tile_rows - 1) / m.tile_rows},
                                                                {"max_in_flight", m.max_in_flight}}},
                                  {"threads", m.threads},
+                                 {"threads_source", m.threads_source},
+                                 {"topology", boost::json::object{{"packages", m.topology.packages},
+                                                                  {"numa_nodes", m.topology.numa_nodes},
+                                                                  {"cores", m.topology.cores},
+                                                                  {"pus", m.topology.pus}}},
                                  {"nodes", nodes},
                                  {"memory", memory},
                                  {"export", m.config.merge.enable_streaming ? "streaming" : "in-memory"}};
