@@ -18,22 +18,26 @@ const std::string& views_sql() {
 
 std::string mask_password(const std::string& url) {
   std::string out = url;
-  const auto scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    const auto at = out.find('@', scheme + 3);
-    const auto colon = out.find(':', scheme + 3);
-    if (at != std::string::npos && colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
-  }
-  // Key=value connection strings, and ?password= in URLs.
-  for (const char* key : {"password=", "PASSWORD="}) {
-    std::size_t pos = 0;
-    while ((pos = out.find(key, pos)) != std::string::npos) {
-      const std::size_t start = pos + std::string(key).size();
-      std::size_t end = out.find_first_of(" &", start);
-      if (end == std::string::npos) end = out.size();
+  // libpq key=value strings, and ?password= in URLs: the value runs to a space or '&'. First,
+  // so that a value containing '/' or '@' cannot change where a URL's authority ends below.
+  for (const std::string key : {"password=", "PASSWORD="}) {
+    for (std::size_t pos = out.find(key); pos != std::string::npos; pos = out.find(key, pos + 1)) {
+      const std::size_t start = pos + key.size();
+      const std::size_t end = std::min(out.size(), out.find_first_of(" &", start));
       out.replace(start, end - start, "***");
-      pos = start + 3;
     }
+  }
+  // Every URL's userinfo: after "scheme://", the authority runs to the first '/', '?' or '#';
+  // its userinfo ends at the last '@' and the password follows the first ':' in it (as libpq
+  // reads it). Replacements stay inside authorities, so a second pass changes nothing.
+  for (std::size_t scheme = out.find("://"); scheme != std::string::npos; scheme = out.find("://", scheme + 3)) {
+    const std::size_t start = scheme + 3;
+    const std::size_t end = std::min(out.size(), out.find_first_of("/?#", start));
+    const std::size_t at = end == 0 ? std::string::npos : out.rfind('@', end - 1);
+    if (at == std::string::npos || at < start) continue;
+    const std::size_t colon = out.find(':', start);
+    if (colon == std::string::npos || colon > at) continue;
+    out.replace(colon + 1, at - colon - 1, "***");
   }
   return out;
 }

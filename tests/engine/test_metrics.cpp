@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "rasterflow/errors.hpp"
 #include "rasterflow/metrics.hpp"
 #include "support/postgres.hpp"
@@ -111,6 +114,16 @@ TEST_CASE("Metrics.Urls.MaskedAndChecked") {
   std::string long_secret = "x:://epassword=//epasswo" + std::string(59, '\xa4') + "rd=";
   CHECK(mask_password(long_secret) == "x:://epassword=***");
   CHECK(mask_password(mask_password(long_secret)) == mask_password(long_secret));
+  // Fuzzer input (fuzz/corpus/parsers/regression-mask-idempotent): several URLs and keys mixed;
+  // masking twice must change nothing more.
+  for (const char* name : {"regression-mask-idempotent", "regression-mask-idempotent-2"}) {
+    std::ifstream seed(std::string(RASTERFLOW_SOURCE_DIR) + "/fuzz/corpus/parsers/" + name, std::ios::binary);
+    const std::string mixed((std::istreambuf_iterator<char>(seed)), std::istreambuf_iterator<char>());
+    REQUIRE(!mixed.empty());
+    CHECK_MESSAGE(mask_password(mask_password(mixed)) == mask_password(mixed), name);
+  }
+  CHECK(mask_password("postgresql://u:a@b@host/db") == "postgresql://u:***@host/db");
+  CHECK(mask_password("postgresql://u:secret@host/db?password=other") == "postgresql://u:***@host/db?password=***");
   CHECK_NOTHROW(check_database_url("postgresql://u@h/db", "database.url"));
   CHECK_NOTHROW(check_database_url("host=/tmp dbname=x", "database.url"));
   CHECK_THROWS_WITH_AS(check_database_url("mysql://u:secret@h/db", "database.url"), doctest::Contains("not a PostgreSQL URL"), ConfigError);
