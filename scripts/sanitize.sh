@@ -8,6 +8,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${RASTERFLOW_JOBS:-2}"
 fuzz_seconds="${RASTERFLOW_FUZZ_SECONDS:-30}"
+# A fixed seed, so CI repeats (a prefix of) a run checked before committing; 0 picks one at random.
+fuzz_seed="${RASTERFLOW_FUZZ_SEED:-1}"
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(asan tsan fuzz)
 command -v clang++ > /dev/null || { echo "sanitize: clang++ is needed (Debian: clang)"; exit 1; }
@@ -46,7 +48,7 @@ for step in "${steps[@]}"; do
         corpus="$(mktemp -d)"
         cp "$here/fuzz/corpus/$target"/* "$corpus"/
         log="$(mktemp)"
-        if ! (cd "$corpus" && ASAN_OPTIONS=detect_leaks=0 "$here/build-asan/fuzz/fuzz_$target" -max_total_time="$fuzz_seconds" \
+        if ! (cd "$corpus" && ASAN_OPTIONS=detect_leaks=0 "$here/build-asan/fuzz/fuzz_$target" -max_total_time="$fuzz_seconds" -seed="$fuzz_seed" \
               -max_len=4096 -print_final_stats=1 -artifact_prefix="$here/build-asan/fuzz/crash-$target-" "$corpus" > "$log" 2>&1); then
           tail -40 "$log"
           echo "fuzz_$target: crashed; the input is in build-asan/fuzz/crash-$target-*"
