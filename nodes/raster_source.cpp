@@ -37,9 +37,7 @@ RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
   if (GDALGetGeoTransform(get(ds), info_.gt.data()) != CE_None) {
     throw_graph_error(where, "option \"path\": " + info_.path + " has no geotransform (it is not georeferenced)");
   }
-  if (info_.gt[2] != 0.0 || info_.gt[4] != 0.0) {
-    // Rotated rasters go through the warper, which handles any geotransform.
-  }
+  // A rotated geotransform is kept: such sources take the warper path (Resample::fast_path_refusal).
   const char* wkt = GDALGetProjectionRef(get(ds));
   info_.crs = wkt != nullptr ? wkt : "";
   GDALRasterBandH b = GDALGetRasterBand(get(ds), info_.band);
