@@ -127,6 +127,7 @@ int cmd_run(const RunArgs& a) {
                     {"peak RSS", format_size(s.peak_rss_bytes)},
                     {"memory limit", format_size(s.memory_limit) + (config.memory.limit > 0 ? " (memory.limit)" : " (auto)")},
                     {"export", s.streaming ? "streaming" : "in-memory"},
+                    {"NUMA placement", s.placement},
                     {"throttle events", std::to_string(s.throttle_events.size())}};
     for (const auto& out : s.outputs) report.facts.emplace_back("output", out.string());
     for (std::size_t i = 0; i < s.nodes.size(); ++i) {
@@ -154,6 +155,9 @@ int cmd_run(const RunArgs& a) {
   spdlog::info("done: {} rows ({} cells) in {:.2f} s wall, {:.2f} s CPU, {:.1f} Mcells/s, peak RSS {} (limit {}), {} throttle events",
                s.rows_written, s.cells, s.wall_seconds, s.cpu_seconds, static_cast<double>(s.cells) / std::max(s.wall_seconds, 1e-9) / 1e6,
                format_size(s.peak_rss_bytes), format_size(s.memory_limit), s.throttle_events.size());
+  std::string per_domain;
+  for (const auto t : s.tiles_per_domain) per_domain += (per_domain.empty() ? "" : "/") + std::to_string(t);
+  spdlog::info("{}; tiles per domain {}", pipeline.topology_line(), per_domain);
   for (const auto& out : s.outputs) std::cout << "wrote " << out.string() << "\n";
   return 0;
 }

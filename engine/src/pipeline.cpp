@@ -23,6 +23,8 @@
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 #include "rasterflow/size.hpp"
+#include "rasterflow/placement.hpp"
+#include "rasterflow/tile_memory.hpp"
 #include "rasterflow/topology.hpp"
 #include "rasterflow_version.hpp"
 
@@ -92,6 +94,7 @@ struct Pipeline::Impl {
   std::string grid_origin;  // how the grid was decided, for the plan
   std::string threads_source;
   TopologySummary topology;
+  NumaPlacement placement;
   // Memory
   std::shared_ptr<MemorySource> memory_source;
   std::uint64_t limit = 0;
@@ -298,6 +301,8 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.threads = threads.threads;
   m.threads_source = threads.source;
   m.topology = read_topology();
+  m.placement = decide_placement(m.config.engine.numa, m.topology, m.threads, tbb_numa_ids());
+  for (const auto& f : m.placement.fallbacks) spdlog::warn("NUMA placement: {}", f);
   m.build_nodes();
   m.resolve_grid();
   m.context.config = &m.config;
@@ -334,6 +339,38 @@ Pipeline::Live Pipeline::live() const {
 void Pipeline::set_metric_recorder(std::function<void(MetricRow)> record) { impl_->options.record_metric = std::move(record); }
 std::uint64_t Pipeline::tile_budget() const { return impl_->budget; }
 
+std::string Pipeline::topology_line() const {
+  const Impl& m = *impl_;
+  return "topology: " + m.topology.description() + (m.topology.source == "this machine" ? "" : " (" + m.topology.source + ")") + "; " +
+         std::to_string(m.threads) + " threads (" + m.threads_source + "); NUMA placement " + m.placement.description();
+}
+
+namespace {
+boost::json::object topology_json(const TopologySummary& t, const NumaPlacement& p, int threads, const std::string& threads_source) {
+  boost::json::array domains, fallbacks, distances;
+  for (const auto& d : p.domains) domains.emplace_back(boost::json::object{{"node", d.os_index}, {"tbb_numa_id", d.tbb_id}, {"threads", d.threads}});
+  for (const auto& f : p.fallbacks) fallbacks.emplace_back(f);
+  for (const auto v : t.distances) distances.emplace_back(v);
+  return boost::json::object{{"packages", t.packages},
+                             {"numa_nodes", t.numa_nodes},
+                             {"cores", t.cores},
+                             {"pus", t.pus},
+                             {"source", t.source},
+                             {"threads", threads},
+                             {"threads_source", threads_source},
+                             {"numa_distances", distances},
+                             {"remote_ratio", t.remote_ratio()},
+                             {"placement", boost::json::object{{"mode", p.mode},
+                                                               {"active", p.active},
+                                                               {"reason", p.reason},
+                                                               {"arenas_pinned", p.arenas_pinned},
+                                                               {"memory_bound", p.memory_bound},
+                                                               {"domains", domains},
+                                                               {"fallbacks", fallbacks}}}};
+}
+
+}  // namespace
+
 std::vector<std::string> Pipeline::plan() const {
   const Impl& m = *impl_;
   const Grid& g = m.context.grid;
@@ -344,8 +381,12 @@ std::vector<std::string> Pipeline::plan() const {
                 detail::crs_label(g.crs).c_str(), static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x,
                 g.res_y, g.extent().xmin, g.extent().ymin, g.extent().xmax, g.extent().ymax, m.grid_origin.c_str());
   lines.emplace_back(buf);
-  lines.push_back("topology: " + m.topology.description() + "; " + std::to_string(m.threads) + " threads (" + m.threads_source +
-                  "); NUMA placement: none in this version (one arena)");
+  lines.push_back(topology_line());
+  for (const auto& f : m.placement.fallbacks) lines.push_back("    fallback: " + f);
+  if (const double ratio = m.topology.remote_ratio(); ratio > 0) {
+    std::snprintf(buf, sizeof buf, "    NUMA distances: remote access costs %.2fx local (hwloc distance matrix)", ratio);
+    lines.emplace_back(buf);
+  }
   const std::int64_t tiles = (g.height + m.tile_rows - 1) / m.tile_rows;
   std::snprintf(buf, sizeof buf, "tiles: about %lld bands of %lld rows (%lld cells), at most %d in flight; %d threads",
                 static_cast<long long>(tiles), static_cast<long long>(m.tile_rows), static_cast<long long>(m.tile_rows * g.width),
@@ -414,10 +455,7 @@ std::string Pipeline::plan_json() const {
                                                                {"max_in_flight", m.max_in_flight}}},
                                  {"threads", m.threads},
                                  {"threads_source", m.threads_source},
-                                 {"topology", boost::json::object{{"packages", m.topology.packages},
-                                                                  {"numa_nodes", m.topology.numa_nodes},
-                                                                  {"cores", m.topology.cores},
-                                                                  {"pus", m.topology.pus}}},
+                                 {"topology", topology_json(m.topology, m.placement, m.threads, m.threads_source)},
                                  {"nodes", nodes},
                                  {"memory", memory},
                                  {"export", m.config.merge.enable_streaming ? "streaming" : "in-memory"}};
@@ -608,6 +646,11 @@ RunSummary Pipeline::run() {
     });
   }
 
+  if (record) {
+    const boost::json::object meta = topology_json(m.topology, m.placement, m.threads, m.threads_source);
+    record(MetricRow{"topology", "numa_domains", static_cast<double>(m.placement.active ? m.placement.domains.size() : 1), json_text(meta),
+                     Clock::now()});
+  }
   Admission admission(m.budget);
   MeasuredBytes measured;
   // Every sample feeds the stage attribution and the timeline; every metrics.interval_ms one
@@ -666,6 +709,10 @@ RunSummary Pipeline::run() {
   // In-memory mode: every tile's table, per sink. Written by the sinks' serial collectors,
   // read after the graph; the mutex makes that hand-over visible to ThreadSanitizer too
   // (oneTBB's wait_for_all orders it, but TBB is not instrumented).
+  // Pooled tile buffers are unmapped when the run ends, after the last payload below is freed.
+  struct TrimPool {
+    ~TrimPool() { tile_memory::trim(); }
+  } trim_pool;
   std::vector<std::vector<std::pair<TileRequest, PayloadPtr>>> held(sinks.size());
   std::mutex held_mutex;
 
@@ -719,16 +766,43 @@ RunSummary Pipeline::run() {
     if (m.options.on_tile_written) m.options.on_tile_written(tile);
   };
 
+  // One arena and one flow graph per NUMA domain (one of each on the plain path). A tile's
+  // read, resample and merge run in its domain's graph; the sinks' sequencers and writers live in
+  // domain 0's graph and gather the tables of every domain in raster order.
+  const NumaPlacement& placement = m.placement;
+  const std::size_t domains = placement.active ? placement.domains.size() : 1;
   oneapi::tbb::global_control parallelism(oneapi::tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(m.threads) + 1);
-  oneapi::tbb::task_arena arena(m.threads, 0);
-  std::unique_ptr<flow::graph> fg;
+  std::vector<std::unique_ptr<oneapi::tbb::task_arena>> arenas;
+  {
+    tile_memory::Layout layout;
+    layout.pool_cap = m.budget;
+    if (placement.active) {
+      layout.nodes.clear();
+      for (const auto& d : placement.domains) {
+        layout.nodes.push_back(d.os_index);
+        oneapi::tbb::task_arena::constraints c;
+        c.set_max_concurrency(d.threads);
+        if (d.tbb_id >= 0) c.set_numa_id(d.tbb_id);
+        arenas.push_back(std::make_unique<oneapi::tbb::task_arena>(c, 0));
+      }
+      layout.bind = placement.memory_bound;
+    } else {
+      arenas.push_back(std::make_unique<oneapi::tbb::task_arena>(m.threads, 0));
+    }
+    const std::string refused = tile_memory::configure(layout);
+    if (!refused.empty()) spdlog::warn("NUMA placement: {}", refused);
+  }
+  std::vector<std::uint64_t> tiles_per_domain(domains, 0);
+  std::vector<std::unique_ptr<flow::graph>> graphs(domains);
   std::vector<std::unique_ptr<flow::graph_node>> owned;
-  std::vector<flow::receiver<TileRequest>*> entries;
+  std::vector<std::vector<flow::receiver<TileRequest>*>> entries(domains);
 
   using SourceBody = flow::function_node<TileRequest, Message>;
   using SingleBody = flow::function_node<Message, Message>;
   using MultiBody = flow::function_node<Bundle, Message>;
   using Gather = flow::multifunction_node<Message, std::tuple<Bundle>>;
+  using Sequencer = flow::sequencer_node<Message>;
+  using Handoff = flow::function_node<Message, flow::continue_msg>;
   // Gathers the inputs of one tile for a node with several inputs; holds at most the tiles
   // admitted.
   struct PendingTiles {
@@ -737,70 +811,85 @@ RunSummary Pipeline::run() {
     std::map<std::uint64_t, std::size_t> arrived;
   };
   std::vector<std::unique_ptr<PendingTiles>> pendings;
+  // The sinks' sequencers, in domain 0's graph; per domain, the node feeding each sink.
+  std::vector<Sequencer*> sequencers(m.sinks.size(), nullptr);
+  std::vector<std::vector<flow::sender<Message>*>> outputs(domains, std::vector<flow::sender<Message>*>(n, nullptr));
 
-  arena.execute([&] {
-    fg = std::make_unique<flow::graph>();
-    std::vector<flow::sender<Message>*> outputs(n, nullptr);
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto& ins = m.input_index[i];
-      const bool is_sink = std::find(m.sinks.begin(), m.sinks.end(), i) != m.sinks.end();
-      if (is_sink && !streaming) continue;  // in-memory: sinks run after the graph
-      if (ins.empty()) {
-        auto body = std::make_unique<SourceBody>(*fg, flow::unlimited, [&run_node, i](const TileRequest& t) { return run_node(i, t, {}); });
-        entries.push_back(body.get());
-        outputs[i] = body.get();
-        owned.push_back(std::move(body));
-      } else if (ins.size() == 1) {
-        auto body = std::make_unique<SingleBody>(*fg, flow::unlimited, [&run_node, i](const Message& msg) {
-          const PayloadPtr inputs[1] = {msg.payload};
-          return run_node(i, msg.tile, inputs);
-        });
-        flow::make_edge(*outputs[ins[0]], *body);
-        outputs[i] = body.get();
-        owned.push_back(std::move(body));
-      } else {
-        pendings.push_back(std::make_unique<PendingTiles>());
-        PendingTiles* state = pendings.back().get();
-        const std::vector<std::size_t> slots = ins;
-        auto gather = std::make_unique<Gather>(*fg, flow::unlimited, [state, slots](const Message& msg, Gather::output_ports_type& ports) {
-          std::optional<Bundle> complete;
-          {
-            std::lock_guard lock(state->mutex);
-            Bundle& b = state->pending[msg.tile.seq];
-            if (b.inputs.empty()) {
-              b.tile = msg.tile;
-              b.inputs.resize(slots.size());
+  for (std::size_t d = 0; d < domains; ++d) {
+    const int domain = static_cast<int>(d);
+    arenas[d]->execute([&] {
+      graphs[d] = std::make_unique<flow::graph>();
+      flow::graph& fg = *graphs[d];
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto& ins = m.input_index[i];
+        const bool is_sink = std::find(m.sinks.begin(), m.sinks.end(), i) != m.sinks.end();
+        if (is_sink) continue;  // sinks: below, once, in domain 0's graph
+        if (ins.empty()) {
+          auto body = std::make_unique<SourceBody>(fg, flow::unlimited, [&run_node, i, domain](const TileRequest& t) {
+            tile_memory::DomainScope scope(domain);
+            return run_node(i, t, {});
+          });
+          entries[d].push_back(body.get());
+          outputs[d][i] = body.get();
+          owned.push_back(std::move(body));
+        } else if (ins.size() == 1) {
+          auto body = std::make_unique<SingleBody>(fg, flow::unlimited, [&run_node, i, domain](const Message& msg) {
+            tile_memory::DomainScope scope(domain);
+            const PayloadPtr inputs[1] = {msg.payload};
+            return run_node(i, msg.tile, inputs);
+          });
+          flow::make_edge(*outputs[d][ins[0]], *body);
+          outputs[d][i] = body.get();
+          owned.push_back(std::move(body));
+        } else {
+          pendings.push_back(std::make_unique<PendingTiles>());
+          PendingTiles* state = pendings.back().get();
+          const std::vector<std::size_t> slots = ins;
+          auto gather = std::make_unique<Gather>(fg, flow::unlimited, [state, slots](const Message& msg, Gather::output_ports_type& ports) {
+            std::optional<Bundle> complete;
+            {
+              std::lock_guard lock(state->mutex);
+              Bundle& b = state->pending[msg.tile.seq];
+              if (b.inputs.empty()) {
+                b.tile = msg.tile;
+                b.inputs.resize(slots.size());
+              }
+              for (std::size_t k = 0; k < slots.size(); ++k) {
+                if (slots[k] == msg.producer) b.inputs[k] = msg.payload;
+              }
+              if (++state->arrived[msg.tile.seq] == slots.size()) {
+                complete = std::move(b);
+                state->pending.erase(msg.tile.seq);
+                state->arrived.erase(msg.tile.seq);
+              }
             }
-            for (std::size_t k = 0; k < slots.size(); ++k) {
-              if (slots[k] == msg.producer) b.inputs[k] = msg.payload;
-            }
-            if (++state->arrived[msg.tile.seq] == slots.size()) {
-              complete = std::move(b);
-              state->pending.erase(msg.tile.seq);
-              state->arrived.erase(msg.tile.seq);
-            }
-          }
-          if (complete) std::get<0>(ports).try_put(std::move(*complete));
-        });
-        auto body = std::make_unique<MultiBody>(*fg, flow::unlimited, [&run_node, i](const Bundle& b) { return run_node(i, b.tile, b.inputs); });
-        for (const auto j : ins) flow::make_edge(*outputs[j], *gather);
-        flow::make_edge(flow::output_port<0>(*gather), *body);
-        outputs[i] = body.get();
-        owned.push_back(std::move(gather));
-        owned.push_back(std::move(body));
+            if (complete) std::get<0>(ports).try_put(std::move(*complete));
+          });
+          auto body = std::make_unique<MultiBody>(fg, flow::unlimited, [&run_node, i, domain](const Bundle& b) {
+            tile_memory::DomainScope scope(domain);
+            return run_node(i, b.tile, b.inputs);
+          });
+          for (const auto j : ins) flow::make_edge(*outputs[d][j], *gather);
+          flow::make_edge(flow::output_port<0>(*gather), *body);
+          outputs[d][i] = body.get();
+          owned.push_back(std::move(gather));
+          owned.push_back(std::move(body));
+        }
       }
-    }
+    });
+  }
+  arenas[0]->execute([&] {
+    flow::graph& fg = *graphs[0];
     // Sinks: a sequencer restores raster order before one serial writer per sink (streaming);
     // in-memory mode keeps every tile's table instead and writes after the graph.
-    using Sequencer = flow::sequencer_node<Message>;
     using Writer = flow::function_node<Message, flow::continue_msg>;
     for (std::size_t k = 0; k < m.sinks.size(); ++k) {
       const std::size_t s = m.sinks[k];
       SinkNode* sink = sinks[k];
-      auto sequencer = std::make_unique<Sequencer>(*fg, [](const Message& msg) { return static_cast<std::size_t>(msg.tile.seq); });
+      auto sequencer = std::make_unique<Sequencer>(fg, [](const Message& msg) { return static_cast<std::size_t>(msg.tile.seq); });
       std::unique_ptr<Writer> writer;
       if (streaming) {
-        writer = std::make_unique<Writer>(*fg, flow::serial, [&, sink, s](const Message& msg) {
+        writer = std::make_unique<Writer>(fg, flow::serial, [&, sink, s](const Message& msg) {
           const auto t0 = std::chrono::steady_clock::now();
           try {
             sink->write(msg.tile, msg.payload);
@@ -815,10 +904,9 @@ RunSummary Pipeline::run() {
           tile_done(msg.tile);
           return flow::continue_msg{};
         });
-        flow::make_edge(*outputs[s], *sequencer);
       } else {
         auto* keep = &held[k];
-        writer = std::make_unique<Writer>(*fg, flow::serial, [&, keep](const Message& msg) {
+        writer = std::make_unique<Writer>(fg, flow::serial, [&, keep](const Message& msg) {
           {
             std::lock_guard lock(held_mutex);
             keep->emplace_back(msg.tile, msg.payload);
@@ -826,13 +914,52 @@ RunSummary Pipeline::run() {
           tile_done(msg.tile);
           return flow::continue_msg{};
         });
-        flow::make_edge(*outputs[m.input_index[s][0]], *sequencer);
       }
       flow::make_edge(*sequencer, *writer);
+      sequencers[k] = sequencer.get();
       owned.push_back(std::move(sequencer));
       owned.push_back(std::move(writer));
     }
   });
+  // Each domain feeds the sinks: streaming sinks format their own tiles in the domain (the
+  // formatting is parallel, the write serial); in-memory sinks take the merged table. Domain 0
+  // is connected by edges; the others hand their messages over to domain 0's graph.
+  for (std::size_t d = 0; d < domains; ++d) {
+    const int domain = static_cast<int>(d);
+    arenas[d]->execute([&] {
+      for (std::size_t k = 0; k < m.sinks.size(); ++k) {
+        const std::size_t s = m.sinks[k];
+        flow::sender<Message>* feed = nullptr;
+        if (streaming) {
+          auto body = std::make_unique<SingleBody>(*graphs[d], flow::unlimited, [&run_node, s, domain](const Message& msg) {
+            tile_memory::DomainScope scope(domain);
+            const PayloadPtr inputs[1] = {msg.payload};
+            return run_node(s, msg.tile, inputs);
+          });
+          flow::make_edge(*outputs[d][m.input_index[s][0]], *body);
+          feed = body.get();
+          owned.push_back(std::move(body));
+        } else {
+          feed = outputs[d][m.input_index[s][0]];
+        }
+        if (d == 0) {
+          flow::make_edge(*feed, *sequencers[k]);
+        } else {
+          Sequencer* target = sequencers[k];
+          auto handoff = std::make_unique<Handoff>(*graphs[d], flow::unlimited, [target](const Message& msg) {
+            target->try_put(msg);
+            return flow::continue_msg{};
+          });
+          flow::make_edge(*feed, *handoff);
+          owned.push_back(std::move(handoff));
+        }
+      }
+    });
+  }
+  // Waits for every domain's graph, the sinks' graph (domain 0) last: the others hand it tiles.
+  const auto wait_all = [&] {
+    for (std::size_t d = domains; d-- > 0;) arenas[d]->execute([&] { graphs[d]->wait_for_all(); });
+  };
 
   const auto abort_all = [&] {
     for (auto* s : sinks) s->abort();
@@ -873,21 +1000,23 @@ RunSummary Pipeline::run() {
           [&](int in_flight) { return in_flight == 0 && monitor.sample_now() == PressureLevel::critical && adaptive.at_minimum(); },
           pause_timeout, std::chrono::seconds(m.config.memory.critical_pause_s), paused_seconds);
       if (!admitted) continue;  // the loop head sees why
-      for (auto* entry : entries) entry->try_put(tile);
+      const std::size_t domain = placement.domain_of(seq);
+      ++tiles_per_domain[domain];
+      for (auto* entry : entries[domain]) entry->try_put(tile);
       ++seq;
       row += rows;
     }
-    arena.execute([&] { fg->wait_for_all(); });
+    wait_all();
     monitor.stop();
   } catch (...) {
     failed.store(true);
     monitor.stop();
-    arena.execute([&] {
+    for (std::size_t d = domains; d-- > 0;) {  // every graph, whichever of them threw
       try {
-        fg->wait_for_all();
+        arenas[d]->execute([&] { graphs[d]->wait_for_all(); });
       } catch (...) {
       }
-    });
+    }
     abort_all();
     throw;
   }
@@ -919,6 +1048,9 @@ RunSummary Pipeline::run() {
   summary.grid_height = g.height;
   summary.cells = static_cast<std::uint64_t>(g.cells());
   summary.threads = m.threads;
+  summary.placement = m.placement.description();
+  summary.tiles_per_domain = tiles_per_domain;
+  if (const std::string refused = tile_memory::refusal(); !refused.empty()) summary.placement += "; " + refused;
   for (std::size_t i = 0; i < n; ++i) {
     NodeStats st;
     st.id = m.nodes[i]->id();

@@ -88,16 +88,63 @@ std::string TopologySummary::description() const {
          plural(cores, "core", "cores") + ", " + plural(pus, "hardware thread", "hardware threads");
 }
 
+double TopologySummary::remote_ratio() const {
+  const std::size_t n = nodes.size();
+  if (n < 2 || distances.size() != n * n) return 0;
+  double local = 0, remote = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) (i == j ? local : remote) += distances[i * n + j];
+  }
+  local /= static_cast<double>(n);
+  remote /= static_cast<double>(n * (n - 1));
+  return local > 0 ? remote / local : 0;
+}
+
 TopologySummary read_topology(const std::string& synthetic) {
   TopologySummary t;
   hwloc_topology_t topo = nullptr;
   if (hwloc_topology_init(&topo) != 0) return t;
-  if (!synthetic.empty()) hwloc_topology_set_synthetic(topo, synthetic.c_str());
+  if (!synthetic.empty()) {
+    hwloc_topology_set_synthetic(topo, synthetic.c_str());
+    t.source = "synthetic " + synthetic;
+  } else if (const char* xml = std::getenv("HWLOC_XMLFILE")) {
+    t.source = std::string("HWLOC_XMLFILE=") + xml;
+  } else if (const char* syn = std::getenv("HWLOC_SYNTHETIC")) {
+    t.source = std::string("HWLOC_SYNTHETIC=") + syn;
+  }
   if (hwloc_topology_load(topo) == 0) {
     t.packages = std::max(1, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE));
     t.numa_nodes = std::max(1, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE));
     t.cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
     t.pus = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+    const int count = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+    for (int i = 0; i < count; ++i) {
+      const hwloc_obj_t node = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i));
+      NumaNodeInfo info;
+      info.os_index = node->os_index;
+      info.pus = node->cpuset ? hwloc_bitmap_weight(node->cpuset) : 0;
+      info.memory_bytes = node->attr ? node->attr->numanode.local_memory : 0;
+      t.nodes.push_back(info);
+    }
+    unsigned nr = 1;
+    hwloc_distances_s* dist = nullptr;
+    if (count > 1 && hwloc_distances_get_by_type(topo, HWLOC_OBJ_NUMANODE, &nr, &dist, HWLOC_DISTANCES_KIND_MEANS_LATENCY, 0) == 0 &&
+        nr == 1 && dist != nullptr) {
+      if (dist->nbobjs == static_cast<unsigned>(count)) {
+        t.distances.assign(static_cast<std::size_t>(count) * static_cast<std::size_t>(count), 0.0);
+        for (unsigned i = 0; i < dist->nbobjs; ++i) {
+          for (unsigned j = 0; j < dist->nbobjs; ++j) {
+            t.distances[dist->objs[i]->logical_index * static_cast<std::size_t>(count) + dist->objs[j]->logical_index] =
+                static_cast<double>(dist->values[i * dist->nbobjs + j]);
+          }
+        }
+      }
+      hwloc_distances_release(topo, dist);
+    }
+    t.this_system = hwloc_topology_is_thissystem(topo) != 0;
+    const hwloc_topology_support* support = hwloc_topology_get_support(topo);
+    t.can_bind_threads = t.this_system && support->cpubind->set_thisthread_cpubind;
+    t.can_bind_memory = t.this_system && support->membind->set_area_membind && support->membind->bind_membind;
   }
   hwloc_topology_destroy(topo);
   return t;

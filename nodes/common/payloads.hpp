@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "rasterflow/node.hpp"
+#include "rasterflow/tile_memory.hpp"
 
 namespace rasterflow::nodes {
 
@@ -17,8 +18,8 @@ enum class ValueKind : std::uint8_t { integer, float32, float64 };
 // Values are doubles, which hold every supported input type exactly; `valid` is 0 for nodata.
 struct Column final : Payload {
   ValueKind kind = ValueKind::float64;
-  std::vector<double> values;
-  std::vector<std::uint8_t> valid;
+  tile_memory::Vector<double> values;  // pooled, on the tile's NUMA node
+  tile_memory::Vector<std::uint8_t> valid;
   std::size_t bytes() const noexcept override { return values.capacity() * sizeof(double) + valid.capacity(); }
 };
 
@@ -27,7 +28,7 @@ struct Column final : Payload {
 struct Table final : Payload {
   std::vector<std::string> names;
   std::vector<std::shared_ptr<const Column>> columns;
-  std::vector<std::uint32_t> cells;
+  tile_memory::Vector<std::uint32_t> cells;
   std::size_t bytes() const noexcept override { return cells.capacity() * sizeof(std::uint32_t); }
 };
 

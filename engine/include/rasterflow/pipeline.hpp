@@ -78,6 +78,8 @@ struct RunSummary {
   double cpu_seconds = 0;
   std::uint64_t peak_rss_bytes = 0;
   int threads = 0;
+  std::string placement;                         // NUMA placement used (NumaPlacement::description)
+  std::vector<std::uint64_t> tiles_per_domain;   // tiles run by each NUMA domain (one entry without placement)
   std::vector<std::filesystem::path> outputs;
   std::vector<NodeStats> nodes;
   std::vector<ThrottleEvent> throttle_events;
@@ -107,6 +109,8 @@ class Pipeline {
   void set_metric_recorder(std::function<void(MetricRow)> record);
   // Text lines for `rasterflow plan`.
   std::vector<std::string> plan() const;
+  // "topology: 2 packages, ...; 4 threads (affinity mask); NUMA placement on, 2 domains (...)"
+  std::string topology_line() const;
   // The same plan for tools (JSON) and as a picture (Graphviz DOT: nodes with their type and
   // options, edges, the grid and memory in the label).
   std::string plan_json() const;
