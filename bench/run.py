@@ -15,6 +15,7 @@ Debian's python3 (/usr/bin/python3) with python3-gdal, -numpy, -rasterio, -xarra
 (`scripts/bootstrap.sh --bench` installs them) and gnuplot for the plot.
 """
 import argparse
+import filecmp
 import json
 import math
 import os
@@ -84,7 +85,7 @@ class Bench:
               f"{row['cells_per_s'] / 1e6:6.2f} Mcells/s", flush=True)
         return row
 
-    def rasterflow(self, size, data, cells, name, args=(), overrides=None, node_busy=False):
+    def rasterflow(self, size, data, cells, name, args=(), overrides=None, node_busy=False, env=None):
         d = os.path.join(self.work, size)
         graph = os.path.join(d, "bench.json")
         with open(graph, "w") as f:
@@ -93,7 +94,8 @@ class Bench:
         cmd = [self.cli, "run", graph, "--output-dir", d, "--log-level", "error",
                "--set", f"metrics.sqlite_path={metrics}"] + list(args)
         extra = {}
-        row = self.repeat(name, size, cmd, cells, os.path.join(d, "rasterflow.csv"), extra)
+        kwargs = {"env": dict(os.environ, **env)} if env else {}
+        row = self.repeat(name, size, cmd, cells, os.path.join(d, "rasterflow.csv"), extra, **kwargs)
         if node_busy:
             db = sqlite3.connect(metrics)
             exp = db.execute("SELECT MAX(id) FROM experiments").fetchone()[0]
@@ -135,6 +137,14 @@ class Bench:
                 self.rasterflow(size, data, cells, f"rasterflow --memory-limit {limit}", ["--memory-limit", limit])
             self.rasterflow(size, data, cells, "rasterflow warper path only", [],
                             {c: {"implementation": "warper"} for c in METHODS})
+            # NUMA placement: off, and on over two NUMA nodes as hwloc and tbbbind see them
+            # (synthetic on a one-node machine: two arenas and pools, nothing bound), checked
+            # byte for byte against the default run.
+            self.rasterflow(size, data, cells, "rasterflow engine.numa=off", ["--set", "engine.numa=off"])
+            self.rasterflow(size, data, cells, "rasterflow NUMA on, 2 synthetic nodes", [], None, False,
+                            {"HWLOC_SYNTHETIC": f"pack:2 numa:1 core:{max(1, threads // 2)} pu:1"})
+            if not filecmp.cmp(reference_csv, os.path.join(d, "rasterflow.csv"), shallow=False):
+                raise RuntimeError("NUMA placement changed the CSV")
         self.gdal_cli(size, data, d, cells, width, height, extent, reference_csv)
         self.xarray(size, data, d, cells, width, height, extent, reference_csv)
         self.floor(size, data, d, cells, os.path.getsize(reference_csv))

@@ -42,6 +42,7 @@ RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
   info_.crs = wkt != nullptr ? wkt : "";
   GDALRasterBandH b = GDALGetRasterBand(get(ds), info_.band);
   info_.type = GDALGetRasterDataType(b);
+  GDALGetBlockSize(b, &info_.block_width, &info_.block_height);
   const char* pixel_type = GDALGetMetadataItem(b, "PIXELTYPE", "IMAGE_STRUCTURE");
   info_.signed_byte = info_.type == GDT_Byte && pixel_type != nullptr && std::string(pixel_type) == "SIGNEDBYTE";
   int has_nodata = 0;

@@ -21,6 +21,8 @@ struct RasterInfo {
   GDALDataType type = GDT_Unknown;
   std::optional<double> nodata;  // from the file or the node's `nodata` option
   bool signed_byte = false;      // GDAL 3.6's Int8: Byte with PIXELTYPE=SIGNEDBYTE
+  int block_width = 0;           // the file's native tiling (strips: width x rows per strip)
+  int block_height = 0;
 };
 
 class RasterSource final : public Node {

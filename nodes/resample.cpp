@@ -357,6 +357,31 @@ PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr
   return column;
 }
 
+Node::RowAlignment Resample::row_alignment() const {
+  const auto& info = source_->info();
+  const std::int64_t bh = info.block_height;
+  if (bh <= 0 || !fast_) return {};  // the warper reads its own chunks
+  const double row_bytes = static_cast<double>(info.width) * GDALGetDataTypeSizeBytes(info.type);
+  if (upsample_) {
+    // Grid row g reads source row floor((g - cells_y) / my): block b starts at cells_y + b * bh * my.
+    const std::int64_t rows = bh * my_;
+    return {rows, ((cells_y_ % rows) + rows) % rows, row_bytes / static_cast<double>(my_)};
+  }
+  // Grid row g reads source rows offset_y + g * ky ...: blocks start where that is a multiple of bh.
+  if (bh % ky_ != 0 || offset_y_ % ky_ != 0) return {};
+  const std::int64_t rows = bh / ky_;
+  return {rows, (((-offset_y_ / ky_) % rows) + rows) % rows, row_bytes * static_cast<double>(ky_)};
+}
+
+std::size_t Resample::reused_cache_bytes() const {
+  // The fast path reads strips thinner than a block: one row of the source's blocks is read
+  // again by the next strips. The warper reads chunks of up to its memory limit.
+  const auto& info = source_->info();
+  const auto block_row = static_cast<std::size_t>(std::max(1, info.block_height)) * static_cast<std::size_t>(info.width) *
+                         static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info.type));
+  return fast_ ? block_row : std::max(block_row, static_cast<std::size_t>(kWarpMemory));
+}
+
 std::vector<std::string> Resample::describe() const {
   return {std::string("method ") + method_name(method_) + ", path: " + path_reason_};
 }

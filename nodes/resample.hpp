@@ -30,6 +30,8 @@ class Resample final : public Node {
   std::vector<std::string> describe() const override;
   std::size_t estimate_bytes(std::int64_t cells) const override;
   std::size_t per_thread_bytes() const override;
+  RowAlignment row_alignment() const override;
+  std::size_t reused_cache_bytes() const override;
 
  private:
   void warp(const TileRequest& tile, Column& out);

@@ -114,6 +114,8 @@ struct Pipeline::Impl {
   void resolve_grid();
   void size_memory();
   std::int64_t rows_for(int window_size, int chunk_size) const;
+  std::int64_t aligned_end(std::int64_t row, std::int64_t rows) const;
+  Node::RowAlignment alignment;  // of the node whose source bytes per grid row are largest
   double bytes_per_cell(bool sinks_too) const;
 };
 
@@ -246,6 +248,15 @@ double Pipeline::Impl::bytes_per_cell(bool sinks_too) const {
   return total / static_cast<double>(kCells);
 }
 
+std::int64_t Pipeline::Impl::aligned_end(std::int64_t row, std::int64_t rows) const {
+  // The last aligned row boundary in (row, row + rows], if any: tiles then read whole blocks.
+  if (options.tile_rows > 0 || alignment.rows <= 1) return row + rows;
+  const std::int64_t end = row + rows;
+  const std::int64_t k = (end - alignment.phase) >= 0 ? (end - alignment.phase) / alignment.rows : -1;
+  const std::int64_t boundary = alignment.phase + k * alignment.rows;
+  return boundary > row && k >= 0 ? boundary : end;
+}
+
 std::int64_t Pipeline::Impl::rows_for(int window_size, int chunk_size) const {
   const Grid& g = context.grid;
   if (options.tile_rows > 0) return std::min(options.tile_rows, g.height);
@@ -261,7 +272,13 @@ void Pipeline::Impl::size_memory() {
   memory_source = options.memory_source ? options.memory_source : std::make_shared<SystemMemorySource>();
   limit = config.memory.limit > 0 ? config.memory.limit : memory_source->auto_limit();
   baseline_rss = memory_source->sample().process_rss;
-  gdal_cache = std::clamp<std::uint64_t>(limit / 16, 8u << 20, 256u << 20);
+  // GDAL's block cache holds what is read again: per thread (each has its own dataset handles,
+  // and GDAL caches blocks per handle), one row of each source's blocks, plus a quarter. More
+  // would only keep blocks no tile reads again; never more than a quarter of the limit.
+  std::uint64_t reused = 0;
+  for (const auto& n : nodes) reused += n->reused_cache_bytes();
+  const auto need = static_cast<std::uint64_t>(1.25 * static_cast<double>(reused * static_cast<std::uint64_t>(threads))) + (4u << 20);
+  gdal_cache = std::clamp<std::uint64_t>(need, 8u << 20, std::max<std::uint64_t>(8u << 20, limit / 4));
   // A thread runs one node at a time: it needs the largest working buffer of any node.
   std::uint64_t per_thread = 0;
   for (const auto& n : nodes) per_thread = std::max<std::uint64_t>(per_thread, n->per_thread_bytes());
@@ -315,6 +332,11 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
     for (const auto j : m.input_index[i]) inputs.push_back(m.nodes[j].get());
     m.nodes[i]->prepare(m.context, inputs);
   }
+  for (const auto& node : m.nodes) {
+    const Node::RowAlignment a = node->row_alignment();
+    if (a.rows > 0 && a.weight > m.alignment.weight) m.alignment = a;
+  }
+  m.tile_rows = m.aligned_end(m.alignment.phase, m.tile_rows) - m.alignment.phase;
   m.size_memory();
 }
 
@@ -625,7 +647,10 @@ RunSummary Pipeline::run() {
   thresholds.warning = m.config.memory.warning_threshold;
   thresholds.critical = m.config.memory.critical_threshold;
   MemoryMonitor monitor(m.memory_source, m.limit, thresholds, std::chrono::milliseconds(m.config.memory.sample_interval_ms));
-  const auto react = [&adaptive](PressureLevel level, const MemorySample&, double ratio) { adaptive.on_pressure(level, ratio); };
+  const auto react = [&adaptive](PressureLevel level, const MemorySample&, double ratio) {
+    adaptive.on_pressure(level, ratio);
+    if (level == PressureLevel::critical) tile_memory::trim();  // pooled pages back to the system
+  };
   monitor.register_warning_callback(react);
   monitor.register_critical_callback(react);
   monitor.register_recovery_callback(react);
@@ -780,10 +805,12 @@ RunSummary Pipeline::run() {
       layout.nodes.clear();
       for (const auto& d : placement.domains) {
         layout.nodes.push_back(d.os_index);
-        oneapi::tbb::task_arena::constraints c;
-        c.set_max_concurrency(d.threads);
-        if (d.tbb_id >= 0) c.set_numa_id(d.tbb_id);
-        arenas.push_back(std::make_unique<oneapi::tbb::task_arena>(c, 0));
+        if (d.tbb_id >= 0) {
+          arenas.push_back(std::make_unique<oneapi::tbb::task_arena>(
+              oneapi::tbb::task_arena::constraints{}.set_numa_id(d.tbb_id).set_max_concurrency(d.threads), 0));
+        } else {  // TBB cannot pin it: a plain arena of the domain's threads
+          arenas.push_back(std::make_unique<oneapi::tbb::task_arena>(d.threads, 0));
+        }
       }
       layout.bind = placement.memory_bound;
     } else {
@@ -992,6 +1019,8 @@ RunSummary Pipeline::run() {
         rows = std::max<std::int64_t>(1, rows / 2);
         bytes = static_cast<std::uint64_t>(per_cell * static_cast<double>(rows * g.width));
       }
+      rows = m.aligned_end(row, rows) - row;
+      bytes = static_cast<std::uint64_t>(per_cell * static_cast<double>(rows * g.width));
       const TileRequest tile{seq, row, rows, g.width};
       const bool admitted = admission.acquire(
           seq, bytes,

@@ -8,9 +8,13 @@
 namespace rasterflow {
 
 std::vector<int> tbb_numa_ids() {
+#ifdef RASTERFLOW_SANITIZED
+  return {-1};  // loading libtbbbind (RTLD_DEEPBIND) would abort under the sanitizers
+#else
   std::vector<int> ids;
   for (const auto id : oneapi::tbb::info::numa_nodes()) ids.push_back(static_cast<int>(id));
   return ids;
+#endif
 }
 
 std::string NumaPlacement::description() const {

@@ -85,6 +85,18 @@ class Node {
   }
   // Working memory each thread may hold while running this node, whatever the tile size.
   virtual std::size_t per_thread_bytes() const { return 0; }
+  // Tiles that start and end on these grid rows (phase + k * rows) read whole blocks of this
+  // node's source in its native tiling, so no block is decoded twice by two threads' handles.
+  // `weight` (source bytes per grid row) decides whose alignment wins; rows 0: no preference.
+  struct RowAlignment {
+    std::int64_t rows = 0;
+    std::int64_t phase = 0;
+    double weight = 0;
+  };
+  virtual RowAlignment row_alignment() const { return {}; }
+  // GDAL block cache this node's reads reuse between the tiles of one thread (e.g. one row of
+  // the source's blocks), so the cache is sized to what is reused rather than to the machine.
+  virtual std::size_t reused_cache_bytes() const { return 0; }
 
  private:
   NodeSpec spec_;
