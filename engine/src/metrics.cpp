@@ -134,7 +134,7 @@ void MetricsRecorder::loop() {
   constexpr std::size_t kBatch = 500;
   std::unique_lock lock(mutex_);
   for (;;) {
-    cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_ || queue_.size() >= kBatch; });
+    cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_ || queue_.size() >= kBatch || (flushing_ && !queue_.empty()); });
     if (queue_.empty()) {
       if (stopping_) break;
       continue;
@@ -144,6 +144,7 @@ void MetricsRecorder::loop() {
     lock.lock();
     if (!connected) {
       if (stopping_) break;
+      cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping_; });  // no busy retry while finish() waits
       continue;
     }
     const std::size_t n = std::min(kBatch, queue_.size());
@@ -175,6 +176,7 @@ void MetricsRecorder::finish(const std::string& status, const std::string& error
   // Let the writer drain while it makes progress, up to the deadline.
   {
     std::unique_lock lock(mutex_);
+    flushing_ = true;
     while (!queue_.empty() && std::chrono::steady_clock::now() < deadline) {
       lock.unlock();
       cv_.notify_all();

@@ -31,6 +31,7 @@ class FileSink : public SinkNode {
   std::filesystem::path path_;
   std::filesystem::path partial_;
   int fd_ = -1;
+  std::uint64_t flushed_ = 0;  // bytes whose write-back was started (sync_file_range)
   // Written by the sink's serial writer, read by progress displays: atomics.
   std::atomic<std::uint64_t> rows_{0};
   std::atomic<std::uint64_t> bytes_{0};

@@ -112,6 +112,7 @@ class MetricsRecorder {
   std::condition_variable cv_;
   std::deque<MetricRow> queue_;
   bool stopping_ = false;
+  bool flushing_ = false;  // finish() waits for the queue: write whatever is queued at once
   std::optional<std::int64_t> experiment_;
   std::int64_t next_row_ = 0;
   std::atomic<std::uint64_t> dropped_{0};
