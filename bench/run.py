@@ -5,6 +5,8 @@ instead, figures as JSON, a Markdown table and a plot.
     bench/run.py                       # small and medium, 3 runs each (under 30 minutes)
     bench/run.py --sizes small,medium,large --repeats 3
     bench/run.py --quick               # small only, 1 run: a smoke test of the harness
+    bench/run.py --sizes large --no-sweep --no-compare --repeats 2 --append
+                                       # large (opt-in): rasterflow and the floor, added to the table
 
 Each scenario is run once to warm up, then N times; the table gives the median wall time with
 its spread (min-max), CPU seconds and peak RSS of the child (getrusage via wait4), cells per
@@ -145,8 +147,9 @@ class Bench:
                             {"HWLOC_SYNTHETIC": f"pack:2 numa:1 core:{max(1, threads // 2)} pu:1"})
             if not filecmp.cmp(reference_csv, os.path.join(d, "rasterflow.csv"), shallow=False):
                 raise RuntimeError("NUMA placement changed the CSV")
-        self.gdal_cli(size, data, d, cells, width, height, extent, reference_csv)
-        self.xarray(size, data, d, cells, width, height, extent, reference_csv)
+        if not self.args.no_compare:
+            self.gdal_cli(size, data, d, cells, width, height, extent, reference_csv)
+            self.xarray(size, data, d, cells, width, height, extent, reference_csv)
         self.floor(size, data, d, cells, os.path.getsize(reference_csv))
 
     def gdal_cli(self, size, data, d, cells, width, height, extent, reference_csv):
@@ -244,6 +247,18 @@ def write_reports(bench, out_dir):
     for r in bench.results:
         lines.append(f"| {r['size']} | {r['scenario']} | {r['wall_s']:.2f} | {r['wall_min']:.2f}-{r['wall_max']:.2f} | "
                      f"{r['cpu_s']:.2f} | {r['peak_rss_mib']:.0f} | {r['cells_per_s'] / 1e6:.2f} | {r['out_mb_per_s']:.1f} |")
+    # Targets: ratios to the comparisons and the floor, and time per input pixel across sizes.
+    lines += ["", "| size | input Mpixels | rasterflow s | s per 100 M input pixels | vs GDAL CLI | vs xarray | vs floor |",
+              "|---|---|---|---|---|---|---|"]
+    for r in bench.results:
+        if r["scenario"] != "rasterflow (streaming, default)" or "input_pixels" not in r:
+            continue
+        def ratio(prefix):
+            other = [o for o in bench.results if o["size"] == r["size"] and o["scenario"].startswith(prefix)]
+            return f"{other[0]['wall_s'] / r['wall_s']:.2f}" if other else "-"
+        lines.append(f"| {r['size']} | {r['input_pixels'] / 1e6:.0f} | {r['wall_s']:.2f} | "
+                     f"{r['wall_s'] / r['input_pixels'] * 1e8:.2f} | {ratio('GDAL CLI')} x faster | {ratio('rasterio')} x faster | "
+                     f"{ratio('floor')} (floor/rasterflow) |")
     busy = [r for r in bench.results if "node_busy_s" in r]
     if busy:
         lines += ["", "Per-node busy seconds (rasterflow default, summed over threads):", ""]
@@ -300,6 +315,8 @@ def main():
     p.add_argument("--quick", action="store_true", help="small only, one run, no scenario sweep")
     p.add_argument("--no-sweep", action="store_true", help="only the default run and the comparisons")
     p.add_argument("--report-only", action="store_true", help="rewrite the table and plot from results.json")
+    p.add_argument("--no-compare", action="store_true", help="skip the GDAL command line and xarray routes (the floor still runs)")
+    p.add_argument("--append", action="store_true", help="add to results.json instead of starting afresh (e.g. large on its own)")
     p.add_argument("--skip-slow", action="store_true", help="check but do not time the comparisons on grids over 20 M cells")
     p.add_argument("--cli", default=os.path.join(ROOT, "build", "rasterflow"))
     p.add_argument("--floor", default=os.path.join(ROOT, "build", "bench", "rasterflow_floor"))
@@ -314,6 +331,10 @@ def main():
             bench.results = json.load(f)["results"]
         write_reports(bench, args.out)
         return
+    if args.append and os.path.exists(os.path.join(args.out, "results.json")):
+        with open(os.path.join(args.out, "results.json")) as f:
+            sizes = set(args.sizes.split(","))
+            bench.results = [r for r in json.load(f)["results"] if r["size"] not in sizes]
     for size in args.sizes.split(","):
         bench.size(size)
         write_reports(bench, args.out)

@@ -1,5 +1,6 @@
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "cli/world.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -12,11 +13,13 @@
 
 #include "nodes/common/sample_data.hpp"
 #include "rasterflow/errors.hpp"
+#include "rasterflow/memory.hpp"
 #include "rasterflow/metrics.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "rasterflow/registry.hpp"
 #include "rasterflow/report.hpp"
 #include "rasterflow/size.hpp"
+#include "rasterflow/topology.hpp"
 
 namespace rasterflow::cli {
 namespace {
@@ -53,29 +56,85 @@ struct RunArgs {
   std::string report;
 };
 
-int cmd_run(const RunArgs& a) {
-  Config config = load_config(a.common);
-  if (!a.memory_limit.empty()) config.set("memory.limit", a.memory_limit, "--memory-limit");
-  if (a.threads > 0) config.set("engine.threads", std::to_string(a.threads), "--threads");
-  if (a.streaming && a.in_memory) throw UsageError("--streaming and --in-memory exclude each other");
-  if (a.streaming) config.merge.enable_streaming = true;
-  if (a.in_memory) config.merge.enable_streaming = false;
-  if (!a.database.empty()) {  // --database asks for PostgreSQL, whatever metrics.backend said
-    config.set("database.url", a.database, "--database");
-    config.metrics.backend = "postgresql";
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(a.output_dir, ec);
-  if (ec) throw UsageError("--output-dir: cannot create " + a.output_dir + ": " + ec.message());
+// Inserts "rank":R at the front of a metric row's metadata object.
+std::string with_rank(const std::string& metadata, int rank) {
+  const std::string field = "\"rank\":" + std::to_string(rank);
+  if (metadata.size() < 2 || metadata.front() != '{') return "{" + field + "}";
+  return "{" + field + (metadata == "{}" ? "" : ",") + metadata.substr(1);
+}
 
-  const GraphSpec graph = load_graph(a.common.graph, config);
+// One rank's run (the only one without MPI). Returns the summary; throws on failure.
+RunSummary run_rank(const RunArgs& a, World* world, MetricsRecorder* recorder, Pipeline& pipeline) {
+  const int rank = world ? world->rank() : 0;
+  if (world) {
+    const auto bands = pipeline.bands(world->size());
+    const RowBand& band = bands[static_cast<std::size_t>(rank)];
+    pipeline.set_band(band.row0, band.row0 + band.rows);
+    spdlog::info("band: rows {}-{} of {} (~{:.1f} M input pixels)", band.row0, band.row0 + band.rows - 1, pipeline.grid().height,
+                 band.input_pixels / 1e6);
+  }
+  if (recorder) pipeline.set_metric_recorder([recorder, world, rank](MetricRow row) {
+    if (world) row.metadata_json = with_rank(row.metadata_json, rank);
+    recorder->record(std::move(row));
+  });
+  ProgressDisplay progress(pipeline, rank == 0 ? a.progress : "never");
+  return pipeline.run();
+}
+
+int cmd_run(const RunArgs& a, World* world) {
+  const int rank = world ? world->rank() : 0;
+  Config config;
+  GraphSpec graph;
   RunOptions options;
-  options.output_dir = a.output_dir;
-  options.threads = config.engine.threads;
-  options.cancel = &g_cancel;
-  if (!a.trace.empty()) options.trace_file = a.trace;
-  Pipeline pipeline(graph, config, options);
-  // Metrics: an experiment per run, rows through a recorder that never blocks the run.
+  std::unique_ptr<Pipeline> pipeline_ptr;
+  std::exception_ptr setup_error;
+  try {
+    config = load_config(a.common);
+    if (!a.memory_limit.empty()) config.set("memory.limit", a.memory_limit, "--memory-limit");
+    if (a.threads > 0) config.set("engine.threads", std::to_string(a.threads), "--threads");
+    if (a.streaming && a.in_memory) throw UsageError("--streaming and --in-memory exclude each other");
+    if (a.streaming) config.merge.enable_streaming = true;
+    if (a.in_memory) config.merge.enable_streaming = false;
+    if (!a.database.empty()) {  // --database asks for PostgreSQL, whatever metrics.backend said
+      config.set("database.url", a.database, "--database");
+      config.metrics.backend = "postgresql";
+    }
+    if (world) {
+      // Ranks on one node share its memory limit and its CPUs.
+      const std::uint64_t node_limit = config.memory.limit > 0 ? config.memory.limit : SystemMemorySource().auto_limit();
+      config.memory.limit = node_limit / static_cast<std::uint64_t>(world->local_size());
+      if (config.engine.threads == 0 && std::getenv("SLURM_CPUS_PER_TASK") == nullptr) {
+        const ThreadDecision t = decide_threads(0, "", read_thread_inputs());
+        config.engine.threads = std::max(1, t.threads / world->local_size());
+      }
+      spdlog::info("rank {} of {} on {} ({} ranks on this node): memory limit {} (the node's {} shared), {} threads", rank, world->size(),
+                   world->node_name(), world->local_size(), format_size(config.memory.limit), format_size(node_limit),
+                   config.engine.threads == 0 ? std::string("auto") : std::to_string(config.engine.threads));
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(a.output_dir, ec);
+    if (ec) throw UsageError("--output-dir: cannot create " + a.output_dir + ": " + ec.message());
+
+    graph = load_graph(a.common.graph, config);
+    options.output_dir = a.output_dir;
+    options.threads = config.engine.threads;
+    options.cancel = &g_cancel;
+    if (world) options.output_suffix = ".rank" + std::to_string(rank);
+    if (!a.trace.empty()) options.trace_file = world ? a.trace + ".rank" + std::to_string(rank) : a.trace;
+    pipeline_ptr = std::make_unique<Pipeline>(graph, config, options);
+  } catch (...) {
+    if (!world) throw;
+    setup_error = std::current_exception();
+  }
+  if (world) {  // every rank starts, or none does
+    const int first = world->first_failed(setup_error != nullptr);
+    if (setup_error) std::rethrow_exception(setup_error);
+    if (first >= 0) throw RunError("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) + " could not start (its error is above)");
+  }
+  Pipeline& pipeline = *pipeline_ptr;
+  std::error_code ec;
+  // Metrics: an experiment per run, rows through a recorder that never blocks the run. Under
+  // MPI rank 0 creates the experiment and every rank writes its rows (with its rank) into it.
   std::unique_ptr<MetricsRecorder> recorder;
   if (config.metrics.backend != "none") {
     ExperimentInfo info;
@@ -93,25 +152,90 @@ int cmd_run(const RunArgs& a) {
           return open_sqlite_metrics(file.is_relative() ? output_dir / file : file);
         },
         info);
-    recorder->start(config.metrics.required);
-    pipeline.set_metric_recorder([&recorder](MetricRow row) { recorder->record(std::move(row)); });
+    if (rank == 0) recorder->start(config.metrics.required);
+    if (world) {
+      const std::int64_t id = world->broadcast(rank == 0 ? recorder->experiment_id().value_or(-1) : -1);
+      if (rank != 0) {
+        if (id >= 0) recorder->attach(id, static_cast<std::int64_t>(rank) << 24);
+        else recorder.reset();  // rank 0 has no experiment: nothing to attach to
+      }
+    }
   }
   const Grid& g = pipeline.grid();
-  spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows", graph.name, g.width, g.height, g.cells(),
-               pipeline.threads(), pipeline.tile_rows());
+  if (rank == 0) {
+    spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows", graph.name, g.width, g.height, g.cells(),
+                 pipeline.threads(), pipeline.tile_rows());
+  }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   RunSummary s;
+  std::string failure;
+  bool interrupted = false;
+  bool stopped_by_peer = false;
+  std::exception_ptr error;
+  if (world) world->start_watch(&g_cancel);
   try {
-    ProgressDisplay progress(pipeline, a.progress);
-    s = pipeline.run();
+    s = run_rank(a, world, recorder.get(), pipeline);
   } catch (const Interrupted& e) {
-    if (recorder) recorder->finish("interrupted", e.what(), std::chrono::seconds(5));
-    throw;
+    interrupted = true;
+    failure = e.what();
+    error = std::current_exception();
   } catch (const std::exception& e) {
-    if (recorder) recorder->finish("failed", e.what(), std::chrono::seconds(5));
-    throw;
+    failure = e.what();
+    error = std::current_exception();
   }
+  if (world) {
+    world->end_watch(!failure.empty() && !interrupted);
+    const int first = world->first_failed(!failure.empty() && !interrupted);
+    stopped_by_peer = interrupted && first >= 0;
+    if (first >= 0) {
+      // Every rank removes its band file; the output never appears under its final name.
+      for (const auto& out : s.outputs) std::filesystem::remove(out, ec);
+      if (recorder) recorder->finish("failed", "rank " + std::to_string(first) + " failed", std::chrono::seconds(5), rank == 0);
+      if (!failure.empty() && !stopped_by_peer) throw RunError("rank " + std::to_string(rank) + ": " + failure);
+      throw RunError("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
+                     " failed (its error is above); no output was written under its final name");
+    }
+    if (interrupted) {
+      for (const auto& out : s.outputs) std::filesystem::remove(out, ec);
+      if (recorder) recorder->finish("interrupted", failure, std::chrono::seconds(5), false);
+      world->barrier();
+      throw Interrupted("rank " + std::to_string(rank) + ": " + failure);
+    }
+    // Gather: every rank's band file into <path>.partial at its offset (MPI-IO), then rank 0
+    // renames it once every rank has written its part.
+    try {
+      for (const auto& out : s.outputs) {
+        std::string final_path = out.string();
+        final_path.resize(final_path.size() - options.output_suffix.size());
+        const std::filesystem::path partial = final_path + ".partial";
+        const std::uint64_t total = world->concatenate(out, partial);
+        std::filesystem::remove(out, ec);
+        if (rank == 0) {
+          std::filesystem::rename(partial, final_path, ec);
+          if (ec) throw IoError("cannot rename " + partial.string() + " to " + final_path + ": " + ec.message());
+          std::cout << "wrote " << final_path << " (" << total << " bytes from " << world->size() << " ranks)\n";
+        }
+      }
+    } catch (const std::exception& e) {
+      for (const auto& out : s.outputs) {
+        std::filesystem::remove(out, ec);
+        if (rank == 0) {
+          std::string final_path = out.string();
+          final_path.resize(final_path.size() - options.output_suffix.size());
+          std::filesystem::remove(final_path + ".partial", ec);
+        }
+      }
+      if (recorder) recorder->finish("failed", e.what(), std::chrono::seconds(5), rank == 0);
+      throw;
+    }
+    if (recorder && rank != 0) recorder->finish("succeeded", "", std::chrono::seconds(10), false);
+    world->barrier();  // every rank's rows are in before rank 0 marks the experiment
+  } else if (!failure.empty()) {
+    if (recorder) recorder->finish(interrupted ? "interrupted" : "failed", failure, std::chrono::seconds(5));
+    std::rethrow_exception(error);
+  }
+  if (rank != 0) return 0;
   if (!a.report.empty()) {
     ReportData report;
     report.title = a.experiment.empty() ? graph.name : a.experiment;
@@ -130,6 +254,7 @@ int cmd_run(const RunArgs& a) {
                     {"NUMA placement", s.placement},
                     {"throttle events", std::to_string(s.throttle_events.size())}};
     for (const auto& out : s.outputs) report.facts.emplace_back("output", out.string());
+    if (world) report.facts.emplace_back("MPI", "rank 0 of " + std::to_string(world->size()) + ": the figures are rank 0's band");
     for (std::size_t i = 0; i < s.nodes.size(); ++i) {
       const auto& n = s.nodes[i];
       report.nodes.push_back(ReportNode{n.id, n.type, graph.nodes[i].inputs, n.busy_seconds, static_cast<double>(n.cells),
@@ -158,7 +283,9 @@ int cmd_run(const RunArgs& a) {
   std::string per_domain;
   for (const auto t : s.tiles_per_domain) per_domain += (per_domain.empty() ? "" : "/") + std::to_string(t);
   spdlog::info("{}; tiles per domain {}", pipeline.topology_line(), per_domain);
-  for (const auto& out : s.outputs) std::cout << "wrote " << out.string() << "\n";
+  if (!world) {
+    for (const auto& out : s.outputs) std::cout << "wrote " << out.string() << "\n";
+  }
   return 0;
 }
 
@@ -172,10 +299,30 @@ int cmd_validate(const CommonArgs& a) {
   return 0;
 }
 
-int cmd_plan(const CommonArgs& a, const std::string& format) {
+int cmd_plan(const CommonArgs& a, const std::string& format, int ranks) {
   const Config config = load_config(a);
   const GraphSpec graph = load_graph(a.graph, config);
   Pipeline pipeline(graph, config, RunOptions{});
+  if (ranks > 0) {
+    // The bands an MPI run of `ranks` ranks would take, and each rank's share of this node's
+    // memory if they all ran here.
+    const auto bands = pipeline.bands(ranks);
+    const std::uint64_t node_limit = config.memory.limit > 0 ? config.memory.limit : SystemMemorySource().auto_limit();
+    double total = 0;
+    for (const auto& b : bands) total += b.work;
+    std::cout << "ranks: " << ranks << " bands of rows, balanced by estimated work (input pixels read + 4 per cell written)\n";
+    for (std::size_t r = 0; r < bands.size(); ++r) {
+      const auto& b = bands[r];
+      char line[256];
+      std::snprintf(line, sizeof line, "rank %zu: rows %lld-%lld (%lld rows, %lld cells), ~%.1f M input pixels, %.1f%% of the work", r,
+                    static_cast<long long>(b.row0), static_cast<long long>(b.row0 + b.rows - 1), static_cast<long long>(b.rows),
+                    static_cast<long long>(b.rows * pipeline.grid().width), b.input_pixels / 1e6, 100.0 * b.work / total);
+      std::cout << line << "\n";
+    }
+    std::cout << "memory per rank: " << format_size(node_limit / static_cast<std::uint64_t>(ranks)) << " if all " << ranks
+              << " ranks share this machine (" << format_size(node_limit) << "); ranks on one node split its limit\n";
+    if (format == "text") return 0;
+  }
   if (format == "json") {
     std::cout << pipeline.plan_json();
   } else if (format == "dot") {
@@ -263,6 +410,10 @@ int cmd_metrics(const std::string& database, const std::string& sqlite, const st
               db->query("SELECT stage, node_type, items, cells, bytes, busy_seconds, memory_avg_gb, memory_peak_gb FROM v_stage_summary "
                         "WHERE experiment_id = $1 ORDER BY busy_seconds DESC",
                         {id}));
+  const QueryResult by_rank = db->query(
+      "SELECT rank, stage, items, cells, busy_seconds, memory_peak_gb FROM v_stage_by_rank WHERE experiment_id = $1 ORDER BY rank, busy_seconds DESC",
+      {id});
+  if (!by_rank.rows.empty()) print_table("stages by rank (v_stage_by_rank)", by_rank);
   return 0;
 }
 
@@ -308,6 +459,8 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("--config", plan.config, "configuration file");
   plan_cmd->add_option("--set", plan.sets, "override KEY=VALUE");
   plan_cmd->add_option("--format", plan_format, "text, json or dot")->check(CLI::IsMember({"text", "json", "dot"}));
+  int plan_ranks = 0;
+  plan_cmd->add_option("--ranks", plan_ranks, "show the row bands of an MPI run of N ranks")->check(CLI::Range(1, 1 << 20));
 
   auto* metrics_cmd = app.add_subcommand("metrics", "show recorded memory and stage metrics");
   std::string metrics_db, metrics_sqlite, metrics_experiment;
@@ -335,9 +488,32 @@ int main(int argc, char** argv) {
 
   try {
     set_log_level(run.log_level);
-    if (*run_cmd) return cmd_run(run);
+    if (*run_cmd) {
+      const Launch launch = detect_launch();
+      if (launch.size > 1) {
+        if (!built_with_mpi()) {
+          throw UsageError("launched as " + std::to_string(launch.size) + " ranks by " + launch.by +
+                           ", but this rasterflow was built without MPI: install libopenmpi-dev and rebuild (scripts/bootstrap.sh does)");
+        }
+        const auto world = make_mpi_world(&argc, &argv);
+        logger->set_pattern("%^[%l]%$ [rank " + std::to_string(world->rank()) + "] %v");
+        try {
+          return cmd_run(run, world.get());
+        } catch (const Interrupted& e) {
+          spdlog::error("{}", e.what());
+          return 130;
+        } catch (const UsageError& e) {
+          spdlog::error("{}", e.what());
+          return 2;
+        } catch (const std::exception& e) {
+          spdlog::error("{}", e.what());
+          return 1;
+        }
+      }
+      return cmd_run(run, nullptr);
+    }
     if (*validate_cmd) return cmd_validate(validate);
-    if (*plan_cmd) return cmd_plan(plan, plan_format);
+    if (*plan_cmd) return cmd_plan(plan, plan_format, plan_ranks);
     if (*metrics_cmd) return cmd_metrics(metrics_db, metrics_sqlite, metrics_experiment, metrics_report);
     if (*sample_cmd) {
       for (const auto& f : nodes::generate_sample_data(sample_dir, sample_size)) {

@@ -130,7 +130,7 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
     rows_in_chunk = 0;
   };
   next_chunk();
-  if (tile.seq == 0) {  // the header (the pool's buffers leave room for it: + 4096)
+  if (tile.row0 == 0) {  // the header, with the grid's first row (the pool's buffers leave room for it: + 4096)
     std::string header = "x,y";
     for (const auto& name : table->names) header += "," + name;
     header += "\n";

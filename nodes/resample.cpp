@@ -382,6 +382,14 @@ std::size_t Resample::reused_cache_bytes() const {
   return fast_ ? block_row : std::max(block_row, static_cast<std::size_t>(kWarpMemory));
 }
 
+double Resample::input_pixels(std::int64_t row0, std::int64_t rows) const {
+  const auto& info = source_->info();
+  const Extent covered = intersect(grid_.band_extent(row0, rows), source_extent_);
+  if (covered.empty() || source_extent_.empty()) return 0;
+  const double pixel_area = source_extent_.width() * source_extent_.height() / static_cast<double>(info.width * info.height);
+  return covered.width() * covered.height() / pixel_area;
+}
+
 std::vector<std::string> Resample::describe() const {
   return {std::string("method ") + method_name(method_) + ", path: " + path_reason_};
 }

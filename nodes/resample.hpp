@@ -32,6 +32,7 @@ class Resample final : public Node {
   std::size_t per_thread_bytes() const override;
   RowAlignment row_alignment() const override;
   std::size_t reused_cache_bytes() const override;
+  double input_pixels(std::int64_t row0, std::int64_t rows) const override;
 
  private:
   void warp(const TileRequest& tile, Column& out);

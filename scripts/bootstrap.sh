@@ -15,6 +15,7 @@ packages=(
   libboost-json1.81-dev libpqxx-dev libsqlite3-dev sqlite3
   libspdlog-dev libyaml-cpp-dev libcli11-dev doctest-dev
   postgresql-15 postgresql-client-15
+  libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
   chromium
 )

@@ -50,10 +50,24 @@ SELECT experiment_id,
        MAX(metadata->>'type')                                               AS node_type,
        MAX(CASE WHEN metric_name = 'memory_peak_gb' THEN metric_value END)  AS memory_peak_gb,
        MAX(CASE WHEN metric_name = 'memory_avg_gb' THEN metric_value END)   AS memory_avg_gb,
-       MAX(CASE WHEN metric_name = 'items' THEN metric_value END)           AS items,
-       MAX(CASE WHEN metric_name = 'cells' THEN metric_value END)           AS cells,
-       MAX(CASE WHEN metric_name = 'bytes' THEN metric_value END)           AS bytes,
-       MAX(CASE WHEN metric_name = 'busy_seconds' THEN metric_value END)    AS busy_seconds
+       SUM(CASE WHEN metric_name = 'items' THEN metric_value END)           AS items,
+       SUM(CASE WHEN metric_name = 'cells' THEN metric_value END)           AS cells,
+       SUM(CASE WHEN metric_name = 'bytes' THEN metric_value END)           AS bytes,
+       SUM(CASE WHEN metric_name = 'busy_seconds' THEN metric_value END)    AS busy_seconds
 FROM pipeline_metrics
 WHERE metric_type = 'stage'
 GROUP BY experiment_id, metadata->>'stage';
+
+-- MPI runs: every row carries its rank (metadata->>'rank'; none in a single-process run).
+DROP VIEW IF EXISTS v_stage_by_rank;
+CREATE VIEW v_stage_by_rank AS
+SELECT experiment_id,
+       CAST(metadata->>'rank' AS INTEGER)                                   AS rank,
+       metadata->>'stage'                                                   AS stage,
+       MAX(CASE WHEN metric_name = 'memory_peak_gb' THEN metric_value END)  AS memory_peak_gb,
+       SUM(CASE WHEN metric_name = 'items' THEN metric_value END)           AS items,
+       SUM(CASE WHEN metric_name = 'cells' THEN metric_value END)           AS cells,
+       SUM(CASE WHEN metric_name = 'busy_seconds' THEN metric_value END)    AS busy_seconds
+FROM pipeline_metrics
+WHERE metric_type = 'stage' AND metadata->>'rank' IS NOT NULL
+GROUP BY experiment_id, CAST(metadata->>'rank' AS INTEGER), metadata->>'stage';

@@ -80,7 +80,7 @@ bool MetricsRecorder::ensure_connected() {
     if (!backend_) {
       backend_ = connect_();
       description_ = backend_->describe();
-      backend_->apply_schema();
+      if (!attached_) backend_->apply_schema();
     }
     if (!experiment_) experiment_ = backend_->create_experiment(info_);
     backoff_ = std::chrono::milliseconds(100);
@@ -171,7 +171,17 @@ void MetricsRecorder::loop() {
   queue_.clear();
 }
 
-void MetricsRecorder::finish(const std::string& status, const std::string& error, std::chrono::milliseconds flush_timeout) {
+void MetricsRecorder::attach(std::int64_t experiment, std::int64_t first_row) {
+  {
+    std::lock_guard lock(mutex_);
+    experiment_ = experiment;
+    next_row_ = first_row;
+    attached_ = true;
+  }
+  thread_ = std::thread([this] { loop(); });
+}
+
+void MetricsRecorder::finish(const std::string& status, const std::string& error, std::chrono::milliseconds flush_timeout, bool mark) {
   const auto deadline = std::chrono::steady_clock::now() + flush_timeout;
   // Let the writer drain while it makes progress, up to the deadline.
   {
@@ -187,6 +197,7 @@ void MetricsRecorder::finish(const std::string& status, const std::string& error
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (!mark) return;
   if (backend_ && experiment_) {
     try {
       backend_->finish_experiment(*experiment_, status, error, Clock::now());

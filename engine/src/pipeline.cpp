@@ -115,6 +115,7 @@ struct Pipeline::Impl {
   void size_memory();
   std::int64_t rows_for(int window_size, int chunk_size) const;
   std::int64_t aligned_end(std::int64_t row, std::int64_t rows) const;
+  std::int64_t band_height() const;
   Node::RowAlignment alignment;  // of the node whose source bytes per grid row are largest
   double bytes_per_cell(bool sinks_too) const;
 };
@@ -248,6 +249,13 @@ double Pipeline::Impl::bytes_per_cell(bool sinks_too) const {
   return total / static_cast<double>(kCells);
 }
 
+// Rows of the band this pipeline runs (the whole grid without a band).
+std::int64_t Pipeline::Impl::band_height() const {
+  const std::int64_t h = context.grid.height;
+  const std::int64_t end = options.row_end > 0 ? std::min(options.row_end, h) : h;
+  return std::max<std::int64_t>(0, end - std::clamp<std::int64_t>(options.row_begin, 0, end));
+}
+
 std::int64_t Pipeline::Impl::aligned_end(std::int64_t row, std::int64_t rows) const {
   // The last aligned row boundary in (row, row + rows], if any: tiles then read whole blocks.
   if (options.tile_rows > 0 || alignment.rows <= 1) return row + rows;
@@ -263,7 +271,7 @@ std::int64_t Pipeline::Impl::rows_for(int window_size, int chunk_size) const {
   // A tile is a band of whole rows: at most window_size^2 cells and at most merge.chunk_size
   // rows, and small enough that every thread gets about four tiles.
   std::int64_t rows = std::min<std::int64_t>(band_rows(g.width, window_size), chunk_size);
-  const std::int64_t share = (g.height + 4 * threads - 1) / (4 * threads);
+  const std::int64_t share = (band_height() + 4 * threads - 1) / (4 * threads);
   rows = std::min(rows, std::max<std::int64_t>(share, 16));
   return std::max<std::int64_t>(1, std::min(rows, g.height));
 }
@@ -325,6 +333,7 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.context.config = &m.config;
   m.context.output_dir = m.options.output_dir;
   m.context.threads = m.threads;
+  m.context.output_suffix = m.options.output_suffix;
   m.tile_rows = m.rows_for(m.config.resampling.window_size, m.config.merge.chunk_size);
   m.max_in_flight = m.options.max_tiles_in_flight > 0 ? m.options.max_tiles_in_flight : std::max(2, 2 * m.threads);
   for (std::size_t i = 0; i < m.nodes.size(); ++i) {
@@ -351,7 +360,7 @@ Pipeline::Live Pipeline::live() const {
   const Impl& m = *impl_;
   Live l;
   l.cells_done = m.live_cells.load();
-  l.cells_total = static_cast<std::uint64_t>(m.context.grid.cells());
+  l.cells_total = static_cast<std::uint64_t>(m.band_height() * m.context.grid.width);
   l.rows_written = m.live_rows.load();
   l.level = static_cast<PressureLevel>(m.live_level.load());
   l.window_size = m.live_window.load();
@@ -360,6 +369,55 @@ Pipeline::Live Pipeline::live() const {
 }
 void Pipeline::set_metric_recorder(std::function<void(MetricRow)> record) { impl_->options.record_metric = std::move(record); }
 std::uint64_t Pipeline::tile_budget() const { return impl_->budget; }
+
+std::vector<RowBand> Pipeline::bands(int count) const {
+  const Impl& m = *impl_;
+  const Grid& g = m.context.grid;
+  if (count < 1) throw UsageError("the number of ranks must be at least 1");
+  if (count > g.height) {
+    throw UsageError(std::to_string(count) + " ranks for a grid of " + std::to_string(g.height) + " rows: each rank needs at least one row");
+  }
+  // Work of every row: the source pixels the resampling nodes read for it, plus its cells
+  // (formatting and writing a cell costs about as much as decoding a few pixels).
+  constexpr double kCellWork = 4.0;
+  std::vector<double> pixels(static_cast<std::size_t>(g.height), 0.0);
+  for (const auto& node : m.nodes) {
+    for (std::int64_t r = 0; r < g.height; ++r) pixels[static_cast<std::size_t>(r)] += node->input_pixels(r, 1);
+  }
+  // prefix[r]: the work of rows [0, r). Band k ends at the row boundary nearest to k/count of
+  // the total, keeping at least one row in every band.
+  std::vector<double> prefix(static_cast<std::size_t>(g.height) + 1, 0.0);
+  for (std::int64_t r = 0; r < g.height; ++r) {
+    prefix[static_cast<std::size_t>(r) + 1] = prefix[static_cast<std::size_t>(r)] + pixels[static_cast<std::size_t>(r)] + kCellWork * static_cast<double>(g.width);
+  }
+  const double total = prefix.back();
+  std::vector<std::int64_t> ends;
+  for (int k = 1; k < count; ++k) {
+    const double target = total * k / count;
+    auto e = static_cast<std::int64_t>(std::lower_bound(prefix.begin(), prefix.end(), target) - prefix.begin());
+    if (e > 0 && target - prefix[static_cast<std::size_t>(e) - 1] < prefix[static_cast<std::size_t>(e)] - target) --e;
+    const std::int64_t lowest = ends.empty() ? 1 : ends.back() + 1;
+    ends.push_back(std::clamp<std::int64_t>(e, lowest, g.height - (count - k)));
+  }
+  ends.push_back(g.height);
+  std::vector<RowBand> out;
+  std::int64_t row = 0;
+  for (const std::int64_t end : ends) {
+    RowBand band;
+    band.row0 = row;
+    band.rows = end - row;
+    for (std::int64_t r = row; r < end; ++r) band.input_pixels += pixels[static_cast<std::size_t>(r)];
+    band.work = prefix[static_cast<std::size_t>(end)] - prefix[static_cast<std::size_t>(row)];
+    out.push_back(band);
+    row = end;
+  }
+  return out;
+}
+
+void Pipeline::set_band(std::int64_t row_begin, std::int64_t row_end) {
+  impl_->options.row_begin = row_begin;
+  impl_->options.row_end = row_end;
+}
 
 std::string Pipeline::topology_line() const {
   const Impl& m = *impl_;
@@ -1005,14 +1063,16 @@ RunSummary Pipeline::run() {
     // chunk sizes and split until it fits the byte budget.
     std::uint64_t seq = 0;
     std::int64_t row = 0;
-    while (row < g.height) {
+    const std::int64_t band_end = m.options.row_end > 0 ? std::min(m.options.row_end, g.height) : g.height;
+    row = std::clamp<std::int64_t>(m.options.row_begin, 0, band_end);
+    while (row < band_end) {
       if (m.options.cancel != nullptr && m.options.cancel->load()) {
         interrupted = true;
         break;
       }
       if (failed.load()) break;
       monitor.sample_now();
-      std::int64_t rows = std::min(m.rows_for(adaptive.window_size(), adaptive.chunk_size()), g.height - row);
+      std::int64_t rows = std::min(m.rows_for(adaptive.window_size(), adaptive.chunk_size()), band_end - row);
       const double per_cell = measured.per_cell(m.plan_bytes_per_cell);
       auto bytes = static_cast<std::uint64_t>(per_cell * static_cast<double>(rows * g.width));
       while (bytes > m.budget && rows > 1) {
@@ -1075,7 +1135,7 @@ RunSummary Pipeline::run() {
   RunSummary summary;
   summary.grid_width = g.width;
   summary.grid_height = g.height;
-  summary.cells = static_cast<std::uint64_t>(g.cells());
+  summary.cells = static_cast<std::uint64_t>(m.band_height() * g.width);
   summary.threads = m.threads;
   summary.placement = m.placement.description();
   summary.tiles_per_domain = tiles_per_domain;

@@ -20,7 +20,13 @@ FileSink::FileSink(NodeSpec spec, std::string path_option) : SinkNode(std::move(
 
 FileSink::~FileSink() { abort(); }
 
-void FileSink::prepare(const RunContext&, std::span<Node* const>) {
+void FileSink::prepare(const RunContext& ctx, std::span<Node* const>) {
+  if (!ctx.output_suffix.empty() && final_.empty()) {
+    final_ = path_;
+    path_ += ctx.output_suffix;
+    partial_ = path_;
+    partial_ += ".partial";
+  }
   const std::filesystem::path folder = path_.has_parent_path() ? path_.parent_path() : std::filesystem::path(".");
   std::error_code ec;
   if (!std::filesystem::is_directory(folder, ec)) {

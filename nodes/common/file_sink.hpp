@@ -29,6 +29,7 @@ class FileSink : public SinkNode {
 
  private:
   std::filesystem::path path_;
+  std::filesystem::path final_;  // the run's output when path_ is a rank-local file (MPI)
   std::filesystem::path partial_;
   int fd_ = -1;
   std::uint64_t flushed_ = 0;  // bytes whose write-back was started (sync_file_range)

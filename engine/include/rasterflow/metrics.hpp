@@ -88,9 +88,13 @@ class MetricsRecorder {
   // Connects, applies the schema and creates the experiment. With `required`, a failure
   // throws ConfigError; otherwise it is logged and the writer keeps trying.
   void start(bool required);
+  // Writes into an experiment another process created (an MPI rank other than 0): no schema,
+  // no new experiment; row ids start at `first_row` so ranks never collide.
+  void attach(std::int64_t experiment, std::int64_t first_row);
   void record(MetricRow row);
   // Flushes (waiting at most `flush_timeout`), marks the experiment, stops the writer.
-  void finish(const std::string& status, const std::string& error, std::chrono::milliseconds flush_timeout);
+  // `mark`: false leaves the experiment's status to the process that created it.
+  void finish(const std::string& status, const std::string& error, std::chrono::milliseconds flush_timeout, bool mark = true);
 
   std::uint64_t dropped() const { return dropped_.load(); }
   std::uint64_t written() const { return written_.load(); }
@@ -112,7 +116,8 @@ class MetricsRecorder {
   std::condition_variable cv_;
   std::deque<MetricRow> queue_;
   bool stopping_ = false;
-  bool flushing_ = false;  // finish() waits for the queue: write whatever is queued at once
+  bool flushing_ = false;
+  bool attached_ = false;  // writing into another process's experiment  // finish() waits for the queue: write whatever is queued at once
   std::optional<std::int64_t> experiment_;
   std::int64_t next_row_ = 0;
   std::atomic<std::uint64_t> dropped_{0};

@@ -48,6 +48,7 @@ struct RunContext {
   const Config* config = nullptr;
   std::filesystem::path output_dir;
   int threads = 1;
+  std::string output_suffix;  // appended to output paths (MPI ranks' local files)
 };
 
 class Node {
@@ -97,6 +98,12 @@ class Node {
   // GDAL block cache this node's reads reuse between the tiles of one thread (e.g. one row of
   // the source's blocks), so the cache is sized to what is reused rather than to the machine.
   virtual std::size_t reused_cache_bytes() const { return 0; }
+  // Source pixels this node reads for grid rows [row0, row0 + rows) (work estimates for MPI bands).
+  virtual double input_pixels(std::int64_t row0, std::int64_t rows) const {
+    (void)row0;
+    (void)rows;
+    return 0;
+  }
 
  private:
   NodeSpec spec_;

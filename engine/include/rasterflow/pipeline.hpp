@@ -34,6 +34,21 @@ struct RunOptions {
   // When set, a Chrome trace-event JSON of the run is written there (one span per node per
   // tile, memory and tiles-in-flight counters), as <path>.partial then renamed.
   std::filesystem::path trace_file;
+  // A band of grid rows [row_begin, row_end) instead of the whole grid (an MPI rank's share);
+  // row_end 0: to the last row. Sinks then write only their band's rows (the header with row 0).
+  std::int64_t row_begin = 0;
+  std::int64_t row_end = 0;
+  // Appended to every sink's output path (".rank3": rank-local files an MPI run gathers).
+  std::string output_suffix;
+};
+
+// A contiguous band of grid rows and the work it is expected to take (input pixels read, plus
+// the cells written), for splitting a run over MPI ranks.
+struct RowBand {
+  std::int64_t row0 = 0;
+  std::int64_t rows = 0;
+  double input_pixels = 0;
+  double work = 0;
 };
 
 // A change of an adaptive setting (DESIGN.md's `throttle` metric).
@@ -111,6 +126,12 @@ class Pipeline {
   std::vector<std::string> plan() const;
   // "topology: 2 packages, ...; 4 threads (affinity mask); NUMA placement on, 2 domains (...)"
   std::string topology_line() const;
+  // The grid cut into `count` bands of equal estimated work (input pixels read by the
+  // resampling nodes for those rows, plus the cells written). Throws UsageError when there are
+  // more bands than rows.
+  std::vector<RowBand> bands(int count) const;
+  // Runs only grid rows [row_begin, row_end) (before run()).
+  void set_band(std::int64_t row_begin, std::int64_t row_end);
   // The same plan for tools (JSON) and as a picture (Graphviz DOT: nodes with their type and
   // options, edges, the grid and memory in the label).
   std::string plan_json() const;

@@ -1,0 +1,46 @@
+#pragma once
+// The processes of one run. Without MPI there is one; under mpirun or srun (a build with MPI)
+// each rank runs its own flow graph over a band of rows, and the World is how they agree.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace rasterflow::cli {
+
+// What the environment says about how this process was launched: Open MPI (OMPI_COMM_WORLD_SIZE),
+// PMIx (PMIX_RANK with a size), MPICH/Hydra (PMI_SIZE), SLURM's srun (SLURM_NTASKS > 1 with
+// SLURM_PROCID). `size` 0 when not launched as several ranks.
+struct Launch {
+  int size = 0;
+  std::string by;  // "mpirun (Open MPI)", "srun", ...
+};
+Launch detect_launch();
+
+class World {
+ public:
+  virtual ~World() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual int local_size() const = 0;  // ranks on this node (shared-memory communicator)
+  virtual std::string node_name() const = 0;
+  virtual std::int64_t broadcast(std::int64_t value) = 0;  // rank 0's value, on every rank
+  virtual void barrier() = 0;
+  // Watches for a failure of another rank while this one runs; sets *cancel when one comes.
+  virtual void start_watch(std::atomic<bool>* cancel) = 0;
+  // Ends the watch; when this rank failed, tells every other rank to stop.
+  virtual void end_watch(bool failed) = 0;
+  // The lowest rank that failed (-1: none); collective.
+  virtual int first_failed(bool failed) = 0;
+  // Every rank's `local` file, in rank order, into one file `shared` (created by the ranks
+  // together with MPI-IO: each writes its bytes at the offset of an exclusive scan of the
+  // sizes). Collective; throws on this rank's I/O error. Returns the total size.
+  virtual std::uint64_t concatenate(const std::filesystem::path& local, const std::filesystem::path& shared) = 0;
+};
+
+// Initialises MPI and returns the world; null when this build has no MPI.
+std::unique_ptr<World> make_mpi_world(int* argc, char*** argv);
+bool built_with_mpi();
+
+}  // namespace rasterflow::cli

@@ -1,0 +1,161 @@
+#include <doctest/doctest.h>
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "support/test_support.hpp"
+
+using rasterflow::test::run_cli;
+
+namespace {
+
+void make_sample(const rasterflow::test::TempDir& dir) {
+  std::string out;
+  REQUIRE(run_cli("sample-data " + (dir / "sample_data").string() + " --size small", &out) == 0);
+  std::filesystem::create_directories(dir / "graphs");
+  std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
+}
+
+}  // namespace
+
+TEST_CASE("Mpi.Plan.BandsBalancedByWork") {
+  rasterflow::test::TempDir dir;
+  make_sample(dir);
+  std::string out;
+  REQUIRE(run_cli("plan " + (dir / "graphs/demo.json").string() + " --ranks 3 --set memory.limit=3GiB", &out) == 0);
+  CHECK(out.find("ranks: 3 bands of rows") != std::string::npos);
+  CHECK(out.find("rank 0: rows 0-") != std::string::npos);
+  CHECK(out.find("rank 2: rows ") != std::string::npos);
+  CHECK(out.find("-99 (") != std::string::npos);  // the last band ends on the grid's last row (100 rows)
+  CHECK(out.find("memory per rank: 1.0 GiB if all 3 ranks share this machine") != std::string::npos);
+  REQUIRE(run_cli("plan " + (dir / "graphs/demo.json").string() + " --ranks 101", &out) == 2);
+  CHECK(out.find("101 ranks for a grid of 100 rows") != std::string::npos);
+}
+
+#ifdef RASTERFLOW_MPIEXEC
+namespace {
+std::string mpirun(int ranks) {
+  std::string cmd = std::string(RASTERFLOW_MPIEXEC) + " --oversubscribe -n " + std::to_string(ranks) +
+                    " --mca btl self,vader --mca btl_vader_single_copy_mechanism none ";
+  if (::geteuid() == 0) cmd += "--allow-run-as-root ";
+  return cmd + RASTERFLOW_CLI + " ";
+}
+
+int run_shell(const std::string& cmd, std::string* output) {
+  FILE* pipe = ::popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string text;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
+  const int status = ::pclose(pipe);
+  *output = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+long long query_number(const std::filesystem::path& db, const std::string& sql) {
+  sqlite3* conn = nullptr;
+  REQUIRE(sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE_MESSAGE(sqlite3_prepare_v2(conn, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK, sqlite3_errmsg(conn));
+  long long n = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(conn);
+  return n;
+}
+}  // namespace
+
+TEST_CASE("Mpi.TwoAndThreeRanks.SameBytesAsOneProcess" * doctest::timeout(300)) {
+  rasterflow::test::TempDir dir;
+  make_sample(dir);
+  const std::string graph = (dir / "graphs/demo.json").string();
+  std::string out;
+  REQUIRE(run_cli("run " + graph + " --output-dir " + (dir / "one").string() + " --set merge.chunk_size=8", &out) == 0);
+  const std::string reference = rasterflow::test::read_text(dir / "one/merged.csv");
+  REQUIRE(reference.size() > 1000);
+  for (const int ranks : {2, 3}) {
+    const auto outdir = dir / ("ranks" + std::to_string(ranks));
+    const int code = run_shell(mpirun(ranks) + "run " + graph + " --output-dir " + outdir.string() +
+                                   " --set merge.chunk_size=8 --memory-limit 3GiB",
+                               &out);
+    REQUIRE_MESSAGE(code == 0, out);
+    CHECK_MESSAGE(rasterflow::test::read_text(outdir / "merged.csv") == reference, "ranks=" << ranks);
+    CHECK(out.find("from " + std::to_string(ranks) + " ranks") != std::string::npos);
+    // Ranks on one node share its memory limit.
+    CHECK_MESSAGE(out.find("(" + std::to_string(ranks) + " ranks on this node): memory limit " + (ranks == 2 ? "1.5 GiB" : "1.0 GiB") +
+                           " (the node's 3.0 GiB shared)") != std::string::npos,
+                  out);
+    // Nothing else is left in the folder: no band file, no .partial.
+    for (const auto& entry : std::filesystem::directory_iterator(outdir)) {
+      const std::string name = entry.path().filename().string();
+      CHECK_MESSAGE((name == "merged.csv" || name.rfind("rasterflow_metrics.sqlite", 0) == 0), name);
+    }
+    // One experiment; every rank's stage rows carry its rank.
+    const auto db = outdir / "rasterflow_metrics.sqlite";
+    CHECK(query_number(db, "SELECT count(*) FROM experiments") == 1);
+    CHECK(query_number(db, "SELECT count(*) FROM experiments WHERE status = 'succeeded'") == 1);
+    CHECK(query_number(db, "SELECT count(DISTINCT metadata->>'rank') FROM pipeline_metrics WHERE metric_type = 'stage'") == ranks);
+    CHECK(query_number(db, "SELECT count(DISTINCT rank) FROM v_stage_by_rank") == ranks);
+    // The stage summary adds the ranks up: every cell of the grid once.
+    CHECK(query_number(db, "SELECT CAST(cells AS INTEGER) FROM v_stage_summary WHERE stage = 'merged'") == 200 * 100);
+    REQUIRE(run_cli("metrics --sqlite " + db.string(), &out) == 0);
+    CHECK(out.find("stages by rank (v_stage_by_rank)") != std::string::npos);
+  }
+}
+
+TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) {
+  rasterflow::test::TempDir dir;
+  make_sample(dir);
+  // The land cover is read through a VRT mosaic of two halves; the southern half is not a
+  // raster. GDAL opens the mosaic without opening its parts, so only the rank whose band
+  // reaches the south fails, while reading.
+  std::string out;
+  const std::string data = (dir / "sample_data").string();
+  REQUIRE(std::system(("gdal_translate -q -srcwin 0 0 150 75 " + data + "/landcover.tif " + data + "/north.tif").c_str()) == 0);
+  std::ofstream(data + "/south.tif") << "this is not a GeoTIFF";
+  REQUIRE(std::system(("gdal_translate -q -of VRT " + data + "/landcover.tif " + data + "/mosaic.vrt").c_str()) == 0);
+  {
+    // Point the VRT's single source at the two halves.
+    std::string vrt = rasterflow::test::read_text(data + "/mosaic.vrt");
+    const auto open = vrt.find("<SimpleSource>");
+    const auto close = vrt.find("</SimpleSource>") + std::string("</SimpleSource>").size();
+    REQUIRE(open != std::string::npos);
+    const std::string part = R"(<SimpleSource><SourceFilename relativeToVRT="1">%s</SourceFilename><SourceBand>1</SourceBand>
+      <SrcRect xOff="0" yOff="0" xSize="150" ySize="75"/><DstRect xOff="0" yOff="%d" xSize="150" ySize="75"/></SimpleSource>)";
+    char north[512], south[512];
+    std::snprintf(north, sizeof north, part.c_str(), "north.tif", 0);
+    std::snprintf(south, sizeof south, part.c_str(), "south.tif", 75);
+    vrt = vrt.substr(0, open) + north + south + vrt.substr(close);
+    rasterflow::test::write_text(data + "/mosaic.vrt", vrt);
+  }
+  std::string graph = rasterflow::test::read_text(dir / "graphs/demo.json");
+  graph.replace(graph.find("landcover.tif"), std::string("landcover.tif").size(), "mosaic.vrt");
+  rasterflow::test::write_text(dir / "graphs/mosaic.json", graph);
+  const std::string outdir = (dir / "out").string();
+  const int code = run_shell(mpirun(2) + "run " + (dir / "graphs/mosaic.json").string() + " --output-dir " + outdir + " --set merge.chunk_size=4",
+                             &out);
+  CHECK(code == 1);
+  CHECK_MESSAGE(out.find("[rank 1] ") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("rank 1: ") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("south.tif") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("stopped because rank 1 failed") != std::string::npos, out);
+  for (const auto& entry : std::filesystem::directory_iterator(outdir)) {
+    const std::string name = entry.path().filename().string();
+    CHECK_MESSAGE(name.rfind("merged.csv", 0) != 0, name);  // no final file, no .partial, no band file
+  }
+  CHECK(query_number(std::filesystem::path(outdir) / "rasterflow_metrics.sqlite", "SELECT count(*) FROM experiments WHERE status = 'failed'") == 1);
+}
+#else
+TEST_CASE("Mpi.NotBuilt.LaunchUnderMpiIsAClearError") {
+  ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+  std::string out;
+  const int code = run_cli("run /nonexistent.json", &out);
+  ::unsetenv("OMPI_COMM_WORLD_SIZE");
+  CHECK(code == 2);
+  CHECK(out.find("built without MPI") != std::string::npos);
+}
+#endif
