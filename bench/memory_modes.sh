@@ -5,14 +5,9 @@
 #   e.g. bench/memory_modes.sh medium 0.01      bench/memory_modes.sh large 0.02 256MiB
 # Prints a Markdown table and checks that every run wrote the same bytes.
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-size="${1:-medium}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "${1:-medium}"
 res="${2:-0.01}"
 limit="${3:-256MiB}"
-cli="${RASTERFLOW_CLI:-$here/build/rasterflow}"
-work="${RASTERFLOW_BENCH_DIR:-$here/build/bench}/$size"
-mkdir -p "$work"
-[ -f "$work/data/temperature.tif" ] || "$cli" sample-data "$work/data" --size "$size" > /dev/null
 sed "s/\"resolution\": 0.05/\"resolution\": $res/; s#../sample_data/#data/#" "$here/graphs/demo.json" > "$work/modes.json"
 "$cli" plan "$work/modes.json" --set merge.enable_streaming=false --set memory.limit=1T | grep -E "^grid|^export" | sed 's/^/    /'
 echo

@@ -4,14 +4,8 @@
 #   bench/resample_paths.sh [small|medium|large] [repeats]
 # Prints one Markdown row per run: path, method, wall seconds (median), peak RSS.
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-size="${1:-medium}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "${1:-medium}"
 repeats="${2:-3}"
-cli="${RASTERFLOW_CLI:-$here/build/rasterflow}"
-work="${RASTERFLOW_BENCH_DIR:-$here/build/bench}/$size"
-mkdir -p "$work"
-[ -f "$work/data/temperature.tif" ] || "$cli" sample-data "$work/data" --size "$size" > /dev/null
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 echo "| path | method | wall s (median of $repeats) | peak RSS MiB | rows |"
 echo "|---|---|---|---|---|"
 for method in average nearest mode; do

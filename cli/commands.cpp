@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <unistd.h>
@@ -209,11 +210,14 @@ int cmd_run(const RunArgs& a, World* world) {
         std::string final_path = out.string();
         final_path.resize(final_path.size() - options.output_suffix.size());
         const std::filesystem::path partial = final_path + ".partial";
+        const auto t0 = std::chrono::steady_clock::now();
         const std::uint64_t total = world->concatenate(out, partial);
         std::filesystem::remove(out, ec);
         if (rank == 0) {
           std::filesystem::rename(partial, final_path, ec);
           if (ec) throw IoError("cannot rename " + partial.string() + " to " + final_path + ": " + ec.message());
+          spdlog::info("gathered {} from {} ranks with MPI-IO in {:.2f} s (the run itself: {:.2f} s on rank 0)", format_size(total),
+                       world->size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), s.wall_seconds);
           std::cout << "wrote " << final_path << " (" << total << " bytes from " << world->size() << " ranks)\n";
         }
       }

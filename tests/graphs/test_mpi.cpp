@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "rasterflow/graph.hpp"
 #include "support/test_support.hpp"
 
 using rasterflow::test::run_cli;
@@ -33,6 +34,48 @@ TEST_CASE("Mpi.Plan.BandsBalancedByWork") {
   CHECK(out.find("memory per rank: 1.0 GiB if all 3 ranks share this machine") != std::string::npos);
   REQUIRE(run_cli("plan " + (dir / "graphs/demo.json").string() + " --ranks 101", &out) == 2);
   CHECK(out.find("101 ranks for a grid of 100 rows") != std::string::npos);
+}
+
+TEST_CASE("Mpi.Bands.FollowInputPixelsNotRows") {
+  // A fine raster (100 x 50 pixels) over the northern half of a 10 x 10 degree grid and a coarse
+  // one (10 x 10) over all of it: the north holds almost all the input pixels, so with 2 ranks
+  // the northern band is the shorter one.
+  rasterflow::test::TempDir dir;
+  rasterflow::test::RasterSpec fine;
+  fine.width = 100;
+  fine.height = 50;
+  fine.gt = {0, 0.1, 0, 10, 0, -0.1};
+  rasterflow::test::write_raster(dir / "fine.tif", fine, {std::vector<double>(5000, 1.0)});
+  rasterflow::test::RasterSpec coarse;
+  coarse.width = 10;
+  coarse.height = 10;
+  coarse.gt = {0, 1, 0, 10, 0, -1};
+  rasterflow::test::write_raster(dir / "coarse.tif", coarse, {std::vector<double>(100, 2.0)});
+  rasterflow::test::write_text(dir / "graph.json", R"({
+    "grid": { "resolution": 0.5, "extent": "union" },
+    "nodes": [
+      { "id": "f_src", "type": "raster_source", "path": "fine.tif" },
+      { "id": "c_src", "type": "raster_source", "path": "coarse.tif" },
+      { "id": "f", "type": "resample", "inputs": ["f_src"], "method": "average" },
+      { "id": "c", "type": "resample", "inputs": ["c_src"], "method": "nearest" },
+      { "id": "m", "type": "merge", "inputs": ["f", "c"] },
+      { "id": "out", "type": "csv_sink", "inputs": ["m"], "path": "out.csv" } ] })");
+  const rasterflow::Config config;
+  rasterflow::RunOptions options;
+  options.output_dir = dir.path();
+  rasterflow::Pipeline pipeline(rasterflow::load_graph(dir / "graph.json", config), config, options);
+  REQUIRE(pipeline.grid().height == 20);
+  const auto bands = pipeline.bands(2);
+  REQUIRE(bands.size() == 2);
+  CHECK(bands[0].row0 == 0);
+  CHECK(bands[0].rows + bands[1].rows == 20);
+  CHECK(bands[0].rows < 10);  // the north is dearer
+  // A northern row reads 20 cells x 25 fine pixels and 20 x 0.25 coarse ones.
+  CHECK(bands[0].input_pixels == doctest::Approx(static_cast<double>(bands[0].rows) * 505.0));
+  CHECK(bands[0].rows == 6);
+  CHECK(bands[0].work == doctest::Approx(bands[1].work).epsilon(0.25));
+  const auto many = pipeline.bands(20);
+  for (const auto& b : many) CHECK(b.rows == 1);
 }
 
 #ifdef RASTERFLOW_MPIEXEC
