@@ -169,23 +169,6 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   return text;
 }
 
-std::uint64_t CsvSink::reserve(const TileRequest&, const PayloadPtr& data) {
-  const auto* text = static_cast<const CsvText*>(data.get());
-  std::uint64_t size = 0;
-  for (const auto& chunk : text->chunks) size += chunk.size;
-  return reserve_bytes(size);
-}
-
-void CsvSink::write_at(const TileRequest&, const PayloadPtr& data, std::uint64_t offset) {
-  const auto* text = static_cast<const CsvText*>(data.get());
-  std::uint64_t at = offset;
-  for (const auto& chunk : text->chunks) {
-    write_bytes_at(at, std::string_view(chunk.data.get(), chunk.size), 0);
-    at += chunk.size;
-  }
-  write_bytes_at(at, {}, text->rows);
-}
-
 void CsvSink::write(const TileRequest&, const PayloadPtr& data) {
   const auto* text = static_cast<const CsvText*>(data.get());
   for (const auto& chunk : text->chunks) write_bytes(std::string_view(chunk.data.get(), chunk.size), 0);

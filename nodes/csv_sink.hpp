@@ -39,9 +39,6 @@ class CsvSink final : public FileSink {
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   void write(const TileRequest& tile, const PayloadPtr& data) override;
-  bool writes_at_offsets() const override { return true; }
-  std::uint64_t reserve(const TileRequest& tile, const PayloadPtr& data) override;
-  void write_at(const TileRequest& tile, const PayloadPtr& data, std::uint64_t offset) override;
   std::vector<std::string> describe() const override;
   std::size_t estimate_bytes(std::int64_t cells) const override;
 

@@ -38,7 +38,6 @@ struct Message {
   TileRequest tile;
   PayloadPtr payload;
   std::size_t producer = 0;
-  std::uint64_t offset = 0;  // where a sink writing at offsets puts this tile's bytes
 };
 
 // Inputs of a node for one tile, in the order of its `inputs`.
@@ -833,12 +832,12 @@ RunSummary Pipeline::run() {
 
   std::mutex done_mutex;
   std::map<std::uint64_t, std::size_t> done;
-  // Called by the sinks' writers, which may run concurrently (writes at offsets): one at a time,
-  // so on_tile_written and the live figures see one tile after another.
   const auto tile_done = [&](const TileRequest& tile) {
-    std::lock_guard lock(done_mutex);
-    if (++done[tile.seq] != sinks.size()) return;
-    done.erase(tile.seq);
+    {
+      std::lock_guard lock(done_mutex);
+      if (++done[tile.seq] != sinks.size()) return;
+      done.erase(tile.seq);
+    }
     measured.finish(tile.seq, tile.cells());
     tracker.release(tile.seq);
     admission.release(tile.seq);
@@ -974,42 +973,6 @@ RunSummary Pipeline::run() {
       SinkNode* sink = sinks[k];
       auto sequencer = std::make_unique<Sequencer>(fg, [](const Message& msg) { return static_cast<std::size_t>(msg.tile.seq); });
       std::unique_ptr<Writer> writer;
-      if (streaming && sink->writes_at_offsets()) {
-        // Only the offsets are handed out in order; the bytes are copied in parallel.
-        using Reserve = flow::function_node<Message, Message>;
-        auto reserve = std::make_unique<Reserve>(fg, flow::serial, [&, sink](Message msg) {
-          try {
-            msg.offset = sink->reserve(msg.tile, msg.payload);
-          } catch (...) {
-            failed.store(true);
-            admission.wake();
-            throw;
-          }
-          return msg;
-        });
-        writer = std::make_unique<Writer>(fg, flow::unlimited, [&, sink, s](const Message& msg) {
-          const auto t0 = std::chrono::steady_clock::now();
-          try {
-            sink->write_at(msg.tile, msg.payload, msg.offset);
-            if (trace) trace->span(&ids[s], "write at offset", t0, std::chrono::steady_clock::now(), msg.tile.seq, msg.tile.rows);
-          } catch (...) {
-            failed.store(true);
-            admission.wake();
-            throw;
-          }
-          counters[s].busy_ns.fetch_add(
-              std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(), std::memory_order_relaxed);
-          tile_done(msg.tile);
-          return flow::continue_msg{};
-        });
-        flow::make_edge(*sequencer, *reserve);
-        flow::make_edge(*reserve, *writer);
-        sequencers[k] = sequencer.get();
-        owned.push_back(std::move(sequencer));
-        owned.push_back(std::move(reserve));
-        owned.push_back(std::move(writer));
-        continue;
-      }
       if (streaming) {
         writer = std::make_unique<Writer>(fg, flow::serial, [&, sink, s](const Message& msg) {
           const auto t0 = std::chrono::steady_clock::now();

@@ -46,7 +46,6 @@ void FileSink::open() {
   rows_.store(0);
   bytes_.store(0);
   flushed_ = 0;
-  reserved_ = 0;
 }
 
 void FileSink::write_bytes(std::string_view bytes, std::uint64_t rows) {
@@ -70,31 +69,6 @@ void FileSink::write_bytes(std::string_view bytes, std::uint64_t rows) {
     ::sync_file_range(fd_, static_cast<off_t>(flushed_), static_cast<off_t>(upto - flushed_), SYNC_FILE_RANGE_WRITE);
     flushed_ = upto;
   }
-}
-
-std::uint64_t FileSink::reserve_bytes(std::uint64_t size) {
-  const std::uint64_t offset = reserved_;
-  reserved_ += size;
-  return offset;
-}
-
-void FileSink::write_bytes_at(std::uint64_t offset, std::string_view bytes, std::uint64_t rows) {
-  const char* p = bytes.data();
-  std::size_t left = bytes.size();
-  auto at = static_cast<off_t>(offset);
-  while (left > 0) {
-    const ssize_t n = ::pwrite(fd_, p, left, at);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw_io_error(where(), "writing " + partial_.string() + " failed: " + std::strerror(n < 0 ? errno : ENOSPC));
-    p += n;
-    at += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  bytes_.fetch_add(bytes.size());
-  rows_.fetch_add(rows);
-  // Start the write-back of these bytes now (no wait): the fsync before the rename then waits
-  // for little.
-  if (!bytes.empty()) ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(bytes.size()), SYNC_FILE_RANGE_WRITE);
 }
 
 void FileSink::commit() {

@@ -26,10 +26,6 @@ class FileSink : public SinkNode {
  protected:
   // Appends bytes to the partial file; throws IoError (disk full, ...) naming the node and file.
   void write_bytes(std::string_view bytes, std::uint64_t rows);
-  // Reserves `size` bytes at the end of the file (serially, in tile order) and returns their
-  // offset; write_bytes_at() then fills them, from any thread.
-  std::uint64_t reserve_bytes(std::uint64_t size);
-  void write_bytes_at(std::uint64_t offset, std::string_view bytes, std::uint64_t rows);
 
  private:
   std::filesystem::path path_;
@@ -37,7 +33,6 @@ class FileSink : public SinkNode {
   std::filesystem::path partial_;
   int fd_ = -1;
   std::uint64_t flushed_ = 0;  // bytes whose write-back was started (sync_file_range)
-  std::uint64_t reserved_ = 0;  // end of the reserved bytes (reserve_bytes, serial)
   // Written by the sink's serial writer, read by progress displays: atomics.
   std::atomic<std::uint64_t> rows_{0};
   std::atomic<std::uint64_t> bytes_{0};

@@ -117,19 +117,6 @@ class SinkNode : public Node {
   using Node::Node;
   virtual void open() = 0;
   virtual void write(const TileRequest& tile, const PayloadPtr& data) = 0;
-  // Sinks that can place a tile's bytes at a known offset: reserve() runs serially in tile
-  // order and returns the tile's offset; write_at() may then run for several tiles at once
-  // (the ordered part is only the bookkeeping; the copying into the file is parallel).
-  virtual bool writes_at_offsets() const { return false; }
-  virtual std::uint64_t reserve(const TileRequest& tile, const PayloadPtr& data) {
-    (void)tile;
-    (void)data;
-    return 0;
-  }
-  virtual void write_at(const TileRequest& tile, const PayloadPtr& data, std::uint64_t offset) {
-    (void)offset;
-    write(tile, data);
-  }
   virtual void commit() = 0;
   virtual void abort() noexcept = 0;
   // Rows and bytes written so far (for the summary).
