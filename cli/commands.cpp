@@ -186,22 +186,24 @@ int cmd_run(const RunArgs& a, World* world) {
     error = std::current_exception();
   }
   if (world) {
-    world->end_watch(!failure.empty() && !interrupted);
-    const int first = world->first_failed(!failure.empty() && !interrupted);
-    stopped_by_peer = interrupted && first >= 0;
+    // A rank that failed, or was interrupted by a signal of its own, stops every rank; one
+    // stopped by another rank's notice only follows.
+    stopped_by_peer = world->end_watch() && interrupted;
+    const bool stops_all = !failure.empty() && !stopped_by_peer;
+    if (stops_all) world->notify_failure();
+    const int first = world->first_failed(stops_all);
     if (first >= 0) {
       // Every rank removes its band file; the output never appears under its final name.
       for (const auto& out : s.outputs) std::filesystem::remove(out, ec);
-      if (recorder) recorder->finish("failed", "rank " + std::to_string(first) + " failed", std::chrono::seconds(5), rank == 0);
-      if (!failure.empty() && !stopped_by_peer) throw RunError("rank " + std::to_string(rank) + ": " + failure);
+      const bool signalled = interrupted && !stopped_by_peer;
+      if (recorder) {
+        recorder->finish(signalled ? "interrupted" : "failed", "rank " + std::to_string(first) + (signalled ? " was interrupted" : " failed"),
+                         std::chrono::seconds(5), rank == 0);
+      }
+      if (signalled) throw Interrupted("rank " + std::to_string(rank) + ": " + failure);
+      if (stops_all) throw RunError("rank " + std::to_string(rank) + ": " + failure);
       throw RunError("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
                      " failed (its error is above); no output was written under its final name");
-    }
-    if (interrupted) {
-      for (const auto& out : s.outputs) std::filesystem::remove(out, ec);
-      if (recorder) recorder->finish("interrupted", failure, std::chrono::seconds(5), false);
-      world->barrier();
-      throw Interrupted("rank " + std::to_string(rank) + ": " + failure);
     }
     // Gather: every rank's band file into <path>.partial at its offset (MPI-IO), then rank 0
     // renames it once every rank has written its part.

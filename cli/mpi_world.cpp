@@ -39,6 +39,7 @@ class MpiWorld final : public World {
     MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    me_ = rank_;
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local_);
     MPI_Comm_size(local_, &local_size_);
@@ -49,7 +50,7 @@ class MpiWorld final : public World {
     node_ = std::string(name, static_cast<std::size_t>(len));
   }
   ~MpiWorld() override {
-    if (watcher_.joinable()) end_watch(false);
+    if (watcher_.joinable()) end_watch();
     MPI_Comm_free(&fail_);
     MPI_Comm_free(&local_);
     MPI_Finalize();
@@ -83,16 +84,17 @@ class MpiWorld final : public World {
     });
   }
 
-  void end_watch(bool failed) override {
+  bool end_watch() override {
     watching_.store(false);
     if (watcher_.joinable()) watcher_.join();
-    if (failed) {
-      sends_.resize(static_cast<std::size_t>(size_));
-      int me = rank_;
-      for (int r = 0; r < size_; ++r) {
-        sends_[static_cast<std::size_t>(r)] = MPI_REQUEST_NULL;
-        if (r != rank_) MPI_Isend(&me, 1, MPI_INT, r, kFailTag, fail_, &sends_[static_cast<std::size_t>(r)]);
-      }
+    return received_ != 0;
+  }
+
+  void notify_failure() override {
+    sends_.resize(static_cast<std::size_t>(size_));
+    for (int r = 0; r < size_; ++r) {
+      sends_[static_cast<std::size_t>(r)] = MPI_REQUEST_NULL;
+      if (r != rank_) MPI_Isend(&me_, 1, MPI_INT, r, kFailTag, fail_, &sends_[static_cast<std::size_t>(r)]);
     }
   }
 
@@ -183,6 +185,7 @@ class MpiWorld final : public World {
 
  private:
   int rank_ = 0;
+  int me_ = 0;  // the payload of failure notices (must outlive the sends)
   int size_ = 1;
   int local_size_ = 1;
   std::string node_;

@@ -29,8 +29,10 @@ class World {
   virtual void barrier() = 0;
   // Watches for a failure of another rank while this one runs; sets *cancel when one comes.
   virtual void start_watch(std::atomic<bool>* cancel) = 0;
-  // Ends the watch; when this rank failed, tells every other rank to stop.
-  virtual void end_watch(bool failed) = 0;
+  // Ends the watch; returns true when another rank's notice stopped this one.
+  virtual bool end_watch() = 0;
+  // Tells every other rank to stop (this rank failed or was interrupted on its own).
+  virtual void notify_failure() = 0;
   // The lowest rank that failed (-1: none); collective.
   virtual int first_failed(bool failed) = 0;
   // Every rank's `local` file, in rank order, into one file `shared` (created by the ranks
