@@ -89,6 +89,7 @@ int cmd_run(const RunArgs& a, World* world) {
   RunOptions options;
   std::unique_ptr<Pipeline> pipeline_ptr;
   std::exception_ptr setup_error;
+  std::string threads_origin = "engine.threads";
   try {
     config = load_config(a.common);
     if (!a.memory_limit.empty()) config.set("memory.limit", a.memory_limit, "--memory-limit");
@@ -107,6 +108,7 @@ int cmd_run(const RunArgs& a, World* world) {
       if (config.engine.threads == 0 && std::getenv("SLURM_CPUS_PER_TASK") == nullptr) {
         const ThreadDecision t = decide_threads(0, "", read_thread_inputs());
         config.engine.threads = std::max(1, t.threads / world->local_size());
+        threads_origin = t.source + " split between the node's " + std::to_string(world->local_size()) + " ranks";
       }
       spdlog::info("rank {} of {} on {} ({} ranks on this node): memory limit {} (the node's {} shared), {} threads", rank, world->size(),
                    world->node_name(), world->local_size(), format_size(config.memory.limit), format_size(node_limit),
@@ -119,6 +121,7 @@ int cmd_run(const RunArgs& a, World* world) {
     graph = load_graph(a.common.graph, config);
     options.output_dir = a.output_dir;
     options.threads = config.engine.threads;
+    options.threads_source = a.threads > 0 ? "--threads" : threads_origin;
     options.cancel = &g_cancel;
     if (world) options.output_suffix = ".rank" + std::to_string(rank);
     if (!a.trace.empty()) options.trace_file = world ? a.trace + ".rank" + std::to_string(rank) : a.trace;

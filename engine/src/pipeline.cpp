@@ -322,7 +322,9 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.options = std::move(options);
   // --threads, engine.threads, SLURM_CPUS_PER_TASK, the cgroup CPU quota, the affinity mask.
   const ThreadDecision threads = decide_threads(m.options.threads > 0 ? m.options.threads : m.config.engine.threads,
-                                                m.options.threads > 0 ? "--threads" : "engine.threads", read_thread_inputs());
+                                                m.options.threads > 0 ? (m.options.threads_source.empty() ? "--threads" : m.options.threads_source)
+                                                                      : "engine.threads",
+                                                read_thread_inputs());
   m.threads = threads.threads;
   m.threads_source = threads.source;
   m.topology = read_topology();
@@ -422,7 +424,7 @@ void Pipeline::set_band(std::int64_t row_begin, std::int64_t row_end) {
 std::string Pipeline::topology_line() const {
   const Impl& m = *impl_;
   return "topology: " + m.topology.description() + (m.topology.source == "this machine" ? "" : " (" + m.topology.source + ")") + "; " +
-         std::to_string(m.threads) + " threads (" + m.threads_source + "); NUMA placement " + m.placement.description();
+         std::to_string(m.threads) + (m.threads == 1 ? " thread (" : " threads (") + m.threads_source + "); NUMA placement " + m.placement.description();
 }
 
 namespace {

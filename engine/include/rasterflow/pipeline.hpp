@@ -22,6 +22,7 @@ namespace rasterflow {
 struct RunOptions {
   std::filesystem::path output_dir = ".";
   int threads = 0;                    // 0: engine.threads, then the machine
+  std::string threads_source;         // where `threads` came from, for the plan ("" : "--threads")
   std::int64_t tile_rows = 0;         // 0: derived from resampling.window_size
   int max_tiles_in_flight = 0;        // 0: 2 x threads
   const std::atomic<bool>* cancel = nullptr;  // set by a signal handler to stop the run
