@@ -210,17 +210,25 @@ int cmd_run(const RunArgs& a, World* world) {
     }
     // Gather: every rank's band file into <path>.partial at its offset (MPI-IO), then rank 0
     // renames it once every rank has written its part.
+    const auto final_of = [&](const std::filesystem::path& band_file) {
+      std::string path = band_file.string();
+      path.resize(path.size() - options.output_suffix.size());
+      return path;
+    };
     try {
       for (const auto& out : s.outputs) {
-        std::string final_path = out.string();
-        final_path.resize(final_path.size() - options.output_suffix.size());
+        const std::string final_path = final_of(out);
         const std::filesystem::path partial = final_path + ".partial";
         const auto t0 = std::chrono::steady_clock::now();
         const std::uint64_t total = world->concatenate(out, partial);
         std::filesystem::remove(out, ec);
+        if (rank == 0) std::filesystem::rename(partial, final_path, ec);
+        // Every rank learns whether rank 0's rename worked, so all of them fail or go on together.
+        if (world->broadcast(rank == 0 && ec ? 1 : 0) != 0) {
+          throw IoError("rank " + std::to_string(rank) + ": rank 0 could not rename " + partial.string() + " to " + final_path +
+                        (rank == 0 ? ": " + ec.message() : ""));
+        }
         if (rank == 0) {
-          std::filesystem::rename(partial, final_path, ec);
-          if (ec) throw IoError("cannot rename " + partial.string() + " to " + final_path + ": " + ec.message());
           spdlog::info("gathered {} from {} ranks with MPI-IO in {:.2f} s (the run itself: {:.2f} s on rank 0)", format_size(total),
                        world->size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), s.wall_seconds);
           std::cout << "wrote " << final_path << " (" << total << " bytes from " << world->size() << " ranks)\n";
@@ -229,11 +237,7 @@ int cmd_run(const RunArgs& a, World* world) {
     } catch (const std::exception& e) {
       for (const auto& out : s.outputs) {
         std::filesystem::remove(out, ec);
-        if (rank == 0) {
-          std::string final_path = out.string();
-          final_path.resize(final_path.size() - options.output_suffix.size());
-          std::filesystem::remove(final_path + ".partial", ec);
-        }
+        if (rank == 0) std::filesystem::remove(final_of(out) + ".partial", ec);
       }
       if (recorder) recorder->finish("failed", e.what(), std::chrono::seconds(5), rank == 0);
       throw;
@@ -504,20 +508,10 @@ int main(int argc, char** argv) {
           throw UsageError("launched as " + std::to_string(launch.size) + " ranks by " + launch.by +
                            ", but this rasterflow was built without MPI: install libopenmpi-dev and rebuild (scripts/bootstrap.sh does)");
         }
+        // MPI is finalised when `world` goes, before the handlers below log an error.
         const auto world = make_mpi_world(&argc, &argv);
         logger->set_pattern("%^[%l]%$ [rank " + std::to_string(world->rank()) + "] %v");
-        try {
-          return cmd_run(run, world.get());
-        } catch (const Interrupted& e) {
-          spdlog::error("{}", e.what());
-          return 130;
-        } catch (const UsageError& e) {
-          spdlog::error("{}", e.what());
-          return 2;
-        } catch (const std::exception& e) {
-          spdlog::error("{}", e.what());
-          return 1;
-        }
+        return cmd_run(run, world.get());
       }
       return cmd_run(run, nullptr);
     }

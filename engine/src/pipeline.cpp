@@ -115,6 +115,7 @@ struct Pipeline::Impl {
   void size_memory();
   std::int64_t rows_for(int window_size, int chunk_size) const;
   std::int64_t aligned_end(std::int64_t row, std::int64_t rows) const;
+  std::pair<std::int64_t, std::int64_t> band() const;
   std::int64_t band_height() const;
   Node::RowAlignment alignment;  // of the node whose source bytes per grid row are largest
   double bytes_per_cell(bool sinks_too) const;
@@ -249,11 +250,16 @@ double Pipeline::Impl::bytes_per_cell(bool sinks_too) const {
   return total / static_cast<double>(kCells);
 }
 
-// Rows of the band this pipeline runs (the whole grid without a band).
-std::int64_t Pipeline::Impl::band_height() const {
+// The rows [begin, end) this pipeline runs: its band, or the whole grid.
+std::pair<std::int64_t, std::int64_t> Pipeline::Impl::band() const {
   const std::int64_t h = context.grid.height;
   const std::int64_t end = options.row_end > 0 ? std::min(options.row_end, h) : h;
-  return std::max<std::int64_t>(0, end - std::clamp<std::int64_t>(options.row_begin, 0, end));
+  return {std::clamp<std::int64_t>(options.row_begin, 0, end), end};
+}
+
+std::int64_t Pipeline::Impl::band_height() const {
+  const auto [begin, end] = band();
+  return end - begin;
 }
 
 std::int64_t Pipeline::Impl::aligned_end(std::int64_t row, std::int64_t rows) const {
@@ -802,7 +808,9 @@ RunSummary Pipeline::run() {
   std::mutex held_mutex;
 
   // Runs one node on one tile and keeps its counters. A failure stops admission at once.
-  auto run_node = [&](std::size_t i, const TileRequest& tile, std::span<const PayloadPtr> inputs) {
+  // `domain`: the NUMA domain whose graph runs it (its tile buffers come from that domain's pool).
+  auto run_node = [&](std::size_t i, int domain, const TileRequest& tile, std::span<const PayloadPtr> inputs) {
+    const tile_memory::DomainScope scope(domain);
     const auto t0 = std::chrono::steady_clock::now();
     PayloadPtr out;
     tracker.begin(i);
@@ -910,20 +918,20 @@ RunSummary Pipeline::run() {
       for (std::size_t i = 0; i < n; ++i) {
         const auto& ins = m.input_index[i];
         const bool is_sink = std::find(m.sinks.begin(), m.sinks.end(), i) != m.sinks.end();
-        if (is_sink) continue;  // sinks: below, once, in domain 0's graph
+        // In-memory sinks run after the graph; streaming ones format here (in parallel) and
+        // write in domain 0's graph, below.
+        if (is_sink && !streaming) continue;
         if (ins.empty()) {
           auto body = std::make_unique<SourceBody>(fg, flow::unlimited, [&run_node, i, domain](const TileRequest& t) {
-            tile_memory::DomainScope scope(domain);
-            return run_node(i, t, {});
+            return run_node(i, domain, t, {});
           });
           entries[d].push_back(body.get());
           outputs[d][i] = body.get();
           owned.push_back(std::move(body));
         } else if (ins.size() == 1) {
           auto body = std::make_unique<SingleBody>(fg, flow::unlimited, [&run_node, i, domain](const Message& msg) {
-            tile_memory::DomainScope scope(domain);
             const PayloadPtr inputs[1] = {msg.payload};
-            return run_node(i, msg.tile, inputs);
+            return run_node(i, domain, msg.tile, inputs);
           });
           flow::make_edge(*outputs[d][ins[0]], *body);
           outputs[d][i] = body.get();
@@ -953,8 +961,7 @@ RunSummary Pipeline::run() {
             if (complete) std::get<0>(ports).try_put(std::move(*complete));
           });
           auto body = std::make_unique<MultiBody>(fg, flow::unlimited, [&run_node, i, domain](const Bundle& b) {
-            tile_memory::DomainScope scope(domain);
-            return run_node(i, b.tile, b.inputs);
+            return run_node(i, domain, b.tile, b.inputs);
           });
           for (const auto j : ins) flow::make_edge(*outputs[d][j], *gather);
           flow::make_edge(flow::output_port<0>(*gather), *body);
@@ -1008,44 +1015,37 @@ RunSummary Pipeline::run() {
       owned.push_back(std::move(writer));
     }
   });
-  // Each domain feeds the sinks: streaming sinks format their own tiles in the domain (the
-  // formatting is parallel, the write serial); in-memory sinks take the merged table. Domain 0
-  // is connected by edges; the others hand their messages over to domain 0's graph.
+  // Each domain feeds the sinks' sequencers: its formatted chunks (streaming) or merged tables
+  // (in-memory). Domain 0 by edges; the others hand their messages over to domain 0's graph.
   for (std::size_t d = 0; d < domains; ++d) {
-    const int domain = static_cast<int>(d);
     arenas[d]->execute([&] {
       for (std::size_t k = 0; k < m.sinks.size(); ++k) {
         const std::size_t s = m.sinks[k];
-        flow::sender<Message>* feed = nullptr;
-        if (streaming) {
-          auto body = std::make_unique<SingleBody>(*graphs[d], flow::unlimited, [&run_node, s, domain](const Message& msg) {
-            tile_memory::DomainScope scope(domain);
-            const PayloadPtr inputs[1] = {msg.payload};
-            return run_node(s, msg.tile, inputs);
-          });
-          flow::make_edge(*outputs[d][m.input_index[s][0]], *body);
-          feed = body.get();
-          owned.push_back(std::move(body));
-        } else {
-          feed = outputs[d][m.input_index[s][0]];
-        }
+        flow::sender<Message>* feed = outputs[d][streaming ? s : m.input_index[s][0]];
         if (d == 0) {
           flow::make_edge(*feed, *sequencers[k]);
-        } else {
-          Sequencer* target = sequencers[k];
-          auto handoff = std::make_unique<Handoff>(*graphs[d], flow::unlimited, [target](const Message& msg) {
-            target->try_put(msg);
-            return flow::continue_msg{};
-          });
-          flow::make_edge(*feed, *handoff);
-          owned.push_back(std::move(handoff));
+          continue;
         }
+        Sequencer* target = sequencers[k];
+        auto handoff = std::make_unique<Handoff>(*graphs[d], flow::unlimited, [target](const Message& msg) {
+          target->try_put(msg);
+          return flow::continue_msg{};
+        });
+        flow::make_edge(*feed, *handoff);
+        owned.push_back(std::move(handoff));
       }
     });
   }
   // Waits for every domain's graph, the sinks' graph (domain 0) last: the others hand it tiles.
-  const auto wait_all = [&] {
-    for (std::size_t d = domains; d-- > 0;) arenas[d]->execute([&] { graphs[d]->wait_for_all(); });
+  // After a failure every graph is drained whichever of them threw (`rethrow` false).
+  const auto wait_all = [&](bool rethrow) {
+    for (std::size_t d = domains; d-- > 0;) {
+      try {
+        arenas[d]->execute([&] { graphs[d]->wait_for_all(); });
+      } catch (...) {
+        if (rethrow) throw;
+      }
+    }
   };
 
   const auto abort_all = [&] {
@@ -1064,9 +1064,7 @@ RunSummary Pipeline::run() {
     // Admission: one tile at a time, in raster order, each sized by the current window and
     // chunk sizes and split until it fits the byte budget.
     std::uint64_t seq = 0;
-    std::int64_t row = 0;
-    const std::int64_t band_end = m.options.row_end > 0 ? std::min(m.options.row_end, g.height) : g.height;
-    row = std::clamp<std::int64_t>(m.options.row_begin, 0, band_end);
+    auto [row, band_end] = m.band();
     while (row < band_end) {
       if (m.options.cancel != nullptr && m.options.cancel->load()) {
         interrupted = true;
@@ -1097,17 +1095,12 @@ RunSummary Pipeline::run() {
       ++seq;
       row += rows;
     }
-    wait_all();
+    wait_all(true);
     monitor.stop();
   } catch (...) {
     failed.store(true);
     monitor.stop();
-    for (std::size_t d = domains; d-- > 0;) {  // every graph, whichever of them threw
-      try {
-        arenas[d]->execute([&] { graphs[d]->wait_for_all(); });
-      } catch (...) {
-      }
-    }
+    wait_all(false);
     abort_all();
     throw;
   }

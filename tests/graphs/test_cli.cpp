@@ -22,10 +22,8 @@ TEST_CASE("Cli.ExitCodes.BadUsageIsTwo") {
 TEST_CASE("Cli.DemoGraph.RunsOnSampleData" * doctest::timeout(120)) {
   rasterflow::test::TempDir dir;
   std::string out;
-  REQUIRE(run_cli("sample-data " + (dir / "sample_data").string() + " --size small", &out) == 0);
   // The demo graph reads ../sample_data relative to its folder.
-  std::filesystem::create_directories(dir / "graphs");
-  std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
+  rasterflow::test::make_demo_project(dir);
   CHECK(run_cli("validate " + (dir / "graphs/demo.json").string(), &out) == 0);
   CHECK(run_cli("plan " + (dir / "graphs/demo.json").string(), &out) == 0);
   CHECK(out.find("grid: EPSG:4326, 200 x 100 cells") != std::string::npos);
@@ -43,9 +41,7 @@ TEST_CASE("Cli.DemoGraph.RunsOnSampleData" * doctest::timeout(120)) {
 TEST_CASE("Cli.Plan.JsonAndDot" * doctest::timeout(120)) {
   rasterflow::test::TempDir dir;
   std::string out;
-  REQUIRE(run_cli("sample-data " + (dir / "sample_data").string() + " --size small", &out) == 0);
-  std::filesystem::create_directories(dir / "graphs");
-  std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
+  rasterflow::test::make_demo_project(dir);
   const std::string graph = (dir / "graphs/demo.json").string();
   REQUIRE(run_cli("plan " + graph + " --format json", &out) == 0);
   CHECK(out.find("\"graph\":\"demo_climate_merge\"") != std::string::npos);
@@ -66,9 +62,7 @@ TEST_CASE("Cli.Plan.JsonAndDot" * doctest::timeout(120)) {
 TEST_CASE("Cli.Progress.TerminalBarAndLogLines" * doctest::timeout(120)) {
   rasterflow::test::TempDir dir;
   std::string out;
-  REQUIRE(run_cli("sample-data " + (dir / "sample_data").string() + " --size small", &out) == 0);
-  std::filesystem::create_directories(dir / "graphs");
-  std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
+  rasterflow::test::make_demo_project(dir);
   const std::string run = std::string(RASTERFLOW_CLI) + " run " + (dir / "graphs/demo.json").string() + " --output-dir " +
                           (dir / "o").string() + " --set metrics.backend=none";
   // Through a pseudo-terminal (script(1)): the refreshed bar, carriage returns, the final 100%.

@@ -1,6 +1,5 @@
 #include <doctest/doctest.h>
 
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -11,20 +10,10 @@
 
 using rasterflow::test::run_cli;
 
-namespace {
-
-void make_sample(const rasterflow::test::TempDir& dir) {
-  std::string out;
-  REQUIRE(run_cli("sample-data " + (dir / "sample_data").string() + " --size small", &out) == 0);
-  std::filesystem::create_directories(dir / "graphs");
-  std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
-}
-
-}  // namespace
 
 TEST_CASE("Mpi.Plan.BandsBalancedByWork") {
   rasterflow::test::TempDir dir;
-  make_sample(dir);
+  rasterflow::test::make_demo_project(dir);
   std::string out;
   REQUIRE(run_cli("plan " + (dir / "graphs/demo.json").string() + " --ranks 3 --set memory.limit=3GiB", &out) == 0);
   CHECK(out.find("ranks: 3 bands of rows") != std::string::npos);
@@ -87,42 +76,18 @@ std::string mpirun(int ranks) {
   return cmd + RASTERFLOW_CLI + " ";
 }
 
-int run_shell(const std::string& cmd, std::string* output) {
-  FILE* pipe = ::popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string text;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
-  const int status = ::pclose(pipe);
-  *output = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-long long query_number(const std::filesystem::path& db, const std::string& sql) {
-  sqlite3* conn = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE_MESSAGE(sqlite3_prepare_v2(conn, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK, sqlite3_errmsg(conn));
-  long long n = -1;
-  if (sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(conn);
-  return n;
-}
 }  // namespace
 
 TEST_CASE("Mpi.TwoAndThreeRanks.SameBytesAsOneProcess" * doctest::timeout(300)) {
   rasterflow::test::TempDir dir;
-  make_sample(dir);
-  const std::string graph = (dir / "graphs/demo.json").string();
+  const std::string graph = rasterflow::test::make_demo_project(dir);
   std::string out;
   REQUIRE(run_cli("run " + graph + " --output-dir " + (dir / "one").string() + " --set merge.chunk_size=8", &out) == 0);
   const std::string reference = rasterflow::test::read_text(dir / "one/merged.csv");
   REQUIRE(reference.size() > 1000);
   for (const int ranks : {2, 3}) {
     const auto outdir = dir / ("ranks" + std::to_string(ranks));
-    const int code = run_shell(mpirun(ranks) + "run " + graph + " --output-dir " + outdir.string() +
+    const int code = rasterflow::test::run_shell(mpirun(ranks) + "run " + graph + " --output-dir " + outdir.string() +
                                    " --set merge.chunk_size=8 --memory-limit 3GiB",
                                &out);
     REQUIRE_MESSAGE(code == 0, out);
@@ -139,12 +104,12 @@ TEST_CASE("Mpi.TwoAndThreeRanks.SameBytesAsOneProcess" * doctest::timeout(300)) 
     }
     // One experiment; every rank's stage rows carry its rank.
     const auto db = outdir / "rasterflow_metrics.sqlite";
-    CHECK(query_number(db, "SELECT count(*) FROM experiments") == 1);
-    CHECK(query_number(db, "SELECT count(*) FROM experiments WHERE status = 'succeeded'") == 1);
-    CHECK(query_number(db, "SELECT count(DISTINCT metadata->>'rank') FROM pipeline_metrics WHERE metric_type = 'stage'") == ranks);
-    CHECK(query_number(db, "SELECT count(DISTINCT rank) FROM v_stage_by_rank") == ranks);
+    CHECK(rasterflow::test::sqlite_number(db, "SELECT count(*) FROM experiments") == 1);
+    CHECK(rasterflow::test::sqlite_number(db, "SELECT count(*) FROM experiments WHERE status = 'succeeded'") == 1);
+    CHECK(rasterflow::test::sqlite_number(db, "SELECT count(DISTINCT metadata->>'rank') FROM pipeline_metrics WHERE metric_type = 'stage'") == ranks);
+    CHECK(rasterflow::test::sqlite_number(db, "SELECT count(DISTINCT rank) FROM v_stage_by_rank") == ranks);
     // The stage summary adds the ranks up: every cell of the grid once.
-    CHECK(query_number(db, "SELECT CAST(cells AS INTEGER) FROM v_stage_summary WHERE stage = 'merged'") == 200 * 100);
+    CHECK(rasterflow::test::sqlite_number(db, "SELECT CAST(cells AS INTEGER) FROM v_stage_summary WHERE stage = 'merged'") == 200 * 100);
     REQUIRE(run_cli("metrics --sqlite " + db.string(), &out) == 0);
     CHECK(out.find("stages by rank (v_stage_by_rank)") != std::string::npos);
   }
@@ -152,7 +117,7 @@ TEST_CASE("Mpi.TwoAndThreeRanks.SameBytesAsOneProcess" * doctest::timeout(300)) 
 
 TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) {
   rasterflow::test::TempDir dir;
-  make_sample(dir);
+  rasterflow::test::make_demo_project(dir);
   // The land cover is read through a VRT mosaic of two halves; the southern half is not a
   // raster. GDAL opens the mosaic without opening its parts, so only the rank whose band
   // reaches the south fails, while reading.
@@ -179,7 +144,7 @@ TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) 
   graph.replace(graph.find("landcover.tif"), std::string("landcover.tif").size(), "mosaic.vrt");
   rasterflow::test::write_text(dir / "graphs/mosaic.json", graph);
   const std::string outdir = (dir / "out").string();
-  const int code = run_shell(mpirun(2) + "run " + (dir / "graphs/mosaic.json").string() + " --output-dir " + outdir + " --set merge.chunk_size=4",
+  const int code = rasterflow::test::run_shell(mpirun(2) + "run " + (dir / "graphs/mosaic.json").string() + " --output-dir " + outdir + " --set merge.chunk_size=4",
                              &out);
   CHECK(code == 1);
   CHECK_MESSAGE(out.find("[rank 1] ") != std::string::npos, out);
@@ -190,7 +155,7 @@ TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) 
     const std::string name = entry.path().filename().string();
     CHECK_MESSAGE(name.rfind("merged.csv", 0) != 0, name);  // no final file, no .partial, no band file
   }
-  CHECK(query_number(std::filesystem::path(outdir) / "rasterflow_metrics.sqlite", "SELECT count(*) FROM experiments WHERE status = 'failed'") == 1);
+  CHECK(rasterflow::test::sqlite_number(std::filesystem::path(outdir) / "rasterflow_metrics.sqlite", "SELECT count(*) FROM experiments WHERE status = 'failed'") == 1);
 }
 #else
 TEST_CASE("Mpi.NotBuilt.LaunchUnderMpiIsAClearError") {

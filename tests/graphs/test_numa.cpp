@@ -1,6 +1,5 @@
 #include <doctest/doctest.h>
 
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -20,26 +19,12 @@ int run_with_topology(const std::string& synthetic, const std::string& args, std
   return code;
 }
 
-long long count_rows(const std::filesystem::path& db, const std::string& sql) {
-  sqlite3* conn = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(conn, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  long long n = -1;
-  if (sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(conn);
-  return n;
-}
 }  // namespace
 
 TEST_CASE("Numa.SyntheticNodes.CsvIdenticalWithPlacementOnAndOff" * doctest::timeout(240)) {
   rasterflow::test::TempDir dir;
   std::string out;
-  REQUIRE(run_cli("sample-data " + (dir / "sample_data").string() + " --size small", &out) == 0);
-  std::filesystem::create_directories(dir / "graphs");
-  std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
-  const std::string graph = (dir / "graphs/demo.json").string();
+  const std::string graph = rasterflow::test::make_demo_project(dir);
   // Small tiles, so every domain gets many.
   const std::string common = " --set merge.chunk_size=4";
 
@@ -80,7 +65,7 @@ TEST_CASE("Numa.SyntheticNodes.CsvIdenticalWithPlacementOnAndOff" * doctest::tim
     CHECK_MESSAGE(counts.rfind("0/", 0) != 0, counts);
     CHECK_MESSAGE(rasterflow::test::read_text(outdir + "/merged.csv") == reference, c.topology);
     // The metrics record the topology and the placement.
-    CHECK(count_rows(outdir + "/rasterflow_metrics.sqlite",
+    CHECK(rasterflow::test::sqlite_number(outdir + "/rasterflow_metrics.sqlite",
                      "SELECT count(*) FROM pipeline_metrics WHERE metric_type='topology' AND metric_value=" +
                          std::to_string(c.threads == 4 ? 4 : c.threads) +
                          " AND json_extract(metadata, '$.placement.active') = 1") == 1);
@@ -100,9 +85,7 @@ TEST_CASE("Numa.FailureOnOneDomain.NoFinalFile" * doctest::timeout(120)) {
   // drained, and nothing is left under the final name.
   rasterflow::test::TempDir dir;
   std::string out;
-  REQUIRE(run_cli("sample-data " + (dir / "sample_data").string() + " --size small", &out) == 0);
-  std::filesystem::create_directories(dir / "graphs");
-  std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
+  rasterflow::test::make_demo_project(dir);
   // Truncate the temperature raster: its header still opens, its later blocks cannot be read.
   const auto tif = dir / "sample_data/temperature.tif";
   std::filesystem::resize_file(tif, std::filesystem::file_size(tif) / 2);

@@ -1,5 +1,7 @@
 #include "support/test_support.hpp"
 
+#include <sqlite3.h>
+
 #include <cpl_conv.h>
 #include <gdal.h>
 #include <gdal_utils.h>
@@ -140,9 +142,8 @@ std::vector<double> gdalwarp_reference(const std::filesystem::path& source, cons
   return values;
 }
 
-int run_cli(const std::string& args, std::string* output) {
-  const std::string cmd = std::string(RASTERFLOW_CLI) + " " + args + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
+int run_shell(const std::string& command, std::string* output) {
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) throw std::runtime_error("popen failed");
   std::string text;
   char buf[4096];
@@ -151,6 +152,37 @@ int run_cli(const std::string& args, std::string* output) {
   const int status = ::pclose(pipe);
   if (output != nullptr) *output = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int run_cli(const std::string& args, std::string* output) { return run_shell(std::string(RASTERFLOW_CLI) + " " + args, output); }
+
+std::string make_demo_project(const TempDir& dir) {
+  std::string out;
+  if (run_cli("sample-data " + (dir / "sample_data").string() + " --size small", &out) != 0) {
+    throw std::runtime_error("rasterflow sample-data failed: " + out);
+  }
+  std::filesystem::create_directories(dir / "graphs");
+  std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
+  return (dir / "graphs/demo.json").string();
+}
+
+long long sqlite_number(const std::filesystem::path& db, const std::string& sql) {
+  sqlite3* conn = nullptr;
+  if (sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(conn);
+    throw std::runtime_error("cannot open " + db.string());
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(conn, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    const std::string error = sqlite3_errmsg(conn);
+    sqlite3_close(conn);
+    throw std::runtime_error(sql + ": " + error);
+  }
+  long long n = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(conn);
+  return n;
 }
 
 }  // namespace rasterflow::test

@@ -49,7 +49,16 @@ std::vector<double> gdalwarp_reference(const std::filesystem::path& source, cons
                                        const std::string& out_type = "", int band = 1,
                                        const std::vector<std::string>& extra = {});
 
+// Runs a shell command; returns its exit code and fills its stdout and stderr, merged.
+int run_shell(const std::string& command, std::string* output = nullptr);
 // Runs the rasterflow binary with arguments; returns its exit code and fills stderr text.
 int run_cli(const std::string& args, std::string* output = nullptr);
+
+// `rasterflow sample-data dir/sample_data --size small` and the repository's demo graph in
+// dir/graphs/demo.json (it reads ../sample_data). Returns the graph's path.
+std::string make_demo_project(const TempDir& dir);
+
+// The first column of the first row of `sql` on the SQLite database `db` (-1: no row).
+long long sqlite_number(const std::filesystem::path& db, const std::string& sql);
 
 }  // namespace rasterflow::test
