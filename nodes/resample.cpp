@@ -101,8 +101,10 @@ bool is_blending(Method m) {
 }
 
 ValueKind output_kind(Method m, GDALDataType source_type) {
-  if (is_blending(m)) return ValueKind::float64;
+  // gdalwarp's output keeps the source's type (a Float32 source gives a Float32 average, as in
+  // xarray); integer sources blend into Float64 (as NumPy's mean does), never rounded back.
   if (source_type == GDT_Float32) return ValueKind::float32;
+  if (is_blending(m)) return ValueKind::float64;
   if (source_type == GDT_Float64) return ValueKind::float64;
   return ValueKind::integer;
 }
