@@ -60,6 +60,15 @@ RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
                   std::to_string(info_.band) + "</SourceBand><NODATA>" + nodata_text + "</NODATA></ComplexSource></VRTRasterBand></VRTDataset>";
     CPLFree(escaped);
   }
+  // One row of the file's blocks is decoded once and shared by every thread, unless a row of
+  // blocks is so large (e.g. a whole file in one strip) that holding it would cost more than
+  // reading through GDAL's cache.
+  const std::size_t block_row_bytes = static_cast<std::size_t>(info_.width) * static_cast<std::size_t>(std::max(1, info_.block_height)) *
+                                      static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
+  if (block_row_bytes <= kMaxBlockRowBytes && info_.block_width > 0 && info_.block_height > 0) {
+    blocks_ = std::make_unique<BlockRows>(BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type},
+                                          [this] { return band(); }, where, info_.path);
+  }
   switch (info_.type) {
     case GDT_Byte: case GDT_UInt16: case GDT_Int16: case GDT_UInt32: case GDT_Int32: case GDT_Float32: case GDT_Float64:
 #if GDAL_VERSION_NUM >= 3070000
@@ -93,18 +102,38 @@ GDALDatasetH RasterSource::warper_dataset() {
 
 GDALRasterBandH RasterSource::band() { return GDALGetRasterBand(dataset(), info_.band); }
 
+BlockRows::Hold RasterSource::hold(std::int64_t row0, std::int64_t row1) {
+  return blocks_ ? blocks_->hold(row0, row1) : BlockRows::Hold{};
+}
+
+std::size_t RasterSource::decoded_rows_bytes() const { return blocks_ ? 2 * blocks_->row_bytes() : 0; }
+
+bool RasterSource::read_through_gdal_cache() {
+  const bool had = blocks_ != nullptr;
+  blocks_.reset();
+  return had;
+}
+
 void RasterSource::read(const PixelWindow& w, double* out) {
   if (w.empty()) return;
-  const CPLErr err = GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0), static_cast<int>(w.cols),
-                                  static_cast<int>(w.rows), out, static_cast<int>(w.cols), static_cast<int>(w.rows), GDT_Float64, 0, 0);
-  if (err != CE_None) {
-    throw_io_error(where(), "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" + std::to_string(w.row0 + w.rows - 1) +
-                                " failed: " + last_gdal_error("read error"));
+  if (blocks_) {
+    blocks_->read(w.col0, w.row0, w.cols, w.rows, out);
+  } else {
+    read_through_gdal(w, out);
   }
   if (info_.signed_byte) {
     for (std::int64_t i = 0; i < w.cells(); ++i) {
       if (out[i] > 127.0) out[i] -= 256.0;
     }
+  }
+}
+
+void RasterSource::read_through_gdal(const PixelWindow& w, double* out) {
+  const CPLErr err = GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0), static_cast<int>(w.cols),
+                                  static_cast<int>(w.rows), out, static_cast<int>(w.cols), static_cast<int>(w.rows), GDT_Float64, 0, 0);
+  if (err != CE_None) {
+    throw_io_error(where(), "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" + std::to_string(w.row0 + w.rows - 1) +
+                                " failed: " + last_gdal_error("read error"));
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <optional>
 
+#include "nodes/common/block_rows.hpp"
 #include "nodes/common/gdal.hpp"
 #include "rasterflow/node.hpp"
 
@@ -42,15 +43,30 @@ class RasterSource final : public Node {
   GDALDatasetH warper_dataset();
   int warper_band() const { return warper_vrt_.empty() ? info_.band : 1; }
   bool nan_is_only_nodata() const { return !warper_vrt_.empty(); }
-  // Reads `window` of the band as doubles into `out` (row-major, window.cols x window.rows).
+  // Reads `window` of the band as doubles into `out` (row-major, window.cols x window.rows):
+  // from the shared decoded block rows, or straight through GDAL when the file's blocks are
+  // too large to hold a row of them (then GDAL's cache serves the repeated reads).
   void read(const PixelWindow& window, double* out);
+  // Keeps the block rows covering source rows [row0, row1) decoded while the result lives (a
+  // tile's reads), so that the strips of one tile never decode a block row twice.
+  BlockRows::Hold hold(std::int64_t row0, std::int64_t row1);
+  // Bytes of decoded blocks held while reading (two rows of blocks), 0 when reads go through
+  // GDAL's cache.
+  std::size_t decoded_rows_bytes() const;
+  // Before the run: gives the decoded block rows up, reading through GDAL's cache instead.
+  // Returns whether there were any.
+  bool read_through_gdal_cache();
+  const BlockRows* block_rows() const { return blocks_.get(); }
 
  private:
+  static constexpr std::size_t kMaxBlockRowBytes = std::size_t{256} << 20;
   DatasetPtr open() const;
+  void read_through_gdal(const PixelWindow& window, double* out);
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
   std::string warper_vrt_;  // VRT XML, or "" when the file itself is used
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> warper_handles_;
+  std::unique_ptr<BlockRows> blocks_;
 };
 
 // The payload a raster_source sends: the source itself (nothing is read yet).

@@ -275,6 +275,7 @@ void Resample::reduce(const TileRequest& tile, Column& out) {
   const std::int64_t strip = std::max<std::int64_t>(1, static_cast<std::int64_t>(kStripPixels) / row_pixels);
   thread_local std::vector<double> buffer;
   thread_local std::vector<double> scratch;
+  const auto held = source_->hold(offset_y_ + tile.row0 * ky_, offset_y_ + (tile.row0 + tile.rows) * ky_);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += strip) {
     const std::int64_t rows = std::min(strip, tile.rows - r0);
     const std::int64_t src_row_first = offset_y_ + (tile.row0 + r0) * ky_;
@@ -308,6 +309,7 @@ void Resample::expand(const TileRequest& tile, Column& out) {
   // Cell (row g, column c) reads source pixel (floor((g - cells_y) / my), floor((c - cells_x) / mx)).
   const std::int64_t rows_per_strip = std::max<std::int64_t>(my_, static_cast<std::int64_t>(kStripPixels) / std::max<std::int64_t>(1, tile.width) * my_);
   thread_local std::vector<double> buffer;
+  const auto held = source_->hold(floor_div(tile.row0 - cells_y_, my_), floor_div(tile.row0 + tile.rows - 1 - cells_y_, my_) + 1);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += rows_per_strip) {
     const std::int64_t rows = std::min(rows_per_strip, tile.rows - r0);
     const std::int64_t g0 = tile.row0 + r0;
@@ -377,12 +379,18 @@ Node::RowAlignment Resample::row_alignment() const {
 
 std::size_t Resample::reused_cache_bytes() const {
   // The fast path reads strips thinner than a block: one row of the source's blocks is read
-  // again by the next strips. The warper reads chunks of up to its memory limit.
+  // again by the next strips (from the shared decoded rows when the source keeps them, else
+  // through GDAL's cache). The warper reads chunks of up to its memory limit.
   const auto& info = source_->info();
   const auto block_row = static_cast<std::size_t>(std::max(1, info.block_height)) * static_cast<std::size_t>(info.width) *
                          static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info.type));
-  return fast_ ? block_row : std::max(block_row, static_cast<std::size_t>(kWarpMemory));
+  if (fast_) return source_->block_rows() != nullptr ? 0 : block_row;  // shared decoded rows: held_bytes
+  return std::max(block_row, static_cast<std::size_t>(kWarpMemory));
 }
+
+std::size_t Resample::held_bytes() const { return fast_ ? source_->decoded_rows_bytes() : 0; }
+
+bool Resample::forgo_held_bytes() { return fast_ && source_->read_through_gdal_cache(); }
 
 double Resample::input_pixels(std::int64_t row0, std::int64_t rows) const {
   const auto& info = source_->info();

@@ -22,7 +22,7 @@ ValueKind output_kind(Method m, GDALDataType source_type);
 
 class Resample final : public Node {
  public:
-  static constexpr std::size_t kStripPixels = 1u << 20;  // fast path: source pixels read at once
+  static constexpr std::size_t kStripPixels = 1u << 18;  // fast path: source pixels read at once
   static constexpr double kWarpMemory = 16.0 * 1024 * 1024;  // warper: GDAL's working memory per warp
   explicit Resample(NodeSpec spec);
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
@@ -30,6 +30,8 @@ class Resample final : public Node {
   std::vector<std::string> describe() const override;
   std::size_t estimate_bytes(std::int64_t cells) const override;
   std::size_t per_thread_bytes() const override;
+  std::size_t held_bytes() const override;
+  bool forgo_held_bytes() override;
   RowAlignment row_alignment() const override;
   std::size_t reused_cache_bytes() const override;
   double input_pixels(std::int64_t row0, std::int64_t rows) const override;

@@ -89,6 +89,7 @@ struct Pipeline::Impl {
   std::vector<std::vector<std::size_t>> input_index;  // per node: indices of its inputs
   std::vector<std::size_t> sinks;
   std::int64_t tile_rows = 1;  // the first tiles' height (later ones follow the window size)
+  static constexpr std::size_t kTileBytes = std::size_t{8} << 20;  // a tile's working memory, about
   int threads = 1;
   int max_in_flight = 2;
   std::string grid_origin;  // how the grid was decided, for the plan
@@ -275,8 +276,11 @@ std::int64_t Pipeline::Impl::rows_for(int window_size, int chunk_size) const {
   const Grid& g = context.grid;
   if (options.tile_rows > 0) return std::min(options.tile_rows, g.height);
   // A tile is a band of whole rows: at most window_size^2 cells and at most merge.chunk_size
-  // rows, and small enough that every thread gets about four tiles.
+  // rows, at most kTileBytes of working memory (so that tiles in flight hold the same memory
+  // whatever the grid's width), and small enough that every thread gets about four tiles.
   std::int64_t rows = std::min<std::int64_t>(band_rows(g.width, window_size), chunk_size);
+  const double row_bytes = std::max(1.0, plan_bytes_per_cell * static_cast<double>(g.width));
+  rows = std::min<std::int64_t>(rows, std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(kTileBytes) / row_bytes)));
   const std::int64_t share = (band_height() + 4 * threads - 1) / (4 * threads);
   rows = std::min(rows, std::max<std::int64_t>(share, 16));
   return std::max<std::int64_t>(1, std::min(rows, g.height));
@@ -286,23 +290,41 @@ void Pipeline::Impl::size_memory() {
   memory_source = options.memory_source ? options.memory_source : std::make_shared<SystemMemorySource>();
   limit = config.memory.limit > 0 ? config.memory.limit : memory_source->auto_limit();
   baseline_rss = memory_source->sample().process_rss;
-  // GDAL's block cache holds what is read again: per thread (each has its own dataset handles,
-  // and GDAL caches blocks per handle), one row of each source's blocks, plus a quarter. More
-  // would only keep blocks no tile reads again; never more than a quarter of the limit.
-  std::uint64_t reused = 0;
-  for (const auto& n : nodes) reused += n->reused_cache_bytes();
-  const auto need = static_cast<std::uint64_t>(1.25 * static_cast<double>(reused * static_cast<std::uint64_t>(threads))) + (4u << 20);
-  gdal_cache = std::clamp<std::uint64_t>(need, 8u << 20, std::max<std::uint64_t>(8u << 20, limit / 4));
-  // A thread runs one node at a time: it needs the largest working buffer of any node.
-  std::uint64_t per_thread = 0;
-  for (const auto& n : nodes) per_thread = std::max<std::uint64_t>(per_thread, n->per_thread_bytes());
-  fixed_bytes = per_thread * static_cast<std::uint64_t>(threads);
-  plan_bytes_per_cell = bytes_per_cell(true);
-  const double usable = static_cast<double>(limit) * config.memory.warning_threshold;
-  const double reserved = static_cast<double>(baseline_rss + gdal_cache + fixed_bytes);
-  budget = usable > reserved ? static_cast<std::uint64_t>(usable - reserved) : 0;
+  // GDAL's block cache holds what is read again through it (the fast path reads decoded block
+  // rows shared by all threads instead, see held_bytes): per thread (each has its own dataset
+  // handles, and GDAL caches blocks per handle), plus a quarter. More would only keep blocks no
+  // tile reads again; never more than a quarter of the limit.
   const Grid& g = context.grid;
+  plan_bytes_per_cell = bytes_per_cell(true);
   const auto one_row = static_cast<std::uint64_t>(plan_bytes_per_cell * static_cast<double>(g.width));
+  const double usable = static_cast<double>(limit) * config.memory.warning_threshold;
+  double reserved = 0;
+  const auto reserve = [&] {
+    std::uint64_t reused = 0;
+    for (const auto& n : nodes) reused += n->reused_cache_bytes();
+    const auto need = static_cast<std::uint64_t>(1.25 * static_cast<double>(reused * static_cast<std::uint64_t>(threads))) + (4u << 20);
+    gdal_cache = std::clamp<std::uint64_t>(need, 8u << 20, std::max<std::uint64_t>(8u << 20, limit / 4));
+    // A thread runs one node at a time: it needs the largest working buffer of any node.
+    std::uint64_t per_thread = 0;
+    for (const auto& n : nodes) per_thread = std::max<std::uint64_t>(per_thread, n->per_thread_bytes());
+    fixed_bytes = per_thread * static_cast<std::uint64_t>(threads);
+    for (const auto& n : nodes) fixed_bytes += n->held_bytes();
+    reserved = static_cast<double>(baseline_rss + gdal_cache + fixed_bytes);
+    budget = usable > reserved ? static_cast<std::uint64_t>(usable - reserved) : 0;
+  };
+  reserve();
+  // Decoded block rows that leave tiles less than two grid rows are given up: the sources are
+  // then read through GDAL's cache (bounded by the limit; much slower, as blocks are decoded
+  // again for every tile) rather than refusing the run. Thin tiles with the rows held are still
+  // faster than decoding again, so they are kept whenever two rows fit.
+  if (budget < 2 * one_row) {
+    bool gave_up = false;
+    for (const auto& n : nodes) gave_up = n->forgo_held_bytes() || gave_up;
+    if (gave_up) {
+      reserve();
+      spdlog::info("memory.limit {}: the sources' decoded block rows do not fit; reading through GDAL's cache instead", format_size(limit));
+    }
+  }
   if (budget < one_row) {
     throw ConfigError("memory.limit: " + format_size(limit) + " is too small for this graph: the process already uses " +
                       format_size(baseline_rss) + ", GDAL's cache and the working buffers of " + std::to_string(threads) +
@@ -342,13 +364,14 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.context.output_dir = m.options.output_dir;
   m.context.threads = m.threads;
   m.context.output_suffix = m.options.output_suffix;
-  m.tile_rows = m.rows_for(m.config.resampling.window_size, m.config.merge.chunk_size);
   m.max_in_flight = m.options.max_tiles_in_flight > 0 ? m.options.max_tiles_in_flight : std::max(2, 2 * m.threads);
   for (std::size_t i = 0; i < m.nodes.size(); ++i) {
     std::vector<Node*> inputs;
     for (const auto j : m.input_index[i]) inputs.push_back(m.nodes[j].get());
     m.nodes[i]->prepare(m.context, inputs);
   }
+  m.plan_bytes_per_cell = m.bytes_per_cell(true);
+  m.tile_rows = m.rows_for(m.config.resampling.window_size, m.config.merge.chunk_size);
   for (const auto& node : m.nodes) {
     const Node::RowAlignment a = node->row_alignment();
     if (a.rows > 0 && a.weight > m.alignment.weight) m.alignment = a;

@@ -7,6 +7,11 @@
 #include "nodes/common/sample_data.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/memory.hpp"
+#include "rasterflow/pipeline.hpp"
+#include "rasterflow/graph.hpp"
+#include "rasterflow/config.hpp"
+
+#include <boost/json.hpp>
 #include "support/test_support.hpp"
 
 using namespace rasterflow;
@@ -183,4 +188,67 @@ TEST_CASE("Budget.TilesAreSplitToFitAndTooSmallLimitsFailEarly" * doctest::timeo
   // A limit below what the process already holds: refused before running, saying how much.
   CHECK_THROWS_WITH_AS(test::run_graph_json(dir.path(), sample_graph("0.005"), {}, {"memory.limit=16MiB"}),
                        doctest::Contains("is needed"), ConfigError);
+}
+
+namespace {
+// The process holds nothing but what the pipeline reserves: exact budgets.
+class EmptyProcess final : public MemorySource {
+ public:
+  MemorySample sample() override {
+    MemorySample s;
+    s.system_total = 64ull << 30;
+    s.system_available = 60ull << 30;
+    s.system_used = 4ull << 30;
+    return s;
+  }
+  std::uint64_t auto_limit() override { return 64ull << 30; }
+};
+
+std::uint64_t plan_figure(const std::filesystem::path& dir, const std::string& graph_json, const std::vector<std::string>& sets,
+                          const char* key) {
+  test::write_text(dir / "graph.json", graph_json);
+  Config config;
+  for (const auto& s : sets) config.set(s);
+  RunOptions options;
+  options.memory_source = std::make_shared<EmptyProcess>();
+  const Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
+  const auto plan = boost::json::parse(pipeline.plan_json()).as_object();
+  return static_cast<std::uint64_t>(boost::json::value_to<double>(plan.at("memory").as_object().at(key)));
+}
+}  // namespace
+
+TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(120)) {
+  test::TempDir dir;
+  // 4096 pixels wide in 16 x 16 blocks: a row of blocks is 4096 * 16 * 4 bytes, two are held.
+  test::RasterSpec spec;
+  spec.width = 4096;
+  spec.height = 40;
+  spec.gt = {0.0, 0.01, 0.0, 1.0, 0.0, -0.01};
+  std::vector<double> values(4096 * 40);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i % 1000) * 0.5;
+  test::write_raster(dir / "wide.tif", spec, {values});
+  const std::string graph = R"({"grid": {"resolution": 0.01}, "nodes": [
+    {"id": "s", "type": "raster_source", "path": "wide.tif"},
+    {"id": "v", "type": "resample", "inputs": ["s"], "method": "average"},
+    {"id": "m", "type": "merge", "inputs": ["v"]},
+    {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
+  test::run_graph_json(dir.path(), graph, {}, {"engine.threads=2"});
+  const std::string reference = test::read_text(dir / "o.csv");
+  const std::uint64_t held = 2 * 4096 * 16 * 4;
+  const std::vector<std::string> two = {"engine.threads=2"};
+  const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers");
+  const std::uint64_t cache = plan_figure(dir.path(), graph, two, "gdal_cache");
+  const auto row = static_cast<std::uint64_t>(plan_figure(dir.path(), graph, two, "bytes_per_cell") * 4096);
+  // A limit that leaves 1.5 grid rows for tiles while the block rows are held: they are given up
+  // (the buffers shrink by exactly them), and the run still writes the same bytes.
+  const auto limit = static_cast<std::uint64_t>(static_cast<double>(cache + buffers + row * 3 / 2) / 0.8);
+  const std::vector<std::string> tight = {"engine.threads=2", "memory.limit=" + std::to_string(limit)};
+  CHECK(plan_figure(dir.path(), graph, tight, "thread_buffers") == buffers - held);
+  RunOptions options;
+  options.memory_source = std::make_shared<EmptyProcess>();
+  test::run_graph_json(dir.path(), graph, options, tight);
+  CHECK(test::read_text(dir / "o.csv") == reference);
+  // With room for them, they are kept.
+  const std::vector<std::string> roomy = {"engine.threads=2", "memory.limit=" + std::to_string(limit + 4 * row)};
+  CHECK(plan_figure(dir.path(), graph, roomy, "thread_buffers") == buffers);
 }

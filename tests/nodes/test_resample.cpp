@@ -165,7 +165,6 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryMethodOnNonIntegerRatio" * doctest::
     test::run_graph_json(dir.path(), graph, options);
     const Grid grid = snap_grid({10.0, 50.0 - 23 * 0.11, 10.0 + 37 * 0.13, 50.0}, 0.3, 0.3, "EPSG:4326");
     const auto ours = csv_to_grid(test::read_text(dir / "o.csv"), grid);
-    const bool blending = nodes::is_blending(*nodes::parse_method(method));
     // bilinear and cubic: gdalwarp scales its kernel by each chunk's window; rasterflow by the
     // whole grid's resolution ratio. Give gdalwarp that same scale.
     char xs[64], ys[64];
@@ -324,7 +323,6 @@ TEST_CASE("Resample.AgreesWithGdalwarp.ReprojectedSource" * doctest::timeout(120
     CAPTURE(method_text);
     const auto [grid, ours] =
         resample_once(dir, "utm.tif", method, "auto", R"({"crs": "EPSG:4326", "resolution": 0.02, "extent": [9.1, 44.85, 9.7, 45.1]})");
-    const bool blending = nodes::is_blending(*nodes::parse_method(method));
     const auto ref = test::gdalwarp_reference(dir / "utm.tif", grid, method, "Float32");
     const Comparison c = compare(ours, ref, 0.0, true);
     CHECK(c.valid > c.cells / 2);

@@ -86,6 +86,12 @@ class Node {
   }
   // Working memory each thread may hold while running this node, whatever the tile size.
   virtual std::size_t per_thread_bytes() const { return 0; }
+  // Memory this node holds for the whole run, shared by all threads, whatever the tile size
+  // (e.g. the decoded rows of its source's blocks).
+  virtual std::size_t held_bytes() const { return 0; }
+  // Called before the run when the memory limit is too tight for held_bytes(): the node gives
+  // that memory up (working slower) and returns true, or returns false when it cannot.
+  virtual bool forgo_held_bytes() { return false; }
   // Tiles that start and end on these grid rows (phase + k * rows) read whole blocks of this
   // node's source in its native tiling, so no block is decoded twice by two threads' handles.
   // `weight` (source bytes per grid row) decides whose alignment wins; rows 0: no preference.

@@ -1,0 +1,188 @@
+#include "nodes/common/block_rows.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+#include "nodes/common/gdal.hpp"
+#include "rasterflow/errors.hpp"
+
+namespace rasterflow::nodes {
+
+struct BlockRows::Row {
+  std::int64_t index = 0;
+  std::unique_ptr<std::byte[]> data;  // the row's blocks side by side, each a whole block
+  std::atomic<std::int64_t> next{0};  // the next block a thread may claim
+  std::int64_t done = 0;              // blocks decoded (under the owner's mutex)
+  int pins = 0;                       // under the owner's mutex
+  std::exception_ptr error;           // the first decoding error, under the owner's mutex
+};
+
+BlockRows::BlockRows(Layout layout, std::function<GDALRasterBandH()> band, std::string where, std::string path)
+    : layout_(layout), band_(std::move(band)), where_(std::move(where)), path_(std::move(path)) {
+  layout_.block_width = std::max(1, layout_.block_width);
+  layout_.block_height = std::max(1, layout_.block_height);
+  pixel_bytes_ = GDALGetDataTypeSizeBytes(layout_.type);
+  blocks_per_row_ = (layout_.width + layout_.block_width - 1) / layout_.block_width;
+  block_bytes_ = static_cast<std::size_t>(layout_.block_width) * static_cast<std::size_t>(layout_.block_height) *
+                 static_cast<std::size_t>(pixel_bytes_);
+  row_bytes_ = block_bytes_ * static_cast<std::size_t>(blocks_per_row_);
+}
+
+BlockRows::~BlockRows() {
+  spdlog::debug("{}: decoded {} block rows ({} in the file), at most {} held at once", path_, stats_.rows_decoded, block_rows(),
+                stats_.rows_live_peak);
+}
+
+BlockRows::Hold::Hold(Hold&& other) noexcept : owner_(other.owner_), first_(other.first_), last_(other.last_) { other.owner_ = nullptr; }
+
+BlockRows::Hold& BlockRows::Hold::operator=(Hold&& other) noexcept {
+  if (this != &other) {
+    release();
+    owner_ = other.owner_;
+    first_ = other.first_;
+    last_ = other.last_;
+    other.owner_ = nullptr;
+  }
+  return *this;
+}
+
+BlockRows::Hold::~Hold() { release(); }
+
+void BlockRows::Hold::release() {
+  if (owner_ != nullptr && last_ >= first_) owner_->unpin(first_, last_);
+  owner_ = nullptr;
+}
+
+BlockRows::Hold BlockRows::hold(std::int64_t row0, std::int64_t row1) {
+  Hold h;
+  row0 = std::max<std::int64_t>(0, row0);
+  row1 = std::min(layout_.height, row1);
+  if (row1 <= row0) return h;
+  h.first_ = row0 / layout_.block_height;
+  h.last_ = (row1 - 1) / layout_.block_height;
+  pin(h.first_, h.last_);
+  h.owner_ = this;
+  return h;
+}
+
+void BlockRows::drop_passed_rows() {
+  // Tiles come in raster order: an unheld row below the highest one asked for is done with.
+  for (auto it = rows_.begin(); it != rows_.end() && it->first < highest_;) {
+    Row& row = *it->second;
+    if (row.pins > 0) {
+      ++it;
+      continue;
+    }
+    if (spare_.empty() && !row.error) spare_.push_back(std::move(row.data));
+    it = rows_.erase(it);
+  }
+}
+
+std::vector<std::shared_ptr<BlockRows::Row>> BlockRows::pin(std::int64_t first, std::int64_t last) {
+  std::vector<std::shared_ptr<Row>> pinned;
+  {
+    std::lock_guard lock(mutex_);
+    for (std::int64_t k = first; k <= last; ++k) {
+      auto& slot = rows_[k];
+      if (!slot) {
+        slot = std::make_shared<Row>();
+        slot->index = k;
+        if (!spare_.empty()) {
+          slot->data = std::move(spare_.back());
+          spare_.pop_back();
+        } else {
+          slot->data.reset(new std::byte[row_bytes_]);
+        }
+        ++stats_.rows_decoded;
+      }
+      ++slot->pins;
+      pinned.push_back(slot);
+    }
+    highest_ = std::max(highest_, last);
+    drop_passed_rows();
+    stats_.rows_live_peak = std::max<std::int64_t>(stats_.rows_live_peak, static_cast<std::int64_t>(rows_.size()));
+  }
+  try {
+    for (const auto& row : pinned) decode(*row);
+  } catch (...) {
+    unpin(first, last);
+    throw;
+  }
+  return pinned;
+}
+
+void BlockRows::unpin(std::int64_t first, std::int64_t last) {
+  std::lock_guard lock(mutex_);
+  for (std::int64_t k = first; k <= last; ++k) {
+    const auto it = rows_.find(k);
+    if (it != rows_.end()) {
+      --it->second->pins;
+      // A row whose decoding failed is not kept: a later tile tries again (and fails again).
+      if (it->second->pins == 0 && it->second->error) rows_.erase(it);
+    }
+  }
+  drop_passed_rows();
+}
+
+void BlockRows::decode(Row& row) {
+  // Claim blocks until none is left, then wait for those the other threads claimed.
+  for (;;) {
+    const std::int64_t b = row.next.fetch_add(1);
+    if (b >= blocks_per_row_) break;
+    std::exception_ptr error;
+    try {
+      std::byte* dst = row.data.get() + static_cast<std::size_t>(b) * block_bytes_;
+      if (GDALReadBlock(band_(), static_cast<int>(b), static_cast<int>(row.index), dst) != CE_None) {
+        throw_io_error(where_, "reading " + path_ + " block " + std::to_string(b) + " of block row " + std::to_string(row.index) +
+                                   " (rows " + std::to_string(row.index * layout_.block_height) + "-" +
+                                   std::to_string(std::min(layout_.height, (row.index + 1) * layout_.block_height) - 1) +
+                                   ") failed: " + last_gdal_error("read error"));
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::lock_guard lock(mutex_);
+    if (error && !row.error) row.error = error;
+    if (++row.done == blocks_per_row_) decoded_.notify_all();
+  }
+  std::unique_lock lock(mutex_);
+  decoded_.wait(lock, [&] { return row.done == blocks_per_row_; });
+  if (row.error) std::rethrow_exception(row.error);
+}
+
+void BlockRows::read(std::int64_t col0, std::int64_t row0, std::int64_t cols, std::int64_t rows, double* out) {
+  if (cols <= 0 || rows <= 0) return;
+  const std::int64_t bw = layout_.block_width;
+  const std::int64_t bh = layout_.block_height;
+  const std::int64_t first = row0 / bh;
+  const std::int64_t last = (row0 + rows - 1) / bh;
+  const auto pinned = pin(first, last);
+  struct Unpin {
+    BlockRows* self;
+    std::int64_t first, last;
+    ~Unpin() { self->unpin(first, last); }
+  } unpin_on_exit{this, first, last};
+  for (std::int64_t r = row0; r < row0 + rows; ++r) {
+    const Row& row = *pinned[static_cast<std::size_t>(r / bh - first)];
+    const std::int64_t in_block = r - row.index * bh;
+    double* dst = out + (r - row0) * cols;
+    for (std::int64_t c = col0; c < col0 + cols;) {
+      const std::int64_t b = c / bw;
+      const std::int64_t end = std::min((b + 1) * bw, col0 + cols);
+      const std::byte* src = row.data.get() + static_cast<std::size_t>(b) * block_bytes_ +
+                             static_cast<std::size_t>(in_block * bw + (c - b * bw)) * static_cast<std::size_t>(pixel_bytes_);
+      GDALCopyWords64(src, layout_.type, pixel_bytes_, dst + (c - col0), GDT_Float64, sizeof(double), end - c);
+      c = end;
+    }
+  }
+}
+
+BlockRows::Stats BlockRows::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace rasterflow::nodes

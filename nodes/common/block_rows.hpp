@@ -1,0 +1,97 @@
+#pragma once
+// Decoded rows of one raster band's blocks, shared by every thread.
+//
+// Tiles are thin bands of grid rows, and a source's blocks (256 x 256 in a tiled GeoTIFF) span
+// many of them. Through GDAL's block cache every thread's dataset handle would decode and keep
+// its own copy of the same blocks. Here a row of blocks is decoded once, its blocks shared out
+// between the threads that ask for it at the same moment (each decodes some of them through its
+// own handle with GDALReadBlock, which bypasses GDAL's cache), held while tiles use it and
+// released once no tile holds it and a later row has been asked for (tiles come in raster
+// order). One released buffer is kept for the next row, so decoding does not page-fault fresh
+// memory. At most two rows of blocks live at a time in a steady run.
+#include <gdal.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace rasterflow::nodes {
+
+class BlockRows {
+ public:
+  struct Layout {
+    std::int64_t width = 0;   // band size in pixels
+    std::int64_t height = 0;
+    int block_width = 0;      // the file's native tiling
+    int block_height = 0;
+    GDALDataType type = GDT_Unknown;
+  };
+  struct Stats {
+    std::int64_t rows_decoded = 0;  // block rows decoded, re-decodes included
+    std::int64_t rows_live_peak = 0;
+  };
+
+  // `band` returns the calling thread's band handle; `where` names the node in errors.
+  BlockRows(Layout layout, std::function<GDALRasterBandH()> band, std::string where, std::string path);
+  ~BlockRows();
+  BlockRows(const BlockRows&) = delete;
+  BlockRows& operator=(const BlockRows&) = delete;
+
+  // Bytes of one row of blocks (the unit held in memory).
+  std::size_t row_bytes() const { return row_bytes_; }
+  std::int64_t block_rows() const { return (layout_.height + layout_.block_height - 1) / layout_.block_height; }
+
+  // Holds the block rows covering source rows [row0, row1) until destroyed (a tile's reads).
+  class Hold {
+   public:
+    Hold() = default;
+    Hold(Hold&& other) noexcept;
+    Hold& operator=(Hold&& other) noexcept;
+    ~Hold();
+
+   private:
+    friend class BlockRows;
+    BlockRows* owner_ = nullptr;
+    std::int64_t first_ = 0;
+    std::int64_t last_ = -1;
+    void release();
+  };
+  Hold hold(std::int64_t row0, std::int64_t row1);
+
+  // Copies the window (cols x rows at col0, row0) as doubles into `out`, row-major.
+  void read(std::int64_t col0, std::int64_t row0, std::int64_t cols, std::int64_t rows, double* out);
+
+  Stats stats() const;
+
+ private:
+  struct Row;
+  // Pins rows [first, last], decoding those not decoded yet (with the other threads asking
+  // for them); returns them in order.
+  std::vector<std::shared_ptr<Row>> pin(std::int64_t first, std::int64_t last);
+  void unpin(std::int64_t first, std::int64_t last);
+  void decode(Row& row);
+  void drop_passed_rows();  // under mutex_
+
+  Layout layout_;
+  std::function<GDALRasterBandH()> band_;
+  std::string where_;
+  std::string path_;
+  std::int64_t blocks_per_row_ = 0;
+  std::size_t block_bytes_ = 0;
+  std::size_t row_bytes_ = 0;
+  int pixel_bytes_ = 0;
+
+  mutable std::mutex mutex_;
+  std::condition_variable decoded_;
+  std::map<std::int64_t, std::shared_ptr<Row>> rows_;
+  std::vector<std::unique_ptr<std::byte[]>> spare_;
+  std::int64_t highest_ = -1;  // the highest row pinned so far
+  Stats stats_;
+};
+
+}  // namespace rasterflow::nodes
