@@ -101,7 +101,8 @@ struct Pipeline::Impl {
   std::uint64_t limit = 0;
   std::uint64_t baseline_rss = 0;
   std::uint64_t gdal_cache = 0;
-  std::uint64_t fixed_bytes = 0;  // per-thread working buffers of all nodes
+  std::uint64_t fixed_bytes = 0;  // per-thread working buffers of all nodes, and held_bytes
+  std::uint64_t held_bytes = 0;   // of which: memory the nodes hold for the whole run (decoded block rows)
   std::uint64_t budget = 0;       // what tiles in flight may hold
   double plan_bytes_per_cell = 0;
   // Live figures for progress displays.
@@ -307,8 +308,9 @@ void Pipeline::Impl::size_memory() {
     // A thread runs one node at a time: it needs the largest working buffer of any node.
     std::uint64_t per_thread = 0;
     for (const auto& n : nodes) per_thread = std::max<std::uint64_t>(per_thread, n->per_thread_bytes());
-    fixed_bytes = per_thread * static_cast<std::uint64_t>(threads);
-    for (const auto& n : nodes) fixed_bytes += n->held_bytes();
+    held_bytes = 0;
+    for (const auto& n : nodes) held_bytes += n->held_bytes();
+    fixed_bytes = per_thread * static_cast<std::uint64_t>(threads) + held_bytes;
     reserved = static_cast<double>(baseline_rss + gdal_cache + fixed_bytes);
     budget = usable > reserved ? static_cast<std::uint64_t>(usable - reserved) : 0;
   };
@@ -327,7 +329,7 @@ void Pipeline::Impl::size_memory() {
   }
   if (budget < one_row) {
     throw ConfigError("memory.limit: " + format_size(limit) + " is too small for this graph: the process already uses " +
-                      format_size(baseline_rss) + ", GDAL's cache and the working buffers of " + std::to_string(threads) +
+                      format_size(baseline_rss) + ", GDAL's cache, the decoded block rows and the working buffers of " + std::to_string(threads) +
                       " threads need " + format_size(gdal_cache + fixed_bytes) + ", and one row of the grid (" +
                       std::to_string(g.width) + " cells) needs " + format_size(one_row) + "; at least " +
                       format_size(static_cast<std::uint64_t>((reserved + static_cast<double>(one_row)) / config.memory.warning_threshold)) +
@@ -518,7 +520,7 @@ std::vector<std::string> Pipeline::plan() const {
   const auto per_tile = static_cast<std::uint64_t>(m.plan_bytes_per_cell * static_cast<double>(m.tile_rows * g.width));
   lines.push_back("memory: limit " + format_size(m.limit) + " (" + (m.config.memory.limit > 0 ? "memory.limit" : "auto") + "); in use " +
                   format_size(m.baseline_rss) + ", GDAL cache " + format_size(m.gdal_cache) + ", thread buffers " +
-                  format_size(m.fixed_bytes) + "; tiles in flight may hold " + format_size(m.budget) + " (~" + format_size(per_tile) +
+                  format_size(m.fixed_bytes - m.held_bytes) + ", decoded block rows " + format_size(m.held_bytes) + "; tiles in flight may hold " + format_size(m.budget) + " (~" + format_size(per_tile) +
                   " per tile)");
   if (m.config.merge.enable_streaming) {
     lines.push_back("export: streaming; every buffer is bounded by the tiles admitted, so memory does not grow with the grid");
@@ -556,7 +558,7 @@ std::string Pipeline::plan_json() const {
   }
   const boost::json::object memory{{"limit", m.limit},           {"limit_source", m.config.memory.limit > 0 ? "memory.limit" : "auto"},
                                    {"in_use", m.baseline_rss},   {"gdal_cache", m.gdal_cache},
-                                   {"thread_buffers", m.fixed_bytes}, {"tile_budget", m.budget},
+                                   {"thread_buffers", m.fixed_bytes - m.held_bytes}, {"decoded_block_rows", m.held_bytes}, {"tile_budget", m.budget},
                                    {"bytes_per_cell", m.plan_bytes_per_cell}};
   const boost::json::object root{{"graph", m.graph.name},
                                  {"file", m.graph.file.string()},

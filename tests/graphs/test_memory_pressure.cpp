@@ -236,13 +236,15 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
   const std::string reference = test::read_text(dir / "o.csv");
   const std::uint64_t held = 2 * 4096 * 16 * 4;
   const std::vector<std::string> two = {"engine.threads=2"};
-  const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers");
+  const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers") + plan_figure(dir.path(), graph, two, "decoded_block_rows");
+  CHECK(plan_figure(dir.path(), graph, two, "decoded_block_rows") == held);
   const std::uint64_t cache = plan_figure(dir.path(), graph, two, "gdal_cache");
   const auto row = static_cast<std::uint64_t>(plan_figure(dir.path(), graph, two, "bytes_per_cell") * 4096);
   // A limit that leaves 1.5 grid rows for tiles while the block rows are held: they are given up
   // (the buffers shrink by exactly them), and the run still writes the same bytes.
   const auto limit = static_cast<std::uint64_t>(static_cast<double>(cache + buffers + row * 3 / 2) / 0.8);
   const std::vector<std::string> tight = {"engine.threads=2", "memory.limit=" + std::to_string(limit)};
+  CHECK(plan_figure(dir.path(), graph, tight, "decoded_block_rows") == 0);
   CHECK(plan_figure(dir.path(), graph, tight, "thread_buffers") == buffers - held);
   RunOptions options;
   options.memory_source = std::make_shared<EmptyProcess>();
@@ -250,5 +252,5 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
   CHECK(test::read_text(dir / "o.csv") == reference);
   // With room for them, they are kept.
   const std::vector<std::string> roomy = {"engine.threads=2", "memory.limit=" + std::to_string(limit + 4 * row)};
-  CHECK(plan_figure(dir.path(), graph, roomy, "thread_buffers") == buffers);
+  CHECK(plan_figure(dir.path(), graph, roomy, "decoded_block_rows") == held);
 }
