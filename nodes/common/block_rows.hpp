@@ -6,9 +6,9 @@
 // its own copy of the same blocks. Here a row of blocks is decoded once, its blocks shared out
 // between the threads that ask for it at the same moment (each decodes some of them through its
 // own handle with GDALReadBlock, which bypasses GDAL's cache), held while tiles use it and
-// released once no tile holds it and a later row has been asked for (tiles come in raster
-// order). One released buffer is kept for the next row, so decoding does not page-fault fresh
-// memory. At most two rows of blocks live at a time in a steady run.
+// released once no tile holds it and the row after next has been asked for (tiles come in
+// raster order, give or take one). A released buffer is kept for the next row, so decoding does
+// not page-fault fresh memory. Two rows of blocks live at a time in a steady run.
 #include <gdal.h>
 
 #include <condition_variable>
@@ -33,7 +33,7 @@ class BlockRows {
   };
   struct Stats {
     std::int64_t rows_decoded = 0;  // block rows decoded, re-decodes included
-    std::int64_t rows_live_peak = 0;
+    std::int64_t rows_live_peak = 0;  // row buffers in memory at once (held, kept or spare)
   };
 
   // `band` returns the calling thread's band handle; `where` names the node in errors.
@@ -75,7 +75,7 @@ class BlockRows {
   std::vector<std::shared_ptr<Row>> pin(std::int64_t first, std::int64_t last);
   void unpin(std::int64_t first, std::int64_t last);
   void decode(Row& row);
-  void drop_passed_rows();  // under mutex_
+  void drop_passed_rows(std::int64_t keep_first, std::int64_t keep_last);  // under mutex_; keeps rows in [keep_first, keep_last]
 
   Layout layout_;
   std::function<GDALRasterBandH()> band_;
