@@ -18,7 +18,9 @@ Debian's python3 (/usr/bin/python3) with python3-gdal, -numpy, -rasterio, -xarra
 """
 import argparse
 import filecmp
+import itertools
 import json
+import resource
 import math
 import os
 import platform
@@ -75,6 +77,9 @@ class Bench:
         run_child(cmd, **kwargs)  # warm-up
         for _ in range(self.args.repeats):
             runs.append(run_child(cmd, **kwargs))
+        return self.record(name, size, runs, cells, out_file, extra)
+
+    def record(self, name, size, runs, cells, out_file, extra=None):
         walls = sorted(r[0] for r in runs)
         wall = statistics.median(walls)
         out_bytes = os.path.getsize(out_file) if out_file and os.path.exists(out_file) else 0
@@ -163,23 +168,38 @@ class Bench:
         lines.append("gdal2xyz.py -allbands -csv -skipnodata gdal_stack.vrt gdal.csv")
         with open(script, "w") as f:
             f.write("\n".join(lines) + "\n")
-        out = os.path.join(d, "gdal.csv")
-        subprocess.run(["bash", script], check=True)
-        same = compare_in_child(reference_csv, out, header=False)
-        print(f"  GDAL command line output: {same}", flush=True)
-        if self.args.skip_slow and cells > 20e6:
-            return
-        self.repeat("GDAL CLI (gdalwarp + buildvrt + gdal2xyz)", size, ["bash", script], cells, out, {"check": same})
+        self.comparison("GDAL CLI (gdalwarp + buildvrt + gdal2xyz)", size, ["bash", script], cells,
+                        os.path.join(d, "gdal.csv"), reference_csv, header=False)
 
     def xarray(self, size, data, d, cells, width, height, extent, reference_csv):
         out = os.path.join(d, "xarray.csv")
         cmd = ["/usr/bin/python3", os.path.join(HERE, "xarray_route.py"), data, out, repr(RESOLUTION)] + [repr(v) for v in extent]
-        subprocess.run(cmd, check=True)
-        same = compare_in_child(reference_csv, out, header=True)
-        print(f"  xarray route output: {same}", flush=True)
-        if self.args.skip_slow and cells > 20e6:
+        self.comparison("rasterio + xarray + pandas", size, cmd, cells, out, reference_csv, header=True)
+
+    def comparison(self, name, size, cmd, cells, out, reference_csv, header):
+        """Runs another tool's route, checks its output against rasterflow's, then times it. On
+        grids over 20 M cells, --slow-once times the checked run itself (no warm-up, one run).
+        Each route runs under an address-space limit of 80% of the machine's memory, so that one
+        that cannot fit fails (and is reported so) instead of swapping the machine to a halt."""
+        limit = int(0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        limited = {"preexec_fn": lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))}
+        slow = cells > 20e6
+        try:
+            first = run_child(cmd, **limited)
+        except RuntimeError as e:
+            reason = str(e).strip().splitlines()[-1][:300]
+            print(f"  {name}: FAILED: {reason}", flush=True)
+            self.results.append({"size": size, "scenario": name, "failed": reason,
+                                 "address_space_limit_gib": round(limit / 2**30, 1)})
             return
-        self.repeat("rasterio + xarray + pandas", size, cmd, cells, out, {"check": same})
+        same = compare_in_child(reference_csv, out, header=header)
+        print(f"  {name} output: {same}", flush=True)
+        if slow and self.args.skip_slow:
+            return
+        if slow and self.args.slow_once:
+            self.record(name, size, [first], cells, out, {"check": same, "runs": "one (--slow-once)"})
+            return
+        self.repeat(name, size, cmd, cells, out, {"check": same}, **limited)
 
     def floor(self, size, data, d, cells, out_bytes):
         out = os.path.join(d, "floor.bin")
@@ -197,34 +217,34 @@ def extra_window(w):
 
 
 def compare_csv(reference, other, header):
-    """Same cells and values (within resampling tolerance and the other tool's printing)."""
-    def load(path, skip_header):
-        rows = {}
+    """Same cells and values (within resampling tolerance and the other tool's printing). Both
+    files are in raster order (north to south, then west to east), so they are read side by
+    side, a line at a time: memory stays small whatever the grid (large: 162 M rows)."""
+    def rows(path, skip_header):
         with open(path) as f:
             if skip_header:
                 next(f)
             for line in f:
                 parts = line.rstrip("\n").split(",")
                 key = (round(float(parts[0]), 6), round(float(parts[1]), 6))
-                rows[key] = [float(v) if v not in ("", "nan", "-9999", "-9999.0") else None for v in parts[2:]]
-        return rows
-    a = load(reference, True)
-    b = load(other, header)
-    if len(a) != len(b):
-        return f"DIFFERENT: {len(a)} rows vs {len(b)}"
+                yield key, [float(v) if v not in ("", "nan", "-9999", "-9999.0") else None for v in parts[2:]]
     worst = 0.0
-    for key, va in a.items():
-        vb = b.get(key)
-        if vb is None:
-            return f"DIFFERENT: cell {key} missing"
+    n = 0
+    missing = object()
+    for (ka, va), (kb, vb) in itertools.zip_longest(rows(reference, True), rows(other, header), fillvalue=(missing, None)):
+        if ka is missing or kb is missing:
+            return f"DIFFERENT: {'rasterflow' if ka is missing else 'the other'} has fewer rows (after {n})"
+        if ka != kb:
+            return f"DIFFERENT: row {n + 1} is cell {ka} in rasterflow's CSV and {kb} in the other"
         for x, y in zip(va, vb):
             if (x is None) != (y is None):
-                return f"DIFFERENT: nodata differs at {key}: {va} vs {vb}"
+                return f"DIFFERENT: nodata differs at {ka}: {va} vs {vb}"
             if x is not None:
                 worst = max(worst, abs(x - y) / max(1.0, abs(x)))
+        n += 1
     if worst > 1e-5:
         return f"DIFFERENT: values differ by {worst:.2e} (relative)"
-    return f"same {len(a)} cells, values within {worst:.1e}"
+    return f"same {n} cells, values within {worst:.1e}"
 
 
 def compare_in_child(reference, other, header):
@@ -245,6 +265,10 @@ def write_reports(bench, out_dir):
              "| size | scenario | wall s (median) | spread s | CPU s | peak RSS MiB | Mcells/s | output MB/s |",
              "|---|---|---|---|---|---|---|---|"]
     for r in bench.results:
+        if "failed" in r:
+            lines.append(f"| {r['size']} | {r['scenario']} | failed under an address-space limit of "
+                         f"{r['address_space_limit_gib']} GiB: {r['failed'][:160]} | | | | | |")
+            continue
         lines.append(f"| {r['size']} | {r['scenario']} | {r['wall_s']:.2f} | {r['wall_min']:.2f}-{r['wall_max']:.2f} | "
                      f"{r['cpu_s']:.2f} | {r['peak_rss_mib']:.0f} | {r['cells_per_s'] / 1e6:.2f} | {r['out_mb_per_s']:.1f} |")
     # Targets: ratios to the comparisons and the floor, and time per input pixel across sizes.
@@ -253,12 +277,14 @@ def write_reports(bench, out_dir):
     for r in bench.results:
         if r["scenario"] != "rasterflow (streaming, default)" or "input_pixels" not in r:
             continue
-        def ratio(prefix):
+        def ratio(prefix, unit=" x faster"):
             other = [o for o in bench.results if o["size"] == r["size"] and o["scenario"].startswith(prefix)]
-            return f"{other[0]['wall_s'] / r['wall_s']:.2f}" if other else "-"
+            if other and "failed" in other[0]:
+                return "it failed"
+            return f"{other[0]['wall_s'] / r['wall_s']:.2f}{unit}" if other else "-"
         lines.append(f"| {r['size']} | {r['input_pixels'] / 1e6:.0f} | {r['wall_s']:.2f} | "
-                     f"{r['wall_s'] / r['input_pixels'] * 1e8:.2f} | {ratio('GDAL CLI')} x faster | {ratio('rasterio')} x faster | "
-                     f"{ratio('floor')} (floor/rasterflow) |")
+                     f"{r['wall_s'] / r['input_pixels'] * 1e8:.2f} | {ratio('GDAL CLI')} | {ratio('rasterio')} | "
+                     f"{ratio('floor', '')} (floor/rasterflow) |")
     busy = [r for r in bench.results if "node_busy_s" in r]
     if busy:
         lines += ["", "Per-node busy seconds (rasterflow default, summed over threads):", ""]
@@ -318,6 +344,8 @@ def main():
     p.add_argument("--no-compare", action="store_true", help="skip the GDAL command line and xarray routes (the floor still runs)")
     p.add_argument("--append", action="store_true", help="add to results.json instead of starting afresh (e.g. large on its own)")
     p.add_argument("--skip-slow", action="store_true", help="check but do not time the comparisons on grids over 20 M cells")
+    p.add_argument("--slow-once", action="store_true",
+                   help="on grids over 20 M cells, time the comparisons' checked run only (no warm-up, one run)")
     p.add_argument("--cli", default=os.path.join(ROOT, "build", "rasterflow"))
     p.add_argument("--floor", default=os.path.join(ROOT, "build", "bench", "rasterflow_floor"))
     p.add_argument("--work", default=os.path.join(ROOT, "build", "bench"))
