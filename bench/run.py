@@ -257,6 +257,8 @@ def compare_in_child(reference, other, header):
 
 def write_reports(bench, out_dir):
     os.makedirs(out_dir, exist_ok=True)
+    order = ["small", "medium", "large"]
+    bench.results.sort(key=lambda r: order.index(r["size"]) if r["size"] in order else len(order))  # stable: --append keeps sizes in order
     machine = {"host": platform.node(), "cpus": os.cpu_count(), "system": platform.platform(),
                "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
     with open(os.path.join(out_dir, "results.json"), "w") as f:
