@@ -291,16 +291,15 @@ void Pipeline::Impl::size_memory() {
   memory_source = options.memory_source ? options.memory_source : std::make_shared<SystemMemorySource>();
   limit = config.memory.limit > 0 ? config.memory.limit : memory_source->auto_limit();
   baseline_rss = memory_source->sample().process_rss;
-  // GDAL's block cache holds what is read again through it (the fast path reads decoded block
-  // rows shared by all threads instead, see held_bytes): per thread (each has its own dataset
-  // handles, and GDAL caches blocks per handle), plus a quarter. More would only keep blocks no
-  // tile reads again; never more than a quarter of the limit.
-  const Grid& g = context.grid;
-  plan_bytes_per_cell = bytes_per_cell(true);
+  const Grid& g = context.grid;  // plan_bytes_per_cell: set once the nodes are prepared
   const auto one_row = static_cast<std::uint64_t>(plan_bytes_per_cell * static_cast<double>(g.width));
   const double usable = static_cast<double>(limit) * config.memory.warning_threshold;
   double reserved = 0;
   const auto reserve = [&] {
+    // GDAL's block cache holds what is read again through it (the fast path reads decoded block
+    // rows shared by all threads instead, see held_bytes): per thread (each has its own dataset
+    // handles, and GDAL caches blocks per handle), plus a quarter. More would only keep blocks
+    // no tile reads again; never more than a quarter of the limit.
     std::uint64_t reused = 0;
     for (const auto& n : nodes) reused += n->reused_cache_bytes();
     const auto need = static_cast<std::uint64_t>(1.25 * static_cast<double>(reused * static_cast<std::uint64_t>(threads))) + (4u << 20);

@@ -64,7 +64,7 @@ BlockRows::Hold BlockRows::hold(std::int64_t row0, std::int64_t row1) {
   h.first_ = row0 / layout_.block_height;
   h.last_ = (row1 - 1) / layout_.block_height;
   pin(h.first_, h.last_);
-  h.owner_ = this;
+  h.owner_ = this;  // only once pinned: a failed pin has undone itself
   return h;
 }
 
@@ -164,11 +164,10 @@ void BlockRows::read(std::int64_t col0, std::int64_t row0, std::int64_t cols, st
   const std::int64_t first = row0 / bh;
   const std::int64_t last = (row0 + rows - 1) / bh;
   const auto pinned = pin(first, last);
-  struct Unpin {
-    BlockRows* self;
-    std::int64_t first, last;
-    ~Unpin() { self->unpin(first, last); }
-  } unpin_on_exit{this, first, last};
+  Hold unpin_on_exit;
+  unpin_on_exit.owner_ = this;
+  unpin_on_exit.first_ = first;
+  unpin_on_exit.last_ = last;
   for (std::int64_t r = row0; r < row0 + rows; ++r) {
     const Row& row = *pinned[static_cast<std::size_t>(r / bh - first)];
     const std::int64_t in_block = r - row.index * bh;
