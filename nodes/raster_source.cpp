@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 
@@ -62,12 +64,31 @@ RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
   }
   // One row of the file's blocks is decoded once and shared by every thread, unless a row of
   // blocks is so large (e.g. a whole file in one strip) that holding it would cost more than
-  // reading through GDAL's cache.
+  // reading through GDAL's cache. A tiled DEFLATE or uncompressed GeoTIFF is decoded a few rows
+  // of every tile at a time instead (TiffTileStreams), so memory does not follow its tile height.
   const std::size_t block_row_bytes = static_cast<std::size_t>(info_.width) * static_cast<std::size_t>(std::max(1, info_.block_height)) *
                                       static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
-  if (block_row_bytes <= kMaxBlockRowBytes && info_.block_width > 0 && info_.block_height > 0) {
-    blocks_ = std::make_unique<BlockRows>(BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type},
-                                          [this] { return band(); }, where, info_.path);
+  if (info_.block_width > 0 && info_.block_height > 0) {
+    std::string why;
+    streams_ = TiffTileStreams::open(get(ds), info_.path, info_.band, where, &why);
+    // Streams cost their inflate states and the rows of tiles kept: taken when that is less
+    // than two whole rows of blocks.
+    if (streams_ && stream_bytes() >= 2 * block_row_bytes) {
+      why = "a row of its blocks is smaller than the streams' state";
+      streams_.reset();
+    }
+    if (streams_) {
+      blocks_ = std::make_unique<BlockRows>(
+          BlockRows::Layout{info_.width, info_.height, info_.block_width, streams_->unit_rows(), info_.type},
+          [s = streams_.get()](std::int64_t row, std::int64_t column, std::byte* dst) { s->decode(row, column, dst); }, where, info_.path,
+          stream_rows_kept());
+    } else {
+      spdlog::debug("{}: {} is decoded a whole row of blocks at a time: {}", where, info_.path, why);
+      if (block_row_bytes <= kMaxBlockRowBytes) {
+        blocks_ = std::make_unique<BlockRows>(BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type},
+                                              [this] { return band(); }, where, info_.path);
+      }
+    }
   }
   switch (info_.type) {
     case GDT_Byte: case GDT_UInt16: case GDT_Int16: case GDT_UInt32: case GDT_Int32: case GDT_Float32: case GDT_Float64:
@@ -106,11 +127,30 @@ BlockRows::Hold RasterSource::hold(std::int64_t row0, std::int64_t row1) {
   return blocks_ ? blocks_->hold(row0, row1) : BlockRows::Hold{};
 }
 
-std::size_t RasterSource::decoded_rows_bytes() const { return blocks_ ? 2 * blocks_->row_bytes() : 0; }
+std::size_t RasterSource::unit_row_bytes() const {
+  return static_cast<std::size_t>(info_.width) * static_cast<std::size_t>(streams_->unit_rows()) *
+         static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
+}
+
+int RasterSource::stream_rows_kept() const {
+  return static_cast<int>(std::clamp<std::size_t>(kStreamKeptBytes / std::max<std::size_t>(1, unit_row_bytes()), 1, 64));
+}
+
+std::size_t RasterSource::stream_bytes() const {
+  // The rows kept behind, as many spares, the row asked for, and the inflate states.
+  return static_cast<std::size_t>(2 * stream_rows_kept() + 1) * unit_row_bytes() + streams_->state_bytes();
+}
+
+std::size_t RasterSource::decoded_rows_bytes() const {
+  if (!blocks_) return 0;
+  if (streams_) return stream_bytes();
+  return 2 * blocks_->row_bytes();
+}
 
 bool RasterSource::read_through_gdal_cache() {
   const bool had = blocks_ != nullptr;
   blocks_.reset();
+  streams_.reset();
   return had;
 }
 

@@ -8,6 +8,7 @@
 
 #include "nodes/common/block_rows.hpp"
 #include "nodes/common/gdal.hpp"
+#include "nodes/common/tiff_tiles.hpp"
 #include "rasterflow/node.hpp"
 
 namespace rasterflow::nodes {
@@ -50,8 +51,9 @@ class RasterSource final : public Node {
   // Keeps the block rows covering source rows [row0, row1) decoded while the result lives (a
   // tile's reads), so that the strips of one tile never decode a block row twice.
   BlockRows::Hold hold(std::int64_t row0, std::int64_t row1);
-  // Bytes of decoded blocks held while reading (two rows of blocks), 0 when reads go through
-  // GDAL's cache.
+  // Bytes of decoded blocks held while reading (two rows of blocks, or the rows of tiles kept
+  // and the inflate states when tiles are decoded a few rows at a time), 0 when reads go
+  // through GDAL's cache.
   std::size_t decoded_rows_bytes() const;
   // Before the run: gives the decoded block rows up, reading through GDAL's cache instead.
   // Returns whether there were any.
@@ -60,12 +62,19 @@ class RasterSource final : public Node {
 
  private:
   static constexpr std::size_t kMaxBlockRowBytes = std::size_t{256} << 20;
+  // Rows of tiles kept above the highest asked for, for tiles that start late, at most.
+  static constexpr std::size_t kStreamKeptBytes = std::size_t{8} << 20;
+  // With streams_: bytes of one unit of rows across the band, units kept at most, bytes in all.
+  std::size_t unit_row_bytes() const;
+  int stream_rows_kept() const;
+  std::size_t stream_bytes() const;
   DatasetPtr open() const;
   void read_through_gdal(const PixelWindow& window, double* out);
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
   std::string warper_vrt_;  // VRT XML, or "" when the file itself is used
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> warper_handles_;
+  std::unique_ptr<TiffTileStreams> streams_;  // before blocks_, which calls it
   std::unique_ptr<BlockRows> blocks_;
 };
 

@@ -21,7 +21,19 @@ struct BlockRows::Row {
 };
 
 BlockRows::BlockRows(Layout layout, std::function<GDALRasterBandH()> band, std::string where, std::string path)
-    : layout_(layout), band_(std::move(band)), where_(std::move(where)), path_(std::move(path)) {
+    : BlockRows(layout, Decoder{}, where, path, 1) {
+  decoder_ = [this, band = std::move(band)](std::int64_t row, std::int64_t column, std::byte* dst) {
+    if (GDALReadBlock(band(), static_cast<int>(column), static_cast<int>(row), dst) != CE_None) {
+      throw_io_error(where_, "reading " + path_ + " block " + std::to_string(column) + " of block row " + std::to_string(row) + " (rows " +
+                                 std::to_string(row * layout_.block_height) + "-" +
+                                 std::to_string(std::min(layout_.height, (row + 1) * layout_.block_height) - 1) +
+                                 ") failed: " + last_gdal_error("read error"));
+    }
+  };
+}
+
+BlockRows::BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind)
+    : layout_(layout), decoder_(std::move(decoder)), max_keep_behind_(std::max(1, max_keep_behind)), where_(std::move(where)), path_(std::move(path)) {
   layout_.block_width = std::max(1, layout_.block_width);
   layout_.block_height = std::max(1, layout_.block_height);
   pixel_bytes_ = GDALGetDataTypeSizeBytes(layout_.type);
@@ -73,13 +85,13 @@ void BlockRows::drop_passed_rows(std::int64_t keep_first, std::int64_t keep_last
   // above it. An unheld row is done with once a row two below it has been asked for; the row
   // just above the highest stays, so such a late tile still finds it (without this, 3 to 25%
   // of rows were decoded twice). Its buffer then serves the next row: two rows in memory.
-  for (auto it = rows_.begin(); it != rows_.end() && it->first < highest_ - 1;) {
+  for (auto it = rows_.begin(); it != rows_.end() && it->first < highest_ - keep_behind_;) {
     Row& row = *it->second;
     if (row.pins > 0 || (it->first >= keep_first && it->first <= keep_last)) {
       ++it;
       continue;
     }
-    if (spare_.empty() && !row.error) spare_.push_back(std::move(row.data));
+    if (spare_.size() < static_cast<std::size_t>(keep_behind_) && !row.error && row.done == blocks_per_row_) spare_.push_back(std::move(row.data));
     it = rows_.erase(it);
   }
 }
@@ -88,7 +100,9 @@ std::vector<std::shared_ptr<BlockRows::Row>> BlockRows::pin(std::int64_t first, 
   std::vector<std::shared_ptr<Row>> pinned;
   {
     std::lock_guard lock(mutex_);
-    // Rows passed are dropped first, so that their buffer serves the rows asked for now.
+    // Rows passed are dropped first, so that their buffer serves the rows asked for now. A tile
+    // starting this far behind the highest row will do so again: keep that many rows.
+    if (first < highest_) keep_behind_ = static_cast<int>(std::min<std::int64_t>(max_keep_behind_, std::max<std::int64_t>(keep_behind_, highest_ - first)));
     highest_ = std::max(highest_, last);
     drop_passed_rows(first, last);
     for (std::int64_t k = first; k <= last; ++k) {
@@ -110,7 +124,7 @@ std::vector<std::shared_ptr<BlockRows::Row>> BlockRows::pin(std::int64_t first, 
     stats_.rows_live_peak = std::max<std::int64_t>(stats_.rows_live_peak, static_cast<std::int64_t>(rows_.size() + spare_.size()));
   }
   try {
-    for (const auto& row : pinned) decode(*row);
+    for (const auto& row : pinned) decode(row);
   } catch (...) {
     unpin(first, last);
     throw;
@@ -131,20 +145,38 @@ void BlockRows::unpin(std::int64_t first, std::int64_t last) {
   drop_passed_rows(0, -1);
 }
 
-void BlockRows::decode(Row& row) {
+void BlockRows::decode(const std::shared_ptr<Row>& row) {
+  // Rows above this one still being decoded are finished first (their claimers may be busy
+  // elsewhere), so each column's decoder sees its rows in order. Their errors are their
+  // pinners' to report.
+  std::vector<std::shared_ptr<Row>> above;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = rows_.begin(); it != rows_.end() && it->first < row->index; ++it) {
+      if (it->second->done < blocks_per_row_ && it->second.get() != row.get()) {
+        ++it->second->pins;
+        above.push_back(it->second);
+      }
+    }
+  }
+  for (const auto& r : above) {
+    try {
+      decode_blocks(*r);
+    } catch (...) {
+    }
+    unpin(r->index, r->index);
+  }
+  decode_blocks(*row);
+}
+
+void BlockRows::decode_blocks(Row& row) {
   // Claim blocks until none is left, then wait for those the other threads claimed.
   for (;;) {
     const std::int64_t b = row.next.fetch_add(1);
     if (b >= blocks_per_row_) break;
     std::exception_ptr error;
     try {
-      std::byte* dst = row.data.get() + static_cast<std::size_t>(b) * block_bytes_;
-      if (GDALReadBlock(band_(), static_cast<int>(b), static_cast<int>(row.index), dst) != CE_None) {
-        throw_io_error(where_, "reading " + path_ + " block " + std::to_string(b) + " of block row " + std::to_string(row.index) +
-                                   " (rows " + std::to_string(row.index * layout_.block_height) + "-" +
-                                   std::to_string(std::min(layout_.height, (row.index + 1) * layout_.block_height) - 1) +
-                                   ") failed: " + last_gdal_error("read error"));
-      }
+      decoder_(row.index, b, row.data.get() + static_cast<std::size_t>(b) * block_bytes_);
     } catch (...) {
       error = std::current_exception();
     }

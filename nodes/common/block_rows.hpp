@@ -9,6 +9,11 @@
 // released once no tile holds it and the row after next has been asked for (tiles come in
 // raster order, give or take one). A released buffer is kept for the next row, so decoding does
 // not page-fault fresh memory. Two rows of blocks live at a time in a steady run.
+//
+// A "row" is whatever unit the decoder gives: a row of the file's blocks through GDAL, or a few
+// rows of every tile when TiffTileStreams decodes tiles a unit at a time (then Layout's
+// block_height is the unit's height). Rows are decoded in order: a thread about to decode a row
+// first helps finish the rows above it still being decoded, so streams never go back.
 #include <gdal.h>
 
 #include <condition_variable>
@@ -36,8 +41,16 @@ class BlockRows {
     std::int64_t rows_live_peak = 0;  // row buffers in memory at once (held, kept or spare)
   };
 
-  // `band` returns the calling thread's band handle; `where` names the node in errors.
+  // Decodes block `column` of row `row` (block_width x block_height samples) into `dst`; throws
+  // on failure. Called from any thread, for each column in increasing rows.
+  using Decoder = std::function<void(std::int64_t row, std::int64_t column, std::byte* dst)>;
+
+  // Rows of the file's own blocks through GDAL: `band` returns the calling thread's band handle.
+  // `where` names the node in errors.
   BlockRows(Layout layout, std::function<GDALRasterBandH()> band, std::string where, std::string path);
+  // Rows from `decoder`. Rows above the highest asked for stay decoded for tiles that start
+  // late: as many as tiles have been seen to start late, up to `max_keep_behind`.
+  BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind);
   ~BlockRows();
   BlockRows(const BlockRows&) = delete;
   BlockRows& operator=(const BlockRows&) = delete;
@@ -74,11 +87,14 @@ class BlockRows {
   // for them); returns them in order.
   std::vector<std::shared_ptr<Row>> pin(std::int64_t first, std::int64_t last);
   void unpin(std::int64_t first, std::int64_t last);
-  void decode(Row& row);
+  void decode(const std::shared_ptr<Row>& row);
+  void decode_blocks(Row& row);
   void drop_passed_rows(std::int64_t keep_first, std::int64_t keep_last);  // under mutex_; keeps rows in [keep_first, keep_last]
 
   Layout layout_;
-  std::function<GDALRasterBandH()> band_;
+  Decoder decoder_;
+  int keep_behind_ = 1;
+  int max_keep_behind_ = 1;
   std::string where_;
   std::string path_;
   std::int64_t blocks_per_row_ = 0;

@@ -1,0 +1,269 @@
+#include "nodes/common/tiff_tiles.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <isa-l/igzip_lib.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+
+#include "rasterflow/errors.hpp"
+
+namespace rasterflow::nodes {
+
+namespace {
+
+constexpr std::size_t kReadBytes = 32 * 1024;  // compressed bytes read per call, at most
+
+std::string text_or(const char* s, const char* fallback) { return s != nullptr ? std::string(s) : std::string(fallback); }
+
+// Undoes TIFF predictor 2 on one row: each sample was stored as the difference from the one
+// before it, in unsigned integer arithmetic of the sample's width.
+template <typename U>
+void accumulate_row(std::byte* row, int width) {
+  U previous{};
+  for (int i = 0; i < width; ++i) {
+    U value;
+    std::memcpy(&value, row + static_cast<std::size_t>(i) * sizeof(U), sizeof(U));
+    value = static_cast<U>(value + previous);
+    std::memcpy(row + static_cast<std::size_t>(i) * sizeof(U), &value, sizeof(U));
+    previous = value;
+  }
+}
+
+}  // namespace
+
+struct TiffTileStreams::Column {
+  std::mutex mutex;
+  // ISA-L's inflate (Debian's libisal): as fast as the libdeflate GDAL decodes whole tiles with,
+  // where zlib's is 1.8 times slower; its state (87 KiB, history included) is allocated once.
+  std::unique_ptr<inflate_state> z;
+  bool ended = false;           // the tile's stream is complete
+  std::int64_t tile = -1;       // the tile being decoded
+  std::int64_t next_unit = 0;   // its next unit of rows
+  std::uint64_t in_pos = 0;     // file offset of the next compressed byte not consumed yet
+  std::uint64_t in_end = 0;
+};
+
+std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const std::string& path, int band_index, std::string where,
+                                                        std::string* why) {
+  const auto refuse = [&](std::string reason) -> std::unique_ptr<TiffTileStreams> {
+    if (why != nullptr) *why = std::move(reason);
+    return nullptr;
+  };
+  const std::string driver = text_or(GDALGetDriverShortName(GDALGetDatasetDriver(ds)), "");
+  if (driver != "GTiff") return refuse("not a GeoTIFF (GDAL driver " + driver + ")");
+  if (text_or(GDALGetDescription(ds), "") != path) return refuse("not the file itself");
+  GDALRasterBandH band = GDALGetRasterBand(ds, band_index);
+  if (band == nullptr) return refuse("no band " + std::to_string(band_index));
+
+  std::unique_ptr<TiffTileStreams> s(new TiffTileStreams());
+  s->path_ = path;
+  s->where_ = std::move(where);
+  GDALGetBlockSize(band, &s->tile_width_, &s->tile_height_);
+  // The largest unit that divides the tiles' height: fewer, larger inflate calls (ISA-L keeps
+  // its 32 KiB of history by copying it at the end of each call), still a fraction of a tile.
+  for (const int rows : {64, 32, 16}) {
+    if (s->tile_height_ > rows && s->tile_height_ % rows == 0) {
+      s->unit_rows_ = rows;
+      break;
+    }
+  }
+  if (s->unit_rows_ == 0) return refuse("blocks of " + std::to_string(s->tile_height_) + " rows (nothing to gain)");
+  const std::string compression = text_or(GDALGetMetadataItem(ds, "COMPRESSION", "IMAGE_STRUCTURE"), "NONE");
+  if (compression != "DEFLATE" && compression != "NONE") return refuse(compression + " compression");
+  s->deflate_ = compression == "DEFLATE";
+  s->predictor_ = std::atoi(text_or(GDALGetMetadataItem(ds, "PREDICTOR", "IMAGE_STRUCTURE"), "1").c_str());
+  if (s->predictor_ < 1 || s->predictor_ > 3) return refuse("predictor " + std::to_string(s->predictor_));
+  const std::string interleave = text_or(GDALGetMetadataItem(ds, "INTERLEAVE", "IMAGE_STRUCTURE"), "BAND");
+  if (GDALGetRasterCount(ds) > 1 && interleave != "BAND") return refuse(interleave + " interleaving");
+  if (GDALGetMetadataItem(band, "NBITS", "IMAGE_STRUCTURE") != nullptr) return refuse("samples not a whole number of bytes");
+  s->type_ = GDALGetRasterDataType(band);
+  s->sample_bytes_ = GDALGetDataTypeSizeBytes(s->type_);
+  if (GDALDataTypeIsComplex(s->type_) || s->sample_bytes_ <= 0) return refuse("complex samples");
+  if (s->predictor_ == 3 && !GDALDataTypeIsFloating(s->type_)) return refuse("predictor 3 on integers");
+
+  s->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (s->fd_ < 0) return refuse("cannot open the file: " + std::string(std::strerror(errno)));
+  char order[2] = {0, 0};
+  if (::pread(s->fd_, order, 2, 0) != 2 || !((order[0] == 'I' && order[1] == 'I') || (order[0] == 'M' && order[1] == 'M'))) {
+    return refuse("no TIFF byte-order mark");
+  }
+  const bool big = order[0] == 'M';
+  s->swapped_ = big != (std::endian::native == std::endian::big);
+
+  const std::int64_t width = GDALGetRasterBandXSize(band);
+  const std::int64_t height = GDALGetRasterBandYSize(band);
+  s->height_ = height;
+  s->tiles_across_ = (width + s->tile_width_ - 1) / s->tile_width_;
+  s->tiles_down_ = (height + s->tile_height_ - 1) / s->tile_height_;
+  const auto tiles = static_cast<std::size_t>(s->tiles_across_ * s->tiles_down_);
+  s->offsets_.resize(tiles);
+  s->sizes_.resize(tiles);
+  for (std::int64_t j = 0; j < s->tiles_down_; ++j) {
+    for (std::int64_t i = 0; i < s->tiles_across_; ++i) {
+      const std::string suffix = std::to_string(i) + "_" + std::to_string(j);
+      const char* offset = GDALGetMetadataItem(band, ("BLOCK_OFFSET_" + suffix).c_str(), "TIFF");
+      const char* size = GDALGetMetadataItem(band, ("BLOCK_SIZE_" + suffix).c_str(), "TIFF");
+      const auto k = static_cast<std::size_t>(j * s->tiles_across_ + i);
+      s->offsets_[k] = offset != nullptr ? std::strtoull(offset, nullptr, 10) : 0;
+      s->sizes_[k] = size != nullptr ? std::strtoull(size, nullptr, 10) : 0;
+      if (s->offsets_[k] == 0 || s->sizes_[k] == 0) return refuse("sparse tiles (tile " + suffix + " is not in the file)");
+    }
+  }
+  s->columns_.resize(static_cast<std::size_t>(s->tiles_across_));
+  for (auto& c : s->columns_) c = std::make_unique<Column>();
+
+  // GDAL decodes the first block; the streams must give the same bytes for its first rows.
+  const std::size_t row_bytes = static_cast<std::size_t>(s->tile_width_) * static_cast<std::size_t>(s->sample_bytes_);
+  std::vector<std::byte> gdal_block(row_bytes * static_cast<std::size_t>(s->tile_height_));
+  std::vector<std::byte> ours(row_bytes * static_cast<std::size_t>(s->unit_rows_));
+  if (GDALReadBlock(band, 0, 0, gdal_block.data()) != CE_None) return refuse("GDAL cannot read its first block");
+  try {
+    s->decode(0, 0, ours.data());
+  } catch (const std::exception& e) {
+    return refuse(std::string("the first block does not decode here: ") + e.what());
+  }
+  const std::size_t checked = row_bytes * static_cast<std::size_t>(std::min<std::int64_t>(s->unit_rows_, height));
+  if (std::memcmp(gdal_block.data(), ours.data(), checked) != 0) return refuse("decoding here differs from GDAL's on the first block");
+  s->columns_[0] = std::make_unique<Column>();
+  return s;
+}
+
+TiffTileStreams::~TiffTileStreams() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::size_t TiffTileStreams::state_bytes() const {
+  return deflate_ ? static_cast<std::size_t>(tiles_across_) * (sizeof(Column) + sizeof(inflate_state)) : 0;
+}
+
+void TiffTileStreams::fail(std::int64_t tile_col, std::int64_t tile_row, const std::string& what) const {
+  throw_io_error(where_, "reading " + path_ + " tile " + std::to_string(tile_col) + " of tile row " + std::to_string(tile_row) + " (rows " +
+                             std::to_string(tile_row * tile_height_) + "-" + std::to_string((tile_row + 1) * tile_height_ - 1) +
+                             ") failed: " + what);
+}
+
+void TiffTileStreams::decode(std::int64_t unit, std::int64_t column, std::byte* dst) {
+  const std::int64_t units_per_tile = tile_height_ / unit_rows_;
+  const std::int64_t tile_row = unit / units_per_tile;
+  const std::int64_t unit_in_tile = unit % units_per_tile;
+  if (column < 0 || column >= tiles_across_ || tile_row < 0 || tile_row >= tiles_down_) fail(column, tile_row, "no such tile");
+  Column& c = *columns_[static_cast<std::size_t>(column)];
+  std::lock_guard lock(c.mutex);
+  fill(c, tile_row * tiles_across_ + column, unit_in_tile, dst);
+}
+
+void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_tile, std::byte* dst) {
+  const std::size_t unit_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_) * static_cast<std::size_t>(unit_rows_);
+  const auto k = static_cast<std::size_t>(tile);
+  if (!deflate_) {
+    // Uncompressed: the unit's rows are one byte range of the tile (the last strip may be short).
+    const std::uint64_t begin = static_cast<std::uint64_t>(unit_in_tile) * unit_bytes;
+    const std::uint64_t available = sizes_[k] > begin ? std::min<std::uint64_t>(unit_bytes, sizes_[k] - begin) : 0;
+    std::size_t done = 0;
+    while (done < available) {
+      const ssize_t n = ::pread(fd_, dst + done, available - done, static_cast<off_t>(offsets_[k] + begin + done));
+      if (n <= 0) fail(tile % tiles_across_, tile / tiles_across_, n == 0 ? "the file ends early" : std::strerror(errno));
+      done += static_cast<std::size_t>(n);
+    }
+    std::memset(dst + done, 0, unit_bytes - done);
+    undo_predictor(dst);
+    return;
+  }
+  if (c.tile != tile || c.next_unit > unit_in_tile) {
+    if (!c.z) c.z = std::make_unique<inflate_state>();
+    isal_inflate_init(c.z.get());
+    c.z->crc_flag = ISAL_ZLIB;  // TIFF's DEFLATE is zlib-wrapped
+    c.tile = tile;
+    c.next_unit = 0;
+    c.ended = false;
+    c.in_pos = offsets_[k];
+    c.in_end = offsets_[k] + sizes_[k];
+  }
+  while (c.next_unit <= unit_in_tile) {
+    inflate_rows(c, tile, dst);  // units before the one asked for are decoded into dst and overwritten
+    ++c.next_unit;
+  }
+  undo_predictor(dst);
+}
+
+void TiffTileStreams::inflate_rows(Column& c, std::int64_t tile, std::byte* dst) {
+  thread_local std::vector<std::uint8_t> in(kReadBytes);
+  const std::size_t unit_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_) * static_cast<std::size_t>(unit_rows_);
+  inflate_state& z = *c.z;
+  z.next_out = reinterpret_cast<std::uint8_t*>(dst);
+  z.avail_out = static_cast<std::uint32_t>(unit_bytes);
+  while (z.avail_out > 0 && !c.ended) {
+    // About as many compressed bytes as the unit's output: one read for most units.
+    const std::uint64_t n = std::min<std::uint64_t>({kReadBytes, std::max<std::uint64_t>(4096, z.avail_out), c.in_end - c.in_pos});
+    const std::uint32_t out_before = z.avail_out;
+    const ssize_t got = n > 0 ? ::pread(fd_, in.data(), n, static_cast<off_t>(c.in_pos)) : 0;
+    if (got < 0 || (got == 0 && n > 0)) fail(tile % tiles_across_, tile / tiles_across_, got == 0 ? "the file ends early" : std::strerror(errno));
+    z.next_in = in.data();
+    z.avail_in = static_cast<std::uint32_t>(got);
+    const int ret = isal_inflate(&z);
+    c.in_pos += static_cast<std::uint64_t>(got) - z.avail_in;
+    if (ret < 0) fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is damaged (ISA-L error " + std::to_string(ret) + ")");
+    if (z.block_state == ISAL_BLOCK_FINISH) {
+      c.ended = true;
+    } else if (n == 0 && z.avail_out == out_before) {
+      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is cut short");
+    }
+  }
+  z.next_in = nullptr;
+  z.avail_in = 0;
+  // A tile's stream may end early only in rows past the band's last (a short last strip).
+  const std::size_t produced = unit_bytes - z.avail_out;
+  if (produced < unit_bytes) {
+    const std::int64_t tile_row = tile / tiles_across_;
+    const std::int64_t first_row = tile_row * tile_height_ + c.next_unit * unit_rows_;
+    const std::int64_t valid_rows = std::clamp<std::int64_t>(height_ - first_row, 0, unit_rows_);
+    const std::size_t needed = static_cast<std::size_t>(valid_rows) * static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_);
+    if (produced < needed) fail(tile % tiles_across_, tile_row, "the tile's data ends early (at row " + std::to_string(first_row) + ")");
+    std::memset(dst + produced, 0, unit_bytes - produced);
+  }
+}
+
+void TiffTileStreams::undo_predictor(std::byte* rows) const {
+  const std::size_t row_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_);
+  const std::size_t samples = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(unit_rows_);
+  if (predictor_ == 3) {
+    // Floating point: per row, byte differences over the whole row, the samples' bytes stored
+    // as planes from the most significant; the result is in native order whatever the file's.
+    thread_local std::vector<std::byte> tmp;
+    tmp.resize(row_bytes);
+    const std::size_t w = static_cast<std::size_t>(tile_width_);
+    const std::size_t b = static_cast<std::size_t>(sample_bytes_);
+    for (int r = 0; r < unit_rows_; ++r) {
+      std::byte* row = rows + static_cast<std::size_t>(r) * row_bytes;
+      auto* u = reinterpret_cast<unsigned char*>(row);
+      for (std::size_t i = 1; i < row_bytes; ++i) u[i] = static_cast<unsigned char>(u[i] + u[i - 1]);
+      std::memcpy(tmp.data(), row, row_bytes);
+      for (std::size_t i = 0; i < w; ++i) {
+        for (std::size_t byte = 0; byte < b; ++byte) {
+          const std::size_t significance = std::endian::native == std::endian::big ? byte : b - byte - 1;
+          row[i * b + byte] = tmp[significance * w + i];
+        }
+      }
+    }
+    return;
+  }
+  if (swapped_ && sample_bytes_ > 1) GDALSwapWords(rows, sample_bytes_, static_cast<int>(samples), sample_bytes_);
+  if (predictor_ == 2) {
+    for (int r = 0; r < unit_rows_; ++r) {
+      std::byte* row = rows + static_cast<std::size_t>(r) * row_bytes;
+      switch (sample_bytes_) {
+        case 1: accumulate_row<std::uint8_t>(row, tile_width_); break;
+        case 2: accumulate_row<std::uint16_t>(row, tile_width_); break;
+        case 4: accumulate_row<std::uint32_t>(row, tile_width_); break;
+        case 8: accumulate_row<std::uint64_t>(row, tile_width_); break;
+        default: break;
+      }
+    }
+  }
+}
+
+}  // namespace rasterflow::nodes

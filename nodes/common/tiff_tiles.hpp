@@ -1,0 +1,79 @@
+#pragma once
+// A tiled GeoTIFF's tiles decoded a few rows at a time.
+//
+// A raster-order table needs every column of a grid row before the next row, so a source
+// stored in 256 x 256 tiles would have to keep a whole row of decoded tiles (256 rows across
+// the file's full width: 35 MiB for a 36,000-pixel-wide Float32 band) while tiles of a few
+// grid rows pass through it. DEFLATE is a stream, and TIFF's predictors work row by row, so a
+// tile can be decoded a few rows (`unit_rows`) at a time instead: each tile column keeps its inflate
+// state (ISA-L's, 87 KiB with the 32 KiB of history DEFLATE needs) and where it stopped in the
+// file, and memory follows the rows in use, not the tiles' height. Uncompressed tiles are read
+// row range by row range.
+//
+// Only what GDAL would decode the same way is taken: the GTiff driver's own file, tiled,
+// DEFLATE or no compression, predictor 1, 2 (integers) or 3 (floating point), one sample per
+// pixel or band interleaving, whole-byte samples, no sparse tiles. Anything else is left to
+// GDAL (`open` says why), and the first unit decoded here is checked against GDAL's own
+// decoding of the same block before the streams are used.
+#include <gdal.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace rasterflow::nodes {
+
+class TiffTileStreams {
+ public:
+
+  // Streams for band `band_index` of the dataset `ds` opened from `path`, or null with the
+  // reason in `why`. `where` names the node in errors.
+  static std::unique_ptr<TiffTileStreams> open(GDALDatasetH ds, const std::string& path, int band_index, std::string where,
+                                               std::string* why);
+  ~TiffTileStreams();
+  TiffTileStreams(const TiffTileStreams&) = delete;
+  TiffTileStreams& operator=(const TiffTileStreams&) = delete;
+
+  // Rows decoded per call: 64, 32 or 16, whichever divides the tiles' height (TIFF's are
+  // multiples of 16).
+  int unit_rows() const { return unit_rows_; }
+  std::int64_t tiles_across() const { return tiles_across_; }
+  // Bytes kept between calls: the inflate states of one row of tiles.
+  std::size_t state_bytes() const;
+
+  // Decodes rows [unit * unit_rows, +unit_rows) of tile column `column` (tile_width x unit_rows
+  // samples in the file's data type, native byte order) into `dst`. Any order is correct;
+  // increasing units per column decode each tile once, going back restarts the tile.
+  void decode(std::int64_t unit, std::int64_t column, std::byte* dst);
+
+ private:
+  struct Column;
+  TiffTileStreams() = default;
+  void fill(Column& c, std::int64_t tile, std::int64_t unit_in_tile, std::byte* dst);
+  void inflate_rows(Column& c, std::int64_t tile, std::byte* dst);
+  void undo_predictor(std::byte* rows) const;
+  [[noreturn]] void fail(std::int64_t tile_col, std::int64_t tile_row, const std::string& what) const;
+
+  std::string path_;
+  std::string where_;
+  int fd_ = -1;
+  bool deflate_ = false;
+  int predictor_ = 1;
+  bool swapped_ = false;  // the file's byte order is not this machine's
+  GDALDataType type_ = GDT_Unknown;
+  int sample_bytes_ = 0;
+  int tile_width_ = 0;
+  int tile_height_ = 0;
+  int unit_rows_ = 0;
+  std::int64_t height_ = 0;  // the band's
+  std::int64_t tiles_across_ = 0;
+  std::int64_t tiles_down_ = 0;
+  std::vector<std::uint64_t> offsets_;  // per tile, row-major
+  std::vector<std::uint64_t> sizes_;
+  std::vector<std::unique_ptr<Column>> columns_;
+};
+
+}  // namespace rasterflow::nodes
