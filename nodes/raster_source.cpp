@@ -69,12 +69,12 @@ RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
   const std::size_t block_row_bytes = static_cast<std::size_t>(info_.width) * static_cast<std::size_t>(std::max(1, info_.block_height)) *
                                       static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
   if (info_.block_width > 0 && info_.block_height > 0) {
-    std::string why;
+    std::string& why = streams_refused_;
     streams_ = TiffTileStreams::open(get(ds), info_.path, info_.band, where, &why);
     // Streams cost their inflate states and the rows of tiles kept: taken when that is less
     // than two whole rows of blocks.
     if (streams_ && stream_bytes() >= 2 * block_row_bytes) {
-      why = "a row of its blocks is smaller than the streams' state";
+      why = "two rows of its blocks cost less than streams would";
       streams_.reset();
     }
     if (streams_) {
@@ -218,7 +218,19 @@ std::vector<std::string> RasterSource::describe() const {
   std::snprintf(buf, sizeof buf, "%s band %d: %lld x %lld %s%s, pixel %.9g x %.9g, nodata %s", info_.path.c_str(), info_.band,
                 static_cast<long long>(info_.width), static_cast<long long>(info_.height), GDALGetDataTypeName(info_.type), info_.signed_byte ? " (signed: Int8)" : "", info_.gt[1],
                 -info_.gt[5], info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
-  return {buf};
+  std::vector<std::string> lines{buf};
+  const auto mib = [](std::size_t bytes) { return std::to_string((bytes + (std::size_t{1} << 19)) >> 20) + " MiB"; };
+  if (streams_ && blocks_) {
+    lines.push_back("decoded " + std::to_string(streams_->unit_rows()) + " rows of every " + std::to_string(info_.block_width) + " x " +
+                    std::to_string(info_.block_height) + " tile at a time (" + std::to_string(streams_->tiles_across()) +
+                    " inflate streams), up to " + mib(decoded_rows_bytes()));
+  } else if (blocks_) {
+    lines.push_back("decoded a whole row of " + std::to_string(info_.block_width) + " x " + std::to_string(info_.block_height) +
+                    " blocks at a time, up to " + mib(decoded_rows_bytes()) + " (not in streams: " + streams_refused_ + ")");
+  } else {
+    lines.push_back("read through GDAL's block cache");
+  }
+  return lines;
 }
 
 }  // namespace rasterflow::nodes

@@ -59,6 +59,7 @@ class RasterSource final : public Node {
   // Returns whether there were any.
   bool read_through_gdal_cache();
   const BlockRows* block_rows() const { return blocks_.get(); }
+  const TiffTileStreams* tile_streams() const { return blocks_ ? streams_.get() : nullptr; }
 
  private:
   static constexpr std::size_t kMaxBlockRowBytes = std::size_t{256} << 20;
@@ -75,6 +76,7 @@ class RasterSource final : public Node {
   std::string warper_vrt_;  // VRT XML, or "" when the file itself is used
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> warper_handles_;
   std::unique_ptr<TiffTileStreams> streams_;  // before blocks_, which calls it
+  std::string streams_refused_;               // why the file is not decoded in streams
   std::unique_ptr<BlockRows> blocks_;
 };
 

@@ -37,9 +37,9 @@ for step in "${steps[@]}"; do
       echo "== ThreadSanitizer: flow graph, monitor, metrics"
       cmake -S "$here" -B "$here/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1 -g" \
         -DRASTERFLOW_SANITIZE=thread -DRASTERFLOW_BUILD_BENCH=OFF > /dev/null
-      cmake --build "$here/build-tsan" -j "$jobs" --target test_engine test_graphs rasterflow
+      cmake --build "$here/build-tsan" -j "$jobs" --target test_engine test_graphs test_nodes rasterflow
       (cd "$here/build-tsan" && TSAN_OPTIONS="suppressions=$here/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1" \
-        ctest --output-on-failure -j "$jobs" -R "^(Memory|Modes|Budget|EndToEnd|MetricsRun\\.Sqlite|Metrics\\.|Numa\\.|TileMemory\\.|BlockRows\\.)")
+        ctest --output-on-failure -j "$jobs" -R "^(Memory|Modes|Budget|EndToEnd|MetricsRun\\.Sqlite|Metrics\\.|Numa\\.|TileMemory\\.|BlockRows\\.|TiffTiles\\.)")
       ;;
     fuzz)
       echo "== libFuzzer: ${fuzz_seconds}s per target"

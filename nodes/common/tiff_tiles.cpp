@@ -191,7 +191,7 @@ void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_ti
 }
 
 void TiffTileStreams::inflate_rows(Column& c, std::int64_t tile, std::byte* dst) {
-  thread_local std::vector<std::uint8_t> in(kReadBytes);
+  thread_local std::vector<std::uint8_t> in(kReadBytes + 64);  // slack: ISA-L loads its input 8 bytes at a time
   const std::size_t unit_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_) * static_cast<std::size_t>(unit_rows_);
   inflate_state& z = *c.z;
   z.next_out = reinterpret_cast<std::uint8_t*>(dst);

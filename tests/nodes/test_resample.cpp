@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <sstream>
@@ -303,6 +304,46 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryDataType" * doctest::timeout(240)) {
         CHECK_MESSAGE(c.mismatches == 0, c.first);
       }
     }
+  }
+}
+
+TEST_CASE("Resample.AgreesWithGdalwarp.WideSourceDecodedInStreams" * doctest::timeout(240)) {
+  // 8192 px of Float64 in 256 x 256 tiles: a row of tiles (16 MiB) costs more than decoding 64
+  // rows of every tile at a time, so the source is read through TiffTileStreams.
+  test::TempDir dir;
+  test::RasterSpec spec;
+  spec.width = 8192;
+  spec.height = 300;
+  spec.gt = {-180.0, 0.04, 0.0, 60.0, 0.0, -0.04};
+  spec.type = "Float64";
+  spec.nodata = -1.0;
+  spec.creation_options = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE", "PREDICTOR=3"};
+  test::write_raster(dir / "wide.tif", spec, {field(8192, 300, -1.0, false)});
+  {
+    test::write_text(dir / "plan.json", R"({"grid": {"resolution": 0.16}, "nodes": [
+        {"id": "s", "type": "raster_source", "path": "wide.tif"},
+        {"id": "v", "type": "resample", "inputs": ["s"], "method": "average"},
+        {"id": "m", "type": "merge", "inputs": ["v"]},
+        {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
+    Config config;
+    RunOptions options;
+    options.output_dir = dir.path();
+    Pipeline pipeline(load_graph(dir / "plan.json", config), config, options);
+    const auto plan = pipeline.plan();
+    CHECK(std::any_of(plan.begin(), plan.end(), [](const std::string& line) {
+      return line.find("decoded 64 rows of every 256 x 256 tile at a time (32 inflate streams)") != std::string::npos;
+    }));
+  }
+  for (const char* method : {"average", "nearest", "max"}) {
+    const std::string method_text = method;
+    CAPTURE(method_text);
+    // Tiles of 3 grid rows (12 source rows) cut across the 64-row units and the 256-row tiles.
+    const auto [grid, ours] = resample_once(dir, "wide.tif", method, "auto", R"({"resolution": 0.16})", "", 3);
+    CHECK(grid.width == 2048);
+    const auto ref = test::gdalwarp_reference(dir / "wide.tif", grid, method_text);
+    const Comparison c = compare(ours, ref, method_text == "average" ? 1e-9 : 0.0);
+    CHECK(c.valid > c.cells / 2);
+    CHECK_MESSAGE(c.mismatches == 0, c.first);
   }
 }
 

@@ -35,9 +35,11 @@ TempDir::~TempDir() {
 void write_raster(const std::filesystem::path& path, const RasterSpec& spec, const std::vector<std::vector<double>>& values) {
   GDALAllRegister();
   const GDALDataType type = GDALGetDataTypeByName(spec.type.c_str());
-  const char* const options[] = {"TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16", "COMPRESS=DEFLATE", nullptr};
+  std::vector<const char*> options;
+  for (const auto& o : spec.creation_options) options.push_back(o.c_str());
+  options.push_back(nullptr);
   GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path.c_str(), static_cast<int>(spec.width),
-                               static_cast<int>(spec.height), spec.bands, type, const_cast<char**>(options));
+                               static_cast<int>(spec.height), spec.bands, type, const_cast<char**>(options.data()));
   if (ds == nullptr) throw std::runtime_error("cannot create " + path.string());
   GeoTransform gt = spec.gt;
   GDALSetGeoTransform(ds, gt.data());

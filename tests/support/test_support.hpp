@@ -32,6 +32,8 @@ struct RasterSpec {
   std::optional<double> nodata;
   std::string crs = "EPSG:4326";  // "" for none
   int bands = 1;
+  // GTiff creation options; the default is tiled 16 x 16, DEFLATE.
+  std::vector<std::string> creation_options = {"TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16", "COMPRESS=DEFLATE"};
 };
 // Writes a GeoTIFF whose band b has values[b][row * width + col] (or values[0] for every band).
 void write_raster(const std::filesystem::path& path, const RasterSpec& spec, const std::vector<std::vector<double>>& values);
