@@ -62,34 +62,7 @@ RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
                   std::to_string(info_.band) + "</SourceBand><NODATA>" + nodata_text + "</NODATA></ComplexSource></VRTRasterBand></VRTDataset>";
     CPLFree(escaped);
   }
-  // One row of the file's blocks is decoded once and shared by every thread, unless a row of
-  // blocks is so large (e.g. a whole file in one strip) that holding it would cost more than
-  // reading through GDAL's cache. A tiled DEFLATE or uncompressed GeoTIFF is decoded a few rows
-  // of every tile at a time instead (TiffTileStreams), so memory does not follow its tile height.
-  const std::size_t block_row_bytes = static_cast<std::size_t>(info_.width) * static_cast<std::size_t>(std::max(1, info_.block_height)) *
-                                      static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
-  if (info_.block_width > 0 && info_.block_height > 0) {
-    std::string& why = streams_refused_;
-    streams_ = TiffTileStreams::open(get(ds), info_.path, info_.band, where, &why);
-    // Streams cost their inflate states and the rows of tiles kept: taken when that is less
-    // than two whole rows of blocks.
-    if (streams_ && stream_bytes() >= 2 * block_row_bytes) {
-      why = "two rows of its blocks cost less than streams would";
-      streams_.reset();
-    }
-    if (streams_) {
-      blocks_ = std::make_unique<BlockRows>(
-          BlockRows::Layout{info_.width, info_.height, info_.block_width, streams_->unit_rows(), info_.type},
-          [s = streams_.get()](std::int64_t row, std::int64_t column, std::byte* dst) { s->decode(row, column, dst); }, where, info_.path,
-          stream_rows_kept());
-    } else {
-      spdlog::debug("{}: {} is decoded a whole row of blocks at a time: {}", where, info_.path, why);
-      if (block_row_bytes <= kMaxBlockRowBytes) {
-        blocks_ = std::make_unique<BlockRows>(BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type},
-                                              [this] { return band(); }, where, info_.path);
-      }
-    }
-  }
+  set_up_decoding(get(ds), false);
   switch (info_.type) {
     case GDT_Byte: case GDT_UInt16: case GDT_Int16: case GDT_UInt32: case GDT_Int32: case GDT_Float32: case GDT_Float64:
 #if GDAL_VERSION_NUM >= 3070000
@@ -100,6 +73,50 @@ RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
       throw_graph_error(where, "option \"band\": data type " + std::string(GDALGetDataTypeName(info_.type)) +
                                    " is not supported (expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64)");
   }
+}
+
+void RasterSource::set_up_decoding(GDALDatasetH ds, bool compact) {
+  // One row of the file's blocks is decoded once and shared by every thread, unless a row of
+  // blocks is so large (e.g. a whole file in one strip) that holding it would cost more than
+  // reading through GDAL's cache. A tiled DEFLATE or uncompressed GeoTIFF is decoded a few rows
+  // of every tile at a time instead (TiffTileStreams), so memory does not follow its tile height.
+  // `compact`: the smallest streams (16-row units, one kept behind), for tight memory limits.
+  blocks_.reset();
+  streams_.reset();
+  compact_ = compact;
+  const std::string where = this->where();
+  const std::size_t block_row_bytes = static_cast<std::size_t>(info_.width) * static_cast<std::size_t>(std::max(1, info_.block_height)) *
+                                      static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
+  if (info_.block_width <= 0 || info_.block_height <= 0) return;
+  std::string& why = streams_refused_;
+  streams_ = TiffTileStreams::open(ds, info_.path, info_.band, where, &why, compact ? 16 : 64);
+  // Streams cost their inflate states and the rows of tiles kept: taken when that is less
+  // than two whole rows of blocks.
+  if (streams_ && stream_bytes() >= 2 * block_row_bytes) {
+    why = "two rows of its blocks cost less than streams would";
+    streams_.reset();
+  }
+  if (streams_) {
+    blocks_ = std::make_unique<BlockRows>(
+        BlockRows::Layout{info_.width, info_.height, info_.block_width, streams_->unit_rows(), info_.type},
+        [s = streams_.get()](std::int64_t row, std::int64_t column, std::byte* dst) { s->decode(row, column, dst); }, where, info_.path,
+        stream_rows_kept());
+  } else {
+    spdlog::debug("{}: {} is decoded a whole row of blocks at a time: {}", where, info_.path, why);
+    if (block_row_bytes <= kMaxBlockRowBytes) {
+      blocks_ = std::make_unique<BlockRows>(BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type},
+                                            [this] { return band(); }, where, info_.path);
+    }
+  }
+}
+
+bool RasterSource::compact_decoding() {
+  if (compact_ || !blocks_) return false;
+  const std::size_t before = decoded_rows_bytes();
+  set_up_decoding(dataset(), true);
+  if (streams_ && decoded_rows_bytes() < before) return true;
+  set_up_decoding(dataset(), false);
+  return false;
 }
 
 GDALDatasetH RasterSource::dataset() {
@@ -133,6 +150,7 @@ std::size_t RasterSource::unit_row_bytes() const {
 }
 
 int RasterSource::stream_rows_kept() const {
+  if (compact_) return 1;
   return static_cast<int>(std::clamp<std::size_t>(kStreamKeptBytes / std::max<std::size_t>(1, unit_row_bytes()), 1, 64));
 }
 

@@ -55,6 +55,10 @@ class RasterSource final : public Node {
   // and the inflate states when tiles are decoded a few rows at a time), 0 when reads go
   // through GDAL's cache.
   std::size_t decoded_rows_bytes() const;
+  // Before the run, when memory is tight: decodes in the smallest streams the file allows
+  // (slower than whole rows or larger units, far faster than GDAL's cache). Returns whether
+  // that holds fewer bytes than before (else nothing changes).
+  bool compact_decoding();
   // Before the run: gives the decoded block rows up, reading through GDAL's cache instead.
   // Returns whether there were any.
   bool read_through_gdal_cache();
@@ -70,6 +74,7 @@ class RasterSource final : public Node {
   int stream_rows_kept() const;
   std::size_t stream_bytes() const;
   DatasetPtr open() const;
+  void set_up_decoding(GDALDatasetH ds, bool compact);
   void read_through_gdal(const PixelWindow& window, double* out);
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
@@ -77,6 +82,7 @@ class RasterSource final : public Node {
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> warper_handles_;
   std::unique_ptr<TiffTileStreams> streams_;  // before blocks_, which calls it
   std::string streams_refused_;               // why the file is not decoded in streams
+  bool compact_ = false;
   std::unique_ptr<BlockRows> blocks_;
 };
 

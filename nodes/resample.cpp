@@ -390,6 +390,8 @@ std::size_t Resample::reused_cache_bytes() const {
 
 std::size_t Resample::held_bytes() const { return fast_ ? source_->decoded_rows_bytes() : 0; }
 
+bool Resample::shrink_held_bytes() { return fast_ && source_->compact_decoding(); }
+
 bool Resample::forgo_held_bytes() { return fast_ && source_->read_through_gdal_cache(); }
 
 double Resample::input_pixels(std::int64_t row0, std::int64_t rows) const {

@@ -31,6 +31,7 @@ class Resample final : public Node {
   std::size_t estimate_bytes(std::int64_t cells) const override;
   std::size_t per_thread_bytes() const override;
   std::size_t held_bytes() const override;
+  bool shrink_held_bytes() override;
   bool forgo_held_bytes() override;
   RowAlignment row_alignment() const override;
   std::size_t reused_cache_bytes() const override;

@@ -314,10 +314,19 @@ void Pipeline::Impl::size_memory() {
     budget = usable > reserved ? static_cast<std::uint64_t>(usable - reserved) : 0;
   };
   reserve();
-  // Decoded block rows that leave tiles less than two grid rows are given up: the sources are
-  // then read through GDAL's cache (bounded by the limit; much slower, as blocks are decoded
-  // again for every tile) rather than refusing the run. Thin tiles with the rows held are still
+  // Decoded block rows that leave tiles less than two grid rows are first shrunk (sources
+  // decoded in the smallest streams their files allow), then given up: the sources are then
+  // read through GDAL's cache (bounded by the limit; much slower, as blocks are decoded again
+  // for every tile) rather than refusing the run. Thin tiles with the rows held are still
   // faster than decoding again, so they are kept whenever two rows fit.
+  if (budget < 2 * one_row) {
+    bool shrunk = false;
+    for (const auto& n : nodes) shrunk = n->shrink_held_bytes() || shrunk;
+    if (shrunk) {
+      reserve();
+      spdlog::info("memory.limit {}: sources decoded in smaller units to fit ({} of decoded rows)", format_size(limit), format_size(held_bytes));
+    }
+  }
   if (budget < 2 * one_row) {
     bool gave_up = false;
     for (const auto& n : nodes) gave_up = n->forgo_held_bytes() || gave_up;

@@ -44,6 +44,7 @@ BlockRows::BlockRows(Layout layout, Decoder decoder, std::string where, std::str
 }
 
 BlockRows::~BlockRows() {
+  if (stats_.rows_decoded == 0) return;  // set up, then replaced before the run
   spdlog::debug("{}: decoded {} block rows ({} in the file), at most {} held at once", path_, stats_.rows_decoded, block_rows(),
                 stats_.rows_live_peak);
 }

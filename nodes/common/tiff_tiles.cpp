@@ -48,7 +48,7 @@ struct TiffTileStreams::Column {
 };
 
 std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const std::string& path, int band_index, std::string where,
-                                                        std::string* why) {
+                                                        std::string* why, int max_unit_rows) {
   const auto refuse = [&](std::string reason) -> std::unique_ptr<TiffTileStreams> {
     if (why != nullptr) *why = std::move(reason);
     return nullptr;
@@ -66,7 +66,7 @@ std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const st
   // The largest unit that divides the tiles' height: fewer, larger inflate calls (ISA-L keeps
   // its 32 KiB of history by copying it at the end of each call), still a fraction of a tile.
   for (const int rows : {64, 32, 16}) {
-    if (s->tile_height_ > rows && s->tile_height_ % rows == 0) {
+    if (rows <= max_unit_rows && s->tile_height_ > rows && s->tile_height_ % rows == 0) {
       s->unit_rows_ = rows;
       break;
     }

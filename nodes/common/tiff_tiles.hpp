@@ -30,15 +30,15 @@ class TiffTileStreams {
  public:
 
   // Streams for band `band_index` of the dataset `ds` opened from `path`, or null with the
-  // reason in `why`. `where` names the node in errors.
+  // reason in `why`. `where` names the node in errors. Units of at most `max_unit_rows` rows.
   static std::unique_ptr<TiffTileStreams> open(GDALDatasetH ds, const std::string& path, int band_index, std::string where,
-                                               std::string* why);
+                                               std::string* why, int max_unit_rows = 64);
   ~TiffTileStreams();
   TiffTileStreams(const TiffTileStreams&) = delete;
   TiffTileStreams& operator=(const TiffTileStreams&) = delete;
 
-  // Rows decoded per call: 64, 32 or 16, whichever divides the tiles' height (TIFF's are
-  // multiples of 16).
+  // Rows decoded per call: the largest of 64, 32 or 16 (up to max_unit_rows) that divides the
+  // tiles' height (TIFF's are multiples of 16).
   int unit_rows() const { return unit_rows_; }
   std::int64_t tiles_across() const { return tiles_across_; }
   // Bytes kept between calls: the inflate states of one row of tiles.

@@ -215,6 +215,23 @@ std::uint64_t plan_figure(const std::filesystem::path& dir, const std::string& g
   const auto plan = boost::json::parse(pipeline.plan_json()).as_object();
   return static_cast<std::uint64_t>(boost::json::value_to<double>(plan.at("memory").as_object().at(key)));
 }
+// Writes dir/wide.tif from `spec` (values i % modulus * step) and returns the graph that
+// averages it onto `resolution` into o.csv; runs it once with 2 threads into `reference`.
+std::string wide_average_graph(const test::TempDir& dir, const test::RasterSpec& spec, int modulus, double step, const std::string& resolution,
+                               std::string* reference) {
+  std::vector<double> values(static_cast<std::size_t>(spec.width * spec.height));
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i % static_cast<std::size_t>(modulus)) * step;
+  test::write_raster(dir / "wide.tif", spec, {values});
+  const std::string graph = R"({"grid": {"resolution": )" + resolution + R"(}, "nodes": [
+    {"id": "s", "type": "raster_source", "path": "wide.tif"},
+    {"id": "v", "type": "resample", "inputs": ["s"], "method": "average"},
+    {"id": "m", "type": "merge", "inputs": ["v"]},
+    {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
+  test::run_graph_json(dir.path(), graph, {}, {"engine.threads=2"});
+  *reference = test::read_text(dir / "o.csv");
+  return graph;
+}
+
 }  // namespace
 
 TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(120)) {
@@ -224,16 +241,8 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
   spec.width = 4096;
   spec.height = 40;
   spec.gt = {0.0, 0.01, 0.0, 1.0, 0.0, -0.01};
-  std::vector<double> values(4096 * 40);
-  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i % 1000) * 0.5;
-  test::write_raster(dir / "wide.tif", spec, {values});
-  const std::string graph = R"({"grid": {"resolution": 0.01}, "nodes": [
-    {"id": "s", "type": "raster_source", "path": "wide.tif"},
-    {"id": "v", "type": "resample", "inputs": ["s"], "method": "average"},
-    {"id": "m", "type": "merge", "inputs": ["v"]},
-    {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
-  test::run_graph_json(dir.path(), graph, {}, {"engine.threads=2"});
-  const std::string reference = test::read_text(dir / "o.csv");
+  std::string reference;
+  const std::string graph = wide_average_graph(dir, spec, 1000, 0.5, "0.01", &reference);
   const std::uint64_t held = 2 * 4096 * 16 * 4;
   const std::vector<std::string> two = {"engine.threads=2"};
   const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers") + plan_figure(dir.path(), graph, two, "decoded_block_rows");
@@ -253,4 +262,39 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
   // With room for them, they are kept.
   const std::vector<std::string> roomy = {"engine.threads=2", "memory.limit=" + std::to_string(limit + 4 * row)};
   CHECK(plan_figure(dir.path(), graph, roomy, "decoded_block_rows") == held);
+}
+
+TEST_CASE("Budget.StreamsShrinkBeforeRowsAreGivenUp" * doctest::timeout(180)) {
+  test::TempDir dir;
+  // 8192 pixels of Float64 in 256 x 256 DEFLATE tiles: decoded in streams of 64 rows per tile.
+  test::RasterSpec spec;
+  spec.width = 8192;
+  spec.height = 300;
+  spec.type = "Float64";
+  spec.gt = {0.0, 0.04, 0.0, 12.0, 0.0, -0.04};
+  spec.creation_options = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE"};
+  std::string reference;
+  const std::string graph = wide_average_graph(dir, spec, 1013, 0.25, "0.16", &reference);
+  const std::vector<std::string> two = {"engine.threads=2"};
+  const std::uint64_t streams64 = plan_figure(dir.path(), graph, two, "decoded_block_rows");
+  const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers") + streams64;
+  const std::uint64_t cache = plan_figure(dir.path(), graph, two, "gdal_cache");
+  const auto row = static_cast<std::uint64_t>(plan_figure(dir.path(), graph, two, "bytes_per_cell") * 2048);
+  CHECK(streams64 > 0);
+  // Room for 1.5 grid rows beside the streams: they shrink to 16-row units (less held, still
+  // held), and the run writes the same bytes.
+  const auto limit = [&](std::uint64_t held) {
+    return std::to_string(static_cast<std::uint64_t>(static_cast<double>(cache + buffers - streams64 + held + row * 3 / 2) / 0.8));
+  };
+  const std::vector<std::string> tight = {"engine.threads=2", "memory.limit=" + limit(streams64)};
+  const std::uint64_t streams16 = plan_figure(dir.path(), graph, tight, "decoded_block_rows");
+  CHECK(streams16 > 0);
+  CHECK(streams16 < streams64);
+  RunOptions options;
+  options.memory_source = std::make_shared<EmptyProcess>();
+  test::run_graph_json(dir.path(), graph, options, tight);
+  CHECK(test::read_text(dir / "o.csv") == reference);
+  // Room for 1.5 rows beside the shrunk streams: given up too.
+  const std::vector<std::string> tighter = {"engine.threads=2", "memory.limit=" + limit(streams16)};
+  CHECK(plan_figure(dir.path(), graph, tighter, "decoded_block_rows") == 0);
 }

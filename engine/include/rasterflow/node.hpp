@@ -89,8 +89,11 @@ class Node {
   // Memory this node holds for the whole run, shared by all threads, whatever the tile size
   // (e.g. the decoded rows of its source's blocks).
   virtual std::size_t held_bytes() const { return 0; }
-  // Called before the run when the memory limit is too tight for held_bytes(): the node gives
-  // that memory up (working slower) and returns true, or returns false when it cannot.
+  // Called before the run when the memory limit is too tight for held_bytes(): first
+  // shrink_held_bytes(), where the node holds less at some cost in speed, then, if that was not
+  // enough, forgo_held_bytes(), where it gives that memory up (working much slower). Each
+  // returns true when it changed anything.
+  virtual bool shrink_held_bytes() { return false; }
   virtual bool forgo_held_bytes() { return false; }
   // Tiles that start and end on these grid rows (phase + k * rows) read whole blocks of this
   // node's source in its native tiling, so no block is decoded twice by two threads' handles.
