@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Peak RSS (getrusage of the child, via /usr/bin/time) of streaming versus in-memory export, and
 # of streaming under --memory-limit, on the three sample rasters merged onto one grid.
-#   bench/memory_modes.sh SIZE RESOLUTION [LIMIT]
-#   e.g. bench/memory_modes.sh medium 0.01      bench/memory_modes.sh large 0.02 256MiB
+#   bench/memory_modes.sh SIZE RESOLUTION [LIMIT...]
+#   e.g. bench/memory_modes.sh medium 0.01      bench/memory_modes.sh large 0.02 256MiB 128MiB
 # Prints a Markdown table and checks that every run wrote the same bytes.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "${1:-medium}"
 res="${2:-0.01}"
-limit="${3:-256MiB}"
+limits=("${@:3}")
+[ ${#limits[@]} -gt 0 ] || limits=(256MiB)
+limit="${limits[0]}"
 sed "s/\"resolution\": 0.05/\"resolution\": $res/; s#../sample_data/#data/#" "$here/graphs/demo.json" > "$work/modes.json"
 "$cli" plan "$work/modes.json" --set merge.enable_streaming=false --set memory.limit=1T | grep -E "^grid|^export" | sed 's/^/    /'
 echo
@@ -33,7 +35,7 @@ run() {  # label, extra args...
 }
 rm -f "$work/reference.csv"
 run "streaming" --streaming
-run "streaming --memory-limit $limit" --streaming --memory-limit "$limit"
+for l in "${limits[@]}"; do run "streaming --memory-limit $l" --streaming --memory-limit "$l"; done
 run "in-memory" --in-memory
 run "in-memory --memory-limit $limit" --in-memory --memory-limit "$limit"
 rm -f "$work/reference.csv" "$work/out/merged.csv"
