@@ -62,10 +62,10 @@ class MpiWorld final : public World {
   std::string node_name() const override { return node_; }
 
   std::int64_t broadcast(std::int64_t value) override {
-    MPI_Bcast(&value, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    check(MPI_Bcast(&value, 1, MPI_INT64_T, 0, MPI_COMM_WORLD), "MPI: broadcasting the plan from rank 0");
     return value;
   }
-  void barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
+  void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "MPI: waiting for every rank"); }
 
   void start_watch(std::atomic<bool>* cancel) override {
     watching_.store(true);
@@ -101,10 +101,10 @@ class MpiWorld final : public World {
   int first_failed(bool failed) override {
     int mine = failed ? rank_ : size_;
     int first = size_;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI: agreeing on the first failed rank");
     int mine_count = failed ? 1 : 0;
     int count = 0;
-    MPI_Allreduce(&mine_count, &count, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    check(MPI_Allreduce(&mine_count, &count, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD), "MPI: counting the failed ranks");
     // Every notice sent to this rank is received before MPI is finalised: the watcher's
     // receive takes the first, blocking receives the rest.
     const int expected = count - mine_count;
@@ -134,9 +134,9 @@ class MpiWorld final : public World {
     long long mine = ec ? 0 : size;
     long long offset = 0;
     long long total = 0;
-    MPI_Exscan(&mine, &offset, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+    check(MPI_Exscan(&mine, &offset, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD), "MPI: placing the bands in the output");
     if (rank_ == 0) offset = 0;  // MPI_Exscan leaves rank 0's result undefined
-    MPI_Allreduce(&mine, &total, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+    check(MPI_Allreduce(&mine, &total, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD), "MPI: summing the bands' sizes");
     MPI_File file;
     const int opened = MPI_File_open(MPI_COMM_WORLD, shared.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &file);
     std::string error = ec ? "cannot read " + local.string() + ": " + ec.message() : "";

@@ -138,7 +138,8 @@ std::vector<double> gdal_band_window(const std::string& path, int band, int col0
 
 // Every window of `windows` read through the streams equals GDALRasterIO's.
 void check_windows(nodes::BlockRows& rows, const std::string& path, int band, const std::vector<std::array<int, 4>>& windows) {
-  for (const auto& [c0, r0, cols, n] : windows) {
+  for (const auto& w : windows) {
+    const int c0 = w[0], r0 = w[1], cols = w[2], n = w[3];
     CAPTURE(c0);
     CAPTURE(r0);
     std::vector<double> ours(static_cast<std::size_t>(cols * n), -1.0);
