@@ -82,11 +82,7 @@ TEST_CASE("Catalogue.CorruptBlockMidRun" * doctest::timeout(120)) {
 
 TEST_CASE("Catalogue.Grids" * doctest::timeout(120)) {
   Case c;
-  test::RasterSpec spec;
-  spec.width = 4;
-  spec.height = 4;
-  spec.gt = {0.0, 1.0, 0.0, 44.0, 0.0, -1.0};
-  spec.crs = "";
+  test::RasterSpec spec{.width = 4, .height = 4, .gt = {0.0, 1.0, 0.0, 44.0, 0.0, -1.0}, .crs = ""};
   test::write_raster(c.dir / "data/nocrs.tif", spec, {std::vector<double>(16, 1.0)});
   EXPECT_REFUSED(2, graph_with("data/nocrs.tif", "", R"({"crs": "EPSG:4326", "resolution": 0.05})"), "", "node \"t_src\"", "has no CRS");
   spec.crs = "IAU_2015:49900";

@@ -237,10 +237,7 @@ std::string wide_average_graph(const test::TempDir& dir, const test::RasterSpec&
 TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(120)) {
   test::TempDir dir;
   // 4096 pixels wide in 16 x 16 blocks: a row of blocks is 4096 * 16 * 4 bytes, two are held.
-  test::RasterSpec spec;
-  spec.width = 4096;
-  spec.height = 40;
-  spec.gt = {0.0, 0.01, 0.0, 1.0, 0.0, -0.01};
+  test::RasterSpec spec{.width = 4096, .height = 40, .gt = {0.0, 0.01, 0.0, 1.0, 0.0, -0.01}};
   std::string reference;
   const std::string graph = wide_average_graph(dir, spec, 1000, 0.5, "0.01", &reference);
   const std::uint64_t held = 2 * 4096 * 16 * 4;
@@ -267,12 +264,12 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
 TEST_CASE("Budget.StreamsShrinkBeforeRowsAreGivenUp" * doctest::timeout(180)) {
   test::TempDir dir;
   // 8192 pixels of Float64 in 256 x 256 DEFLATE tiles: decoded in streams of 64 rows per tile.
-  test::RasterSpec spec;
-  spec.width = 8192;
-  spec.height = 300;
-  spec.type = "Float64";
-  spec.gt = {0.0, 0.04, 0.0, 12.0, 0.0, -0.04};
-  spec.creation_options = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE"};
+  test::RasterSpec spec{
+      .width = 8192,
+      .height = 300,
+      .gt = {0.0, 0.04, 0.0, 12.0, 0.0, -0.04},
+      .type = "Float64",
+      .creation_options = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE"}};
   std::string reference;
   const std::string graph = wide_average_graph(dir, spec, 1013, 0.25, "0.16", &reference);
   const std::vector<std::string> two = {"engine.threads=2"};

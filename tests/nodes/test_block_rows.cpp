@@ -60,10 +60,7 @@ std::vector<double> gdal_window(const std::string& path, int col0, int row0, int
 }
 
 std::string write_field(const test::TempDir& dir, const std::string& type, int width, int height) {
-  test::RasterSpec spec;
-  spec.width = width;
-  spec.height = height;
-  spec.type = type;
+  test::RasterSpec spec{.width = width, .height = height, .type = type};
   std::vector<double> values(static_cast<std::size_t>(width * height));
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>((i * 37) % 251) - (type == "Float32" ? 100.25 : 0.0);
   const std::string path = (dir / (type + ".tif")).string();
@@ -75,12 +72,12 @@ std::string write_field(const test::TempDir& dir, const std::string& type, int w
 // real work, within every type's range).
 std::string write_tiff(const test::TempDir& dir, const std::string& name, const std::string& type, int width, int height,
                        std::vector<std::string> options, int bands = 1) {
-  test::RasterSpec spec;
-  spec.width = width;
-  spec.height = height;
-  spec.type = type;
-  spec.bands = bands;
-  spec.creation_options = std::move(options);
+  test::RasterSpec spec{
+      .width = width,
+      .height = height,
+      .type = type,
+      .bands = bands,
+      .creation_options = std::move(options)};
   const bool floating = type.rfind("Float", 0) == 0;
   const bool is_signed = type.rfind("Int", 0) == 0 || floating;
   std::vector<std::vector<double>> values(static_cast<std::size_t>(bands));

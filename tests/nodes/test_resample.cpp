@@ -146,12 +146,12 @@ TEST_CASE("Resample.OutputKinds.FollowGdalwarpHabits") {
 
 TEST_CASE("Resample.AgreesWithGdalwarp.EveryMethodOnNonIntegerRatio" * doctest::timeout(120)) {
   test::TempDir dir;
-  test::RasterSpec spec;
-  spec.width = 37;
-  spec.height = 23;
-  spec.gt = {10.0, 0.13, 0.0, 50.0, 0.0, -0.11};
-  spec.type = "Float32";
-  spec.nodata = -9999;
+  test::RasterSpec spec{
+      .width = 37,
+      .height = 23,
+      .gt = {10.0, 0.13, 0.0, 50.0, 0.0, -0.11},
+      .type = "Float32",
+      .nodata = -9999};
   test::write_raster(dir / "src.tif", spec, {field(37, 23, -9999, false)});
   for (const char* method : {"nearest", "bilinear", "cubic", "average", "sum", "min", "max", "med", "mode", "q1", "q3", "rms"}) {
     const std::string method_text = method;
@@ -182,12 +182,12 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryMethodOnNonIntegerRatio" * doctest::
 TEST_CASE("Resample.FastPath.SameValuesAsWarper" * doctest::timeout(240)) {
   test::TempDir dir;
   for (const std::string type : {"Float32", "Int16", "Byte"}) {
-    test::RasterSpec spec;
-    spec.width = 41;
-    spec.height = 29;
-    spec.gt = {10.0, 0.1, 0.0, 50.0, 0.0, -0.1};
-    spec.type = type;
-    spec.nodata = type == "Byte" ? 255.0 : -999.0;
+    test::RasterSpec spec{
+        .width = 41,
+        .height = 29,
+        .gt = {10.0, 0.1, 0.0, 50.0, 0.0, -0.1},
+        .type = type,
+        .nodata = type == "Byte" ? 255.0 : -999.0};
     auto values = field(41, 29, *spec.nodata, true);
     if (type == "Byte") {
       for (auto& v : values) {
@@ -239,11 +239,7 @@ TEST_CASE("Resample.FastPath.SameValuesAsWarper" * doctest::timeout(240)) {
 
 TEST_CASE("Resample.FastPath.ChosenOnlyWhenItApplies") {
   test::TempDir dir;
-  test::RasterSpec spec;
-  spec.width = 20;
-  spec.height = 10;
-  spec.gt = {0.0, 0.1, 0.0, 1.0, 0.0, -0.1};
-  spec.nodata = -1;
+  test::RasterSpec spec{.width = 20, .height = 10, .gt = {0.0, 0.1, 0.0, 1.0, 0.0, -0.1}, .nodata = -1};
   test::write_raster(dir / "src.tif", spec, {field(20, 10, -1, false)});
   const auto plan_of = [&](const std::string& grid, const std::string& method, const std::string& impl) {
     test::write_text(dir / "g.json", R"({"grid": )" + grid + R"(, "nodes": [
@@ -270,12 +266,12 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryDataType" * doctest::timeout(240)) {
   test::TempDir dir;
   // Non-integer ratio (warper path) and an aligned integer ratio (fast path) for each type.
   for (const std::string type : {"Byte", "UInt16", "Int16", "UInt32", "Int32", "Float32", "Float64"}) {
-    test::RasterSpec spec;
-    spec.width = 33;
-    spec.height = 21;
-    spec.gt = {-5.0, 0.125, 0.0, 3.0, 0.0, -0.125};
-    spec.type = type;
-    spec.nodata = type == "Byte" ? 0.0 : 7.0;
+    test::RasterSpec spec{
+        .width = 33,
+        .height = 21,
+        .gt = {-5.0, 0.125, 0.0, 3.0, 0.0, -0.125},
+        .type = type,
+        .nodata = type == "Byte" ? 0.0 : 7.0};
     auto values = field(33, 21, *spec.nodata, true);
     if (type == "Byte") {
       for (auto& v : values) v = v == 0.0 ? 0.0 : std::fmod(v, 200.0) + 1;
@@ -311,13 +307,13 @@ TEST_CASE("Resample.AgreesWithGdalwarp.WideSourceDecodedInStreams" * doctest::ti
   // 8192 px of Float64 in 256 x 256 tiles: a row of tiles (16 MiB) costs more than decoding 64
   // rows of every tile at a time, so the source is read through TiffTileStreams.
   test::TempDir dir;
-  test::RasterSpec spec;
-  spec.width = 8192;
-  spec.height = 300;
-  spec.gt = {-180.0, 0.04, 0.0, 60.0, 0.0, -0.04};
-  spec.type = "Float64";
-  spec.nodata = -1.0;
-  spec.creation_options = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE", "PREDICTOR=3"};
+  test::RasterSpec spec{
+      .width = 8192,
+      .height = 300,
+      .gt = {-180.0, 0.04, 0.0, 60.0, 0.0, -0.04},
+      .type = "Float64",
+      .nodata = -1.0,
+      .creation_options = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE", "PREDICTOR=3"}};
   test::write_raster(dir / "wide.tif", spec, {field(8192, 300, -1.0, false)});
   {
     test::write_text(dir / "plan.json", R"({"grid": {"resolution": 0.16}, "nodes": [
@@ -350,13 +346,13 @@ TEST_CASE("Resample.AgreesWithGdalwarp.WideSourceDecodedInStreams" * doctest::ti
 TEST_CASE("Resample.AgreesWithGdalwarp.ReprojectedSource" * doctest::timeout(120)) {
   test::TempDir dir;
   // A UTM zone 32N raster (metres) merged onto a geographic grid.
-  test::RasterSpec spec;
-  spec.width = 60;
-  spec.height = 40;
-  spec.gt = {500000.0, 1000.0, 0.0, 5000000.0, 0.0, -1000.0};
-  spec.crs = "EPSG:32632";
-  spec.type = "Float32";
-  spec.nodata = -9999;
+  test::RasterSpec spec{
+      .width = 60,
+      .height = 40,
+      .gt = {500000.0, 1000.0, 0.0, 5000000.0, 0.0, -1000.0},
+      .type = "Float32",
+      .nodata = -9999,
+      .crs = "EPSG:32632"};
   test::write_raster(dir / "utm.tif", spec, {field(60, 40, -9999, false)});
   // (bilinear and cubic scale their kernel differently, see the first gdalwarp case.)
   for (const char* method : {"nearest", "average", "max", "mode", "q3"}) {
@@ -373,12 +369,7 @@ TEST_CASE("Resample.AgreesWithGdalwarp.ReprojectedSource" * doctest::timeout(120
 
 TEST_CASE("Resample.Sources.BandNodataOverrideNanAndNoNodata" * doctest::timeout(120)) {
   test::TempDir dir;
-  test::RasterSpec spec;
-  spec.width = 8;
-  spec.height = 4;
-  spec.gt = {0.0, 1.0, 0.0, 4.0, 0.0, -1.0};
-  spec.type = "Float32";
-  spec.bands = 2;
+  test::RasterSpec spec{.width = 8, .height = 4, .gt = {0.0, 1.0, 0.0, 4.0, 0.0, -1.0}, .type = "Float32", .bands = 2};
   std::vector<double> b1(32, 1.0), b2(32, 2.0);
   b2[0] = 5.0;  // treated as nodata through the option
   b2[1] = std::nan("");
@@ -433,11 +424,7 @@ TEST_CASE("Resample.Sources.Int8ReadAsSigned") {
 
 TEST_CASE("Resample.Errors.NoCrsUntransformableAndDisjoint") {
   test::TempDir dir;
-  test::RasterSpec spec;
-  spec.width = 4;
-  spec.height = 4;
-  spec.gt = {0.0, 1.0, 0.0, 4.0, 0.0, -1.0};
-  spec.crs = "";
+  test::RasterSpec spec{.width = 4, .height = 4, .gt = {0.0, 1.0, 0.0, 4.0, 0.0, -1.0}, .crs = ""};
   test::write_raster(dir / "nocrs.tif", spec, {std::vector<double>(16, 1.0)});
   CHECK_THROWS_WITH_AS(resample_once(dir, "nocrs.tif", "average", "auto", R"({"crs": "EPSG:4326", "resolution": 2})"),
                        doctest::Contains("node \"s\" (raster_source)"), GraphError);
