@@ -85,9 +85,9 @@ void RasterSource::set_up_decoding(GDALDatasetH ds, bool compact) {
   streams_.reset();
   compact_ = compact;
   const std::string where = this->where();
-  const std::size_t block_row_bytes = static_cast<std::size_t>(info_.width) * static_cast<std::size_t>(std::max(1, info_.block_height)) *
-                                      static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
   if (info_.block_width <= 0 || info_.block_height <= 0) return;
+  const std::size_t block_row_bytes = padded_width() * static_cast<std::size_t>(info_.block_height) *
+                                      static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
   std::string& why = streams_refused_;
   streams_ = TiffTileStreams::open(ds, info_.path, info_.band, where, &why, compact ? 16 : 64);
   // Streams cost their inflate states and the rows of tiles kept: taken when that is less
@@ -100,7 +100,7 @@ void RasterSource::set_up_decoding(GDALDatasetH ds, bool compact) {
     blocks_ = std::make_unique<BlockRows>(
         BlockRows::Layout{info_.width, info_.height, info_.block_width, streams_->unit_rows(), info_.type},
         [s = streams_.get()](std::int64_t row, std::int64_t column, std::byte* dst) { s->decode(row, column, dst); }, where, info_.path,
-        stream_rows_kept());
+        stream_rows_kept(), stream_spares());
   } else {
     spdlog::debug("{}: {} is decoded a whole row of blocks at a time: {}", where, info_.path, why);
     if (block_row_bytes <= kMaxBlockRowBytes) {
@@ -144,9 +144,14 @@ BlockRows::Hold RasterSource::hold(std::int64_t row0, std::int64_t row1) {
   return blocks_ ? blocks_->hold(row0, row1) : BlockRows::Hold{};
 }
 
+std::size_t RasterSource::padded_width() const {
+  // Rows of blocks are held whole: the last block column is full width.
+  const std::int64_t bw = std::max(1, info_.block_width);
+  return static_cast<std::size_t>((info_.width + bw - 1) / bw * bw);
+}
+
 std::size_t RasterSource::unit_row_bytes() const {
-  return static_cast<std::size_t>(info_.width) * static_cast<std::size_t>(streams_->unit_rows()) *
-         static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
+  return padded_width() * static_cast<std::size_t>(streams_->unit_rows()) * static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
 }
 
 int RasterSource::stream_rows_kept() const {
@@ -154,9 +159,18 @@ int RasterSource::stream_rows_kept() const {
   return static_cast<int>(std::clamp<std::size_t>(kStreamKeptBytes / std::max<std::size_t>(1, unit_row_bytes()), 1, 64));
 }
 
+int RasterSource::stream_spares() const { return compact_ ? 0 : stream_rows_kept(); }
+
 std::size_t RasterSource::stream_bytes() const {
-  // The rows kept behind, as many spares, the row asked for, and the inflate states.
-  return static_cast<std::size_t>(2 * stream_rows_kept() + 1) * unit_row_bytes() + streams_->state_bytes();
+  // The units kept behind the highest asked for, the spare buffers, and those the threads'
+  // tiles hold (a tile's source rows mostly fall in one unit), then the inflate states.
+  const int units = stream_rows_kept() + stream_spares() + std::max(1, threads_);
+  return static_cast<std::size_t>(units) * unit_row_bytes() + streams_->state_bytes();
+}
+
+void RasterSource::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
+  (void)inputs;
+  threads_ = ctx.threads;
 }
 
 std::size_t RasterSource::decoded_rows_bytes() const {

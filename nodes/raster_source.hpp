@@ -33,6 +33,7 @@ class RasterSource final : public Node {
   std::optional<SourceFootprint> footprint(const std::string& grid_crs) const override;
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override;
+  void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
 
   const RasterInfo& info() const { return info_; }
   // This thread's handle on the dataset (opened on first use).
@@ -69,9 +70,12 @@ class RasterSource final : public Node {
   static constexpr std::size_t kMaxBlockRowBytes = std::size_t{256} << 20;
   // Rows of tiles kept above the highest asked for, for tiles that start late, at most.
   static constexpr std::size_t kStreamKeptBytes = std::size_t{8} << 20;
-  // With streams_: bytes of one unit of rows across the band, units kept at most, bytes in all.
+  std::size_t padded_width() const;
+  // With streams_: bytes of one unit of rows across the band, units kept at most, spare
+  // buffers at most, bytes in all.
   std::size_t unit_row_bytes() const;
   int stream_rows_kept() const;
+  int stream_spares() const;
   std::size_t stream_bytes() const;
   DatasetPtr open() const;
   void set_up_decoding(GDALDatasetH ds, bool compact);
@@ -83,6 +87,7 @@ class RasterSource final : public Node {
   std::unique_ptr<TiffTileStreams> streams_;  // before blocks_, which calls it
   std::string streams_refused_;               // why the file is not decoded in streams
   bool compact_ = false;
+  int threads_ = 2;  // the run's, once prepared (streams' tiles held at once)
   std::unique_ptr<BlockRows> blocks_;
 };
 

@@ -32,8 +32,13 @@ BlockRows::BlockRows(Layout layout, std::function<GDALRasterBandH()> band, std::
   };
 }
 
-BlockRows::BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind)
-    : layout_(layout), decoder_(std::move(decoder)), max_keep_behind_(std::max(1, max_keep_behind)), where_(std::move(where)), path_(std::move(path)) {
+BlockRows::BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind, int max_spares)
+    : layout_(layout),
+      decoder_(std::move(decoder)),
+      max_keep_behind_(std::max(1, max_keep_behind)),
+      max_spares_(max_spares),
+      where_(std::move(where)),
+      path_(std::move(path)) {
   layout_.block_width = std::max(1, layout_.block_width);
   layout_.block_height = std::max(1, layout_.block_height);
   pixel_bytes_ = GDALGetDataTypeSizeBytes(layout_.type);
@@ -92,7 +97,10 @@ void BlockRows::drop_passed_rows(std::int64_t keep_first, std::int64_t keep_last
       ++it;
       continue;
     }
-    if (spare_.size() < static_cast<std::size_t>(keep_behind_) && !row.error && row.done == blocks_per_row_) spare_.push_back(std::move(row.data));
+    if (spare_.size() < static_cast<std::size_t>(max_spares_ < 0 ? keep_behind_ : std::min(max_spares_, keep_behind_)) && !row.error &&
+        row.done == blocks_per_row_) {
+      spare_.push_back(std::move(row.data));
+    }
     it = rows_.erase(it);
   }
 }
@@ -153,6 +161,7 @@ void BlockRows::decode(const std::shared_ptr<Row>& row) {
   std::vector<std::shared_ptr<Row>> above;
   {
     std::lock_guard lock(mutex_);
+    above.reserve(rows_.size());  // no allocation (nor its failure) once pins are taken
     for (auto it = rows_.begin(); it != rows_.end() && it->first < row->index; ++it) {
       if (it->second->done < blocks_per_row_ && it->second.get() != row.get()) {
         ++it->second->pins;

@@ -49,8 +49,10 @@ class BlockRows {
   // `where` names the node in errors.
   BlockRows(Layout layout, std::function<GDALRasterBandH()> band, std::string where, std::string path);
   // Rows from `decoder`. Rows above the highest asked for stay decoded for tiles that start
-  // late: as many as tiles have been seen to start late, up to `max_keep_behind`.
-  BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind);
+  // late: as many as tiles have been seen to start late, up to `max_keep_behind`. Buffers of
+  // rows let go are kept for the next rows, as many as rows are kept behind, at most
+  // `max_spares` (negative: no other bound).
+  BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind, int max_spares = -1);
   ~BlockRows();
   BlockRows(const BlockRows&) = delete;
   BlockRows& operator=(const BlockRows&) = delete;
@@ -95,6 +97,7 @@ class BlockRows {
   Decoder decoder_;
   int keep_behind_ = 1;
   int max_keep_behind_ = 1;
+  int max_spares_ = -1;
   std::string where_;
   std::string path_;
   std::int64_t blocks_per_row_ = 0;

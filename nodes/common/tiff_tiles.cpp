@@ -75,7 +75,8 @@ std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const st
   const std::string compression = text_or(GDALGetMetadataItem(ds, "COMPRESSION", "IMAGE_STRUCTURE"), "NONE");
   if (compression != "DEFLATE" && compression != "NONE") return refuse(compression + " compression");
   s->deflate_ = compression == "DEFLATE";
-  s->predictor_ = std::atoi(text_or(GDALGetMetadataItem(ds, "PREDICTOR", "IMAGE_STRUCTURE"), "1").c_str());
+  // TIFF's predictors belong to the codecs: an uncompressed file stores its samples as they are.
+  s->predictor_ = s->deflate_ ? std::atoi(text_or(GDALGetMetadataItem(ds, "PREDICTOR", "IMAGE_STRUCTURE"), "1").c_str()) : 1;
   if (s->predictor_ < 1 || s->predictor_ > 3) return refuse("predictor " + std::to_string(s->predictor_));
   const std::string interleave = text_or(GDALGetMetadataItem(ds, "INTERLEAVE", "IMAGE_STRUCTURE"), "BAND");
   if (GDALGetRasterCount(ds) > 1 && interleave != "BAND") return refuse(interleave + " interleaving");
@@ -153,7 +154,14 @@ void TiffTileStreams::decode(std::int64_t unit, std::int64_t column, std::byte* 
   if (column < 0 || column >= tiles_across_ || tile_row < 0 || tile_row >= tiles_down_) fail(column, tile_row, "no such tile");
   Column& c = *columns_[static_cast<std::size_t>(column)];
   std::lock_guard lock(c.mutex);
-  fill(c, tile_row * tiles_across_ + column, unit_in_tile, dst);
+  try {
+    fill(c, tile_row * tiles_across_ + column, unit_in_tile, dst);
+  } catch (...) {
+    // The stream stopped somewhere inside a unit: the next call starts the tile again rather
+    // than carrying on from there.
+    c.tile = -1;
+    throw;
+  }
 }
 
 void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_tile, std::byte* dst) {
@@ -206,7 +214,9 @@ void TiffTileStreams::inflate_rows(Column& c, std::int64_t tile, std::byte* dst)
     z.avail_in = static_cast<std::uint32_t>(got);
     const int ret = isal_inflate(&z);
     c.in_pos += static_cast<std::uint64_t>(got) - z.avail_in;
-    if (ret < 0) fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is damaged (ISA-L error " + std::to_string(ret) + ")");
+    if (ret != ISAL_DECOMP_OK && ret != ISAL_END_INPUT && ret != ISAL_OUT_OVERFLOW) {
+      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is damaged (ISA-L error " + std::to_string(ret) + ")");
+    }
     if (z.block_state == ISAL_BLOCK_FINISH) {
       c.ended = true;
     } else if (n == 0 && z.avail_out == out_before) {

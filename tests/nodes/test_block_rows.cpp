@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <memory>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -304,6 +305,35 @@ TEST_CASE("TiffTiles.DamagedTileNamesNodeFileTileAndRows") {
   const std::string expected = "node \"t\" (raster_source): reading " + path + " tile 1 of tile row 1 (rows 64-127) failed";
   CHECK_THROWS_WITH_AS(s.rows->read(0, 70, 128, 8, buf.data()), doctest::Contains(expected.c_str()), IoError);
   CHECK_THROWS_AS(s.rows->read(0, 70, 128, 2, buf.data()), IoError);  // again, and nothing hangs
+}
+
+TEST_CASE("TiffTiles.FailureMidTileRestartsTheTile") {
+  // One column of 64 x 256 tiles in units of 64 rows, with incompressible-looking values.
+  test::TempDir dir;
+  const test::RasterSpec spec{.width = 64, .height = 256, .type = "Float32",
+                              .creation_options = {"TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=256", "COMPRESS=DEFLATE"}};
+  std::vector<double> values(64 * 256);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>((i * 2654435761u) % 1000003u) / 7.0;
+  const std::string path = (dir / "t.tif").string();
+  test::write_raster(path, spec, {values});
+  const auto whole = gdal_band_window(path, 1, 0, 0, 64, 256);
+  GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
+  const auto offset = std::stoull(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), "BLOCK_OFFSET_0_0", "TIFF"));
+  const auto size = std::stoull(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), "BLOCK_SIZE_0_0", "TIFF"));
+  GDALClose(ds);
+  auto s = open_streams(path);
+  REQUIRE_MESSAGE(s.streams != nullptr, s.why);
+  REQUIRE(s.streams->unit_rows() == 64);
+  // The file loses the second half of the tile's data for a moment: decoding stops inside it.
+  const auto cut = static_cast<std::uintmax_t>(offset + size / 2);
+  const std::string full = test::read_text(path);
+  std::filesystem::resize_file(path, cut);
+  std::vector<double> buf(64 * 64);
+  CHECK_THROWS_AS(s.rows->read(0, 192, 64, 64, buf.data()), IoError);
+  test::write_text(path, full);
+  // Back whole: the unit decodes from the tile's start again, not from where the stream stopped.
+  s.rows->read(0, 192, 64, 64, buf.data());
+  CHECK(std::equal(buf.begin(), buf.end(), whole.begin() + 192 * 64));
 }
 
 TEST_CASE("BlockRows.WindowsEqualGdalRasterIO") {
