@@ -117,19 +117,34 @@ std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const st
   s->columns_.resize(static_cast<std::size_t>(s->tiles_across_));
   for (auto& c : s->columns_) c = std::make_unique<Column>();
 
-  // GDAL decodes the first block; the streams must give the same bytes for its first rows.
+  // GDAL decodes one block of the first row of blocks, the one with the most compressed data
+  // (the least likely to be uniform, where a wrong predictor or byte order would not show); the
+  // streams must give the same bytes for all its rows inside the band, unit by unit.
+  const auto sample = static_cast<std::int64_t>(std::max_element(s->sizes_.begin(), s->sizes_.begin() + s->tiles_across_) - s->sizes_.begin());
+  const std::int64_t sample_col = sample % s->tiles_across_;
+  const std::int64_t sample_row = sample / s->tiles_across_;
   const std::size_t row_bytes = static_cast<std::size_t>(s->tile_width_) * static_cast<std::size_t>(s->sample_bytes_);
+  const std::size_t unit_bytes = row_bytes * static_cast<std::size_t>(s->unit_rows_);
   std::vector<std::byte> gdal_block(row_bytes * static_cast<std::size_t>(s->tile_height_));
-  std::vector<std::byte> ours(row_bytes * static_cast<std::size_t>(s->unit_rows_));
-  if (GDALReadBlock(band, 0, 0, gdal_block.data()) != CE_None) return refuse("GDAL cannot read its first block");
-  try {
-    s->decode(0, 0, ours.data());
-  } catch (const std::exception& e) {
-    return refuse(std::string("the first block does not decode here: ") + e.what());
+  std::vector<std::byte> ours(unit_bytes);
+  const std::string block = "block " + std::to_string(sample_col) + " of block row " + std::to_string(sample_row);
+  if (GDALReadBlock(band, static_cast<int>(sample_col), static_cast<int>(sample_row), gdal_block.data()) != CE_None) {
+    return refuse("GDAL cannot read " + block);
   }
-  const std::size_t checked = row_bytes * static_cast<std::size_t>(std::min<std::int64_t>(s->unit_rows_, height));
-  if (std::memcmp(gdal_block.data(), ours.data(), checked) != 0) return refuse("decoding here differs from GDAL's on the first block");
-  s->columns_[0] = std::make_unique<Column>();
+  const std::int64_t units_per_tile = s->tile_height_ / s->unit_rows_;
+  for (std::int64_t u = 0; u < units_per_tile; ++u) {
+    const std::int64_t rows_in_band = std::clamp<std::int64_t>(height - (sample_row * s->tile_height_ + u * s->unit_rows_), 0, s->unit_rows_);
+    if (rows_in_band == 0) break;
+    try {
+      s->decode(sample_row * units_per_tile + u, sample_col, ours.data());
+    } catch (const std::exception& e) {
+      return refuse(block + " does not decode here: " + e.what());
+    }
+    if (std::memcmp(gdal_block.data() + static_cast<std::size_t>(u) * unit_bytes, ours.data(), row_bytes * static_cast<std::size_t>(rows_in_band)) != 0) {
+      return refuse("decoding here differs from GDAL's on " + block);
+    }
+  }
+  s->columns_[static_cast<std::size_t>(sample_col)] = std::make_unique<Column>();
   return s;
 }
 

@@ -13,8 +13,9 @@
 // Only what GDAL would decode the same way is taken: the GTiff driver's own file, tiled,
 // DEFLATE or no compression, predictor 1, 2 (integers) or 3 (floating point), one sample per
 // pixel or band interleaving, whole-byte samples, no sparse tiles. Anything else is left to
-// GDAL (`open` says why), and the first unit decoded here is checked against GDAL's own
-// decoding of the same block before the streams are used.
+// GDAL (`open` says why), and one whole block of the first row (the one with the most
+// compressed data) decoded here is checked against GDAL's own decoding of it before the streams
+// are used.
 #include <gdal.h>
 
 #include <cstddef>
