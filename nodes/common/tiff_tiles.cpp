@@ -210,7 +210,39 @@ void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_ti
     inflate_rows(c, tile, dst);  // units before the one asked for are decoded into dst and overwritten
     ++c.next_unit;
   }
+  if (c.next_unit == tile_height_ / unit_rows_) finish(c, tile);
   undo_predictor(dst);
+}
+
+void TiffTileStreams::finish(Column& c, std::int64_t tile) {
+  // After a tile's last unit: the stream must end there, with the zlib checksum of all its
+  // rows right (ISA-L checks it), so that damaged data fails the run instead of passing.
+  thread_local std::vector<std::uint8_t> in(kReadBytes + 64);
+  inflate_state& z = *c.z;
+  std::uint8_t extra[64];
+  while (!c.ended) {
+    const std::uint64_t n = std::min<std::uint64_t>(kReadBytes, c.in_end - c.in_pos);
+    const ssize_t got = n > 0 ? ::pread(fd_, in.data(), n, static_cast<off_t>(c.in_pos)) : 0;
+    if (got < 0 || (got == 0 && n > 0)) fail(tile % tiles_across_, tile / tiles_across_, got == 0 ? "the file ends early" : std::strerror(errno));
+    z.next_in = in.data();
+    z.avail_in = static_cast<std::uint32_t>(got);
+    z.next_out = extra;
+    z.avail_out = sizeof extra;
+    const int ret = isal_inflate(&z);
+    c.in_pos += static_cast<std::uint64_t>(got) - z.avail_in;
+    z.next_in = nullptr;
+    z.avail_in = 0;
+    if (ret == ISAL_INCORRECT_CHECKSUM) fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE checksum does not match its data");
+    if (ret != ISAL_DECOMP_OK && ret != ISAL_END_INPUT && ret != ISAL_OUT_OVERFLOW) {
+      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is damaged (ISA-L error " + std::to_string(ret) + ")");
+    }
+    if (z.avail_out != sizeof extra) fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data holds more rows than the tile");
+    if (z.block_state == ISAL_BLOCK_FINISH) {
+      c.ended = true;
+    } else if (n == 0) {
+      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is cut short");
+    }
+  }
 }
 
 void TiffTileStreams::inflate_rows(Column& c, std::int64_t tile, std::byte* dst) {
@@ -229,6 +261,7 @@ void TiffTileStreams::inflate_rows(Column& c, std::int64_t tile, std::byte* dst)
     z.avail_in = static_cast<std::uint32_t>(got);
     const int ret = isal_inflate(&z);
     c.in_pos += static_cast<std::uint64_t>(got) - z.avail_in;
+    if (ret == ISAL_INCORRECT_CHECKSUM) fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE checksum does not match its data");
     if (ret != ISAL_DECOMP_OK && ret != ISAL_END_INPUT && ret != ISAL_OUT_OVERFLOW) {
       fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is damaged (ISA-L error " + std::to_string(ret) + ")");
     }

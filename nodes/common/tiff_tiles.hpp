@@ -55,6 +55,7 @@ class TiffTileStreams {
   TiffTileStreams() = default;
   void fill(Column& c, std::int64_t tile, std::int64_t unit_in_tile, std::byte* dst);
   void inflate_rows(Column& c, std::int64_t tile, std::byte* dst);
+  void finish(Column& c, std::int64_t tile);
   void undo_predictor(std::byte* rows) const;
   [[noreturn]] void fail(std::int64_t tile_col, std::int64_t tile_row, const std::string& what) const;
 

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <cpl_error.h>
 #include <gdal.h>
 
 #include <algorithm>
@@ -334,6 +335,38 @@ TEST_CASE("TiffTiles.FailureMidTileRestartsTheTile") {
   // Back whole: the unit decodes from the tile's start again, not from where the stream stopped.
   s.rows->read(0, 192, 64, 64, buf.data());
   CHECK(std::equal(buf.begin(), buf.end(), whole.begin() + 192 * 64));
+}
+
+TEST_CASE("TiffTiles.EachTilesChecksumIsChecked") {
+  // The last byte of a tile's data is the end of its zlib checksum: its rows still inflate,
+  // but the tile's last unit must fail (as GDAL fails that block), not pass on wrong data.
+  test::TempDir dir;
+  const std::string path = write_tiff(dir, "c.tif", "Int16", 128, 128, {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
+  GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
+  const auto offset = std::stoull(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), "BLOCK_OFFSET_0_1", "TIFF"));
+  const auto size = std::stoull(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), "BLOCK_SIZE_0_1", "TIFF"));
+  GDALClose(ds);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(offset + size - 1));
+    char last = 0;
+    f.get(last);
+    f.seekp(static_cast<std::streamoff>(offset + size - 1));
+    f.put(static_cast<char>(last ^ 0x5a));
+  }
+  auto s = open_streams(path);
+  REQUIRE_MESSAGE(s.streams != nullptr, s.why);
+  REQUIRE(s.streams->unit_rows() == 32);
+  std::vector<double> buf(128 * 64);
+  s.rows->read(0, 0, 128, 64, buf.data());  // tile row 0 is intact
+  const std::string expected = "reading " + path + " tile 0 of tile row 1 (rows 64-127) failed: the tile's DEFLATE checksum does not match its data";
+  CHECK_THROWS_WITH_AS(s.rows->read(0, 96, 128, 32, buf.data()), doctest::Contains(expected.c_str()), IoError);
+  std::vector<double> gdal(64 * 64);
+  ds = GDALOpen(path.c_str(), GA_ReadOnly);
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  CHECK(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 64, 64, 64, gdal.data(), 64, 64, GDT_Float64, 0, 0) != CE_None);
+  CPLPopErrorHandler();
+  GDALClose(ds);
 }
 
 TEST_CASE("BlockRows.WindowsEqualGdalRasterIO") {
