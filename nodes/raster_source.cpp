@@ -159,7 +159,7 @@ int RasterSource::stream_rows_kept() const {
   return static_cast<int>(std::clamp<std::size_t>(kStreamKeptBytes / std::max<std::size_t>(1, unit_row_bytes()), 1, 64));
 }
 
-int RasterSource::stream_spares() const { return compact_ ? 0 : stream_rows_kept(); }
+int RasterSource::stream_spares() const { return stream_rows_kept(); }
 
 std::size_t RasterSource::stream_bytes() const {
   // The units kept behind the highest asked for, the spare buffers, and those the threads'
