@@ -100,7 +100,7 @@ void RasterSource::set_up_decoding(GDALDatasetH ds, bool compact) {
     blocks_ = std::make_unique<BlockRows>(
         BlockRows::Layout{info_.width, info_.height, info_.block_width, streams_->unit_rows(), info_.type},
         [s = streams_.get()](std::int64_t row, std::int64_t column, std::byte* dst) { s->decode(row, column, dst); }, where, info_.path,
-        stream_rows_kept(), stream_spares());
+        stream_rows_kept());
   } else {
     spdlog::debug("{}: {} is decoded a whole row of blocks at a time: {}", where, info_.path, why);
     if (block_row_bytes <= kMaxBlockRowBytes) {
@@ -159,12 +159,10 @@ int RasterSource::stream_rows_kept() const {
   return static_cast<int>(std::clamp<std::size_t>(kStreamKeptBytes / std::max<std::size_t>(1, unit_row_bytes()), 1, 64));
 }
 
-int RasterSource::stream_spares() const { return stream_rows_kept(); }
-
 std::size_t RasterSource::stream_bytes() const {
   // The units kept behind the highest asked for, the spare buffers, and those the threads'
   // tiles hold (a tile's source rows mostly fall in one unit), then the inflate states.
-  const int units = stream_rows_kept() + stream_spares() + std::max(1, threads_);
+  const int units = 2 * stream_rows_kept() + std::max(1, threads_);
   return static_cast<std::size_t>(units) * unit_row_bytes() + streams_->state_bytes();
 }
 

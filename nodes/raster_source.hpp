@@ -71,11 +71,10 @@ class RasterSource final : public Node {
   // Rows of tiles kept above the highest asked for, for tiles that start late, at most.
   static constexpr std::size_t kStreamKeptBytes = std::size_t{8} << 20;
   std::size_t padded_width() const;
-  // With streams_: bytes of one unit of rows across the band, units kept at most, spare
-  // buffers at most, bytes in all.
+  // With streams_: bytes of one unit of rows across the band, units kept at most (and as many
+  // spare buffers), bytes in all.
   std::size_t unit_row_bytes() const;
   int stream_rows_kept() const;
-  int stream_spares() const;
   std::size_t stream_bytes() const;
   DatasetPtr open() const;
   void set_up_decoding(GDALDatasetH ds, bool compact);

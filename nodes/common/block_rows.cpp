@@ -32,11 +32,10 @@ BlockRows::BlockRows(Layout layout, std::function<GDALRasterBandH()> band, std::
   };
 }
 
-BlockRows::BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind, int max_spares)
+BlockRows::BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind)
     : layout_(layout),
       decoder_(std::move(decoder)),
       max_keep_behind_(std::max(1, max_keep_behind)),
-      max_spares_(max_spares),
       where_(std::move(where)),
       path_(std::move(path)) {
   layout_.block_width = std::max(1, layout_.block_width);
@@ -97,8 +96,7 @@ void BlockRows::drop_passed_rows(std::int64_t keep_first, std::int64_t keep_last
       ++it;
       continue;
     }
-    if (spare_.size() < static_cast<std::size_t>(max_spares_ < 0 ? keep_behind_ : std::min(max_spares_, keep_behind_)) && !row.error &&
-        row.done == blocks_per_row_) {
+    if (spare_.size() < static_cast<std::size_t>(keep_behind_) && !row.error && row.done == blocks_per_row_) {
       spare_.push_back(std::move(row.data));
     }
     it = rows_.erase(it);

@@ -50,9 +50,8 @@ class BlockRows {
   BlockRows(Layout layout, std::function<GDALRasterBandH()> band, std::string where, std::string path);
   // Rows from `decoder`. Rows above the highest asked for stay decoded for tiles that start
   // late: as many as tiles have been seen to start late, up to `max_keep_behind`. Buffers of
-  // rows let go are kept for the next rows, as many as rows are kept behind, at most
-  // `max_spares` (negative: no other bound).
-  BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind, int max_spares = -1);
+  // rows let go are kept for the next rows, as many as rows are kept behind.
+  BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind);
   ~BlockRows();
   BlockRows(const BlockRows&) = delete;
   BlockRows& operator=(const BlockRows&) = delete;
@@ -97,7 +96,6 @@ class BlockRows {
   Decoder decoder_;
   int keep_behind_ = 1;
   int max_keep_behind_ = 1;
-  int max_spares_ = -1;
   std::string where_;
   std::string path_;
   std::int64_t blocks_per_row_ = 0;

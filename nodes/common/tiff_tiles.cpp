@@ -217,42 +217,19 @@ void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_ti
 void TiffTileStreams::finish(Column& c, std::int64_t tile) {
   // After a tile's last unit: the stream must end there, with the zlib checksum of all its
   // rows right (ISA-L checks it), so that damaged data fails the run instead of passing.
-  thread_local std::vector<std::uint8_t> in(kReadBytes + 64);
-  inflate_state& z = *c.z;
   std::uint8_t extra[64];
-  while (!c.ended) {
-    const std::uint64_t n = std::min<std::uint64_t>(kReadBytes, c.in_end - c.in_pos);
-    const ssize_t got = n > 0 ? ::pread(fd_, in.data(), n, static_cast<off_t>(c.in_pos)) : 0;
-    if (got < 0 || (got == 0 && n > 0)) fail(tile % tiles_across_, tile / tiles_across_, got == 0 ? "the file ends early" : std::strerror(errno));
-    z.next_in = in.data();
-    z.avail_in = static_cast<std::uint32_t>(got);
-    z.next_out = extra;
-    z.avail_out = sizeof extra;
-    const int ret = isal_inflate(&z);
-    c.in_pos += static_cast<std::uint64_t>(got) - z.avail_in;
-    z.next_in = nullptr;
-    z.avail_in = 0;
-    if (ret == ISAL_INCORRECT_CHECKSUM) fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE checksum does not match its data");
-    if (ret != ISAL_DECOMP_OK && ret != ISAL_END_INPUT && ret != ISAL_OUT_OVERFLOW) {
-      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is damaged (ISA-L error " + std::to_string(ret) + ")");
-    }
-    if (z.avail_out != sizeof extra) fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data holds more rows than the tile");
-    if (z.block_state == ISAL_BLOCK_FINISH) {
-      c.ended = true;
-    } else if (n == 0) {
-      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is cut short");
-    }
+  if (!c.ended && inflate_into(c, tile, extra, sizeof extra) > 0) {
+    fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data holds more rows than the tile");
   }
 }
 
-void TiffTileStreams::inflate_rows(Column& c, std::int64_t tile, std::byte* dst) {
+std::size_t TiffTileStreams::inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size) {
   thread_local std::vector<std::uint8_t> in(kReadBytes + 64);  // slack: ISA-L loads its input 8 bytes at a time
-  const std::size_t unit_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_) * static_cast<std::size_t>(unit_rows_);
   inflate_state& z = *c.z;
-  z.next_out = reinterpret_cast<std::uint8_t*>(dst);
-  z.avail_out = static_cast<std::uint32_t>(unit_bytes);
+  z.next_out = out;
+  z.avail_out = static_cast<std::uint32_t>(size);
   while (z.avail_out > 0 && !c.ended) {
-    // About as many compressed bytes as the unit's output: one read for most units.
+    // About as many compressed bytes as the output asked for: one read for most units.
     const std::uint64_t n = std::min<std::uint64_t>({kReadBytes, std::max<std::uint64_t>(4096, z.avail_out), c.in_end - c.in_pos});
     const std::uint32_t out_before = z.avail_out;
     const ssize_t got = n > 0 ? ::pread(fd_, in.data(), n, static_cast<off_t>(c.in_pos)) : 0;
@@ -261,6 +238,8 @@ void TiffTileStreams::inflate_rows(Column& c, std::int64_t tile, std::byte* dst)
     z.avail_in = static_cast<std::uint32_t>(got);
     const int ret = isal_inflate(&z);
     c.in_pos += static_cast<std::uint64_t>(got) - z.avail_in;
+    z.next_in = nullptr;
+    z.avail_in = 0;
     if (ret == ISAL_INCORRECT_CHECKSUM) fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE checksum does not match its data");
     if (ret != ISAL_DECOMP_OK && ret != ISAL_END_INPUT && ret != ISAL_OUT_OVERFLOW) {
       fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is damaged (ISA-L error " + std::to_string(ret) + ")");
@@ -271,10 +250,13 @@ void TiffTileStreams::inflate_rows(Column& c, std::int64_t tile, std::byte* dst)
       fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is cut short");
     }
   }
-  z.next_in = nullptr;
-  z.avail_in = 0;
+  return size - z.avail_out;
+}
+
+void TiffTileStreams::inflate_rows(Column& c, std::int64_t tile, std::byte* dst) {
+  const std::size_t unit_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_) * static_cast<std::size_t>(unit_rows_);
+  const std::size_t produced = inflate_into(c, tile, reinterpret_cast<std::uint8_t*>(dst), unit_bytes);
   // A tile's stream may end early only in rows past the band's last (a short last strip).
-  const std::size_t produced = unit_bytes - z.avail_out;
   if (produced < unit_bytes) {
     const std::int64_t tile_row = tile / tiles_across_;
     const std::int64_t first_row = tile_row * tile_height_ + c.next_unit * unit_rows_;

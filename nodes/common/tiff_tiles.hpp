@@ -54,6 +54,9 @@ class TiffTileStreams {
   struct Column;
   TiffTileStreams() = default;
   void fill(Column& c, std::int64_t tile, std::int64_t unit_in_tile, std::byte* dst);
+  // Inflates the column's stream into out[0, size) until it is full or the stream ends; returns
+  // the bytes written. Throws on damaged or missing data.
+  std::size_t inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size);
   void inflate_rows(Column& c, std::int64_t tile, std::byte* dst);
   void finish(Column& c, std::int64_t tile);
   void undo_predictor(std::byte* rows) const;
