@@ -10,21 +10,22 @@
 namespace rasterflow::nodes {
 namespace {
 
-// Formatted CSV text of one tile: chunks of at most merge.streaming_chunk_size rows, in
-// buffers borrowed from the sink's pool and given back when the text has been written.
+constexpr std::size_t kBufferBytes = std::size_t{256} << 10;  // a text buffer, at most (+ room for the header)
+
+// Formatted CSV text of one tile: buffers borrowed from the sink's pool, each filled until the
+// longest possible row would not fit, and given back when the text has been written; the
+// chunks (of at most merge.streaming_chunk_size rows) are slices of them. A row takes far less
+// than the most it could, so the text holds about the bytes it writes.
 struct CsvText final : Payload {
-  struct Chunk {
-    std::unique_ptr<char[]> data;
-    std::size_t size = 0;
-  };
-  std::vector<Chunk> chunks;
+  std::vector<std::unique_ptr<char[]>> buffers;
+  std::vector<std::string_view> chunks;
+  std::size_t used = 0;  // bytes of the buffers written into
   std::uint64_t rows = 0;
-  std::size_t capacity = 0;
   BufferPool* pool = nullptr;
   ~CsvText() override {
-    for (auto& c : chunks) pool->give_back(std::move(c.data));
+    for (auto& b : buffers) pool->give_back(std::move(b));
   }
-  std::size_t bytes() const noexcept override { return chunks.size() * capacity; }
+  std::size_t bytes() const noexcept override { return used; }
 };
 
 // Shortest text of a value: integers as integers, Float32 as the float it is.
@@ -101,8 +102,8 @@ void CsvSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   }
   const std::size_t columns = inputs[0]->spec().inputs.size();
   const std::size_t row_bytes = max_x_text_ + max_y_text_ + 3 + columns * (std::max<std::size_t>(24, nodata_.size()) + 1);
-  // A chunk holds up to streaming_chunk_size rows; its buffers are reused from tile to tile.
-  pool_ = std::make_unique<BufferPool>(chunk_rows_ * row_bytes + 4096, 64);
+  // Buffers are reused from tile to tile: the pool keeps what a few tiles in flight fill.
+  pool_ = std::make_unique<BufferPool>(std::max(row_bytes, std::min(kBufferBytes, chunk_rows_ * row_bytes)) + 4096, 16);
 }
 
 PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
@@ -110,26 +111,28 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   if (!table) throw_node_error(where(), "input is not a merged table");
   auto text = std::make_shared<CsvText>();
   text->pool = pool_.get();
-  text->capacity = pool_->capacity();
   const std::size_t ncol = table->columns.size();
   // The most one row can take: the widest x and y, and each value (<= 24 characters for a
   // double in shortest form) or the nodata text, with separators.
   const std::size_t row_bytes = max_x_text_ + max_y_text_ + 3 + ncol * (std::max<std::size_t>(24, nodata_.size()) + 1);
-  CsvText::Chunk chunk;
+  char* buffer = nullptr;
+  char* chunk = nullptr;  // where the open chunk starts
   char* p = nullptr;
   char* end = nullptr;
   std::size_t rows_in_chunk = 0;
-  const auto next_chunk = [&] {
-    if (chunk.data) {
-      chunk.size = static_cast<std::size_t>(p - chunk.data.get());
-      text->chunks.push_back(std::move(chunk));
-    }
-    chunk.data = pool_->take();
-    p = chunk.data.get();
-    end = p + pool_->capacity();
+  const auto close_chunk = [&] {
+    if (p != chunk) text->chunks.emplace_back(chunk, static_cast<std::size_t>(p - chunk));
+    chunk = p;
     rows_in_chunk = 0;
   };
-  next_chunk();
+  const auto next_buffer = [&] {
+    close_chunk();
+    if (buffer) text->used += static_cast<std::size_t>(p - buffer);
+    text->buffers.push_back(pool_->take());
+    buffer = chunk = p = text->buffers.back().get();
+    end = p + pool_->capacity();
+  };
+  next_buffer();
   if (tile.row0 == 0) {  // the header, with the grid's first row (the pool's buffers leave room for it: + 4096)
     std::string header = "x,y";
     for (const auto& name : table->names) header += "," + name;
@@ -140,7 +143,8 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   std::vector<const Column*> columns;
   for (const auto& c : table->columns) columns.push_back(c.get());
   for (const std::uint32_t cell : table->cells) {
-    if (rows_in_chunk == chunk_rows_ || static_cast<std::size_t>(end - p) < row_bytes) next_chunk();
+    if (static_cast<std::size_t>(end - p) < row_bytes) next_buffer();
+    else if (rows_in_chunk == chunk_rows_) close_chunk();
     const auto r = static_cast<std::size_t>(cell / static_cast<std::uint64_t>(tile.width));
     const auto c = static_cast<std::size_t>(cell % static_cast<std::uint64_t>(tile.width));
     const std::string& x = x_text_[c];
@@ -162,16 +166,15 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
     *p++ = '\n';
     ++rows_in_chunk;
   }
-  chunk.size = static_cast<std::size_t>(p - chunk.data.get());
-  if (chunk.size > 0) text->chunks.push_back(std::move(chunk));
-  else pool_->give_back(std::move(chunk.data));
+  close_chunk();
+  text->used += static_cast<std::size_t>(p - buffer);
   text->rows = table->cells.size();
   return text;
 }
 
 void CsvSink::write(const TileRequest&, const PayloadPtr& data) {
   const auto* text = static_cast<const CsvText*>(data.get());
-  for (const auto& chunk : text->chunks) write_bytes(std::string_view(chunk.data.get(), chunk.size), 0);
+  for (const auto chunk : text->chunks) write_bytes(chunk, 0);
   write_bytes({}, text->rows);
 }
 

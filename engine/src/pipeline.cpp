@@ -89,7 +89,7 @@ struct Pipeline::Impl {
   std::vector<std::vector<std::size_t>> input_index;  // per node: indices of its inputs
   std::vector<std::size_t> sinks;
   std::int64_t tile_rows = 1;  // the first tiles' height (later ones follow the window size)
-  static constexpr std::size_t kTileBytes = std::size_t{8} << 20;  // a tile's working memory, about
+  static constexpr std::size_t kTileBytes = std::size_t{3} << 20;  // a tile's working memory, about
   int threads = 1;
   int max_in_flight = 2;
   std::string grid_origin;  // how the grid was decided, for the plan
@@ -1108,7 +1108,10 @@ RunSummary Pipeline::run() {
       std::int64_t rows = std::min(m.rows_for(adaptive.window_size(), adaptive.chunk_size()), band_end - row);
       const double per_cell = measured.per_cell(m.plan_bytes_per_cell);
       auto bytes = static_cast<std::uint64_t>(per_cell * static_cast<double>(rows * g.width));
-      while (bytes > m.budget && rows > 1) {
+      // Split until every thread can have a tile of that size within the budget (one tile
+      // over it would leave the other threads idle), or the tile is one row.
+      const auto sharing = static_cast<std::uint64_t>(std::max(1, std::min(m.threads, adaptive.tiles_in_flight())));
+      while (bytes * sharing > m.budget && rows > 1) {
         rows = std::max<std::int64_t>(1, rows / 2);
         bytes = static_cast<std::uint64_t>(per_cell * static_cast<double>(rows * g.width));
       }

@@ -337,23 +337,30 @@ TEST_CASE("TiffTiles.FailureMidTileRestartsTheTile") {
   CHECK(std::equal(buf.begin(), buf.end(), whole.begin() + 192 * 64));
 }
 
+namespace {
+// Flips the last byte of a tile's data (`block` as in GDAL's "BLOCK_OFFSET_<x>_<y>"): the end
+// of its zlib checksum, so its rows still inflate.
+void flip_checksum_byte(const std::string& path, const std::string& block) {
+  GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
+  const auto offset = std::stoull(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), ("BLOCK_OFFSET_" + block).c_str(), "TIFF"));
+  const auto size = std::stoull(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), ("BLOCK_SIZE_" + block).c_str(), "TIFF"));
+  GDALClose(ds);
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset + size - 1));
+  char last = 0;
+  f.get(last);
+  f.seekp(static_cast<std::streamoff>(offset + size - 1));
+  f.put(static_cast<char>(last ^ 0x5a));
+}
+
+}  // namespace
+
 TEST_CASE("TiffTiles.EachTilesChecksumIsChecked") {
   // The last byte of a tile's data is the end of its zlib checksum: its rows still inflate,
   // but the tile's last unit must fail (as GDAL fails that block), not pass on wrong data.
   test::TempDir dir;
   const std::string path = write_tiff(dir, "c.tif", "Int16", 128, 128, {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
-  GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
-  const auto offset = std::stoull(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), "BLOCK_OFFSET_0_1", "TIFF"));
-  const auto size = std::stoull(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), "BLOCK_SIZE_0_1", "TIFF"));
-  GDALClose(ds);
-  {
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(offset + size - 1));
-    char last = 0;
-    f.get(last);
-    f.seekp(static_cast<std::streamoff>(offset + size - 1));
-    f.put(static_cast<char>(last ^ 0x5a));
-  }
+  flip_checksum_byte(path, "0_1");
   auto s = open_streams(path);
   REQUIRE_MESSAGE(s.streams != nullptr, s.why);
   REQUIRE(s.streams->unit_rows() == 32);
@@ -362,11 +369,26 @@ TEST_CASE("TiffTiles.EachTilesChecksumIsChecked") {
   const std::string expected = "reading " + path + " tile 0 of tile row 1 (rows 64-127) failed: the tile's DEFLATE checksum does not match its data";
   CHECK_THROWS_WITH_AS(s.rows->read(0, 96, 128, 32, buf.data()), doctest::Contains(expected.c_str()), IoError);
   std::vector<double> gdal(64 * 64);
-  ds = GDALOpen(path.c_str(), GA_ReadOnly);
+  GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
   CPLPushErrorHandler(CPLQuietErrorHandler);
   CHECK(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 64, 64, 64, gdal.data(), 64, 64, GDT_Float64, 0, 0) != CE_None);
   CPLPopErrorHandler();
   GDALClose(ds);
+}
+
+TEST_CASE("TiffTiles.BottomTilesReadAsGdalReadsThem") {
+  // 80 rows in 64-row tiles of 32-row units: the bottom tiles' second unit lies wholly below
+  // the band. GDAL decodes only the band's rows of a bottom tile, so it never reaches that
+  // tile's checksum: a wrong one passes GDAL, and it passes here too, with the same values.
+  test::TempDir dir;
+  const std::string path = write_tiff(dir, "b.tif", "Int16", 128, 80, {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
+  flip_checksum_byte(path, "1_1");
+  auto s = open_streams(path);
+  REQUIRE_MESSAGE(s.streams != nullptr, s.why);
+  REQUIRE(s.streams->unit_rows() == 32);
+  std::vector<double> ours(128 * 80);
+  s.rows->read(0, 0, 128, 80, ours.data());
+  CHECK(ours == gdal_window(path, 0, 0, 128, 80));
 }
 
 TEST_CASE("BlockRows.WindowsEqualGdalRasterIO") {

@@ -1,7 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
+#include "nodes/common/payloads.hpp"
 #include "nodes/csv_sink.hpp"
+#include "rasterflow/config.hpp"
 #include "rasterflow/registry.hpp"
+#include "support/test_support.hpp"
 
 using namespace rasterflow;
 
@@ -42,4 +47,46 @@ TEST_CASE("CsvSink.Values.IntegersAndShortestRoundTrip") {
   CHECK(value(static_cast<double>(0.1f), nodes::ValueKind::float64) == "0.10000000149011612");
   CHECK(value(5.5, nodes::ValueKind::float64) == "5.5");
   CHECK(value(12.0, nodes::ValueKind::float64) == "12");
+}
+
+TEST_CASE("CsvSink.Text.HoldsAboutTheBytesItWrites") {
+  // A tile's formatted text is what the byte budget counts for it: its buffers are filled, so
+  // it holds the bytes it writes, not room for the longest row it could have in every chunk
+  // (which counted 3-4 x the text, and left one tile in flight under tight limits).
+  test::TempDir dir;
+  NodeSpec merged;  // the sink reads only its input's spec (one column): a stand-in node
+  merged.id = "m";
+  merged.type = "merge";
+  merged.inputs = {"v"};
+  merged.options.set("path", (dir / "unused.csv").string());
+  nodes::CsvSink input(merged);
+  NodeSpec spec;
+  spec.id = "o";
+  spec.type = "csv_sink";
+  spec.options.set("path", (dir / "o.csv").string());
+  nodes::CsvSink sink(spec);
+  Config config;
+  RunContext ctx;
+  ctx.grid = Grid{.x0 = -180, .y0 = 90, .res_x = 0.02, .res_y = 0.02, .width = 18000, .height = 9000};
+  ctx.config = &config;
+  Node* const inputs[] = {&input};
+  sink.prepare(ctx, inputs);
+  const TileRequest tile{0, 100, 2, 18000};
+  auto table = std::make_shared<nodes::Table>();
+  auto column = std::make_shared<nodes::Column>();
+  column->kind = nodes::ValueKind::integer;
+  for (std::int64_t i = 0; i < tile.cells(); ++i) {
+    column->values.push_back(static_cast<double>(i % 100));
+    column->valid.push_back(1);
+    table->cells.push_back(static_cast<std::uint32_t>(i));
+  }
+  table->names = {"v"};
+  table->columns = {column};
+  const PayloadPtr text = sink.process(tile, std::vector<PayloadPtr>{table});
+  sink.open();
+  sink.write(tile, text);
+  sink.commit();
+  const auto written = std::filesystem::file_size(dir / "o.csv");
+  CHECK(written > 36000 * 15);  // "-179.99,87.97,42\n": 15-18 bytes a row
+  CHECK(text->bytes() == written);
 }
