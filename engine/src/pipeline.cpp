@@ -90,6 +90,7 @@ struct Pipeline::Impl {
   std::vector<std::size_t> sinks;
   std::int64_t tile_rows = 1;  // the first tiles' height (later ones follow the window size)
   static constexpr std::size_t kTileBytes = std::size_t{3} << 20;  // a tile's working memory, about
+  static constexpr double kCacheChurn = 1.5;  // what GDAL's cache costs, per byte of it, when blocks churn through it
   int threads = 1;
   int max_in_flight = 2;
   std::string grid_origin;  // how the grid was decided, for the plan
@@ -300,17 +301,30 @@ void Pipeline::Impl::size_memory() {
     // rows shared by all threads instead, see held_bytes): per thread (each has its own dataset
     // handles, and GDAL caches blocks per handle), plus a quarter. More would only keep blocks
     // no tile reads again; never more than a quarter of the limit.
-    std::uint64_t reused = 0;
-    for (const auto& n : nodes) reused += n->reused_cache_bytes();
-    const auto need = static_cast<std::uint64_t>(1.25 * static_cast<double>(reused * static_cast<std::uint64_t>(threads))) + (4u << 20);
-    gdal_cache = std::clamp<std::uint64_t>(need, 8u << 20, std::max<std::uint64_t>(8u << 20, limit / 4));
     // A thread runs one node at a time: it needs the largest working buffer of any node.
     std::uint64_t per_thread = 0;
     for (const auto& n : nodes) per_thread = std::max<std::uint64_t>(per_thread, n->per_thread_bytes());
     held_bytes = 0;
     for (const auto& n : nodes) held_bytes += n->held_bytes();
     fixed_bytes = per_thread * static_cast<std::uint64_t>(threads) + held_bytes;
-    reserved = static_cast<double>(baseline_rss + gdal_cache + fixed_bytes);
+    std::uint64_t reused = 0;
+    for (const auto& n : nodes) reused += n->reused_cache_bytes();
+    const auto need = static_cast<std::uint64_t>(1.25 * static_cast<double>(reused * static_cast<std::uint64_t>(threads))) + (4u << 20);
+    std::uint64_t cap = std::max<std::uint64_t>(8u << 20, limit / 4);
+    // A cache that blocks churn through costs more than its size: evicted blocks are freed on
+    // one thread and allocated on another, and the allocator does not give every freed page
+    // back at once (large read through a 28 MiB cache under 112 MiB peaked at 108-116 MiB, 90
+    // planned). Counted kChurn times, and no larger than what leaves two grid rows for tiles.
+    // Under a tight limit it may go down to 4 MiB (from GDAL's usual 8 MiB at least).
+    const double churn = reused > 0 ? kCacheChurn : 1.0;
+    std::uint64_t least = 8u << 20;
+    if (reused > 0) {
+      const double left = usable - static_cast<double>(baseline_rss + fixed_bytes + 2 * one_row);
+      cap = std::min(cap, std::max<std::uint64_t>(4u << 20, static_cast<std::uint64_t>(std::max(0.0, left) / churn)));
+      least = std::min(least, cap);
+    }
+    gdal_cache = std::clamp<std::uint64_t>(need, least, cap);
+    reserved = static_cast<double>(baseline_rss + fixed_bytes) + churn * static_cast<double>(gdal_cache);
     budget = usable > reserved ? static_cast<std::uint64_t>(usable - reserved) : 0;
   };
   reserve();
@@ -338,7 +352,7 @@ void Pipeline::Impl::size_memory() {
   if (budget < one_row) {
     throw ConfigError("memory.limit: " + format_size(limit) + " is too small for this graph: the process already uses " +
                       format_size(baseline_rss) + ", GDAL's cache, the decoded block rows and the working buffers of " + std::to_string(threads) +
-                      " threads need " + format_size(gdal_cache + fixed_bytes) + ", and one row of the grid (" +
+                      " threads need " + format_size(static_cast<std::uint64_t>(reserved) - baseline_rss) + ", and one row of the grid (" +
                       std::to_string(g.width) + " cells) needs " + format_size(one_row) + "; at least " +
                       format_size(static_cast<std::uint64_t>((reserved + static_cast<double>(one_row)) / config.memory.warning_threshold)) +
                       " is needed");

@@ -252,6 +252,15 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
   const std::vector<std::string> tight = {"engine.threads=2", "memory.limit=" + std::to_string(limit)};
   CHECK(plan_figure(dir.path(), graph, tight, "decoded_block_rows") == 0);
   CHECK(plan_figure(dir.path(), graph, tight, "thread_buffers") == buffers - held);
+  // Blocks now churn through GDAL's cache, which then costs more than its size: it is counted
+  // 1.5 times, and made smaller than before (8 MiB) so that two grid rows are left for tiles.
+  const std::uint64_t churned = plan_figure(dir.path(), graph, tight, "gdal_cache");
+  const std::uint64_t budget = plan_figure(dir.path(), graph, tight, "tile_budget");
+  CHECK(churned < cache);
+  CHECK(churned >= std::uint64_t{4} << 20);
+  CHECK(static_cast<double>(budget) + 1.5 * static_cast<double>(churned) + static_cast<double>(buffers - held) ==
+        doctest::Approx(0.8 * static_cast<double>(limit)).epsilon(1e-6));
+  CHECK(budget + 1024 >= 2 * row);
   RunOptions options;
   options.memory_source = std::make_shared<EmptyProcess>();
   test::run_graph_json(dir.path(), graph, options, tight);
