@@ -10,13 +10,14 @@
 namespace rasterflow::nodes {
 namespace {
 
-constexpr std::size_t kBufferBytes = std::size_t{256} << 10;  // a text buffer, at most (+ room for the header)
+constexpr std::size_t kBufferBytes = std::size_t{256} << 10;  // a text buffer, at most
 
 // Formatted CSV text of one tile: buffers borrowed from the sink's pool, each filled until the
 // longest possible row would not fit, and given back when the text has been written; the
 // chunks (of at most merge.streaming_chunk_size rows) are slices of them. A row takes far less
 // than the most it could, so the text holds about the bytes it writes.
 struct CsvText final : Payload {
+  std::string header;  // the grid's first tile only; its own chunk, whatever the names' length
   std::vector<std::unique_ptr<char[]>> buffers;
   std::vector<std::string_view> chunks;
   std::size_t used = 0;  // bytes of the buffers written into
@@ -103,7 +104,7 @@ void CsvSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   const std::size_t columns = inputs[0]->spec().inputs.size();
   const std::size_t row_bytes = max_x_text_ + max_y_text_ + 3 + columns * (std::max<std::size_t>(24, nodata_.size()) + 1);
   // Buffers are reused from tile to tile: the pool keeps what a few tiles in flight fill.
-  pool_ = std::make_unique<BufferPool>(std::max(row_bytes, std::min(kBufferBytes, chunk_rows_ * row_bytes)) + 4096, 16);
+  pool_ = std::make_unique<BufferPool>(std::max(row_bytes, std::min(kBufferBytes, chunk_rows_ * row_bytes)), 16);
 }
 
 PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
@@ -132,14 +133,14 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
     buffer = chunk = p = text->buffers.back().get();
     end = p + pool_->capacity();
   };
-  next_buffer();
-  if (tile.row0 == 0) {  // the header, with the grid's first row (the pool's buffers leave room for it: + 4096)
-    std::string header = "x,y";
-    for (const auto& name : table->names) header += "," + name;
-    header += "\n";
-    std::memcpy(p, header.data(), header.size());
-    p += header.size();
+  if (tile.row0 == 0) {
+    text->header = "x,y";
+    for (const auto& name : table->names) text->header += "," + name;
+    text->header += "\n";
+    text->chunks.emplace_back(text->header);
+    text->used += text->header.size();
   }
+  next_buffer();
   std::vector<const Column*> columns;
   for (const auto& c : table->columns) columns.push_back(c.get());
   for (const std::uint32_t cell : table->cells) {

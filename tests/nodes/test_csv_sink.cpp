@@ -49,15 +49,15 @@ TEST_CASE("CsvSink.Values.IntegersAndShortestRoundTrip") {
   CHECK(value(12.0, nodes::ValueKind::float64) == "12");
 }
 
-TEST_CASE("CsvSink.Text.HoldsAboutTheBytesItWrites") {
-  // A tile's formatted text is what the byte budget counts for it: its buffers are filled, so
-  // it holds the bytes it writes, not room for the longest row it could have in every chunk
-  // (which counted 3-4 x the text, and left one tile in flight under tight limits).
-  test::TempDir dir;
+namespace {
+// Formats one tile of integer values i % 100 through a csv_sink on an 18000 x 9000 grid of
+// 0.02 degrees, with one column named `name`, writes it to dir/o.csv and returns the bytes the
+// tile's text counted for itself.
+std::size_t format_tile(const test::TempDir& dir, const TileRequest& tile, const std::string& name, const std::vector<std::string>& sets) {
   NodeSpec merged;  // the sink reads only its input's spec (one column): a stand-in node
   merged.id = "m";
   merged.type = "merge";
-  merged.inputs = {"v"};
+  merged.inputs = {name};
   merged.options.set("path", (dir / "unused.csv").string());
   nodes::CsvSink input(merged);
   NodeSpec spec;
@@ -66,12 +66,12 @@ TEST_CASE("CsvSink.Text.HoldsAboutTheBytesItWrites") {
   spec.options.set("path", (dir / "o.csv").string());
   nodes::CsvSink sink(spec);
   Config config;
+  for (const auto& s : sets) config.set(s);
   RunContext ctx;
   ctx.grid = Grid{.x0 = -180, .y0 = 90, .res_x = 0.02, .res_y = 0.02, .width = 18000, .height = 9000};
   ctx.config = &config;
   Node* const inputs[] = {&input};
   sink.prepare(ctx, inputs);
-  const TileRequest tile{0, 100, 2, 18000};
   auto table = std::make_shared<nodes::Table>();
   auto column = std::make_shared<nodes::Column>();
   column->kind = nodes::ValueKind::integer;
@@ -80,13 +80,34 @@ TEST_CASE("CsvSink.Text.HoldsAboutTheBytesItWrites") {
     column->valid.push_back(1);
     table->cells.push_back(static_cast<std::uint32_t>(i));
   }
-  table->names = {"v"};
+  table->names = {name};
   table->columns = {column};
   const PayloadPtr text = sink.process(tile, std::vector<PayloadPtr>{table});
   sink.open();
   sink.write(tile, text);
   sink.commit();
+  return text->bytes();
+}
+}  // namespace
+
+TEST_CASE("CsvSink.Text.HoldsAboutTheBytesItWrites") {
+  // A tile's formatted text is what the byte budget counts for it: its buffers are filled, so
+  // it holds the bytes it writes, not room for the longest row it could have in every chunk
+  // (which counted 3-4 x the text, and left one tile in flight under tight limits).
+  test::TempDir dir;
+  const std::size_t bytes = format_tile(dir, TileRequest{0, 100, 2, 18000}, "v", {});
   const auto written = std::filesystem::file_size(dir / "o.csv");
   CHECK(written > 36000 * 15);  // "-179.99,87.97,42\n": 15-18 bytes a row
-  CHECK(text->bytes() == written);
+  CHECK(bytes == written);
+}
+
+TEST_CASE("CsvSink.Text.HeaderOfAnyLength") {
+  // The header is its own chunk: names longer than a buffer (one-row chunks, 6000-character
+  // name) are written whole, before the first rows.
+  test::TempDir dir;
+  const std::string name(6000, 'n');
+  const std::size_t bytes = format_tile(dir, TileRequest{0, 0, 1, 3}, name, {"merge.streaming_chunk_size=1"});
+  const std::string expected = "x,y," + name + "\n-179.99,89.99,0\n-179.97,89.99,1\n-179.95,89.99,2\n";
+  CHECK(test::read_text(dir / "o.csv") == expected);
+  CHECK(bytes == expected.size());
 }
