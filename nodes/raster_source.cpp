@@ -62,7 +62,7 @@ RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
                   std::to_string(info_.band) + "</SourceBand><NODATA>" + nodata_text + "</NODATA></ComplexSource></VRTRasterBand></VRTDataset>";
     CPLFree(escaped);
   }
-  set_up_decoding(get(ds), false);
+  set_up_decoding(get(ds), 0);
   switch (info_.type) {
     case GDT_Byte: case GDT_UInt16: case GDT_Int16: case GDT_UInt32: case GDT_Int32: case GDT_Float32: case GDT_Float64:
 #if GDAL_VERSION_NUM >= 3070000
@@ -75,21 +75,23 @@ RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
   }
 }
 
-void RasterSource::set_up_decoding(GDALDatasetH ds, bool compact) {
+void RasterSource::set_up_decoding(GDALDatasetH ds, int level) {
   // One row of the file's blocks is decoded once and shared by every thread, unless a row of
   // blocks is so large (e.g. a whole file in one strip) that holding it would cost more than
   // reading through GDAL's cache. A tiled DEFLATE or uncompressed GeoTIFF is decoded a few rows
   // of every tile at a time instead (TiffTileStreams), so memory does not follow its tile height.
-  // `compact`: the smallest streams (16-row units, one kept behind), for tight memory limits.
+  // Tight memory limits take smaller streams: `level` 1, 16-row units with one kept behind; 2,
+  // the same with zlib's inflate (less than half ISA-L's state per tile column, 1.8 x slower).
   blocks_.reset();
   streams_.reset();
-  compact_ = compact;
+  level_ = level;
   const std::string where = this->where();
   if (info_.block_width <= 0 || info_.block_height <= 0) return;
   const std::size_t block_row_bytes = padded_width() * static_cast<std::size_t>(info_.block_height) *
                                       static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
   std::string& why = streams_refused_;
-  streams_ = TiffTileStreams::open(ds, info_.path, info_.band, where, &why, compact ? 16 : 64);
+  streams_ = TiffTileStreams::open(ds, info_.path, info_.band, where, &why, level > 0 ? 16 : 64,
+                                   level > 1 ? TiffTileStreams::Inflater::zlib : TiffTileStreams::Inflater::isal);
   // Streams cost their inflate states and the rows of tiles kept: taken when that is less
   // than two whole rows of blocks.
   if (streams_ && stream_bytes() >= 2 * block_row_bytes) {
@@ -111,11 +113,12 @@ void RasterSource::set_up_decoding(GDALDatasetH ds, bool compact) {
 }
 
 bool RasterSource::compact_decoding() {
-  if (compact_ || !blocks_) return false;
+  if (level_ >= 2 || !blocks_) return false;
   const std::size_t before = decoded_rows_bytes();
-  set_up_decoding(dataset(), true);
+  const int was = level_;
+  set_up_decoding(dataset(), was + 1);
   if (streams_ && decoded_rows_bytes() < before) return true;
-  set_up_decoding(dataset(), false);
+  set_up_decoding(dataset(), was);
   return false;
 }
 
@@ -155,7 +158,7 @@ std::size_t RasterSource::unit_row_bytes() const {
 }
 
 int RasterSource::stream_rows_kept() const {
-  if (compact_) return 1;
+  if (level_ > 0) return 1;
   return static_cast<int>(std::clamp<std::size_t>(kStreamKeptBytes / std::max<std::size_t>(1, unit_row_bytes()), 1, 64));
 }
 
@@ -253,7 +256,8 @@ std::vector<std::string> RasterSource::describe() const {
   if (streams_ && blocks_) {
     lines.push_back("decoded " + std::to_string(streams_->unit_rows()) + " rows of every " + std::to_string(info_.block_width) + " x " +
                     std::to_string(info_.block_height) + " tile at a time (" + std::to_string(streams_->tiles_across()) +
-                    " inflate streams), up to " + mib(decoded_rows_bytes()));
+                    (streams_->inflater() == TiffTileStreams::Inflater::zlib ? " zlib inflate streams, for the memory limit" : " inflate streams") +
+                    "), up to " + mib(decoded_rows_bytes()));
   } else if (blocks_) {
     lines.push_back("decoded a whole row of " + std::to_string(info_.block_width) + " x " + std::to_string(info_.block_height) +
                     " blocks at a time, up to " + mib(decoded_rows_bytes()) + " (not in streams: " + streams_refused_ + ")");

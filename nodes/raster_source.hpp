@@ -56,9 +56,10 @@ class RasterSource final : public Node {
   // and the inflate states when tiles are decoded a few rows at a time), 0 when reads go
   // through GDAL's cache.
   std::size_t decoded_rows_bytes() const;
-  // Before the run, when memory is tight: decodes in the smallest streams the file allows
-  // (slower than whole rows or larger units, far faster than GDAL's cache). Returns whether
-  // that holds fewer bytes than before (else nothing changes).
+  // Before the run, when memory is tight: decodes in smaller streams, one step per call: first
+  // 16-row units, then zlib's smaller inflate states (each slower than the step before, far
+  // faster than GDAL's cache). Returns whether that holds fewer bytes than before (else
+  // nothing changes).
   bool compact_decoding();
   // Before the run: gives the decoded block rows up, reading through GDAL's cache instead.
   // Returns whether there were any.
@@ -77,7 +78,7 @@ class RasterSource final : public Node {
   int stream_rows_kept() const;
   std::size_t stream_bytes() const;
   DatasetPtr open() const;
-  void set_up_decoding(GDALDatasetH ds, bool compact);
+  void set_up_decoding(GDALDatasetH ds, int level);  // 0: 64-row units; 1: 16-row units; 2: and zlib
   void read_through_gdal(const PixelWindow& window, double* out);
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
@@ -85,7 +86,7 @@ class RasterSource final : public Node {
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> warper_handles_;
   std::unique_ptr<TiffTileStreams> streams_;  // before blocks_, which calls it
   std::string streams_refused_;               // why the file is not decoded in streams
-  bool compact_ = false;
+  int level_ = 0;  // how compact the streams are (set_up_decoding)
   int threads_ = 2;  // the run's, once prepared (streams' tiles held at once)
   std::unique_ptr<BlockRows> blocks_;
 };

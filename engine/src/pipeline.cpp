@@ -333,12 +333,13 @@ void Pipeline::Impl::size_memory() {
   // read through GDAL's cache (bounded by the limit; much slower, as blocks are decoded again
   // for every tile) rather than refusing the run. Thin tiles with the rows held are still
   // faster than decoding again, so they are kept whenever two rows fit.
-  if (budget < 2 * one_row) {
-    bool shrunk = false;
+  // Each call shrinks them one step (smaller units, then smaller inflate states).
+  for (bool shrunk = true; budget < 2 * one_row && shrunk;) {
+    shrunk = false;
     for (const auto& n : nodes) shrunk = n->shrink_held_bytes() || shrunk;
     if (shrunk) {
       reserve();
-      spdlog::info("memory.limit {}: sources decoded in smaller units to fit ({} of decoded rows)", format_size(limit), format_size(held_bytes));
+      spdlog::info("memory.limit {}: sources decoded in smaller streams to fit ({} of decoded rows)", format_size(limit), format_size(held_bytes));
     }
   }
   if (budget < 2 * one_row) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <isa-l/igzip_lib.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <bit>
@@ -16,6 +17,8 @@ namespace rasterflow::nodes {
 namespace {
 
 constexpr std::size_t kReadBytes = 32 * 1024;  // compressed bytes read per call, at most
+// What zlib allocates for one inflate stream: its state (7 KiB) and the 32 KiB window.
+constexpr std::size_t kZlibStateBytes = 7 * 1024 + 32 * 1024;
 
 std::string text_or(const char* s, const char* fallback) { return s != nullptr ? std::string(s) : std::string(fallback); }
 
@@ -40,15 +43,19 @@ struct TiffTileStreams::Column {
   // ISA-L's inflate (Debian's libisal): as fast as the libdeflate GDAL decodes whole tiles with,
   // where zlib's is 1.8 times slower; its state (87 KiB, history included) is allocated once.
   std::unique_ptr<inflate_state> z;
+  std::unique_ptr<z_stream> zs;  // or zlib's, when memory is tight
   bool ended = false;           // the tile's stream is complete
   std::int64_t tile = -1;       // the tile being decoded
   std::int64_t next_unit = 0;   // its next unit of rows
   std::uint64_t in_pos = 0;     // file offset of the next compressed byte not consumed yet
   std::uint64_t in_end = 0;
+  ~Column() {
+    if (zs) inflateEnd(zs.get());
+  }
 };
 
 std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const std::string& path, int band_index, std::string where,
-                                                        std::string* why, int max_unit_rows) {
+                                                        std::string* why, int max_unit_rows, Inflater inflater) {
   const auto refuse = [&](std::string reason) -> std::unique_ptr<TiffTileStreams> {
     if (why != nullptr) *why = std::move(reason);
     return nullptr;
@@ -62,6 +69,7 @@ std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const st
   std::unique_ptr<TiffTileStreams> s(new TiffTileStreams());
   s->path_ = path;
   s->where_ = std::move(where);
+  s->inflater_ = inflater;
   GDALGetBlockSize(band, &s->tile_width_, &s->tile_height_);
   // The largest unit that divides the tiles' height: fewer, larger inflate calls (ISA-L keeps
   // its 32 KiB of history by copying it at the end of each call), still a fraction of a tile.
@@ -153,7 +161,8 @@ TiffTileStreams::~TiffTileStreams() {
 }
 
 std::size_t TiffTileStreams::state_bytes() const {
-  return deflate_ ? static_cast<std::size_t>(tiles_across_) * (sizeof(Column) + sizeof(inflate_state)) : 0;
+  const std::size_t per_column = sizeof(Column) + (inflater_ == Inflater::isal ? sizeof(inflate_state) : sizeof(z_stream) + kZlibStateBytes);
+  return deflate_ ? static_cast<std::size_t>(tiles_across_) * per_column : 0;
 }
 
 void TiffTileStreams::fail(std::int64_t tile_col, std::int64_t tile_row, const std::string& what) const {
@@ -197,9 +206,19 @@ void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_ti
     return;
   }
   if (c.tile != tile || c.next_unit > unit_in_tile) {
-    if (!c.z) c.z = std::make_unique<inflate_state>();
-    isal_inflate_init(c.z.get());
-    c.z->crc_flag = ISAL_ZLIB;  // TIFF's DEFLATE is zlib-wrapped
+    if (inflater_ == Inflater::zlib) {
+      if (!c.zs) {
+        auto zs = std::make_unique<z_stream>();
+        if (inflateInit(zs.get()) != Z_OK) fail(tile % tiles_across_, tile / tiles_across_, "zlib cannot start an inflate stream");
+        c.zs = std::move(zs);
+      } else {
+        inflateReset(c.zs.get());
+      }
+    } else {
+      if (!c.z) c.z = std::make_unique<inflate_state>();
+      isal_inflate_init(c.z.get());
+      c.z->crc_flag = ISAL_ZLIB;  // TIFF's DEFLATE is zlib-wrapped
+    }
     c.tile = tile;
     c.next_unit = 0;
     c.ended = false;
@@ -225,6 +244,7 @@ void TiffTileStreams::finish(Column& c, std::int64_t tile) {
 
 std::size_t TiffTileStreams::inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size) {
   thread_local std::vector<std::uint8_t> in(kReadBytes + 64);  // slack: ISA-L loads its input 8 bytes at a time
+  if (inflater_ == Inflater::zlib) return zlib_inflate_into(c, tile, in.data(), out, size);
   inflate_state& z = *c.z;
   z.next_out = out;
   z.avail_out = static_cast<std::uint32_t>(size);
@@ -246,6 +266,35 @@ std::size_t TiffTileStreams::inflate_into(Column& c, std::int64_t tile, std::uin
     }
     if (z.block_state == ISAL_BLOCK_FINISH) {
       c.ended = true;
+    } else if (n == 0 && z.avail_out == out_before) {
+      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is cut short");
+    }
+  }
+  return size - z.avail_out;
+}
+
+std::size_t TiffTileStreams::zlib_inflate_into(Column& c, std::int64_t tile, std::uint8_t* in, std::uint8_t* out, std::size_t size) {
+  z_stream& z = *c.zs;
+  z.next_out = out;
+  z.avail_out = static_cast<uInt>(size);
+  while (z.avail_out > 0 && !c.ended) {
+    const std::uint64_t n = std::min<std::uint64_t>({kReadBytes, std::max<std::uint64_t>(4096, z.avail_out), c.in_end - c.in_pos});
+    const uInt out_before = z.avail_out;
+    const ssize_t got = n > 0 ? ::pread(fd_, in, n, static_cast<off_t>(c.in_pos)) : 0;
+    if (got < 0 || (got == 0 && n > 0)) fail(tile % tiles_across_, tile / tiles_across_, got == 0 ? "the file ends early" : std::strerror(errno));
+    z.next_in = in;
+    z.avail_in = static_cast<uInt>(got);
+    const int ret = inflate(&z, Z_NO_FLUSH);
+    c.in_pos += static_cast<std::uint64_t>(got) - z.avail_in;
+    z.next_in = nullptr;
+    z.avail_in = 0;
+    if (ret == Z_DATA_ERROR && z.msg != nullptr && std::string(z.msg) == "incorrect data check") {
+      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE checksum does not match its data");
+    }
+    if (ret == Z_STREAM_END) {
+      c.ended = true;
+    } else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is damaged (zlib: " + (z.msg != nullptr ? std::string(z.msg) : "error " + std::to_string(ret)) + ")");
     } else if (n == 0 && z.avail_out == out_before) {
       fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is cut short");
     }

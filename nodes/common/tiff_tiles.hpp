@@ -6,7 +6,8 @@
 // the file's full width: 35 MiB for a 36,000-pixel-wide Float32 band) while tiles of a few
 // grid rows pass through it. DEFLATE is a stream, and TIFF's predictors work row by row, so a
 // tile can be decoded a few rows (`unit_rows`) at a time instead: each tile column keeps its inflate
-// state (ISA-L's, 87 KiB with the 32 KiB of history DEFLATE needs) and where it stopped in the
+// state (ISA-L's, 87 KiB with the 32 KiB of history DEFLATE needs; or zlib's, about 40 KiB but
+// 1.8 times slower, for tight memory limits) and where it stopped in the
 // file, and memory follows the rows in use, not the tiles' height. Uncompressed tiles are read
 // row range by row range.
 //
@@ -30,10 +31,14 @@ namespace rasterflow::nodes {
 class TiffTileStreams {
  public:
 
+  // Which inflate keeps each tile column's stream: ISA-L (fast, 87 KiB of state per column) or
+  // zlib (1.8 x slower, about 40 KiB: for limits too tight for ISA-L's states).
+  enum class Inflater { isal, zlib };
+
   // Streams for band `band_index` of the dataset `ds` opened from `path`, or null with the
   // reason in `why`. `where` names the node in errors. Units of at most `max_unit_rows` rows.
   static std::unique_ptr<TiffTileStreams> open(GDALDatasetH ds, const std::string& path, int band_index, std::string where,
-                                               std::string* why, int max_unit_rows = 64);
+                                               std::string* why, int max_unit_rows = 64, Inflater inflater = Inflater::isal);
   ~TiffTileStreams();
   TiffTileStreams(const TiffTileStreams&) = delete;
   TiffTileStreams& operator=(const TiffTileStreams&) = delete;
@@ -41,6 +46,7 @@ class TiffTileStreams {
   // Rows decoded per call: the largest of 64, 32 or 16 (up to max_unit_rows) that divides the
   // tiles' height (TIFF's are multiples of 16).
   int unit_rows() const { return unit_rows_; }
+  Inflater inflater() const { return inflater_; }
   std::int64_t tiles_across() const { return tiles_across_; }
   // Bytes kept between calls: the inflate states of one row of tiles.
   std::size_t state_bytes() const;
@@ -57,6 +63,7 @@ class TiffTileStreams {
   // Inflates the column's stream into out[0, size) until it is full or the stream ends; returns
   // the bytes written. Throws on damaged or missing data.
   std::size_t inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size);
+  std::size_t zlib_inflate_into(Column& c, std::int64_t tile, std::uint8_t* in, std::uint8_t* out, std::size_t size);
   void inflate_rows(Column& c, std::int64_t tile, std::byte* dst);
   void finish(Column& c, std::int64_t tile);
   void undo_predictor(std::byte* rows) const;
@@ -66,6 +73,7 @@ class TiffTileStreams {
   std::string where_;
   int fd_ = -1;
   bool deflate_ = false;
+  Inflater inflater_ = Inflater::isal;
   int predictor_ = 1;
   bool swapped_ = false;  // the file's byte order is not this machine's
   GDALDataType type_ = GDT_Unknown;

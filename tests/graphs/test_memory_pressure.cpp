@@ -300,9 +300,16 @@ TEST_CASE("Budget.StreamsShrinkBeforeRowsAreGivenUp" * doctest::timeout(180)) {
   options.memory_source = std::make_shared<EmptyProcess>();
   test::run_graph_json(dir.path(), graph, options, tight);
   CHECK(test::read_text(dir / "o.csv") == reference);
-  // Room for 1.5 rows beside the shrunk streams: given up too.
+  // Room for 1.5 rows beside the shrunk streams: zlib's inflate states, less than half ISA-L's.
   const std::vector<std::string> tighter = {"engine.threads=2", "memory.limit=" + limit(streams16)};
-  CHECK(plan_figure(dir.path(), graph, tighter, "decoded_block_rows") == 0);
+  const std::uint64_t zlib16 = plan_figure(dir.path(), graph, tighter, "decoded_block_rows");
+  CHECK(zlib16 > 0);
+  CHECK(zlib16 < streams16);
+  test::run_graph_json(dir.path(), graph, options, tighter);
+  CHECK(test::read_text(dir / "o.csv") == reference);
+  // Room for 1.5 rows beside those: given up too.
+  const std::vector<std::string> tightest = {"engine.threads=2", "memory.limit=" + limit(zlib16)};
+  CHECK(plan_figure(dir.path(), graph, tightest, "decoded_block_rows") == 0);
 }
 
 TEST_CASE("Budget.TightBudgetsStillFeedEveryThread" * doctest::timeout(120)) {

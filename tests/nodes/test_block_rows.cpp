@@ -107,11 +107,13 @@ struct Streamed {
 };
 
 // The file's band `band` decoded in streams through BlockRows, as raster_source does.
-Streamed open_streams(const std::string& path, int band = 1, const std::string& where = "node \"s\" (raster_source)") {
+using Inflater = nodes::TiffTileStreams::Inflater;
+Streamed open_streams(const std::string& path, int band = 1, const std::string& where = "node \"s\" (raster_source)",
+                      Inflater inflater = Inflater::isal) {
   Streamed s;
   GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
   REQUIRE(ds != nullptr);
-  s.streams = nodes::TiffTileStreams::open(ds, path, band, where, &s.why);
+  s.streams = nodes::TiffTileStreams::open(ds, path, band, where, &s.why, 64, inflater);
   nodes::BlockRows::Layout l;
   l.width = GDALGetRasterXSize(ds);
   l.height = GDALGetRasterYSize(ds);
@@ -181,6 +183,7 @@ int wrong_in_two_threads(nodes::BlockRows& rows, int width, int height, int band
 TEST_CASE("TiffTiles.SameSamplesAsGdal.TypesCompressionsPredictorsByteOrders") {
   test::TempDir dir;
   int files = 0;
+  int zlib_files = 0;
   for (const std::string type : {"Byte", "Int16", "UInt16", "Int32", "UInt32", "Float32", "Float64"}) {
     const bool floating = type.rfind("Float", 0) == 0;
     for (const std::string endianness : {"LITTLE", "BIG"}) {
@@ -192,16 +195,22 @@ TEST_CASE("TiffTiles.SameSamplesAsGdal.TypesCompressionsPredictorsByteOrders") {
         for (const auto& o : options) name += "_" + o.substr(o.find('=') + 1);
         CAPTURE(name);
         const std::string path = write_tiff(dir, name + ".tif", type, 150, 140, options);
-        auto s = open_streams(path);
-        REQUIRE_MESSAGE(s.streams != nullptr, s.why);
-        CHECK(s.streams->unit_rows() == 32);
-        // The whole band, windows inside one unit, across units, tiles and the cut edge tiles.
-        check_windows(*s.rows, path, 1, {{0, 0, 150, 140}, {3, 5, 20, 30}, {63, 31, 2, 2}, {140, 120, 10, 20}, {70, 33, 1, 100}});
-        ++files;
+        // With ISA-L's inflate, and zlib's (tight memory limits) for the compressed files.
+        for (const Inflater inflater : {Inflater::isal, Inflater::zlib}) {
+          if (inflater == Inflater::zlib && options[0] == "COMPRESS=NONE") continue;
+          CAPTURE(inflater == Inflater::zlib);
+          auto s = open_streams(path, 1, "node \"s\" (raster_source)", inflater);
+          REQUIRE_MESSAGE(s.streams != nullptr, s.why);
+          CHECK(s.streams->unit_rows() == 32);
+          // The whole band, windows inside one unit, across units, tiles and the cut edge tiles.
+          check_windows(*s.rows, path, 1, {{0, 0, 150, 140}, {3, 5, 20, 30}, {63, 31, 2, 2}, {140, 120, 10, 20}, {70, 33, 1, 100}});
+          ++(inflater == Inflater::zlib ? zlib_files : files);
+        }
       }
     }
   }
   CHECK(files == 7 * 2 * 3 + 2 * 2);
+  CHECK(zlib_files == 7 * 2 * 2 + 2 * 2);
 }
 
 TEST_CASE("TiffTiles.StripsUnitSizesAndBands") {
@@ -279,12 +288,14 @@ TEST_CASE("TiffTiles.AnyOrderAndTwoThreads") {
       CHECK(std::equal(ours.begin(), ours.end(), whole.begin() + r0 * 200));
     }
   }
-  // Two threads taking bands of 5 rows in turn.
-  auto s = open_streams(path);
-  REQUIRE(s.streams != nullptr);
-  CHECK(wrong_in_two_threads(*s.rows, 200, 256, 5, whole) == 0);
-  CHECK(s.rows->stats().rows_decoded >= 4);  // 256 rows in units of 64
-  CHECK(s.rows->stats().rows_decoded <= 4 + 2);
+  // Two threads taking bands of 5 rows in turn, with either inflate.
+  for (const Inflater inflater : {Inflater::isal, Inflater::zlib}) {
+    auto s = open_streams(path, 1, "node \"s\" (raster_source)", inflater);
+    REQUIRE(s.streams != nullptr);
+    CHECK(wrong_in_two_threads(*s.rows, 200, 256, 5, whole) == 0);
+    CHECK(s.rows->stats().rows_decoded >= 4);  // 256 rows in units of 64
+    CHECK(s.rows->stats().rows_decoded <= 4 + 2);
+  }
 }
 
 TEST_CASE("TiffTiles.DamagedTileNamesNodeFileTileAndRows") {
@@ -299,13 +310,15 @@ TEST_CASE("TiffTiles.DamagedTileNamesNodeFileTileAndRows") {
     const std::string garbage(64, '\xff');
     f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
   }
-  auto s = open_streams(path, 1, "node \"t\" (raster_source)");
-  REQUIRE_MESSAGE(s.streams != nullptr, s.why);  // the first tile is intact
-  std::vector<double> buf(128 * 8);
-  s.rows->read(0, 0, 128, 8, buf.data());
-  const std::string expected = "node \"t\" (raster_source): reading " + path + " tile 1 of tile row 1 (rows 64-127) failed";
-  CHECK_THROWS_WITH_AS(s.rows->read(0, 70, 128, 8, buf.data()), doctest::Contains(expected.c_str()), IoError);
-  CHECK_THROWS_AS(s.rows->read(0, 70, 128, 2, buf.data()), IoError);  // again, and nothing hangs
+  for (const Inflater inflater : {Inflater::isal, Inflater::zlib}) {
+    auto s = open_streams(path, 1, "node \"t\" (raster_source)", inflater);
+    REQUIRE_MESSAGE(s.streams != nullptr, s.why);  // the first tile is intact
+    std::vector<double> buf(128 * 8);
+    s.rows->read(0, 0, 128, 8, buf.data());
+    const std::string expected = "node \"t\" (raster_source): reading " + path + " tile 1 of tile row 1 (rows 64-127) failed: the tile's DEFLATE data is damaged";
+    CHECK_THROWS_WITH_AS(s.rows->read(0, 70, 128, 8, buf.data()), doctest::Contains(expected.c_str()), IoError);
+    CHECK_THROWS_AS(s.rows->read(0, 70, 128, 2, buf.data()), IoError);  // again, and nothing hangs
+  }
 }
 
 TEST_CASE("TiffTiles.FailureMidTileRestartsTheTile") {
@@ -361,13 +374,15 @@ TEST_CASE("TiffTiles.EachTilesChecksumIsChecked") {
   test::TempDir dir;
   const std::string path = write_tiff(dir, "c.tif", "Int16", 128, 128, {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
   flip_checksum_byte(path, "0_1");
-  auto s = open_streams(path);
-  REQUIRE_MESSAGE(s.streams != nullptr, s.why);
-  REQUIRE(s.streams->unit_rows() == 32);
-  std::vector<double> buf(128 * 64);
-  s.rows->read(0, 0, 128, 64, buf.data());  // tile row 0 is intact
-  const std::string expected = "reading " + path + " tile 0 of tile row 1 (rows 64-127) failed: the tile's DEFLATE checksum does not match its data";
-  CHECK_THROWS_WITH_AS(s.rows->read(0, 96, 128, 32, buf.data()), doctest::Contains(expected.c_str()), IoError);
+  for (const Inflater inflater : {Inflater::isal, Inflater::zlib}) {
+    auto s = open_streams(path, 1, "node \"s\" (raster_source)", inflater);
+    REQUIRE_MESSAGE(s.streams != nullptr, s.why);
+    REQUIRE(s.streams->unit_rows() == 32);
+    std::vector<double> buf(128 * 64);
+    s.rows->read(0, 0, 128, 64, buf.data());  // tile row 0 is intact
+    const std::string expected = "reading " + path + " tile 0 of tile row 1 (rows 64-127) failed: the tile's DEFLATE checksum does not match its data";
+    CHECK_THROWS_WITH_AS(s.rows->read(0, 96, 128, 32, buf.data()), doctest::Contains(expected.c_str()), IoError);
+  }
   std::vector<double> gdal(64 * 64);
   GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
   CPLPushErrorHandler(CPLQuietErrorHandler);

@@ -90,7 +90,8 @@ class Node {
   // (e.g. the decoded rows of its source's blocks).
   virtual std::size_t held_bytes() const { return 0; }
   // Called before the run when the memory limit is too tight for held_bytes(): first
-  // shrink_held_bytes(), where the node holds less at some cost in speed, then, if that was not
+  // shrink_held_bytes(), where the node holds less at some cost in speed (called again while it
+  // shrinks and the limit is still too tight: one step per call), then, if that was not
   // enough, forgo_held_bytes(), where it gives that memory up (working much slower). Each
   // returns true when it changed anything.
   virtual bool shrink_held_bytes() { return false; }
