@@ -15,7 +15,8 @@ constexpr std::size_t kBufferBytes = std::size_t{256} << 10;  // a text buffer, 
 // Formatted CSV text of one tile: buffers borrowed from the sink's pool, each filled until the
 // longest possible row would not fit, and given back when the text has been written; the
 // chunks (of at most merge.streaming_chunk_size rows) are slices of them. A row takes far less
-// than the most it could, so the text holds about the bytes it writes.
+// than the most it could, so the buffers hold about the bytes written (at most one buffer
+// more, counted whole: a reused buffer's pages are all in memory).
 struct CsvText final : Payload {
   std::string header;  // the grid's first tile only; its own chunk, whatever the names' length
   std::vector<std::unique_ptr<char[]>> buffers;
@@ -26,7 +27,7 @@ struct CsvText final : Payload {
   ~CsvText() override {
     for (auto& b : buffers) pool->give_back(std::move(b));
   }
-  std::size_t bytes() const noexcept override { return used; }
+  std::size_t bytes() const noexcept override { return header.size() + buffers.size() * pool->capacity(); }
 };
 
 // Shortest text of a value: integers as integers, Float32 as the float it is.
@@ -103,8 +104,11 @@ void CsvSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   }
   const std::size_t columns = inputs[0]->spec().inputs.size();
   const std::size_t row_bytes = max_x_text_ + max_y_text_ + 3 + columns * (std::max<std::size_t>(24, nodata_.size()) + 1);
-  // Buffers are reused from tile to tile: the pool keeps what a few tiles in flight fill.
-  pool_ = std::make_unique<BufferPool>(std::max(row_bytes, std::min(kBufferBytes, chunk_rows_ * row_bytes)), 16);
+  // Buffers of a sixteenth of the longest grid row, so that even a one-row tile's text fills a
+  // few of them; reused from tile to tile, the pool keeping up to 4 MiB of them.
+  const std::size_t grid_row = static_cast<std::size_t>(grid_.width) * row_bytes;
+  const std::size_t capacity = std::clamp(std::min(grid_row / 16, chunk_rows_ * row_bytes), row_bytes, std::max(row_bytes, kBufferBytes));
+  pool_ = std::make_unique<BufferPool>(capacity, std::max<std::size_t>(4, (std::size_t{4} << 20) / capacity));
 }
 
 PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {

@@ -116,8 +116,12 @@ bool RasterSource::compact_decoding() {
   if (level_ >= 2 || !blocks_) return false;
   const std::size_t before = decoded_rows_bytes();
   const int was = level_;
-  set_up_decoding(dataset(), was + 1);
-  if (streams_ && decoded_rows_bytes() < before) return true;
+  // The next level that holds fewer bytes (16-row units may hold no fewer than 64-row ones,
+  // when a unit row is so large that one is kept either way; zlib's states still would).
+  for (int level = was + 1; level <= 2; ++level) {
+    set_up_decoding(dataset(), level);
+    if (streams_ && decoded_rows_bytes() < before) return true;
+  }
   set_up_decoding(dataset(), was);
   return false;
 }

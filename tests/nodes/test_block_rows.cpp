@@ -201,6 +201,7 @@ TEST_CASE("TiffTiles.SameSamplesAsGdal.TypesCompressionsPredictorsByteOrders") {
           CAPTURE(inflater == Inflater::zlib);
           auto s = open_streams(path, 1, "node \"s\" (raster_source)", inflater);
           REQUIRE_MESSAGE(s.streams != nullptr, s.why);
+          CHECK(s.streams->inflater() == inflater);
           CHECK(s.streams->unit_rows() == 32);
           // The whole band, windows inside one unit, across units, tiles and the cut edge tiles.
           check_windows(*s.rows, path, 1, {{0, 0, 150, 140}, {3, 5, 20, 30}, {63, 31, 2, 2}, {140, 120, 10, 20}, {70, 33, 1, 100}});

@@ -92,13 +92,14 @@ std::size_t format_tile(const test::TempDir& dir, const TileRequest& tile, const
 
 TEST_CASE("CsvSink.Text.HoldsAboutTheBytesItWrites") {
   // A tile's formatted text is what the byte budget counts for it: its buffers are filled, so
-  // it holds the bytes it writes, not room for the longest row it could have in every chunk
-  // (which counted 3-4 x the text, and left one tile in flight under tight limits).
+  // it holds about the bytes it writes, not room for the longest row it could have in every
+  // chunk (which counted 3-4 x the text, and left one tile in flight under tight limits).
   test::TempDir dir;
   const std::size_t bytes = format_tile(dir, TileRequest{0, 100, 2, 18000}, "v", {});
   const auto written = std::filesystem::file_size(dir / "o.csv");
   CHECK(written > 36000 * 15);  // "-179.99,87.97,42\n": 15-18 bytes a row
-  CHECK(bytes == written);
+  CHECK(bytes >= written);  // whole buffers of a sixteenth of the longest row: at most one more
+  CHECK(bytes <= written + 18000 * (13 + 7 + 3 + 25) / 16);
 }
 
 TEST_CASE("CsvSink.Text.HeaderOfAnyLength") {
@@ -109,5 +110,5 @@ TEST_CASE("CsvSink.Text.HeaderOfAnyLength") {
   const std::size_t bytes = format_tile(dir, TileRequest{0, 0, 1, 3}, name, {"merge.streaming_chunk_size=1"});
   const std::string expected = "x,y," + name + "\n-179.99,89.99,0\n-179.97,89.99,1\n-179.95,89.99,2\n";
   CHECK(test::read_text(dir / "o.csv") == expected);
-  CHECK(bytes == expected.size());
+  CHECK(bytes >= expected.size());
 }
