@@ -21,7 +21,6 @@ struct CsvText final : Payload {
   std::string header;  // the grid's first tile only; its own chunk, whatever the names' length
   std::vector<std::unique_ptr<char[]>> buffers;
   std::vector<std::string_view> chunks;
-  std::size_t used = 0;  // bytes of the buffers written into
   std::uint64_t rows = 0;
   BufferPool* pool = nullptr;
   ~CsvText() override {
@@ -120,7 +119,6 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   // The most one row can take: the widest x and y, and each value (<= 24 characters for a
   // double in shortest form) or the nodata text, with separators.
   const std::size_t row_bytes = max_x_text_ + max_y_text_ + 3 + ncol * (std::max<std::size_t>(24, nodata_.size()) + 1);
-  char* buffer = nullptr;
   char* chunk = nullptr;  // where the open chunk starts
   char* p = nullptr;
   char* end = nullptr;
@@ -132,9 +130,8 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   };
   const auto next_buffer = [&] {
     close_chunk();
-    if (buffer) text->used += static_cast<std::size_t>(p - buffer);
     text->buffers.push_back(pool_->take());
-    buffer = chunk = p = text->buffers.back().get();
+    chunk = p = text->buffers.back().get();
     end = p + pool_->capacity();
   };
   if (tile.row0 == 0) {
@@ -142,7 +139,6 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
     for (const auto& name : table->names) text->header += "," + name;
     text->header += "\n";
     text->chunks.emplace_back(text->header);
-    text->used += text->header.size();
   }
   next_buffer();
   std::vector<const Column*> columns;
@@ -172,7 +168,6 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
     ++rows_in_chunk;
   }
   close_chunk();
-  text->used += static_cast<std::size_t>(p - buffer);
   text->rows = table->cells.size();
   return text;
 }

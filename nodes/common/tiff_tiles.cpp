@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <span>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -242,64 +243,61 @@ void TiffTileStreams::finish(Column& c, std::int64_t tile) {
   }
 }
 
-std::size_t TiffTileStreams::inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size) {
+std::span<const std::uint8_t> TiffTileStreams::read_compressed(Column& c, std::int64_t tile, std::size_t want) {
   thread_local std::vector<std::uint8_t> in(kReadBytes + 64);  // slack: ISA-L loads its input 8 bytes at a time
-  if (inflater_ == Inflater::zlib) return zlib_inflate_into(c, tile, in.data(), out, size);
-  inflate_state& z = *c.z;
-  z.next_out = out;
-  z.avail_out = static_cast<std::uint32_t>(size);
-  while (z.avail_out > 0 && !c.ended) {
-    // About as many compressed bytes as the output asked for: one read for most units.
-    const std::uint64_t n = std::min<std::uint64_t>({kReadBytes, std::max<std::uint64_t>(4096, z.avail_out), c.in_end - c.in_pos});
-    const std::uint32_t out_before = z.avail_out;
-    const ssize_t got = n > 0 ? ::pread(fd_, in.data(), n, static_cast<off_t>(c.in_pos)) : 0;
-    if (got < 0 || (got == 0 && n > 0)) fail(tile % tiles_across_, tile / tiles_across_, got == 0 ? "the file ends early" : std::strerror(errno));
-    z.next_in = in.data();
-    z.avail_in = static_cast<std::uint32_t>(got);
-    const int ret = isal_inflate(&z);
-    c.in_pos += static_cast<std::uint64_t>(got) - z.avail_in;
-    z.next_in = nullptr;
-    z.avail_in = 0;
-    if (ret == ISAL_INCORRECT_CHECKSUM) fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE checksum does not match its data");
-    if (ret != ISAL_DECOMP_OK && ret != ISAL_END_INPUT && ret != ISAL_OUT_OVERFLOW) {
-      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is damaged (ISA-L error " + std::to_string(ret) + ")");
-    }
-    if (z.block_state == ISAL_BLOCK_FINISH) {
-      c.ended = true;
-    } else if (n == 0 && z.avail_out == out_before) {
-      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is cut short");
-    }
-  }
-  return size - z.avail_out;
+  // About as many compressed bytes as the output asked for: one read for most units.
+  const std::uint64_t n = std::min<std::uint64_t>({kReadBytes, std::max<std::uint64_t>(4096, want), c.in_end - c.in_pos});
+  const ssize_t got = n > 0 ? ::pread(fd_, in.data(), n, static_cast<off_t>(c.in_pos)) : 0;
+  if (got < 0 || (got == 0 && n > 0)) fail(tile % tiles_across_, tile / tiles_across_, got == 0 ? "the file ends early" : std::strerror(errno));
+  return {in.data(), static_cast<std::size_t>(got)};
 }
 
-std::size_t TiffTileStreams::zlib_inflate_into(Column& c, std::int64_t tile, std::uint8_t* in, std::uint8_t* out, std::size_t size) {
-  z_stream& z = *c.zs;
-  z.next_out = out;
-  z.avail_out = static_cast<uInt>(size);
-  while (z.avail_out > 0 && !c.ended) {
-    const std::uint64_t n = std::min<std::uint64_t>({kReadBytes, std::max<std::uint64_t>(4096, z.avail_out), c.in_end - c.in_pos});
-    const uInt out_before = z.avail_out;
-    const ssize_t got = n > 0 ? ::pread(fd_, in, n, static_cast<off_t>(c.in_pos)) : 0;
-    if (got < 0 || (got == 0 && n > 0)) fail(tile % tiles_across_, tile / tiles_across_, got == 0 ? "the file ends early" : std::strerror(errno));
-    z.next_in = in;
-    z.avail_in = static_cast<uInt>(got);
-    const int ret = inflate(&z, Z_NO_FLUSH);
-    c.in_pos += static_cast<std::uint64_t>(got) - z.avail_in;
+std::size_t TiffTileStreams::inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size) {
+  const auto damaged = [&](const std::string& what) { fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE " + what); };
+  // One step of either inflate over `in`: returns the compressed bytes it consumed.
+  const auto step = [&](std::span<const std::uint8_t> in, std::size_t& avail_out) -> std::size_t {
+    if (inflater_ == Inflater::zlib) {
+      z_stream& z = *c.zs;
+      z.next_in = const_cast<std::uint8_t*>(in.data());
+      z.avail_in = static_cast<uInt>(in.size());
+      const int ret = inflate(&z, Z_NO_FLUSH);
+      const std::size_t left = z.avail_in;
+      z.next_in = nullptr;
+      z.avail_in = 0;
+      avail_out = z.avail_out;
+      if (ret == Z_DATA_ERROR && z.msg != nullptr && std::string(z.msg) == "incorrect data check") damaged("checksum does not match its data");
+      if (ret == Z_STREAM_END) c.ended = true;
+      else if (ret != Z_OK && ret != Z_BUF_ERROR) damaged("data is damaged (zlib: " + (z.msg != nullptr ? std::string(z.msg) : "error " + std::to_string(ret)) + ")");
+      return in.size() - left;
+    }
+    inflate_state& z = *c.z;
+    z.next_in = const_cast<std::uint8_t*>(in.data());
+    z.avail_in = static_cast<std::uint32_t>(in.size());
+    const int ret = isal_inflate(&z);
+    const std::size_t left = z.avail_in;
     z.next_in = nullptr;
     z.avail_in = 0;
-    if (ret == Z_DATA_ERROR && z.msg != nullptr && std::string(z.msg) == "incorrect data check") {
-      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE checksum does not match its data");
-    }
-    if (ret == Z_STREAM_END) {
-      c.ended = true;
-    } else if (ret != Z_OK && ret != Z_BUF_ERROR) {
-      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is damaged (zlib: " + (z.msg != nullptr ? std::string(z.msg) : "error " + std::to_string(ret)) + ")");
-    } else if (n == 0 && z.avail_out == out_before) {
-      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data is cut short");
-    }
+    avail_out = z.avail_out;
+    if (ret == ISAL_INCORRECT_CHECKSUM) damaged("checksum does not match its data");
+    if (ret != ISAL_DECOMP_OK && ret != ISAL_END_INPUT && ret != ISAL_OUT_OVERFLOW) damaged("data is damaged (ISA-L error " + std::to_string(ret) + ")");
+    if (z.block_state == ISAL_BLOCK_FINISH) c.ended = true;
+    return in.size() - left;
+  };
+  if (inflater_ == Inflater::zlib) {
+    c.zs->next_out = out;
+    c.zs->avail_out = static_cast<uInt>(size);
+  } else {
+    c.z->next_out = out;
+    c.z->avail_out = static_cast<std::uint32_t>(size);
   }
-  return size - z.avail_out;
+  std::size_t avail_out = size;
+  while (avail_out > 0 && !c.ended) {
+    const std::size_t before = avail_out;
+    const auto in = read_compressed(c, tile, avail_out);
+    c.in_pos += step(in, avail_out);
+    if (!c.ended && in.empty() && avail_out == before) damaged("data is cut short");
+  }
+  return size - avail_out;
 }
 
 void TiffTileStreams::inflate_rows(Column& c, std::int64_t tile, std::byte* dst) {

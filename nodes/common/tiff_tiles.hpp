@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -63,7 +64,9 @@ class TiffTileStreams {
   // Inflates the column's stream into out[0, size) until it is full or the stream ends; returns
   // the bytes written. Throws on damaged or missing data.
   std::size_t inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size);
-  std::size_t zlib_inflate_into(Column& c, std::int64_t tile, std::uint8_t* in, std::uint8_t* out, std::size_t size);
+  // The column's next compressed bytes (about as many as `want` bytes of output would take),
+  // read into a buffer of the calling thread's; empty at the end of the tile's data.
+  std::span<const std::uint8_t> read_compressed(Column& c, std::int64_t tile, std::size_t want);
   void inflate_rows(Column& c, std::int64_t tile, std::byte* dst);
   void finish(Column& c, std::int64_t tile);
   void undo_predictor(std::byte* rows) const;
