@@ -78,7 +78,7 @@ class RasterSource final : public Node {
   int stream_rows_kept() const;
   std::size_t stream_bytes() const;
   DatasetPtr open() const;
-  void set_up_decoding(GDALDatasetH ds, int level);  // 0: 64-row units; 1: 16-row units; 2: and zlib
+  void set_up_decoding(GDALDatasetH ds, int level);  // 0: 32-row units; 1: 16-row units; 2: and zlib
   void read_through_gdal(const PixelWindow& window, double* out);
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;

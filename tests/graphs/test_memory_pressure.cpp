@@ -272,7 +272,7 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
 
 TEST_CASE("Budget.StreamsShrinkBeforeRowsAreGivenUp" * doctest::timeout(180)) {
   test::TempDir dir;
-  // 8192 pixels of Float64 in 256 x 256 DEFLATE tiles: decoded in streams of 64 rows per tile.
+  // 8192 pixels of Float64 in 256 x 256 DEFLATE tiles: decoded in streams of 32 rows per tile.
   test::RasterSpec spec{
       .width = 8192,
       .height = 300,
@@ -282,20 +282,20 @@ TEST_CASE("Budget.StreamsShrinkBeforeRowsAreGivenUp" * doctest::timeout(180)) {
   std::string reference;
   const std::string graph = wide_average_graph(dir, spec, 1013, 0.25, "0.16", &reference);
   const std::vector<std::string> two = {"engine.threads=2"};
-  const std::uint64_t streams64 = plan_figure(dir.path(), graph, two, "decoded_block_rows");
-  const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers") + streams64;
+  const std::uint64_t streams32 = plan_figure(dir.path(), graph, two, "decoded_block_rows");
+  const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers") + streams32;
   const std::uint64_t cache = plan_figure(dir.path(), graph, two, "gdal_cache");
   const auto row = static_cast<std::uint64_t>(plan_figure(dir.path(), graph, two, "bytes_per_cell") * 2048);
-  CHECK(streams64 > 0);
+  CHECK(streams32 > 0);
   // Room for 1.5 grid rows beside the streams: they shrink to 16-row units (less held, still
   // held), and the run writes the same bytes.
   const auto limit = [&](std::uint64_t held) {
-    return std::to_string(static_cast<std::uint64_t>(static_cast<double>(cache + buffers - streams64 + held + row * 3 / 2) / 0.8));
+    return std::to_string(static_cast<std::uint64_t>(static_cast<double>(cache + buffers - streams32 + held + row * 3 / 2) / 0.8));
   };
-  const std::vector<std::string> tight = {"engine.threads=2", "memory.limit=" + limit(streams64)};
+  const std::vector<std::string> tight = {"engine.threads=2", "memory.limit=" + limit(streams32)};
   const std::uint64_t streams16 = plan_figure(dir.path(), graph, tight, "decoded_block_rows");
   CHECK(streams16 > 0);
-  CHECK(streams16 < streams64);
+  CHECK(streams16 < streams32);
   RunOptions options;
   options.memory_source = std::make_shared<EmptyProcess>();
   test::run_graph_json(dir.path(), graph, options, tight);

@@ -304,7 +304,7 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryDataType" * doctest::timeout(240)) {
 }
 
 TEST_CASE("Resample.AgreesWithGdalwarp.WideSourceDecodedInStreams" * doctest::timeout(240)) {
-  // 8192 px of Float64 in 256 x 256 tiles: a row of tiles (16 MiB) costs more than decoding 64
+  // 8192 px of Float64 in 256 x 256 tiles: a row of tiles (16 MiB) costs more than decoding 32
   // rows of every tile at a time, so the source is read through TiffTileStreams.
   test::TempDir dir;
   test::RasterSpec spec{
@@ -327,7 +327,7 @@ TEST_CASE("Resample.AgreesWithGdalwarp.WideSourceDecodedInStreams" * doctest::ti
     Pipeline pipeline(load_graph(dir / "plan.json", config), config, options);
     const auto plan = pipeline.plan();
     CHECK(std::any_of(plan.begin(), plan.end(), [](const std::string& line) {
-      return line.find("decoded 64 rows of every 256 x 256 tile at a time (32 inflate streams)") != std::string::npos;
+      return line.find("decoded 32 rows of every 256 x 256 tile at a time (32 inflate streams)") != std::string::npos;
     }));
   }
   for (const char* method : {"average", "nearest", "max"}) {
