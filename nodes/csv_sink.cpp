@@ -61,6 +61,22 @@ void BufferPool::give_back(std::unique_ptr<char[]> buffer) {
   if (free_.size() < keep_) free_.push_back(std::move(buffer));
 }
 
+void CoordinateTexts::build(const std::vector<std::string>& texts) {
+  longest_ = 0;
+  for (const auto& t : texts) longest_ = std::max(longest_, t.size());
+  const std::size_t stride = longest_ <= kSlot ? kSlot : longest_;
+  slots_.assign(texts.size() * stride, '\0');
+  sizes_.resize(texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    std::memcpy(slots_.data() + i * stride, texts[i].data(), texts[i].size());
+    sizes_[i] = static_cast<std::uint32_t>(texts[i].size());
+  }
+}
+
+std::size_t CsvSink::row_bytes(std::size_t columns) const {
+  return x_text_.longest() + y_text_.longest() + 3 + columns * (std::max<std::size_t>(24, nodata_.size()) + 1) + CoordinateTexts::kSlot;
+}
+
 void append_fixed(std::string& out, double value, int decimals) {
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, decimals);
@@ -91,18 +107,13 @@ void CsvSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   chunk_rows_ = static_cast<std::size_t>(ctx.config->merge.streaming_chunk_size);
   const int x_decimals = coordinate_decimals(grid_.x0, grid_.res_x, grid_.width, false);
   const int y_decimals = coordinate_decimals(grid_.y0, grid_.res_y, grid_.height, true);
-  x_text_.resize(static_cast<std::size_t>(grid_.width));
-  for (std::int64_t c = 0; c < grid_.width; ++c) {
-    append_fixed(x_text_[static_cast<std::size_t>(c)], grid_.center_x(c), x_decimals);
-    max_x_text_ = std::max(max_x_text_, x_text_[static_cast<std::size_t>(c)].size());
-  }
-  y_text_.resize(static_cast<std::size_t>(grid_.height));
-  for (std::int64_t r = 0; r < grid_.height; ++r) {
-    append_fixed(y_text_[static_cast<std::size_t>(r)], grid_.center_y(r), y_decimals);
-    max_y_text_ = std::max(max_y_text_, y_text_[static_cast<std::size_t>(r)].size());
-  }
-  const std::size_t columns = inputs[0]->spec().inputs.size();
-  const std::size_t row_bytes = max_x_text_ + max_y_text_ + 3 + columns * (std::max<std::size_t>(24, nodata_.size()) + 1);
+  std::vector<std::string> texts(static_cast<std::size_t>(grid_.width));
+  for (std::int64_t c = 0; c < grid_.width; ++c) append_fixed(texts[static_cast<std::size_t>(c)], grid_.center_x(c), x_decimals);
+  x_text_.build(texts);
+  texts.assign(static_cast<std::size_t>(grid_.height), std::string());
+  for (std::int64_t r = 0; r < grid_.height; ++r) append_fixed(texts[static_cast<std::size_t>(r)], grid_.center_y(r), y_decimals);
+  y_text_.build(texts);
+  const std::size_t row_bytes = this->row_bytes(inputs[0]->spec().inputs.size());
   // Buffers of a sixteenth of the longest grid row, so that even a one-row tile's text fills a
   // few of them; reused from tile to tile, the pool keeping up to 4 MiB of them.
   const std::size_t grid_row = static_cast<std::size_t>(grid_.width) * row_bytes;
@@ -115,10 +126,7 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   if (!table) throw_node_error(where(), "input is not a merged table");
   auto text = std::make_shared<CsvText>();
   text->pool = pool_.get();
-  const std::size_t ncol = table->columns.size();
-  // The most one row can take: the widest x and y, and each value (<= 24 characters for a
-  // double in shortest form) or the nodata text, with separators.
-  const std::size_t row_bytes = max_x_text_ + max_y_text_ + 3 + ncol * (std::max<std::size_t>(24, nodata_.size()) + 1);
+  const std::size_t row_bytes = this->row_bytes(table->columns.size());
   char* chunk = nullptr;  // where the open chunk starts
   char* p = nullptr;
   char* end = nullptr;
@@ -148,18 +156,14 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
     else if (rows_in_chunk == chunk_rows_) close_chunk();
     const auto r = static_cast<std::size_t>(cell / static_cast<std::uint64_t>(tile.width));
     const auto c = static_cast<std::size_t>(cell % static_cast<std::uint64_t>(tile.width));
-    const std::string& x = x_text_[c];
-    const std::string& y = y_text_[static_cast<std::size_t>(tile.row0) + r];
-    std::memcpy(p, x.data(), x.size());
-    p += x.size();
+    p = x_text_.put(p, c);
     *p++ = ',';
-    std::memcpy(p, y.data(), y.size());
-    p += y.size();
+    p = y_text_.put(p, static_cast<std::size_t>(tile.row0) + r);
     for (const Column* col : columns) {
       *p++ = ',';
       if (col->valid[cell]) {
         p = format_value(p, end, col->values[cell], col->kind);
-      } else {
+      } else if (!nodata_.empty()) {
         std::memcpy(p, nodata_.data(), nodata_.size());
         p += nodata_.size();
       }

@@ -112,3 +112,22 @@ TEST_CASE("CsvSink.Text.HeaderOfAnyLength") {
   CHECK(test::read_text(dir / "o.csv") == expected);
   CHECK(bytes >= expected.size());
 }
+
+TEST_CASE("CsvSink.Coordinates.SlotsAndLongerTexts") {
+  // Texts up to a slot are copied as a whole slot, longer ones by their size; either way a
+  // text ends where the next write starts, and what follows overwrites the slot's tail.
+  for (const std::size_t longest : {std::size_t{4}, nodes::CoordinateTexts::kSlot, nodes::CoordinateTexts::kSlot + 9}) {
+    CAPTURE(longest);
+    const std::vector<std::string> texts = {"-1", std::string(longest, '7'), "0.25", ""};
+    nodes::CoordinateTexts t;
+    t.build(texts);
+    CHECK(t.longest() == longest);
+    std::string out(4 * (longest + nodes::CoordinateTexts::kSlot + 1), '#');
+    char* p = out.data();
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      p = t.put(p, i);
+      *p++ = '|';
+    }
+    CHECK(std::string(out.data(), p) == "-1|" + std::string(longest, '7') + "|0.25||");
+  }
+}
