@@ -401,7 +401,7 @@ TEST_CASE("Resample.AgreesWithGdalwarp.WideSourceDecodedInStreams" * doctest::ti
   for (const char* method : {"average", "nearest", "max"}) {
     const std::string method_text = method;
     CAPTURE(method_text);
-    // Tiles of 3 grid rows (12 source rows) cut across the 64-row units and the 256-row tiles.
+    // Tiles of 3 grid rows (12 source rows) cut across the 32-row units and the 256-row tiles.
     const auto [grid, ours] = resample_once(dir, "wide.tif", method, "auto", R"({"resolution": 0.16})", "", 3);
     CHECK(grid.width == 2048);
     const auto ref = test::gdalwarp_reference(dir / "wide.tif", grid, method_text);
