@@ -4,11 +4,13 @@
 #include <cpl_string.h>
 
 #include <filesystem>
+#include <limits>
 
 #include <spdlog/spdlog.h>
 
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
+#include "rasterflow/size.hpp"
 
 namespace rasterflow::nodes {
 
@@ -21,6 +23,15 @@ DatasetPtr RasterSource::open() const {
 RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
   info_.path = this->spec().options.str("path");
   info_.band = static_cast<int>(this->spec().options.integer("band"));
+  const std::string where = this->where();
+  try {
+    open_source();
+  } catch (const std::bad_alloc&) {
+    throw_graph_error(where, "option \"path\": out of memory while opening " + info_.path);
+  }
+}
+
+void RasterSource::open_source() {
   const std::string where = this->where();
   if (info_.path.rfind("/vsi", 0) != 0) {
     std::error_code ec;
@@ -89,14 +100,17 @@ void RasterSource::set_up_decoding(GDALDatasetH ds, int level) {
   level_ = level;
   const std::string where = this->where();
   if (info_.block_width <= 0 || info_.block_height <= 0) return;
-  const std::size_t block_row_bytes = padded_width() * static_cast<std::size_t>(info_.block_height) *
-                                      static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
+  std::size_t block_row_bytes = 0;  // saturating: the sizes come from the file
+  if (__builtin_mul_overflow(padded_width(), static_cast<std::size_t>(info_.block_height) * static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type)),
+                             &block_row_bytes)) {
+    block_row_bytes = std::numeric_limits<std::size_t>::max();
+  }
   std::string& why = streams_refused_;
   streams_ = TiffTileStreams::open(ds, info_.path, info_.band, where, &why, level > 0 ? 16 : 32,
                                    level > 1 ? TiffTileStreams::Inflater::zlib : TiffTileStreams::Inflater::isal);
   // Streams cost their inflate states and the rows of tiles kept: taken when that is less
   // than two whole rows of blocks.
-  if (streams_ && stream_bytes() >= 2 * block_row_bytes) {
+  if (streams_ && stream_bytes() / 2 >= block_row_bytes) {
     why = "two rows of its blocks cost less than streams would";
     streams_.reset();
   }
@@ -178,6 +192,26 @@ std::size_t RasterSource::stream_bytes() const {
 void RasterSource::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   (void)inputs;
   threads_ = ctx.threads;
+  // Whichever way the file is read, a block is decoded whole somewhere (GDAL's cache, a row
+  // of blocks, the check of the streams): a file whose blocks alone would take half the memory
+  // limit is refused before anything is allocated for them.
+  const std::uint64_t bytes = block_bytes();
+  if (ctx.memory_limit > 0 && bytes > ctx.memory_limit / 2) {
+    throw_graph_error(where(), "option \"path\": " + info_.path + " is stored in blocks of " + std::to_string(info_.block_width) + " x " +
+                                   std::to_string(info_.block_height) + " " + GDALGetDataTypeName(info_.type) + " samples (" +
+                                   format_size(bytes) + " each); decoding one needs more than half the memory limit (" +
+                                   format_size(ctx.memory_limit) + ")");
+  }
+}
+
+std::uint64_t RasterSource::block_bytes() const {
+  std::uint64_t bytes = 0;
+  const auto bw = static_cast<std::uint64_t>(std::max(1, info_.block_width));
+  const auto bh = static_cast<std::uint64_t>(std::max(1, info_.block_height));
+  if (__builtin_mul_overflow(bw * bh, static_cast<std::uint64_t>(GDALGetDataTypeSizeBytes(info_.type)), &bytes)) {
+    return std::numeric_limits<std::uint64_t>::max();
+  }
+  return bytes;
 }
 
 std::size_t RasterSource::decoded_rows_bytes() const {

@@ -71,6 +71,8 @@ class RasterSource final : public Node {
   static constexpr std::size_t kMaxBlockRowBytes = std::size_t{256} << 20;
   // Rows of tiles kept above the highest asked for, for tiles that start late, at most.
   static constexpr std::size_t kStreamKeptBytes = std::size_t{8} << 20;
+  void open_source();  // the constructor's work, whose allocation failures it names
+  std::uint64_t block_bytes() const;  // one of the file's blocks, decoded (saturating)
   std::size_t padded_width() const;
   // With streams_: bytes of one unit of rows across the band, units kept at most (and as many
   // spare buffers), bytes in all.

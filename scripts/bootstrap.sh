@@ -13,7 +13,7 @@ packages=(
   libtbb-dev libtbbbind-2-5 libhwloc-dev hwloc
   libgdal32 gdal-bin gdal-data python3-gdal python3-numpy
   libboost-json1.81-dev libpqxx-dev libsqlite3-dev sqlite3
-  libspdlog-dev libyaml-cpp-dev libcli11-dev doctest-dev libisal-dev zlib1g-dev
+  libspdlog-dev libyaml-cpp-dev libcli11-dev doctest-dev libisal-dev zlib1g-dev libtiff-dev
   postgresql-15 postgresql-client-15
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev

@@ -167,7 +167,11 @@ void Pipeline::Impl::build_nodes() {
       }
     }
     index[spec.id] = nodes.size();
-    nodes.push_back(info->create(std::move(copy)));
+    try {
+      nodes.push_back(info->create(std::move(copy)));
+    } catch (const std::bad_alloc&) {
+      throw_graph_error(spec.where(), "out of memory while setting the node up");
+    }
     std::vector<std::size_t> ins;
     for (const auto& in : spec.inputs) ins.push_back(index.at(in));
     input_index.push_back(std::move(ins));
@@ -289,8 +293,6 @@ std::int64_t Pipeline::Impl::rows_for(int window_size, int chunk_size) const {
 }
 
 void Pipeline::Impl::size_memory() {
-  memory_source = options.memory_source ? options.memory_source : std::make_shared<SystemMemorySource>();
-  limit = config.memory.limit > 0 ? config.memory.limit : memory_source->auto_limit();
   baseline_rss = memory_source->sample().process_rss;
   const Grid& g = context.grid;  // plan_bytes_per_cell: set once the nodes are prepared
   const auto one_row = static_cast<std::uint64_t>(plan_bytes_per_cell * static_cast<double>(g.width));
@@ -388,12 +390,19 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.context.config = &m.config;
   m.context.output_dir = m.options.output_dir;
   m.context.threads = m.threads;
+  m.memory_source = m.options.memory_source ? m.options.memory_source : std::make_shared<SystemMemorySource>();
+  m.limit = m.config.memory.limit > 0 ? m.config.memory.limit : m.memory_source->auto_limit();
+  m.context.memory_limit = m.limit;
   m.context.output_suffix = m.options.output_suffix;
   m.max_in_flight = m.options.max_tiles_in_flight > 0 ? m.options.max_tiles_in_flight : std::max(2, 2 * m.threads);
   for (std::size_t i = 0; i < m.nodes.size(); ++i) {
     std::vector<Node*> inputs;
     for (const auto j : m.input_index[i]) inputs.push_back(m.nodes[j].get());
-    m.nodes[i]->prepare(m.context, inputs);
+    try {
+      m.nodes[i]->prepare(m.context, inputs);
+    } catch (const std::bad_alloc&) {
+      throw_graph_error(m.nodes[i]->where(), "out of memory while preparing the node");
+    }
   }
   m.plan_bytes_per_cell = m.bytes_per_cell(true);
   m.tile_rows = m.rows_for(m.config.resampling.window_size, m.config.merge.chunk_size);
@@ -867,6 +876,8 @@ RunSummary Pipeline::run() {
         out = m.nodes[i]->process(tile, inputs);
       } catch (const Error&) {
         throw;
+      } catch (const std::bad_alloc&) {
+        throw_node_error(m.nodes[i]->where(), "out of memory (an allocation failed while processing tile " + std::to_string(tile.seq) + ")");
       } catch (const std::exception& e) {
         throw_node_error(m.nodes[i]->where(), e.what());
       }

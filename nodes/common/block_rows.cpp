@@ -121,7 +121,12 @@ std::vector<std::shared_ptr<BlockRows::Row>> BlockRows::pin(std::int64_t first, 
           slot->data = std::move(spare_.back());
           spare_.pop_back();
         } else {
-          slot->data.reset(new std::byte[row_bytes_]);
+          try {
+            slot->data.reset(new std::byte[row_bytes_]);
+          } catch (const std::bad_alloc&) {
+            rows_.erase(k);
+            throw_io_error(where_, "reading " + path_ + ": out of memory for a row of decoded blocks (" + std::to_string(row_bytes_) + " bytes)");
+          }
         }
         ++stats_.rows_decoded;
       }

@@ -1,15 +1,19 @@
 #include "nodes/common/tiff_tiles.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <tiffio.h>
 #include <unistd.h>
 #include <isa-l/igzip_lib.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <optional>
 #include <span>
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include "rasterflow/errors.hpp"
 
@@ -22,6 +26,47 @@ constexpr std::size_t kReadBytes = 32 * 1024;  // compressed bytes read per call
 constexpr std::size_t kZlibStateBytes = 7 * 1024 + 32 * 1024;
 
 std::string text_or(const char* s, const char* fallback) { return s != nullptr ? std::string(s) : std::string(fallback); }
+
+int quiet(TIFF*, void*, const char*, const char*, va_list) { return 1; }  // 1: handled, GDAL's handlers stay out of it
+
+struct TiffCloser {
+  void operator()(TIFF* t) const { TIFFClose(t); }
+};
+using TiffPtr = std::unique_ptr<TIFF, TiffCloser>;
+
+// The file's first directory through libtiff, the library GDAL decodes it with, with its
+// messages kept to itself, on-demand loading of the tile tables (nothing is sized from them)
+// and its own allocations capped.
+TiffPtr open_tiff(const std::string& path) {
+  TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
+  if (options == nullptr) return nullptr;
+  TIFFOpenOptionsSetErrorHandlerExtR(options, quiet, nullptr);
+  TIFFOpenOptionsSetWarningHandlerExtR(options, quiet, nullptr);
+  TIFFOpenOptionsSetMaxSingleMemAlloc(options, 16 << 20);
+  TiffPtr t(TIFFOpenExt(path.c_str(), "rO", options));
+  TIFFOpenOptionsFree(options);
+  return t;
+}
+
+template <typename T>
+T tag_or(TIFF* t, ttag_t tag, T fallback) {
+  T value = fallback;
+  return TIFFGetField(t, tag, &value) == 1 ? value : fallback;
+}
+
+// a * b, or nullopt when it does not fit in 64 bits.
+std::optional<std::uint64_t> checked_product(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t out = 0;
+  if (__builtin_mul_overflow(a, b, &out)) return std::nullopt;
+  return out;
+}
+
+// RFC 1950's two header bytes as zlib and libdeflate (GDAL's inflaters) accept them: DEFLATE,
+// a window of at most 32 KiB, the check bits right and no preset dictionary. ISA-L accepts more
+// (any window size), so the header is checked here and both inflaters see the same streams.
+bool valid_zlib_header(std::uint8_t cmf, std::uint8_t flg) {
+  return (cmf & 0x0f) == 8 && (cmf >> 4) <= 7 && ((static_cast<unsigned>(cmf) << 8) | flg) % 31 == 0 && (flg & 0x20) == 0;
+}
 
 // Undoes TIFF predictor 2 on one row: each sample was stored as the difference from the one
 // before it, in unsigned integer arithmetic of the sample's width.
@@ -97,6 +142,9 @@ std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const st
 
   s->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (s->fd_ < 0) return refuse("cannot open the file: " + std::string(std::strerror(errno)));
+  struct stat st{};
+  if (::fstat(s->fd_, &st) != 0) return refuse("cannot stat the file: " + std::string(std::strerror(errno)));
+  s->file_size_ = static_cast<std::uint64_t>(st.st_size);
   char order[2] = {0, 0};
   if (::pread(s->fd_, order, 2, 0) != 2 || !((order[0] == 'I' && order[1] == 'I') || (order[0] == 'M' && order[1] == 'M'))) {
     return refuse("no TIFF byte-order mark");
@@ -107,22 +155,25 @@ std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const st
   const std::int64_t width = GDALGetRasterBandXSize(band);
   const std::int64_t height = GDALGetRasterBandYSize(band);
   s->height_ = height;
+  // Every size below comes from the file: each is bounded before anything is sized from it.
+  const auto tile_bytes = checked_product(static_cast<std::uint64_t>(s->tile_width_) * static_cast<std::uint64_t>(s->tile_height_),
+                                          static_cast<std::uint64_t>(s->sample_bytes_));
+  if (s->tile_width_ <= 0 || s->tile_height_ <= 0 || !tile_bytes || *tile_bytes > kMaxTileBytes) {
+    return refuse("blocks of " + std::to_string(s->tile_width_) + " x " + std::to_string(s->tile_height_) + " samples, larger than the " +
+                  std::to_string(kMaxTileBytes >> 20) + " MiB checked here");
+  }
+  // A unit's bytes go to the inflaters as 32-bit counts (zlib's uInt): bounded by the tile's.
+  static_assert(kMaxTileBytes <= std::numeric_limits<std::uint32_t>::max());
   s->tiles_across_ = (width + s->tile_width_ - 1) / s->tile_width_;
   s->tiles_down_ = (height + s->tile_height_ - 1) / s->tile_height_;
-  const auto tiles = static_cast<std::size_t>(s->tiles_across_ * s->tiles_down_);
-  s->offsets_.resize(tiles);
-  s->sizes_.resize(tiles);
-  for (std::int64_t j = 0; j < s->tiles_down_; ++j) {
-    for (std::int64_t i = 0; i < s->tiles_across_; ++i) {
-      const std::string suffix = std::to_string(i) + "_" + std::to_string(j);
-      const char* offset = GDALGetMetadataItem(band, ("BLOCK_OFFSET_" + suffix).c_str(), "TIFF");
-      const char* size = GDALGetMetadataItem(band, ("BLOCK_SIZE_" + suffix).c_str(), "TIFF");
-      const auto k = static_cast<std::size_t>(j * s->tiles_across_ + i);
-      s->offsets_[k] = offset != nullptr ? std::strtoull(offset, nullptr, 10) : 0;
-      s->sizes_[k] = size != nullptr ? std::strtoull(size, nullptr, 10) : 0;
-      if (s->offsets_[k] == 0 || s->sizes_[k] == 0) return refuse("sparse tiles (tile " + suffix + " is not in the file)");
-    }
+  const auto tiles = checked_product(static_cast<std::uint64_t>(s->tiles_across_), static_cast<std::uint64_t>(s->tiles_down_));
+  // Each tile has an offset and a byte count of 4 bytes at least in the file's tables.
+  if (!tiles || *tiles > kMaxTiles || *tiles * 8 > s->file_size_) {
+    return refuse("its tile tables claim " + std::to_string(s->tiles_across_) + " x " + std::to_string(s->tiles_down_) +
+                  " tiles, more than " + (tiles && *tiles * 8 > s->file_size_ ? "the file's " + std::to_string(s->file_size_) + " bytes hold"
+                                                                                : std::to_string(kMaxTiles) + " (checked here)"));
   }
+  if (std::string layout = s->read_layout(band_index, *tiles); !layout.empty()) return refuse(layout);
   s->columns_.resize(static_cast<std::size_t>(s->tiles_across_));
   for (auto& c : s->columns_) c = std::make_unique<Column>();
 
@@ -157,13 +208,67 @@ std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const st
   return s;
 }
 
+std::string TiffTileStreams::read_layout(int band_index, std::uint64_t tiles) {
+  const TiffPtr t = open_tiff(path_);
+  if (!t) return "libtiff cannot open the file";
+  // What libtiff applies while decoding and is not implemented here: GDAL reads such files.
+  const auto fill_order = tag_or<std::uint16_t>(t.get(), TIFFTAG_FILLORDER, FILLORDER_MSB2LSB);
+  if (fill_order != FILLORDER_MSB2LSB) return "FillOrder " + std::to_string(fill_order) + " (the bits of every byte reversed)";
+  const auto photometric = tag_or<std::uint16_t>(t.get(), TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+  if (photometric > PHOTOMETRIC_PALETTE) return "photometric interpretation " + std::to_string(photometric);
+  const auto orientation = tag_or<std::uint16_t>(t.get(), TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
+  if (orientation != ORIENTATION_TOPLEFT) return "orientation " + std::to_string(orientation);
+  tiled_ = TIFFIsTiled(t.get()) != 0;
+  const auto image_width = tag_or<std::uint32_t>(t.get(), TIFFTAG_IMAGEWIDTH, 0);
+  const auto block_width = tiled_ ? tag_or<std::uint32_t>(t.get(), TIFFTAG_TILEWIDTH, 0) : image_width;
+  const auto block_height = tiled_ ? tag_or<std::uint32_t>(t.get(), TIFFTAG_TILELENGTH, 0)
+                                   : std::min<std::uint64_t>(tag_or<std::uint32_t>(t.get(), TIFFTAG_ROWSPERSTRIP, 0xffffffffu),
+                                                             static_cast<std::uint64_t>(height_));
+  if (block_width != static_cast<std::uint32_t>(tile_width_) || block_height != static_cast<std::uint64_t>(tile_height_)) {
+    return "libtiff's blocks (" + std::to_string(block_width) + " x " + std::to_string(block_height) + ") are not GDAL's";
+  }
+  const bool separate = tag_or<std::uint16_t>(t.get(), TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) == PLANARCONFIG_SEPARATE;
+  if (!separate && band_index != 1) return "band " + std::to_string(band_index) + " of pixel-interleaved samples";
+  const std::uint64_t first = separate ? static_cast<std::uint64_t>(band_index - 1) * tiles : 0;
+  if (first + tiles > (tiled_ ? TIFFNumberOfTiles(t.get()) : TIFFNumberOfStrips(t.get()))) return "libtiff counts fewer tiles than GDAL";
+  offsets_.resize(tiles);
+  sizes_.resize(tiles);
+  for (std::uint64_t k = 0; k < tiles; ++k) {
+    const std::int64_t tile_row = static_cast<std::int64_t>(k) / tiles_across_;
+    const std::string tile = "tile " + std::to_string(static_cast<std::int64_t>(k) % tiles_across_) + "_" + std::to_string(tile_row);
+    int err = 0;
+    offsets_[k] = TIFFGetStrileOffsetWithErr(t.get(), static_cast<std::uint32_t>(first + k), &err);
+    if (err == 0) sizes_[k] = TIFFGetStrileByteCountWithErr(t.get(), static_cast<std::uint32_t>(first + k), &err);
+    if (err != 0) return "the tables' entry of " + tile + " cannot be read";
+    if (offsets_[k] == 0 || sizes_[k] == 0) return "sparse tiles (" + tile + " is not in the file)";
+    // libtiff reads an uncompressed unit's full size from its offset, whatever its byte count
+    // says, and fails when the file does not hold it; compressed data is its byte count.
+    const std::uint64_t need = deflate_ ? sizes_[k] : stored_bytes(tile_row);
+    if (need > file_size_ || offsets_[k] > file_size_ - need) {
+      return tile + "'s data (" + std::to_string(need) + " bytes at offset " + std::to_string(offsets_[k]) + ") runs past the end of the file (" +
+             std::to_string(file_size_) + " bytes)";
+    }
+  }
+  return {};
+}
+
+std::uint64_t TiffTileStreams::stored_bytes(std::int64_t tile_row) const {
+  return static_cast<std::uint64_t>(stored_rows(tile_row)) * static_cast<std::uint64_t>(tile_width_) * static_cast<std::uint64_t>(sample_bytes_);
+}
+
+std::int64_t TiffTileStreams::stored_rows(std::int64_t tile_row) const {
+  // A tile is stored whole, the band's last strip only down to the band's last row.
+  return tiled_ ? tile_height_ : std::clamp<std::int64_t>(height_ - tile_row * tile_height_, 0, tile_height_);
+}
+
 TiffTileStreams::~TiffTileStreams() {
   if (fd_ >= 0) ::close(fd_);
 }
 
 std::size_t TiffTileStreams::state_bytes() const {
   const std::size_t per_column = sizeof(Column) + (inflater_ == Inflater::isal ? sizeof(inflate_state) : sizeof(z_stream) + kZlibStateBytes);
-  return deflate_ ? static_cast<std::size_t>(tiles_across_) * per_column : 0;
+  const std::size_t tables = (offsets_.capacity() + sizes_.capacity()) * sizeof(std::uint64_t);
+  return (deflate_ ? static_cast<std::size_t>(tiles_across_) * per_column : 0) + tables;
 }
 
 void TiffTileStreams::fail(std::int64_t tile_col, std::int64_t tile_row, const std::string& what) const {
@@ -193,16 +298,19 @@ void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_ti
   const std::size_t unit_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_) * static_cast<std::size_t>(unit_rows_);
   const auto k = static_cast<std::size_t>(tile);
   if (!deflate_) {
-    // Uncompressed: the unit's rows are one byte range of the tile (the last strip may be short).
+    // Uncompressed: the unit's rows are one byte range of the tile, read whole from the tile's
+    // offset as libtiff reads them (their presence in the file was checked when opening).
+    const std::int64_t tile_row = tile / tiles_across_;
+    const std::int64_t rows = std::clamp<std::int64_t>(stored_rows(tile_row) - unit_in_tile * unit_rows_, 0, unit_rows_);
     const std::uint64_t begin = static_cast<std::uint64_t>(unit_in_tile) * unit_bytes;
-    const std::uint64_t available = sizes_[k] > begin ? std::min<std::uint64_t>(unit_bytes, sizes_[k] - begin) : 0;
+    const std::size_t wanted = static_cast<std::size_t>(rows) * unit_bytes / static_cast<std::size_t>(unit_rows_);
     std::size_t done = 0;
-    while (done < available) {
-      const ssize_t n = ::pread(fd_, dst + done, available - done, static_cast<off_t>(offsets_[k] + begin + done));
-      if (n <= 0) fail(tile % tiles_across_, tile / tiles_across_, n == 0 ? "the file ends early" : std::strerror(errno));
+    while (done < wanted) {
+      const ssize_t n = ::pread(fd_, dst + done, wanted - done, static_cast<off_t>(offsets_[k] + begin + done));
+      if (n <= 0) fail(tile % tiles_across_, tile_row, n == 0 ? "the file ends early" : std::strerror(errno));
       done += static_cast<std::size_t>(n);
     }
-    std::memset(dst + done, 0, unit_bytes - done);
+    std::memset(dst + done, 0, unit_bytes - done);  // rows past the band's last strip
     undo_predictor(dst);
     return;
   }
@@ -225,6 +333,11 @@ void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_ti
     c.ended = false;
     c.in_pos = offsets_[k];
     c.in_end = offsets_[k] + sizes_[k];
+    std::uint8_t header[2] = {0, 0};
+    if (sizes_[k] < 2 || ::pread(fd_, header, 2, static_cast<off_t>(offsets_[k])) != 2 || !valid_zlib_header(header[0], header[1])) {
+      c.tile = -1;
+      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data does not start with a valid zlib header");
+    }
   }
   while (c.next_unit <= unit_in_tile) {
     inflate_rows(c, tile, dst);  // units before the one asked for are decoded into dst and overwritten

@@ -49,7 +49,7 @@ class TiffTileStreams {
   int unit_rows() const { return unit_rows_; }
   Inflater inflater() const { return inflater_; }
   std::int64_t tiles_across() const { return tiles_across_; }
-  // Bytes kept between calls: the inflate states of one row of tiles.
+  // Bytes kept between calls: the inflate states of one row of tiles, and the tile tables.
   std::size_t state_bytes() const;
 
   // Decodes rows [unit * unit_rows, +unit_rows) of tile column `column` (tile_width x unit_rows
@@ -71,11 +71,23 @@ class TiffTileStreams {
   void finish(Column& c, std::int64_t tile);
   void undo_predictor(std::byte* rows) const;
   [[noreturn]] void fail(std::int64_t tile_col, std::int64_t tile_row, const std::string& what) const;
+  // Reads the tile tables and checks the tags through libtiff: "" or why the file is left to GDAL.
+  std::string read_layout(int band_index, std::uint64_t tiles);
+  std::int64_t stored_rows(std::int64_t tile_row) const;  // rows of a tile (strip) in the file
+  std::uint64_t stored_bytes(std::int64_t tile_row) const;
+
+  // Bounds on sizes read from the file, checked before anything is sized from them: a tile
+  // (decoded whole once, to check it against GDAL), and the tiles of a band (two 8-byte table
+  // entries each, counted in state_bytes()).
+  static constexpr std::uint64_t kMaxTileBytes = std::uint64_t{64} << 20;
+  static constexpr std::uint64_t kMaxTiles = std::uint64_t{1} << 22;
 
   std::string path_;
   std::string where_;
   int fd_ = -1;
   bool deflate_ = false;
+  bool tiled_ = true;  // else strips: the last one holds only the band's rows
+  std::uint64_t file_size_ = 0;
   Inflater inflater_ = Inflater::isal;
   int predictor_ = 1;
   bool swapped_ = false;  // the file's byte order is not this machine's

@@ -48,6 +48,7 @@ struct RunContext {
   const Config* config = nullptr;
   std::filesystem::path output_dir;
   int threads = 1;
+  std::uint64_t memory_limit = 0;  // bytes: memory.limit, or the limit found for the process
   std::string output_suffix;  // appended to output paths (MPI ranks' local files)
 };
 
