@@ -11,12 +11,14 @@
 // file, and memory follows the rows in use, not the tiles' height. Uncompressed tiles are read
 // row range by row range.
 //
-// Only what GDAL would decode the same way is taken: the GTiff driver's own file, tiled,
-// DEFLATE or no compression, predictor 1, 2 (integers) or 3 (floating point), one sample per
-// pixel or band interleaving, whole-byte samples, no sparse tiles. Anything else is left to
-// GDAL (`open` says why), and one whole block of the first row (the one with the most
-// compressed data) decoded here is checked against GDAL's own decoding of it before the streams
-// are used.
+// Only what GDAL would decode the same way is taken: the GTiff driver's own file, tiled or
+// stripped, DEFLATE or no compression, predictor 1, 2 (integers) or 3 (floating point), one
+// sample per pixel or band interleaving, whole-byte samples, no sparse tiles, FillOrder 1 and
+// the usual orientation (tags and tile tables as libtiff, GDAL's TIFF library, reads them),
+// every tile's data inside the file. Anything else is left to GDAL (`open` says why), and one
+// whole block of the first row (the one with the most compressed data) decoded here is checked
+// against GDAL's own decoding of it before the streams are used. The file is untrusted: every
+// size read from it is bounded before anything is sized from it (kMaxTileBytes, kMaxTiles).
 #include <gdal.h>
 
 #include <cstddef>
