@@ -89,7 +89,8 @@ struct TiffTileStreams::Column {
   // ISA-L's inflate (Debian's libisal): as fast as the libdeflate GDAL decodes whole tiles with,
   // where zlib's is 1.8 times slower; its state (87 KiB, history included) is allocated once.
   std::unique_ptr<inflate_state> z;
-  std::unique_ptr<z_stream> zs;  // or zlib's, when memory is tight
+  std::unique_ptr<z_stream> zs;  // or zlib's, when memory is tight (and for partly read tiles)
+  bool zlib = false;            // the tile being decoded goes through zs
   bool ended = false;           // the tile's stream is complete
   std::int64_t tile = -1;       // the tile being decoded
   std::int64_t next_unit = 0;   // its next unit of rows
@@ -248,6 +249,26 @@ std::string TiffTileStreams::read_layout(int band_index, std::uint64_t tiles) {
       return tile + "'s data (" + std::to_string(need) + " bytes at offset " + std::to_string(offsets_[k]) + ") runs past the end of the file (" +
              std::to_string(file_size_) + " bytes)";
     }
+    // Except an uncompressed tile of which GDAL asks libtiff for part (see gdal_rows): libtiff
+    // then reads the tile's byte count from its offset (all of it must be in the file), and
+    // fails when it holds fewer bytes than the rows asked for. (Found by fuzz/fuzz_tiff:
+    // regress-none-short-bottom-tile.tif.)
+    const bool partial_read = tiled_ && gdal_rows(tile_row) < tile_height_;
+    if (!deflate_ && partial_read) {
+      const std::uint64_t rows_bytes = static_cast<std::uint64_t>(gdal_rows(tile_row)) * static_cast<std::uint64_t>(tile_width_) *
+                                       static_cast<std::uint64_t>(sample_bytes_);
+      if (sizes_[k] < rows_bytes || sizes_[k] > file_size_ || offsets_[k] > file_size_ - sizes_[k]) {
+        return tile + "'s byte count (" + std::to_string(sizes_[k]) + " at offset " + std::to_string(offsets_[k]) + ") does not hold the " +
+               std::to_string(rows_bytes) + " bytes GDAL reads of it in the file (" + std::to_string(file_size_) + " bytes)";
+      }
+    }
+    // libtiff refuses (with an error GDAL fails the block on) a byte count above 1 MiB and more
+    // than 10 times the block's decoded size plus 4 KiB, wherever it reads the byte count: for
+    // compressed units, and the uncompressed tiles above.
+    const std::uint64_t block_bytes = static_cast<std::uint64_t>(tile_width_) * static_cast<std::uint64_t>(tile_height_) * static_cast<std::uint64_t>(sample_bytes_);
+    if ((deflate_ || partial_read) && sizes_[k] > (std::uint64_t{1} << 20) && (sizes_[k] - 4096) / 10 > block_bytes) {
+      return tile + "'s byte count (" + std::to_string(sizes_[k]) + ") is more than libtiff reads for a block of " + std::to_string(block_bytes) + " bytes";
+    }
   }
   return {};
 }
@@ -259,6 +280,22 @@ std::uint64_t TiffTileStreams::stored_bytes(std::int64_t tile_row) const {
 std::int64_t TiffTileStreams::stored_rows(std::int64_t tile_row) const {
   // A tile is stored whole, the band's last strip only down to the band's last row.
   return tiled_ ? tile_height_ : std::clamp<std::int64_t>(height_ - tile_row * tile_height_, 0, tile_height_);
+}
+
+std::int64_t TiffTileStreams::gdal_rows(std::int64_t tile_row) const {
+  // GDAL's GTiff IReadBlock asks libtiff for fewer rows of a block of the bottom row of blocks
+  // that is partly below the band (bottom tiles are sometimes written short), namely
+  //   block_height - ((block_row + 1) * block_height) % band_height
+  // rows: those inside the band when the block reaches less than the band's height below it,
+  // else more of them, or the whole block (with 16 rows in 32-row tiles, say). A strip is read
+  // down to the band's last row whatever is asked. libtiff decodes exactly the rows asked for,
+  // DEFLATE with libdeflate when that is the whole tile (or strip: the stream must then end
+  // right, or hold more), with zlib else (the stream need only hold the rows); uncompressed
+  // from the tile's offset when it is the whole tile, from its byte count else. Asking for more
+  // rows than GDAL does is safe (a later GDAL that asks only for the band's rows fails less).
+  if (!tiled_) return stored_rows(tile_row);
+  if ((tile_row + 1) * tile_height_ <= height_) return tile_height_;
+  return tile_height_ - ((tile_row + 1) * tile_height_) % height_;
 }
 
 TiffTileStreams::~TiffTileStreams() {
@@ -315,7 +352,17 @@ void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_ti
     return;
   }
   if (c.tile != tile || c.next_unit > unit_in_tile) {
-    if (inflater_ == Inflater::zlib) {
+    // ISA-L takes DEFLATE blocks whose Huffman codes leave codes unused ("incomplete"), which
+    // zlib and libdeflate refuse. No encoder writes them, and damage that makes one fails the
+    // tile's checksum, checked on its last unit as GDAL checks it. But where GDAL has part of
+    // a tile decoded (see gdal_rows), no checksum is reached: those tiles are inflated with
+    // zlib, as libtiff inflates them, so that they fail here where they fail GDAL. (Found by
+    // fuzz/fuzz_tiff: regress-deflate-incomplete-code-bottom-tile.tif.) The one exception left:
+    // a whole tile built with an incomplete code and its right checksum decodes here (to the
+    // only values it can mean) and not in GDAL.
+    const bool use_zlib = inflater_ == Inflater::zlib || gdal_rows(tile / tiles_across_) < tile_height_;
+    if (use_zlib) {
+      c.z.reset();  // one state per column at a time: state_bytes() counts the larger, ISA-L's
       if (!c.zs) {
         auto zs = std::make_unique<z_stream>();
         if (inflateInit(zs.get()) != Z_OK) fail(tile % tiles_across_, tile / tiles_across_, "zlib cannot start an inflate stream");
@@ -324,10 +371,15 @@ void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_ti
         inflateReset(c.zs.get());
       }
     } else {
+      if (c.zs) {
+        inflateEnd(c.zs.get());
+        c.zs.reset();
+      }
       if (!c.z) c.z = std::make_unique<inflate_state>();
       isal_inflate_init(c.z.get());
       c.z->crc_flag = ISAL_ZLIB;  // TIFF's DEFLATE is zlib-wrapped
     }
+    c.zlib = use_zlib;
     c.tile = tile;
     c.next_unit = 0;
     c.ended = false;
@@ -343,8 +395,38 @@ void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_ti
     inflate_rows(c, tile, dst);  // units before the one asked for are decoded into dst and overwritten
     ++c.next_unit;
   }
-  if (c.next_unit == tile_height_ / unit_rows_) finish(c, tile);
   undo_predictor(dst);
+  // The band's last unit of the tile (the last one asked for): the rows below it that GDAL
+  // decodes must decode too (into a buffer of the calling thread's), so that no tile passes
+  // here that fails GDAL. (Found by fuzz/fuzz_tiff: regress-deflate-bottom-tile-below-band.tif.)
+  const std::int64_t tile_row = tile / tiles_across_;
+  const std::int64_t units_per_tile = tile_height_ / unit_rows_;
+  const std::int64_t band_units = std::min<std::int64_t>(units_per_tile, (height_ - tile_row * tile_height_ + unit_rows_ - 1) / unit_rows_);
+  const std::int64_t gdal_units = (gdal_rows(tile_row) + unit_rows_ - 1) / unit_rows_;
+  if (unit_in_tile == band_units - 1 && c.next_unit < gdal_units) {
+    thread_local std::vector<std::byte> below;
+    below.resize(static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_) * static_cast<std::size_t>(unit_rows_));
+    while (c.next_unit < gdal_units) {
+      inflate_rows(c, tile, below.data());
+      ++c.next_unit;
+    }
+  }
+  if (c.next_unit == gdal_units && gdal_rows(tile_row) < tile_height_) {
+    check_after_gdal_rows(c, tile);
+  } else if (c.next_unit == units_per_tile) {
+    finish(c, tile);
+  }
+}
+
+void TiffTileStreams::check_after_gdal_rows(Column& c, std::int64_t tile) {
+  // libtiff stops inflating once the rows are out, where the next byte would be written: it
+  // still reads the stream up to there, and its end (with the checksum) when that comes first.
+  // Here one more byte is asked for, and the stream is then started again if more units of the
+  // tile are asked for (which the engine never does). Only libdeflate, for a whole strip, also
+  // fails a stream that stops before its end.
+  std::uint8_t extra[1];
+  (void)inflate_into(c, tile, extra, sizeof extra, /*cut_short_ok=*/tiled_);
+  c.tile = -1;
 }
 
 void TiffTileStreams::finish(Column& c, std::int64_t tile) {
@@ -365,11 +447,11 @@ std::span<const std::uint8_t> TiffTileStreams::read_compressed(Column& c, std::i
   return {in.data(), static_cast<std::size_t>(got)};
 }
 
-std::size_t TiffTileStreams::inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size) {
+std::size_t TiffTileStreams::inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size, bool cut_short_ok) {
   const auto damaged = [&](const std::string& what) { fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE " + what); };
   // One step of either inflate over `in`: returns the compressed bytes it consumed.
   const auto step = [&](std::span<const std::uint8_t> in, std::size_t& avail_out) -> std::size_t {
-    if (inflater_ == Inflater::zlib) {
+    if (c.zlib) {
       z_stream& z = *c.zs;
       z.next_in = const_cast<std::uint8_t*>(in.data());
       z.avail_in = static_cast<uInt>(in.size());
@@ -396,7 +478,7 @@ std::size_t TiffTileStreams::inflate_into(Column& c, std::int64_t tile, std::uin
     if (z.block_state == ISAL_BLOCK_FINISH) c.ended = true;
     return in.size() - left;
   };
-  if (inflater_ == Inflater::zlib) {
+  if (c.zlib) {
     c.zs->next_out = out;
     c.zs->avail_out = static_cast<uInt>(size);
   } else {
@@ -408,7 +490,10 @@ std::size_t TiffTileStreams::inflate_into(Column& c, std::int64_t tile, std::uin
     const std::size_t before = avail_out;
     const auto in = read_compressed(c, tile, avail_out);
     c.in_pos += step(in, avail_out);
-    if (!c.ended && in.empty() && avail_out == before) damaged("data is cut short");
+    if (!c.ended && in.empty() && avail_out == before) {
+      if (cut_short_ok) break;
+      damaged("data is cut short");
+    }
   }
   return size - avail_out;
 }
@@ -416,11 +501,12 @@ std::size_t TiffTileStreams::inflate_into(Column& c, std::int64_t tile, std::uin
 void TiffTileStreams::inflate_rows(Column& c, std::int64_t tile, std::byte* dst) {
   const std::size_t unit_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_) * static_cast<std::size_t>(unit_rows_);
   const std::size_t produced = inflate_into(c, tile, reinterpret_cast<std::uint8_t*>(dst), unit_bytes);
-  // A tile's stream may end early only in rows past the band's last (a short last strip).
+  // A tile's stream may end early only in rows GDAL does not decode (a short last strip, or a
+  // bottom tile's rows below the band; see gdal_rows).
   if (produced < unit_bytes) {
     const std::int64_t tile_row = tile / tiles_across_;
     const std::int64_t first_row = tile_row * tile_height_ + c.next_unit * unit_rows_;
-    const std::int64_t valid_rows = std::clamp<std::int64_t>(height_ - first_row, 0, unit_rows_);
+    const std::int64_t valid_rows = std::clamp<std::int64_t>(gdal_rows(tile_row) - c.next_unit * unit_rows_, 0, unit_rows_);
     const std::size_t needed = static_cast<std::size_t>(valid_rows) * static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_);
     if (produced < needed) fail(tile % tiles_across_, tile_row, "the tile's data ends early (at row " + std::to_string(first_row) + ")");
     std::memset(dst + produced, 0, unit_bytes - produced);

@@ -35,7 +35,8 @@ class TiffTileStreams {
  public:
 
   // Which inflate keeps each tile column's stream: ISA-L (fast, 87 KiB of state per column) or
-  // zlib (1.8 x slower, about 40 KiB: for limits too tight for ISA-L's states).
+  // zlib (1.8 x slower, about 40 KiB: for limits too tight for ISA-L's states). Tiles that GDAL
+  // decodes only in part (some of the bottom row's, see gdal_rows) go through zlib either way.
   enum class Inflater { isal, zlib };
 
   // Streams for band `band_index` of the dataset `ds` opened from `path`, or null with the
@@ -64,18 +65,25 @@ class TiffTileStreams {
   TiffTileStreams() = default;
   void fill(Column& c, std::int64_t tile, std::int64_t unit_in_tile, std::byte* dst);
   // Inflates the column's stream into out[0, size) until it is full or the stream ends; returns
-  // the bytes written. Throws on damaged or missing data.
-  std::size_t inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size);
+  // the bytes written. Throws on damaged or missing data (data that stops before the stream's
+  // end too, unless `cut_short_ok`).
+  std::size_t inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size, bool cut_short_ok = false);
   // The column's next compressed bytes (about as many as `want` bytes of output would take),
   // read into a buffer of the calling thread's; empty at the end of the tile's data.
   std::span<const std::uint8_t> read_compressed(Column& c, std::int64_t tile, std::size_t want);
   void inflate_rows(Column& c, std::int64_t tile, std::byte* dst);
   void finish(Column& c, std::int64_t tile);
+  // After the rows GDAL's read of the block decodes, when they end before the tile: what
+  // libtiff's inflate sees next (see gdal_rows).
+  void check_after_gdal_rows(Column& c, std::int64_t tile);
   void undo_predictor(std::byte* rows) const;
   [[noreturn]] void fail(std::int64_t tile_col, std::int64_t tile_row, const std::string& what) const;
   // Reads the tile tables and checks the tags through libtiff: "" or why the file is left to GDAL.
   std::string read_layout(int band_index, std::uint64_t tiles);
   std::int64_t stored_rows(std::int64_t tile_row) const;  // rows of a tile (strip) in the file
+  // Rows of a tile (strip) that GDALReadBlock has libtiff decode: the whole tile, but in the
+  // bottom row of tiles when it is partly below the band (see the .cpp).
+  std::int64_t gdal_rows(std::int64_t tile_row) const;
   std::uint64_t stored_bytes(std::int64_t tile_row) const;
 
   // Bounds on sizes read from the file, checked before anything is sized from them: a tile
