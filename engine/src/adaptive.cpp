@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "gdal_cache.hpp"
+#include <malloc.h>
+
+#include "rasterflow/hooks.hpp"
 #include "rasterflow/size.hpp"
 
 namespace rasterflow::detail {
@@ -13,7 +15,7 @@ namespace rasterflow::detail {
 AdaptiveSettings::AdaptiveSettings(AdaptiveLimits base, std::chrono::steady_clock::time_point start)
     : base_(base), start_(start), window_(base.window_size), chunk_(base.chunk_size), tiles_(base.tiles_in_flight),
       cache_(base.gdal_cache_bytes) {
-  set_gdal_cache_bytes(cache_);
+  hooks().set_read_cache_bytes(cache_);
 }
 
 bool AdaptiveSettings::at_minimum() const {
@@ -46,7 +48,7 @@ void AdaptiveSettings::change_cache(std::uint64_t value, PressureLevel level, co
     events_.push_back(event);
   }
   if (callback_) callback_(event);
-  set_gdal_cache_bytes(value);
+  hooks().set_read_cache_bytes(value);
   spdlog::warn("memory {}: GDAL cache {} -> {} ({})", to_string(level), format_size(previous), format_size(value), reason);
 }
 
@@ -65,7 +67,7 @@ void AdaptiveSettings::on_pressure(PressureLevel level, double ratio) {
       change(chunk_, std::max(std::min(kMinChunk, base_.chunk_size), chunk_.load() / 2), "chunk_size", level, reason);
       change(tiles_, 1, "tiles_in_flight", level, reason);
       change_cache(std::max<std::uint64_t>(4u << 20, base_.gdal_cache_bytes / 4), level, reason);
-      release_free_heap();
+      malloc_trim(0);  // freed heap handed back to the system
       break;
     case PressureLevel::normal: {
       const std::string why = std::string("recovered: ") + reason;

@@ -16,11 +16,10 @@
 #include <mutex>
 
 #include "adaptive.hpp"
-#include "crs.hpp"
-#include "gdal_cache.hpp"
 #include "stage_tracker.hpp"
 #include "trace.hpp"
 #include "rasterflow/errors.hpp"
+#include "rasterflow/hooks.hpp"
 #include "rasterflow/registry.hpp"
 #include "rasterflow/size.hpp"
 #include "rasterflow/placement.hpp"
@@ -183,7 +182,7 @@ void Pipeline::Impl::resolve_grid() {
   const std::string where = graph.file.string() + ": grid";
   std::string crs;
   if (graph.grid.crs) {
-    crs = detail::normalize_crs(*graph.grid.crs, where);
+    crs = hooks().normalize_crs(*graph.grid.crs, where);
   } else {
     for (const auto& node : nodes) {
       if (const auto fp = node->footprint("")) {
@@ -523,7 +522,7 @@ std::vector<std::string> Pipeline::plan() const {
   lines.push_back("graph " + m.graph.name + " (" + m.graph.file.string() + ")");
   char buf[512];
   std::snprintf(buf, sizeof buf, "grid: %s, %lld x %lld cells (%.6g x %.6g), extent [%.12g, %.12g, %.12g, %.12g] (%s)",
-                detail::crs_label(g.crs).c_str(), static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x,
+                hooks().crs_label(g.crs).c_str(), static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x,
                 g.res_y, g.extent().xmin, g.extent().ymin, g.extent().xmax, g.extent().ymax, m.grid_origin.c_str());
   lines.emplace_back(buf);
   lines.push_back(topology_line());
@@ -568,7 +567,7 @@ std::string Pipeline::plan_json() const {
   const Impl& m = *impl_;
   const Grid& g = m.context.grid;
   const Extent e = g.extent();
-  boost::json::object grid{{"crs", detail::crs_label(g.crs)},    {"width", g.width},   {"height", g.height},
+  boost::json::object grid{{"crs", hooks().crs_label(g.crs)},    {"width", g.width},   {"height", g.height},
                            {"resolution", boost::json::array{g.res_x, g.res_y}},
                            {"extent", boost::json::array{e.xmin, e.ymin, e.xmax, e.ymax}}, {"origin", m.grid_origin}};
   boost::json::array nodes;
@@ -623,7 +622,7 @@ std::string Pipeline::plan_dot() const {
   const Grid& g = m.context.grid;
   char grid_text[256];
   std::snprintf(grid_text, sizeof grid_text, "grid %s, %lld x %lld cells of %.6g x %.6g; tiles of %lld rows; %d threads",
-                detail::crs_label(g.crs).c_str(), static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x, g.res_y,
+                hooks().crs_label(g.crs).c_str(), static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x, g.res_y,
                 static_cast<long long>(m.tile_rows), m.threads);
   std::string out = "digraph \"" + dot_escape(m.graph.name) + "\" {\n  rankdir=LR;\n  labelloc=t;\n  label=\"" +
                     dot_escape(m.graph.name + ": " + grid_text) + "\";\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n";
@@ -1241,7 +1240,7 @@ RunSummary Pipeline::run() {
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary.cpu_seconds = cpu_seconds() - cpu_start;
   summary.peak_rss_bytes = peak_rss_bytes();
-  detail::set_gdal_cache_bytes(m.gdal_cache);
+  hooks().set_read_cache_bytes(m.gdal_cache);
   if (trace) trace->write(m.options.trace_file, m.graph.name);
   return summary;
 }

@@ -1,20 +1,20 @@
-#include "crs.hpp"
-
+// CRS text to WKT and labels through GDAL's OSR, and GDAL's block cache sized by the engine:
+// the engine's hooks (rasterflow/hooks.hpp), registered when the nodes' library loads.
 #include <cpl_conv.h>
+#include <gdal.h>
 #include <ogr_srs_api.h>
 
 #include <memory>
 
 #include "rasterflow/errors.hpp"
+#include "rasterflow/hooks.hpp"
 
-namespace rasterflow::detail {
+namespace rasterflow::nodes {
 namespace {
 struct SrsDeleter {
   void operator()(void* h) const { OSRDestroySpatialReference(static_cast<OGRSpatialReferenceH>(h)); }
 };
 using SrsPtr = std::unique_ptr<void, SrsDeleter>;
-}  // namespace
-
 std::string normalize_crs(const std::string& text, const std::string& where) {
   SrsPtr srs(OSRNewSpatialReference(nullptr));
   if (OSRSetFromUserInput(static_cast<OGRSpatialReferenceH>(srs.get()), text.c_str()) != OGRERR_NONE) {
@@ -40,4 +40,14 @@ std::string crs_label(const std::string& wkt) {
   return name ? name : "(unnamed)";
 }
 
-}  // namespace rasterflow::detail
+}  // namespace
+
+}  // namespace rasterflow::nodes
+
+namespace {
+[[maybe_unused]] const bool rasterflow_hooks_registered_ = rasterflow::register_hooks({
+    .normalize_crs = rasterflow::nodes::normalize_crs,
+    .crs_label = rasterflow::nodes::crs_label,
+    .set_read_cache_bytes = [](std::uint64_t bytes) { GDALSetCacheMax64(static_cast<GIntBig>(bytes)); },
+});
+}  // namespace
