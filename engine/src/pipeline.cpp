@@ -184,14 +184,19 @@ void Pipeline::Impl::resolve_grid() {
   if (graph.grid.crs) {
     crs = hooks().normalize_crs(*graph.grid.crs, where);
   } else {
+    // The first source's CRS; sources that all have none share the grid's unnamed space.
+    const Node* first = nullptr;
     for (const auto& node : nodes) {
-      if (const auto fp = node->footprint("")) {
-        if (fp->crs.empty()) throw_graph_error(node->where(), "the source has no CRS; give the grid a \"crs\" and the source a CRS");
+      const auto fp = node->footprint("");
+      if (!fp) continue;
+      if (first == nullptr) {
+        first = node.get();
         crs = fp->crs;
-        break;
+      } else if (crs.empty() && !fp->crs.empty()) {
+        throw_graph_error(first->where(), "the source has no CRS; give the grid a \"crs\" and the source a CRS");
       }
     }
-    if (crs.empty()) throw_graph_error(where, "no source node to take the CRS from; set grid.crs");
+    if (first == nullptr) throw_graph_error(where, "no source node to take the CRS from; set grid.crs");
   }
   std::optional<Extent> extent;
   std::optional<std::array<double, 2>> finest;
