@@ -126,6 +126,9 @@ int cmd_run(const RunArgs& a, World* world) {
     if (world) options.output_suffix = ".rank" + std::to_string(rank);
     if (!a.trace.empty()) options.trace_file = world ? a.trace + ".rank" + std::to_string(rank) : a.trace;
     pipeline_ptr = std::make_unique<Pipeline>(graph, config, options);
+    if (world) {
+      for (const SinkNode* sink : pipeline_ptr->sinks()) sink->check_ranks(world->size());
+    }
   } catch (...) {
     if (!world) throw;
     setup_error = std::current_exception();
@@ -208,34 +211,24 @@ int cmd_run(const RunArgs& a, World* world) {
       throw RunError("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
                      " failed (its error is above); no output was written under its final name");
     }
-    // Gather: every rank's band file into <path>.partial at its offset (MPI-IO), then rank 0
-    // renames it once every rank has written its part.
+    // Gather: each sink combines its ranks' outputs as its output requires.
     const auto final_of = [&](const std::filesystem::path& band_file) {
       std::string path = band_file.string();
       path.resize(path.size() - options.output_suffix.size());
       return path;
     };
     try {
-      for (const auto& out : s.outputs) {
-        const std::string final_path = final_of(out);
-        const std::filesystem::path partial = final_path + ".partial";
+      for (SinkNode* sink : pipeline.sinks()) {
         const auto t0 = std::chrono::steady_clock::now();
-        const std::uint64_t total = world->concatenate(out, partial);
-        std::filesystem::remove(out, ec);
-        if (rank == 0) std::filesystem::rename(partial, final_path, ec);
-        // Every rank learns whether rank 0's rename worked, so all of them fail or go on together.
-        if (world->broadcast(rank == 0 && ec ? 1 : 0) != 0) {
-          throw IoError("rank " + std::to_string(rank) + ": rank 0 could not rename " + partial.string() + " to " + final_path +
-                        (rank == 0 ? ": " + ec.message() : ""));
-        }
+        const SinkNode::Gathered out = sink->gather(*world);
         if (rank == 0) {
-          spdlog::info("gathered {} from {} ranks with MPI-IO in {:.2f} s (the run itself: {:.2f} s on rank 0)", format_size(total),
+          spdlog::info("gathered {} from {} ranks with MPI-IO in {:.2f} s (the run itself: {:.2f} s on rank 0)", format_size(out.bytes),
                        world->size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), s.wall_seconds);
-          std::cout << "wrote " << final_path << " (" << total << " bytes from " << world->size() << " ranks)\n";
+          std::cout << "wrote " << out.path.string() << " (" << out.bytes << " bytes from " << world->size() << " ranks)\n";
         }
       }
     } catch (const std::exception& e) {
-      for (const auto& out : s.outputs) {
+      for (const auto& out : s.outputs) {  // the bands not gathered yet
         std::filesystem::remove(out, ec);
         if (rank == 0) std::filesystem::remove(final_of(out) + ".partial", ec);
       }

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "rasterflow/ranks.hpp"
+
 namespace rasterflow::cli {
 
 // What the environment says about how this process was launched: Open MPI (OMPI_COMM_WORLD_SIZE),
@@ -18,14 +20,11 @@ struct Launch {
 };
 Launch detect_launch();
 
-class World {
+// The Ranks that sinks gather their outputs through (rank, size, broadcast, concatenate).
+class World : public Ranks {
  public:
-  virtual ~World() = default;
-  virtual int rank() const = 0;
-  virtual int size() const = 0;
   virtual int local_size() const = 0;  // ranks on this node (shared-memory communicator)
   virtual std::string node_name() const = 0;
-  virtual std::int64_t broadcast(std::int64_t value) = 0;  // rank 0's value, on every rank
   virtual void barrier() = 0;
   // Watches for a failure of another rank while this one runs; sets *cancel when one comes.
   virtual void start_watch(std::atomic<bool>* cancel) = 0;
@@ -35,10 +34,8 @@ class World {
   virtual void notify_failure() = 0;
   // The lowest rank that failed (-1: none); collective.
   virtual int first_failed(bool failed) = 0;
-  // Every rank's `local` file, in rank order, into one file `shared` (created by the ranks
-  // together with MPI-IO: each writes its bytes at the offset of an exclusive scan of the
-  // sizes). Collective; throws on this rank's I/O error. Returns the total size.
-  virtual std::uint64_t concatenate(const std::filesystem::path& local, const std::filesystem::path& shared) = 0;
+  // concatenate(): the ranks create `shared` together with MPI-IO, each writing its bytes at
+  // the offset of an exclusive scan of the sizes.
 };
 
 // Initialises MPI and returns the world; null when this build has no MPI.

@@ -29,73 +29,10 @@ struct CsvText final : Payload {
   std::size_t bytes() const noexcept override { return header.size() + buffers.size() * pool->capacity(); }
 };
 
-// Shortest text of a value: integers as integers, Float32 as the float it is.
-inline char* format_value(char* p, char* end, double value, ValueKind kind) {
-  switch (kind) {
-    case ValueKind::integer: return std::to_chars(p, end, static_cast<std::int64_t>(value)).ptr;
-    case ValueKind::float32: return std::to_chars(p, end, static_cast<float>(value)).ptr;
-    case ValueKind::float64: return std::to_chars(p, end, value).ptr;
-  }
-  return p;
-}
-
 }  // namespace
-
-BufferPool::BufferPool(std::size_t capacity, std::size_t keep) : capacity_(capacity), keep_(keep) {}
-
-std::unique_ptr<char[]> BufferPool::take() {
-  {
-    std::lock_guard lock(mutex_);
-    if (!free_.empty()) {
-      auto buffer = std::move(free_.back());
-      free_.pop_back();
-      return buffer;
-    }
-  }
-  return std::unique_ptr<char[]>(new char[capacity_]);
-}
-
-void BufferPool::give_back(std::unique_ptr<char[]> buffer) {
-  if (!buffer) return;
-  std::lock_guard lock(mutex_);
-  if (free_.size() < keep_) free_.push_back(std::move(buffer));
-}
-
-void CoordinateTexts::build(const std::vector<std::string>& texts) {
-  longest_ = 0;
-  for (const auto& t : texts) longest_ = std::max(longest_, t.size());
-  const std::size_t stride = longest_ <= kSlot ? kSlot : longest_;
-  slots_.assign(texts.size() * stride, '\0');
-  sizes_.resize(texts.size());
-  for (std::size_t i = 0; i < texts.size(); ++i) {
-    std::memcpy(slots_.data() + i * stride, texts[i].data(), texts[i].size());
-    sizes_[i] = static_cast<std::uint32_t>(texts[i].size());
-  }
-}
 
 std::size_t CsvSink::row_bytes(std::size_t columns) const {
   return x_text_.longest() + y_text_.longest() + 3 + columns * (std::max<std::size_t>(24, nodata_.size()) + 1) + CoordinateTexts::kSlot;
-}
-
-void append_fixed(std::string& out, double value, int decimals) {
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, decimals);
-  if (ec != std::errc{}) {
-    out += "nan";
-    return;
-  }
-  char* begin = buf;
-  if (decimals > 0) {
-    while (end > begin && end[-1] == '0') --end;
-    if (end > begin && end[-1] == '.') --end;
-  }
-  if (end - begin == 2 && begin[0] == '-' && begin[1] == '0') ++begin;
-  out.append(begin, end);
-}
-
-void append_value(std::string& out, double value, ValueKind kind) {
-  char buf[64];
-  out.append(buf, format_value(buf, buf + sizeof buf, value, kind));
 }
 
 CsvSink::CsvSink(NodeSpec spec) : FileSink(std::move(spec)) {}
@@ -113,7 +50,9 @@ void CsvSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   texts.assign(static_cast<std::size_t>(grid_.height), std::string());
   for (std::int64_t r = 0; r < grid_.height; ++r) append_fixed(texts[static_cast<std::size_t>(r)], grid_.center_y(r), y_decimals);
   y_text_.build(texts);
-  const std::size_t row_bytes = this->row_bytes(inputs[0]->spec().inputs.size());
+  const auto* table = dynamic_cast<const TableProducer*>(inputs[0]);
+  if (table == nullptr) throw_graph_error(where(), "field \"inputs\": node \"" + inputs[0]->id() + "\" does not produce a table");
+  const std::size_t row_bytes = this->row_bytes(table->column_names().size());
   // Buffers of a sixteenth of the longest grid row, so that even a one-row tile's text fills a
   // few of them; reused from tile to tile, the pool keeping up to 4 MiB of them.
   const std::size_t grid_row = static_cast<std::size_t>(grid_.width) * row_bytes;
@@ -144,7 +83,7 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   };
   if (tile.row0 == 0) {
     text->header = "x,y";
-    for (const auto& name : table->names) text->header += "," + name;
+    for (const auto& name : table->names) text->header += "," + csv_field(name);
     text->header += "\n";
     text->chunks.emplace_back(text->header);
   }

@@ -17,9 +17,6 @@ Merge::Merge(NodeSpec spec) : Node(std::move(spec)) {
   std::set<std::string> seen{"x", "y"};
   for (const auto& name : names_) {
     if (name.empty()) throw_graph_error(where(), "option \"columns\": empty column name");
-    if (name.find_first_of(",\"\n\r") != std::string::npos) {
-      throw_graph_error(where(), "option \"columns\": \"" + name + "\" contains a comma, quote or line break");
-    }
     if (!seen.insert(name).second) throw_graph_error(where(), "option \"columns\": duplicate column name \"" + name + "\" (x and y are taken)");
   }
   const std::string& drop = opts.str("drop");

@@ -8,8 +8,9 @@ namespace rasterflow::nodes {
 
 enum class DropRule { all_nodata, any_nodata, none };
 
-class Merge final : public Node {
+class Merge final : public Node, public TableProducer {
  public:
+  const std::vector<std::string>& column_names() const override { return names_; }
   explicit Merge(NodeSpec spec);
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override;

@@ -1,5 +1,6 @@
 #include "rasterflow/config.hpp"
 
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include <boost/json.hpp>
@@ -145,26 +146,6 @@ const std::vector<KeyBinding>& bindings() {
                         [](Config& c) -> int& { return c.merge.chunk_size; }));
     t.push_back(int_key("merge.streaming_chunk_size", "5000", "rows per chunk in streaming mode", 1,
                         [](Config& c) -> int& { return c.merge.streaming_chunk_size; }));
-    t.push_back(KeyBinding{
-        {"export.formats", "[csv]", "output formats (csv)"},
-        [](Config& c, const std::string& v, const std::string& where) {
-          std::vector<std::string> list;
-          std::size_t start = 0;
-          while (start <= v.size()) {
-            const auto comma = v.find(',', start);
-            std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-            if (item != "csv") bad_value(where, "export.formats", item, "csv");
-            list.push_back(item);
-            if (comma == std::string::npos) break;
-            start = comma + 1;
-          }
-          c.export_.formats = list;
-        },
-        [](const Config& c) {
-          boost::json::array a;
-          for (const auto& f : c.export_.formats) a.emplace_back(f);
-          return boost::json::value(a);
-        }});
     t.push_back(choice_key("export.nodata", "\"\"", "text written for a nodata cell", {},
                            [](Config& c) -> std::string& { return c.export_.nodata; }));
     t.push_back(choice_key("metrics.backend", "sqlite", "metrics database: sqlite, postgresql or none",
@@ -242,6 +223,11 @@ void Config::set(const std::string& key, const std::string& value, const std::st
       throw_config_error(origin, "key \"" + key + "\": expected nodes.<id>.<option>");
     }
     node_overrides[key.substr(6, dot - 6)][key.substr(dot + 1)] = value;
+    return;
+  }
+  if (key == "export.formats") {
+    // Removed in 0.2: a graph's outputs are its sink nodes, each with its own format.
+    spdlog::warn("{}: key \"export.formats\" is no longer read (a graph's outputs are its sink nodes); remove it", origin);
     return;
   }
   const KeyBinding* binding = find_binding(key);

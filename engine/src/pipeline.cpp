@@ -421,6 +421,12 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
 Pipeline::~Pipeline() = default;
 
 const Grid& Pipeline::grid() const { return impl_->context.grid; }
+
+std::vector<SinkNode*> Pipeline::sinks() const {
+  std::vector<SinkNode*> out;
+  for (const auto s : impl_->sinks) out.push_back(static_cast<SinkNode*>(impl_->nodes[s].get()));
+  return out;
+}
 int Pipeline::threads() const { return impl_->threads; }
 std::int64_t Pipeline::tile_rows() const { return impl_->tile_rows; }
 std::uint64_t Pipeline::memory_limit() const { return impl_->limit; }

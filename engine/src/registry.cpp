@@ -1,6 +1,7 @@
 #include "rasterflow/registry.hpp"
 
 #include <stdexcept>
+#include "rasterflow/errors.hpp"
 
 namespace rasterflow {
 
@@ -30,6 +31,21 @@ std::vector<std::string> NodeRegistry::names() const {
 
 std::string NodeSpec::where() const {
   return graph_file.string() + ": node \"" + id + "\" (" + type + ")";
+}
+
+}  // namespace rasterflow
+
+namespace rasterflow {
+
+void SinkNode::check_ranks(int ranks) const {
+  if (ranks > 1) {
+    throw UsageError(where() + ": this sink cannot combine the outputs of " + std::to_string(ranks) +
+                     " MPI ranks; run it as one process");
+  }
+}
+
+SinkNode::Gathered SinkNode::gather(Ranks&) {
+  throw RunError(where() + ": this sink cannot combine the outputs of MPI ranks");
 }
 
 }  // namespace rasterflow

@@ -1,11 +1,14 @@
 #pragma once
-// The shared work of sinks that write one file: the file is created as `<path>.partial`,
-// written serially in tile order, and renamed to `<path>` only by commit(); abort() removes
-// it. Byte and row accounting for the run summary live here too.
+// The shared work of sinks that write one file: an AtomicFile (`<path>.partial`, renamed to
+// `<path>` only by commit(), removed by abort()), written serially in tile order, with byte and
+// row accounting for the run summary. Under MPI each rank writes its band to a rank-local file
+// and gather() concatenates the bands in rank order: right for any output whose bands are
+// byte ranges of the whole (CSV text); sinks whose files are not override gather().
 #include <atomic>
 #include <filesystem>
 #include <string_view>
 
+#include "nodes/common/atomic_file.hpp"
 #include "rasterflow/node.hpp"
 
 namespace rasterflow::nodes {
@@ -13,26 +16,24 @@ namespace rasterflow::nodes {
 class FileSink : public SinkNode {
  public:
   explicit FileSink(NodeSpec spec, std::string path_option = "path");
-  ~FileSink() override;
 
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
   void open() override;
   void commit() override;
   void abort() noexcept override;
+  void check_ranks(int ranks) const override;
+  Gathered gather(Ranks& ranks) override;
   std::uint64_t rows_written() const override { return rows_; }
   std::uint64_t bytes_written() const override { return bytes_; }
-  std::filesystem::path output_path() const override { return path_; }
+  std::filesystem::path output_path() const override { return file_.path(); }
 
  protected:
   // Appends bytes to the partial file; throws IoError (disk full, ...) naming the node and file.
   void write_bytes(std::string_view bytes, std::uint64_t rows);
 
  private:
-  std::filesystem::path path_;
-  std::filesystem::path final_;  // the run's output when path_ is a rank-local file (MPI)
-  std::filesystem::path partial_;
-  int fd_ = -1;
-  std::uint64_t flushed_ = 0;  // bytes whose write-back was started (sync_file_range)
+  AtomicFile file_;
+  std::filesystem::path final_;  // the run's output when the file is a rank-local band (MPI)
   // Written by the sink's serial writer, read by progress displays: atomics.
   std::atomic<std::uint64_t> rows_{0};
   std::atomic<std::uint64_t> bytes_{0};

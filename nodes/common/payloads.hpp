@@ -23,6 +23,14 @@ struct Column final : Payload {
   std::size_t bytes() const noexcept override { return values.capacity() * sizeof(double) + valid.capacity(); }
 };
 
+// A node whose output is a Table says its columns before the run (sinks size and check their
+// output by them).
+class TableProducer {
+ public:
+  virtual ~TableProducer() = default;
+  virtual const std::vector<std::string>& column_names() const = 0;
+};
+
 // The merged table of a tile: the kept cells (indices into the tile, ascending) and, per
 // column, a shared handle to the resampled band (no copy).
 struct Table final : Payload {

@@ -81,7 +81,12 @@ TEST_CASE("Config.Errors.OutOfRangeAndMalformedValues") {
   CHECK(config_error("resampling:\n  window_size: 100\n").find(">= 256") != std::string::npos);
   CHECK(config_error("merge:\n  enable_streaming: maybe\n").find("true or false") != std::string::npos);
   CHECK(config_error("metrics:\n  backend: mysql\n").find("sqlite, postgresql, none") != std::string::npos);
-  CHECK(config_error("export:\n  formats: [csv, xlsx]\n").find("\"xlsx\"") != std::string::npos);
+  CHECK(config_error("export:\n  formatz: [csv]\n").find("unknown key \"export.formatz\"") != std::string::npos);
+}
+
+TEST_CASE("Config.Removed.ExportFormatsIsIgnoredWithAWarning") {
+  // 0.1's export.formats meant nothing (outputs are sink nodes): an old file still loads.
+  CHECK(config_error("export:\n  formats: [csv]\n  nodata: NA\n") == "(no error)");
 }
 
 TEST_CASE("Config.Errors.MissingFile") {

@@ -174,6 +174,19 @@ TEST_CASE("Seams.TestSourceFailureAbortsTheTestSink" * doctest::timeout(60)) {
   CHECK_FALSE(captured().committed);
 }
 
+TEST_CASE("Seams.ASinkWithoutAGatherRefusesRanks") {
+  // Under MPI a sink must say how ranks combine its output; one that does not is refused before
+  // anything runs, naming it.
+  NodeSpec spec;
+  spec.id = "capture";
+  spec.type = "test_capture";
+  spec.graph_file = "g.json";
+  CaptureSink sink(spec);
+  CHECK_NOTHROW(sink.check_ranks(1));
+  CHECK_THROWS_WITH_AS(sink.check_ranks(2), doctest::Contains("node \"capture\" (test_capture): this sink cannot combine the outputs of 2 MPI ranks"),
+                       UsageError);
+}
+
 TEST_CASE("Seams.EngineNamesNoNodeType") {
   // The registry's types come from their own files; engine/ never spells one (checked on the
   // sources, so that a new engine line naming a type fails here; "merge" is also a config

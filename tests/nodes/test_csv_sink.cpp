@@ -4,6 +4,7 @@
 
 #include "nodes/common/payloads.hpp"
 #include "nodes/csv_sink.hpp"
+#include "nodes/merge.hpp"
 #include "rasterflow/config.hpp"
 #include "rasterflow/registry.hpp"
 #include "support/test_support.hpp"
@@ -54,12 +55,12 @@ namespace {
 // 0.02 degrees, with one column named `name`, writes it to dir/o.csv and returns the bytes the
 // tile's text counted for itself.
 std::size_t format_tile(const test::TempDir& dir, const TileRequest& tile, const std::string& name, const std::vector<std::string>& sets) {
-  NodeSpec merged;  // the sink reads only its input's spec (one column): a stand-in node
+  NodeSpec merged;  // the sink asks its input for its columns: a merge of one
   merged.id = "m";
   merged.type = "merge";
   merged.inputs = {name};
-  merged.options.set("path", (dir / "unused.csv").string());
-  nodes::CsvSink input(merged);
+  merged.options.set("drop", std::string("all_nodata"));
+  nodes::Merge input(merged);
   NodeSpec spec;
   spec.id = "o";
   spec.type = "csv_sink";
@@ -113,6 +114,18 @@ TEST_CASE("CsvSink.Text.HeaderOfAnyLength") {
   CHECK(bytes >= expected.size());
 }
 
+TEST_CASE("CsvSink.Header.QuotedAsRfc4180") {
+  // Column names are the merge's business; how CSV writes them is the sink's: a name with a
+  // comma, a quote or a line break is quoted, quotes doubled (as pandas and R read it back).
+  CHECK(nodes::csv_field("temp") == "temp");
+  CHECK(nodes::csv_field("a,b") == "\"a,b\"");
+  CHECK(nodes::csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(nodes::csv_field("two\nlines") == "\"two\nlines\"");
+  test::TempDir dir;
+  format_tile(dir, TileRequest{0, 0, 1, 1}, "rain, mm", {});
+  CHECK(test::read_text(dir / "o.csv") == "x,y,\"rain, mm\"\n-179.99,89.99,0\n");
+}
+
 TEST_CASE("CsvSink.Coordinates.SlotsAndLongerTexts") {
   // Texts up to a slot are copied as a whole slot, longer ones by their size; either way a
   // text ends where the next write starts, and what follows overwrites the slot's tail.
@@ -130,4 +143,52 @@ TEST_CASE("CsvSink.Coordinates.SlotsAndLongerTexts") {
     }
     CHECK(std::string(out.data(), p) == "-1|" + std::string(longest, '7') + "|0.25||");
   }
+}
+
+namespace {
+// One process standing in for an MPI world of `size` ranks at rank 0: concatenate copies.
+class OneRank final : public Ranks {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::int64_t broadcast(std::int64_t value) override { return value; }
+  std::uint64_t concatenate(const std::filesystem::path& local, const std::filesystem::path& shared) override {
+    std::filesystem::copy_file(local, shared, std::filesystem::copy_options::overwrite_existing);
+    return std::filesystem::file_size(shared);
+  }
+};
+}  // namespace
+
+TEST_CASE("CsvSink.Ranks.GatherConcatenatesBandsUnderTheFinalName") {
+  // The CSV sink says how ranks combine: each rank's band is a byte range of the whole.
+  test::TempDir dir;
+  NodeSpec spec;
+  spec.id = "o";
+  spec.type = "csv_sink";
+  spec.options.set("path", (dir / "o.csv").string());
+  nodes::CsvSink sink(spec);
+  CHECK_NOTHROW(sink.check_ranks(4));
+  Config config;
+  RunContext ctx;
+  ctx.grid = Grid{.x0 = 0, .y0 = 1, .res_x = 1, .res_y = 1, .width = 1, .height = 1};
+  ctx.config = &config;
+  ctx.output_suffix = ".rank0";
+  NodeSpec merged;
+  merged.id = "m";
+  merged.type = "merge";
+  merged.inputs = {"v"};
+  merged.options.set("drop", std::string("all_nodata"));
+  nodes::Merge input(merged);
+  Node* const inputs[] = {&input};
+  sink.prepare(ctx, inputs);
+  CHECK(sink.output_path() == dir / "o.csv.rank0");
+  sink.open();
+  sink.commit();
+  CHECK(std::filesystem::exists(dir / "o.csv.rank0"));
+  OneRank ranks;
+  const SinkNode::Gathered g = sink.gather(ranks);
+  CHECK(g.path == dir / "o.csv");
+  CHECK(std::filesystem::exists(dir / "o.csv"));
+  CHECK_FALSE(std::filesystem::exists(dir / "o.csv.rank0"));
+  CHECK_FALSE(std::filesystem::exists(dir / "o.csv.partial"));
 }

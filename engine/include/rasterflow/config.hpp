@@ -35,7 +35,6 @@ struct MergeSettings {
   int streaming_chunk_size = 5000;
 };
 struct ExportSettings {
-  std::vector<std::string> formats{"csv"};
   std::string nodata;               // text written for a nodata cell
 };
 struct MetricsSettings {

@@ -13,6 +13,7 @@
 #include "rasterflow/config.hpp"
 #include "rasterflow/grid.hpp"
 #include "rasterflow/options.hpp"
+#include "rasterflow/ranks.hpp"
 
 namespace rasterflow {
 
@@ -134,6 +135,18 @@ class SinkNode : public Node {
   virtual std::uint64_t rows_written() const { return 0; }
   virtual std::uint64_t bytes_written() const { return 0; }
   virtual std::filesystem::path output_path() const { return {}; }
+
+  // Under MPI each rank runs a band of rows and its sinks commit that band; the sink decides
+  // how the ranks' outputs become one. check_ranks() runs before anything runs and throws
+  // UsageError when this sink cannot combine `ranks` processes' outputs (the default: no sink
+  // combines unless it says how). gather() runs on every rank once all committed (collective);
+  // it returns the final output and its size, or throws (leaving nothing under the final name).
+  struct Gathered {
+    std::filesystem::path path;
+    std::uint64_t bytes = 0;
+  };
+  virtual void check_ranks(int ranks) const;
+  virtual Gathered gather(Ranks& ranks);
 };
 
 }  // namespace rasterflow

@@ -139,6 +139,8 @@ class Pipeline {
   std::string plan_dot() const;
   // Runs every tile through the graph. Throws RunError (outputs removed) or Interrupted.
   RunSummary run();
+  // The graph's sinks, in the graph's order (an MPI run gathers each).
+  std::vector<SinkNode*> sinks() const;
 
   // What a progress display shows; safe to read from any thread while run() works.
   struct Live {
