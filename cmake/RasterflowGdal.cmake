@@ -1,5 +1,6 @@
 # GDAL as a private dependency: from the system's libgdal-dev when present, else from the
-# headers that scripts/bootstrap.sh unpacked into .deps/ (see the README on why).
+# headers that scripts/bootstrap.sh unpacked into .deps/ (why: docs/building.md, "Dependencies
+# and why").
 add_library(rasterflow_gdal INTERFACE)
 find_package(GDAL CONFIG QUIET)
 if(GDAL_FOUND)

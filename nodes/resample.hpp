@@ -60,7 +60,8 @@ class Resample final : public Node {
   double pixels_per_cell_ = 1;  // source pixels read per target cell
   std::string path_reason_;
   // Kernel scale of bilinear/cubic (destination cells per source pixel), fixed for the whole
-  // grid: gdalwarp derives it from each chunk's window instead (see the README).
+  // grid: gdalwarp derives it from each chunk's window instead (see docs/how-it-runs.md,
+  // "Agreement with gdalwarp").
   double xscale_ = 1;
   double yscale_ = 1;
 };

@@ -1,5 +1,5 @@
-// The catalogue of bad inputs (README, "Bad input"): each gets its exit code, a message naming
-// the file, node and field, and leaves no file under the final name.
+// The catalogue of bad inputs (docs/bad-input.md, "Bad input"): each gets its exit code, a
+// message naming the file, node and field, and leaves no file under the final name.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>

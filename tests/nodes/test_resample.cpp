@@ -277,8 +277,8 @@ TEST_CASE("Resample.FastPath.SameValuesAsWarper" * doctest::timeout(240)) {
         const auto [grid_fast, fast] = resample_once(dir, "src.tif", method, "fast", grid);
         auto [grid_warp, warped] = resample_once(dir, "src.tif", method, "warper", grid);
         const bool blending = nodes::is_blending(*nodes::parse_method(method));
-        // Documented differences (README, "Agreement with gdalwarp"): GDAL 3.6's warper gives
-        // cells just outside the source's edge the edge pixels' values, and its sum adds
+        // Documented differences (docs/how-it-runs.md, "Agreement with gdalwarp"): GDAL 3.6's
+        // warper gives cells just outside the source's edge the edge pixels' values, and its sum adds
         // slivers (< 1e-9) of neighbouring pixels around nodata; the fast path leaves both nodata.
         const Grid& g = grid_fast;
         // For average, rms and sum it also counts the edge pixels again for the part of a cell
@@ -356,12 +356,13 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryDataType" * doctest::timeout(240)) {
         CAPTURE(method_text);
         const auto [grid, ours] = resample_once(dir, "src.tif", method, "auto", R"({"resolution": )" + std::to_string(res) + "}");
         const bool blending = nodes::is_blending(*nodes::parse_method(method));
-        // Blending over integers gives Float64; a floating source keeps its type (README).
+        // Blending over integers gives Float64; a floating source keeps its type (docs/nodes.md).
         const bool floating = type == "Float32" || type == "Float64";
         const auto ref = test::gdalwarp_reference(dir / "src.tif", grid, method_text == "median" ? "med" : method, blending && !floating ? "Float64" : type);
         // gdalwarp 3.6's mode counts values rounded to 32-bit floats, so on UInt32 values beyond
         // 2^24 its answer is a rounded value that is not in the data; rasterflow's fast path
-        // counts the exact values (README). Not comparable there.
+        // counts the exact values (docs/how-it-runs.md, "Agreement with gdalwarp"). Not comparable
+        // there.
         if (method_text == "mode" && type == "UInt32") continue;
         const Comparison c = compare(ours, ref, blending && type != "Float32" ? 1e-9 : 0.0, type == "Float32");
         CHECK(c.valid > c.cells / 2);
