@@ -16,6 +16,8 @@
 #include <mutex>
 
 #include "adaptive.hpp"
+#include "flow.hpp"
+#include "scheduler.hpp"
 #include "stage_tracker.hpp"
 #include "trace.hpp"
 #include "rasterflow/errors.hpp"
@@ -32,18 +34,7 @@ namespace flow = oneapi::tbb::flow;
 namespace rasterflow {
 namespace {
 
-// A node's output for one tile, tagged with the node that produced it.
-struct Message {
-  TileRequest tile;
-  PayloadPtr payload;
-  std::size_t producer = 0;
-};
-
-// Inputs of a node for one tile, in the order of its `inputs`.
-struct Bundle {
-  TileRequest tile;
-  std::vector<PayloadPtr> inputs;
-};
+using detail::Message;
 
 constexpr double kMaxGridCells = 1099511627776.0;  // 2^40
 
@@ -658,108 +649,9 @@ std::string Pipeline::plan_dot() const {
 
 namespace {
 
-// Admission of tiles into the flow graph: at most `tiles_in_flight` tiles and `budget` bytes
-// reserved at once. The engine's limiter: a tbb::flow::limiter_node counts items but cannot
-// wait on bytes, so the graph is fed from the calling thread, which may block here without
-// taking a worker away from the tiles in flight.
-class Admission {
- public:
-  explicit Admission(std::uint64_t budget) : budget_(budget) {}
-
-  // Waits until a tile of `bytes` fits (or nothing is in flight), `stop()` returns true, or
-  // `paused(in_flight)` holds for longer than `pause_limit`. The predicates run under the lock. Returns false when stopped; throws RunError
-  // through `on_pause_timeout` when the pause lasts too long.
-  template <typename Stop, typename Limit, typename Paused, typename Timeout>
-  bool acquire(std::uint64_t seq, std::uint64_t bytes, Stop stop, Limit tiles_allowed, Paused paused, Timeout on_pause_timeout,
-               std::chrono::milliseconds pause_limit, double& paused_seconds) {
-    std::unique_lock lock(mutex_);
-    std::optional<std::chrono::steady_clock::time_point> pause_start;
-    for (;;) {
-      if (stop()) return false;
-      const bool is_paused = paused(in_flight_);
-      if (is_paused) {
-        if (!pause_start) pause_start = std::chrono::steady_clock::now();
-        if (std::chrono::steady_clock::now() - *pause_start > pause_limit) on_pause_timeout();
-      } else if (pause_start) {
-        paused_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - *pause_start).count();
-        pause_start.reset();
-      }
-      const bool fits = in_flight_ == 0 || (in_flight_ < tiles_allowed() && used_ + bytes <= budget_);
-      if (!is_paused && fits) break;
-      cv_.wait_for(lock, std::chrono::milliseconds(20));
-    }
-    if (pause_start) paused_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - *pause_start).count();
-    ++in_flight_;
-    in_flight_now_.store(in_flight_);
-    used_ += bytes;
-    reserved_[seq] = bytes;
-    peak_used_ = std::max(peak_used_, used_);
-    peak_in_flight_ = std::max(peak_in_flight_, in_flight_);
-    return true;
-  }
-
-  void release(std::uint64_t seq) {
-    {
-      std::lock_guard lock(mutex_);
-      const auto it = reserved_.find(seq);
-      if (it == reserved_.end()) return;
-      used_ -= it->second;
-      reserved_.erase(it);
-      --in_flight_;
-      in_flight_now_.store(in_flight_);
-    }
-    cv_.notify_all();
-  }
-
-  void wake() { cv_.notify_all(); }
-  int in_flight_now() const { return in_flight_now_.load(); }
-  std::uint64_t peak_used() const { return peak_used_; }
-  int peak_in_flight() const { return peak_in_flight_; }
-
- private:
-  std::uint64_t budget_;
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
-  int in_flight_ = 0;
-  std::uint64_t used_ = 0;
-  std::uint64_t peak_used_ = 0;
-  int peak_in_flight_ = 0;
-  std::atomic<int> in_flight_now_{0};
-  std::map<std::uint64_t, std::uint64_t> reserved_;
-};
-
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 std::string json_text(const boost::json::object& o) { return boost::json::serialize(o); }
-
-// Bytes each tile's payloads actually held, summed over the nodes, to correct the estimate.
-class MeasuredBytes {
- public:
-  void add(std::uint64_t seq, std::uint64_t bytes) {
-    std::lock_guard lock(mutex_);
-    per_tile_[seq] += bytes;
-  }
-  void finish(std::uint64_t seq, std::int64_t cells) {
-    std::lock_guard lock(mutex_);
-    const auto it = per_tile_.find(seq);
-    if (it == per_tile_.end() || cells <= 0) return;
-    const double per_cell = static_cast<double>(it->second) / static_cast<double>(cells);
-    per_tile_.erase(it);
-    per_cell_ = samples_ == 0 ? per_cell : std::max(per_cell, 0.8 * per_cell_ + 0.2 * per_cell);
-    ++samples_;
-  }
-  // Measured bytes per cell with a 25% margin, or `plan` before the first tile completes.
-  double per_cell(double plan) const {
-    std::lock_guard lock(mutex_);
-    return samples_ == 0 ? plan : 1.25 * per_cell_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::map<std::uint64_t, std::uint64_t> per_tile_;
-  double per_cell_ = 0;
-  int samples_ = 0;
-};
 
 }  // namespace
 
@@ -809,8 +701,8 @@ RunSummary Pipeline::run() {
     record(MetricRow{"topology", "numa_domains", static_cast<double>(m.placement.active ? m.placement.domains.size() : 1), json_text(meta),
                      Clock::now()});
   }
-  Admission admission(m.budget);
-  MeasuredBytes measured;
+  detail::Admission admission(m.budget);
+  detail::MeasuredBytes measured;
   // Every sample feeds the stage attribution and the timeline; every metrics.interval_ms one
   // becomes a row.
   std::mutex timeline_mutex;
@@ -957,165 +849,33 @@ RunSummary Pipeline::run() {
     if (!refused.empty()) spdlog::warn("NUMA placement: {}", refused);
   }
   std::vector<std::uint64_t> tiles_per_domain(domains, 0);
-  std::vector<std::unique_ptr<flow::graph>> graphs(domains);
-  std::vector<std::unique_ptr<flow::graph_node>> owned;
-  std::vector<std::vector<flow::receiver<TileRequest>*>> entries(domains);
-
-  using SourceBody = flow::function_node<TileRequest, Message>;
-  using SingleBody = flow::function_node<Message, Message>;
-  using MultiBody = flow::function_node<Bundle, Message>;
-  using Gather = flow::multifunction_node<Message, std::tuple<Bundle>>;
-  using Sequencer = flow::sequencer_node<Message>;
-  using Handoff = flow::function_node<Message, flow::continue_msg>;
-  // Gathers the inputs of one tile for a node with several inputs; holds at most the tiles
-  // admitted.
-  struct PendingTiles {
-    std::mutex mutex;
-    std::map<std::uint64_t, Bundle> pending;
-    std::map<std::uint64_t, std::size_t> arrived;
-  };
-  std::vector<std::unique_ptr<PendingTiles>> pendings;
-  // The sinks' sequencers, in domain 0's graph; per domain, the node feeding each sink.
-  std::vector<Sequencer*> sequencers(m.sinks.size(), nullptr);
-  std::vector<std::vector<flow::sender<Message>*>> outputs(domains, std::vector<flow::sender<Message>*>(n, nullptr));
-
-  for (std::size_t d = 0; d < domains; ++d) {
-    const int domain = static_cast<int>(d);
-    arenas[d]->execute([&] {
-      graphs[d] = std::make_unique<flow::graph>();
-      flow::graph& fg = *graphs[d];
-      for (std::size_t i = 0; i < n; ++i) {
-        const auto& ins = m.input_index[i];
-        const bool is_sink = std::find(m.sinks.begin(), m.sinks.end(), i) != m.sinks.end();
-        // In-memory sinks run after the graph; streaming ones format here (in parallel) and
-        // write in domain 0's graph, below.
-        if (is_sink && !streaming) continue;
-        if (ins.empty()) {
-          auto body = std::make_unique<SourceBody>(fg, flow::unlimited, [&run_node, i, domain](const TileRequest& t) {
-            return run_node(i, domain, t, {});
-          });
-          entries[d].push_back(body.get());
-          outputs[d][i] = body.get();
-          owned.push_back(std::move(body));
-        } else if (ins.size() == 1) {
-          auto body = std::make_unique<SingleBody>(fg, flow::unlimited, [&run_node, i, domain](const Message& msg) {
-            const PayloadPtr inputs[1] = {msg.payload};
-            return run_node(i, domain, msg.tile, inputs);
-          });
-          flow::make_edge(*outputs[d][ins[0]], *body);
-          outputs[d][i] = body.get();
-          owned.push_back(std::move(body));
-        } else {
-          pendings.push_back(std::make_unique<PendingTiles>());
-          PendingTiles* state = pendings.back().get();
-          const std::vector<std::size_t> slots = ins;
-          auto gather = std::make_unique<Gather>(fg, flow::unlimited, [state, slots](const Message& msg, Gather::output_ports_type& ports) {
-            std::optional<Bundle> complete;
-            {
-              std::lock_guard lock(state->mutex);
-              Bundle& b = state->pending[msg.tile.seq];
-              if (b.inputs.empty()) {
-                b.tile = msg.tile;
-                b.inputs.resize(slots.size());
-              }
-              for (std::size_t k = 0; k < slots.size(); ++k) {
-                if (slots[k] == msg.producer) b.inputs[k] = msg.payload;
-              }
-              if (++state->arrived[msg.tile.seq] == slots.size()) {
-                complete = std::move(b);
-                state->pending.erase(msg.tile.seq);
-                state->arrived.erase(msg.tile.seq);
-              }
-            }
-            if (complete) std::get<0>(ports).try_put(std::move(*complete));
-          });
-          auto body = std::make_unique<MultiBody>(fg, flow::unlimited, [&run_node, i, domain](const Bundle& b) {
-            return run_node(i, domain, b.tile, b.inputs);
-          });
-          for (const auto j : ins) flow::make_edge(*outputs[d][j], *gather);
-          flow::make_edge(flow::output_port<0>(*gather), *body);
-          outputs[d][i] = body.get();
-          owned.push_back(std::move(gather));
-          owned.push_back(std::move(body));
-        }
+  // Sinks receive their messages in raster order, serially: streaming sinks write their own
+  // formatted chunks; in-memory mode keeps every tile's table and writes after the graph.
+  const auto deliver = [&](std::size_t k, const Message& msg) {
+    if (!streaming) {
+      {
+        std::lock_guard lock(held_mutex);
+        held[k].emplace_back(msg.tile, msg.payload);
       }
-    });
-  }
-  arenas[0]->execute([&] {
-    flow::graph& fg = *graphs[0];
-    // Sinks: a sequencer restores raster order before one serial writer per sink (streaming);
-    // in-memory mode keeps every tile's table instead and writes after the graph.
-    using Writer = flow::function_node<Message, flow::continue_msg>;
-    for (std::size_t k = 0; k < m.sinks.size(); ++k) {
-      const std::size_t s = m.sinks[k];
-      SinkNode* sink = sinks[k];
-      auto sequencer = std::make_unique<Sequencer>(fg, [](const Message& msg) { return static_cast<std::size_t>(msg.tile.seq); });
-      std::unique_ptr<Writer> writer;
-      if (streaming) {
-        writer = std::make_unique<Writer>(fg, flow::serial, [&, sink, s](const Message& msg) {
-          const auto t0 = std::chrono::steady_clock::now();
-          try {
-            sink->write(msg.tile, msg.payload);
-            if (trace) trace->span(&ids[s], "serial write", t0, std::chrono::steady_clock::now(), msg.tile.seq, msg.tile.rows);
-          } catch (...) {
-            failed.store(true);
-            admission.wake();
-            throw;
-          }
-          counters[s].busy_ns.fetch_add(
-              std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(), std::memory_order_relaxed);
-          tile_done(msg.tile);
-          return flow::continue_msg{};
-        });
-      } else {
-        auto* keep = &held[k];
-        writer = std::make_unique<Writer>(fg, flow::serial, [&, keep](const Message& msg) {
-          {
-            std::lock_guard lock(held_mutex);
-            keep->emplace_back(msg.tile, msg.payload);
-          }
-          tile_done(msg.tile);
-          return flow::continue_msg{};
-        });
-      }
-      flow::make_edge(*sequencer, *writer);
-      sequencers[k] = sequencer.get();
-      owned.push_back(std::move(sequencer));
-      owned.push_back(std::move(writer));
+      tile_done(msg.tile);
+      return;
     }
-  });
-  // Each domain feeds the sinks' sequencers: its formatted chunks (streaming) or merged tables
-  // (in-memory). Domain 0 by edges; the others hand their messages over to domain 0's graph.
-  for (std::size_t d = 0; d < domains; ++d) {
-    arenas[d]->execute([&] {
-      for (std::size_t k = 0; k < m.sinks.size(); ++k) {
-        const std::size_t s = m.sinks[k];
-        flow::sender<Message>* feed = outputs[d][streaming ? s : m.input_index[s][0]];
-        if (d == 0) {
-          flow::make_edge(*feed, *sequencers[k]);
-          continue;
-        }
-        Sequencer* target = sequencers[k];
-        auto handoff = std::make_unique<Handoff>(*graphs[d], flow::unlimited, [target](const Message& msg) {
-          target->try_put(msg);
-          return flow::continue_msg{};
-        });
-        flow::make_edge(*feed, *handoff);
-        owned.push_back(std::move(handoff));
-      }
-    });
-  }
-  // Waits for every domain's graph, the sinks' graph (domain 0) last: the others hand it tiles.
-  // After a failure every graph is drained whichever of them threw (`rethrow` false).
-  const auto wait_all = [&](bool rethrow) {
-    for (std::size_t d = domains; d-- > 0;) {
-      try {
-        arenas[d]->execute([&] { graphs[d]->wait_for_all(); });
-      } catch (...) {
-        if (rethrow) throw;
-      }
+    const std::size_t s = m.sinks[k];
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      sinks[k]->write(msg.tile, msg.payload);
+      if (trace) trace->span(&ids[s], "serial write", t0, std::chrono::steady_clock::now(), msg.tile.seq, msg.tile.rows);
+    } catch (...) {
+      failed.store(true);
+      admission.wake();
+      throw;
     }
+    counters[s].busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
+                                  std::memory_order_relaxed);
+    tile_done(msg.tile);
   };
+  detail::FlowBuilder flows({.nodes = n, .inputs = m.input_index, .sinks = m.sinks, .sinks_in_graph = streaming}, arenas, run_node, deliver);
+  const auto wait_all = [&](bool rethrow) { flows.wait_all(rethrow); };
 
   const auto abort_all = [&] {
     for (auto* s : sinks) s->abort();
@@ -1163,7 +923,7 @@ RunSummary Pipeline::run() {
       if (!admitted) continue;  // the loop head sees why
       const std::size_t domain = placement.domain_of(seq);
       ++tiles_per_domain[domain];
-      for (auto* entry : entries[domain]) entry->try_put(tile);
+      flows.feed(domain, tile);
       ++seq;
       row += rows;
     }

@@ -1,0 +1,170 @@
+// The runner's named pieces, each with fakes (no GeoTIFF): the tile gather, the flow builder
+// (order, a failing node, cancellation) and the scheduler's admission (budget, stop, the pause
+// at critical pressure).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "engine/src/flow.hpp"
+#include "engine/src/scheduler.hpp"
+#include "rasterflow/errors.hpp"
+
+using namespace rasterflow;
+using detail::Bundle;
+using detail::Message;
+
+namespace {
+
+struct Number final : Payload {
+  explicit Number(double v) : value(v) {}
+  double value;
+  std::size_t bytes() const noexcept override { return sizeof(double); }
+};
+
+double value_of(const PayloadPtr& p) { return static_cast<const Number&>(*p).value; }
+
+TileRequest tile(std::uint64_t seq) { return TileRequest{seq, static_cast<std::int64_t>(seq), 1, 4}; }
+
+}  // namespace
+
+TEST_CASE("Runner.TileGather.CompletesEachTileWhenAllItsInputsArrivedInAnyOrder") {
+  detail::TileGather gather({3, 5});  // inputs from nodes 3 and 5, in that order
+  CHECK_FALSE(gather.add(Message{tile(1), std::make_shared<Number>(15), 5}));
+  CHECK_FALSE(gather.add(Message{tile(0), std::make_shared<Number>(3), 3}));
+  CHECK(gather.pending() == 2);
+  const auto one = gather.add(Message{tile(1), std::make_shared<Number>(13), 3});
+  REQUIRE(one);
+  CHECK(one->tile.seq == 1);
+  CHECK(value_of(one->inputs[0]) == 13);  // in the node's input order, not arrival order
+  CHECK(value_of(one->inputs[1]) == 15);
+  const auto zero = gather.add(Message{tile(0), std::make_shared<Number>(5), 5});
+  REQUIRE(zero);
+  CHECK(value_of(zero->inputs[0]) == 3);
+  CHECK(gather.pending() == 0);
+}
+
+namespace {
+
+// a (source) -> b (source) -> c = a + b -> sink 3: the flow builder on one or two domains.
+struct Diamond {
+  std::vector<std::unique_ptr<oneapi::tbb::task_arena>> arenas;
+  std::mutex mutex;
+  std::vector<std::pair<std::uint64_t, double>> delivered;
+  std::atomic<int> runs{0};
+  std::uint64_t fail_at = ~std::uint64_t{0};
+
+  explicit Diamond(int domains) {
+    for (int d = 0; d < domains; ++d) arenas.push_back(std::make_unique<oneapi::tbb::task_arena>(2));
+  }
+  Message run(std::size_t node, const TileRequest& t, std::span<const PayloadPtr> in) {
+    ++runs;
+    if (node == 2 && t.seq == fail_at) throw NodeError("node \"c\" (sum): failed on tile " + std::to_string(t.seq));
+    if (node == 0) return {t, std::make_shared<Number>(static_cast<double>(t.seq)), node};
+    if (node == 1) return {t, std::make_shared<Number>(1000.0 * static_cast<double>(t.seq)), node};
+    if (node == 2) return {t, std::make_shared<Number>(value_of(in[0]) + value_of(in[1])), node};
+    return {t, in[0], node};  // the sink's process(): passes the sum on
+  }
+  detail::FlowBuilder build() {
+    detail::FlowBuilder::Shape shape{.nodes = 4, .inputs = {{}, {}, {0, 1}, {2}}, .sinks = {3}, .sinks_in_graph = true};
+    return detail::FlowBuilder(
+        shape, arenas, [this](std::size_t i, int, const TileRequest& t, std::span<const PayloadPtr> in) { return run(i, t, in); },
+        [this](std::size_t, const Message& msg) {
+          std::lock_guard lock(mutex);
+          delivered.emplace_back(msg.tile.seq, value_of(msg.payload));
+        });
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Runner.FlowBuilder.DeliversEveryTileInRasterOrder" * doctest::timeout(30)) {
+  for (const int domains : {1, 2}) {
+    CAPTURE(domains);
+    Diamond d(domains);
+    auto flows = d.build();
+    for (std::uint64_t seq = 0; seq < 200; ++seq) flows.feed(seq % static_cast<std::uint64_t>(domains), tile(seq));
+    flows.wait_all(true);
+    REQUIRE(d.delivered.size() == 200);
+    for (std::uint64_t seq = 0; seq < 200; ++seq) {
+      CHECK(d.delivered[seq].first == seq);
+      CHECK(d.delivered[seq].second == 1001.0 * static_cast<double>(seq));
+    }
+    CHECK(d.runs == 800);
+  }
+}
+
+TEST_CASE("Runner.FlowBuilder.AFailingNodeCancelsTheGraphAndComesOutOfWait" * doctest::timeout(30)) {
+  Diamond d(1);
+  d.fail_at = 37;
+  auto flows = d.build();
+  for (std::uint64_t seq = 0; seq < 100; ++seq) flows.feed(0, tile(seq));
+  CHECK_THROWS_WITH_AS(flows.wait_all(true), doctest::Contains("failed on tile 37"), NodeError);
+  // Nothing at or after the failed tile reached the sink, in order up to there.
+  for (std::size_t k = 0; k < d.delivered.size(); ++k) CHECK(d.delivered[k].first == k);
+  CHECK(d.delivered.size() <= 37);
+  flows.wait_all(false);  // draining again after a failure does not throw
+}
+
+TEST_CASE("Runner.Admission.BudgetCountAndCancellation" * doctest::timeout(30)) {
+  detail::Admission admission(100);
+  double paused = 0;
+  const auto never = [] { return false; };
+  const auto two = [] { return 2; };
+  const auto calm = [](int) { return false; };
+  const auto timeout = [] { throw RunError("paused too long"); };
+  CHECK(admission.acquire(0, 60, never, two, calm, timeout, std::chrono::milliseconds(1000), paused));
+  CHECK(admission.in_flight_now() == 1);
+  // 60 + 60 > 100: waits until tile 0 is released by another thread.
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    admission.release(0);
+  });
+  CHECK(admission.acquire(1, 60, never, two, calm, timeout, std::chrono::milliseconds(1000), paused));
+  releaser.join();
+  CHECK(admission.peak_used() == 60);
+  // A stop (a failure or a signal) ends the wait with false.
+  std::atomic<bool> stop{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    stop = true;
+    admission.wake();
+  });
+  CHECK_FALSE(admission.acquire(2, 60, [&] { return stop.load(); }, two, calm, timeout, std::chrono::milliseconds(1000), paused));
+  stopper.join();
+  // A tile larger than the budget is still admitted alone (nothing in flight).
+  admission.release(1);
+  CHECK(admission.acquire(3, 500, never, two, calm, timeout, std::chrono::milliseconds(1000), paused));
+  CHECK(admission.peak_in_flight() == 1);
+}
+
+TEST_CASE("Runner.Admission.PauseAtCriticalPressure" * doctest::timeout(30)) {
+  double paused = 0;
+  const auto never = [] { return false; };
+  const auto two = [] { return 2; };
+  {
+    // Critical with nothing in flight: admission waits while the pressure lasts, then goes on;
+    // the time paused is counted.
+    detail::Admission admission(100);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(120);
+    const auto critical = [&](int in_flight) { return in_flight == 0 && std::chrono::steady_clock::now() < until; };
+    CHECK(admission.acquire(0, 10, never, two, critical, [] { throw RunError("paused too long"); }, std::chrono::seconds(5), paused));
+    CHECK(paused >= 0.1);
+  }
+  {
+    // Pressure that stays critical past the limit stops the run with the timeout's error.
+    detail::Admission admission(100);
+    CHECK_THROWS_WITH_AS(admission.acquire(0, 10, never, two, [](int) { return true; }, [] { throw RunError("memory stayed critical"); },
+                                           std::chrono::milliseconds(100), paused),
+                         "memory stayed critical", RunError);
+  }
+}
+
+TEST_CASE("Runner.MeasuredBytes.PlanUntilTheFirstTileThenMeasuredWithAMargin") {
+  detail::MeasuredBytes m;
+  CHECK(m.per_cell(7.0) == 7.0);
+  m.add(0, 400);
+  m.add(0, 400);
+  m.finish(0, 100);  // 8 bytes a cell
+  CHECK(m.per_cell(7.0) == doctest::Approx(10.0));
+}
