@@ -16,8 +16,7 @@
 #include <mutex>
 
 #include "adaptive.hpp"
-#include "flow.hpp"
-#include "scheduler.hpp"
+#include "pipeline_impl.hpp"
 #include "stage_tracker.hpp"
 #include "trace.hpp"
 #include "rasterflow/errors.hpp"
@@ -34,23 +33,8 @@ namespace flow = oneapi::tbb::flow;
 namespace rasterflow {
 namespace {
 
-using detail::Message;
 
 constexpr double kMaxGridCells = 1099511627776.0;  // 2^40
-
-struct Counters {
-  std::atomic<std::uint64_t> items{0};
-  std::atomic<std::uint64_t> cells{0};
-  std::atomic<std::uint64_t> bytes{0};
-  std::atomic<std::int64_t> busy_ns{0};
-};
-
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
-}
 
 }  // namespace
 
@@ -70,49 +54,6 @@ void set_log_level(const std::string& level) {
 
 std::string version() { return RASTERFLOW_VERSION_STRING; }
 
-struct Pipeline::Impl {
-  GraphSpec graph;
-  Config config;
-  RunOptions options;
-  RunContext context;
-  std::vector<std::unique_ptr<Node>> nodes;           // topological order, as graph.nodes
-  std::vector<std::vector<std::size_t>> input_index;  // per node: indices of its inputs
-  std::vector<std::size_t> sinks;
-  std::int64_t tile_rows = 1;  // the first tiles' height (later ones follow the window size)
-  static constexpr std::size_t kTileBytes = std::size_t{3} << 20;  // a tile's working memory, about
-  static constexpr double kCacheChurn = 1.5;  // what GDAL's cache costs, per byte of it, when blocks churn through it
-  int threads = 1;
-  int max_in_flight = 2;
-  std::string grid_origin;  // how the grid was decided, for the plan
-  std::string threads_source;
-  TopologySummary topology;
-  NumaPlacement placement;
-  // Memory
-  std::shared_ptr<MemorySource> memory_source;
-  std::uint64_t limit = 0;
-  std::uint64_t baseline_rss = 0;
-  std::uint64_t gdal_cache = 0;
-  std::uint64_t fixed_bytes = 0;  // per-thread working buffers of all nodes, and held_bytes
-  std::uint64_t held_bytes = 0;   // of which: memory the nodes hold for the whole run (decoded block rows)
-  std::uint64_t budget = 0;       // what tiles in flight may hold
-  double plan_bytes_per_cell = 0;
-  // Live figures for progress displays.
-  std::atomic<std::uint64_t> live_cells{0};
-  std::atomic<std::uint64_t> live_rows{0};
-  std::atomic<int> live_level{0};
-  std::atomic<int> live_window{0};
-  std::atomic<int> live_in_flight{0};
-
-  void build_nodes();
-  void resolve_grid();
-  void size_memory();
-  std::int64_t rows_for(int window_size, int chunk_size) const;
-  std::int64_t aligned_end(std::int64_t row, std::int64_t rows) const;
-  std::pair<std::int64_t, std::int64_t> band() const;
-  std::int64_t band_height() const;
-  Node::RowAlignment alignment;  // of the node whose source bytes per grid row are largest
-  double bytes_per_cell(bool sinks_too) const;
-};
 
 namespace {
 std::string comparable_path(const std::string& path) {
@@ -491,7 +432,7 @@ std::string Pipeline::topology_line() const {
          std::to_string(m.threads) + (m.threads == 1 ? " thread (" : " threads (") + m.threads_source + "); NUMA placement " + m.placement.description();
 }
 
-namespace {
+namespace detail {
 boost::json::object topology_json(const TopologySummary& t, const NumaPlacement& p, int threads, const std::string& threads_source) {
   boost::json::array domains, fallbacks, distances;
   for (const auto& d : p.domains) domains.emplace_back(boost::json::object{{"node", d.os_index}, {"tbb_numa_id", d.tbb_id}, {"threads", d.threads}});
@@ -515,7 +456,7 @@ boost::json::object topology_json(const TopologySummary& t, const NumaPlacement&
                                                                {"fallbacks", fallbacks}}}};
 }
 
-}  // namespace
+}  // namespace detail
 
 std::vector<std::string> Pipeline::plan() const {
   const Impl& m = *impl_;
@@ -601,7 +542,7 @@ std::string Pipeline::plan_json() const {
                                                                {"max_in_flight", m.max_in_flight}}},
                                  {"threads", m.threads},
                                  {"threads_source", m.threads_source},
-                                 {"topology", topology_json(m.topology, m.placement, m.threads, m.threads_source)},
+                                 {"topology", detail::topology_json(m.topology, m.placement, m.threads, m.threads_source)},
                                  {"nodes", nodes},
                                  {"memory", memory},
                                  {"export", m.config.merge.enable_streaming ? "streaming" : "in-memory"}};
@@ -645,375 +586,6 @@ std::string Pipeline::plan_dot() const {
   }
   out += "}\n";
   return out;
-}
-
-namespace {
-
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-
-std::string json_text(const boost::json::object& o) { return boost::json::serialize(o); }
-
-}  // namespace
-
-RunSummary Pipeline::run() {
-  Impl& m = *impl_;
-  const auto start = std::chrono::steady_clock::now();
-  const double cpu_start = cpu_seconds();
-  const Grid& g = m.context.grid;
-  const std::size_t n = m.nodes.size();
-  const bool streaming = m.config.merge.enable_streaming;
-  std::vector<Counters> counters(n);
-  m.live_cells.store(0);
-  m.live_rows.store(0);
-  m.live_window.store(m.config.resampling.window_size);
-
-  detail::AdaptiveSettings adaptive({m.config.resampling.window_size, m.config.merge.chunk_size, m.max_in_flight, m.gdal_cache}, start);
-  MemoryThresholds thresholds;
-  thresholds.warning = m.config.memory.warning_threshold;
-  thresholds.critical = m.config.memory.critical_threshold;
-  MemoryMonitor monitor(m.memory_source, m.limit, thresholds, std::chrono::milliseconds(m.config.memory.sample_interval_ms));
-  const auto react = [&adaptive](PressureLevel level, const MemorySample&, double ratio) {
-    adaptive.on_pressure(level, ratio);
-    if (level == PressureLevel::critical) tile_memory::trim();  // pooled pages back to the system
-  };
-  monitor.register_warning_callback(react);
-  monitor.register_critical_callback(react);
-  monitor.register_recovery_callback(react);
-
-  std::vector<std::string> ids, operations;
-  for (const auto& node : m.nodes) {
-    ids.push_back(node->id());
-    operations.push_back(NodeRegistry::instance().find(node->type())->operation);
-  }
-  detail::StageTracker tracker(ids, operations);
-  std::unique_ptr<detail::TraceWriter> trace;
-  if (!m.options.trace_file.empty()) trace = std::make_unique<detail::TraceWriter>(start);
-  const auto& record = m.options.record_metric;
-  if (record) {
-    adaptive.on_event([&record](const ThrottleEvent& e) {
-      boost::json::object meta{{"level", e.level}, {"previous", e.previous}, {"reason", e.reason}};
-      record(MetricRow{"throttle", e.setting, e.value, json_text(meta), Clock::now()});
-    });
-  }
-
-  if (record) {
-    const boost::json::object meta = topology_json(m.topology, m.placement, m.threads, m.threads_source);
-    record(MetricRow{"topology", "numa_domains", static_cast<double>(m.placement.active ? m.placement.domains.size() : 1), json_text(meta),
-                     Clock::now()});
-  }
-  detail::Admission admission(m.budget);
-  detail::MeasuredBytes measured;
-  // Every sample feeds the stage attribution and the timeline; every metrics.interval_ms one
-  // becomes a row.
-  std::mutex timeline_mutex;
-  std::vector<MemoryPoint> timeline;
-  std::mutex snapshot_mutex;
-  auto next_snapshot = std::chrono::steady_clock::now();
-  const auto snapshot_every = std::chrono::milliseconds(m.config.metrics.interval_ms);
-  monitor.register_sample_callback([&](PressureLevel level, const MemorySample& sample, double) {
-    tracker.observe(sample.process_rss);
-    {
-      std::lock_guard lock(timeline_mutex);
-      if (timeline.size() >= 4096) {  // keep every other point: the chart needs the shape
-        std::vector<MemoryPoint> thinned;
-        for (std::size_t k = 0; k < timeline.size(); k += 2) thinned.push_back(timeline[k]);
-        timeline.swap(thinned);
-      }
-      timeline.push_back({std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                          static_cast<double>(sample.process_rss), adaptive.window_size(), admission.in_flight_now(), to_string(level)});
-    }
-    m.live_level.store(static_cast<int>(level));
-    m.live_window.store(adaptive.window_size());
-    if (trace) {
-      trace->counter("process RSS", "MiB", static_cast<double>(sample.process_rss) / (1024.0 * 1024.0));
-      trace->counter("tiles in flight", "tiles", admission.in_flight_now());
-      trace->counter("window size", "cells", adaptive.window_size());
-    }
-    if (!record) return;
-    {
-      std::lock_guard lock(snapshot_mutex);
-      const auto now = std::chrono::steady_clock::now();
-      if (now < next_snapshot) return;
-      next_snapshot = now + snapshot_every;
-    }
-    const auto stage = tracker.snapshot();
-    boost::json::object meta{
-        {"system_percent", sample.system_total ? 100.0 * static_cast<double>(sample.system_used) / static_cast<double>(sample.system_total) : 0.0},
-        {"system_available_gb", static_cast<double>(sample.system_available) / kGiB},
-        {"limit_gb", static_cast<double>(m.limit) / kGiB},
-        {"level", to_string(level)},
-        {"stage", stage.stage},
-        {"operation", stage.operation},
-        {"active_nodes", boost::json::parse(stage.active_nodes_json)},
-        {"window_size", adaptive.window_size()},
-        {"chunk_size", adaptive.chunk_size()},
-        {"tiles_in_flight", admission.in_flight_now()}};
-    record(MetricRow{"memory", "process_rss_gb", static_cast<double>(sample.process_rss) / kGiB, json_text(meta), Clock::now()});
-  });
-  std::atomic<bool> failed{false};
-  bool interrupted = false;
-  double paused_seconds = 0;
-
-  std::vector<SinkNode*> sinks;
-  for (const auto s : m.sinks) sinks.push_back(static_cast<SinkNode*>(m.nodes[s].get()));
-  // In-memory mode: every tile's table, per sink. Written by the sinks' serial collectors,
-  // read after the graph; the mutex makes that hand-over visible to ThreadSanitizer too
-  // (oneTBB's wait_for_all orders it, but TBB is not instrumented).
-  // Pooled tile buffers are unmapped when the run ends, after the last payload below is freed.
-  struct TrimPool {
-    ~TrimPool() { tile_memory::trim(); }
-  } trim_pool;
-  std::vector<std::vector<std::pair<TileRequest, PayloadPtr>>> held(sinks.size());
-  std::mutex held_mutex;
-
-  // Runs one node on one tile and keeps its counters. A failure stops admission at once.
-  // `domain`: the NUMA domain whose graph runs it (its tile buffers come from that domain's pool).
-  auto run_node = [&](std::size_t i, int domain, const TileRequest& tile, std::span<const PayloadPtr> inputs) {
-    const tile_memory::DomainScope scope(domain);
-    const auto t0 = std::chrono::steady_clock::now();
-    PayloadPtr out;
-    tracker.begin(i);
-    try {
-      try {
-        out = m.nodes[i]->process(tile, inputs);
-      } catch (const Error&) {
-        throw;
-      } catch (const std::bad_alloc&) {
-        throw_node_error(m.nodes[i]->where(), "out of memory (an allocation failed while processing tile " + std::to_string(tile.seq) + ")");
-      } catch (const std::exception& e) {
-        throw_node_error(m.nodes[i]->where(), e.what());
-      }
-    } catch (...) {
-      failed.store(true);
-      admission.wake();
-      throw;
-    }
-    const std::uint64_t bytes = out ? out->bytes() : 0;
-    measured.add(tile.seq, bytes);
-    tracker.end(i, tile.seq, bytes, current_rss());
-    if (trace) trace->span(&ids[i], operations[i].c_str(), t0, std::chrono::steady_clock::now(), tile.seq, tile.rows);
-    auto& c = counters[i];
-    c.items.fetch_add(1, std::memory_order_relaxed);
-    c.cells.fetch_add(static_cast<std::uint64_t>(tile.cells()), std::memory_order_relaxed);
-    c.bytes.fetch_add(bytes, std::memory_order_relaxed);
-    c.busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
-                        std::memory_order_relaxed);
-    return Message{tile, std::move(out), i};
-  };
-
-  std::mutex done_mutex;
-  std::map<std::uint64_t, std::size_t> done;
-  const auto tile_done = [&](const TileRequest& tile) {
-    {
-      std::lock_guard lock(done_mutex);
-      if (++done[tile.seq] != sinks.size()) return;
-      done.erase(tile.seq);
-    }
-    measured.finish(tile.seq, tile.cells());
-    tracker.release(tile.seq);
-    admission.release(tile.seq);
-    m.live_cells.fetch_add(static_cast<std::uint64_t>(tile.cells()));
-    std::uint64_t rows = 0;
-    for (auto* sink : sinks) rows += sink->rows_written();
-    m.live_rows.store(rows);
-    m.live_in_flight.store(admission.in_flight_now());
-    if (m.options.on_tile_written) m.options.on_tile_written(tile);
-  };
-
-  // One arena and one flow graph per NUMA domain (one of each on the plain path). A tile's
-  // read, resample and merge run in its domain's graph; the sinks' sequencers and writers live in
-  // domain 0's graph and gather the tables of every domain in raster order.
-  const NumaPlacement& placement = m.placement;
-  const std::size_t domains = placement.active ? placement.domains.size() : 1;
-  oneapi::tbb::global_control parallelism(oneapi::tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(m.threads) + 1);
-  std::vector<std::unique_ptr<oneapi::tbb::task_arena>> arenas;
-  {
-    tile_memory::Layout layout;
-    layout.pool_cap = m.budget;
-    if (placement.active) {
-      layout.nodes.clear();
-      for (const auto& d : placement.domains) {
-        layout.nodes.push_back(d.os_index);
-        if (d.tbb_id >= 0) {
-          arenas.push_back(std::make_unique<oneapi::tbb::task_arena>(
-              oneapi::tbb::task_arena::constraints{}.set_numa_id(d.tbb_id).set_max_concurrency(d.threads), 0));
-        } else {  // TBB cannot pin it: a plain arena of the domain's threads
-          arenas.push_back(std::make_unique<oneapi::tbb::task_arena>(d.threads, 0));
-        }
-      }
-      layout.bind = placement.memory_bound;
-    } else {
-      arenas.push_back(std::make_unique<oneapi::tbb::task_arena>(m.threads, 0));
-    }
-    const std::string refused = tile_memory::configure(layout);
-    if (!refused.empty()) spdlog::warn("NUMA placement: {}", refused);
-  }
-  std::vector<std::uint64_t> tiles_per_domain(domains, 0);
-  // Sinks receive their messages in raster order, serially: streaming sinks write their own
-  // formatted chunks; in-memory mode keeps every tile's table and writes after the graph.
-  const auto deliver = [&](std::size_t k, const Message& msg) {
-    if (!streaming) {
-      {
-        std::lock_guard lock(held_mutex);
-        held[k].emplace_back(msg.tile, msg.payload);
-      }
-      tile_done(msg.tile);
-      return;
-    }
-    const std::size_t s = m.sinks[k];
-    const auto t0 = std::chrono::steady_clock::now();
-    try {
-      sinks[k]->write(msg.tile, msg.payload);
-      if (trace) trace->span(&ids[s], "serial write", t0, std::chrono::steady_clock::now(), msg.tile.seq, msg.tile.rows);
-    } catch (...) {
-      failed.store(true);
-      admission.wake();
-      throw;
-    }
-    counters[s].busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
-                                  std::memory_order_relaxed);
-    tile_done(msg.tile);
-  };
-  detail::FlowBuilder flows({.nodes = n, .inputs = m.input_index, .sinks = m.sinks, .sinks_in_graph = streaming}, arenas, run_node, deliver);
-  const auto wait_all = [&](bool rethrow) { flows.wait_all(rethrow); };
-
-  const auto abort_all = [&] {
-    for (auto* s : sinks) s->abort();
-  };
-  const auto pause_timeout = [&] {
-    const MemorySample s = monitor.last_sample();
-    throw RunError("memory stayed critical for " + std::to_string(m.config.memory.critical_pause_s) +
-                   " s with every tile size at its minimum (process RSS " + format_size(s.process_rss) + " of a limit of " +
-                   format_size(m.limit) + "; " + (s.in_cgroup ? "cgroup" : "machine") + " uses " + format_size(s.system_used) + " of " +
-                   format_size(s.system_total) + "); stopped before the kernel kills the process. Free memory or raise --memory-limit");
-  };
-  try {
-    for (auto* s : sinks) s->open();
-    monitor.start();
-    // Admission: one tile at a time, in raster order, each sized by the current window and
-    // chunk sizes and split until it fits the byte budget.
-    std::uint64_t seq = 0;
-    auto [row, band_end] = m.band();
-    while (row < band_end) {
-      if (m.options.cancel != nullptr && m.options.cancel->load()) {
-        interrupted = true;
-        break;
-      }
-      if (failed.load()) break;
-      monitor.sample_now();
-      std::int64_t rows = std::min(m.rows_for(adaptive.window_size(), adaptive.chunk_size()), band_end - row);
-      const double per_cell = measured.per_cell(m.plan_bytes_per_cell);
-      auto bytes = static_cast<std::uint64_t>(per_cell * static_cast<double>(rows * g.width));
-      // Split until every thread can have a tile of that size within the budget (one tile
-      // over it would leave the other threads idle), or the tile is one row.
-      const auto sharing = static_cast<std::uint64_t>(std::max(1, std::min(m.threads, adaptive.tiles_in_flight())));
-      while (bytes * sharing > m.budget && rows > 1) {
-        rows = std::max<std::int64_t>(1, rows / 2);
-        bytes = static_cast<std::uint64_t>(per_cell * static_cast<double>(rows * g.width));
-      }
-      rows = m.aligned_end(row, rows) - row;
-      bytes = static_cast<std::uint64_t>(per_cell * static_cast<double>(rows * g.width));
-      const TileRequest tile{seq, row, rows, g.width};
-      const bool admitted = admission.acquire(
-          seq, bytes,
-          [&] { return failed.load() || (m.options.cancel != nullptr && m.options.cancel->load()); },
-          [&] { return adaptive.tiles_in_flight(); },
-          [&](int in_flight) { return in_flight == 0 && monitor.sample_now() == PressureLevel::critical && adaptive.at_minimum(); },
-          pause_timeout, std::chrono::seconds(m.config.memory.critical_pause_s), paused_seconds);
-      if (!admitted) continue;  // the loop head sees why
-      const std::size_t domain = placement.domain_of(seq);
-      ++tiles_per_domain[domain];
-      flows.feed(domain, tile);
-      ++seq;
-      row += rows;
-    }
-    wait_all(true);
-    monitor.stop();
-  } catch (...) {
-    failed.store(true);
-    monitor.stop();
-    wait_all(false);
-    abort_all();
-    throw;
-  }
-  if (interrupted) {
-    abort_all();
-    throw Interrupted("interrupted: the run was cancelled; no output was written under its final name");
-  }
-  try {
-    if (!streaming) {
-      // In-memory export: the whole merged grid is held; format and write it in order now.
-      std::lock_guard lock(held_mutex);
-      for (std::size_t k = 0; k < sinks.size(); ++k) {
-        for (auto& [tile, table] : held[k]) {
-          const PayloadPtr inputs[1] = {table};
-          const PayloadPtr text = sinks[k]->process(tile, inputs);
-          sinks[k]->write(tile, text);
-          table.reset();
-        }
-      }
-    }
-    for (auto* s : sinks) s->commit();
-  } catch (...) {
-    abort_all();
-    throw;
-  }
-
-  RunSummary summary;
-  summary.grid_width = g.width;
-  summary.grid_height = g.height;
-  summary.cells = static_cast<std::uint64_t>(m.band_height() * g.width);
-  summary.threads = m.threads;
-  summary.placement = m.placement.description();
-  summary.tiles_per_domain = tiles_per_domain;
-  if (const std::string refused = tile_memory::refusal(); !refused.empty()) summary.placement += "; " + refused;
-  for (std::size_t i = 0; i < n; ++i) {
-    NodeStats st;
-    st.id = m.nodes[i]->id();
-    st.type = m.nodes[i]->type();
-    st.items = counters[i].items.load();
-    st.cells = counters[i].cells.load();
-    st.bytes = counters[i].bytes.load();
-    st.busy_seconds = static_cast<double>(counters[i].busy_ns.load()) * 1e-9;
-    st.operation = operations[i];
-    st.rss_peak_bytes = tracker.rss_peak(i);
-    st.rss_avg_bytes = tracker.rss_avg(i);
-    summary.nodes.push_back(st);
-    if (record) {
-      const boost::json::object meta{{"stage", st.id}, {"type", st.type}, {"operation", st.operation}};
-      const std::string meta_text = json_text(meta);
-      const std::pair<const char*, double> figures[] = {{"memory_peak_gb", st.rss_peak_bytes / kGiB},
-                                                         {"memory_avg_gb", st.rss_avg_bytes / kGiB},
-                                                         {"items", static_cast<double>(st.items)},
-                                                         {"cells", static_cast<double>(st.cells)},
-                                                         {"bytes", static_cast<double>(st.bytes)},
-                                                         {"busy_seconds", st.busy_seconds}};
-      for (const auto& [name, value] : figures) record(MetricRow{"stage", name, value, meta_text, Clock::now()});
-    }
-    if (m.input_index[i].empty()) summary.tiles = std::max<std::uint64_t>(summary.tiles, st.items);
-  }
-  for (auto* s : sinks) {
-    summary.rows_written += s->rows_written();
-    summary.bytes_written += s->bytes_written();
-    summary.outputs.push_back(s->output_path());
-  }
-  summary.throttle_events = adaptive.events();
-  {
-    std::lock_guard lock(timeline_mutex);
-    summary.memory_timeline = timeline;
-  }
-  summary.memory_limit = m.limit;
-  summary.tile_budget = m.budget;
-  summary.peak_tile_bytes = admission.peak_used();
-  summary.max_tiles_in_flight_seen = admission.peak_in_flight();
-  summary.paused_seconds = paused_seconds;
-  summary.streaming = streaming;
-  summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  summary.cpu_seconds = cpu_seconds() - cpu_start;
-  summary.peak_rss_bytes = peak_rss_bytes();
-  hooks().set_read_cache_bytes(m.gdal_cache);
-  if (trace) trace->write(m.options.trace_file, m.graph.name);
-  return summary;
 }
 
 }  // namespace rasterflow

@@ -108,6 +108,10 @@ struct RunSummary {
   bool streaming = true;
 };
 
+namespace detail {
+class Runner;
+}  // namespace detail
+
 class Pipeline {
  public:
   Pipeline(const GraphSpec& graph, const Config& config, RunOptions options);
@@ -154,6 +158,7 @@ class Pipeline {
   Live live() const;
 
  private:
+  friend class detail::Runner;  // the run (engine/src/runner.cpp)
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
