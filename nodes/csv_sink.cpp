@@ -125,9 +125,9 @@ std::vector<std::string> CsvSink::describe() const {
   return {"writes " + output_path().string() + " (via " + output_path().string() + ".partial)"};
 }
 
-std::size_t CsvSink::estimate_bytes(std::int64_t cells) const {
+ResourceNeeds CsvSink::resources() const {
   // About 12 bytes for the coordinates and 10 per column of every kept row.
-  return static_cast<std::size_t>(cells) * 48;
+  return {.bytes_per_cell = 48};
 }
 
 }  // namespace rasterflow::nodes

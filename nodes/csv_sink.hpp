@@ -21,7 +21,7 @@ class CsvSink final : public FileSink {
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   void write(const TileRequest& tile, const PayloadPtr& data) override;
   std::vector<std::string> describe() const override;
-  std::size_t estimate_bytes(std::int64_t cells) const override;
+  ResourceNeeds resources() const override;
 
  private:
   // The most one row can take: the widest x and y, and each value (<= 24 characters for a

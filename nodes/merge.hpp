@@ -14,7 +14,7 @@ class Merge final : public Node, public TableProducer {
   explicit Merge(NodeSpec spec);
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override;
-  std::size_t estimate_bytes(std::int64_t cells) const override { return static_cast<std::size_t>(cells) * sizeof(std::uint32_t); }
+  ResourceNeeds resources() const override { return {.bytes_per_cell = sizeof(std::uint32_t)}; }  // the kept cells' indices
 
  private:
   std::vector<std::string> names_;

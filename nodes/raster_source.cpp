@@ -250,7 +250,7 @@ void RasterSource::read_through_gdal(const PixelWindow& w, double* out) {
   }
 }
 
-std::optional<SourceFootprint> RasterSource::footprint(const std::string& grid_crs) const {
+SourceFootprint RasterSource::footprint(const std::string& grid_crs) const {
   SourceFootprint fp;
   fp.crs = info_.crs;
   const auto& gt = info_.gt;

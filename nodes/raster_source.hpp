@@ -8,6 +8,7 @@
 
 #include "nodes/common/block_rows.hpp"
 #include "nodes/common/gdal.hpp"
+#include "nodes/common/planning.hpp"
 #include "nodes/common/tiff_tiles.hpp"
 #include "rasterflow/node.hpp"
 
@@ -27,10 +28,10 @@ struct RasterInfo {
   int block_height = 0;
 };
 
-class RasterSource final : public Node {
+class RasterSource final : public Node, public FootprintSource {
  public:
   explicit RasterSource(NodeSpec spec);
-  std::optional<SourceFootprint> footprint(const std::string& grid_crs) const override;
+  SourceFootprint footprint(const std::string& grid_crs) const override;
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override;
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;

@@ -166,10 +166,10 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   if (source_ == nullptr) throw_graph_error(where(), "field \"inputs\": expected a raster_source");
   grid_ = ctx.grid;
   const auto fp = source_->footprint(grid_.crs);
-  source_extent_ = fp->extent;
+  source_extent_ = fp.extent;
   const auto& info = source_->info();
-  if (fp->resolution) {
-    pixels_per_cell_ = std::max(1.0, (grid_.res_x / (*fp->resolution)[0]) * (grid_.res_y / (*fp->resolution)[1]));
+  if (fp.resolution) {
+    pixels_per_cell_ = std::max(1.0, (grid_.res_x / (*fp.resolution)[0]) * (grid_.res_y / (*fp.resolution)[1]));
   } else {
     const double src_area = source_extent_.width() * source_extent_.height() / static_cast<double>(info.width * info.height);
     pixels_per_cell_ = std::max(1.0, grid_.res_x * grid_.res_y / std::max(src_area, 1e-300));
@@ -361,7 +361,7 @@ PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr
   return column;
 }
 
-Node::RowAlignment Resample::row_alignment() const {
+RowAlignment Resample::row_alignment() const {
   const auto& info = source_->info();
   const std::int64_t bh = info.block_height;
   if (bh <= 0 || !fast_) return {};  // the warper reads its own chunks
@@ -377,22 +377,36 @@ Node::RowAlignment Resample::row_alignment() const {
   return {rows, (((-offset_y_ / ky_) % rows) + rows) % rows, row_bytes * static_cast<double>(ky_)};
 }
 
-std::size_t Resample::reused_cache_bytes() const {
+ResourceNeeds Resample::resources() const {
+  ResourceNeeds r;
+  r.bytes_per_cell = 9;  // the output column: a double and a validity byte per cell
+  // Fast path: the source strip (kStripPixels doubles) and the scratch of one cell's block.
+  // Warper: GDAL's working buffers, bounded by the warp memory limit, and their masks.
+  r.per_thread = fast_ ? kStripPixels * sizeof(double) + static_cast<std::size_t>(kx_ * ky_) * sizeof(double)
+                       : static_cast<std::size_t>(1.5 * kWarpMemory);
+  if (source_ == nullptr) return r;
   // The fast path reads strips thinner than a block: one row of the source's blocks is read
   // again by the next strips (from the shared decoded rows when the source keeps them, else
   // through GDAL's cache). The warper reads chunks of up to its memory limit.
   const auto& info = source_->info();
   const auto block_row = static_cast<std::size_t>(std::max(1, info.block_height)) * static_cast<std::size_t>(info.width) *
                          static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info.type));
-  if (fast_) return source_->block_rows() != nullptr ? 0 : block_row;  // shared decoded rows: held_bytes
-  return std::max(block_row, static_cast<std::size_t>(kWarpMemory));
+  const bool shared_rows = fast_ && source_->block_rows() != nullptr;
+  r.held = shared_rows ? source_->decoded_rows_bytes() : 0;
+  r.reused_cache = fast_ ? (shared_rows ? 0 : block_row) : std::max(block_row, static_cast<std::size_t>(kWarpMemory));
+  if (shared_rows && !streams_at_smallest_) r.steps.push_back({"decode the source in smaller streams", false});
+  if (shared_rows) r.steps.push_back({"read the source through GDAL's block cache", true});
+  return r;
 }
 
-std::size_t Resample::held_bytes() const { return fast_ ? source_->decoded_rows_bytes() : 0; }
-
-bool Resample::shrink_held_bytes() { return fast_ && source_->compact_decoding(); }
-
-bool Resample::forgo_held_bytes() { return fast_ && source_->read_through_gdal_cache(); }
+bool Resample::take_step() {
+  const ResourceNeeds r = resources();
+  if (r.steps.empty()) return false;
+  if (r.steps.front().gives_up) return source_->read_through_gdal_cache();
+  if (source_->compact_decoding()) return true;
+  streams_at_smallest_ = true;
+  return false;
+}
 
 double Resample::input_pixels(std::int64_t row0, std::int64_t rows) const {
   const auto& info = source_->info();
@@ -404,18 +418,6 @@ double Resample::input_pixels(std::int64_t row0, std::int64_t rows) const {
 
 std::vector<std::string> Resample::describe() const {
   return {std::string("method ") + method_name(method_) + ", path: " + path_reason_};
-}
-
-std::size_t Resample::estimate_bytes(std::int64_t cells) const {
-  // The output column: a double and a validity byte per cell.
-  return static_cast<std::size_t>(cells) * 9;
-}
-
-std::size_t Resample::per_thread_bytes() const {
-  // Fast path: the source strip (kStripPixels doubles) and the scratch of one cell's block.
-  // Warper: GDAL's working buffers, bounded by the warp memory limit, and their masks.
-  return fast_ ? kStripPixels * sizeof(double) + static_cast<std::size_t>(kx_ * ky_) * sizeof(double)
-               : static_cast<std::size_t>(1.5 * kWarpMemory);
 }
 
 }  // namespace rasterflow::nodes

@@ -6,6 +6,7 @@
 
 #include "nodes/common/payloads.hpp"
 #include "nodes/raster_source.hpp"
+#include "nodes/common/planning.hpp"
 #include "rasterflow/node.hpp"
 
 namespace rasterflow::nodes {
@@ -20,7 +21,7 @@ bool is_blending(Method m);
 std::vector<std::string> method_choices_for_registry();
 ValueKind output_kind(Method m, GDALDataType source_type);
 
-class Resample final : public Node {
+class Resample final : public Node, public SourceReader {
  public:
   static constexpr std::size_t kStripPixels = 1u << 18;  // fast path: source pixels read at once
   static constexpr double kWarpMemory = 16.0 * 1024 * 1024;  // warper: GDAL's working memory per warp
@@ -28,13 +29,12 @@ class Resample final : public Node {
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override;
-  std::size_t estimate_bytes(std::int64_t cells) const override;
-  std::size_t per_thread_bytes() const override;
-  std::size_t held_bytes() const override;
-  bool shrink_held_bytes() override;
-  bool forgo_held_bytes() override;
+  // Memory: its output column per cell, its working buffers per thread, its source's decoded
+  // rows held for the run (the fast path), and the steps that hold less: smaller decoding
+  // streams, then reading through GDAL's cache.
+  ResourceNeeds resources() const override;
+  bool take_step() override;
   RowAlignment row_alignment() const override;
-  std::size_t reused_cache_bytes() const override;
   double input_pixels(std::int64_t row0, std::int64_t rows) const override;
 
  private:
@@ -45,6 +45,7 @@ class Resample final : public Node {
 
   Method method_ = Method::nearest;
   std::string implementation_;  // auto | fast | warper
+  bool streams_at_smallest_ = false;  // its source's decoding holds no less in smaller streams
   bool fast_ = false;
   // Fast path geometry: a grid cell is kx x ky source pixels; grid column 0 / row 0 start at
   // source pixel (offset_x, offset_y).

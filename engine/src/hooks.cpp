@@ -2,14 +2,27 @@
 
 #include <utility>
 
+#include "rasterflow/errors.hpp"
+
 namespace rasterflow {
 
 namespace {
+// Without a node library that knows sources: the grid as the graph gives it, whole.
+GridDecision explicit_grid(const GridSpec& spec, const std::string& where, std::span<Node* const>) {
+  if (spec.extent_mode != ExtentMode::explicit_ || !spec.resolution) {
+    throw_graph_error(where, "give \"extent\": [xmin, ymin, xmax, ymax] and \"resolution\" (no node library derives the grid from sources)");
+  }
+  return {snap_grid(spec.extent, (*spec.resolution)[0], (*spec.resolution)[1], spec.crs.value_or("")), "explicit extent"};
+}
+
 EngineHooks& registered() {
   static EngineHooks h{
       .normalize_crs = [](const std::string& text, const std::string&) { return text; },
       .crs_label = [](const std::string& crs) { return crs.empty() ? std::string("(none)") : crs; },
       .set_read_cache_bytes = [](std::uint64_t) {},
+      .resolve_grid = explicit_grid,
+      .tile_alignment = [](std::span<Node* const>) { return TileAlignment{}; },
+      .input_pixels = [](std::span<Node* const>, std::int64_t, std::int64_t) { return 0.0; },
   };
   return h;
 }
@@ -20,6 +33,9 @@ bool register_hooks(EngineHooks hooks) {
   if (hooks.normalize_crs) h.normalize_crs = std::move(hooks.normalize_crs);
   if (hooks.crs_label) h.crs_label = std::move(hooks.crs_label);
   if (hooks.set_read_cache_bytes) h.set_read_cache_bytes = std::move(hooks.set_read_cache_bytes);
+  if (hooks.resolve_grid) h.resolve_grid = std::move(hooks.resolve_grid);
+  if (hooks.tile_alignment) h.tile_alignment = std::move(hooks.tile_alignment);
+  if (hooks.input_pixels) h.input_pixels = std::move(hooks.input_pixels);
   return true;
 }
 

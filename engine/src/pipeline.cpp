@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "adaptive.hpp"
+#include "memory_planner.hpp"
 #include "pipeline_impl.hpp"
 #include "stage_tracker.hpp"
 #include "trace.hpp"
@@ -111,86 +112,28 @@ void Pipeline::Impl::build_nodes() {
 }
 
 void Pipeline::Impl::resolve_grid() {
+  // The grid from the sources is the node library's business (their CRS, extent, resolution);
+  // the engine checks only what any grid must hold.
   const std::string where = graph.file.string() + ": grid";
-  std::string crs;
-  if (graph.grid.crs) {
-    crs = hooks().normalize_crs(*graph.grid.crs, where);
-  } else {
-    // The first source's CRS; sources that all have none share the grid's unnamed space.
-    const Node* first = nullptr;
-    for (const auto& node : nodes) {
-      const auto fp = node->footprint("");
-      if (!fp) continue;
-      if (first == nullptr) {
-        first = node.get();
-        crs = fp->crs;
-      } else if (crs.empty() && !fp->crs.empty()) {
-        throw_graph_error(first->where(), "the source has no CRS; give the grid a \"crs\" and the source a CRS");
-      }
-    }
-    if (first == nullptr) throw_graph_error(where, "no source node to take the CRS from; set grid.crs");
-  }
-  std::optional<Extent> extent;
-  std::optional<std::array<double, 2>> finest;
-  std::vector<std::pair<std::string, Extent>> footprints;
-  for (const auto& node : nodes) {
-    const auto fp = node->footprint(crs);
-    if (!fp) continue;
-    footprints.emplace_back(node->id(), fp->extent);
-    if (fp->resolution) {
-      if (!finest) finest = fp->resolution;
-      else finest = std::array<double, 2>{std::min((*finest)[0], (*fp->resolution)[0]), std::min((*finest)[1], (*fp->resolution)[1])};
-    }
-    if (!extent) {
-      extent = fp->extent;
-    } else if (graph.grid.extent_mode == ExtentMode::union_) {
-      extent = unite(*extent, fp->extent);
-    } else {
-      extent = intersect(*extent, fp->extent);
-    }
-  }
-  if (graph.grid.extent_mode == ExtentMode::explicit_) {
-    extent = graph.grid.extent;
-    grid_origin = "explicit extent";
-  } else {
-    if (!extent) throw_graph_error(where, "no source to derive the extent from; give \"extent\": [xmin, ymin, xmax, ymax]");
-    if (extent->empty()) {
-      std::string list;
-      for (const auto& [id, e] : footprints) {
-        list += "\n  " + id + ": [" + std::to_string(e.xmin) + ", " + std::to_string(e.ymin) + ", " + std::to_string(e.xmax) + ", " + std::to_string(e.ymax) + "]";
-      }
-      throw_graph_error(where, "field \"extent\": the sources do not overlap, so their intersection is empty (use \"union\" or an explicit extent):" + list);
-    }
-    grid_origin = graph.grid.extent_mode == ExtentMode::union_ ? "union of the sources" : "intersection of the sources";
-  }
-  std::array<double, 2> res{};
-  if (graph.grid.resolution) {
-    res = *graph.grid.resolution;
-  } else if (finest) {
-    res = *finest;
-    grid_origin += ", finest source resolution";
-  } else {
-    throw_graph_error(where, "field \"resolution\": required when the sources are not in the grid's CRS");
-  }
-  Grid grid = snap_grid(*extent, res[0], res[1], crs);
+  const GridDecision decided = hooks().resolve_grid(graph.grid, where, node_ptrs());
+  const Grid& grid = decided.grid;
   const double cells = static_cast<double>(grid.width) * static_cast<double>(grid.height);
   if (grid.width <= 0 || grid.height <= 0) throw_graph_error(where, "the grid has no cells (extent smaller than one cell?)");
   if (cells > kMaxGridCells) {
     throw_graph_error(where, "the grid would have " + std::to_string(grid.width) + " x " + std::to_string(grid.height) +
                                  " cells, more than 2^40; check \"resolution\" (in the units of the grid's CRS)");
   }
+  grid_origin = decided.origin;
   context.grid = grid;
 }
 
-
 double Pipeline::Impl::bytes_per_cell(bool sinks_too) const {
-  constexpr std::int64_t kCells = 1 << 20;
   double total = 0;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const bool is_sink = std::find(sinks.begin(), sinks.end(), i) != sinks.end();
-    if (!is_sink || sinks_too) total += static_cast<double>(nodes[i]->estimate_bytes(kCells));
+    if (!is_sink || sinks_too) total += nodes[i]->resources().bytes_per_cell;
   }
-  return total / static_cast<double>(kCells);
+  return total;
 }
 
 // The rows [begin, end) this pipeline runs: its band, or the whole grid.
@@ -228,77 +171,32 @@ std::int64_t Pipeline::Impl::rows_for(int window_size, int chunk_size) const {
   return std::max<std::int64_t>(1, std::min(rows, g.height));
 }
 
+std::vector<Node*> Pipeline::Impl::node_ptrs() const {
+  std::vector<Node*> out;
+  for (const auto& n : nodes) out.push_back(n.get());
+  return out;
+}
+
 void Pipeline::Impl::size_memory() {
   baseline_rss = memory_source->sample().process_rss;
   const Grid& g = context.grid;  // plan_bytes_per_cell: set once the nodes are prepared
   const auto one_row = static_cast<std::uint64_t>(plan_bytes_per_cell * static_cast<double>(g.width));
-  const double usable = static_cast<double>(limit) * config.memory.warning_threshold;
-  double reserved = 0;
-  const auto reserve = [&] {
-    // GDAL's block cache holds what is read again through it (the fast path reads decoded block
-    // rows shared by all threads instead, see held_bytes): per thread (each has its own dataset
-    // handles, and GDAL caches blocks per handle), plus a quarter. More would only keep blocks
-    // no tile reads again; never more than a quarter of the limit.
-    // A thread runs one node at a time: it needs the largest working buffer of any node.
-    std::uint64_t per_thread = 0;
-    for (const auto& n : nodes) per_thread = std::max<std::uint64_t>(per_thread, n->per_thread_bytes());
-    held_bytes = 0;
-    for (const auto& n : nodes) held_bytes += n->held_bytes();
-    fixed_bytes = per_thread * static_cast<std::uint64_t>(threads) + held_bytes;
-    std::uint64_t reused = 0;
-    for (const auto& n : nodes) reused += n->reused_cache_bytes();
-    const auto need = static_cast<std::uint64_t>(1.25 * static_cast<double>(reused * static_cast<std::uint64_t>(threads))) + (4u << 20);
-    std::uint64_t cap = std::max<std::uint64_t>(8u << 20, limit / 4);
-    // A cache that blocks churn through costs more than its size: evicted blocks are freed on
-    // one thread and allocated on another, and the allocator does not give every freed page
-    // back at once (large read through a 28 MiB cache under 112 MiB peaked at 108-116 MiB, 90
-    // planned). Counted kChurn times, and no larger than what leaves two grid rows for tiles.
-    // Under a tight limit it may go down to 4 MiB (from GDAL's usual 8 MiB at least).
-    const double churn = reused > 0 ? kCacheChurn : 1.0;
-    std::uint64_t least = 8u << 20;
-    if (reused > 0) {
-      const double left = usable - static_cast<double>(baseline_rss + fixed_bytes + 2 * one_row);
-      cap = std::min(cap, std::max<std::uint64_t>(4u << 20, static_cast<std::uint64_t>(std::max(0.0, left) / churn)));
-      least = std::min(least, cap);
-    }
-    gdal_cache = std::clamp<std::uint64_t>(need, least, cap);
-    reserved = static_cast<double>(baseline_rss + fixed_bytes) + churn * static_cast<double>(gdal_cache);
-    budget = usable > reserved ? static_cast<std::uint64_t>(usable - reserved) : 0;
-  };
-  reserve();
-  // Decoded block rows that leave tiles less than two grid rows are first shrunk (sources
-  // decoded in the smallest streams their files allow), then given up: the sources are then
-  // read through GDAL's cache (bounded by the limit; much slower, as blocks are decoded again
-  // for every tile) rather than refusing the run. Thin tiles with the rows held are still
-  // faster than decoding again, so they are kept whenever two rows fit.
-  // Each call shrinks them one step (smaller units, then smaller inflate states).
-  for (bool shrunk = true; budget < 2 * one_row && shrunk;) {
-    shrunk = false;
-    for (const auto& n : nodes) shrunk = n->shrink_held_bytes() || shrunk;
-    if (shrunk) {
-      reserve();
-      spdlog::info("memory.limit {}: sources decoded in smaller streams to fit ({} of decoded rows)", format_size(limit), format_size(held_bytes));
-    }
-  }
-  if (budget < 2 * one_row) {
-    bool gave_up = false;
-    for (const auto& n : nodes) gave_up = n->forgo_held_bytes() || gave_up;
-    if (gave_up) {
-      reserve();
-      spdlog::info("memory.limit {}: the sources' decoded block rows do not fit; reading through GDAL's cache instead", format_size(limit));
-    }
-  }
-  if (budget < one_row) {
-    throw ConfigError("memory.limit: " + format_size(limit) + " is too small for this graph: the process already uses " +
-                      format_size(baseline_rss) + ", GDAL's cache, the decoded block rows and the working buffers of " + std::to_string(threads) +
-                      " threads need " + format_size(static_cast<std::uint64_t>(reserved) - baseline_rss) + ", and one row of the grid (" +
-                      std::to_string(g.width) + " cells) needs " + format_size(one_row) + "; at least " +
-                      format_size(static_cast<std::uint64_t>((reserved + static_cast<double>(one_row)) / config.memory.warning_threshold)) +
-                      " is needed");
-  }
+  const detail::MemoryPlanner planner({.limit = limit,
+                                       .usable_fraction = config.memory.warning_threshold,
+                                       .baseline_rss = baseline_rss,
+                                       .threads = threads,
+                                       .one_row = one_row,
+                                       .row_cells = g.width,
+                                       .cache_churn = kCacheChurn});
+  const detail::MemoryPlan plan = planner.plan(node_ptrs());
+  gdal_cache = plan.read_cache;
+  fixed_bytes = plan.fixed;
+  held_bytes = plan.held;
+  budget = plan.budget;
   if (!config.merge.enable_streaming) {
+    const double usable = static_cast<double>(limit) * config.memory.warning_threshold;
     const auto whole = static_cast<std::uint64_t>(bytes_per_cell(false) * static_cast<double>(g.cells()));
-    if (static_cast<double>(whole) > usable - reserved) {
+    if (static_cast<double>(whole) > usable - plan.reserved) {
       throw ConfigError("merge.enable_streaming: false (--in-memory) would hold the whole merged grid, about " + format_size(whole) +
                         ", which does not fit in the memory limit of " + format_size(limit) + " (" + format_size(baseline_rss) +
                         " already in use); stream it instead (--streaming)");
@@ -342,10 +240,7 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   }
   m.plan_bytes_per_cell = m.bytes_per_cell(true);
   m.tile_rows = m.rows_for(m.config.resampling.window_size, m.config.merge.chunk_size);
-  for (const auto& node : m.nodes) {
-    const Node::RowAlignment a = node->row_alignment();
-    if (a.rows > 0 && a.weight > m.alignment.weight) m.alignment = a;
-  }
+  m.alignment = hooks().tile_alignment(m.node_ptrs());
   m.tile_rows = m.aligned_end(m.alignment.phase, m.tile_rows) - m.alignment.phase;
   m.size_memory();
 }
@@ -388,9 +283,8 @@ std::vector<RowBand> Pipeline::bands(int count) const {
   // (formatting and writing a cell costs about as much as decoding a few pixels).
   constexpr double kCellWork = 4.0;
   std::vector<double> pixels(static_cast<std::size_t>(g.height), 0.0);
-  for (const auto& node : m.nodes) {
-    for (std::int64_t r = 0; r < g.height; ++r) pixels[static_cast<std::size_t>(r)] += node->input_pixels(r, 1);
-  }
+  const std::vector<Node*> nodes = m.node_ptrs();
+  for (std::int64_t r = 0; r < g.height; ++r) pixels[static_cast<std::size_t>(r)] += hooks().input_pixels(nodes, r, 1);
   // prefix[r]: the work of rows [0, r). Band k ends at the row boundary nearest to k/count of
   // the total, keeping at least one row in every band.
   std::vector<double> prefix(static_cast<std::size_t>(g.height) + 1, 0.0);
@@ -486,8 +380,9 @@ std::vector<std::string> Pipeline::plan() const {
       line += " <- ";
       for (std::size_t k = 0; k < n.spec().inputs.size(); ++k) line += (k ? ", " : "") + n.spec().inputs[k];
     }
-    line += ": ~" + format_size(n.estimate_bytes(m.tile_rows * g.width)) + " per tile";
-    if (n.per_thread_bytes() > 0) line += ", " + format_size(n.per_thread_bytes()) + " per thread";
+    const ResourceNeeds needs = n.resources();
+    line += ": ~" + format_size(static_cast<std::uint64_t>(needs.bytes_per_cell * static_cast<double>(m.tile_rows * g.width))) + " per tile";
+    if (needs.per_thread > 0) line += ", " + format_size(needs.per_thread) + " per thread";
     lines.push_back(line);
     for (const auto& d : n.describe()) lines.push_back("    " + d);
   }
@@ -526,8 +421,8 @@ std::string Pipeline::plan_json() const {
                                            {"type", n->type()},
                                            {"inputs", inputs},
                                            {"options", options},
-                                           {"bytes_per_tile", n->estimate_bytes(m.tile_rows * g.width)},
-                                           {"bytes_per_thread", n->per_thread_bytes()},
+                                           {"bytes_per_tile", static_cast<std::uint64_t>(n->resources().bytes_per_cell * static_cast<double>(m.tile_rows * g.width))},
+                                           {"bytes_per_thread", n->resources().per_thread},
                                            {"notes", notes}});
   }
   const boost::json::object memory{{"limit", m.limit},           {"limit_source", m.config.memory.limit > 0 ? "memory.limit" : "auto"},

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "rasterflow/hooks.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "rasterflow/placement.hpp"
 #include "rasterflow/topology.hpp"
@@ -73,13 +74,14 @@ struct Pipeline::Impl {
   std::atomic<int> live_in_flight{0};
 
   void build_nodes();
+  std::vector<Node*> node_ptrs() const;
   void resolve_grid();
   void size_memory();
   std::int64_t rows_for(int window_size, int chunk_size) const;
   std::int64_t aligned_end(std::int64_t row, std::int64_t rows) const;
   std::pair<std::int64_t, std::int64_t> band() const;
   std::int64_t band_height() const;
-  Node::RowAlignment alignment;  // of the node whose source bytes per grid row are largest
+  TileAlignment alignment;  // the tiling the sources prefer (their blocks)
   double bytes_per_cell(bool sinks_too) const;
 };
 

@@ -168,3 +168,81 @@ TEST_CASE("Runner.MeasuredBytes.PlanUntilTheFirstTileThenMeasuredWithAMargin") {
   m.finish(0, 100);  // 8 bytes a cell
   CHECK(m.per_cell(7.0) == doctest::Approx(10.0));
 }
+
+#include "engine/src/memory_planner.hpp"
+
+namespace {
+
+// A node with given memory prices and steps: each step to hold less leaves `held_after[k]`.
+class PricedNode final : public Node {
+ public:
+  PricedNode(std::uint64_t held, std::vector<std::uint64_t> shrink_to, std::uint64_t per_thread = 0)
+      : Node(NodeSpec{.id = "priced", .type = "test"}), held_(held), shrink_to_(std::move(shrink_to)), per_thread_(per_thread) {}
+  PayloadPtr process(const TileRequest&, std::span<const PayloadPtr>) override { return nullptr; }
+  ResourceNeeds resources() const override {
+    ResourceNeeds r{.bytes_per_cell = 8, .per_thread = per_thread_, .held = gave_up_ ? 0 : held_, .reused_cache = gave_up_ ? (1u << 20) : 0};
+    for (std::size_t k = next_; k < shrink_to_.size(); ++k) r.steps.push_back({"smaller", false});
+    if (!gave_up_) r.steps.push_back({"give up", true});
+    return r;
+  }
+  bool take_step() override {
+    if (next_ < shrink_to_.size()) {
+      held_ = shrink_to_[next_++];
+      return true;
+    }
+    gave_up_ = true;
+    return true;
+  }
+  std::uint64_t held_;
+  std::vector<std::uint64_t> shrink_to_;
+  std::uint64_t per_thread_;
+  std::size_t next_ = 0;
+  bool gave_up_ = false;
+};
+
+constexpr std::uint64_t kMiB = 1u << 20;
+
+}  // namespace
+
+TEST_CASE("Runner.MemoryPlanner.TakesTheFastestStrategyThatFits") {
+  const auto inputs = [](std::uint64_t limit) {
+    return detail::MemoryInputs{.limit = limit, .usable_fraction = 0.8, .baseline_rss = 20 * kMiB, .threads = 2, .one_row = 4 * kMiB, .row_cells = 1000};
+  };
+  {
+    // Plenty: nothing changes; budget = 0.8 * limit - baseline - held - cache (8 MiB least).
+    PricedNode a(40 * kMiB, {30 * kMiB, 20 * kMiB});
+    Node* nodes[] = {&a};
+    const auto p = detail::MemoryPlanner(inputs(1024 * kMiB)).plan(nodes);
+    CHECK(p.steps_taken == 0);
+    CHECK(a.held_ == 40 * kMiB);
+    CHECK(p.held == 40 * kMiB);
+    CHECK(p.budget == static_cast<std::uint64_t>(0.8 * 1024 * kMiB) - 20 * kMiB - 40 * kMiB - 8 * kMiB);
+  }
+  {
+    // Tight: one smaller step is enough (usable 72 MiB: 20 + 40 + 8 of cache leave 4 MiB, one row;
+    // with 30 MiB held, 14 MiB: two rows fit).
+    PricedNode a(40 * kMiB, {30 * kMiB, 20 * kMiB});
+    Node* nodes[] = {&a};
+    const auto p = detail::MemoryPlanner(inputs(90 * kMiB)).plan(nodes);
+    CHECK(p.steps_taken == 1);
+    CHECK(a.held_ == 30 * kMiB);
+    CHECK_FALSE(p.gave_up);
+  }
+  {
+    // Tighter: every smaller step, then giving up (the held memory becomes cache reads).
+    PricedNode a(40 * kMiB, {30 * kMiB, 20 * kMiB});
+    Node* nodes[] = {&a};
+    const auto p = detail::MemoryPlanner(inputs(60 * kMiB)).plan(nodes);
+    CHECK(a.next_ == 2);
+    CHECK(a.gave_up_);
+    CHECK(p.gave_up);
+    CHECK(p.held == 0);
+    CHECK(p.budget >= 4 * kMiB);
+  }
+  {
+    // Too small for even one grid row: refused with what is needed.
+    PricedNode a(40 * kMiB, {}, 16 * kMiB);
+    Node* nodes[] = {&a};
+    CHECK_THROWS_WITH_AS(detail::MemoryPlanner(inputs(40 * kMiB)).plan(nodes), doctest::Contains("is too small for this graph"), ConfigError);
+  }
+}

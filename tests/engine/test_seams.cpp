@@ -20,19 +20,14 @@ struct Values final : Payload {
   std::size_t bytes() const noexcept override { return cells.size() * sizeof(double); }
 };
 
-// A source of `width` x `height` cells of 1 unit over [0, width] x [0, height], no CRS.
+// A source of `width` x `height` values; it says nothing about where they lie (the graph's grid
+// is given whole: the engine asks nothing of rasters).
 class ConstantSource final : public Node {
  public:
   explicit ConstantSource(NodeSpec spec) : Node(std::move(spec)) {
     width_ = this->spec().options.integer("width");
     height_ = this->spec().options.integer("height");
     offset_ = this->spec().options.number("offset");
-  }
-  std::optional<SourceFootprint> footprint(const std::string&) const override {
-    SourceFootprint fp;
-    fp.extent = {0, 0, static_cast<double>(width_), static_cast<double>(height_)};
-    fp.resolution = std::array<double, 2>{1.0, 1.0};
-    return fp;
   }
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr>) override {
     if (offset_ < 0 && tile.row0 > 0) throw std::runtime_error("a negative offset fails past the first tile");
@@ -102,7 +97,7 @@ void reset_captured() {
 }
 
 std::string graph(double offset) {
-  return R"({"grid": {"resolution": 1}, "nodes": [
+  return R"({"grid": {"resolution": 1, "extent": [0, 0, 7, 50]}, "nodes": [
     {"id": "values", "type": "test_constant", "width": 7, "height": 50, "offset": )" + std::to_string(offset) + R"(},
     {"id": "capture", "type": "test_capture", "inputs": ["values"]}]})";
 }

@@ -1,13 +1,31 @@
 #pragma once
 // What the engine needs from the world its nodes read, provided by those nodes' library: CRS
-// text, and the block cache that sources read through (GDAL's, registered by nodes/). The
-// engine links no GDAL: without a registration, CRS text is kept as written and there is no
-// cache to size.
+// text, the block cache that sources read through (GDAL's), and the grid and tiling that the
+// sources imply (registered by nodes/). The engine links no GDAL and knows no raster: without a
+// registration, CRS text is kept as written, there is no cache to size, a grid must be given
+// whole (crs, extent, resolution) and tiles have no preferred alignment.
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <span>
 #include <string>
 
+#include "rasterflow/graph.hpp"
+#include "rasterflow/grid.hpp"
+#include "rasterflow/node.hpp"
+
 namespace rasterflow {
+
+// The grid a graph runs on, and how it was decided (for the plan).
+struct GridDecision {
+  Grid grid;
+  std::string origin;  // "explicit extent", "intersection of the sources, finest source resolution", ...
+};
+// Tiles that start and end on rows phase + k * rows read whole blocks of the sources.
+struct TileAlignment {
+  std::int64_t rows = 0;  // 0: no preference
+  std::int64_t phase = 0;
+};
 
 struct EngineHooks {
   // CRS text (EPSG:4326, WKT, PROJ string) to the form sources compare with; throws GraphError
@@ -17,6 +35,14 @@ struct EngineHooks {
   std::function<std::string(const std::string& crs)> crs_label;
   // Sets the bytes of the cache sources read through (the engine sizes it inside the budget).
   std::function<void(std::uint64_t bytes)> set_read_cache_bytes;
+  // The grid of a graph from its `grid` section and its (built) nodes; throws GraphError
+  // naming `where` (the graph file's grid section) or the node at fault.
+  std::function<GridDecision(const GridSpec& spec, const std::string& where, std::span<Node* const> nodes)> resolve_grid;
+  // The tiling the prepared nodes prefer.
+  std::function<TileAlignment(std::span<Node* const> nodes)> tile_alignment;
+  // Source pixels the prepared nodes read for grid rows [row0, row0 + rows) (work estimates
+  // that split an MPI run into bands of equal work).
+  std::function<double(std::span<Node* const> nodes, std::int64_t row0, std::int64_t rows)> input_pixels;
 };
 
 // Registers the hooks (once, at load time, as node types register); returns true.

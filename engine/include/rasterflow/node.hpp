@@ -36,11 +36,20 @@ class Payload {
 };
 using PayloadPtr = std::shared_ptr<const Payload>;
 
-// What a source tells the engine to build the grid.
-struct SourceFootprint {
-  std::string crs;                        // the source's CRS as WKT ("" when it has none)
-  Extent extent;                          // in the grid's CRS
-  std::optional<std::array<double, 2>> resolution;  // in the grid's CRS, when it is the same CRS
+// What a node needs of memory, for the planner: one value, not one virtual per figure.
+struct ResourceNeeds {
+  double bytes_per_cell = 0;         // held by its output, per cell of a tile in flight
+  std::uint64_t per_thread = 0;      // working memory of a thread running it, whatever the tile size
+  std::uint64_t held = 0;            // held for the whole run, shared by all threads
+  std::uint64_t reused_cache = 0;    // of the read cache sources go through (EngineHooks), reused between a thread's tiles
+  // The steps the node can take to hold less, in order, each slower than the one before; the
+  // planner takes them one at a time (take_step()) while the memory limit is too tight, first
+  // the steps that only hold less, then those that give the held memory up.
+  struct Step {
+    std::string what;
+    bool gives_up = false;
+  };
+  std::vector<Step> steps;
 };
 
 // Fixed facts of a run that nodes may consult.
@@ -65,11 +74,6 @@ class Node {
   const std::string& type() const { return spec_.type; }
   std::string where() const { return spec_.where(); }
 
-  // Sources only: CRS and extent in `grid_crs` (WKT; empty = the source's own CRS).
-  virtual std::optional<SourceFootprint> footprint(const std::string& grid_crs) const {
-    (void)grid_crs;
-    return std::nullopt;
-  }
   // Once, after the grid is fixed and before any tile; `inputs` are the upstream nodes in the
   // order of the graph's `inputs`. Throws UsageError for anything that makes the run pointless.
   virtual void prepare(const RunContext& ctx, std::span<Node* const> inputs) {
@@ -81,41 +85,10 @@ class Node {
   virtual PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) = 0;
   // Human-readable facts for `rasterflow plan` (one line each).
   virtual std::vector<std::string> describe() const { return {}; }
-  // Estimated bytes this node holds per tile of `cells` target cells (for the byte budget).
-  virtual std::size_t estimate_bytes(std::int64_t cells) const {
-    (void)cells;
-    return 0;
-  }
-  // Working memory each thread may hold while running this node, whatever the tile size.
-  virtual std::size_t per_thread_bytes() const { return 0; }
-  // Memory this node holds for the whole run, shared by all threads, whatever the tile size
-  // (e.g. the decoded rows of its source's blocks).
-  virtual std::size_t held_bytes() const { return 0; }
-  // Called before the run when the memory limit is too tight for held_bytes(): first
-  // shrink_held_bytes(), where the node holds less at some cost in speed (called again while it
-  // shrinks and the limit is still too tight: one step per call), then, if that was not
-  // enough, forgo_held_bytes(), where it gives that memory up (working much slower). Each
-  // returns true when it changed anything.
-  virtual bool shrink_held_bytes() { return false; }
-  virtual bool forgo_held_bytes() { return false; }
-  // Tiles that start and end on these grid rows (phase + k * rows) read whole blocks of this
-  // node's source in its native tiling, so no block is decoded twice by two threads' handles.
-  // `weight` (source bytes per grid row) decides whose alignment wins; rows 0: no preference.
-  struct RowAlignment {
-    std::int64_t rows = 0;
-    std::int64_t phase = 0;
-    double weight = 0;
-  };
-  virtual RowAlignment row_alignment() const { return {}; }
-  // GDAL block cache this node's reads reuse between the tiles of one thread (e.g. one row of
-  // the source's blocks), so the cache is sized to what is reused rather than to the machine.
-  virtual std::size_t reused_cache_bytes() const { return 0; }
-  // Source pixels this node reads for grid rows [row0, row0 + rows) (work estimates for MPI bands).
-  virtual double input_pixels(std::int64_t row0, std::int64_t rows) const {
-    (void)row0;
-    (void)rows;
-    return 0;
-  }
+  // Its memory needs, once prepared (the planner's input).
+  virtual ResourceNeeds resources() const { return {}; }
+  // Takes the first step of resources().steps; returns whether the node now holds less.
+  virtual bool take_step() { return false; }
 
  private:
   NodeSpec spec_;
