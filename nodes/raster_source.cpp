@@ -91,12 +91,12 @@ void RasterSource::set_up_decoding(GDALDatasetH ds, int level) {
   // blocks is so large (e.g. a whole file in one strip) that holding it would cost more than
   // reading through GDAL's cache. A tiled DEFLATE or uncompressed GeoTIFF is decoded a few rows
   // of every tile at a time instead (TiffTileStreams), so memory does not follow its tile height.
-  // Units of 32 rows by default (as fast as 64 on the benchmark's 36000-pixel file, half the
-  // rows held: large 117 -> 108 MiB). Tight memory limits take smaller streams: `level` 1,
-  // 16-row units with one kept behind; 2, the same with zlib's inflate (less than half ISA-L's
-  // state per tile column, 1.8 x slower).
+  // Units of 32 rows by default (docs/how-it-runs.md says why). Tight memory limits take smaller
+  // streams: `level` 1, 16-row units with one kept behind; 2, the same with zlib's inflate (less
+  // state per tile column, slower). Either way a BlockDecoder, shared out by BlockRows.
   blocks_.reset();
-  streams_.reset();
+  decoder_.reset();
+  streams_ = nullptr;
   level_ = level;
   const std::string where = this->where();
   if (info_.block_width <= 0 || info_.block_height <= 0) return;
@@ -106,25 +106,29 @@ void RasterSource::set_up_decoding(GDALDatasetH ds, int level) {
     block_row_bytes = std::numeric_limits<std::size_t>::max();
   }
   std::string& why = streams_refused_;
-  streams_ = TiffTileStreams::open(ds, info_.path, info_.band, where, &why, level > 0 ? 16 : 32,
-                                   level > 1 ? TiffTileStreams::Inflater::zlib : TiffTileStreams::Inflater::isal);
-  // Streams cost their inflate states and the rows of tiles kept: taken when that is less
-  // than two whole rows of blocks.
-  if (streams_ && stream_bytes() / 2 >= block_row_bytes) {
-    why = "two rows of its blocks cost less than streams would";
-    streams_.reset();
-  }
-  if (streams_) {
-    blocks_ = std::make_unique<BlockRows>(
-        BlockRows::Layout{info_.width, info_.height, info_.block_width, streams_->unit_rows(), info_.type},
-        [s = streams_.get()](std::int64_t row, std::int64_t column, std::byte* dst) { s->decode(row, column, dst); }, where, info_.path,
-        stream_rows_kept());
-  } else {
-    spdlog::debug("{}: {} is decoded a whole row of blocks at a time: {}", where, info_.path, why);
-    if (block_row_bytes <= kMaxBlockRowBytes) {
-      blocks_ = std::make_unique<BlockRows>(BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type},
-                                            [this] { return band(); }, where, info_.path);
+  auto streams = TiffTileStreams::open(ds, info_.path, info_.band, where, &why, level > 0 ? 16 : 32,
+                                       level > 1 ? TiffTileStreams::Inflater::zlib : TiffTileStreams::Inflater::isal);
+  if (streams) {
+    streams_ = streams.get();
+    decoder_ = std::make_unique<StreamBlockDecoder>(std::move(streams));
+    // Streams cost their inflate states and the rows of tiles kept: taken when that is less
+    // than two whole rows of blocks.
+    if (stream_bytes() / 2 >= block_row_bytes) {
+      why = "two rows of its blocks cost less than streams would";
+      decoder_.reset();
+      streams_ = nullptr;
     }
+  }
+  if (decoder_) {
+    blocks_ = std::make_unique<BlockRows>(BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type},
+                                          *decoder_, where, info_.path, stream_rows_kept());
+    return;
+  }
+  spdlog::debug("{}: {} is decoded a whole row of blocks at a time: {}", where, info_.path, why);
+  if (block_row_bytes <= kMaxBlockRowBytes) {
+    decoder_ = std::make_unique<GdalBlockDecoder>([this] { return band(); }, info_.block_height, info_.height, where, info_.path);
+    blocks_ = std::make_unique<BlockRows>(BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type},
+                                          *decoder_, where, info_.path, 1);
   }
 }
 
@@ -223,7 +227,8 @@ std::size_t RasterSource::decoded_rows_bytes() const {
 bool RasterSource::read_through_gdal_cache() {
   const bool had = blocks_ != nullptr;
   blocks_.reset();
-  streams_.reset();
+  decoder_.reset();
+  streams_ = nullptr;
   return had;
 }
 

@@ -6,6 +6,7 @@
 
 #include <optional>
 
+#include "nodes/common/block_decoder.hpp"
 #include "nodes/common/block_rows.hpp"
 #include "nodes/common/gdal.hpp"
 #include "nodes/common/planning.hpp"
@@ -66,7 +67,7 @@ class RasterSource final : public Node, public FootprintSource {
   // Returns whether there were any.
   bool read_through_gdal_cache();
   const BlockRows* block_rows() const { return blocks_.get(); }
-  const TiffTileStreams* tile_streams() const { return blocks_ ? streams_.get() : nullptr; }
+  const TiffTileStreams* tile_streams() const { return blocks_ ? streams_ : nullptr; }
 
  private:
   static constexpr std::size_t kMaxBlockRowBytes = std::size_t{256} << 20;
@@ -87,7 +88,8 @@ class RasterSource final : public Node, public FootprintSource {
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
   std::string warper_vrt_;  // VRT XML, or "" when the file itself is used
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> warper_handles_;
-  std::unique_ptr<TiffTileStreams> streams_;  // before blocks_, which calls it
+  std::unique_ptr<BlockDecoder> decoder_;  // before blocks_, which calls it
+  const TiffTileStreams* streams_ = nullptr;  // decoder_'s, when it decodes in streams
   std::string streams_refused_;               // why the file is not decoded in streams
   int level_ = 0;  // how compact the streams are (set_up_decoding)
   int threads_ = 2;  // the run's, once prepared (streams' tiles held at once)

@@ -16,7 +16,7 @@ packages=(
   libspdlog-dev libyaml-cpp-dev libcli11-dev doctest-dev libisal-dev zlib1g-dev libtiff-dev
   postgresql-15 postgresql-client-15
   libopenmpi-dev openmpi-bin
-  clang libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev
   chromium
 )
 

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "nodes/common/block_decoder.hpp"
 #include "nodes/common/gdal.hpp"
 #include "rasterflow/errors.hpp"
 
@@ -22,14 +23,17 @@ struct BlockRows::Row {
 
 BlockRows::BlockRows(Layout layout, std::function<GDALRasterBandH()> band, std::string where, std::string path)
     : BlockRows(layout, Decoder{}, where, path, 1) {
-  decoder_ = [this, band = std::move(band)](std::int64_t row, std::int64_t column, std::byte* dst) {
-    if (GDALReadBlock(band(), static_cast<int>(column), static_cast<int>(row), dst) != CE_None) {
-      throw_io_error(where_, "reading " + path_ + " block " + std::to_string(column) + " of block row " + std::to_string(row) + " (rows " +
-                                 std::to_string(row * layout_.block_height) + "-" +
-                                 std::to_string(std::min(layout_.height, (row + 1) * layout_.block_height) - 1) +
-                                 ") failed: " + last_gdal_error("read error"));
-    }
-  };
+  owned_ = std::make_shared<GdalBlockDecoder>(std::move(band), layout.block_height, layout.height, where, path);
+  decoder_ = [d = owned_.get()](std::int64_t row, std::int64_t column, std::byte* dst) { d->decode(row, column, dst); };
+}
+
+BlockRows::BlockRows(Layout layout, BlockDecoder& decoder, std::string where, std::string path, int max_keep_behind)
+    : BlockRows(layout, Decoder{[&decoder](std::int64_t row, std::int64_t column, std::byte* dst) { decoder.decode(row, column, dst); }},
+                std::move(where), std::move(path), max_keep_behind) {
+  layout_.block_height = std::max(1, decoder.unit_rows());
+  block_bytes_ = static_cast<std::size_t>(layout_.block_width) * static_cast<std::size_t>(layout_.block_height) *
+                 static_cast<std::size_t>(pixel_bytes_);
+  row_bytes_ = block_bytes_ * static_cast<std::size_t>(blocks_per_row_);
 }
 
 BlockRows::BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind)

@@ -27,6 +27,8 @@
 
 namespace rasterflow::nodes {
 
+class BlockDecoder;
+
 class BlockRows {
  public:
   struct Layout {
@@ -52,6 +54,8 @@ class BlockRows {
   // late: as many as tiles have been seen to start late, up to `max_keep_behind`. Buffers of
   // rows let go are kept for the next rows, as many as rows are kept behind.
   BlockRows(Layout layout, Decoder decoder, std::string where, std::string path, int max_keep_behind);
+  // Rows from a block decoder (which outlives this), in units of its unit_rows().
+  BlockRows(Layout layout, BlockDecoder& decoder, std::string where, std::string path, int max_keep_behind);
   ~BlockRows();
   BlockRows(const BlockRows&) = delete;
   BlockRows& operator=(const BlockRows&) = delete;
@@ -93,6 +97,7 @@ class BlockRows {
   void drop_passed_rows(std::int64_t keep_first, std::int64_t keep_last);  // under mutex_; keeps rows in [keep_first, keep_last]
 
   Layout layout_;
+  std::shared_ptr<BlockDecoder> owned_;  // GDAL's, when made here
   Decoder decoder_;
   int keep_behind_ = 1;
   int max_keep_behind_ = 1;
