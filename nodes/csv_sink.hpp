@@ -10,6 +10,7 @@
 
 #include "nodes/common/file_sink.hpp"
 #include "nodes/common/payloads.hpp"
+#include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {
 
@@ -62,6 +63,11 @@ class CoordinateTexts {
   std::size_t longest_ = 0;
 };
 
+struct CsvSinkOptions {
+  std::string path;
+  void declare(OptionBinder& args);
+};
+
 class CsvSink final : public FileSink {
  public:
   explicit CsvSink(NodeSpec spec);
@@ -75,6 +81,9 @@ class CsvSink final : public FileSink {
   // The most one row can take: the widest x and y, and each value (<= 24 characters for a
   // double in shortest form) or the nodata text, with separators, and the slots' slack.
   std::size_t row_bytes(std::size_t columns) const;
+  // `spec` is taken by reference so that the options are bound from it before it is moved.
+  CsvSink(CsvSinkOptions options, NodeSpec&& spec);
+  CsvSinkOptions options_;
   Grid grid_;
   CoordinateTexts x_text_;  // of every grid column
   CoordinateTexts y_text_;  // of every grid row

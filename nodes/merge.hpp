@@ -3,10 +3,17 @@
 // the `drop` rule. Columns are shared, not copied.
 #include "nodes/common/payloads.hpp"
 #include "rasterflow/node.hpp"
+#include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {
 
 enum class DropRule { all_nodata, any_nodata, none };
+
+struct MergeOptions {
+  std::optional<std::vector<std::string>> columns;  // absent: the inputs' ids
+  std::string drop;
+  void declare(OptionBinder& args);
+};
 
 class Merge final : public Node {
  public:
@@ -16,6 +23,7 @@ class Merge final : public Node {
   std::size_t estimate_bytes(std::int64_t cells) const override { return static_cast<std::size_t>(cells) * sizeof(std::uint32_t); }
 
  private:
+  MergeOptions options_;
   std::vector<std::string> names_;
   DropRule drop_ = DropRule::all_nodata;
 };

@@ -7,6 +7,7 @@
 #include "nodes/common/payloads.hpp"
 #include "nodes/raster_source.hpp"
 #include "rasterflow/node.hpp"
+#include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {
 
@@ -19,6 +20,12 @@ const char* method_name(Method m);
 bool is_blending(Method m);
 std::vector<std::string> method_choices_for_registry();
 ValueKind output_kind(Method m, GDALDataType source_type);
+
+struct ResampleOptions {
+  std::string method;
+  std::string implementation;  // auto | fast | warper
+  void declare(OptionBinder& args);
+};
 
 class Resample final : public Node {
  public:
@@ -43,8 +50,8 @@ class Resample final : public Node {
   // Why the fast path does not apply ("" when it does).
   std::string fast_path_refusal() const;
 
+  ResampleOptions options_;
   Method method_ = Method::nearest;
-  std::string implementation_;  // auto | fast | warper
   bool fast_ = false;
   // Fast path geometry: a grid cell is kx x ky source pixels; grid column 0 / row 0 start at
   // source pixel (offset_x, offset_y).

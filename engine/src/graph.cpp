@@ -71,7 +71,8 @@ OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const
     case OptionType::string:
     case OptionType::input_path:
     case OptionType::output_path:
-      if (!v.is_string()) wrong("a string");
+    case OptionType::secret:
+      if (!v.is_string()) wrong(expected_text(spec.type));
       return std::string(v.as_string());
     case OptionType::integer: {
       if (v.is_int64()) return v.as_int64();
@@ -79,22 +80,22 @@ OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const
       if (v.is_double() && std::floor(v.as_double()) == v.as_double() && std::fabs(v.as_double()) < 9e15) {
         return static_cast<std::int64_t>(v.as_double());
       }
-      wrong("an integer");
+      wrong(expected_text(spec.type));
     }
     case OptionType::number: {
       const auto n = as_number(v);
-      if (!n) wrong("a number");
+      if (!n) wrong(expected_text(spec.type));
       return *n;
     }
     case OptionType::boolean:
-      if (!v.is_bool()) wrong("true or false");
+      if (!v.is_bool()) wrong(expected_text(spec.type));
       return v.as_bool();
     case OptionType::string_list: {
       if (v.is_string()) return std::vector<std::string>{std::string(v.as_string())};
-      if (!v.is_array()) wrong("a list of strings");
+      if (!v.is_array()) wrong(expected_text(spec.type));
       std::vector<std::string> out;
       for (const auto& item : v.as_array()) {
-        if (!item.is_string()) wrong("a list of strings");
+        if (!item.is_string()) wrong(expected_text(spec.type));
         out.emplace_back(item.as_string());
       }
       return out;
@@ -102,27 +103,6 @@ OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const
   }
   wrong("a value");
   return {};
-}
-
-void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where) {
-  if (!spec.choices.empty()) {
-    if (const auto* s = std::get_if<std::string>(&value)) {
-      if (std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end()) {
-        throw_graph_error(where, "option \"" + spec.name + "\": unknown value \"" + *s + "\" (expected one of: " +
-                                     join(spec.choices) + ")");
-      }
-    }
-  }
-  if (spec.min) {
-    double n = 0;
-    if (const auto* i = std::get_if<std::int64_t>(&value)) n = static_cast<double>(*i);
-    else if (const auto* d = std::get_if<double>(&value)) n = *d;
-    else return;
-    if (n < *spec.min) {
-      throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(value) + " is out of range (expected >= " +
-                                   option_value_text(OptionValue{*spec.min}) + ")");
-    }
-  }
 }
 
 GridSpec parse_grid(const json::value& v, const std::string& file) {
@@ -172,7 +152,55 @@ GridSpec parse_grid(const json::value& v, const std::string& file) {
   return grid;
 }
 
+// Whether `option` of a node of type `type` is a secret (false for unknown types and options).
+bool is_secret(const std::string& type, const std::string& option) {
+  const NodeTypeInfo* info = NodeRegistry::instance().find(type);
+  if (info == nullptr) return false;
+  for (const auto& o : info->options) {
+    if (o.name == option) return o.type == OptionType::secret;
+  }
+  return false;
+}
+
+// The graph's text, or its JSON re-serialised with every secret option's value masked when it
+// has any.
+std::string masked_graph_text(json::value root, const std::string& text) {
+  json::array* nodes = nullptr;
+  if (auto* obj = root.if_object()) {
+    if (auto* v = obj->if_contains("nodes")) nodes = v->if_array();
+  }
+  if (nodes == nullptr) return text;
+  bool masked = false;
+  for (auto& n : *nodes) {
+    auto* obj = n.if_object();
+    const auto* type = obj != nullptr ? obj->if_contains("type") : nullptr;
+    if (type == nullptr || !type->is_string()) continue;
+    for (auto& [key, value] : *obj) {
+      if (value.is_string() && is_secret(std::string(type->as_string()), std::string(key))) {
+        value = mask_secret(std::string(value.as_string()));
+        masked = true;
+      }
+    }
+  }
+  return masked ? json::serialize(root) : text;
+}
+
 }  // namespace
+
+std::string masked_config_json(const Config& config, const GraphSpec& graph) {
+  json::value root = json::parse(config.to_json());
+  json::value* section = root.as_object().if_contains("nodes");
+  json::object* nodes = section != nullptr ? section->if_object() : nullptr;
+  if (nodes == nullptr) return json::serialize(root);
+  for (auto& [id, options] : *nodes) {
+    const auto spec = std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeSpec& n) { return n.id == id; });
+    if (spec == graph.nodes.end() || !options.is_object()) continue;
+    for (auto& [key, value] : options.as_object()) {
+      if (value.is_string() && is_secret(spec->type, std::string(key))) value = mask_secret(std::string(value.as_string()));
+    }
+  }
+  return json::serialize(root);
+}
 
 GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path& file, const Config& config) {
   const std::string fname = file.string();
@@ -180,7 +208,7 @@ GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path&
   if (!root.is_object()) throw_graph_error(fname, "expected a JSON object with \"nodes\"");
   GraphSpec graph;
   graph.file = file;
-  graph.json = json_text;
+  graph.json = masked_graph_text(root, json_text);
   graph.name = file.stem().string();
   const json::array* nodes = nullptr;
   for (const auto& [key, value] : root.as_object()) {

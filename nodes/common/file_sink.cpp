@@ -12,8 +12,7 @@
 
 namespace rasterflow::nodes {
 
-FileSink::FileSink(NodeSpec spec, std::string path_option) : SinkNode(std::move(spec)) {
-  path_ = this->spec().options.str(path_option);
+FileSink::FileSink(NodeSpec spec, std::filesystem::path path) : SinkNode(std::move(spec)), path_(std::move(path)) {
   partial_ = path_;
   partial_ += ".partial";
 }
