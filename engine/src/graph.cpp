@@ -105,6 +105,90 @@ OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const
   return {};
 }
 
+std::vector<std::string> option_names(const NodeTypeInfo& info) {
+  std::vector<std::string> names;
+  for (const auto& o : info.options) names.push_back(o.name);
+  return names;
+}
+
+const OptionSpec* find_option(const NodeTypeInfo& info, const std::string& name) {
+  const auto it = std::find_if(info.options.begin(), info.options.end(), [&](const OptionSpec& o) { return o.name == name; });
+  return it == info.options.end() ? nullptr : &*it;
+}
+
+// A node's `inputs` and options as the graph writes them.
+void read_node_fields(NodeSpec& spec, const NodeTypeInfo& info, const json::object& obj) {
+  const std::vector<std::string> names = option_names(info);
+  for (const auto& [key, value] : obj) {
+    const std::string k(key);
+    if (k == "id" || k == "type") continue;
+    if (k == "inputs") {
+      if (!value.is_array()) throw_graph_error(spec.where(), "field \"inputs\": expected a list of node ids, got " + kind_of(value));
+      for (const auto& in : value.as_array()) {
+        if (!in.is_string()) throw_graph_error(spec.where(), "field \"inputs\": expected node ids (strings), got " + kind_of(in));
+        spec.inputs.emplace_back(in.as_string());
+      }
+      continue;
+    }
+    const OptionSpec* option = find_option(info, k);
+    if (option == nullptr) {
+      std::vector<std::string> all = names;
+      all.push_back("inputs");
+      throw_graph_error(spec.where(), "unknown option \"" + k + "\"" + did_you_mean(k, all) +
+                                         (names.empty() ? std::string(" (this type takes no options)") : " (options: " + join(names) + ")"));
+    }
+    spec.options.set(k, bind_json_option(*option, value, spec.where()));
+  }
+}
+
+// --set nodes.<id>.<option> and config.yml's nodes: section win over the graph.
+void apply_overrides(NodeSpec& spec, const NodeTypeInfo& info, const Config& config) {
+  const auto ov = config.node_overrides.find(spec.id);
+  if (ov == config.node_overrides.end()) return;
+  for (const auto& [k, text] : ov->second) {
+    const OptionSpec* option = find_option(info, k);
+    if (option == nullptr) {
+      throw_graph_error("--set nodes." + spec.id + "." + k, spec.where() + ": unknown option \"" + k + "\"" + did_you_mean(k, option_names(info)));
+    }
+    const auto parsed = parse_option_text(*option, text);
+    if (!parsed) throw_graph_error("--set nodes." + spec.id + "." + k, "expected " + std::string(to_string(option->type)) + ", got \"" + text + "\"");
+    spec.options.set(k, *parsed);
+  }
+}
+
+// An input path: not empty, not a GDAL virtual file system or URL unless engine.allow_vsi, and
+// relative to the graph file's folder.
+void resolve_input_path(NodeSpec& spec, const OptionSpec& o, const Config& config, const std::filesystem::path& base) {
+  const std::filesystem::path p(spec.options.str(o.name));
+  if (p.empty()) throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
+  // Paths that GDAL understands as virtual files or URLs reach the network or other
+  // files: refused unless engine.allow_vsi, and then kept as given.
+  const std::string& text = spec.options.str(o.name);
+  const bool is_virtual = text.rfind("/vsi", 0) == 0 || text.find("://") != std::string::npos || text.find(":::") != std::string::npos;
+  if (is_virtual && !config.engine.allow_vsi) {
+    throw_graph_error(spec.where(), "option \"" + o.name + "\": \"" + text +
+                                        "\" is a GDAL virtual file system or URL, refused by default since graphs may come from "
+                                        "other people (set engine.allow_vsi: true to allow it)");
+  }
+  if (p.is_relative() && !is_virtual) spec.options.set(o.name, (base / p).lexically_normal().string());
+}
+
+// Defaults for what was not set, required options, choices and bounds, paths.
+void complete_options(NodeSpec& spec, const NodeTypeInfo& info, const Config& config, const std::filesystem::path& base) {
+  for (const auto& o : info.options) {
+    if (!spec.options.has(o.name)) {
+      if (o.required) throw_graph_error(spec.where(), "option \"" + o.name + "\": required (" + o.help + ")");
+      spec.options.set(o.name, o.default_value);
+    }
+    if (!spec.options.has(o.name)) continue;
+    check_option_value(o, spec.options.all().at(o.name), spec.where());
+    if (o.type == OptionType::input_path) resolve_input_path(spec, o, config, base);
+    if (o.type == OptionType::output_path && spec.options.str(o.name).empty()) {
+      throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
+    }
+  }
+}
+
 GridSpec parse_grid(const json::value& v, const std::string& file) {
   GridSpec grid;
   if (!v.is_object()) throw_graph_error(file, "field \"grid\": expected an object, got " + kind_of(v));
@@ -254,69 +338,9 @@ GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path&
     }
     if (index.count(spec.id) != 0) throw_graph_error(spec.where(), "field \"id\": duplicate id (also nodes[" + std::to_string(index[spec.id]) + "])");
     index[spec.id] = i;
-    std::vector<std::string> option_names;
-    for (const auto& o : info->options) option_names.push_back(o.name);
-    for (const auto& [key, value] : obj) {
-      const std::string k(key);
-      if (k == "id" || k == "type") continue;
-      if (k == "inputs") {
-        if (!value.is_array()) throw_graph_error(spec.where(), "field \"inputs\": expected a list of node ids, got " + kind_of(value));
-        for (const auto& in : value.as_array()) {
-          if (!in.is_string()) throw_graph_error(spec.where(), "field \"inputs\": expected node ids (strings), got " + kind_of(in));
-          spec.inputs.emplace_back(in.as_string());
-        }
-        continue;
-      }
-      const auto spec_it = std::find_if(info->options.begin(), info->options.end(), [&](const OptionSpec& o) { return o.name == k; });
-      if (spec_it == info->options.end()) {
-        std::vector<std::string> all = option_names;
-        all.push_back("inputs");
-        throw_graph_error(spec.where(), "unknown option \"" + k + "\"" + did_you_mean(k, all) +
-                                           (option_names.empty() ? std::string(" (this type takes no options)") : " (options: " + join(option_names) + ")"));
-      }
-      OptionValue bound = bind_json_option(*spec_it, value, spec.where());
-      spec.options.set(k, std::move(bound));
-    }
-    // --set nodes.<id>.<option> and config.yml's nodes: section win over the graph.
-    if (const auto ov = config.node_overrides.find(spec.id); ov != config.node_overrides.end()) {
-      for (const auto& override_entry : ov->second) {
-        const std::string& k = override_entry.first;
-        const std::string& text = override_entry.second;
-        const auto spec_it = std::find_if(info->options.begin(), info->options.end(), [&](const OptionSpec& o) { return o.name == k; });
-        if (spec_it == info->options.end()) {
-          throw_graph_error("--set nodes." + spec.id + "." + k, spec.where() + ": unknown option \"" + k + "\"" + did_you_mean(k, option_names));
-        }
-        const auto parsed = parse_option_text(*spec_it, text);
-        if (!parsed) throw_graph_error("--set nodes." + spec.id + "." + k, "expected " + std::string(to_string(spec_it->type)) + ", got \"" + text + "\"");
-        spec.options.set(k, *parsed);
-      }
-    }
-    for (const auto& o : info->options) {
-      if (!spec.options.has(o.name)) {
-        if (o.required) throw_graph_error(spec.where(), "option \"" + o.name + "\": required (" + o.help + ")");
-        spec.options.set(o.name, o.default_value);
-      }
-      if (spec.options.has(o.name)) {
-        check_option_value(o, spec.options.all().at(o.name), spec.where());
-        if (o.type == OptionType::input_path) {
-          const std::filesystem::path p(spec.options.str(o.name));
-          if (p.empty()) throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
-          // Paths that GDAL understands as virtual files or URLs reach the network or other
-          // files: refused unless engine.allow_vsi, and then kept as given.
-          const std::string& text = spec.options.str(o.name);
-          const bool is_virtual = text.rfind("/vsi", 0) == 0 || text.find("://") != std::string::npos || text.find(":::") != std::string::npos;
-          if (is_virtual && !config.engine.allow_vsi) {
-            throw_graph_error(spec.where(), "option \"" + o.name + "\": \"" + text +
-                                                "\" is a GDAL virtual file system or URL, refused by default since graphs may come from "
-                                                "other people (set engine.allow_vsi: true to allow it)");
-          }
-          if (p.is_relative() && !is_virtual) spec.options.set(o.name, (base / p).lexically_normal().string());
-        }
-        if (o.type == OptionType::output_path && spec.options.str(o.name).empty()) {
-          throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
-        }
-      }
-    }
+    read_node_fields(spec, *info, obj);
+    apply_overrides(spec, *info, config);
+    complete_options(spec, *info, config, base);
     specs.push_back(std::move(spec));
   }
   for (const auto& [id, _] : config.node_overrides) {

@@ -121,7 +121,8 @@ std::string option_row_markdown(const OptionSpec& o) {
   if (const std::string b = bounds_text(o); !b.empty()) constraint += (constraint.empty() ? "" : "; ") + b;
   const std::string def = default_text(o);
   const std::string def_cell = def == "required" || def == "none" ? def : code(def);
-  return "| " + code(o.name) + " | " + type_label(o.type) + " | " + cell(def_cell) + " | " + cell(constraint) + " | " + cell(prose(o.help)) + " |\n";
+  return "| " + code(o.name) + " | " + type_label(o.type) + " | " + cell(def_cell) + " | " + cell(constraint) + " | " +
+         cell(prose(o.help)) + " |\n";
 }
 
 }  // namespace

@@ -20,7 +20,9 @@ OptionDecl& OptionDecl::make_string_kind(OptionType kind, const char* what) {
 }
 
 OptionDecl& OptionDecl::choices(std::vector<std::string> values) {
-  if (spec().type != OptionType::string) throw std::logic_error("option \"" + spec().name + "\": choices() needs a std::string member");
+  if (spec().type != OptionType::string) {
+    throw std::logic_error("option \"" + spec().name + "\": choices() needs a std::string member");
+  }
   spec().choices = std::move(values);
   return *this;
 }
@@ -63,7 +65,9 @@ void OptionBinder::fill(const Options& values, const std::string& where) const {
     if (std::holds_alternative<std::monostate>(value) && spec.required) {
       throw_graph_error(where, "option \"" + spec.name + "\": required (" + spec.help + ")");
     }
-    if (const std::string wrong = setters_[i](value); !wrong.empty()) throw_graph_error(where, "option \"" + spec.name + "\": " + wrong);
+    if (const std::string wrong = setters_[i](value); !wrong.empty()) {
+      throw_graph_error(where, "option \"" + spec.name + "\": " + wrong);
+    }
     check_option_value(spec, value, where);
   }
 }

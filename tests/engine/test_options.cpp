@@ -135,15 +135,16 @@ TEST_CASE("Options.Bind.ErrorsAreTheGraphLoadersMessages") {
   CHECK(bind_error(spec_with({})) == where + "option \"name\": required (a required string)");
   CHECK(bind_error(spec_with({{"name", std::string("n")}, {"band", std::string("one")}})) ==
         where + "option \"band\": expected an integer, got a string");
-  CHECK(bind_error(spec_with({{"name", std::string("n")}, {"scale", true}})) == where + "option \"scale\": expected a number, got a boolean");
+  CHECK(bind_error(spec_with({{"name", std::string("n")}, {"scale", true}})) ==
+        where + "option \"scale\": expected a number, got a boolean");
   CHECK(bind_error(spec_with({{"name", std::string("n")}, {"method", std::string("avg")}})) ==
         where + "option \"method\": unknown value \"avg\" (expected one of: nearest, average)");
   CHECK(bind_error(spec_with({{"name", std::string("n")}, {"count", std::int64_t{0}}})) ==
         where + "option \"count\": 0 is out of range (expected >= 1)");
   CHECK(bind_error(spec_with({{"name", std::string("n")}, {"count", std::int64_t{11}}})) ==
         where + "option \"count\": 11 is out of range (expected <= 10)");
-  CHECK(bind_error(spec_with({{"name", std::string("n")}, {"band", std::int64_t{1} << 40}})).find("option \"band\": 1099511627776 is out of range") !=
-        std::string::npos);
+  CHECK(bind_error(spec_with({{"name", std::string("n")}, {"band", std::int64_t{1} << 40}}))
+            .find("option \"band\": 1099511627776 is out of range") != std::string::npos);
 }
 
 TEST_CASE("Options.Bind.TypeMismatchSameThroughTheRegistryAsThroughTheGraph") {
@@ -270,7 +271,8 @@ TEST_CASE("Options.Secret.MaskedInPlans" * doctest::timeout(60)) {
   // The node itself gets the secret whole.
   CHECK(graph.nodes[2].options.str("url") == "postgresql://user:hunter2@db.example/x");
   // `rasterflow nodes`' text shows its kind.
-  CHECK(node_reference_text(*NodeRegistry::instance().find("test_secret"), false).find("url             secret, required") != std::string::npos);
+  const std::string reference = node_reference_text(*NodeRegistry::instance().find("test_secret"), false);
+  CHECK(reference.find("url             secret, required") != std::string::npos);
 }
 
 TEST_CASE("Options.Secret.MaskedInStoredMetrics" * doctest::timeout(60)) {

@@ -109,8 +109,9 @@ std::string assign_option(T& member, const OptionValue& value) {
 
 // A member type that can hold an option: one of the types above, or std::optional of one.
 template <typename T>
-concept OptionMember = requires { detail::OptionTraits<T>::type; } ||
-                       (detail::IsOptional<T>::value && requires { detail::OptionTraits<typename detail::IsOptional<T>::value_type>::type; });
+concept OptionMember =
+    requires { detail::OptionTraits<T>::type; } ||
+    (detail::IsOptional<T>::value && requires { detail::OptionTraits<typename detail::IsOptional<T>::value_type>::type; });
 
 class OptionBinder;
 
