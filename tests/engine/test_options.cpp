@@ -184,6 +184,10 @@ struct DeclaredTwice {
 };
 }  // namespace
 
+// A member whose type cannot hold an option does not compile: add() requires an OptionMember.
+static_assert(OptionMember<std::string> && OptionMember<int> && OptionMember<std::optional<std::int64_t>>);
+static_assert(!OptionMember<float> && !OptionMember<std::vector<int>> && !OptionMember<std::optional<float>>);
+
 TEST_CASE("Options.Declare.ConstraintsThatDoNotFitTheMemberAreRefused") {
   CHECK_THROWS_AS(declared_options<BoundOnAString>(), std::logic_error);
   CHECK_THROWS_AS(declared_options<PathOnAnInteger>(), std::logic_error);
