@@ -14,8 +14,10 @@
 
 #include "nodes/common/sample_data.hpp"
 #include "rasterflow/errors.hpp"
+#include "rasterflow/graph.hpp"
 #include "rasterflow/memory.hpp"
 #include "rasterflow/metrics.hpp"
+#include "rasterflow/node_reference.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "rasterflow/registry.hpp"
 #include "rasterflow/report.hpp"
@@ -147,7 +149,7 @@ int cmd_run(const RunArgs& a, World* world) {
     ExperimentInfo info;
     info.name = a.experiment.empty() ? graph.name : a.experiment;
     info.graph_json = graph.json;
-    info.config_json = config.to_json();
+    info.config_json = masked_config_json(config, graph);
     char host[256] = {};
     gethostname(host, sizeof host - 1);
     info.host = host;
@@ -339,6 +341,31 @@ int cmd_plan(const CommonArgs& a, const std::string& format, int ranks) {
   return 0;
 }
 
+// `rasterflow nodes [TYPE] [--markdown]`: the node reference, from the registry.
+int cmd_nodes(const std::string& type, bool markdown) {
+  const NodeRegistry& registry = NodeRegistry::instance();
+  if (type.empty()) {
+    const auto types = reference_order(registry);
+    if (markdown) {
+      std::cout << node_reference_markdown(types);
+      return 0;
+    }
+    for (std::size_t i = 0; i < types.size(); ++i) std::cout << (i ? "\n" : "") << node_reference_text(*types[i], false);
+    std::cout << "\n(rasterflow nodes TYPE adds a type's notes; rasterflow nodes --markdown prints docs/nodes.md)\n";
+    return 0;
+  }
+  const NodeTypeInfo* info = registry.find(type);
+  if (info == nullptr) {
+    std::vector<std::string> known;
+    for (const auto* t : reference_order(registry)) known.push_back(t->name);
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    throw UsageError("nodes: unknown node type \"" + type + "\"" + did_you_mean(type, known) + " (known: " + list + ")");
+  }
+  std::cout << (markdown ? node_reference_markdown_section(*info) : node_reference_text(*info, true));
+  return 0;
+}
+
 void print_table(const std::string& title, const QueryResult& r) {
   std::cout << "\n" << title << "\n";
   if (r.rows.empty()) {
@@ -476,6 +503,12 @@ int main(int argc, char** argv) {
   std::string metrics_report;
   metrics_cmd->add_option("--report", metrics_report, "write the experiment's HTML report to this file");
 
+  std::string nodes_type;
+  bool nodes_markdown = false;
+  auto* nodes_cmd = app.add_subcommand("nodes", "list the node types with their inputs and options");
+  nodes_cmd->add_option("type", nodes_type, "one node type (default: all)");
+  nodes_cmd->add_flag("--markdown", nodes_markdown, "print the reference as Markdown (docs/nodes.md)");
+
   std::string sample_dir, sample_size = "small";
   auto* sample_cmd = app.add_subcommand("sample-data", "write deterministic sample rasters");
   sample_cmd->add_option("dir", sample_dir, "output folder")->required();
@@ -510,6 +543,7 @@ int main(int argc, char** argv) {
     }
     if (*validate_cmd) return cmd_validate(validate);
     if (*plan_cmd) return cmd_plan(plan, plan_format, plan_ranks);
+    if (*nodes_cmd) return cmd_nodes(nodes_type, nodes_markdown);
     if (*metrics_cmd) return cmd_metrics(metrics_db, metrics_sqlite, metrics_experiment, metrics_report);
     if (*sample_cmd) {
       for (const auto& f : nodes::generate_sample_data(sample_dir, sample_size)) {

@@ -35,7 +35,13 @@ std::size_t CsvSink::row_bytes(std::size_t columns) const {
   return x_text_.longest() + y_text_.longest() + 3 + columns * (std::max<std::size_t>(24, nodata_.size()) + 1) + CoordinateTexts::kSlot;
 }
 
-CsvSink::CsvSink(NodeSpec spec) : FileSink(std::move(spec)) {}
+void CsvSinkOptions::declare(OptionBinder& args) {
+  args.add("path", "CSV file, relative to --output-dir", path).output_path();
+}
+
+CsvSink::CsvSink(NodeSpec spec) : CsvSink(bind_options<CsvSinkOptions>(spec), std::move(spec)) {}
+
+CsvSink::CsvSink(CsvSinkOptions options, NodeSpec&& spec) : FileSink(std::move(spec), options.path), options_(std::move(options)) {}
 
 void CsvSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   FileSink::prepare(ctx, inputs);
@@ -133,10 +139,12 @@ ResourceNeeds CsvSink::resources() const {
 }  // namespace rasterflow::nodes
 
 RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
-    "csv_sink",
-    "Writes the merged table as CSV: x,y,<columns>, one row per cell centre in raster order.",
-    {
-        {"path", rasterflow::OptionType::output_path, "CSV file, relative to --output-dir", {}, true},
-    },
-    1, 1, "table", "", true,
-    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::CsvSink>(std::move(spec)); }, "write"}))
+    .name = "csv_sink",
+    .description = "Writes the merged table as CSV: x,y,<columns>, one row per cell centre in raster order.",
+    .options = rasterflow::declared_options<rasterflow::nodes::CsvSinkOptions>(),
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .input_kind = "table",
+    .is_sink = true,
+    .create = rasterflow::create_node<rasterflow::nodes::CsvSink>,
+    .operation = "write"}))

@@ -11,8 +11,14 @@
 #include "nodes/common/csv_format.hpp"
 #include "nodes/common/file_sink.hpp"
 #include "nodes/common/payloads.hpp"
+#include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {
+
+struct CsvSinkOptions {
+  std::string path;
+  void declare(OptionBinder& args);
+};
 
 class CsvSink final : public FileSink {
  public:
@@ -27,6 +33,9 @@ class CsvSink final : public FileSink {
   // The most one row can take: the widest x and y, and each value (<= 24 characters for a
   // double in shortest form) or the nodata text, with separators, and the slots' slack.
   std::size_t row_bytes(std::size_t columns) const;
+  // `spec` is taken by reference so that the options are bound from it before it is moved.
+  CsvSink(CsvSinkOptions options, NodeSpec&& spec);
+  CsvSinkOptions options_;
   Grid grid_;
   CoordinateTexts x_text_;  // of every grid column
   CoordinateTexts y_text_;  // of every grid row

@@ -7,9 +7,13 @@
 
 namespace rasterflow::nodes {
 
-Merge::Merge(NodeSpec spec) : Node(std::move(spec)) {
-  const auto& opts = this->spec().options;
-  names_ = opts.has("columns") ? opts.strings("columns") : this->spec().inputs;
+void MergeOptions::declare(OptionBinder& args) {
+  args.add("columns", "column names, one per input (default: the inputs' ids)", columns);
+  args.add("drop", "which rows to drop", drop, "all_nodata").choices({"all_nodata", "any_nodata", "none"});
+}
+
+Merge::Merge(NodeSpec spec) : Node(std::move(spec)), options_(bind_options<MergeOptions>(this->spec())) {
+  names_ = options_.columns.value_or(this->spec().inputs);
   if (names_.size() != this->spec().inputs.size()) {
     throw_graph_error(where(), "option \"columns\": " + std::to_string(names_.size()) + " names for " +
                                    std::to_string(this->spec().inputs.size()) + " inputs");
@@ -19,7 +23,7 @@ Merge::Merge(NodeSpec spec) : Node(std::move(spec)) {
     if (name.empty()) throw_graph_error(where(), "option \"columns\": empty column name");
     if (!seen.insert(name).second) throw_graph_error(where(), "option \"columns\": duplicate column name \"" + name + "\" (x and y are taken)");
   }
-  const std::string& drop = opts.str("drop");
+  const std::string& drop = options_.drop;
   drop_ = drop == "any_nodata" ? DropRule::any_nodata : drop == "none" ? DropRule::none : DropRule::all_nodata;
 }
 
@@ -46,18 +50,18 @@ PayloadPtr Merge::process(const TileRequest& tile, std::span<const PayloadPtr> i
 std::vector<std::string> Merge::describe() const {
   std::string cols;
   for (const auto& n : names_) cols += (cols.empty() ? "" : ", ") + n;
-  return {"columns: " + cols + "; drop: " + spec().options.str("drop")};
+  return {"columns: " + cols + "; drop: " + options_.drop};
 }
 
 }  // namespace rasterflow::nodes
 
 RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
-    "merge",
-    "Joins resampled columns cell by cell into one table.",
-    {
-        {"columns", rasterflow::OptionType::string_list, "column names, one per input (default: the inputs' ids)", {}},
-        {"drop", rasterflow::OptionType::string, "which rows to drop", std::string("all_nodata"), false,
-         {"all_nodata", "any_nodata", "none"}},
-    },
-    1, -1, "raster", "table", false,
-    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::Merge>(std::move(spec)); }, "merge"}))
+    .name = "merge",
+    .description = "Joins resampled columns cell by cell into one table.",
+    .options = rasterflow::declared_options<rasterflow::nodes::MergeOptions>(),
+    .min_inputs = 1,
+    .max_inputs = -1,
+    .input_kind = "raster",
+    .output_kind = "table",
+    .create = rasterflow::create_node<rasterflow::nodes::Merge>,
+    .operation = "merge"}))

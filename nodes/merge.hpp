@@ -3,10 +3,17 @@
 // the `drop` rule. Columns are shared, not copied.
 #include "nodes/common/payloads.hpp"
 #include "rasterflow/node.hpp"
+#include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {
 
 enum class DropRule { all_nodata, any_nodata, none };
+
+struct MergeOptions {
+  std::optional<std::vector<std::string>> columns;  // absent: the inputs' ids
+  std::string drop;
+  void declare(OptionBinder& args);
+};
 
 class Merge final : public Node, public TableProducer {
  public:
@@ -17,6 +24,7 @@ class Merge final : public Node, public TableProducer {
   ResourceNeeds resources() const override { return {.bytes_per_cell = sizeof(std::uint32_t)}; }  // the kept cells' indices
 
  private:
+  MergeOptions options_;
   std::vector<std::string> names_;
   DropRule drop_ = DropRule::all_nodata;
 };

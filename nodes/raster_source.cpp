@@ -20,9 +20,15 @@ DatasetPtr RasterSource::open() const {
   return ds;
 }
 
-RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)) {
-  info_.path = this->spec().options.str("path");
-  info_.band = static_cast<int>(this->spec().options.integer("band"));
+void RasterSourceOptions::declare(OptionBinder& args) {
+  args.add("path", "raster file, relative to the graph file's folder", path).input_path();
+  args.add("band", "band number (1-based)", band, 1).min(1);
+  args.add("nodata", "nodata value, overriding the file's", nodata);
+}
+
+RasterSource::RasterSource(NodeSpec spec) : Node(std::move(spec)), options_(bind_options<RasterSourceOptions>(this->spec())) {
+  info_.path = options_.path;
+  info_.band = options_.band;
   const std::string where = this->where();
   try {
     open_source();
@@ -62,7 +68,7 @@ void RasterSource::open_source() {
   const double nodata = GDALGetRasterNoDataValue(b, &has_nodata);
   if (has_nodata) info_.nodata = nodata;
   if (info_.signed_byte && info_.nodata && *info_.nodata > 127.0) *info_.nodata -= 256.0;
-  if (this->spec().options.has("nodata")) info_.nodata = this->spec().options.number("nodata");
+  if (options_.nodata) info_.nodata = options_.nodata;
   if ((info_.type == GDT_Float32 || info_.type == GDT_Float64) && info_.nodata && !std::isnan(*info_.nodata)) {
     char* escaped = CPLEscapeString(info_.path.c_str(), -1, CPLES_XML);
     char nodata_text[64];
@@ -315,12 +321,9 @@ std::vector<std::string> RasterSource::describe() const {
 }  // namespace rasterflow::nodes
 
 RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
-    "raster_source",
-    "One band of a raster file GDAL can read (GeoTIFF, NetCDF, VRT, ...).",
-    {
-        {"path", rasterflow::OptionType::input_path, "raster file, relative to the graph file's folder", {}, true},
-        {"band", rasterflow::OptionType::integer, "band number (1-based)", std::int64_t{1}, false, {}, 1.0},
-        {"nodata", rasterflow::OptionType::number, "nodata value, overriding the file's", {}},
-    },
-    0, 0, "", "source", false,
-    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::RasterSource>(std::move(spec)); }, "read"}))
+    .name = "raster_source",
+    .description = "One band of a raster file GDAL can read (GeoTIFF, NetCDF, VRT, ...).",
+    .options = rasterflow::declared_options<rasterflow::nodes::RasterSourceOptions>(),
+    .output_kind = "source",
+    .create = rasterflow::create_node<rasterflow::nodes::RasterSource>,
+    .operation = "read"}))

@@ -12,8 +12,16 @@
 #include "nodes/common/planning.hpp"
 #include "nodes/common/tiff_tiles.hpp"
 #include "rasterflow/node.hpp"
+#include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {
+
+struct RasterSourceOptions {
+  std::string path;
+  int band = 1;
+  std::optional<double> nodata;  // overrides the file's
+  void declare(OptionBinder& args);
+};
 
 struct RasterInfo {
   std::string path;
@@ -84,6 +92,7 @@ class RasterSource final : public Node, public FootprintSource {
   DatasetPtr open() const;
   void set_up_decoding(GDALDatasetH ds, int level);  // 0: 32-row units; 1: 16-row units; 2: and zlib
   void read_through_gdal(const PixelWindow& window, double* out);
+  RasterSourceOptions options_;
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
   std::string warper_vrt_;  // VRT XML, or "" when the file itself is used

@@ -109,9 +109,16 @@ ValueKind output_kind(Method m, GDALDataType source_type) {
   return ValueKind::integer;
 }
 
-Resample::Resample(NodeSpec spec) : Node(std::move(spec)) {
-  method_ = *parse_method(this->spec().options.str("method"));
-  implementation_ = this->spec().options.str("implementation");
+void ResampleOptions::declare(OptionBinder& args) {
+  args.add("method", "gdalwarp resampling method", method, "nearest").choices(method_choices_for_registry());
+  args.add("implementation",
+           "auto: the fast block reduction when the grid is aligned on whole source pixels of the same CRS, else GDAL's warper",
+           implementation, "auto")
+      .choices({"auto", "fast", "warper"});
+}
+
+Resample::Resample(NodeSpec spec) : Node(std::move(spec)), options_(bind_options<ResampleOptions>(this->spec())) {
+  method_ = *parse_method(options_.method);
 }
 
 namespace {
@@ -179,10 +186,10 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   xscale_ = src_px / grid_.res_x;
   yscale_ = src_py / grid_.res_y;
   const std::string refusal = fast_path_refusal();
-  if (implementation_ == "fast" && !refusal.empty()) {
+  if (options_.implementation == "fast" && !refusal.empty()) {
     throw_graph_error(where(), "option \"implementation\": the fast path does not apply: " + refusal);
   }
-  fast_ = refusal.empty() && implementation_ != "warper";
+  fast_ = refusal.empty() && options_.implementation != "warper";
   upsample_ = fast_ && grid_.res_x < info.gt[1] * (1 - 1e-9) && grid_.res_y < -info.gt[5] * (1 - 1e-9);
   if (upsample_) {
     mx_ = *near_integer(info.gt[1] / grid_.res_x, 1e-6);
@@ -423,14 +430,22 @@ std::vector<std::string> Resample::describe() const {
 }  // namespace rasterflow::nodes
 
 RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
-    "resample",
-    "Resamples one raster_source onto the graph's grid with gdalwarp's methods.",
-    {
-        {"method", rasterflow::OptionType::string, "gdalwarp resampling method", std::string("nearest"), false,
-         rasterflow::nodes::method_choices_for_registry()},
-        {"implementation", rasterflow::OptionType::string,
-         "auto: the fast block reduction when the grid is aligned on whole source pixels of the same CRS, else GDAL's warper",
-         std::string("auto"), false, {"auto", "fast", "warper"}},
-    },
-    1, 1, "source", "raster", false,
-    [](rasterflow::NodeSpec spec) { return std::make_unique<rasterflow::nodes::Resample>(std::move(spec)); }, "resample"}))
+    .name = "resample",
+    .description = "Resamples one raster_source onto the graph's grid with gdalwarp's methods.",
+    .details =
+        "`resample` follows gdalwarp (GDAL 3.6): the selecting methods (`nearest`, `mode`, `min`, `max`, `median`, `q1`, `q3`) "
+        "keep the source's type (integers print as integers, Float32 as the shortest text that reads back as the same float). "
+        "The blending methods (`average`, `sum`, `rms`, `bilinear`, `cubic`) are computed in double precision and written in "
+        "the source's type when it is floating, as gdalwarp writes them (and as xarray's `mean` keeps a float32 array float32): "
+        "a Float32 source gives Float32 values (the double result rounded to the nearest float, exactly what gdalwarp stores "
+        "in a Float32 output), a Float64 source Float64 values. Over integer sources they write Float64 (gdalwarp would round "
+        "them back to the integer type; we keep the fraction, as NumPy's `mean` does). Nodata source pixels are left out; a "
+        "cell with no valid source pixel is nodata. Floating sources without a nodata value treat NaN as nodata. `med` is "
+        "accepted for `median`.",
+    .options = rasterflow::declared_options<rasterflow::nodes::ResampleOptions>(),
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .input_kind = "source",
+    .output_kind = "raster",
+    .create = rasterflow::create_node<rasterflow::nodes::Resample>,
+    .operation = "resample"}))

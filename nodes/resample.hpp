@@ -8,6 +8,7 @@
 #include "nodes/raster_source.hpp"
 #include "nodes/common/planning.hpp"
 #include "rasterflow/node.hpp"
+#include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {
 
@@ -20,6 +21,12 @@ const char* method_name(Method m);
 bool is_blending(Method m);
 std::vector<std::string> method_choices_for_registry();
 ValueKind output_kind(Method m, GDALDataType source_type);
+
+struct ResampleOptions {
+  std::string method;
+  std::string implementation;  // auto | fast | warper
+  void declare(OptionBinder& args);
+};
 
 class Resample final : public Node, public SourceReader {
  public:
@@ -43,8 +50,8 @@ class Resample final : public Node, public SourceReader {
   // Why the fast path does not apply ("" when it does).
   std::string fast_path_refusal() const;
 
+  ResampleOptions options_;
   Method method_ = Method::nearest;
-  std::string implementation_;  // auto | fast | warper
   bool streams_at_smallest_ = false;  // its source's decoding holds no less in smaller streams
   bool fast_ = false;
   // Fast path geometry: a grid cell is kx x ky source pixels; grid column 0 / row 0 start at

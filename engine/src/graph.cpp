@@ -71,7 +71,8 @@ OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const
     case OptionType::string:
     case OptionType::input_path:
     case OptionType::output_path:
-      if (!v.is_string()) wrong("a string");
+    case OptionType::secret:
+      if (!v.is_string()) wrong(expected_text(spec.type));
       return std::string(v.as_string());
     case OptionType::integer: {
       if (v.is_int64()) return v.as_int64();
@@ -79,22 +80,22 @@ OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const
       if (v.is_double() && std::floor(v.as_double()) == v.as_double() && std::fabs(v.as_double()) < 9e15) {
         return static_cast<std::int64_t>(v.as_double());
       }
-      wrong("an integer");
+      wrong(expected_text(spec.type));
     }
     case OptionType::number: {
       const auto n = as_number(v);
-      if (!n) wrong("a number");
+      if (!n) wrong(expected_text(spec.type));
       return *n;
     }
     case OptionType::boolean:
-      if (!v.is_bool()) wrong("true or false");
+      if (!v.is_bool()) wrong(expected_text(spec.type));
       return v.as_bool();
     case OptionType::string_list: {
       if (v.is_string()) return std::vector<std::string>{std::string(v.as_string())};
-      if (!v.is_array()) wrong("a list of strings");
+      if (!v.is_array()) wrong(expected_text(spec.type));
       std::vector<std::string> out;
       for (const auto& item : v.as_array()) {
-        if (!item.is_string()) wrong("a list of strings");
+        if (!item.is_string()) wrong(expected_text(spec.type));
         out.emplace_back(item.as_string());
       }
       return out;
@@ -104,23 +105,86 @@ OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const
   return {};
 }
 
-void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where) {
-  if (!spec.choices.empty()) {
-    if (const auto* s = std::get_if<std::string>(&value)) {
-      if (std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end()) {
-        throw_graph_error(where, "option \"" + spec.name + "\": unknown value \"" + *s + "\" (expected one of: " +
-                                     join(spec.choices) + ")");
+std::vector<std::string> option_names(const NodeTypeInfo& info) {
+  std::vector<std::string> names;
+  for (const auto& o : info.options) names.push_back(o.name);
+  return names;
+}
+
+const OptionSpec* find_option(const NodeTypeInfo& info, const std::string& name) {
+  const auto it = std::find_if(info.options.begin(), info.options.end(), [&](const OptionSpec& o) { return o.name == name; });
+  return it == info.options.end() ? nullptr : &*it;
+}
+
+// A node's `inputs` and options as the graph writes them.
+void read_node_fields(NodeSpec& spec, const NodeTypeInfo& info, const json::object& obj) {
+  const std::vector<std::string> names = option_names(info);
+  for (const auto& [key, value] : obj) {
+    const std::string k(key);
+    if (k == "id" || k == "type") continue;
+    if (k == "inputs") {
+      if (!value.is_array()) throw_graph_error(spec.where(), "field \"inputs\": expected a list of node ids, got " + kind_of(value));
+      for (const auto& in : value.as_array()) {
+        if (!in.is_string()) throw_graph_error(spec.where(), "field \"inputs\": expected node ids (strings), got " + kind_of(in));
+        spec.inputs.emplace_back(in.as_string());
       }
+      continue;
     }
+    const OptionSpec* option = find_option(info, k);
+    if (option == nullptr) {
+      std::vector<std::string> all = names;
+      all.push_back("inputs");
+      throw_graph_error(spec.where(), "unknown option \"" + k + "\"" + did_you_mean(k, all) +
+                                         (names.empty() ? std::string(" (this type takes no options)") : " (options: " + join(names) + ")"));
+    }
+    spec.options.set(k, bind_json_option(*option, value, spec.where()));
   }
-  if (spec.min) {
-    double n = 0;
-    if (const auto* i = std::get_if<std::int64_t>(&value)) n = static_cast<double>(*i);
-    else if (const auto* d = std::get_if<double>(&value)) n = *d;
-    else return;
-    if (n < *spec.min) {
-      throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(value) + " is out of range (expected >= " +
-                                   option_value_text(OptionValue{*spec.min}) + ")");
+}
+
+// --set nodes.<id>.<option> and config.yml's nodes: section win over the graph.
+void apply_overrides(NodeSpec& spec, const NodeTypeInfo& info, const Config& config) {
+  const auto ov = config.node_overrides.find(spec.id);
+  if (ov == config.node_overrides.end()) return;
+  for (const auto& [k, text] : ov->second) {
+    const OptionSpec* option = find_option(info, k);
+    if (option == nullptr) {
+      throw_graph_error("--set nodes." + spec.id + "." + k, spec.where() + ": unknown option \"" + k + "\"" + did_you_mean(k, option_names(info)));
+    }
+    const auto parsed = parse_option_text(*option, text);
+    if (!parsed) throw_graph_error("--set nodes." + spec.id + "." + k, "expected " + std::string(to_string(option->type)) + ", got \"" + text + "\"");
+    spec.options.set(k, *parsed);
+  }
+}
+
+// An input path: not empty, not a GDAL virtual file system or URL unless engine.allow_vsi, and
+// relative to the graph file's folder.
+void resolve_input_path(NodeSpec& spec, const OptionSpec& o, const Config& config, const std::filesystem::path& base) {
+  const std::filesystem::path p(spec.options.str(o.name));
+  if (p.empty()) throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
+  // Paths that GDAL understands as virtual files or URLs reach the network or other
+  // files: refused unless engine.allow_vsi, and then kept as given.
+  const std::string& text = spec.options.str(o.name);
+  const bool is_virtual = text.rfind("/vsi", 0) == 0 || text.find("://") != std::string::npos || text.find(":::") != std::string::npos;
+  if (is_virtual && !config.engine.allow_vsi) {
+    throw_graph_error(spec.where(), "option \"" + o.name + "\": \"" + text +
+                                        "\" is a GDAL virtual file system or URL, refused by default since graphs may come from "
+                                        "other people (set engine.allow_vsi: true to allow it)");
+  }
+  if (p.is_relative() && !is_virtual) spec.options.set(o.name, (base / p).lexically_normal().string());
+}
+
+// Defaults for what was not set, required options, choices and bounds, paths.
+void complete_options(NodeSpec& spec, const NodeTypeInfo& info, const Config& config, const std::filesystem::path& base) {
+  for (const auto& o : info.options) {
+    if (!spec.options.has(o.name)) {
+      if (o.required) throw_graph_error(spec.where(), "option \"" + o.name + "\": required (" + o.help + ")");
+      spec.options.set(o.name, o.default_value);
+    }
+    if (!spec.options.has(o.name)) continue;
+    check_option_value(o, spec.options.all().at(o.name), spec.where());
+    if (o.type == OptionType::input_path) resolve_input_path(spec, o, config, base);
+    if (o.type == OptionType::output_path && spec.options.str(o.name).empty()) {
+      throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
     }
   }
 }
@@ -172,7 +236,55 @@ GridSpec parse_grid(const json::value& v, const std::string& file) {
   return grid;
 }
 
+// Whether `option` of a node of type `type` is a secret (false for unknown types and options).
+bool is_secret(const std::string& type, const std::string& option) {
+  const NodeTypeInfo* info = NodeRegistry::instance().find(type);
+  if (info == nullptr) return false;
+  for (const auto& o : info->options) {
+    if (o.name == option) return o.type == OptionType::secret;
+  }
+  return false;
+}
+
+// The graph's text, or its JSON re-serialised with every secret option's value masked when it
+// has any.
+std::string masked_graph_text(json::value root, const std::string& text) {
+  json::array* nodes = nullptr;
+  if (auto* obj = root.if_object()) {
+    if (auto* v = obj->if_contains("nodes")) nodes = v->if_array();
+  }
+  if (nodes == nullptr) return text;
+  bool masked = false;
+  for (auto& n : *nodes) {
+    auto* obj = n.if_object();
+    const auto* type = obj != nullptr ? obj->if_contains("type") : nullptr;
+    if (type == nullptr || !type->is_string()) continue;
+    for (auto& [key, value] : *obj) {
+      if (value.is_string() && is_secret(std::string(type->as_string()), std::string(key))) {
+        value = mask_secret(std::string(value.as_string()));
+        masked = true;
+      }
+    }
+  }
+  return masked ? json::serialize(root) : text;
+}
+
 }  // namespace
+
+std::string masked_config_json(const Config& config, const GraphSpec& graph) {
+  json::value root = json::parse(config.to_json());
+  json::value* section = root.as_object().if_contains("nodes");
+  json::object* nodes = section != nullptr ? section->if_object() : nullptr;
+  if (nodes == nullptr) return json::serialize(root);
+  for (auto& [id, options] : *nodes) {
+    const auto spec = std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeSpec& n) { return n.id == id; });
+    if (spec == graph.nodes.end() || !options.is_object()) continue;
+    for (auto& [key, value] : options.as_object()) {
+      if (value.is_string() && is_secret(spec->type, std::string(key))) value = mask_secret(std::string(value.as_string()));
+    }
+  }
+  return json::serialize(root);
+}
 
 GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path& file, const Config& config) {
   const std::string fname = file.string();
@@ -180,7 +292,7 @@ GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path&
   if (!root.is_object()) throw_graph_error(fname, "expected a JSON object with \"nodes\"");
   GraphSpec graph;
   graph.file = file;
-  graph.json = json_text;
+  graph.json = masked_graph_text(root, json_text);
   graph.name = file.stem().string();
   const json::array* nodes = nullptr;
   for (const auto& [key, value] : root.as_object()) {
@@ -226,69 +338,9 @@ GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path&
     }
     if (index.count(spec.id) != 0) throw_graph_error(spec.where(), "field \"id\": duplicate id (also nodes[" + std::to_string(index[spec.id]) + "])");
     index[spec.id] = i;
-    std::vector<std::string> option_names;
-    for (const auto& o : info->options) option_names.push_back(o.name);
-    for (const auto& [key, value] : obj) {
-      const std::string k(key);
-      if (k == "id" || k == "type") continue;
-      if (k == "inputs") {
-        if (!value.is_array()) throw_graph_error(spec.where(), "field \"inputs\": expected a list of node ids, got " + kind_of(value));
-        for (const auto& in : value.as_array()) {
-          if (!in.is_string()) throw_graph_error(spec.where(), "field \"inputs\": expected node ids (strings), got " + kind_of(in));
-          spec.inputs.emplace_back(in.as_string());
-        }
-        continue;
-      }
-      const auto spec_it = std::find_if(info->options.begin(), info->options.end(), [&](const OptionSpec& o) { return o.name == k; });
-      if (spec_it == info->options.end()) {
-        std::vector<std::string> all = option_names;
-        all.push_back("inputs");
-        throw_graph_error(spec.where(), "unknown option \"" + k + "\"" + did_you_mean(k, all) +
-                                           (option_names.empty() ? std::string(" (this type takes no options)") : " (options: " + join(option_names) + ")"));
-      }
-      OptionValue bound = bind_json_option(*spec_it, value, spec.where());
-      spec.options.set(k, std::move(bound));
-    }
-    // --set nodes.<id>.<option> and config.yml's nodes: section win over the graph.
-    if (const auto ov = config.node_overrides.find(spec.id); ov != config.node_overrides.end()) {
-      for (const auto& override_entry : ov->second) {
-        const std::string& k = override_entry.first;
-        const std::string& text = override_entry.second;
-        const auto spec_it = std::find_if(info->options.begin(), info->options.end(), [&](const OptionSpec& o) { return o.name == k; });
-        if (spec_it == info->options.end()) {
-          throw_graph_error("--set nodes." + spec.id + "." + k, spec.where() + ": unknown option \"" + k + "\"" + did_you_mean(k, option_names));
-        }
-        const auto parsed = parse_option_text(*spec_it, text);
-        if (!parsed) throw_graph_error("--set nodes." + spec.id + "." + k, "expected " + std::string(to_string(spec_it->type)) + ", got \"" + text + "\"");
-        spec.options.set(k, *parsed);
-      }
-    }
-    for (const auto& o : info->options) {
-      if (!spec.options.has(o.name)) {
-        if (o.required) throw_graph_error(spec.where(), "option \"" + o.name + "\": required (" + o.help + ")");
-        spec.options.set(o.name, o.default_value);
-      }
-      if (spec.options.has(o.name)) {
-        check_option_value(o, spec.options.all().at(o.name), spec.where());
-        if (o.type == OptionType::input_path) {
-          const std::filesystem::path p(spec.options.str(o.name));
-          if (p.empty()) throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
-          // Paths that GDAL understands as virtual files or URLs reach the network or other
-          // files: refused unless engine.allow_vsi, and then kept as given.
-          const std::string& text = spec.options.str(o.name);
-          const bool is_virtual = text.rfind("/vsi", 0) == 0 || text.find("://") != std::string::npos || text.find(":::") != std::string::npos;
-          if (is_virtual && !config.engine.allow_vsi) {
-            throw_graph_error(spec.where(), "option \"" + o.name + "\": \"" + text +
-                                                "\" is a GDAL virtual file system or URL, refused by default since graphs may come from "
-                                                "other people (set engine.allow_vsi: true to allow it)");
-          }
-          if (p.is_relative() && !is_virtual) spec.options.set(o.name, (base / p).lexically_normal().string());
-        }
-        if (o.type == OptionType::output_path && spec.options.str(o.name).empty()) {
-          throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
-        }
-      }
-    }
+    read_node_fields(spec, *info, obj);
+    apply_overrides(spec, *info, config);
+    complete_options(spec, *info, config, base);
     specs.push_back(std::move(spec));
   }
   for (const auto& [id, _] : config.node_overrides) {

@@ -1,10 +1,12 @@
 #include "rasterflow/options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <sstream>
 
 #include "rasterflow/errors.hpp"
+#include "rasterflow/metrics.hpp"
 
 namespace rasterflow {
 
@@ -17,8 +19,23 @@ const char* to_string(OptionType type) {
     case OptionType::string_list: return "list of strings";
     case OptionType::input_path: return "path";
     case OptionType::output_path: return "path";
+    case OptionType::secret: return "secret";
   }
   return "?";
+}
+
+const char* expected_text(OptionType type) {
+  switch (type) {
+    case OptionType::string:
+    case OptionType::input_path:
+    case OptionType::output_path:
+    case OptionType::secret: return "a string";
+    case OptionType::integer: return "an integer";
+    case OptionType::number: return "a number";
+    case OptionType::boolean: return "true or false";
+    case OptionType::string_list: return "a list of strings";
+  }
+  return "a value";
 }
 
 std::optional<OptionValue> parse_option_text(const OptionSpec& spec, const std::string& text) {
@@ -26,6 +43,7 @@ std::optional<OptionValue> parse_option_text(const OptionSpec& spec, const std::
     case OptionType::string:
     case OptionType::input_path:
     case OptionType::output_path:
+    case OptionType::secret:
       return OptionValue{text};
     case OptionType::integer: {
       std::int64_t v = 0;
@@ -72,6 +90,61 @@ std::string option_value_text(const OptionValue& value) {
     }
   };
   return std::visit(Visitor{}, value);
+}
+
+const char* value_kind_text(const OptionValue& value) {
+  struct Visitor {
+    const char* operator()(std::monostate) const { return "null"; }
+    const char* operator()(bool) const { return "a boolean"; }
+    const char* operator()(std::int64_t) const { return "an integer"; }
+    const char* operator()(double) const { return "a number"; }
+    const char* operator()(const std::string&) const { return "a string"; }
+    const char* operator()(const std::vector<std::string>&) const { return "a list"; }
+  };
+  return std::visit(Visitor{}, value);
+}
+
+std::string mask_secret(const std::string& text) {
+  const std::string masked = mask_password(text);
+  if (masked != text || text.empty()) return masked;
+  return "***";
+}
+
+std::string option_display_text(const OptionSpec& spec, const OptionValue& value) {
+  const std::string text = option_value_text(value);
+  if (spec.type == OptionType::secret && !std::holds_alternative<std::monostate>(value)) return mask_secret(text);
+  return text;
+}
+
+namespace {
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+}  // namespace
+
+void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where) {
+  if (!spec.choices.empty()) {
+    if (const auto* s = std::get_if<std::string>(&value)) {
+      if (std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end()) {
+        throw_graph_error(where, "option \"" + spec.name + "\": unknown value \"" + *s + "\" (expected one of: " +
+                                     join(spec.choices) + ")");
+      }
+    }
+  }
+  double n = 0;
+  if (const auto* i = std::get_if<std::int64_t>(&value)) n = static_cast<double>(*i);
+  else if (const auto* d = std::get_if<double>(&value)) n = *d;
+  else return;
+  if (spec.min && n < *spec.min) {
+    throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(value) + " is out of range (expected >= " +
+                                 option_value_text(OptionValue{*spec.min}) + ")");
+  }
+  if (spec.max && n > *spec.max) {
+    throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(value) + " is out of range (expected <= " +
+                                 option_value_text(OptionValue{*spec.max}) + ")");
+  }
 }
 
 bool Options::has(const std::string& name) const {

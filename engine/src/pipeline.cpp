@@ -352,6 +352,20 @@ boost::json::object topology_json(const TopologySummary& t, const NumaPlacement&
 
 }  // namespace detail
 
+namespace {
+// A node's options as plans show them: in declaration order, set ones only, secrets masked.
+std::vector<std::pair<std::string, std::string>> shown_options(const Node& n) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& o : NodeRegistry::instance().find(n.type())->options) {
+    const auto it = n.spec().options.all().find(o.name);
+    if (it == n.spec().options.all().end() || std::holds_alternative<std::monostate>(it->second)) continue;
+    out.emplace_back(o.name, option_display_text(o, it->second));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::string> Pipeline::plan() const {
   const Impl& m = *impl_;
   const Grid& g = m.context.grid;
@@ -384,6 +398,9 @@ std::vector<std::string> Pipeline::plan() const {
     line += ": ~" + format_size(static_cast<std::uint64_t>(needs.bytes_per_cell * static_cast<double>(m.tile_rows * g.width))) + " per tile";
     if (needs.per_thread > 0) line += ", " + format_size(needs.per_thread) + " per thread";
     lines.push_back(line);
+    std::string options;
+    for (const auto& [name, text] : shown_options(n)) options += (options.empty() ? "" : ", ") + name + "=" + text;
+    if (!options.empty()) lines.push_back("    options: " + options);
     for (const auto& d : n.describe()) lines.push_back("    " + d);
   }
   const auto per_tile = static_cast<std::uint64_t>(m.plan_bytes_per_cell * static_cast<double>(m.tile_rows * g.width));
@@ -411,9 +428,7 @@ std::string Pipeline::plan_json() const {
   boost::json::array nodes;
   for (const auto& n : m.nodes) {
     boost::json::object options;
-    for (const auto& [name, value] : n->spec().options.all()) {
-      if (!std::holds_alternative<std::monostate>(value)) options[name] = option_value_text(value);
-    }
+    for (const auto& [name, text] : shown_options(*n)) options[name] = text;
     boost::json::array inputs, notes;
     for (const auto& in : n->spec().inputs) inputs.emplace_back(in);
     for (const auto& d : n->describe()) notes.emplace_back(d);
@@ -466,9 +481,7 @@ std::string Pipeline::plan_dot() const {
                     dot_escape(m.graph.name + ": " + grid_text) + "\";\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n";
   for (const auto& n : m.nodes) {
     std::string label = n->id() + "\\n(" + n->type() + ")";
-    for (const auto& [name, value] : n->spec().options.all()) {
-      if (std::holds_alternative<std::monostate>(value)) continue;
-      std::string text = option_value_text(value);
+    for (auto [name, text] : shown_options(*n)) {
       if (text.size() > 40) text = "…" + text.substr(text.size() - 39);
       label += "\\n" + dot_escape(name + "=" + text);
     }

@@ -6,8 +6,8 @@
 
 namespace rasterflow::nodes {
 
-FileSink::FileSink(NodeSpec spec, std::string path_option) : SinkNode(std::move(spec)) {
-  file_.set_path(this->spec().options.str(path_option), where());
+FileSink::FileSink(NodeSpec spec, std::filesystem::path path) : SinkNode(std::move(spec)) {
+  file_.set_path(std::move(path), where());
 }
 
 void FileSink::prepare(const RunContext& ctx, std::span<Node* const>) {

@@ -15,7 +15,8 @@ namespace rasterflow::nodes {
 
 class FileSink : public SinkNode {
  public:
-  explicit FileSink(NodeSpec spec, std::string path_option = "path");
+  // `path`: the file the sink writes (its bound output_path option).
+  FileSink(NodeSpec spec, std::filesystem::path path);
 
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
   void open() override;

@@ -109,8 +109,13 @@ class Passthrough final : public Node {
   using Node::Node;
   PayloadPtr process(const TileRequest&, std::span<const PayloadPtr> inputs) override { return inputs[0]; }
 };
-RASTERFLOW_REGISTER_NODE((NodeTypeInfo{"test_passthrough", "test double", {}, 1, 1, "raster", "raster", false,
-                                       [](NodeSpec spec) { return std::make_unique<Passthrough>(std::move(spec)); }}))
+RASTERFLOW_REGISTER_NODE((NodeTypeInfo{.name = "test_passthrough",
+                                       .description = "test double",
+                                       .min_inputs = 1,
+                                       .max_inputs = 1,
+                                       .input_kind = "raster",
+                                       .output_kind = "raster",
+                                       .create = create_node<Passthrough>}))
 }  // namespace
 
 TEST_CASE("Graph.Errors.Cycle") {

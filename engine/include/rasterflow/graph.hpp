@@ -25,7 +25,9 @@ struct GraphSpec {
   std::string name;
   GridSpec grid;
   std::vector<NodeSpec> nodes;   // in a topological order (inputs before their consumers)
-  std::string json;              // the graph as loaded (for the experiment record)
+  // The graph as loaded, for the experiment record: the text itself, or, when it sets a secret
+  // option, the same JSON re-serialised with the secrets masked (mask_secret).
+  std::string json;
 };
 
 // Loads and validates a graph: JSON syntax (with line and column), unknown keys, unique ids,
@@ -34,5 +36,9 @@ struct GraphSpec {
 GraphSpec load_graph(const std::filesystem::path& file, const Config& config = {});
 GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path& file,
                       const Config& config = {});
+
+// config.to_json() for the experiment record, with the values of the graph's secret options
+// set through `nodes.<id>.<option>` masked (config.to_json() already masks database.url).
+std::string masked_config_json(const Config& config, const GraphSpec& graph);
 
 }  // namespace rasterflow

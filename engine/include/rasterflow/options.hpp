@@ -1,6 +1,7 @@
 #pragma once
-// Node options: declared once per node type (name, type, default, help), bound from the graph
-// JSON or from `--set nodes.<id>.<option>=value`, and read back typed by the node.
+// Node options: declared once per node type (name, type, default, help; see option_binder.hpp),
+// bound from the graph JSON or from `--set nodes.<id>.<option>=value`, and handed to the node's
+// declared members when it is created.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -18,8 +19,11 @@ enum class OptionType {
   string_list,
   input_path,   // a file read by the node; relative to the graph file's folder
   output_path,  // a file written by the node; relative to --output-dir
+  secret,       // a string never shown whole (a URL with a password): masked in plans, logs, metrics
 };
 const char* to_string(OptionType type);
+// What a value of the type must be, as error messages say it ("an integer", "true or false").
+const char* expected_text(OptionType type);
 
 using OptionValue =
     std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<std::string>>;
@@ -32,11 +36,22 @@ struct OptionSpec {
   bool required = false;
   std::vector<std::string> choices{};  // allowed values of a string option (empty: any)
   std::optional<double> min{};         // inclusive lower bound of a number/integer option
+  std::optional<double> max{};         // inclusive upper bound of a number/integer option
 };
 
 // Parses text (from --set) as an option of the given type; nullopt when it does not fit.
 std::optional<OptionValue> parse_option_text(const OptionSpec& spec, const std::string& text);
 std::string option_value_text(const OptionValue& value);
+// What kind of value it holds, as error messages say it ("a string", "an integer").
+const char* value_kind_text(const OptionValue& value);
+// A secret's text as it may be shown: the password of a URL or key=value string masked
+// (mask_password), or "***" for a secret that has no recognisable password.
+std::string mask_secret(const std::string& text);
+// The value's text for plans, logs and stored metrics: masked when the option is secret.
+std::string option_display_text(const OptionSpec& spec, const OptionValue& value);
+// Checks a bound value against the option's choices and bounds; throws GraphError naming
+// `where` and the option.
+void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where);
 
 // The options of one node after binding: every declared option is present (its default when
 // the graph did not set it; monostate when optional without default).

@@ -10,10 +10,14 @@
 
 namespace rasterflow {
 
+// One node type, registered with designated initializers (fields left out keep these defaults):
+//   RASTERFLOW_REGISTER_NODE((NodeTypeInfo{.name = "merge", .description = "...",
+//                                          .options = declared_options<MergeOptions>(), ...}))
 struct NodeTypeInfo {
-  std::string name;
-  std::string description;
-  std::vector<OptionSpec> options;
+  std::string name;            // the type in graph JSON, logs and metrics
+  std::string description;     // one sentence
+  std::string details;         // more for the node reference (Markdown paragraphs; "" when none)
+  std::vector<OptionSpec> options;  // from the options' declaration (option_binder.hpp)
   int min_inputs = 0;
   int max_inputs = 0;          // -1: any number
   std::string input_kind;      // what its inputs must produce ("" when it has none)
@@ -22,6 +26,12 @@ struct NodeTypeInfo {
   std::function<std::unique_ptr<Node>(NodeSpec)> create;
   std::string operation = "process";  // what the node does to a tile, for metrics: read, resample, merge, write
 };
+
+// NodeTypeInfo::create for a node class constructed from its NodeSpec.
+template <typename T>
+std::unique_ptr<Node> create_node(NodeSpec spec) {
+  return std::make_unique<T>(std::move(spec));
+}
 
 class NodeRegistry {
  public:
