@@ -17,6 +17,7 @@
 
 #include "adaptive.hpp"
 #include "memory_planner.hpp"
+#include "plan.hpp"
 #include "pipeline_impl.hpp"
 #include "stage_tracker.hpp"
 #include "trace.hpp"
@@ -366,134 +367,56 @@ std::vector<std::pair<std::string, std::string>> shown_options(const Node& n) {
 
 }  // namespace
 
-std::vector<std::string> Pipeline::plan() const {
-  const Impl& m = *impl_;
-  const Grid& g = m.context.grid;
-  std::vector<std::string> lines;
-  lines.push_back("graph " + m.graph.name + " (" + m.graph.file.string() + ")");
-  char buf[512];
-  std::snprintf(buf, sizeof buf, "grid: %s, %lld x %lld cells (%.6g x %.6g), extent [%.12g, %.12g, %.12g, %.12g] (%s)",
-                hooks().crs_label(g.crs).c_str(), static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x,
-                g.res_y, g.extent().xmin, g.extent().ymin, g.extent().xmax, g.extent().ymax, m.grid_origin.c_str());
-  lines.emplace_back(buf);
-  lines.push_back(topology_line());
-  for (const auto& f : m.placement.fallbacks) lines.push_back("    fallback: " + f);
-  if (const double ratio = m.topology.remote_ratio(); ratio > 0) {
-    std::snprintf(buf, sizeof buf, "    NUMA distances: remote access costs %.2fx local (hwloc distance matrix)", ratio);
-    lines.emplace_back(buf);
-  }
-  const std::int64_t tiles = (g.height + m.tile_rows - 1) / m.tile_rows;
-  std::snprintf(buf, sizeof buf, "tiles: about %lld bands of %lld rows (%lld cells), at most %d in flight; %d threads",
-                static_cast<long long>(tiles), static_cast<long long>(m.tile_rows), static_cast<long long>(m.tile_rows * g.width),
-                m.max_in_flight, m.threads);
-  lines.emplace_back(buf);
-  for (std::size_t i = 0; i < m.nodes.size(); ++i) {
-    const Node& n = *m.nodes[i];
-    std::string line = "node " + n.id() + " (" + n.type() + ")";
-    if (!n.spec().inputs.empty()) {
-      line += " <- ";
-      for (std::size_t k = 0; k < n.spec().inputs.size(); ++k) line += (k ? ", " : "") + n.spec().inputs[k];
-    }
-    const ResourceNeeds needs = n.resources();
-    line += ": ~" + format_size(static_cast<std::uint64_t>(needs.bytes_per_cell * static_cast<double>(m.tile_rows * g.width))) + " per tile";
-    if (needs.per_thread > 0) line += ", " + format_size(needs.per_thread) + " per thread";
-    lines.push_back(line);
-    std::string options;
-    for (const auto& [name, text] : shown_options(n)) options += (options.empty() ? "" : ", ") + name + "=" + text;
-    if (!options.empty()) lines.push_back("    options: " + options);
-    for (const auto& d : n.describe()) lines.push_back("    " + d);
-  }
-  const auto per_tile = static_cast<std::uint64_t>(m.plan_bytes_per_cell * static_cast<double>(m.tile_rows * g.width));
-  lines.push_back("memory: limit " + format_size(m.limit) + " (" + (m.config.memory.limit > 0 ? "memory.limit" : "auto") + "); in use " +
-                  format_size(m.baseline_rss) + ", GDAL cache " + format_size(m.gdal_cache) + ", thread buffers " +
-                  format_size(m.fixed_bytes - m.held_bytes) + ", decoded block rows " + format_size(m.held_bytes) + "; tiles in flight may hold " + format_size(m.budget) + " (~" + format_size(per_tile) +
-                  " per tile)");
-  if (m.config.merge.enable_streaming) {
-    lines.push_back("export: streaming; every buffer is bounded by the tiles admitted, so memory does not grow with the grid");
-  } else {
-    lines.push_back("export: in-memory; holds the merged grid, ~" +
-                    format_size(static_cast<std::uint64_t>(m.bytes_per_cell(false) * static_cast<double>(g.cells()))) +
-                    ", then writes it");
-  }
-  return lines;
-}
-
-std::string Pipeline::plan_json() const {
-  const Impl& m = *impl_;
-  const Grid& g = m.context.grid;
-  const Extent e = g.extent();
-  boost::json::object grid{{"crs", hooks().crs_label(g.crs)},    {"width", g.width},   {"height", g.height},
-                           {"resolution", boost::json::array{g.res_x, g.res_y}},
-                           {"extent", boost::json::array{e.xmin, e.ymin, e.xmax, e.ymax}}, {"origin", m.grid_origin}};
-  boost::json::array nodes;
-  for (const auto& n : m.nodes) {
-    boost::json::object options;
-    for (const auto& [name, text] : shown_options(*n)) options[name] = text;
-    boost::json::array inputs, notes;
-    for (const auto& in : n->spec().inputs) inputs.emplace_back(in);
-    for (const auto& d : n->describe()) notes.emplace_back(d);
-    nodes.emplace_back(boost::json::object{{"id", n->id()},
-                                           {"type", n->type()},
-                                           {"inputs", inputs},
-                                           {"options", options},
-                                           {"bytes_per_tile", static_cast<std::uint64_t>(n->resources().bytes_per_cell * static_cast<double>(m.tile_rows * g.width))},
-                                           {"bytes_per_thread", n->resources().per_thread},
-                                           {"notes", notes}});
-  }
-  const boost::json::object memory{{"limit", m.limit},           {"limit_source", m.config.memory.limit > 0 ? "memory.limit" : "auto"},
-                                   {"in_use", m.baseline_rss},   {"gdal_cache", m.gdal_cache},
-                                   {"thread_buffers", m.fixed_bytes - m.held_bytes}, {"decoded_block_rows", m.held_bytes}, {"tile_budget", m.budget},
-                                   {"bytes_per_cell", m.plan_bytes_per_cell}};
-  const boost::json::object root{{"graph", m.graph.name},
-                                 {"file", m.graph.file.string()},
-                                 {"grid", grid},
-                                 {"tiles", boost::json::object{{"rows", m.tile_rows},
-                                                               {"count", (g.height + m.tile_rows - 1) / m.tile_rows},
-                                                               {"max_in_flight", m.max_in_flight}}},
-                                 {"threads", m.threads},
-                                 {"threads_source", m.threads_source},
-                                 {"topology", detail::topology_json(m.topology, m.placement, m.threads, m.threads_source)},
-                                 {"nodes", nodes},
-                                 {"memory", memory},
-                                 {"export", m.config.merge.enable_streaming ? "streaming" : "in-memory"}};
-  return boost::json::serialize(root) + "\n";
-}
-
-namespace {
-std::string dot_escape(const std::string& text) {
-  std::string out;
-  for (const char ch : text) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    out += ch;
-  }
-  return out;
-}
-}  // namespace
-
-std::string Pipeline::plan_dot() const {
-  const Impl& m = *impl_;
-  const Grid& g = m.context.grid;
-  char grid_text[256];
-  std::snprintf(grid_text, sizeof grid_text, "grid %s, %lld x %lld cells of %.6g x %.6g; tiles of %lld rows; %d threads",
-                hooks().crs_label(g.crs).c_str(), static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x, g.res_y,
-                static_cast<long long>(m.tile_rows), m.threads);
-  std::string out = "digraph \"" + dot_escape(m.graph.name) + "\" {\n  rankdir=LR;\n  labelloc=t;\n  label=\"" +
-                    dot_escape(m.graph.name + ": " + grid_text) + "\";\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n";
-  for (const auto& n : m.nodes) {
-    std::string label = n->id() + "\\n(" + n->type() + ")";
-    for (auto [name, text] : shown_options(*n)) {
-      if (text.size() > 40) text = "…" + text.substr(text.size() - 39);
-      label += "\\n" + dot_escape(name + "=" + text);
-    }
+detail::PlanModel Pipeline::Impl::plan_model() const {
+  const Grid& g = context.grid;
+  detail::PlanModel p;
+  p.graph_name = graph.name;
+  p.graph_file = graph.file.string();
+  p.grid = g;
+  p.crs_label = hooks().crs_label(g.crs);
+  p.grid_origin = grid_origin;
+  p.fallbacks = placement.fallbacks;
+  p.remote_ratio = topology.remote_ratio();
+  p.topology_json = detail::topology_json(topology, placement, threads, threads_source);
+  p.tile_rows = tile_rows;
+  p.max_in_flight = max_in_flight;
+  p.threads = threads;
+  p.threads_source = threads_source;
+  const auto tile_cells = static_cast<double>(tile_rows * g.width);
+  for (const auto& n : nodes) {
+    const ResourceNeeds needs = n->resources();
     const auto* info = NodeRegistry::instance().find(n->type());
-    const char* shape = info->is_sink ? "note" : n->spec().inputs.empty() ? "cylinder" : "box";
-    out += "  \"" + dot_escape(n->id()) + "\" [label=\"" + label + "\", shape=" + shape + "];\n";
+    p.nodes.push_back({.id = n->id(),
+                       .type = n->type(),
+                       .inputs = n->spec().inputs,
+                       .options = shown_options(*n),
+                       .bytes_per_tile = static_cast<std::uint64_t>(needs.bytes_per_cell * tile_cells),
+                       .bytes_per_thread = needs.per_thread,
+                       .notes = n->describe(),
+                       .shape = info->is_sink ? "note" : n->spec().inputs.empty() ? "cylinder" : "box"});
   }
-  for (const auto& n : m.nodes) {
-    for (const auto& in : n->spec().inputs) out += "  \"" + dot_escape(in) + "\" -> \"" + dot_escape(n->id()) + "\";\n";
-  }
-  out += "}\n";
-  return out;
+  p.memory = {.limit = limit,
+              .limit_source = config.memory.limit > 0 ? "memory.limit" : "auto",
+              .in_use = baseline_rss,
+              .read_cache = gdal_cache,
+              .thread_buffers = fixed_bytes - held_bytes,
+              .held = held_bytes,
+              .tile_budget = budget,
+              .bytes_per_cell = plan_bytes_per_cell,
+              .per_tile = static_cast<std::uint64_t>(plan_bytes_per_cell * tile_cells)};
+  p.streaming = config.merge.enable_streaming;
+  p.in_memory_bytes = static_cast<std::uint64_t>(bytes_per_cell(false) * static_cast<double>(g.cells()));
+  return p;
 }
+
+std::vector<std::string> Pipeline::plan() const {
+  detail::PlanModel p = impl_->plan_model();
+  p.topology_line = topology_line();
+  return detail::render_plan_text(p);
+}
+
+std::string Pipeline::plan_json() const { return detail::render_plan_json(impl_->plan_model()); }
+
+std::string Pipeline::plan_dot() const { return detail::render_plan_dot(impl_->plan_model()); }
 
 }  // namespace rasterflow

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "plan.hpp"
 #include "rasterflow/hooks.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "rasterflow/placement.hpp"
@@ -75,6 +76,7 @@ struct Pipeline::Impl {
 
   void build_nodes();
   std::vector<Node*> node_ptrs() const;
+  detail::PlanModel plan_model() const;
   void resolve_grid();
   void size_memory();
   std::int64_t rows_for(int window_size, int chunk_size) const;
