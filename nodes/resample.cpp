@@ -212,55 +212,81 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   }
 }
 
-void Resample::warp(const TileRequest& tile, Column& out) {
-  const auto& info = source_->info();
+namespace {
+
+using WarpOptionsPtr = std::unique_ptr<GDALWarpOptions, WarpOptionsCloser>;
+
+// A MEM dataset of the tile's rows on the grid whose one Float64 band is `values` (not copied:
+// the warp writes the tile's cells in place).
+DatasetPtr tile_dataset(const Grid& grid, const TileRequest& tile, double* values) {
   GDALDriverH mem = GDALGetDriverByName("MEM");
   DatasetPtr dst(GDALCreate(mem, "", static_cast<int>(tile.width), static_cast<int>(tile.rows), 0, GDT_Float64, nullptr));
   char pointer_option[64];
-  std::snprintf(pointer_option, sizeof pointer_option, "DATAPOINTER=%p", static_cast<void*>(out.values.data()));
+  std::snprintf(pointer_option, sizeof pointer_option, "DATAPOINTER=%p", static_cast<void*>(values));
   char* band_options[] = {pointer_option, nullptr};
   GDALAddBand(get(dst), GDT_Float64, band_options);
-  const GeoTransform grid_gt = grid_.geotransform();
-  GeoTransform tile_gt = grid_gt;
-  tile_gt[3] = grid_.y0 - static_cast<double>(tile.row0) * grid_.res_y;
+  GeoTransform tile_gt = grid.geotransform();
+  tile_gt[3] = grid.y0 - static_cast<double>(tile.row0) * grid.res_y;
   GDALSetGeoTransform(get(dst), tile_gt.data());
-  GDALSetProjection(get(dst), grid_.crs.c_str());
+  GDALSetProjection(get(dst), grid.crs.c_str());
+  return dst;
+}
+
+// Options for warping band `src_band` of `src` into the one Float64 band of `dst` with `alg`,
+// in Float64: source pixels equal to `src_nodata` (when set; NaN: NaN only) are left out, cells
+// that nothing reaches stay NaN. The transformer is the caller's to set.
+WarpOptionsPtr warp_options(GDALDatasetH src, int src_band, GDALDatasetH dst, GDALResampleAlg alg, std::optional<double> src_nodata) {
+  WarpOptionsPtr options(GDALCreateWarpOptions());
+  options->hSrcDS = src;
+  options->hDstDS = dst;
+  options->nBandCount = 1;
+  options->panSrcBands = static_cast<int*>(CPLMalloc(sizeof(int)));
+  options->panSrcBands[0] = src_band;
+  options->panDstBands = static_cast<int*>(CPLMalloc(sizeof(int)));
+  options->panDstBands[0] = 1;
+  options->eResampleAlg = alg;
+  options->eWorkingDataType = GDT_Float64;
+  options->dfWarpMemoryLimit = Resample::kWarpMemory;
+  if (src_nodata) {
+    options->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
+    options->padfSrcNoDataReal[0] = *src_nodata;
+  }
+  options->padfDstNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
+  options->padfDstNoDataReal[0] = std::numeric_limits<double>::quiet_NaN();
+  options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "NO_DATA");
+  return options;
+}
+
+// The kernel scale of bilinear and cubic (see Resample::xscale_).
+void set_kernel_scale(GDALWarpOptions& options, double xscale, double yscale) {
+  char scale[32];
+  std::snprintf(scale, sizeof scale, "%.17g", xscale);
+  options.papszWarpOptions = CSLSetNameValue(options.papszWarpOptions, "XSCALE", scale);
+  std::snprintf(scale, sizeof scale, "%.17g", yscale);
+  options.papszWarpOptions = CSLSetNameValue(options.papszWarpOptions, "YSCALE", scale);
+}
+
+}  // namespace
+
+void Resample::warp(const TileRequest& tile, Column& out) {
+  const auto& info = source_->info();
+  const DatasetPtr dst = tile_dataset(grid_, tile, out.values.data());
 
   GDALDatasetH src = source_->warper_dataset();
   GeoTransform src_gt = info.gt;
-  GeoTransform dst_gt = grid_gt;
+  GeoTransform dst_gt = grid_.geotransform();
   std::unique_ptr<void, TransformerCloser> grid_transformer(GDALCreateGenImgProjTransformer3(
       info.crs.empty() ? nullptr : info.crs.c_str(), src_gt.data(), grid_.crs.c_str(), dst_gt.data()));
   if (!grid_transformer) throw_node_error(where(), "GDAL cannot transform the source into the grid: " + last_gdal_error("no transformer"));
   TileTransformer tile_transformer{grid_transformer.get(), static_cast<double>(tile.row0)};
 
-  std::unique_ptr<GDALWarpOptions, WarpOptionsCloser> options(GDALCreateWarpOptions());
-  options->hSrcDS = src;
-  options->hDstDS = get(dst);
-  options->nBandCount = 1;
-  options->panSrcBands = static_cast<int*>(CPLMalloc(sizeof(int)));
-  options->panSrcBands[0] = source_->warper_band();
-  options->panDstBands = static_cast<int*>(CPLMalloc(sizeof(int)));
-  options->panDstBands[0] = 1;
-  options->eResampleAlg = gdal_alg(method_);
-  options->eWorkingDataType = GDT_Float64;
-  options->dfWarpMemoryLimit = kWarpMemory;
   const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64;
+  std::optional<double> src_nodata;
   if (info.nodata || is_float) {
-    options->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
-    options->padfSrcNoDataReal[0] =
-        info.nodata && !source_->nan_is_only_nodata() ? *info.nodata : std::numeric_limits<double>::quiet_NaN();
+    src_nodata = info.nodata && !source_->nan_is_only_nodata() ? *info.nodata : std::numeric_limits<double>::quiet_NaN();
   }
-  options->padfDstNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
-  options->padfDstNoDataReal[0] = std::numeric_limits<double>::quiet_NaN();
-  options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "NO_DATA");
-  if (method_ == Method::bilinear || method_ == Method::cubic) {
-    char scale[32];
-    std::snprintf(scale, sizeof scale, "%.17g", xscale_);
-    options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "XSCALE", scale);
-    std::snprintf(scale, sizeof scale, "%.17g", yscale_);
-    options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "YSCALE", scale);
-  }
+  const WarpOptionsPtr options = warp_options(src, source_->warper_band(), get(dst), gdal_alg(method_), src_nodata);
+  if (method_ == Method::bilinear || method_ == Method::cubic) set_kernel_scale(*options, xscale_, yscale_);
   options->pfnTransformer = transform_tile;
   options->pTransformerArg = &tile_transformer;
 

@@ -41,6 +41,28 @@ double mode_of(const std::vector<double>& values, std::vector<double>& distinct,
   return best;
 }
 
+// A cell's value for average, sum, rms, min or max, from its valid pixels' sum, sum of
+// squares, minimum, maximum and count.
+double moment_value(Method method, double sum, double sum_sq, double lo, double hi, std::int64_t n) {
+  switch (method) {
+    case Method::average: return sum / static_cast<double>(n);
+    case Method::sum: return sum;
+    case Method::rms: return std::sqrt(sum_sq / static_cast<double>(n));
+    case Method::min: return lo;
+    default: return hi;
+  }
+}
+
+// A cell's value for mode, median, q1 or q3, from its valid pixels (at least one).
+double order_statistic(Method method, std::vector<double>& values, std::vector<double>& distinct, std::vector<std::int64_t>& counts) {
+  switch (method) {
+    case Method::mode: return mode_of(values, distinct, counts);
+    case Method::q1: return quantile(values, 0.25);
+    case Method::q3: return quantile(values, 0.75);
+    default: return quantile(values, 0.5);
+  }
+}
+
 }  // namespace
 
 bool fast_path_supports(Method method) { return method != Method::bilinear && method != Method::cubic; }
@@ -107,13 +129,7 @@ void reduce_blocks(Method method, std::span<const double> src, const BlockLayout
           }
         }
         ok = n > 0;
-        switch (method) {
-          case Method::average: result = sum / static_cast<double>(n); break;
-          case Method::sum: result = sum; break;
-          case Method::rms: result = std::sqrt(sum_sq / static_cast<double>(n)); break;
-          case Method::min: result = lo; break;
-          default: result = hi; break;
-        }
+        result = moment_value(method, sum, sum_sq, lo, hi, n);
       } else {
         scratch.clear();
         for (std::int64_t sy = sy0; sy < sy1; ++sy) {
@@ -123,14 +139,7 @@ void reduce_blocks(Method method, std::span<const double> src, const BlockLayout
           }
         }
         ok = !scratch.empty();
-        if (ok) {
-          switch (method) {
-            case Method::mode: result = mode_of(scratch, distinct, counts); break;
-            case Method::q1: result = quantile(scratch, 0.25); break;
-            case Method::q3: result = quantile(scratch, 0.75); break;
-            default: result = quantile(scratch, 0.5); break;
-          }
-        }
+        if (ok) result = order_statistic(method, scratch, distinct, counts);
       }
       out[cell] = ok ? result : std::numeric_limits<double>::quiet_NaN();
       valid[cell] = ok ? 1 : 0;

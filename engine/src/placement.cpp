@@ -46,6 +46,70 @@ std::size_t NumaPlacement::domain_of(std::uint64_t seq) const {
   return chosen;
 }
 
+namespace {
+
+// One domain per usable node, at most one per thread (the nodes with the most hardware
+// threads first, in node order among equals), threads split in proportion to hardware threads.
+std::vector<NumaDomain> split_threads(std::vector<NumaNodeInfo> usable, int threads) {
+  if (static_cast<int>(usable.size()) > threads) {
+    std::stable_sort(usable.begin(), usable.end(), [](const NumaNodeInfo& a, const NumaNodeInfo& b) { return a.pus > b.pus; });
+    usable.resize(static_cast<std::size_t>(threads));
+    std::stable_sort(usable.begin(), usable.end(), [](const NumaNodeInfo& a, const NumaNodeInfo& b) { return a.os_index < b.os_index; });
+  }
+  std::vector<NumaDomain> domains;
+  const int pus = std::accumulate(usable.begin(), usable.end(), 0, [](int s, const NumaNodeInfo& n) { return s + n.pus; });
+  std::vector<double> remainder;
+  int given = 0;
+  for (const auto& n : usable) {
+    const double share = static_cast<double>(threads) * n.pus / pus;
+    NumaDomain d;
+    d.os_index = n.os_index;
+    d.threads = std::max(1, static_cast<int>(share));
+    given += d.threads;
+    remainder.push_back(share - static_cast<double>(d.threads));
+    domains.push_back(d);
+  }
+  while (given < threads) {  // largest remainders first
+    const auto k = static_cast<std::size_t>(std::max_element(remainder.begin(), remainder.end()) - remainder.begin());
+    ++domains[k].threads;
+    remainder[k] -= 1.0;
+    ++given;
+  }
+  while (given > threads) {  // only when every domain needed its one thread: take from the largest
+    auto it = std::max_element(domains.begin(), domains.end(), [](const NumaDomain& a, const NumaDomain& b) { return a.threads < b.threads; });
+    --it->threads;
+    --given;
+  }
+  return domains;
+}
+
+// Whether the domains' arenas are pinned and their tile buffers bound, with a fallback for
+// each that cannot be.
+void decide_binding(NumaPlacement& p, const TopologySummary& topology, const std::vector<int>& tbb_numa_ids) {
+  // Arenas: TBB's NUMA ids are the nodes' OS numbers when libtbbbind is loaded, {-1} without it.
+  bool ids_known = true;
+  for (auto& d : p.domains) {
+    if (std::find(tbb_numa_ids.begin(), tbb_numa_ids.end(), static_cast<int>(d.os_index)) == tbb_numa_ids.end()) ids_known = false;
+  }
+  if (ids_known) {
+    for (auto& d : p.domains) d.tbb_id = static_cast<int>(d.os_index);
+  } else {
+    p.fallbacks.push_back("TBB does not know these NUMA nodes (libtbbbind missing?): one arena per node, not pinned");
+  }
+  p.arenas_pinned = ids_known && topology.this_system && topology.can_bind_threads;
+  if (ids_known && !p.arenas_pinned) {
+    p.fallbacks.push_back(topology.this_system ? "thread binding unsupported here: arenas are not pinned"
+                                               : "topology from " + topology.source + " is not this machine: arenas are not pinned");
+  }
+  p.memory_bound = topology.this_system && topology.can_bind_memory;
+  if (!p.memory_bound) {
+    p.fallbacks.push_back(topology.this_system ? "memory binding unsupported here: tile buffers are placed by first touch"
+                                               : "topology from " + topology.source + " is not this machine: tile buffers are not bound");
+  }
+}
+
+}  // namespace
+
 NumaPlacement decide_placement(const std::string& mode, const TopologySummary& topology, int threads,
                                const std::vector<int>& tbb_numa_ids) {
   NumaPlacement p;
@@ -68,57 +132,9 @@ NumaPlacement decide_placement(const std::string& mode, const TopologySummary& t
     if (mode == "on") p.fallbacks.push_back("engine.numa: on, but one thread cannot be split over NUMA nodes: the plain path runs");
     return p;
   }
-  // One domain per usable node, at most one per thread (the nodes with the most hardware
-  // threads first, in node order among equals), threads split in proportion to hardware threads.
-  if (static_cast<int>(usable.size()) > threads) {
-    std::stable_sort(usable.begin(), usable.end(), [](const NumaNodeInfo& a, const NumaNodeInfo& b) { return a.pus > b.pus; });
-    usable.resize(static_cast<std::size_t>(threads));
-    std::stable_sort(usable.begin(), usable.end(), [](const NumaNodeInfo& a, const NumaNodeInfo& b) { return a.os_index < b.os_index; });
-  }
-  const int pus = std::accumulate(usable.begin(), usable.end(), 0, [](int s, const NumaNodeInfo& n) { return s + n.pus; });
-  std::vector<double> remainder;
-  int given = 0;
-  for (const auto& n : usable) {
-    const double share = static_cast<double>(threads) * n.pus / pus;
-    NumaDomain d;
-    d.os_index = n.os_index;
-    d.threads = std::max(1, static_cast<int>(share));
-    given += d.threads;
-    remainder.push_back(share - static_cast<double>(d.threads));
-    p.domains.push_back(d);
-  }
-  while (given < threads) {  // largest remainders first
-    const auto k = static_cast<std::size_t>(std::max_element(remainder.begin(), remainder.end()) - remainder.begin());
-    ++p.domains[k].threads;
-    remainder[k] -= 1.0;
-    ++given;
-  }
-  while (given > threads) {  // only when every domain needed its one thread: take from the largest
-    auto it = std::max_element(p.domains.begin(), p.domains.end(), [](const NumaDomain& a, const NumaDomain& b) { return a.threads < b.threads; });
-    --it->threads;
-    --given;
-  }
+  p.domains = split_threads(std::move(usable), threads);
   p.active = true;
-  // Arenas: TBB's NUMA ids are the nodes' OS numbers when libtbbbind is loaded, {-1} without it.
-  bool ids_known = true;
-  for (auto& d : p.domains) {
-    if (std::find(tbb_numa_ids.begin(), tbb_numa_ids.end(), static_cast<int>(d.os_index)) == tbb_numa_ids.end()) ids_known = false;
-  }
-  if (ids_known) {
-    for (auto& d : p.domains) d.tbb_id = static_cast<int>(d.os_index);
-  } else {
-    p.fallbacks.push_back("TBB does not know these NUMA nodes (libtbbbind missing?): one arena per node, not pinned");
-  }
-  p.arenas_pinned = ids_known && topology.this_system && topology.can_bind_threads;
-  if (ids_known && !p.arenas_pinned) {
-    p.fallbacks.push_back(topology.this_system ? "thread binding unsupported here: arenas are not pinned"
-                                               : "topology from " + topology.source + " is not this machine: arenas are not pinned");
-  }
-  p.memory_bound = topology.this_system && topology.can_bind_memory;
-  if (!p.memory_bound) {
-    p.fallbacks.push_back(topology.this_system ? "memory binding unsupported here: tile buffers are placed by first touch"
-                                               : "topology from " + topology.source + " is not this machine: tile buffers are not bound");
-  }
+  decide_binding(p, topology, tbb_numa_ids);
   p.reason = std::to_string(p.domains.size()) + " NUMA nodes";
   return p;
 }

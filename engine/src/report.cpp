@@ -74,39 +74,61 @@ std::string graph_svg(const std::vector<ReportNode>& nodes) {
   return svg + "</svg>";
 }
 
-// Process RSS over time, with the limit lines and the throttle events; the window size below.
-std::string memory_svg(const ReportData& d) {
-  const double width = 860, height = 300, left = 60, right = 20, top = 20, bottom = 40;
-  double t_max = 1e-3, rss_max = 1;
+// The memory chart's frame (pixels), and its scales: seconds across, MiB up.
+constexpr double kChartWidth = 860, kChartHeight = 300, kChartLeft = 60, kChartRight = 20, kChartTop = 20, kChartBottom = 40;
+
+struct MemoryScale {
+  double t_max = 1e-3;
+  double rss_max = 1;
+  double limit = 0;             // MiB, 0 without a limit
+  bool limit_in_scale = false;  // the limit lines fit a readable scale; otherwise they are named
+  double y_max = 1;
+  double x(double t) const { return kChartLeft + (kChartWidth - kChartLeft - kChartRight) * t / t_max; }
+  double y(double mib) const { return kChartTop + (kChartHeight - kChartTop - kChartBottom) * (1.0 - mib / y_max); }
+};
+
+MemoryScale memory_scale(const ReportData& d) {
+  MemoryScale s;
   for (const auto& p : d.memory) {
-    t_max = std::max(t_max, p.seconds);
-    rss_max = std::max(rss_max, p.rss_bytes / kMiB);
+    s.t_max = std::max(s.t_max, p.seconds);
+    s.rss_max = std::max(s.rss_max, p.rss_bytes / kMiB);
   }
-  for (const auto& e : d.throttles) t_max = std::max(t_max, e.seconds);
-  const double limit = d.limit_bytes / kMiB;
+  for (const auto& e : d.throttles) s.t_max = std::max(s.t_max, e.seconds);
+  s.limit = d.limit_bytes / kMiB;
   // The limit lines are drawn when they fit a readable scale; otherwise they are named.
-  const bool limit_in_scale = limit > 0 && limit <= 4 * rss_max;
-  const double y_max = limit_in_scale ? std::max(rss_max, limit) * 1.05 : rss_max * 1.2;
-  const auto x = [&](double t) { return left + (width - left - right) * t / t_max; };
-  const auto y = [&](double mib) { return top + (height - top - bottom) * (1.0 - mib / y_max); };
-  std::string svg = "<svg class=\"memory\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width, 0) + "\" height=\"" + num(height, 0) + "\">";
-  svg += "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(width - left - right) + "\" height=\"" +
-         num(height - top - bottom) + "\" fill=\"#fafafa\" stroke=\"#ccc\"/>";
+  s.limit_in_scale = s.limit > 0 && s.limit <= 4 * s.rss_max;
+  s.y_max = s.limit_in_scale ? std::max(s.rss_max, s.limit) * 1.05 : s.rss_max * 1.2;
+  return s;
+}
+
+// The frame, the ticks of both axes and the unit.
+std::string memory_axes(const MemoryScale& s) {
+  const double width = kChartWidth, height = kChartHeight, left = kChartLeft, right = kChartRight, top = kChartTop, bottom = kChartBottom;
+  std::string svg = "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(width - left - right) + "\" height=\"" +
+                    num(height - top - bottom) + "\" fill=\"#fafafa\" stroke=\"#ccc\"/>";
   for (int i = 0; i <= 4; ++i) {
-    const double v = y_max * i / 4;
-    svg += "<text x=\"" + num(left - 6) + "\" y=\"" + num(y(v) + 4) + "\" text-anchor=\"end\" font-size=\"10\">" + num(v, 0) + "</text>";
-    const double t = t_max * i / 4;
-    svg += "<text x=\"" + num(x(t)) + "\" y=\"" + num(height - bottom + 16) + "\" text-anchor=\"middle\" font-size=\"10\">" + num(t, 1) + " s</text>";
+    const double v = s.y_max * i / 4;
+    svg += "<text x=\"" + num(left - 6) + "\" y=\"" + num(s.y(v) + 4) + "\" text-anchor=\"end\" font-size=\"10\">" + num(v, 0) + "</text>";
+    const double t = s.t_max * i / 4;
+    svg += "<text x=\"" + num(s.x(t)) + "\" y=\"" + num(height - bottom + 16) + "\" text-anchor=\"middle\" font-size=\"10\">" + num(t, 1) + " s</text>";
   }
   svg += "<text x=\"12\" y=\"" + num(top + 10) + "\" font-size=\"10\">MiB</text>";
-  if (limit_in_scale) {
+  return svg;
+}
+
+// The limit, critical and warning lines, or a note naming them when they are above the scale.
+std::string memory_limits(const ReportData& d, const MemoryScale& s) {
+  const double width = kChartWidth, right = kChartRight, top = kChartTop, left = kChartLeft;
+  const double limit = s.limit;
+  std::string svg;
+  if (s.limit_in_scale) {
     const std::pair<const char*, double> lines[] = {{"limit", 1.0}, {"critical", d.critical_threshold}, {"warning", d.warning_threshold}};
     const char* colours[] = {"#c00", "#e67e00", "#d4b000"};
     for (int i = 0; i < 3; ++i) {
       const double v = limit * lines[i].second;
       svg += "<line class=\"threshold " + std::string(lines[i].first) + "\" x1=\"" + num(left) + "\" x2=\"" + num(width - right) + "\" y1=\"" +
-             num(y(v)) + "\" y2=\"" + num(y(v)) + "\" stroke=\"" + colours[i] + "\" stroke-dasharray=\"6,4\"/>";
-      svg += "<text x=\"" + num(width - right - 4) + "\" y=\"" + num(y(v) - 4) + "\" text-anchor=\"end\" font-size=\"10\" fill=\"" + colours[i] + "\">" +
+             num(s.y(v)) + "\" y2=\"" + num(s.y(v)) + "\" stroke=\"" + colours[i] + "\" stroke-dasharray=\"6,4\"/>";
+      svg += "<text x=\"" + num(width - right - 4) + "\" y=\"" + num(s.y(v) - 4) + "\" text-anchor=\"end\" font-size=\"10\" fill=\"" + colours[i] + "\">" +
              lines[i].first + " " + num(v, 0) + " MiB</text>";
     }
   } else if (limit > 0) {
@@ -114,29 +136,45 @@ std::string memory_svg(const ReportData& d) {
            "\" text-anchor=\"end\" font-size=\"11\" fill=\"#c00\">limit " + num(limit, 0) + " MiB, warning " +
            num(limit * d.warning_threshold, 0) + ", critical " + num(limit * d.critical_threshold, 0) + " (above this scale)</text>";
   }
+  return svg;
+}
+
+// The RSS line and a dot per throttle event.
+std::string memory_line_and_events(const ReportData& d, const MemoryScale& s) {
   std::string points;
-  for (const auto& p : d.memory) points += num(x(p.seconds), 1) + "," + num(y(p.rss_bytes / kMiB), 1) + " ";
-  svg += "<polyline class=\"rss\" fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"2\" points=\"" + points + "\"/>";
+  for (const auto& p : d.memory) points += num(s.x(p.seconds), 1) + "," + num(s.y(p.rss_bytes / kMiB), 1) + " ";
+  std::string svg = "<polyline class=\"rss\" fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"2\" points=\"" + points + "\"/>";
   for (const auto& e : d.throttles) {
-    svg += "<circle class=\"throttle\" cx=\"" + num(x(e.seconds)) + "\" cy=\"" + num(top + 8) + "\" r=\"5\" fill=\"" +
+    svg += "<circle class=\"throttle\" cx=\"" + num(s.x(e.seconds)) + "\" cy=\"" + num(kChartTop + 8) + "\" r=\"5\" fill=\"" +
            (e.level == "critical" ? "#c00" : e.level == "warning" ? "#e67e00" : "#2a2") + "\"><title>" +
            esc(num(e.seconds, 2) + " s: " + e.setting + " " + num(e.previous, 0) + " → " + num(e.value, 0) + " (" + e.level + ", " + e.reason + ")") +
            "</title></circle>";
   }
-  svg += "</svg>";
-  // Window size over time.
+  return svg;
+}
+
+// Window size over time, on the memory chart's time scale.
+std::string window_svg(const ReportData& d, const MemoryScale& s) {
+  const double width = kChartWidth, left = kChartLeft;
   double w_max = 1;
   for (const auto& p : d.memory) w_max = std::max(w_max, static_cast<double>(p.window_size));
   const double h2 = 120;
   std::string wpoints;
   for (const auto& p : d.memory) {
-    wpoints += num(x(p.seconds), 1) + "," + num(10 + (h2 - 40) * (1.0 - p.window_size / (w_max * 1.1)), 1) + " ";
+    wpoints += num(s.x(p.seconds), 1) + "," + num(10 + (h2 - 40) * (1.0 - p.window_size / (w_max * 1.1)), 1) + " ";
   }
-  svg += "<svg class=\"window\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width, 0) + "\" height=\"" + num(h2, 0) + "\">";
+  std::string svg = "<svg class=\"window\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width, 0) + "\" height=\"" + num(h2, 0) + "\">";
   svg += "<text x=\"12\" y=\"20\" font-size=\"10\">window</text><text x=\"" + num(left - 6) + "\" y=\"" + num(10 + (h2 - 40) * (1.0 - 1 / 1.1) + 4) +
          "\" text-anchor=\"end\" font-size=\"10\">" + num(w_max, 0) + "</text>";
   svg += "<polyline class=\"window-size\" fill=\"none\" stroke=\"#7a3fbf\" stroke-width=\"2\" points=\"" + wpoints + "\"/></svg>";
   return svg;
+}
+
+// Process RSS over time, with the limit lines and the throttle events; the window size below.
+std::string memory_svg(const ReportData& d) {
+  const MemoryScale s = memory_scale(d);
+  return "<svg class=\"memory\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(kChartWidth, 0) + "\" height=\"" + num(kChartHeight, 0) +
+         "\">" + memory_axes(s) + memory_limits(d, s) + memory_line_and_events(d, s) + "</svg>" + window_svg(d, s);
 }
 
 }  // namespace
@@ -186,27 +224,28 @@ double number_or(const std::optional<std::string>& v, double fallback) {
 }
 }  // namespace
 
-ReportData report_from_database(MetricsBackend& db, const std::string& id) {
-  ReportData d;
-  const QueryResult e = db.query("SELECT name, status, host, started_at, finished_at, graph_json, config_json, error FROM experiments WHERE id = $1", {id});
-  if (e.rows.empty()) throw UsageError("metrics --report: no experiment " + id + " in " + db.describe());
-  const auto& row = e.rows[0];
-  d.title = row[0].value_or("experiment " + id);
-  const double started = timestamp_seconds(row[3].value_or(""));
-  d.facts = {{"experiment", id + " in " + db.describe()}, {"status", row[1].value_or("?")}, {"host", row[2].value_or("?")},
-             {"started", row[3].value_or("?")}, {"finished", row[4].value_or("(running)")}};
-  if (row[7] && !row[7]->empty()) d.facts.emplace_back("error", *row[7]);
-  try {  // thresholds from the stored configuration
-    const auto config = boost::json::parse(row[6].value_or("{}")).as_object();
+namespace {
+// Each reader below fills its part of `d` for one experiment; times are seconds since
+// `started`. The JSON readers stop without an error where the stored JSON does not parse or
+// lacks a field (the graph keeps the nodes read until then).
+
+// The memory thresholds, from the stored configuration.
+void read_thresholds(const std::string& config_json, ReportData& d) {
+  try {
+    const auto config = boost::json::parse(config_json).as_object();
     if (const auto* mem = config.if_contains("memory"); mem && mem->is_object()) {
       if (const auto* w = mem->as_object().if_contains("warning_threshold"); w && w->is_number()) d.warning_threshold = w->to_number<double>();
       if (const auto* c = mem->as_object().if_contains("critical_threshold"); c && c->is_number()) d.critical_threshold = c->to_number<double>();
     }
   } catch (const std::exception&) {
   }
+}
+
+// The nodes and the graph's edges, from the stored graph JSON.
+void read_graph(const std::string& graph_json, ReportData& d) {
   std::map<std::string, std::vector<std::string>> inputs;
-  try {  // the graph's edges, from the stored graph JSON
-    const auto graph = boost::json::parse(row[5].value_or("{}")).as_object();
+  try {
+    const auto graph = boost::json::parse(graph_json).as_object();
     for (const auto& n : graph.at("nodes").as_array()) {
       const auto& o = n.as_object();
       auto& list = inputs[std::string(o.at("id").as_string())];
@@ -217,6 +256,10 @@ ReportData report_from_database(MetricsBackend& db, const std::string& id) {
     }
   } catch (const std::exception&) {
   }
+}
+
+// Busy time, cells and peak memory per stage; stages not in the graph are added.
+void read_stages(MetricsBackend& db, const std::string& id, ReportData& d) {
   const QueryResult stages = db.query("SELECT stage, node_type, busy_seconds, cells, memory_peak_gb FROM v_stage_summary WHERE experiment_id = $1", {id});
   for (const auto& r : stages.rows) {
     const std::string stage = r[0].value_or("");
@@ -229,6 +272,10 @@ ReportData report_from_database(MetricsBackend& db, const std::string& id) {
     it->cells = number_or(r[3], 0);
     it->memory_peak_gb = number_or(r[4], 0);
   }
+}
+
+// The memory timeline and the limit (the last sample's).
+void read_timeline(MetricsBackend& db, const std::string& id, double started, ReportData& d) {
   const QueryResult timeline = db.query(
       "SELECT created_at, process_rss_gb, window_size, tiles_in_flight, level, limit_gb FROM v_memory_timeline WHERE experiment_id = $1 "
       "ORDER BY created_at",
@@ -238,6 +285,9 @@ ReportData report_from_database(MetricsBackend& db, const std::string& id) {
                                    static_cast<int>(number_or(r[2], 0)), static_cast<int>(number_or(r[3], 0)), r[4].value_or("")});
     d.limit_bytes = number_or(r[5], 0) * 1024.0 * 1024.0 * 1024.0;
   }
+}
+
+void read_throttles(MetricsBackend& db, const std::string& id, double started, ReportData& d) {
   const QueryResult throttles = db.query(
       "SELECT created_at, setting, new_value, previous_value, level, reason FROM v_throttle_events WHERE experiment_id = $1 ORDER BY created_at",
       {id});
@@ -245,6 +295,24 @@ ReportData report_from_database(MetricsBackend& db, const std::string& id) {
     d.throttles.push_back(ThrottleEvent{timestamp_seconds(r[0].value_or("")) - started, r[1].value_or(""), number_or(r[2], 0),
                                         number_or(r[3], 0), r[4].value_or(""), r[5].value_or("")});
   }
+}
+}  // namespace
+
+ReportData report_from_database(MetricsBackend& db, const std::string& id) {
+  ReportData d;
+  const QueryResult e = db.query("SELECT name, status, host, started_at, finished_at, graph_json, config_json, error FROM experiments WHERE id = $1", {id});
+  if (e.rows.empty()) throw UsageError("metrics --report: no experiment " + id + " in " + db.describe());
+  const auto& row = e.rows[0];
+  d.title = row[0].value_or("experiment " + id);
+  const double started = timestamp_seconds(row[3].value_or(""));
+  d.facts = {{"experiment", id + " in " + db.describe()}, {"status", row[1].value_or("?")}, {"host", row[2].value_or("?")},
+             {"started", row[3].value_or("?")}, {"finished", row[4].value_or("(running)")}};
+  if (row[7] && !row[7]->empty()) d.facts.emplace_back("error", *row[7]);
+  read_thresholds(row[6].value_or("{}"), d);
+  read_graph(row[5].value_or("{}"), d);
+  read_stages(db, id, d);
+  read_timeline(db, id, started, d);
+  read_throttles(db, id, started, d);
   d.facts.emplace_back("memory samples", std::to_string(d.memory.size()));
   return d;
 }

@@ -54,6 +54,18 @@ T tag_or(TIFF* t, ttag_t tag, T fallback) {
   return TIFFGetField(t, tag, &value) == 1 ? value : fallback;
 }
 
+// What libtiff applies while decoding and is not implemented here: GDAL reads such files.
+// Returns "" or the tag's value that leaves the file to GDAL.
+std::string unsupported_tags(TIFF* t) {
+  const auto fill_order = tag_or<std::uint16_t>(t, TIFFTAG_FILLORDER, FILLORDER_MSB2LSB);
+  if (fill_order != FILLORDER_MSB2LSB) return "FillOrder " + std::to_string(fill_order) + " (the bits of every byte reversed)";
+  const auto photometric = tag_or<std::uint16_t>(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+  if (photometric > PHOTOMETRIC_PALETTE) return "photometric interpretation " + std::to_string(photometric);
+  const auto orientation = tag_or<std::uint16_t>(t, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
+  if (orientation != ORIENTATION_TOPLEFT) return "orientation " + std::to_string(orientation);
+  return {};
+}
+
 // a * b, or nullopt when it does not fit in 64 bits.
 std::optional<std::uint64_t> checked_product(std::uint64_t a, std::uint64_t b) {
   std::uint64_t out = 0;
@@ -117,108 +129,121 @@ std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const st
   s->path_ = path;
   s->where_ = std::move(where);
   s->inflater_ = inflater;
-  GDALGetBlockSize(band, &s->tile_width_, &s->tile_height_);
+  // Each step returns "" or why the file is left to GDAL; later steps rely on the earlier ones.
+  std::string reason = s->read_metadata(ds, band, max_unit_rows);
+  if (reason.empty()) reason = s->read_header();
+  if (reason.empty()) reason = s->read_sizes(band, band_index);
+  if (reason.empty()) reason = s->check_against_gdal(band);
+  if (!reason.empty()) return refuse(std::move(reason));
+  return s;
+}
+
+std::string TiffTileStreams::read_metadata(GDALDatasetH ds, GDALRasterBandH band, int max_unit_rows) {
+  GDALGetBlockSize(band, &tile_width_, &tile_height_);
   // The largest unit that divides the tiles' height: fewer, larger inflate calls (ISA-L keeps
   // its 32 KiB of history by copying it at the end of each call), still a fraction of a tile.
   for (const int rows : {64, 32, 16}) {
-    if (rows <= max_unit_rows && s->tile_height_ > rows && s->tile_height_ % rows == 0) {
-      s->unit_rows_ = rows;
+    if (rows <= max_unit_rows && tile_height_ > rows && tile_height_ % rows == 0) {
+      unit_rows_ = rows;
       break;
     }
   }
-  if (s->unit_rows_ == 0) return refuse("blocks of " + std::to_string(s->tile_height_) + " rows (nothing to gain)");
+  if (unit_rows_ == 0) return "blocks of " + std::to_string(tile_height_) + " rows (nothing to gain)";
   const std::string compression = text_or(GDALGetMetadataItem(ds, "COMPRESSION", "IMAGE_STRUCTURE"), "NONE");
-  if (compression != "DEFLATE" && compression != "NONE") return refuse(compression + " compression");
-  s->deflate_ = compression == "DEFLATE";
+  if (compression != "DEFLATE" && compression != "NONE") return compression + " compression";
+  deflate_ = compression == "DEFLATE";
   // TIFF's predictors belong to the codecs: an uncompressed file stores its samples as they are.
-  s->predictor_ = s->deflate_ ? std::atoi(text_or(GDALGetMetadataItem(ds, "PREDICTOR", "IMAGE_STRUCTURE"), "1").c_str()) : 1;
-  if (s->predictor_ < 1 || s->predictor_ > 3) return refuse("predictor " + std::to_string(s->predictor_));
+  predictor_ = deflate_ ? std::atoi(text_or(GDALGetMetadataItem(ds, "PREDICTOR", "IMAGE_STRUCTURE"), "1").c_str()) : 1;
+  if (predictor_ < 1 || predictor_ > 3) return "predictor " + std::to_string(predictor_);
   const std::string interleave = text_or(GDALGetMetadataItem(ds, "INTERLEAVE", "IMAGE_STRUCTURE"), "BAND");
-  if (GDALGetRasterCount(ds) > 1 && interleave != "BAND") return refuse(interleave + " interleaving");
-  if (GDALGetMetadataItem(band, "NBITS", "IMAGE_STRUCTURE") != nullptr) return refuse("samples not a whole number of bytes");
-  s->type_ = GDALGetRasterDataType(band);
-  s->sample_bytes_ = GDALGetDataTypeSizeBytes(s->type_);
-  if (GDALDataTypeIsComplex(s->type_) || s->sample_bytes_ <= 0) return refuse("complex samples");
-  if (s->predictor_ == 3 && !GDALDataTypeIsFloating(s->type_)) return refuse("predictor 3 on integers");
+  if (GDALGetRasterCount(ds) > 1 && interleave != "BAND") return interleave + " interleaving";
+  if (GDALGetMetadataItem(band, "NBITS", "IMAGE_STRUCTURE") != nullptr) return "samples not a whole number of bytes";
+  type_ = GDALGetRasterDataType(band);
+  sample_bytes_ = GDALGetDataTypeSizeBytes(type_);
+  if (GDALDataTypeIsComplex(type_) || sample_bytes_ <= 0) return "complex samples";
+  if (predictor_ == 3 && !GDALDataTypeIsFloating(type_)) return "predictor 3 on integers";
+  return {};
+}
 
-  s->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (s->fd_ < 0) return refuse("cannot open the file: " + std::string(std::strerror(errno)));
+std::string TiffTileStreams::read_header() {
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return "cannot open the file: " + std::string(std::strerror(errno));
   struct stat st{};
-  if (::fstat(s->fd_, &st) != 0) return refuse("cannot stat the file: " + std::string(std::strerror(errno)));
-  s->file_size_ = static_cast<std::uint64_t>(st.st_size);
+  if (::fstat(fd_, &st) != 0) return "cannot stat the file: " + std::string(std::strerror(errno));
+  file_size_ = static_cast<std::uint64_t>(st.st_size);
   char order[2] = {0, 0};
-  if (::pread(s->fd_, order, 2, 0) != 2 || !((order[0] == 'I' && order[1] == 'I') || (order[0] == 'M' && order[1] == 'M'))) {
-    return refuse("no TIFF byte-order mark");
+  if (::pread(fd_, order, 2, 0) != 2 || !((order[0] == 'I' && order[1] == 'I') || (order[0] == 'M' && order[1] == 'M'))) {
+    return "no TIFF byte-order mark";
   }
   const bool big = order[0] == 'M';
-  s->swapped_ = big != (std::endian::native == std::endian::big);
+  swapped_ = big != (std::endian::native == std::endian::big);
+  return {};
+}
 
+std::string TiffTileStreams::read_sizes(GDALRasterBandH band, int band_index) {
   const std::int64_t width = GDALGetRasterBandXSize(band);
   const std::int64_t height = GDALGetRasterBandYSize(band);
-  s->height_ = height;
+  height_ = height;
   // Every size below comes from the file: each is bounded before anything is sized from it.
-  const auto tile_bytes = checked_product(static_cast<std::uint64_t>(s->tile_width_) * static_cast<std::uint64_t>(s->tile_height_),
-                                          static_cast<std::uint64_t>(s->sample_bytes_));
-  if (s->tile_width_ <= 0 || s->tile_height_ <= 0 || !tile_bytes || *tile_bytes > kMaxTileBytes) {
-    return refuse("blocks of " + std::to_string(s->tile_width_) + " x " + std::to_string(s->tile_height_) + " samples, larger than the " +
-                  std::to_string(kMaxTileBytes >> 20) + " MiB checked here");
+  const auto tile_bytes = checked_product(static_cast<std::uint64_t>(tile_width_) * static_cast<std::uint64_t>(tile_height_),
+                                          static_cast<std::uint64_t>(sample_bytes_));
+  if (tile_width_ <= 0 || tile_height_ <= 0 || !tile_bytes || *tile_bytes > kMaxTileBytes) {
+    return "blocks of " + std::to_string(tile_width_) + " x " + std::to_string(tile_height_) + " samples, larger than the " +
+           std::to_string(kMaxTileBytes >> 20) + " MiB checked here";
   }
   // A unit's bytes go to the inflaters as 32-bit counts (zlib's uInt): bounded by the tile's.
   static_assert(kMaxTileBytes <= std::numeric_limits<std::uint32_t>::max());
-  s->tiles_across_ = (width + s->tile_width_ - 1) / s->tile_width_;
-  s->tiles_down_ = (height + s->tile_height_ - 1) / s->tile_height_;
-  const auto tiles = checked_product(static_cast<std::uint64_t>(s->tiles_across_), static_cast<std::uint64_t>(s->tiles_down_));
+  tiles_across_ = (width + tile_width_ - 1) / tile_width_;
+  tiles_down_ = (height + tile_height_ - 1) / tile_height_;
+  const auto tiles = checked_product(static_cast<std::uint64_t>(tiles_across_), static_cast<std::uint64_t>(tiles_down_));
   // Each tile has an offset and a byte count of 4 bytes at least in the file's tables.
-  if (!tiles || *tiles > kMaxTiles || *tiles * 8 > s->file_size_) {
-    return refuse("its tile tables claim " + std::to_string(s->tiles_across_) + " x " + std::to_string(s->tiles_down_) +
-                  " tiles, more than " + (tiles && *tiles * 8 > s->file_size_ ? "the file's " + std::to_string(s->file_size_) + " bytes hold"
-                                                                                : std::to_string(kMaxTiles) + " (checked here)"));
+  if (!tiles || *tiles > kMaxTiles || *tiles * 8 > file_size_) {
+    return "its tile tables claim " + std::to_string(tiles_across_) + " x " + std::to_string(tiles_down_) + " tiles, more than " +
+           (tiles && *tiles * 8 > file_size_ ? "the file's " + std::to_string(file_size_) + " bytes hold"
+                                             : std::to_string(kMaxTiles) + " (checked here)");
   }
-  if (std::string layout = s->read_layout(band_index, *tiles); !layout.empty()) return refuse(layout);
-  s->columns_.resize(static_cast<std::size_t>(s->tiles_across_));
-  for (auto& c : s->columns_) c = std::make_unique<Column>();
+  if (std::string layout = read_layout(band_index, *tiles); !layout.empty()) return layout;
+  columns_.resize(static_cast<std::size_t>(tiles_across_));
+  for (auto& c : columns_) c = std::make_unique<Column>();
+  return {};
+}
 
+std::string TiffTileStreams::check_against_gdal(GDALRasterBandH band) {
   // GDAL decodes one block of the first row of blocks, the one with the most compressed data
   // (the least likely to be uniform, where a wrong predictor or byte order would not show); the
   // streams must give the same bytes for all its rows inside the band, unit by unit.
-  const auto sample = static_cast<std::int64_t>(std::max_element(s->sizes_.begin(), s->sizes_.begin() + s->tiles_across_) - s->sizes_.begin());
-  const std::int64_t sample_col = sample % s->tiles_across_;
-  const std::int64_t sample_row = sample / s->tiles_across_;
-  const std::size_t row_bytes = static_cast<std::size_t>(s->tile_width_) * static_cast<std::size_t>(s->sample_bytes_);
-  const std::size_t unit_bytes = row_bytes * static_cast<std::size_t>(s->unit_rows_);
-  std::vector<std::byte> gdal_block(row_bytes * static_cast<std::size_t>(s->tile_height_));
+  const auto sample = static_cast<std::int64_t>(std::max_element(sizes_.begin(), sizes_.begin() + tiles_across_) - sizes_.begin());
+  const std::int64_t sample_col = sample % tiles_across_;
+  const std::int64_t sample_row = sample / tiles_across_;
+  const std::size_t row_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_);
+  const std::size_t unit_bytes = row_bytes * static_cast<std::size_t>(unit_rows_);
+  std::vector<std::byte> gdal_block(row_bytes * static_cast<std::size_t>(tile_height_));
   std::vector<std::byte> ours(unit_bytes);
   const std::string block = "block " + std::to_string(sample_col) + " of block row " + std::to_string(sample_row);
   if (GDALReadBlock(band, static_cast<int>(sample_col), static_cast<int>(sample_row), gdal_block.data()) != CE_None) {
-    return refuse("GDAL cannot read " + block);
+    return "GDAL cannot read " + block;
   }
-  const std::int64_t units_per_tile = s->tile_height_ / s->unit_rows_;
+  const std::int64_t units_per_tile = tile_height_ / unit_rows_;
   for (std::int64_t u = 0; u < units_per_tile; ++u) {
-    const std::int64_t rows_in_band = std::clamp<std::int64_t>(height - (sample_row * s->tile_height_ + u * s->unit_rows_), 0, s->unit_rows_);
+    const std::int64_t rows_in_band = std::clamp<std::int64_t>(height_ - (sample_row * tile_height_ + u * unit_rows_), 0, unit_rows_);
     if (rows_in_band == 0) break;
     try {
-      s->decode(sample_row * units_per_tile + u, sample_col, ours.data());
+      decode(sample_row * units_per_tile + u, sample_col, ours.data());
     } catch (const std::exception& e) {
-      return refuse(block + " does not decode here: " + e.what());
+      return block + " does not decode here: " + e.what();
     }
     if (std::memcmp(gdal_block.data() + static_cast<std::size_t>(u) * unit_bytes, ours.data(), row_bytes * static_cast<std::size_t>(rows_in_band)) != 0) {
-      return refuse("decoding here differs from GDAL's on " + block);
+      return "decoding here differs from GDAL's on " + block;
     }
   }
-  s->columns_[static_cast<std::size_t>(sample_col)] = std::make_unique<Column>();
-  return s;
+  columns_[static_cast<std::size_t>(sample_col)] = std::make_unique<Column>();
+  return {};
 }
 
 std::string TiffTileStreams::read_layout(int band_index, std::uint64_t tiles) {
   const TiffPtr t = open_tiff(path_);
   if (!t) return "libtiff cannot open the file";
-  // What libtiff applies while decoding and is not implemented here: GDAL reads such files.
-  const auto fill_order = tag_or<std::uint16_t>(t.get(), TIFFTAG_FILLORDER, FILLORDER_MSB2LSB);
-  if (fill_order != FILLORDER_MSB2LSB) return "FillOrder " + std::to_string(fill_order) + " (the bits of every byte reversed)";
-  const auto photometric = tag_or<std::uint16_t>(t.get(), TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
-  if (photometric > PHOTOMETRIC_PALETTE) return "photometric interpretation " + std::to_string(photometric);
-  const auto orientation = tag_or<std::uint16_t>(t.get(), TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
-  if (orientation != ORIENTATION_TOPLEFT) return "orientation " + std::to_string(orientation);
+  if (std::string tags = unsupported_tags(t.get()); !tags.empty()) return tags;
   tiled_ = TIFFIsTiled(t.get()) != 0;
   const auto image_width = tag_or<std::uint32_t>(t.get(), TIFFTAG_IMAGEWIDTH, 0);
   const auto block_width = tiled_ ? tag_or<std::uint32_t>(t.get(), TIFFTAG_TILEWIDTH, 0) : image_width;
@@ -242,33 +267,38 @@ std::string TiffTileStreams::read_layout(int band_index, std::uint64_t tiles) {
     if (err == 0) sizes_[k] = TIFFGetStrileByteCountWithErr(t.get(), static_cast<std::uint32_t>(first + k), &err);
     if (err != 0) return "the tables' entry of " + tile + " cannot be read";
     if (offsets_[k] == 0 || sizes_[k] == 0) return "sparse tiles (" + tile + " is not in the file)";
-    // libtiff reads an uncompressed unit's full size from its offset, whatever its byte count
-    // says, and fails when the file does not hold it; compressed data is its byte count.
-    const std::uint64_t need = deflate_ ? sizes_[k] : stored_bytes(tile_row);
-    if (need > file_size_ || offsets_[k] > file_size_ - need) {
-      return tile + "'s data (" + std::to_string(need) + " bytes at offset " + std::to_string(offsets_[k]) + ") runs past the end of the file (" +
-             std::to_string(file_size_) + " bytes)";
+    if (std::string data = check_tile_data(k, tile_row, tile); !data.empty()) return data;
+  }
+  return {};
+}
+
+std::string TiffTileStreams::check_tile_data(std::uint64_t k, std::int64_t tile_row, const std::string& tile) const {
+  // libtiff reads an uncompressed unit's full size from its offset, whatever its byte count
+  // says, and fails when the file does not hold it; compressed data is its byte count.
+  const std::uint64_t need = deflate_ ? sizes_[k] : stored_bytes(tile_row);
+  if (need > file_size_ || offsets_[k] > file_size_ - need) {
+    return tile + "'s data (" + std::to_string(need) + " bytes at offset " + std::to_string(offsets_[k]) + ") runs past the end of the file (" +
+           std::to_string(file_size_) + " bytes)";
+  }
+  // Except an uncompressed tile of which GDAL asks libtiff for part (see gdal_rows): libtiff
+  // then reads the tile's byte count from its offset (all of it must be in the file), and
+  // fails when it holds fewer bytes than the rows asked for. (Found by fuzz/fuzz_tiff:
+  // regress-none-short-bottom-tile.tif.)
+  const bool partial_read = tiled_ && gdal_rows(tile_row) < tile_height_;
+  if (!deflate_ && partial_read) {
+    const std::uint64_t rows_bytes = static_cast<std::uint64_t>(gdal_rows(tile_row)) * static_cast<std::uint64_t>(tile_width_) *
+                                     static_cast<std::uint64_t>(sample_bytes_);
+    if (sizes_[k] < rows_bytes || sizes_[k] > file_size_ || offsets_[k] > file_size_ - sizes_[k]) {
+      return tile + "'s byte count (" + std::to_string(sizes_[k]) + " at offset " + std::to_string(offsets_[k]) + ") does not hold the " +
+             std::to_string(rows_bytes) + " bytes GDAL reads of it in the file (" + std::to_string(file_size_) + " bytes)";
     }
-    // Except an uncompressed tile of which GDAL asks libtiff for part (see gdal_rows): libtiff
-    // then reads the tile's byte count from its offset (all of it must be in the file), and
-    // fails when it holds fewer bytes than the rows asked for. (Found by fuzz/fuzz_tiff:
-    // regress-none-short-bottom-tile.tif.)
-    const bool partial_read = tiled_ && gdal_rows(tile_row) < tile_height_;
-    if (!deflate_ && partial_read) {
-      const std::uint64_t rows_bytes = static_cast<std::uint64_t>(gdal_rows(tile_row)) * static_cast<std::uint64_t>(tile_width_) *
-                                       static_cast<std::uint64_t>(sample_bytes_);
-      if (sizes_[k] < rows_bytes || sizes_[k] > file_size_ || offsets_[k] > file_size_ - sizes_[k]) {
-        return tile + "'s byte count (" + std::to_string(sizes_[k]) + " at offset " + std::to_string(offsets_[k]) + ") does not hold the " +
-               std::to_string(rows_bytes) + " bytes GDAL reads of it in the file (" + std::to_string(file_size_) + " bytes)";
-      }
-    }
-    // libtiff refuses (with an error GDAL fails the block on) a byte count above 1 MiB and more
-    // than 10 times the block's decoded size plus 4 KiB, wherever it reads the byte count: for
-    // compressed units, and the uncompressed tiles above.
-    const std::uint64_t block_bytes = static_cast<std::uint64_t>(tile_width_) * static_cast<std::uint64_t>(tile_height_) * static_cast<std::uint64_t>(sample_bytes_);
-    if ((deflate_ || partial_read) && sizes_[k] > (std::uint64_t{1} << 20) && (sizes_[k] - 4096) / 10 > block_bytes) {
-      return tile + "'s byte count (" + std::to_string(sizes_[k]) + ") is more than libtiff reads for a block of " + std::to_string(block_bytes) + " bytes";
-    }
+  }
+  // libtiff refuses (with an error GDAL fails the block on) a byte count above 1 MiB and more
+  // than 10 times the block's decoded size plus 4 KiB, wherever it reads the byte count: for
+  // compressed units, and the uncompressed tiles above.
+  const std::uint64_t block_bytes = static_cast<std::uint64_t>(tile_width_) * static_cast<std::uint64_t>(tile_height_) * static_cast<std::uint64_t>(sample_bytes_);
+  if ((deflate_ || partial_read) && sizes_[k] > (std::uint64_t{1} << 20) && (sizes_[k] - 4096) / 10 > block_bytes) {
+    return tile + "'s byte count (" + std::to_string(sizes_[k]) + ") is more than libtiff reads for a block of " + std::to_string(block_bytes) + " bytes";
   }
   return {};
 }
@@ -332,70 +362,81 @@ void TiffTileStreams::decode(std::int64_t unit, std::int64_t column, std::byte* 
 }
 
 void TiffTileStreams::fill(Column& c, std::int64_t tile, std::int64_t unit_in_tile, std::byte* dst) {
-  const std::size_t unit_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_) * static_cast<std::size_t>(unit_rows_);
-  const auto k = static_cast<std::size_t>(tile);
   if (!deflate_) {
-    // Uncompressed: the unit's rows are one byte range of the tile, read whole from the tile's
-    // offset as libtiff reads them (their presence in the file was checked when opening).
-    const std::int64_t tile_row = tile / tiles_across_;
-    const std::int64_t rows = std::clamp<std::int64_t>(stored_rows(tile_row) - unit_in_tile * unit_rows_, 0, unit_rows_);
-    const std::uint64_t begin = static_cast<std::uint64_t>(unit_in_tile) * unit_bytes;
-    const std::size_t wanted = static_cast<std::size_t>(rows) * unit_bytes / static_cast<std::size_t>(unit_rows_);
-    std::size_t done = 0;
-    while (done < wanted) {
-      const ssize_t n = ::pread(fd_, dst + done, wanted - done, static_cast<off_t>(offsets_[k] + begin + done));
-      if (n <= 0) fail(tile % tiles_across_, tile_row, n == 0 ? "the file ends early" : std::strerror(errno));
-      done += static_cast<std::size_t>(n);
-    }
-    std::memset(dst + done, 0, unit_bytes - done);  // rows past the band's last strip
+    read_uncompressed(tile, unit_in_tile, dst);
     undo_predictor(dst);
     return;
   }
-  if (c.tile != tile || c.next_unit > unit_in_tile) {
-    // ISA-L takes DEFLATE blocks whose Huffman codes leave codes unused ("incomplete"), which
-    // zlib and libdeflate refuse. No encoder writes them, and damage that makes one fails the
-    // tile's checksum, checked on its last unit as GDAL checks it. But where GDAL has part of
-    // a tile decoded (see gdal_rows), no checksum is reached: those tiles are inflated with
-    // zlib, as libtiff inflates them, so that they fail here where they fail GDAL. (Found by
-    // fuzz/fuzz_tiff: regress-deflate-incomplete-code-bottom-tile.tif.) The one exception left:
-    // a whole tile built with an incomplete code and its right checksum decodes here (to the
-    // only values it can mean) and not in GDAL.
-    const bool use_zlib = inflater_ == Inflater::zlib || gdal_rows(tile / tiles_across_) < tile_height_;
-    if (use_zlib) {
-      c.z.reset();  // one state per column at a time: state_bytes() counts the larger, ISA-L's
-      if (!c.zs) {
-        auto zs = std::make_unique<z_stream>();
-        if (inflateInit(zs.get()) != Z_OK) fail(tile % tiles_across_, tile / tiles_across_, "zlib cannot start an inflate stream");
-        c.zs = std::move(zs);
-      } else {
-        inflateReset(c.zs.get());
-      }
-    } else {
-      if (c.zs) {
-        inflateEnd(c.zs.get());
-        c.zs.reset();
-      }
-      if (!c.z) c.z = std::make_unique<inflate_state>();
-      isal_inflate_init(c.z.get());
-      c.z->crc_flag = ISAL_ZLIB;  // TIFF's DEFLATE is zlib-wrapped
-    }
-    c.zlib = use_zlib;
-    c.tile = tile;
-    c.next_unit = 0;
-    c.ended = false;
-    c.in_pos = offsets_[k];
-    c.in_end = offsets_[k] + sizes_[k];
-    std::uint8_t header[2] = {0, 0};
-    if (sizes_[k] < 2 || ::pread(fd_, header, 2, static_cast<off_t>(offsets_[k])) != 2 || !valid_zlib_header(header[0], header[1])) {
-      c.tile = -1;
-      fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data does not start with a valid zlib header");
-    }
-  }
+  if (c.tile != tile || c.next_unit > unit_in_tile) start_tile(c, tile);
   while (c.next_unit <= unit_in_tile) {
     inflate_rows(c, tile, dst);  // units before the one asked for are decoded into dst and overwritten
     ++c.next_unit;
   }
   undo_predictor(dst);
+  after_unit(c, tile, unit_in_tile);
+}
+
+void TiffTileStreams::read_uncompressed(std::int64_t tile, std::int64_t unit_in_tile, std::byte* dst) {
+  // Uncompressed: the unit's rows are one byte range of the tile, read whole from the tile's
+  // offset as libtiff reads them (their presence in the file was checked when opening).
+  const std::size_t unit_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_) * static_cast<std::size_t>(unit_rows_);
+  const auto k = static_cast<std::size_t>(tile);
+  const std::int64_t tile_row = tile / tiles_across_;
+  const std::int64_t rows = std::clamp<std::int64_t>(stored_rows(tile_row) - unit_in_tile * unit_rows_, 0, unit_rows_);
+  const std::uint64_t begin = static_cast<std::uint64_t>(unit_in_tile) * unit_bytes;
+  const std::size_t wanted = static_cast<std::size_t>(rows) * unit_bytes / static_cast<std::size_t>(unit_rows_);
+  std::size_t done = 0;
+  while (done < wanted) {
+    const ssize_t n = ::pread(fd_, dst + done, wanted - done, static_cast<off_t>(offsets_[k] + begin + done));
+    if (n <= 0) fail(tile % tiles_across_, tile_row, n == 0 ? "the file ends early" : std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+  std::memset(dst + done, 0, unit_bytes - done);  // rows past the band's last strip
+}
+
+void TiffTileStreams::start_tile(Column& c, std::int64_t tile) {
+  const auto k = static_cast<std::size_t>(tile);
+  // ISA-L takes DEFLATE blocks whose Huffman codes leave codes unused ("incomplete"), which
+  // zlib and libdeflate refuse. No encoder writes them, and damage that makes one fails the
+  // tile's checksum, checked on its last unit as GDAL checks it. But where GDAL has part of
+  // a tile decoded (see gdal_rows), no checksum is reached: those tiles are inflated with
+  // zlib, as libtiff inflates them, so that they fail here where they fail GDAL. (Found by
+  // fuzz/fuzz_tiff: regress-deflate-incomplete-code-bottom-tile.tif.) The one exception left:
+  // a whole tile built with an incomplete code and its right checksum decodes here (to the
+  // only values it can mean) and not in GDAL.
+  const bool use_zlib = inflater_ == Inflater::zlib || gdal_rows(tile / tiles_across_) < tile_height_;
+  if (use_zlib) {
+    c.z.reset();  // one state per column at a time: state_bytes() counts the larger, ISA-L's
+    if (!c.zs) {
+      auto zs = std::make_unique<z_stream>();
+      if (inflateInit(zs.get()) != Z_OK) fail(tile % tiles_across_, tile / tiles_across_, "zlib cannot start an inflate stream");
+      c.zs = std::move(zs);
+    } else {
+      inflateReset(c.zs.get());
+    }
+  } else {
+    if (c.zs) {
+      inflateEnd(c.zs.get());
+      c.zs.reset();
+    }
+    if (!c.z) c.z = std::make_unique<inflate_state>();
+    isal_inflate_init(c.z.get());
+    c.z->crc_flag = ISAL_ZLIB;  // TIFF's DEFLATE is zlib-wrapped
+  }
+  c.zlib = use_zlib;
+  c.tile = tile;
+  c.next_unit = 0;
+  c.ended = false;
+  c.in_pos = offsets_[k];
+  c.in_end = offsets_[k] + sizes_[k];
+  std::uint8_t header[2] = {0, 0};
+  if (sizes_[k] < 2 || ::pread(fd_, header, 2, static_cast<off_t>(offsets_[k])) != 2 || !valid_zlib_header(header[0], header[1])) {
+    c.tile = -1;
+    fail(tile % tiles_across_, tile / tiles_across_, "the tile's DEFLATE data does not start with a valid zlib header");
+  }
+}
+
+void TiffTileStreams::after_unit(Column& c, std::int64_t tile, std::int64_t unit_in_tile) {
   // The band's last unit of the tile (the last one asked for): the rows below it that GDAL
   // decodes must decode too (into a buffer of the calling thread's), so that no tile passes
   // here that fails GDAL. (Found by fuzz/fuzz_tiff: regress-deflate-bottom-tile-below-band.tif.)

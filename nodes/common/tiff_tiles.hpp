@@ -63,7 +63,24 @@ class TiffTileStreams {
  private:
   struct Column;
   TiffTileStreams() = default;
+  // The steps of open, in this order: each returns "" or why the file is left to GDAL.
+  // GDAL's metadata: block size, unit rows, compression, predictor, interleaving, sample type.
+  std::string read_metadata(GDALDatasetH ds, GDALRasterBandH band, int max_unit_rows);
+  // Opens the file and reads its byte order.
+  std::string read_header();
+  // The band's size and the tiles' (bounded here), then the tile tables (read_layout).
+  std::string read_sizes(GDALRasterBandH band, int band_index);
+  // Decodes one block here and compares it with GDAL's decoding of it (see the file comment).
+  std::string check_against_gdal(GDALRasterBandH band);
+
   void fill(Column& c, std::int64_t tile, std::int64_t unit_in_tile, std::byte* dst);
+  // Reads the unit's rows of an uncompressed tile, zeros past the band's last strip.
+  void read_uncompressed(std::int64_t tile, std::int64_t unit_in_tile, std::byte* dst);
+  // (Re)starts the column's inflate stream at the start of the tile's data.
+  void start_tile(Column& c, std::int64_t tile);
+  // After the unit asked for: the rows below the band that GDAL decodes, and the checks at the
+  // end of what GDAL decodes (check_after_gdal_rows) or of the tile (finish).
+  void after_unit(Column& c, std::int64_t tile, std::int64_t unit_in_tile);
   // Inflates the column's stream into out[0, size) until it is full or the stream ends; returns
   // the bytes written. Throws on damaged or missing data (data that stops before the stream's
   // end too, unless `cut_short_ok`).
@@ -80,6 +97,9 @@ class TiffTileStreams {
   [[noreturn]] void fail(std::int64_t tile_col, std::int64_t tile_row, const std::string& what) const;
   // Reads the tile tables and checks the tags through libtiff: "" or why the file is left to GDAL.
   std::string read_layout(int band_index, std::uint64_t tiles);
+  // Tile k's entries in the tables against the file's size and libtiff's limits: "" or why
+  // GDAL would fail the tile. `tile` names it in the reason.
+  std::string check_tile_data(std::uint64_t k, std::int64_t tile_row, const std::string& tile) const;
   std::int64_t stored_rows(std::int64_t tile_row) const;  // rows of a tile (strip) in the file
   // Rows of a tile (strip) that GDALReadBlock has libtiff decode: the whole tile, but in the
   // bottom row of tiles when it is partly below the band (see the .cpp).
