@@ -136,7 +136,7 @@ std::string number_text(double v) {
 }  // namespace
 
 std::string Resample::fast_path_refusal() const {
-  const auto& info = source_->info();
+  const auto& info = reader_->info();
   const auto& gt = info.gt;
   if (!fast_path_supports(method_)) return std::string(method_name(method_)) + " reads neighbouring pixels";
   if (!same_crs(grid_.crs, info.crs)) return "the source's CRS differs from the grid's";
@@ -169,12 +169,11 @@ std::string Resample::fast_path_refusal() const {
 }
 
 void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
-  source_ = dynamic_cast<RasterSource*>(inputs[0]);
-  if (source_ == nullptr) throw_graph_error(where(), "field \"inputs\": expected a raster_source");
+  reader_ = reader_of(*inputs[0], where());
   grid_ = ctx.grid;
-  const auto fp = source_->footprint(grid_.crs);
+  const auto fp = reader_->footprint(grid_.crs);
   source_extent_ = fp.extent;
-  const auto& info = source_->info();
+  const auto& info = reader_->info();
   if (fp.resolution) {
     pixels_per_cell_ = std::max(1.0, (grid_.res_x / (*fp.resolution)[0]) * (grid_.res_y / (*fp.resolution)[1]));
   } else {
@@ -269,10 +268,10 @@ void set_kernel_scale(GDALWarpOptions& options, double xscale, double yscale) {
 }  // namespace
 
 void Resample::warp(const TileRequest& tile, Column& out) {
-  const auto& info = source_->info();
+  const auto& info = reader_->info();
   const DatasetPtr dst = tile_dataset(grid_, tile, out.values.data());
 
-  GDALDatasetH src = source_->warper_dataset();
+  GDALDatasetH src = reader_->warper_dataset();
   GeoTransform src_gt = info.gt;
   GeoTransform dst_gt = grid_.geotransform();
   std::unique_ptr<void, TransformerCloser> grid_transformer(GDALCreateGenImgProjTransformer3(
@@ -283,9 +282,9 @@ void Resample::warp(const TileRequest& tile, Column& out) {
   const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64;
   std::optional<double> src_nodata;
   if (info.nodata || is_float) {
-    src_nodata = info.nodata && !source_->nan_is_only_nodata() ? *info.nodata : std::numeric_limits<double>::quiet_NaN();
+    src_nodata = info.nodata && !reader_->nan_is_only_nodata() ? *info.nodata : std::numeric_limits<double>::quiet_NaN();
   }
-  const WarpOptionsPtr options = warp_options(src, source_->warper_band(), get(dst), gdal_alg(method_), src_nodata);
+  const WarpOptionsPtr options = warp_options(src, reader_->warper_band(), get(dst), gdal_alg(method_), src_nodata);
   if (method_ == Method::bilinear || method_ == Method::cubic) set_kernel_scale(*options, xscale_, yscale_);
   options->pfnTransformer = transform_tile;
   options->pTransformerArg = &tile_transformer;
@@ -301,14 +300,14 @@ void Resample::warp(const TileRequest& tile, Column& out) {
 }
 
 void Resample::reduce(const TileRequest& tile, Column& out) {
-  const auto& info = source_->info();
+  const auto& info = reader_->info();
   // Source rows are read in strips of whole cell rows, so the buffer stays small (about
   // kStripPixels) whatever the tile size.
   const std::int64_t row_pixels = std::max<std::int64_t>(1, tile.width * kx_ * ky_);
   const std::int64_t strip = std::max<std::int64_t>(1, static_cast<std::int64_t>(kStripPixels) / row_pixels);
   thread_local std::vector<double> buffer;
   thread_local std::vector<double> scratch;
-  const auto held = source_->hold(offset_y_ + tile.row0 * ky_, offset_y_ + (tile.row0 + tile.rows) * ky_);
+  const auto held = reader_->hold(offset_y_ + tile.row0 * ky_, offset_y_ + (tile.row0 + tile.rows) * ky_);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += strip) {
     const std::int64_t rows = std::min(strip, tile.rows - r0);
     const std::int64_t src_row_first = offset_y_ + (tile.row0 + r0) * ky_;
@@ -322,7 +321,7 @@ void Resample::reduce(const TileRequest& tile, Column& out) {
     const auto cells = static_cast<std::size_t>(rows * tile.width);
     if (w.empty()) continue;  // stays nodata
     buffer.resize(static_cast<std::size_t>(w.cells()));
-    source_->read(w, buffer.data());
+    reader_->read(w, buffer.data());
     BlockLayout layout;
     layout.src_width = w.cols;
     layout.src_height = w.rows;
@@ -338,11 +337,11 @@ void Resample::reduce(const TileRequest& tile, Column& out) {
 }
 
 void Resample::expand(const TileRequest& tile, Column& out) {
-  const auto& info = source_->info();
+  const auto& info = reader_->info();
   // Cell (row g, column c) reads source pixel (floor((g - cells_y) / my), floor((c - cells_x) / mx)).
   const std::int64_t rows_per_strip = std::max<std::int64_t>(my_, static_cast<std::int64_t>(kStripPixels) / std::max<std::int64_t>(1, tile.width) * my_);
   thread_local std::vector<double> buffer;
-  const auto held = source_->hold(floor_div(tile.row0 - cells_y_, my_), floor_div(tile.row0 + tile.rows - 1 - cells_y_, my_) + 1);
+  const auto held = reader_->hold(floor_div(tile.row0 - cells_y_, my_), floor_div(tile.row0 + tile.rows - 1 - cells_y_, my_) + 1);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += rows_per_strip) {
     const std::int64_t rows = std::min(rows_per_strip, tile.rows - r0);
     const std::int64_t g0 = tile.row0 + r0;
@@ -355,7 +354,7 @@ void Resample::expand(const TileRequest& tile, Column& out) {
     w.cols = col_end - w.col0;
     if (w.empty()) continue;  // stays nodata
     buffer.resize(static_cast<std::size_t>(w.cells()));
-    source_->read(w, buffer.data());
+    reader_->read(w, buffer.data());
     ExpandLayout layout;
     layout.src_width = w.cols;
     layout.src_height = w.rows;
@@ -377,7 +376,7 @@ void Resample::expand(const TileRequest& tile, Column& out) {
 
 PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr>) {
   auto column = std::make_shared<Column>();
-  column->kind = output_kind(method_, source_->info().type);
+  column->kind = output_kind(method_, reader_->info().type);
   const auto cells = static_cast<std::size_t>(tile.cells());
   // Nodata everywhere first; the fast path overwrites every cell its source covers.
   column->values.assign(cells, std::numeric_limits<double>::quiet_NaN());
@@ -395,7 +394,7 @@ PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr
 }
 
 RowAlignment Resample::row_alignment() const {
-  const auto& info = source_->info();
+  const auto& info = reader_->info();
   const std::int64_t bh = info.block_height;
   if (bh <= 0 || !fast_) return {};  // the warper reads its own chunks
   const double row_bytes = static_cast<double>(info.width) * GDALGetDataTypeSizeBytes(info.type);
@@ -417,15 +416,15 @@ ResourceNeeds Resample::resources() const {
   // Warper: GDAL's working buffers, bounded by the warp memory limit, and their masks.
   r.per_thread = fast_ ? kStripPixels * sizeof(double) + static_cast<std::size_t>(kx_ * ky_) * sizeof(double)
                        : static_cast<std::size_t>(1.5 * kWarpMemory);
-  if (source_ == nullptr) return r;
+  if (reader_ == nullptr) return r;
   // The fast path reads strips thinner than a block: one row of the source's blocks is read
   // again by the next strips (from the shared decoded rows when the source keeps them, else
   // through GDAL's cache). The warper reads chunks of up to its memory limit.
-  const auto& info = source_->info();
+  const auto& info = reader_->info();
   const auto block_row = static_cast<std::size_t>(std::max(1, info.block_height)) * static_cast<std::size_t>(info.width) *
                          static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info.type));
-  const bool shared_rows = fast_ && source_->block_rows() != nullptr;
-  r.held = shared_rows ? source_->decoded_rows_bytes() : 0;
+  const bool shared_rows = fast_ && reader_->block_rows() != nullptr;
+  r.held = shared_rows ? reader_->decoded_rows_bytes() : 0;
   r.reused_cache = fast_ ? (shared_rows ? 0 : block_row) : std::max(block_row, static_cast<std::size_t>(kWarpMemory));
   if (shared_rows && !streams_at_smallest_) r.steps.push_back({"decode the source in smaller streams", false});
   if (shared_rows) r.steps.push_back({"read the source through GDAL's block cache", true});
@@ -435,14 +434,14 @@ ResourceNeeds Resample::resources() const {
 bool Resample::take_step() {
   const ResourceNeeds r = resources();
   if (r.steps.empty()) return false;
-  if (r.steps.front().gives_up) return source_->read_through_gdal_cache();
-  if (source_->compact_decoding()) return true;
+  if (r.steps.front().gives_up) return reader_->read_through_gdal_cache();
+  if (reader_->compact_decoding()) return true;
   streams_at_smallest_ = true;
   return false;
 }
 
 double Resample::input_pixels(std::int64_t row0, std::int64_t rows) const {
-  const auto& info = source_->info();
+  const auto& info = reader_->info();
   const Extent covered = intersect(grid_.band_extent(row0, rows), source_extent_);
   if (covered.empty() || source_extent_.empty()) return 0;
   const double pixel_area = source_extent_.width() * source_extent_.height() / static_cast<double>(info.width * info.height);

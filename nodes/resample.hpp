@@ -5,7 +5,7 @@
 #include <string>
 
 #include "nodes/common/payloads.hpp"
-#include "nodes/raster_source.hpp"
+#include "nodes/common/raster_reader.hpp"
 #include "nodes/common/planning.hpp"
 #include "rasterflow/node.hpp"
 #include "rasterflow/option_binder.hpp"
@@ -62,7 +62,7 @@ class Resample final : public Node, public SourceReader {
   bool upsample_ = false;
   std::int64_t mx_ = 1, my_ = 1, cells_x_ = 0, cells_y_ = 0;
   void expand(const TileRequest& tile, Column& out);
-  RasterSource* source_ = nullptr;
+  std::shared_ptr<RasterReader> reader_;  // its input's, handed over at prepare
   Grid grid_;
   Extent source_extent_;     // the source's footprint in the grid's CRS
   double pixels_per_cell_ = 1;  // source pixels read per target cell

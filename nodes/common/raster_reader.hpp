@@ -1,0 +1,124 @@
+#pragma once
+// The reading of one band of a raster file that GDAL can open: what raster_source hands the
+// nodes that read it (as its payload, and to their prepare() through ReaderSource), so that
+// edges carry a reader, not a node to down-cast. Readers read exactly the source window each
+// tile needs, each thread with its own dataset handle (GDAL handles are not thread-safe), from
+// blocks decoded once and shared (BlockRows over a BlockDecoder) or through GDAL's cache.
+#include <oneapi/tbb/enumerable_thread_specific.h>
+
+#include <optional>
+
+#include "nodes/common/block_decoder.hpp"
+#include "nodes/common/block_rows.hpp"
+#include "nodes/common/gdal.hpp"
+#include "nodes/common/planning.hpp"
+#include "nodes/common/tiff_tiles.hpp"
+#include "rasterflow/node.hpp"
+
+namespace rasterflow::nodes {
+
+struct RasterInfo {
+  std::string path;
+  int band = 1;
+  std::int64_t width = 0;
+  std::int64_t height = 0;
+  GeoTransform gt{};
+  std::string crs;             // WKT, "" when the file has none
+  GDALDataType type = GDT_Unknown;
+  std::optional<double> nodata;  // from the file or the node's `nodata` option
+  bool signed_byte = false;      // GDAL 3.6's Int8: Byte with PIXELTYPE=SIGNEDBYTE
+  int block_width = 0;           // the file's native tiling (strips: width x rows per strip)
+  int block_height = 0;
+};
+
+class RasterReader final {
+ public:
+  // Opens band `band` of `path`; `nodata` overrides the file's; `where` names the node in
+  // errors. Throws GraphError (exit 2) for anything that makes the file unreadable.
+  RasterReader(std::string path, int band, std::optional<double> nodata, std::string where);
+  RasterReader(const RasterReader&) = delete;
+  RasterReader& operator=(const RasterReader&) = delete;
+  SourceFootprint footprint(const std::string& grid_crs) const;
+  std::vector<std::string> describe() const;
+  // Before the run: the threads that will read, and the memory limit (a file whose blocks
+  // alone exceed half of it is refused).
+  void prepare(int threads, std::uint64_t memory_limit);
+
+  const RasterInfo& info() const { return info_; }
+  // This thread's handle on the dataset (opened on first use).
+  GDALDatasetH dataset();
+  GDALRasterBandH band();
+  // This thread's handle for GDAL's warper, with its band as band 1 and nodata NaN when
+  // `nan_is_only_nodata()` (a floating source with a numeric nodata value is seen through a
+  // VRT that turns that value into NaN, so that NaN and nodata are both left out).
+  GDALDatasetH warper_dataset();
+  int warper_band() const { return warper_vrt_.empty() ? info_.band : 1; }
+  bool nan_is_only_nodata() const { return !warper_vrt_.empty(); }
+  // Reads `window` of the band as doubles into `out` (row-major, window.cols x window.rows):
+  // from the shared decoded block rows, or straight through GDAL when the file's blocks are
+  // too large to hold a row of them (then GDAL's cache serves the repeated reads).
+  void read(const PixelWindow& window, double* out);
+  // Keeps the block rows covering source rows [row0, row1) decoded while the result lives (a
+  // tile's reads), so that the strips of one tile never decode a block row twice.
+  BlockRows::Hold hold(std::int64_t row0, std::int64_t row1);
+  // Bytes of decoded blocks held while reading (two rows of blocks, or the rows of tiles kept
+  // and the inflate states when tiles are decoded a few rows at a time), 0 when reads go
+  // through GDAL's cache.
+  std::size_t decoded_rows_bytes() const;
+  // Before the run, when memory is tight: decodes in smaller streams, one step per call: first
+  // 16-row units, then zlib's smaller inflate states (each slower than the step before, far
+  // faster than GDAL's cache). Returns whether that holds fewer bytes than before (else
+  // nothing changes).
+  bool compact_decoding();
+  // Before the run: gives the decoded block rows up, reading through GDAL's cache instead.
+  // Returns whether there were any.
+  bool read_through_gdal_cache();
+  const BlockRows* block_rows() const { return blocks_.get(); }
+  const TiffTileStreams* tile_streams() const { return blocks_ ? streams_ : nullptr; }
+
+ private:
+  static constexpr std::size_t kMaxBlockRowBytes = std::size_t{256} << 20;
+  // Rows of tiles kept above the highest asked for, for tiles that start late, at most.
+  static constexpr std::size_t kStreamKeptBytes = std::size_t{8} << 20;
+  void open_source(std::optional<double> given_nodata);  // the constructor's work, whose allocation failures it names
+  std::uint64_t block_bytes() const;  // one of the file's blocks, decoded (saturating)
+  std::size_t padded_width() const;
+  // With streams_: bytes of one unit of rows across the band, units kept at most (and as many
+  // spare buffers), bytes in all.
+  std::size_t unit_row_bytes() const;
+  int stream_rows_kept() const;
+  std::size_t stream_bytes() const;
+  DatasetPtr open() const;
+  void set_up_decoding(GDALDatasetH ds, int level);  // 0: 32-row units; 1: 16-row units; 2: and zlib
+  void read_through_gdal(const PixelWindow& window, double* out);
+  RasterInfo info_;
+  oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
+  std::string warper_vrt_;  // VRT XML, or "" when the file itself is used
+  oneapi::tbb::enumerable_thread_specific<DatasetPtr> warper_handles_;
+  std::unique_ptr<BlockDecoder> decoder_;  // before blocks_, which calls it
+  const TiffTileStreams* streams_ = nullptr;  // decoder_'s, when it decodes in streams
+  std::string where_;
+  std::string streams_refused_;               // why the file is not decoded in streams
+  int level_ = 0;  // how compact the streams are (set_up_decoding)
+  int threads_ = 2;  // the run's, once prepared (streams' tiles held at once)
+  std::unique_ptr<BlockRows> blocks_;
+};
+
+// What raster_source hands the nodes that read it: its reader, before the run (prepare) and
+// with every tile (its payload).
+class ReaderSource {
+ public:
+  virtual ~ReaderSource() = default;
+  virtual std::shared_ptr<RasterReader> reader() const = 0;
+};
+// The reader of `input` (a node declaring the "source" output kind), or GraphError naming
+// `where` when it has none.
+std::shared_ptr<RasterReader> reader_of(const Node& input, const std::string& where);
+
+// The payload a raster_source sends: its reader (nothing is read yet).
+struct SourceRef final : Payload {
+  std::shared_ptr<RasterReader> reader;
+  std::size_t bytes() const noexcept override { return 0; }
+};
+
+}  // namespace rasterflow::nodes
