@@ -40,15 +40,9 @@ FlowBuilder::FlowBuilder(Shape shape, std::vector<std::unique_ptr<oneapi::tbb::t
   for (std::size_t d = 0; d < domains; ++d) arenas_[d]->execute([&] { connect_sinks(d); });
 }
 
-bool FlowBuilder::is_sink(std::size_t i) const { return std::find(shape_.sinks.begin(), shape_.sinks.end(), i) != shape_.sinks.end(); }
-
 void FlowBuilder::build_domain(std::size_t d) {
   graphs_[d] = std::make_unique<flow::graph>();
-  for (std::size_t i = 0; i < shape_.nodes; ++i) {
-    // Sinks outside the graph (in-memory export) receive their input's messages instead.
-    if (is_sink(i) && !shape_.sinks_in_graph) continue;
-    build_node(d, i);
-  }
+  for (std::size_t i = 0; i < shape_.nodes; ++i) build_node(d, i);
 }
 
 void FlowBuilder::build_node(std::size_t d, std::size_t i) {
@@ -108,7 +102,7 @@ void FlowBuilder::connect_sinks(std::size_t d) {
   using Handoff = flow::function_node<Message, flow::continue_msg>;
   for (std::size_t k = 0; k < shape_.sinks.size(); ++k) {
     const std::size_t s = shape_.sinks[k];
-    flow::sender<Message>* feed = outputs_[d][shape_.sinks_in_graph ? s : shape_.inputs[s][0]];
+    flow::sender<Message>* feed = outputs_[d][s];
     if (d == 0) {
       flow::make_edge(*feed, *sequencers_[k]);
       continue;

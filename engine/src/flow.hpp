@@ -61,7 +61,6 @@ class FlowBuilder {
     std::size_t nodes = 0;
     std::vector<std::vector<std::size_t>> inputs;  // per node, its inputs' indices
     std::vector<std::size_t> sinks;                // the sink nodes' indices
-    bool sinks_in_graph = true;  // sinks' process() runs in the graph; else they receive their input's messages
   };
   FlowBuilder(Shape shape, std::vector<std::unique_ptr<oneapi::tbb::task_arena>>& arenas, RunNode run_node, Deliver deliver);
   FlowBuilder(const FlowBuilder&) = delete;
@@ -79,7 +78,6 @@ class FlowBuilder {
   void build_node(std::size_t d, std::size_t i);
   void build_sinks();
   void connect_sinks(std::size_t d);
-  bool is_sink(std::size_t i) const;
 
   Shape shape_;
   std::vector<std::unique_ptr<oneapi::tbb::task_arena>>& arenas_;

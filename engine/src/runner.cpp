@@ -5,6 +5,7 @@
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
 #include <map>
 
 #include "flow.hpp"
@@ -171,8 +172,23 @@ void Runner::make_arenas() {
   tiles_per_domain_.assign(arenas_.size(), 0);
 }
 
+namespace {
+// In-memory export: a sink's inputs for one tile, held until the whole grid is done (their bytes
+// are their producers').
+struct HeldInputs final : Payload {
+  std::vector<PayloadPtr> inputs;
+  std::size_t bytes() const noexcept override { return 0; }
+};
+}  // namespace
+
 Message Runner::run_node(std::size_t i, int domain, const TileRequest& tile, std::span<const PayloadPtr> inputs) {
-  // Runs one node on one tile and keeps its counters. A failure stops admission at once.
+  // Runs one node on one tile and keeps its counters. A failure stops admission at once. In
+  // in-memory mode a sink's inputs (however many) are only gathered here, and written after.
+  if (!streaming_ && std::find(m_.sinks.begin(), m_.sinks.end(), i) != m_.sinks.end()) {
+    auto held = std::make_shared<HeldInputs>();
+    held->inputs.assign(inputs.begin(), inputs.end());
+    return Message{tile, std::move(held), i};
+  }
   const tile_memory::DomainScope scope(domain);
   const auto t0 = std::chrono::steady_clock::now();
   PayloadPtr out;
@@ -297,7 +313,7 @@ void Runner::execute() {
   // and aborts the sinks (nothing under a final name).
   oneapi::tbb::global_control parallelism(oneapi::tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(m_.threads) + 1);
   make_arenas();
-  FlowBuilder flows({.nodes = n_, .inputs = m_.input_index, .sinks = m_.sinks, .sinks_in_graph = streaming_}, arenas_,
+  FlowBuilder flows({.nodes = n_, .inputs = m_.input_index, .sinks = m_.sinks}, arenas_,
                     [this](std::size_t i, int domain, const TileRequest& t, std::span<const PayloadPtr> in) { return run_node(i, domain, t, in); },
                     [this](std::size_t k, const Message& msg) { deliver(k, msg); });
   try {
@@ -319,11 +335,10 @@ void Runner::export_held() {
   // In-memory export: the whole merged grid is held; format and write it in order now.
   std::lock_guard lock(held_mutex_);
   for (std::size_t k = 0; k < sinks_.size(); ++k) {
-    for (auto& [tile, table] : held_[k]) {
-      const PayloadPtr inputs[1] = {table};
-      const PayloadPtr text = sinks_[k]->process(tile, inputs);
+    for (auto& [tile, held] : held_[k]) {
+      const PayloadPtr text = sinks_[k]->process(tile, static_cast<const HeldInputs&>(*held).inputs);
       sinks_[k]->write(tile, text);
-      table.reset();
+      held.reset();
     }
   }
 }

@@ -66,7 +66,7 @@ struct Diamond {
     return {t, in[0], node};  // the sink's process(): passes the sum on
   }
   detail::FlowBuilder build() {
-    detail::FlowBuilder::Shape shape{.nodes = 4, .inputs = {{}, {}, {0, 1}, {2}}, .sinks = {3}, .sinks_in_graph = true};
+    detail::FlowBuilder::Shape shape{.nodes = 4, .inputs = {{}, {}, {0, 1}, {2}}, .sinks = {3}};
     return detail::FlowBuilder(
         shape, arenas, [this](std::size_t i, int, const TileRequest& t, std::span<const PayloadPtr> in) { return run(i, t, in); },
         [this](std::size_t, const Message& msg) {

@@ -62,7 +62,14 @@ Captured& captured() {
 class CaptureSink final : public SinkNode {
  public:
   using SinkNode::SinkNode;
-  PayloadPtr process(const TileRequest&, std::span<const PayloadPtr> inputs) override { return inputs[0]; }
+  // One input: passed on; two: their cells added (a sink of several inputs, in either mode).
+  PayloadPtr process(const TileRequest&, std::span<const PayloadPtr> inputs) override {
+    if (inputs.size() == 1) return inputs[0];
+    auto sum = std::make_shared<Values>(dynamic_cast<const Values&>(*inputs[0]));
+    const auto& other = dynamic_cast<const Values&>(*inputs[1]);
+    for (std::size_t c = 0; c < sum->cells.size(); ++c) sum->cells[c] += other.cells[c];
+    return sum;
+  }
   void open() override {
     std::lock_guard lock(captured().mutex);
     captured().opened = true;
@@ -124,7 +131,7 @@ namespace {
     .description = "Test sink: keeps every tile's values in memory.",
     .options = {},
     .min_inputs = 1,
-    .max_inputs = 1,
+    .max_inputs = 2,
     .input_kind = "test_values",
     .output_kind = "",
     .is_sink = true,
@@ -190,4 +197,25 @@ TEST_CASE("Seams.EngineNamesNoNodeType") {
   std::string out;
   const int found = test::run_shell("grep -rlE '\"(raster_source|resample|csv_sink|test_constant|test_capture)\"' " + engine_dir, &out);
   CHECK_MESSAGE(found == 1, out);  // grep: 1 = no line matched
+}
+
+TEST_CASE("Seams.ASinkWithTwoInputsInBothExportModes" * doctest::timeout(60)) {
+  // The in-memory mode holds every input of a sink, not only its first.
+  const std::string two = R"({"grid": {"resolution": 1, "extent": [0, 0, 7, 50]}, "nodes": [
+    {"id": "a", "type": "test_constant", "width": 7, "height": 50, "offset": 0.25},
+    {"id": "b", "type": "test_constant", "width": 7, "height": 50, "offset": 100},
+    {"id": "capture", "type": "test_capture", "inputs": ["a", "b"]}]})";
+  for (const bool streaming : {true, false}) {
+    CAPTURE(streaming);
+    test::TempDir dir;
+    reset_captured();
+    RunOptions options;
+    options.tile_rows = 4;
+    test::run_graph_json(dir.path(), two, options, {"metrics.backend=none", std::string("merge.enable_streaming=") + (streaming ? "true" : "false")});
+    std::lock_guard lock(captured().mutex);
+    REQUIRE(captured().cells.size() == 350);
+    for (std::int64_t r = 0; r < 50; ++r) {
+      for (std::int64_t c = 0; c < 7; ++c) CHECK(captured().cells[static_cast<std::size_t>(r * 7 + c)] == 2.0 * static_cast<double>(r * 1000 + c) + 100.25);
+    }
+  }
 }
