@@ -53,9 +53,8 @@ class BufferPool {
 
 // The formatted coordinates of every grid column (or row), computed once, each in a slot of
 // kSlot bytes: a row of the table is put together with copies of one fixed size, which the
-// compiler inlines (a copy of each text's own size was a library call per value: memmove under
-// the formatting was 13% of the samples on a band of large, 6% after). Texts longer than a slot
-// are copied by their size.
+// compiler inlines (a copy of each text's own size is a library call per value; the measured
+// gain is in docs/benchmarks.md). Texts longer than a slot are copied by their size.
 class CoordinateTexts {
  public:
   static constexpr std::size_t kSlot = 32;

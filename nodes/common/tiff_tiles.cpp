@@ -98,8 +98,8 @@ void accumulate_row(std::byte* row, int width) {
 
 struct TiffTileStreams::Column {
   std::mutex mutex;
-  // ISA-L's inflate (Debian's libisal): as fast as the libdeflate GDAL decodes whole tiles with,
-  // where zlib's is 1.8 times slower; its state (87 KiB, history included) is allocated once.
+  // ISA-L's inflate (Debian's libisal): faster than zlib's (docs/how-it-runs.md has the
+  // figures); its state (history included) is allocated once.
   std::unique_ptr<inflate_state> z;
   std::unique_ptr<z_stream> zs;  // or zlib's, when memory is tight (and for partly read tiles)
   bool zlib = false;            // the tile being decoded goes through zs

@@ -6,8 +6,8 @@
 // the file's full width: 35 MiB for a 36,000-pixel-wide Float32 band) while tiles of a few
 // grid rows pass through it. DEFLATE is a stream, and TIFF's predictors work row by row, so a
 // tile can be decoded a few rows (`unit_rows`) at a time instead: each tile column keeps its inflate
-// state (ISA-L's, 87 KiB with the 32 KiB of history DEFLATE needs; or zlib's, about 40 KiB but
-// 1.8 times slower, for tight memory limits) and where it stopped in the
+// state (ISA-L's, with the 32 KiB of history DEFLATE needs; or zlib's, smaller but slower, for
+// tight memory limits; docs/how-it-runs.md has the figures) and where it stopped in the
 // file, and memory follows the rows in use, not the tiles' height. Uncompressed tiles are read
 // row range by row range.
 //
@@ -34,8 +34,8 @@ namespace rasterflow::nodes {
 class TiffTileStreams {
  public:
 
-  // Which inflate keeps each tile column's stream: ISA-L (fast, 87 KiB of state per column) or
-  // zlib (1.8 x slower, about 40 KiB: for limits too tight for ISA-L's states). Tiles that GDAL
+  // Which inflate keeps each tile column's stream: ISA-L (fast, the larger state) or zlib
+  // (slower, a smaller state: for limits too tight for ISA-L's states). Tiles that GDAL
   // decodes only in part (some of the bottom row's, see gdal_rows) go through zlib either way.
   enum class Inflater { isal, zlib };
 
