@@ -84,203 +84,262 @@ RunSummary run_rank(const RunArgs& a, World* world, MetricsRecorder* recorder, P
   return pipeline.run();
 }
 
-int cmd_run(const RunArgs& a, World* world) {
-  const int rank = world ? world->rank() : 0;
+// What the steps of `rasterflow run` share, from the setup to the summary. Declared in the order
+// they are made, so they go in the reverse order (the recorder before the pipeline).
+struct RunSession {
+  RunSession(const RunArgs& a, World* w) : args(a), world(w), rank(w ? w->rank() : 0) {}
+  RunSession(const RunSession&) = delete;
+  RunSession& operator=(const RunSession&) = delete;
+
+  const RunArgs& args;
+  World* world;  // null without MPI
+  const int rank;
   Config config;
   GraphSpec graph;
   RunOptions options;
-  std::unique_ptr<Pipeline> pipeline_ptr;
-  std::exception_ptr setup_error;
-  std::string threads_origin = "engine.threads";
-  try {
-    config = load_config(a.common);
-    if (!a.memory_limit.empty()) config.set("memory.limit", a.memory_limit, "--memory-limit");
-    if (a.threads > 0) config.set("engine.threads", std::to_string(a.threads), "--threads");
-    if (a.streaming && a.in_memory) throw UsageError("--streaming and --in-memory exclude each other");
-    if (a.streaming) config.merge.enable_streaming = true;
-    if (a.in_memory) config.merge.enable_streaming = false;
-    if (!a.database.empty()) {  // --database asks for PostgreSQL, whatever metrics.backend said
-      config.set("database.url", a.database, "--database");
-      config.metrics.backend = "postgresql";
-    }
-    if (world) {
-      // Ranks on one node share its memory limit and its CPUs.
-      const std::uint64_t node_limit = config.memory.limit > 0 ? config.memory.limit : SystemMemorySource().auto_limit();
-      config.memory.limit = node_limit / static_cast<std::uint64_t>(world->local_size());
-      if (config.engine.threads == 0 && std::getenv("SLURM_CPUS_PER_TASK") == nullptr) {
-        const ThreadDecision t = decide_threads(0, "", read_thread_inputs());
-        config.engine.threads = std::max(1, t.threads / world->local_size());
-        threads_origin = t.source + " split between the node's " + std::to_string(world->local_size()) + " ranks";
-      }
-      spdlog::info("rank {} of {} on {} ({} ranks on this node): memory limit {} (the node's {} shared), {} threads", rank, world->size(),
-                   world->node_name(), world->local_size(), format_size(config.memory.limit), format_size(node_limit),
-                   config.engine.threads == 0 ? std::string("auto") : std::to_string(config.engine.threads));
-    }
-    std::error_code ec;
-    std::filesystem::create_directories(a.output_dir, ec);
-    if (ec) throw UsageError("--output-dir: cannot create " + a.output_dir + ": " + ec.message());
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<MetricsRecorder> recorder;
+  RunSummary summary;
+  std::string failure;  // the run's error message; empty when it succeeded
+  bool interrupted = false;
+  std::exception_ptr error;
+};
 
-    graph = load_graph(a.common.graph, config);
-    options.output_dir = a.output_dir;
-    options.threads = config.engine.threads;
-    options.threads_source = a.threads > 0 ? "--threads" : threads_origin;
-    options.cancel = &g_cancel;
-    if (world) options.output_suffix = ".rank" + std::to_string(rank);
-    if (!a.trace.empty()) options.trace_file = world ? a.trace + ".rank" + std::to_string(rank) : a.trace;
-    pipeline_ptr = std::make_unique<Pipeline>(graph, config, options);
-    if (world) {
-      for (const SinkNode* sink : pipeline_ptr->sinks()) sink->check_ranks(world->size());
-    }
+// The configuration with the command line's overrides.
+Config run_config(const RunArgs& a) {
+  Config config = load_config(a.common);
+  if (!a.memory_limit.empty()) config.set("memory.limit", a.memory_limit, "--memory-limit");
+  if (a.threads > 0) config.set("engine.threads", std::to_string(a.threads), "--threads");
+  if (a.streaming && a.in_memory) throw UsageError("--streaming and --in-memory exclude each other");
+  if (a.streaming) config.merge.enable_streaming = true;
+  if (a.in_memory) config.merge.enable_streaming = false;
+  if (!a.database.empty()) {  // --database asks for PostgreSQL, whatever metrics.backend said
+    config.set("database.url", a.database, "--database");
+    config.metrics.backend = "postgresql";
+  }
+  return config;
+}
+
+// Ranks on one node share its memory limit and its CPUs. Returns where the thread count came from.
+std::string share_node(Config& config, const World& world) {
+  std::string threads_origin = "engine.threads";
+  const std::uint64_t node_limit = config.memory.limit > 0 ? config.memory.limit : SystemMemorySource().auto_limit();
+  config.memory.limit = node_limit / static_cast<std::uint64_t>(world.local_size());
+  if (config.engine.threads == 0 && std::getenv("SLURM_CPUS_PER_TASK") == nullptr) {
+    const ThreadDecision t = decide_threads(0, "", read_thread_inputs());
+    config.engine.threads = std::max(1, t.threads / world.local_size());
+    threads_origin = t.source + " split between the node's " + std::to_string(world.local_size()) + " ranks";
+  }
+  spdlog::info("rank {} of {} on {} ({} ranks on this node): memory limit {} (the node's {} shared), {} threads", world.rank(), world.size(),
+               world.node_name(), world.local_size(), format_size(config.memory.limit), format_size(node_limit),
+               config.engine.threads == 0 ? std::string("auto") : std::to_string(config.engine.threads));
+  return threads_origin;
+}
+
+// Configuration, graph and pipeline of this rank. Throws on any error.
+void set_up(RunSession& session) {
+  const RunArgs& a = session.args;
+  World* world = session.world;
+  session.config = run_config(a);
+  std::string threads_origin = "engine.threads";
+  if (world) threads_origin = share_node(session.config, *world);
+  std::error_code ec;
+  std::filesystem::create_directories(a.output_dir, ec);
+  if (ec) throw UsageError("--output-dir: cannot create " + a.output_dir + ": " + ec.message());
+
+  session.graph = load_graph(a.common.graph, session.config);
+  RunOptions& options = session.options;
+  options.output_dir = a.output_dir;
+  options.threads = session.config.engine.threads;
+  options.threads_source = a.threads > 0 ? "--threads" : threads_origin;
+  options.cancel = &g_cancel;
+  if (world) options.output_suffix = ".rank" + std::to_string(session.rank);
+  if (!a.trace.empty()) options.trace_file = world ? a.trace + ".rank" + std::to_string(session.rank) : a.trace;
+  session.pipeline = std::make_unique<Pipeline>(session.graph, session.config, options);
+  if (world) {
+    for (const SinkNode* sink : session.pipeline->sinks()) sink->check_ranks(world->size());
+  }
+}
+
+// set_up(); under MPI every rank starts, or none does (collective: first_failed).
+void start_all_or_none(RunSession& session) {
+  std::exception_ptr setup_error;
+  try {
+    set_up(session);
   } catch (...) {
-    if (!world) throw;
+    if (!session.world) throw;
     setup_error = std::current_exception();
   }
-  if (world) {  // every rank starts, or none does
-    const int first = world->first_failed(setup_error != nullptr);
+  if (session.world) {
+    const int first = session.world->first_failed(setup_error != nullptr);
     if (setup_error) std::rethrow_exception(setup_error);
-    if (first >= 0) throw RunError("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) + " could not start (its error is above)");
-  }
-  Pipeline& pipeline = *pipeline_ptr;
-  std::error_code ec;
-  // Metrics: an experiment per run, rows through a recorder that never blocks the run. Under
-  // MPI rank 0 creates the experiment and every rank writes its rows (with its rank) into it.
-  std::unique_ptr<MetricsRecorder> recorder;
-  if (config.metrics.backend != "none") {
-    ExperimentInfo info;
-    info.name = a.experiment.empty() ? graph.name : a.experiment;
-    info.graph_json = graph.json;
-    info.config_json = masked_config_json(config, graph);
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    info.host = host;
-    const std::filesystem::path output_dir = a.output_dir;
-    recorder = std::make_unique<MetricsRecorder>(
-        [config, output_dir]() -> std::unique_ptr<MetricsBackend> {
-          if (!config.database.url.empty() || config.metrics.backend == "postgresql") return open_postgresql_metrics(config.database.url);
-          const std::filesystem::path file(config.metrics.sqlite_path);
-          return open_sqlite_metrics(file.is_relative() ? output_dir / file : file);
-        },
-        info);
-    if (rank == 0) recorder->start(config.metrics.required);
-    if (world) {
-      const std::int64_t id = world->broadcast(rank == 0 ? recorder->experiment_id().value_or(-1) : -1);
-      if (rank != 0) {
-        if (id >= 0) recorder->attach(id, static_cast<std::int64_t>(rank) << 24);
-        else recorder.reset();  // rank 0 has no experiment: nothing to attach to
-      }
+    if (first >= 0) {
+      throw RunError("rank " + std::to_string(session.rank) + ": stopped because rank " + std::to_string(first) +
+                     " could not start (its error is above)");
     }
   }
+}
+
+// Metrics: an experiment per run, rows through a recorder that never blocks the run. Under
+// MPI rank 0 creates the experiment and every rank writes its rows (with its rank) into it
+// (collective: broadcast of the experiment id).
+void open_metrics(RunSession& session) {
+  const Config& config = session.config;
+  if (config.metrics.backend == "none") return;
+  const int rank = session.rank;
+  ExperimentInfo info;
+  info.name = session.args.experiment.empty() ? session.graph.name : session.args.experiment;
+  info.graph_json = session.graph.json;
+  info.config_json = masked_config_json(config, session.graph);
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  info.host = host;
+  const std::filesystem::path output_dir = session.args.output_dir;
+  auto& recorder = session.recorder;
+  recorder = std::make_unique<MetricsRecorder>(
+      [config, output_dir]() -> std::unique_ptr<MetricsBackend> {
+        if (!config.database.url.empty() || config.metrics.backend == "postgresql") return open_postgresql_metrics(config.database.url);
+        const std::filesystem::path file(config.metrics.sqlite_path);
+        return open_sqlite_metrics(file.is_relative() ? output_dir / file : file);
+      },
+      info);
+  if (rank == 0) recorder->start(config.metrics.required);
+  if (session.world) {
+    const std::int64_t id = session.world->broadcast(rank == 0 ? recorder->experiment_id().value_or(-1) : -1);
+    if (rank != 0) {
+      if (id >= 0) recorder->attach(id, static_cast<std::int64_t>(rank) << 24);
+      else recorder.reset();  // rank 0 has no experiment: nothing to attach to
+    }
+  }
+}
+
+// The run itself, stoppable by SIGINT/SIGTERM (and, under MPI, by another rank's failure). Its
+// error is kept in the session, not thrown.
+void run_with_signals(RunSession& session) {
+  Pipeline& pipeline = *session.pipeline;
   const Grid& g = pipeline.grid();
-  if (rank == 0) {
-    spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows", graph.name, g.width, g.height, g.cells(),
+  if (session.rank == 0) {
+    spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows", session.graph.name, g.width, g.height, g.cells(),
                  pipeline.threads(), pipeline.tile_rows());
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  RunSummary s;
-  std::string failure;
-  bool interrupted = false;
-  bool stopped_by_peer = false;
-  std::exception_ptr error;
-  if (world) world->start_watch(&g_cancel);
+  if (session.world) session.world->start_watch(&g_cancel);
   try {
-    s = run_rank(a, world, recorder.get(), pipeline);
+    session.summary = run_rank(session.args, session.world, session.recorder.get(), pipeline);
   } catch (const Interrupted& e) {
-    interrupted = true;
-    failure = e.what();
-    error = std::current_exception();
+    session.interrupted = true;
+    session.failure = e.what();
+    session.error = std::current_exception();
   } catch (const std::exception& e) {
-    failure = e.what();
-    error = std::current_exception();
+    session.failure = e.what();
+    session.error = std::current_exception();
   }
-  if (world) {
-    // A rank that failed, or was interrupted by a signal of its own, stops every rank; one
-    // stopped by another rank's notice only follows.
-    stopped_by_peer = world->end_watch() && interrupted;
-    const bool stops_all = !failure.empty() && !stopped_by_peer;
-    if (stops_all) world->notify_failure();
-    const int first = world->first_failed(stops_all);
-    if (first >= 0) {
-      // Every rank removes its band file; the output never appears under its final name.
-      for (const auto& out : s.outputs) std::filesystem::remove(out, ec);
-      const bool signalled = interrupted && !stopped_by_peer;
-      if (recorder) {
-        recorder->finish(signalled ? "interrupted" : "failed", "rank " + std::to_string(first) + (signalled ? " was interrupted" : " failed"),
-                         std::chrono::seconds(5), rank == 0);
-      }
-      if (signalled) throw Interrupted("rank " + std::to_string(rank) + ": " + failure);
-      if (stops_all) throw RunError("rank " + std::to_string(rank) + ": " + failure);
-      throw RunError("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
-                     " failed (its error is above); no output was written under its final name");
-    }
-    // Gather: each sink combines its ranks' outputs as its output requires.
-    const auto final_of = [&](const std::filesystem::path& band_file) {
-      std::string path = band_file.string();
-      path.resize(path.size() - options.output_suffix.size());
-      return path;
-    };
-    try {
-      for (SinkNode* sink : pipeline.sinks()) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const SinkNode::Gathered out = sink->gather(*world);
-        if (rank == 0) {
-          spdlog::info("gathered {} from {} ranks with MPI-IO in {:.2f} s (the run itself: {:.2f} s on rank 0)", format_size(out.bytes),
-                       world->size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), s.wall_seconds);
-          std::cout << "wrote " << out.path.string() << " (" << out.bytes << " bytes from " << world->size() << " ranks)\n";
-        }
-      }
-    } catch (const std::exception& e) {
-      for (const auto& out : s.outputs) {  // the bands not gathered yet
-        std::filesystem::remove(out, ec);
-        if (rank == 0) std::filesystem::remove(final_of(out) + ".partial", ec);
-      }
-      if (recorder) recorder->finish("failed", e.what(), std::chrono::seconds(5), rank == 0);
-      throw;
-    }
-    if (recorder && rank != 0) recorder->finish("succeeded", "", std::chrono::seconds(10), false);
-    world->barrier();  // every rank's rows are in before rank 0 marks the experiment
-  } else if (!failure.empty()) {
-    if (recorder) recorder->finish(interrupted ? "interrupted" : "failed", failure, std::chrono::seconds(5));
-    std::rethrow_exception(error);
+}
+
+// Under MPI: a rank that failed, or was interrupted by a signal of its own, stops every rank;
+// one stopped by another rank's notice only follows (collective: first_failed). Throws when
+// any rank failed, after removing this rank's band files.
+void agree_on_failure(RunSession& session) {
+  World& world = *session.world;
+  const int rank = session.rank;
+  const bool stopped_by_peer = world.end_watch() && session.interrupted;
+  const bool stops_all = !session.failure.empty() && !stopped_by_peer;
+  if (stops_all) world.notify_failure();
+  const int first = world.first_failed(stops_all);
+  if (first < 0) return;
+  // Every rank removes its band file; the output never appears under its final name.
+  std::error_code ec;
+  for (const auto& out : session.summary.outputs) std::filesystem::remove(out, ec);
+  const bool signalled = session.interrupted && !stopped_by_peer;
+  if (session.recorder) {
+    session.recorder->finish(signalled ? "interrupted" : "failed", "rank " + std::to_string(first) + (signalled ? " was interrupted" : " failed"),
+                             std::chrono::seconds(5), rank == 0);
   }
-  if (rank != 0) return 0;
-  if (!a.report.empty()) {
-    ReportData report;
-    report.title = a.experiment.empty() ? graph.name : a.experiment;
-    char grid_text[128], time_text[64];
-    std::snprintf(grid_text, sizeof grid_text, "%lld x %lld cells (%llu), %llu tiles, %d threads", static_cast<long long>(s.grid_width),
-                  static_cast<long long>(s.grid_height), static_cast<unsigned long long>(s.cells), static_cast<unsigned long long>(s.tiles),
-                  s.threads);
-    std::snprintf(time_text, sizeof time_text, "%.2f s wall, %.2f s CPU", s.wall_seconds, s.cpu_seconds);
-    report.facts = {{"graph", graph.file.string()},
-                    {"grid", grid_text},
-                    {"time", time_text},
-                    {"rows written", std::to_string(s.rows_written)},
-                    {"peak RSS", format_size(s.peak_rss_bytes)},
-                    {"memory limit", format_size(s.memory_limit) + (config.memory.limit > 0 ? " (memory.limit)" : " (auto)")},
-                    {"export", s.streaming ? "streaming" : "in-memory"},
-                    {"NUMA placement", s.placement},
-                    {"throttle events", std::to_string(s.throttle_events.size())}};
-    for (const auto& out : s.outputs) report.facts.emplace_back("output", out.string());
-    if (world) report.facts.emplace_back("MPI", "rank 0 of " + std::to_string(world->size()) + ": the figures are rank 0's band");
-    for (std::size_t i = 0; i < s.nodes.size(); ++i) {
-      const auto& n = s.nodes[i];
-      report.nodes.push_back(ReportNode{n.id, n.type, graph.nodes[i].inputs, n.busy_seconds, static_cast<double>(n.cells),
-                                        n.rss_peak_bytes / (1024.0 * 1024.0 * 1024.0)});
+  if (signalled) throw Interrupted("rank " + std::to_string(rank) + ": " + session.failure);
+  if (stops_all) throw RunError("rank " + std::to_string(rank) + ": " + session.failure);
+  throw RunError("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
+                 " failed (its error is above); no output was written under its final name");
+}
+
+// Under MPI: each sink combines its ranks' outputs as its output requires (collective: every
+// sink's gather, in the pipeline's order). On an error the bands not gathered yet are removed.
+void gather_outputs(RunSession& session) {
+  World& world = *session.world;
+  const int rank = session.rank;
+  const RunSummary& s = session.summary;
+  const auto final_of = [&](const std::filesystem::path& band_file) {
+    std::string path = band_file.string();
+    path.resize(path.size() - session.options.output_suffix.size());
+    return path;
+  };
+  try {
+    for (SinkNode* sink : session.pipeline->sinks()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const SinkNode::Gathered out = sink->gather(world);
+      if (rank == 0) {
+        spdlog::info("gathered {} from {} ranks with MPI-IO in {:.2f} s (the run itself: {:.2f} s on rank 0)", format_size(out.bytes),
+                     world.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), s.wall_seconds);
+        std::cout << "wrote " << out.path.string() << " (" << out.bytes << " bytes from " << world.size() << " ranks)\n";
+      }
     }
-    report.memory = s.memory_timeline;
-    report.throttles = s.throttle_events;
-    report.limit_bytes = static_cast<double>(s.memory_limit);
-    report.warning_threshold = config.memory.warning_threshold;
-    report.critical_threshold = config.memory.critical_threshold;
-    write_report(a.report, report);
-    std::cout << "wrote " << a.report << "\n";
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    for (const auto& out : s.outputs) {  // the bands not gathered yet
+      std::filesystem::remove(out, ec);
+      if (rank == 0) std::filesystem::remove(final_of(out) + ".partial", ec);
+    }
+    if (session.recorder) session.recorder->finish("failed", e.what(), std::chrono::seconds(5), rank == 0);
+    throw;
   }
-  if (recorder) {
-    recorder->finish("succeeded", "", std::chrono::seconds(10));
-    const auto id = recorder->experiment_id();
-    spdlog::info("metrics: experiment {} in {}: {} rows written, {} dropped", id ? std::to_string(*id) : "(none)", recorder->describe(),
-                 recorder->written(), recorder->dropped());
+}
+
+// --report: the run's HTML report (rank 0's figures under MPI).
+void write_run_report(const RunSession& session) {
+  const RunSummary& s = session.summary;
+  const GraphSpec& graph = session.graph;
+  const Config& config = session.config;
+  ReportData report;
+  report.title = session.args.experiment.empty() ? graph.name : session.args.experiment;
+  char grid_text[128], time_text[64];
+  std::snprintf(grid_text, sizeof grid_text, "%lld x %lld cells (%llu), %llu tiles, %d threads", static_cast<long long>(s.grid_width),
+                static_cast<long long>(s.grid_height), static_cast<unsigned long long>(s.cells), static_cast<unsigned long long>(s.tiles),
+                s.threads);
+  std::snprintf(time_text, sizeof time_text, "%.2f s wall, %.2f s CPU", s.wall_seconds, s.cpu_seconds);
+  report.facts = {{"graph", graph.file.string()},
+                  {"grid", grid_text},
+                  {"time", time_text},
+                  {"rows written", std::to_string(s.rows_written)},
+                  {"peak RSS", format_size(s.peak_rss_bytes)},
+                  {"memory limit", format_size(s.memory_limit) + (config.memory.limit > 0 ? " (memory.limit)" : " (auto)")},
+                  {"export", s.streaming ? "streaming" : "in-memory"},
+                  {"NUMA placement", s.placement},
+                  {"throttle events", std::to_string(s.throttle_events.size())}};
+  for (const auto& out : s.outputs) report.facts.emplace_back("output", out.string());
+  if (session.world) report.facts.emplace_back("MPI", "rank 0 of " + std::to_string(session.world->size()) + ": the figures are rank 0's band");
+  for (std::size_t i = 0; i < s.nodes.size(); ++i) {
+    const auto& n = s.nodes[i];
+    report.nodes.push_back(ReportNode{n.id, n.type, graph.nodes[i].inputs, n.busy_seconds, static_cast<double>(n.cells),
+                                      n.rss_peak_bytes / (1024.0 * 1024.0 * 1024.0)});
+  }
+  report.memory = s.memory_timeline;
+  report.throttles = s.throttle_events;
+  report.limit_bytes = static_cast<double>(s.memory_limit);
+  report.warning_threshold = config.memory.warning_threshold;
+  report.critical_threshold = config.memory.critical_threshold;
+  write_report(session.args.report, report);
+  std::cout << "wrote " << session.args.report << "\n";
+}
+
+// Rank 0's end of a successful run: the experiment marked, the figures logged, the outputs listed.
+void print_summary(RunSession& session) {
+  const RunSummary& s = session.summary;
+  if (session.recorder) {
+    MetricsRecorder& recorder = *session.recorder;
+    recorder.finish("succeeded", "", std::chrono::seconds(10));
+    const auto id = recorder.experiment_id();
+    spdlog::info("metrics: experiment {} in {}: {} rows written, {} dropped", id ? std::to_string(*id) : "(none)", recorder.describe(),
+                 recorder.written(), recorder.dropped());
   }
   for (const auto& n : s.nodes) {
     spdlog::debug("node {} ({}): {} tiles, {} cells, {:.3f} s busy", n.id, n.type, n.items, n.cells, n.busy_seconds);
@@ -290,10 +349,31 @@ int cmd_run(const RunArgs& a, World* world) {
                format_size(s.peak_rss_bytes), format_size(s.memory_limit), s.throttle_events.size());
   std::string per_domain;
   for (const auto t : s.tiles_per_domain) per_domain += (per_domain.empty() ? "" : "/") + std::to_string(t);
-  spdlog::info("{}; tiles per domain {}", pipeline.topology_line(), per_domain);
-  if (!world) {
+  spdlog::info("{}; tiles per domain {}", session.pipeline->topology_line(), per_domain);
+  if (!session.world) {
     for (const auto& out : s.outputs) std::cout << "wrote " << out.string() << "\n";
   }
+}
+
+// The MPI collectives, in the same order on every rank: first_failed (start), broadcast
+// (experiment id, with metrics), first_failed (end), each sink's gather, barrier.
+int cmd_run(const RunArgs& a, World* world) {
+  RunSession session(a, world);
+  start_all_or_none(session);
+  open_metrics(session);
+  run_with_signals(session);
+  if (world) {
+    agree_on_failure(session);
+    gather_outputs(session);
+    if (session.recorder && session.rank != 0) session.recorder->finish("succeeded", "", std::chrono::seconds(10), false);
+    world->barrier();  // every rank's rows are in before rank 0 marks the experiment
+  } else if (!session.failure.empty()) {
+    if (session.recorder) session.recorder->finish(session.interrupted ? "interrupted" : "failed", session.failure, std::chrono::seconds(5));
+    std::rethrow_exception(session.error);
+  }
+  if (session.rank != 0) return 0;
+  if (!a.report.empty()) write_run_report(session);
+  print_summary(session);
   return 0;
 }
 
@@ -450,19 +530,27 @@ int cmd_metrics(const std::string& database, const std::string& sqlite, const st
   return 0;
 }
 
-}  // namespace
+int cmd_sample_data(const std::string& dir, const std::string& size) {
+  for (const auto& f : nodes::generate_sample_data(dir, size)) {
+    std::cout << f.path.string() << ": " << f.description << "\n";
+  }
+  return 0;
+}
 
-int main(int argc, char** argv) {
-  auto logger = spdlog::stderr_color_mt("rasterflow");
-  logger->set_pattern("%^[%l]%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::info);
-
-  CLI::App app{"rasterflow " + version() + ": resample rasters onto one grid, merge them cell by cell, export one table"};
-  app.set_version_flag("--version", "rasterflow " + version());
-  app.require_subcommand(1);
-
+// Every subcommand's arguments, bound to the CLI11 options that fill them (so never moved).
+struct CommandArgs {
   RunArgs run;
+  CommonArgs validate;
+  CommonArgs plan;
+  std::string plan_format = "text";
+  int plan_ranks = 0;
+  std::string metrics_db, metrics_sqlite, metrics_experiment, metrics_report;
+  std::string nodes_type;
+  bool nodes_markdown = false;
+  std::string sample_dir, sample_size = "small";
+};
+
+CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
   auto* run_cmd = app.add_subcommand("run", "run a graph");
   run_cmd->add_option("graph", run.common.graph, "graph JSON file")->required();
   run_cmd->add_option("--config", run.common.config, "configuration file (config.yml)");
@@ -478,41 +566,84 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--log-level", run.log_level, "trace, debug, info, warn or error");
   run_cmd->add_option("--trace", run.trace, "write a Chrome trace of the run");
   run_cmd->add_option("--report", run.report, "write an HTML run report");
+  return run_cmd;
+}
 
-  CommonArgs validate;
+CLI::App* add_validate_command(CLI::App& app, CommonArgs& validate) {
   auto* validate_cmd = app.add_subcommand("validate", "check a graph and its configuration without running it");
   validate_cmd->add_option("graph", validate.graph, "graph JSON file")->required();
   validate_cmd->add_option("--config", validate.config, "configuration file");
   validate_cmd->add_option("--set", validate.sets, "override KEY=VALUE");
+  return validate_cmd;
+}
 
-  CommonArgs plan;
-  std::string plan_format = "text";
+CLI::App* add_plan_command(CLI::App& app, CommandArgs& c) {
   auto* plan_cmd = app.add_subcommand("plan", "show the grid, tiles, nodes and memory estimate");
-  plan_cmd->add_option("graph", plan.graph, "graph JSON file")->required();
-  plan_cmd->add_option("--config", plan.config, "configuration file");
-  plan_cmd->add_option("--set", plan.sets, "override KEY=VALUE");
-  plan_cmd->add_option("--format", plan_format, "text, json or dot")->check(CLI::IsMember({"text", "json", "dot"}));
-  int plan_ranks = 0;
-  plan_cmd->add_option("--ranks", plan_ranks, "show the row bands of an MPI run of N ranks")->check(CLI::Range(1, 1 << 20));
+  plan_cmd->add_option("graph", c.plan.graph, "graph JSON file")->required();
+  plan_cmd->add_option("--config", c.plan.config, "configuration file");
+  plan_cmd->add_option("--set", c.plan.sets, "override KEY=VALUE");
+  plan_cmd->add_option("--format", c.plan_format, "text, json or dot")->check(CLI::IsMember({"text", "json", "dot"}));
+  plan_cmd->add_option("--ranks", c.plan_ranks, "show the row bands of an MPI run of N ranks")->check(CLI::Range(1, 1 << 20));
+  return plan_cmd;
+}
 
+CLI::App* add_metrics_command(CLI::App& app, CommandArgs& c) {
   auto* metrics_cmd = app.add_subcommand("metrics", "show recorded memory and stage metrics");
-  std::string metrics_db, metrics_sqlite, metrics_experiment;
-  metrics_cmd->add_option("--database", metrics_db, "PostgreSQL URL");
-  metrics_cmd->add_option("--sqlite", metrics_sqlite, "SQLite file");
-  metrics_cmd->add_option("--experiment", metrics_experiment, "experiment id (default: latest)");
-  std::string metrics_report;
-  metrics_cmd->add_option("--report", metrics_report, "write the experiment's HTML report to this file");
+  metrics_cmd->add_option("--database", c.metrics_db, "PostgreSQL URL");
+  metrics_cmd->add_option("--sqlite", c.metrics_sqlite, "SQLite file");
+  metrics_cmd->add_option("--experiment", c.metrics_experiment, "experiment id (default: latest)");
+  metrics_cmd->add_option("--report", c.metrics_report, "write the experiment's HTML report to this file");
+  return metrics_cmd;
+}
 
-  std::string nodes_type;
-  bool nodes_markdown = false;
+CLI::App* add_nodes_command(CLI::App& app, CommandArgs& c) {
   auto* nodes_cmd = app.add_subcommand("nodes", "list the node types with their inputs and options");
-  nodes_cmd->add_option("type", nodes_type, "one node type (default: all)");
-  nodes_cmd->add_flag("--markdown", nodes_markdown, "print the reference as Markdown (docs/nodes.md)");
+  nodes_cmd->add_option("type", c.nodes_type, "one node type (default: all)");
+  nodes_cmd->add_flag("--markdown", c.nodes_markdown, "print the reference as Markdown (docs/nodes.md)");
+  return nodes_cmd;
+}
 
-  std::string sample_dir, sample_size = "small";
+CLI::App* add_sample_data_command(CLI::App& app, CommandArgs& c) {
   auto* sample_cmd = app.add_subcommand("sample-data", "write deterministic sample rasters");
-  sample_cmd->add_option("dir", sample_dir, "output folder")->required();
-  sample_cmd->add_option("--size", sample_size, "small, medium or large")->check(CLI::IsMember({"small", "medium", "large"}));
+  sample_cmd->add_option("dir", c.sample_dir, "output folder")->required();
+  sample_cmd->add_option("--size", c.sample_size, "small, medium or large")->check(CLI::IsMember({"small", "medium", "large"}));
+  return sample_cmd;
+}
+
+// `rasterflow run`: on one rank, or on the ranks of an MPI launch.
+int launch_run(const RunArgs& run, int* argc, char*** argv, spdlog::logger& logger) {
+  const Launch launch = detect_launch();
+  if (launch.size > 1) {
+    if (!built_with_mpi()) {
+      throw UsageError("launched as " + std::to_string(launch.size) + " ranks by " + launch.by +
+                       ", but this rasterflow was built without MPI: install libopenmpi-dev and rebuild (scripts/bootstrap.sh does)");
+    }
+    // MPI is finalised when `world` goes, before the handlers of main() log an error.
+    const auto world = make_mpi_world(argc, argv);
+    logger.set_pattern("%^[%l]%$ [rank " + std::to_string(world->rank()) + "] %v");
+    return cmd_run(run, world.get());
+  }
+  return cmd_run(run, nullptr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("rasterflow");
+  logger->set_pattern("%^[%l]%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::info);
+
+  CLI::App app{"rasterflow " + version() + ": resample rasters onto one grid, merge them cell by cell, export one table"};
+  app.set_version_flag("--version", "rasterflow " + version());
+  app.require_subcommand(1);
+  CommandArgs c;
+  const CLI::App* run_cmd = add_run_command(app, c.run);
+  const CLI::App* validate_cmd = add_validate_command(app, c.validate);
+  const CLI::App* plan_cmd = add_plan_command(app, c);
+  const CLI::App* metrics_cmd = add_metrics_command(app, c);
+  const CLI::App* nodes_cmd = add_nodes_command(app, c);
+  const CLI::App* sample_cmd = add_sample_data_command(app, c);
 
   try {
     app.parse(argc, argv);
@@ -526,31 +657,13 @@ int main(int argc, char** argv) {
   }
 
   try {
-    set_log_level(run.log_level);
-    if (*run_cmd) {
-      const Launch launch = detect_launch();
-      if (launch.size > 1) {
-        if (!built_with_mpi()) {
-          throw UsageError("launched as " + std::to_string(launch.size) + " ranks by " + launch.by +
-                           ", but this rasterflow was built without MPI: install libopenmpi-dev and rebuild (scripts/bootstrap.sh does)");
-        }
-        // MPI is finalised when `world` goes, before the handlers below log an error.
-        const auto world = make_mpi_world(&argc, &argv);
-        logger->set_pattern("%^[%l]%$ [rank " + std::to_string(world->rank()) + "] %v");
-        return cmd_run(run, world.get());
-      }
-      return cmd_run(run, nullptr);
-    }
-    if (*validate_cmd) return cmd_validate(validate);
-    if (*plan_cmd) return cmd_plan(plan, plan_format, plan_ranks);
-    if (*nodes_cmd) return cmd_nodes(nodes_type, nodes_markdown);
-    if (*metrics_cmd) return cmd_metrics(metrics_db, metrics_sqlite, metrics_experiment, metrics_report);
-    if (*sample_cmd) {
-      for (const auto& f : nodes::generate_sample_data(sample_dir, sample_size)) {
-        std::cout << f.path.string() << ": " << f.description << "\n";
-      }
-      return 0;
-    }
+    set_log_level(c.run.log_level);
+    if (*run_cmd) return launch_run(c.run, &argc, &argv, *logger);
+    if (*validate_cmd) return cmd_validate(c.validate);
+    if (*plan_cmd) return cmd_plan(c.plan, c.plan_format, c.plan_ranks);
+    if (*nodes_cmd) return cmd_nodes(c.nodes_type, c.nodes_markdown);
+    if (*metrics_cmd) return cmd_metrics(c.metrics_db, c.metrics_sqlite, c.metrics_experiment, c.metrics_report);
+    if (*sample_cmd) return cmd_sample_data(c.sample_dir, c.sample_size);
   } catch (const Interrupted& e) {
     spdlog::error("{}", e.what());
     return 130;

@@ -269,31 +269,9 @@ std::string masked_graph_text(json::value root, const std::string& text) {
   return masked ? json::serialize(root) : text;
 }
 
-}  // namespace
-
-std::string masked_config_json(const Config& config, const GraphSpec& graph) {
-  json::value root = json::parse(config.to_json());
-  json::value* section = root.as_object().if_contains("nodes");
-  json::object* nodes = section != nullptr ? section->if_object() : nullptr;
-  if (nodes == nullptr) return json::serialize(root);
-  for (auto& [id, options] : *nodes) {
-    const auto spec = std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeSpec& n) { return n.id == id; });
-    if (spec == graph.nodes.end() || !options.is_object()) continue;
-    for (auto& [key, value] : options.as_object()) {
-      if (value.is_string() && is_secret(spec->type, std::string(key))) value = mask_secret(std::string(value.as_string()));
-    }
-  }
-  return json::serialize(root);
-}
-
-GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path& file, const Config& config) {
-  const std::string fname = file.string();
-  const json::value root = parse_json(json_text, fname);
-  if (!root.is_object()) throw_graph_error(fname, "expected a JSON object with \"nodes\"");
-  GraphSpec graph;
-  graph.file = file;
-  graph.json = masked_graph_text(root, json_text);
-  graph.name = file.stem().string();
+// The top-level fields of `root` (an object), in the file's order; the grid section is parsed as
+// it comes. Returns the "nodes" list (not empty).
+const json::array& read_top_level(const json::value& root, const std::string& fname, GraphSpec& graph) {
   const json::array* nodes = nullptr;
   for (const auto& [key, value] : root.as_object()) {
     if (key == "name") {
@@ -311,84 +289,110 @@ GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path&
     }
   }
   if (nodes == nullptr || nodes->empty()) throw_graph_error(fname, "field \"nodes\": the graph has no nodes");
+  return *nodes;
+}
 
-  const auto& registry = NodeRegistry::instance();
-  const std::filesystem::path base = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+// The graph's nodes in file order, and each id's position in it.
+struct ParsedNodes {
   std::vector<NodeSpec> specs;
   std::map<std::string, std::size_t> index;
-  for (std::size_t i = 0; i < nodes->size(); ++i) {
-    const json::value& n = (*nodes)[i];
-    const std::string at = fname + ": nodes[" + std::to_string(i) + "]";
-    if (!n.is_object()) throw_graph_error(at, "expected an object, got " + kind_of(n));
-    const auto& obj = n.as_object();
-    const auto* id = obj.if_contains("id");
-    if (id == nullptr || !id->is_string() || id->as_string().empty()) throw_graph_error(at, "field \"id\": expected a non-empty string");
-    NodeSpec spec;
-    spec.id = std::string(id->as_string());
-    spec.graph_file = file;
-    const auto* type = obj.if_contains("type");
-    if (type == nullptr || !type->is_string()) {
-      throw_graph_error(fname + ": node \"" + spec.id + "\"", "field \"type\": expected a node type (one of: " + join(registry.names()) + ")");
+};
+
+// A node's id and type: the fields every other check of the node names.
+std::pair<NodeSpec, const NodeTypeInfo*> read_node_header(const json::value& n, const std::string& at, const std::filesystem::path& file) {
+  const auto& registry = NodeRegistry::instance();
+  const std::string fname = file.string();
+  if (!n.is_object()) throw_graph_error(at, "expected an object, got " + kind_of(n));
+  const auto& obj = n.as_object();
+  const auto* id = obj.if_contains("id");
+  if (id == nullptr || !id->is_string() || id->as_string().empty()) throw_graph_error(at, "field \"id\": expected a non-empty string");
+  NodeSpec spec;
+  spec.id = std::string(id->as_string());
+  spec.graph_file = file;
+  const auto* type = obj.if_contains("type");
+  if (type == nullptr || !type->is_string()) {
+    throw_graph_error(fname + ": node \"" + spec.id + "\"", "field \"type\": expected a node type (one of: " + join(registry.names()) + ")");
+  }
+  spec.type = std::string(type->as_string());
+  const NodeTypeInfo* info = registry.find(spec.type);
+  if (info == nullptr) {
+    throw_graph_error(fname + ": node \"" + spec.id + "\"", "field \"type\": unknown node type \"" + spec.type + "\"" +
+                                                               did_you_mean(spec.type, registry.names()) + " (known: " + join(registry.names()) + ")");
+  }
+  return {std::move(spec), info};
+}
+
+ParsedNodes parse_nodes(const json::array& nodes, const std::filesystem::path& file, const Config& config) {
+  const std::string fname = file.string();
+  const std::filesystem::path base = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  ParsedNodes parsed;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    auto [spec, info] = read_node_header(nodes[i], fname + ": nodes[" + std::to_string(i) + "]", file);
+    if (parsed.index.count(spec.id) != 0) {
+      throw_graph_error(spec.where(), "field \"id\": duplicate id (also nodes[" + std::to_string(parsed.index[spec.id]) + "])");
     }
-    spec.type = std::string(type->as_string());
-    const NodeTypeInfo* info = registry.find(spec.type);
-    if (info == nullptr) {
-      throw_graph_error(fname + ": node \"" + spec.id + "\"", "field \"type\": unknown node type \"" + spec.type + "\"" +
-                                                                 did_you_mean(spec.type, registry.names()) + " (known: " + join(registry.names()) + ")");
-    }
-    if (index.count(spec.id) != 0) throw_graph_error(spec.where(), "field \"id\": duplicate id (also nodes[" + std::to_string(index[spec.id]) + "])");
-    index[spec.id] = i;
-    read_node_fields(spec, *info, obj);
+    parsed.index[spec.id] = i;
+    read_node_fields(spec, *info, nodes[i].as_object());
     apply_overrides(spec, *info, config);
     complete_options(spec, *info, config, base);
-    specs.push_back(std::move(spec));
+    parsed.specs.push_back(std::move(spec));
   }
   for (const auto& [id, _] : config.node_overrides) {
-    if (index.count(id) == 0) throw_graph_error("--set nodes." + id, "no node with id \"" + id + "\" in " + fname);
+    if (parsed.index.count(id) == 0) throw_graph_error("--set nodes." + id, "no node with id \"" + id + "\" in " + fname);
   }
+  return parsed;
+}
 
-  // Edges: existence, counts and kinds.
-  std::set<std::string> consumed;
-  for (const auto& spec : specs) {
-    const NodeTypeInfo* info = registry.find(spec.type);
-    const int n = static_cast<int>(spec.inputs.size());
-    if (n < info->min_inputs || (info->max_inputs >= 0 && n > info->max_inputs)) {
-      std::string expected = info->max_inputs == info->min_inputs ? std::to_string(info->min_inputs)
-                             : info->max_inputs < 0             ? "at least " + std::to_string(info->min_inputs)
-                                                                : std::to_string(info->min_inputs) + " to " + std::to_string(info->max_inputs);
-      throw_graph_error(spec.where(), "field \"inputs\": " + std::to_string(n) + " given, expected " + expected);
-    }
-    std::set<std::string> seen;
-    for (const auto& in : spec.inputs) {
-      const auto it = index.find(in);
-      if (it == index.end()) {
-        std::vector<std::string> ids;
-        for (const auto& s : specs) ids.push_back(s.id);
-        throw_graph_error(spec.where(), "field \"inputs\": no node with id \"" + in + "\"" + did_you_mean(in, ids));
-      }
-      if (in == spec.id) throw_graph_error(spec.where(), "field \"inputs\": a node cannot be its own input (cycle)");
-      if (!seen.insert(in).second) throw_graph_error(spec.where(), "field \"inputs\": \"" + in + "\" is listed twice");
-      const NodeSpec& up = specs[it->second];
-      const NodeTypeInfo* up_info = registry.find(up.type);
-      if (up_info->output_kind != info->input_kind) {
-        throw_graph_error(spec.where(), "field \"inputs\": \"" + in + "\" (" + up.type + ") produces " +
-                                            (up_info->output_kind.empty() ? std::string("nothing") : up_info->output_kind) + ", but " +
-                                            spec.type + " takes " + info->input_kind);
-      }
-      consumed.insert(in);
-    }
+// A node's inputs: how many, that each exists, is not itself nor listed twice, and produces what
+// the node takes. Adds them to `consumed`.
+void check_inputs(const NodeSpec& spec, const ParsedNodes& parsed, std::set<std::string>& consumed) {
+  const auto& registry = NodeRegistry::instance();
+  const NodeTypeInfo* info = registry.find(spec.type);
+  const int n = static_cast<int>(spec.inputs.size());
+  if (n < info->min_inputs || (info->max_inputs >= 0 && n > info->max_inputs)) {
+    std::string expected = info->max_inputs == info->min_inputs ? std::to_string(info->min_inputs)
+                           : info->max_inputs < 0             ? "at least " + std::to_string(info->min_inputs)
+                                                              : std::to_string(info->min_inputs) + " to " + std::to_string(info->max_inputs);
+    throw_graph_error(spec.where(), "field \"inputs\": " + std::to_string(n) + " given, expected " + expected);
   }
+  std::set<std::string> seen;
+  for (const auto& in : spec.inputs) {
+    const auto it = parsed.index.find(in);
+    if (it == parsed.index.end()) {
+      std::vector<std::string> ids;
+      for (const auto& s : parsed.specs) ids.push_back(s.id);
+      throw_graph_error(spec.where(), "field \"inputs\": no node with id \"" + in + "\"" + did_you_mean(in, ids));
+    }
+    if (in == spec.id) throw_graph_error(spec.where(), "field \"inputs\": a node cannot be its own input (cycle)");
+    if (!seen.insert(in).second) throw_graph_error(spec.where(), "field \"inputs\": \"" + in + "\" is listed twice");
+    const NodeSpec& up = parsed.specs[it->second];
+    const NodeTypeInfo* up_info = registry.find(up.type);
+    if (up_info->output_kind != info->input_kind) {
+      throw_graph_error(spec.where(), "field \"inputs\": \"" + in + "\" (" + up.type + ") produces " +
+                                          (up_info->output_kind.empty() ? std::string("nothing") : up_info->output_kind) + ", but " +
+                                          spec.type + " takes " + info->input_kind);
+    }
+    consumed.insert(in);
+  }
+}
+
+// Edges: existence, counts and kinds; every output used; at least one sink.
+void check_edges(const ParsedNodes& parsed, const std::string& fname) {
+  std::set<std::string> consumed;
+  for (const auto& spec : parsed.specs) check_inputs(spec, parsed, consumed);
   bool has_sink = false;
-  for (const auto& spec : specs) {
-    const NodeTypeInfo* info = registry.find(spec.type);
+  for (const auto& spec : parsed.specs) {
+    const NodeTypeInfo* info = NodeRegistry::instance().find(spec.type);
     has_sink = has_sink || info->is_sink;
     if (!info->is_sink && consumed.count(spec.id) == 0) {
       throw_graph_error(spec.where(), "its output is used by no node (connect it to a sink or remove it)");
     }
   }
   if (!has_sink) throw_graph_error(fname, "the graph has no sink (e.g. a csv_sink): nothing would be written");
+}
 
-  // Topological order (Kahn); what remains is a cycle.
+// Topological order (Kahn), as positions in `specs`; what remains is a cycle.
+std::vector<std::size_t> topological_order(const std::vector<NodeSpec>& specs, const std::string& fname) {
   std::vector<int> pending(specs.size());
   for (std::size_t i = 0; i < specs.size(); ++i) pending[i] = static_cast<int>(specs[i].inputs.size());
   std::vector<std::size_t> order;
@@ -415,7 +419,38 @@ GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path&
     }
     throw_graph_error(fname, "the graph has a cycle through nodes " + members);
   }
-  for (const auto i : order) graph.nodes.push_back(std::move(specs[i]));
+  return order;
+}
+
+}  // namespace
+
+std::string masked_config_json(const Config& config, const GraphSpec& graph) {
+  json::value root = json::parse(config.to_json());
+  json::value* section = root.as_object().if_contains("nodes");
+  json::object* nodes = section != nullptr ? section->if_object() : nullptr;
+  if (nodes == nullptr) return json::serialize(root);
+  for (auto& [id, options] : *nodes) {
+    const auto spec = std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeSpec& n) { return n.id == id; });
+    if (spec == graph.nodes.end() || !options.is_object()) continue;
+    for (auto& [key, value] : options.as_object()) {
+      if (value.is_string() && is_secret(spec->type, std::string(key))) value = mask_secret(std::string(value.as_string()));
+    }
+  }
+  return json::serialize(root);
+}
+
+GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path& file, const Config& config) {
+  const std::string fname = file.string();
+  const json::value root = parse_json(json_text, fname);
+  GraphSpec graph;
+  if (!root.is_object()) throw_graph_error(fname, "expected a JSON object with \"nodes\"");
+  graph.file = file;
+  graph.json = masked_graph_text(root, json_text);
+  graph.name = file.stem().string();
+  const json::array& nodes = read_top_level(root, fname, graph);
+  ParsedNodes parsed = parse_nodes(nodes, file, config);
+  check_edges(parsed, fname);
+  for (const auto i : topological_order(parsed.specs, fname)) graph.nodes.push_back(std::move(parsed.specs[i]));
   return graph;
 }
 
