@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
       const int rows = std::min(by, height - r * by);
       auto& buf = buffers.local();
       buf.resize(static_cast<std::size_t>(width) * rows * GDALGetDataTypeSizeBytes(type));
-      if (GDALRasterIO(band, GF_Read, 0, r * by, width, rows, buf.data(), width, rows, type, 0, 0) != CE_None) std::abort();
+      if (GDALRasterIO(band, GF_Read, 0, r * by, width, rows, buf.data(), width, rows, type, 0, 0) != CE_None)
+        std::abort();
       pixels += static_cast<long long>(width) * rows;
     });
     for (auto h : handles) GDALClose(h);

@@ -5,12 +5,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <iostream>
-#include <unistd.h>
 
 #include "nodes/common/sample_data.hpp"
 #include "rasterflow/errors.hpp"
@@ -73,13 +73,14 @@ RunSummary run_rank(const RunArgs& a, World* world, MetricsRecorder* recorder, P
     const auto bands = pipeline.bands(world->size());
     const RowBand& band = bands[static_cast<std::size_t>(rank)];
     pipeline.set_band(band.row0, band.row0 + band.rows);
-    spdlog::info("band: rows {}-{} of {} (~{:.1f} M input pixels)", band.row0, band.row0 + band.rows - 1, pipeline.grid().height,
-                 band.input_pixels / 1e6);
+    spdlog::info("band: rows {}-{} of {} (~{:.1f} M input pixels)", band.row0, band.row0 + band.rows - 1,
+                 pipeline.grid().height, band.input_pixels / 1e6);
   }
-  if (recorder) pipeline.set_metric_recorder([recorder, world, rank](MetricRow row) {
-    if (world) row.metadata_json = with_rank(row.metadata_json, rank);
-    recorder->record(std::move(row));
-  });
+  if (recorder)
+    pipeline.set_metric_recorder([recorder, world, rank](MetricRow row) {
+      if (world) row.metadata_json = with_rank(row.metadata_json, rank);
+      recorder->record(std::move(row));
+    });
   ProgressDisplay progress(pipeline, rank == 0 ? a.progress : "never");
   return pipeline.run();
 }
@@ -130,8 +131,9 @@ std::string share_node(Config& config, const World& world) {
     config.engine.threads = std::max(1, t.threads / world.local_size());
     threads_origin = t.source + " split between the node's " + std::to_string(world.local_size()) + " ranks";
   }
-  spdlog::info("rank {} of {} on {} ({} ranks on this node): memory limit {} (the node's {} shared), {} threads", world.rank(), world.size(),
-               world.node_name(), world.local_size(), format_size(config.memory.limit), format_size(node_limit),
+  spdlog::info("rank {} of {} on {} ({} ranks on this node): memory limit {} (the node's {} shared), {} threads",
+               world.rank(), world.size(), world.node_name(), world.local_size(), format_size(config.memory.limit),
+               format_size(node_limit),
                config.engine.threads == 0 ? std::string("auto") : std::to_string(config.engine.threads));
   return threads_origin;
 }
@@ -198,7 +200,8 @@ void open_metrics(RunSession& session) {
   auto& recorder = session.recorder;
   recorder = std::make_unique<MetricsRecorder>(
       [config, output_dir]() -> std::unique_ptr<MetricsBackend> {
-        if (!config.database.url.empty() || config.metrics.backend == "postgresql") return open_postgresql_metrics(config.database.url);
+        if (!config.database.url.empty() || config.metrics.backend == "postgresql")
+          return open_postgresql_metrics(config.database.url);
         const std::filesystem::path file(config.metrics.sqlite_path);
         return open_sqlite_metrics(file.is_relative() ? output_dir / file : file);
       },
@@ -207,8 +210,10 @@ void open_metrics(RunSession& session) {
   if (session.world) {
     const std::int64_t id = session.world->broadcast(rank == 0 ? recorder->experiment_id().value_or(-1) : -1);
     if (rank != 0) {
-      if (id >= 0) recorder->attach(id, static_cast<std::int64_t>(rank) << 24);
-      else recorder.reset();  // rank 0 has no experiment: nothing to attach to
+      if (id >= 0)
+        recorder->attach(id, static_cast<std::int64_t>(rank) << 24);
+      else
+        recorder.reset();  // rank 0 has no experiment: nothing to attach to
     }
   }
 }
@@ -219,8 +224,8 @@ void run_with_signals(RunSession& session) {
   Pipeline& pipeline = *session.pipeline;
   const Grid& g = pipeline.grid();
   if (session.rank == 0) {
-    spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows", session.graph.name, g.width, g.height, g.cells(),
-                 pipeline.threads(), pipeline.tile_rows());
+    spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows", session.graph.name, g.width,
+                 g.height, g.cells(), pipeline.threads(), pipeline.tile_rows());
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -253,7 +258,8 @@ void agree_on_failure(RunSession& session) {
   for (const auto& out : session.summary.outputs) std::filesystem::remove(out, ec);
   const bool signalled = session.interrupted && !stopped_by_peer;
   if (session.recorder) {
-    session.recorder->finish(signalled ? "interrupted" : "failed", "rank " + std::to_string(first) + (signalled ? " was interrupted" : " failed"),
+    session.recorder->finish(signalled ? "interrupted" : "failed",
+                             "rank " + std::to_string(first) + (signalled ? " was interrupted" : " failed"),
                              std::chrono::seconds(5), rank == 0);
   }
   if (signalled) throw Interrupted("rank " + std::to_string(rank) + ": " + session.failure);
@@ -278,9 +284,11 @@ void gather_outputs(RunSession& session) {
       const auto t0 = std::chrono::steady_clock::now();
       const SinkNode::Gathered out = sink->gather(world);
       if (rank == 0) {
-        spdlog::info("gathered {} from {} ranks with MPI-IO in {:.2f} s (the run itself: {:.2f} s on rank 0)", format_size(out.bytes),
-                     world.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), s.wall_seconds);
-        std::cout << "wrote " << out.path.string() << " (" << out.bytes << " bytes from " << world.size() << " ranks)\n";
+        spdlog::info("gathered {} from {} ranks with MPI-IO in {:.2f} s (the run itself: {:.2f} s on rank 0)",
+                     format_size(out.bytes), world.size(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), s.wall_seconds);
+        std::cout << "wrote " << out.path.string() << " (" << out.bytes << " bytes from " << world.size()
+                  << " ranks)\n";
       }
     }
   } catch (const std::exception& e) {
@@ -302,21 +310,24 @@ void write_run_report(const RunSession& session) {
   ReportData report;
   report.title = session.args.experiment.empty() ? graph.name : session.args.experiment;
   char grid_text[128], time_text[64];
-  std::snprintf(grid_text, sizeof grid_text, "%lld x %lld cells (%llu), %llu tiles, %d threads", static_cast<long long>(s.grid_width),
-                static_cast<long long>(s.grid_height), static_cast<unsigned long long>(s.cells), static_cast<unsigned long long>(s.tiles),
-                s.threads);
+  std::snprintf(grid_text, sizeof grid_text, "%lld x %lld cells (%llu), %llu tiles, %d threads",
+                static_cast<long long>(s.grid_width), static_cast<long long>(s.grid_height),
+                static_cast<unsigned long long>(s.cells), static_cast<unsigned long long>(s.tiles), s.threads);
   std::snprintf(time_text, sizeof time_text, "%.2f s wall, %.2f s CPU", s.wall_seconds, s.cpu_seconds);
-  report.facts = {{"graph", graph.file.string()},
-                  {"grid", grid_text},
-                  {"time", time_text},
-                  {"rows written", std::to_string(s.rows_written)},
-                  {"peak RSS", format_size(s.peak_rss_bytes)},
-                  {"memory limit", format_size(s.memory_limit) + (config.memory.limit > 0 ? " (memory.limit)" : " (auto)")},
-                  {"export", s.streaming ? "streaming" : "in-memory"},
-                  {"NUMA placement", s.placement},
-                  {"throttle events", std::to_string(s.throttle_events.size())}};
+  report.facts = {
+      {"graph", graph.file.string()},
+      {"grid", grid_text},
+      {"time", time_text},
+      {"rows written", std::to_string(s.rows_written)},
+      {"peak RSS", format_size(s.peak_rss_bytes)},
+      {"memory limit", format_size(s.memory_limit) + (config.memory.limit > 0 ? " (memory.limit)" : " (auto)")},
+      {"export", s.streaming ? "streaming" : "in-memory"},
+      {"NUMA placement", s.placement},
+      {"throttle events", std::to_string(s.throttle_events.size())}};
   for (const auto& out : s.outputs) report.facts.emplace_back("output", out.string());
-  if (session.world) report.facts.emplace_back("MPI", "rank 0 of " + std::to_string(session.world->size()) + ": the figures are rank 0's band");
+  if (session.world)
+    report.facts.emplace_back("MPI",
+                              "rank 0 of " + std::to_string(session.world->size()) + ": the figures are rank 0's band");
   for (std::size_t i = 0; i < s.nodes.size(); ++i) {
     const auto& n = s.nodes[i];
     report.nodes.push_back(ReportNode{n.id, n.type, graph.nodes[i].inputs, n.busy_seconds, static_cast<double>(n.cells),
@@ -338,15 +349,18 @@ void print_summary(RunSession& session) {
     MetricsRecorder& recorder = *session.recorder;
     recorder.finish("succeeded", "", std::chrono::seconds(10));
     const auto id = recorder.experiment_id();
-    spdlog::info("metrics: experiment {} in {}: {} rows written, {} dropped", id ? std::to_string(*id) : "(none)", recorder.describe(),
-                 recorder.written(), recorder.dropped());
+    spdlog::info("metrics: experiment {} in {}: {} rows written, {} dropped", id ? std::to_string(*id) : "(none)",
+                 recorder.describe(), recorder.written(), recorder.dropped());
   }
   for (const auto& n : s.nodes) {
     spdlog::debug("node {} ({}): {} tiles, {} cells, {:.3f} s busy", n.id, n.type, n.items, n.cells, n.busy_seconds);
   }
-  spdlog::info("done: {} rows ({} cells) in {:.2f} s wall, {:.2f} s CPU, {:.1f} Mcells/s, peak RSS {} (limit {}), {} throttle events",
-               s.rows_written, s.cells, s.wall_seconds, s.cpu_seconds, static_cast<double>(s.cells) / std::max(s.wall_seconds, 1e-9) / 1e6,
-               format_size(s.peak_rss_bytes), format_size(s.memory_limit), s.throttle_events.size());
+  spdlog::info(
+      "done: {} rows ({} cells) in {:.2f} s wall, {:.2f} s CPU, {:.1f} Mcells/s, peak RSS {} (limit {}), {} throttle "
+      "events",
+      s.rows_written, s.cells, s.wall_seconds, s.cpu_seconds,
+      static_cast<double>(s.cells) / std::max(s.wall_seconds, 1e-9) / 1e6, format_size(s.peak_rss_bytes),
+      format_size(s.memory_limit), s.throttle_events.size());
   std::string per_domain;
   for (const auto t : s.tiles_per_domain) per_domain += (per_domain.empty() ? "" : "/") + std::to_string(t);
   spdlog::info("{}; tiles per domain {}", session.pipeline->topology_line(), per_domain);
@@ -365,10 +379,13 @@ int cmd_run(const RunArgs& a, World* world) {
   if (world) {
     agree_on_failure(session);
     gather_outputs(session);
-    if (session.recorder && session.rank != 0) session.recorder->finish("succeeded", "", std::chrono::seconds(10), false);
+    if (session.recorder && session.rank != 0)
+      session.recorder->finish("succeeded", "", std::chrono::seconds(10), false);
     world->barrier();  // every rank's rows are in before rank 0 marks the experiment
   } else if (!session.failure.empty()) {
-    if (session.recorder) session.recorder->finish(session.interrupted ? "interrupted" : "failed", session.failure, std::chrono::seconds(5));
+    if (session.recorder)
+      session.recorder->finish(session.interrupted ? "interrupted" : "failed", session.failure,
+                               std::chrono::seconds(5));
     std::rethrow_exception(session.error);
   }
   if (session.rank != 0) return 0;
@@ -398,17 +415,21 @@ int cmd_plan(const CommonArgs& a, const std::string& format, int ranks) {
     const std::uint64_t node_limit = config.memory.limit > 0 ? config.memory.limit : SystemMemorySource().auto_limit();
     double total = 0;
     for (const auto& b : bands) total += b.work;
-    std::cout << "ranks: " << ranks << " bands of rows, balanced by estimated work (input pixels read + 4 per cell written)\n";
+    std::cout << "ranks: " << ranks
+              << " bands of rows, balanced by estimated work (input pixels read + 4 per cell written)\n";
     for (std::size_t r = 0; r < bands.size(); ++r) {
       const auto& b = bands[r];
       char line[256];
-      std::snprintf(line, sizeof line, "rank %zu: rows %lld-%lld (%lld rows, %lld cells), ~%.1f M input pixels, %.1f%% of the work", r,
-                    static_cast<long long>(b.row0), static_cast<long long>(b.row0 + b.rows - 1), static_cast<long long>(b.rows),
-                    static_cast<long long>(b.rows * pipeline.grid().width), b.input_pixels / 1e6, 100.0 * b.work / total);
+      std::snprintf(line, sizeof line,
+                    "rank %zu: rows %lld-%lld (%lld rows, %lld cells), ~%.1f M input pixels, %.1f%% of the work", r,
+                    static_cast<long long>(b.row0), static_cast<long long>(b.row0 + b.rows - 1),
+                    static_cast<long long>(b.rows), static_cast<long long>(b.rows * pipeline.grid().width),
+                    b.input_pixels / 1e6, 100.0 * b.work / total);
       std::cout << line << "\n";
     }
-    std::cout << "memory per rank: " << format_size(node_limit / static_cast<std::uint64_t>(ranks)) << " if all " << ranks
-              << " ranks share this machine (" << format_size(node_limit) << "); ranks on one node split its limit\n";
+    std::cout << "memory per rank: " << format_size(node_limit / static_cast<std::uint64_t>(ranks)) << " if all "
+              << ranks << " ranks share this machine (" << format_size(node_limit)
+              << "); ranks on one node split its limit\n";
     if (format == "text") return 0;
   }
   if (format == "json") {
@@ -430,7 +451,8 @@ int cmd_nodes(const std::string& type, bool markdown) {
       std::cout << node_reference_markdown(types);
       return 0;
     }
-    for (std::size_t i = 0; i < types.size(); ++i) std::cout << (i ? "\n" : "") << node_reference_text(*types[i], false);
+    for (std::size_t i = 0; i < types.size(); ++i)
+      std::cout << (i ? "\n" : "") << node_reference_text(*types[i], false);
     std::cout << "\n(rasterflow nodes TYPE adds a type's notes; rasterflow nodes --markdown prints docs/nodes.md)\n";
     return 0;
   }
@@ -440,7 +462,8 @@ int cmd_nodes(const std::string& type, bool markdown) {
     for (const auto* t : reference_order(registry)) known.push_back(t->name);
     std::string list;
     for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    throw UsageError("nodes: unknown node type \"" + type + "\"" + did_you_mean(type, known) + " (known: " + list + ")");
+    throw UsageError("nodes: unknown node type \"" + type + "\"" + did_you_mean(type, known) + " (known: " + list +
+                     ")");
   }
   std::cout << (markdown ? node_reference_markdown_section(*info) : node_reference_text(*info, true));
   return 0;
@@ -471,7 +494,8 @@ void print_table(const std::string& title, const QueryResult& r) {
   }
   const auto line = [&](const std::vector<std::string>& values) {
     std::cout << " ";
-    for (std::size_t c = 0; c < values.size(); ++c) std::cout << " " << values[c] << std::string(width[c] - values[c].size(), ' ');
+    for (std::size_t c = 0; c < values.size(); ++c)
+      std::cout << " " << values[c] << std::string(width[c] - values[c].size(), ' ');
     std::cout << "\n";
   };
   line(r.columns);
@@ -482,7 +506,8 @@ void print_table(const std::string& title, const QueryResult& r) {
   }
 }
 
-int cmd_metrics(const std::string& database, const std::string& sqlite, const std::string& experiment, const std::string& report) {
+int cmd_metrics(const std::string& database, const std::string& sqlite, const std::string& experiment,
+                const std::string& report) {
   if (!database.empty() && !sqlite.empty()) throw UsageError("metrics: give --database or --sqlite, not both");
   std::unique_ptr<MetricsBackend> db;
   if (!database.empty()) {
@@ -490,13 +515,15 @@ int cmd_metrics(const std::string& database, const std::string& sqlite, const st
     db = open_postgresql_metrics(database);
   } else {
     const std::filesystem::path file = sqlite.empty() ? "rasterflow_metrics.sqlite" : sqlite;
-    if (!std::filesystem::exists(file)) throw UsageError("metrics: no metrics database at " + file.string() + " (give --sqlite FILE or --database URL)");
+    if (!std::filesystem::exists(file))
+      throw UsageError("metrics: no metrics database at " + file.string() + " (give --sqlite FILE or --database URL)");
     db = open_sqlite_metrics(file);
   }
   std::string id = experiment;
   if (id.empty()) {
     const QueryResult latest = db->query("SELECT id FROM experiments ORDER BY id DESC LIMIT 1", {});
-    if (latest.rows.empty() || !latest.rows[0][0]) throw UsageError("metrics: " + db->describe() + " holds no experiment yet");
+    if (latest.rows.empty() || !latest.rows[0][0])
+      throw UsageError("metrics: " + db->describe() + " holds no experiment yet");
     id = *latest.rows[0][0];
   } else if (id.find_first_not_of("0123456789") != std::string::npos) {
     throw UsageError("metrics: --experiment: expected an experiment id (a number), got \"" + id + "\"");
@@ -506,25 +533,31 @@ int cmd_metrics(const std::string& database, const std::string& sqlite, const st
     std::cout << "wrote " << report << "\n";
     return 0;
   }
-  const QueryResult e = db->query("SELECT id, name, status, host, started_at, finished_at, error FROM experiments WHERE id = $1", {id});
+  const QueryResult e =
+      db->query("SELECT id, name, status, host, started_at, finished_at, error FROM experiments WHERE id = $1", {id});
   if (e.rows.empty()) throw UsageError("metrics: no experiment " + id + " in " + db->describe());
   const auto& row = e.rows[0];
-  std::cout << "experiment " << id << " \"" << row[1].value_or("") << "\": " << row[2].value_or("?") << " on " << row[3].value_or("?")
-            << ", " << row[4].value_or("?") << " to " << row[5].value_or("(running)") << " (" << db->describe() << ")\n";
+  std::cout << "experiment " << id << " \"" << row[1].value_or("") << "\": " << row[2].value_or("?") << " on "
+            << row[3].value_or("?") << ", " << row[4].value_or("?") << " to " << row[5].value_or("(running)") << " ("
+            << db->describe() << ")\n";
   if (row[6] && !row[6]->empty()) std::cout << "error: " << *row[6] << "\n";
   print_table("memory by stage (v_memory_by_stage)",
-              db->query("SELECT stage, samples, avg_rss_gb, peak_rss_gb FROM v_memory_by_stage WHERE experiment_id = $1 ORDER BY peak_rss_gb DESC",
+              db->query("SELECT stage, samples, avg_rss_gb, peak_rss_gb FROM v_memory_by_stage WHERE experiment_id = "
+                        "$1 ORDER BY peak_rss_gb DESC",
                         {id}));
   print_table("throttle events (v_throttle_events)",
-              db->query("SELECT created_at, setting, previous_value, new_value, level, reason FROM v_throttle_events WHERE experiment_id = $1 "
+              db->query("SELECT created_at, setting, previous_value, new_value, level, reason FROM v_throttle_events "
+                        "WHERE experiment_id = $1 "
                         "ORDER BY created_at",
                         {id}));
   print_table("stage summary (v_stage_summary)",
-              db->query("SELECT stage, node_type, items, cells, bytes, busy_seconds, memory_avg_gb, memory_peak_gb FROM v_stage_summary "
+              db->query("SELECT stage, node_type, items, cells, bytes, busy_seconds, memory_avg_gb, memory_peak_gb "
+                        "FROM v_stage_summary "
                         "WHERE experiment_id = $1 ORDER BY busy_seconds DESC",
                         {id}));
   const QueryResult by_rank = db->query(
-      "SELECT rank, stage, items, cells, busy_seconds, memory_peak_gb FROM v_stage_by_rank WHERE experiment_id = $1 ORDER BY rank, busy_seconds DESC",
+      "SELECT rank, stage, items, cells, busy_seconds, memory_peak_gb FROM v_stage_by_rank WHERE experiment_id = $1 "
+      "ORDER BY rank, busy_seconds DESC",
       {id});
   if (!by_rank.rows.empty()) print_table("stages by rank (v_stage_by_rank)", by_rank);
   return 0;
@@ -562,7 +595,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
   run_cmd->add_flag("--in-memory", run.in_memory, "materialise the merged grid before export");
   run_cmd->add_option("--database", run.database, "metrics database URL (postgresql://...)");
   run_cmd->add_option("--experiment", run.experiment, "experiment name for the metrics");
-  run_cmd->add_option("--progress", run.progress, "progress display")->check(CLI::IsMember({"auto", "always", "never"}));
+  run_cmd->add_option("--progress", run.progress, "progress display")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   run_cmd->add_option("--log-level", run.log_level, "trace, debug, info, warn or error");
   run_cmd->add_option("--trace", run.trace, "write a Chrome trace of the run");
   run_cmd->add_option("--report", run.report, "write an HTML run report");
@@ -583,7 +617,8 @@ CLI::App* add_plan_command(CLI::App& app, CommandArgs& c) {
   plan_cmd->add_option("--config", c.plan.config, "configuration file");
   plan_cmd->add_option("--set", c.plan.sets, "override KEY=VALUE");
   plan_cmd->add_option("--format", c.plan_format, "text, json or dot")->check(CLI::IsMember({"text", "json", "dot"}));
-  plan_cmd->add_option("--ranks", c.plan_ranks, "show the row bands of an MPI run of N ranks")->check(CLI::Range(1, 1 << 20));
+  plan_cmd->add_option("--ranks", c.plan_ranks, "show the row bands of an MPI run of N ranks")
+      ->check(CLI::Range(1, 1 << 20));
   return plan_cmd;
 }
 
@@ -606,7 +641,8 @@ CLI::App* add_nodes_command(CLI::App& app, CommandArgs& c) {
 CLI::App* add_sample_data_command(CLI::App& app, CommandArgs& c) {
   auto* sample_cmd = app.add_subcommand("sample-data", "write deterministic sample rasters");
   sample_cmd->add_option("dir", c.sample_dir, "output folder")->required();
-  sample_cmd->add_option("--size", c.sample_size, "small, medium or large")->check(CLI::IsMember({"small", "medium", "large"}));
+  sample_cmd->add_option("--size", c.sample_size, "small, medium or large")
+      ->check(CLI::IsMember({"small", "medium", "large"}));
   return sample_cmd;
 }
 
@@ -616,7 +652,8 @@ int launch_run(const RunArgs& run, int* argc, char*** argv, spdlog::logger& logg
   if (launch.size > 1) {
     if (!built_with_mpi()) {
       throw UsageError("launched as " + std::to_string(launch.size) + " ranks by " + launch.by +
-                       ", but this rasterflow was built without MPI: install libopenmpi-dev and rebuild (scripts/bootstrap.sh does)");
+                       ", but this rasterflow was built without MPI: install libopenmpi-dev and rebuild "
+                       "(scripts/bootstrap.sh does)");
     }
     // MPI is finalised when `world` goes, before the handlers of main() log an error.
     const auto world = make_mpi_world(argc, argv);
@@ -634,7 +671,8 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::info);
 
-  CLI::App app{"rasterflow " + version() + ": resample rasters onto one grid, merge them cell by cell, export one table"};
+  CLI::App app{"rasterflow " + version() +
+               ": resample rasters onto one grid, merge them cell by cell, export one table"};
   app.set_version_flag("--version", "rasterflow " + version());
   app.require_subcommand(1);
   CommandArgs c;

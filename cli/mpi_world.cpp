@@ -134,11 +134,13 @@ class MpiWorld final : public World {
     long long mine = ec ? 0 : size;
     long long offset = 0;
     long long total = 0;
-    check(MPI_Exscan(&mine, &offset, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD), "MPI: placing the bands in the output");
+    check(MPI_Exscan(&mine, &offset, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD),
+          "MPI: placing the bands in the output");
     if (rank_ == 0) offset = 0;  // MPI_Exscan leaves rank 0's result undefined
     check(MPI_Allreduce(&mine, &total, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD), "MPI: summing the bands' sizes");
     MPI_File file;
-    const int opened = MPI_File_open(MPI_COMM_WORLD, shared.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &file);
+    const int opened =
+        MPI_File_open(MPI_COMM_WORLD, shared.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &file);
     std::string error = ec ? "cannot read " + local.string() + ": " + ec.message() : "";
     if (opened != MPI_SUCCESS) {
       ok = 0;
@@ -161,7 +163,8 @@ class MpiWorld final : public World {
               break;
             }
             MPI_Status status;
-            const int w = MPI_File_write_at(file, static_cast<MPI_Offset>(offset + done), buffer.data(), static_cast<int>(n), MPI_BYTE, &status);
+            const int w = MPI_File_write_at(file, static_cast<MPI_Offset>(offset + done), buffer.data(),
+                                            static_cast<int>(n), MPI_BYTE, &status);
             if (w != MPI_SUCCESS) {
               ok = 0;
               error = "writing " + shared.string() + " with MPI-IO failed: " + mpi_error(w);

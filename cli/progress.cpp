@@ -23,10 +23,12 @@ std::string ProgressDisplay::line() const {
   const double rate = seconds > 0 ? static_cast<double>(l.cells_done) / seconds : 0.0;
   const double eta = rate > 0 ? static_cast<double>(l.cells_total - l.cells_done) / rate : 0.0;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%5.1f%% %llu/%llu cells, %llu rows, %.2f Mcells/s, ETA %.0f s, memory %s, window %d, %d tiles in flight",
-                100.0 * fraction, static_cast<unsigned long long>(l.cells_done), static_cast<unsigned long long>(l.cells_total),
-                static_cast<unsigned long long>(l.rows_written), rate / 1e6, eta, to_string(l.level), l.window_size,
-                l.tiles_in_flight);
+  std::snprintf(
+      buf, sizeof buf,
+      "%5.1f%% %llu/%llu cells, %llu rows, %.2f Mcells/s, ETA %.0f s, memory %s, window %d, %d tiles in flight",
+      100.0 * fraction, static_cast<unsigned long long>(l.cells_done), static_cast<unsigned long long>(l.cells_total),
+      static_cast<unsigned long long>(l.rows_written), rate / 1e6, eta, to_string(l.level), l.window_size,
+      l.tiles_in_flight);
   return buf;
 }
 

@@ -22,9 +22,9 @@
 //
 // RASTERFLOW_FUZZ_TIFF_VERBOSE=1 prints, per band, why the reader refused it or what it
 // decoded (to check that the seeds in corpus/tiff/ are taken by the reader).
-#include <gdal.h>
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <gdal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,9 +44,9 @@ namespace {
 
 using rasterflow::nodes::TiffTileStreams;
 
-constexpr int kMaxSize = 4096;               // raster width and height
+constexpr int kMaxSize = 4096;  // raster width and height
 constexpr int kMaxBands = 4;
-constexpr int kMaxBlock = 1024;              // GDAL block width and height
+constexpr int kMaxBlock = 1024;                    // GDAL block width and height
 constexpr std::size_t kMaxGroupBytes = 16u << 20;  // blocks decoded and held at once (per decoder)
 
 bool verbose() {
@@ -69,7 +69,7 @@ void init() {
   GDALAllRegister();
   CPLSetErrorHandler(CPLQuietErrorHandler);
   CPLSetConfigOption("GDAL_CACHEMAX", "16");
-  CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");                  // no .aux.xml next to the file
+  CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");                     // no .aux.xml next to the file
   CPLSetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");  // no .ovr/.msk looked for
   const char* base = std::getenv("TMPDIR");
   std::string root = base != nullptr && *base != '\0' ? base : "";
@@ -121,14 +121,15 @@ void check_band(GDALDatasetH ds, int band_index, std::uint64_t h) {
   const TiffTileStreams::Inflater inflaters[2] = {TiffTileStreams::Inflater::isal, TiffTileStreams::Inflater::zlib};
   std::unique_ptr<TiffTileStreams> streams[2];
   std::string why[2];
-  for (int i = 0; i < 2; ++i) streams[i] = TiffTileStreams::open(ds, g_path, band_index, "fuzz", &why[i], max_unit_rows, inflaters[i]);
+  for (int i = 0; i < 2; ++i)
+    streams[i] = TiffTileStreams::open(ds, g_path, band_index, "fuzz", &why[i], max_unit_rows, inflaters[i]);
   if (!streams[0] && !streams[1]) {
     if (verbose()) std::fprintf(stderr, "fuzz_tiff: %s refused: %s\n", name.c_str(), why[0].c_str());
     return;
   }
   if (!streams[0] || !streams[1]) {
-    finding(name + ": the inflaters disagree on opening: ISA-L " + (streams[0] ? "opens" : "refuses (" + why[0] + ")") + ", zlib " +
-            (streams[1] ? "opens" : "refuses (" + why[1] + ")"));
+    finding(name + ": the inflaters disagree on opening: ISA-L " + (streams[0] ? "opens" : "refuses (" + why[0] + ")") +
+            ", zlib " + (streams[1] ? "opens" : "refuses (" + why[1] + ")"));
   }
 
   int bw = 0;
@@ -145,7 +146,8 @@ void check_band(GDALDatasetH ds, int band_index, std::uint64_t h) {
   const std::int64_t down = (height + bh - 1) / bh;
   if (streams[0]->tiles_across() != across || bh % unit_rows != 0) {
     finding(name + ": the streams' layout (" + std::to_string(streams[0]->tiles_across()) + " tiles across, units of " +
-            std::to_string(unit_rows) + " rows) is not GDAL's blocks (" + std::to_string(bw) + " x " + std::to_string(bh) + ")");
+            std::to_string(unit_rows) + " rows) is not GDAL's blocks (" + std::to_string(bw) + " x " +
+            std::to_string(bh) + ")");
   }
   const std::int64_t units_per_tile = bh / unit_rows;
   const std::size_t row_bytes = static_cast<std::size_t>(bw) * static_cast<std::size_t>(sample_bytes);
@@ -160,8 +162,9 @@ void check_band(GDALDatasetH ds, int band_index, std::uint64_t h) {
     group = 1;
   }
   if (verbose()) {
-    std::fprintf(stderr, "fuzz_tiff: %s: %lld x %lld, blocks %d x %d, %d-byte samples, units of %d rows, order %d\n", name.c_str(),
-                 static_cast<long long>(width), static_cast<long long>(height), bw, bh, sample_bytes, unit_rows, static_cast<int>(order));
+    std::fprintf(stderr, "fuzz_tiff: %s: %lld x %lld, blocks %d x %d, %d-byte samples, units of %d rows, order %d\n",
+                 name.c_str(), static_cast<long long>(width), static_cast<long long>(height), bw, bh, sample_bytes,
+                 unit_rows, static_cast<int>(order));
   }
 
   std::vector<std::byte> gdal(static_cast<std::size_t>(group) * block_bytes);
@@ -176,13 +179,15 @@ void check_band(GDALDatasetH ds, int band_index, std::uint64_t h) {
 
   for (std::int64_t tr = 0; tr < down; ++tr) {
     // Units starting inside the band: the ones the engine decodes.
-    const std::int64_t units_in_band = std::min<std::int64_t>(units_per_tile, (height - tr * bh + unit_rows - 1) / unit_rows);
+    const std::int64_t units_in_band =
+        std::min<std::int64_t>(units_per_tile, (height - tr * bh + unit_rows - 1) / unit_rows);
     const std::int64_t rows_in_band = std::min<std::int64_t>(bh, height - tr * bh);
     for (std::int64_t c0 = 0; c0 < across; c0 += group) {
       const std::int64_t n = std::min<std::int64_t>(group, across - c0);
       for (std::int64_t k = 0; k < n; ++k) {
         gdal_ok[static_cast<std::size_t>(k)] =
-            GDALReadBlock(band, static_cast<int>(c0 + k), static_cast<int>(tr), gdal.data() + static_cast<std::size_t>(k) * block_bytes) == CE_None;
+            GDALReadBlock(band, static_cast<int>(c0 + k), static_cast<int>(tr),
+                          gdal.data() + static_cast<std::size_t>(k) * block_bytes) == CE_None;
       }
       for (int i = 0; i < 2; ++i) {
         Decoded& d = dec[i];
@@ -190,12 +195,14 @@ void check_band(GDALDatasetH ds, int band_index, std::uint64_t h) {
         std::fill(d.unit_ok.begin(), d.unit_ok.end(), 0);
         std::fill(d.first_error.begin(), d.first_error.end(), std::string());
         const auto run = [&](std::int64_t k, std::int64_t u) {
-          std::byte* dst = d.bytes.data() + static_cast<std::size_t>(k) * block_bytes + static_cast<std::size_t>(u) * unit_bytes;
+          std::byte* dst =
+              d.bytes.data() + static_cast<std::size_t>(k) * block_bytes + static_cast<std::size_t>(u) * unit_bytes;
           try {
             streams[i]->decode(tr * units_per_tile + u, c0 + k, dst);
             d.unit_ok[static_cast<std::size_t>(k * units_per_tile + u)] = 1;
           } catch (const std::exception& e) {
-            if (d.first_error[static_cast<std::size_t>(k)].empty()) d.first_error[static_cast<std::size_t>(k)] = e.what();
+            if (d.first_error[static_cast<std::size_t>(k)].empty())
+              d.first_error[static_cast<std::size_t>(k)] = e.what();
           }
         };
         switch (order) {
@@ -228,50 +235,65 @@ void check_band(GDALDatasetH ds, int band_index, std::uint64_t h) {
         }
         // (c) the inflaters agree.
         if (in_band_ok[0] != in_band_ok[1] || all_ok[0] != all_ok[1]) {
-          finding(block + ": ISA-L " + (all_ok[0] ? "decodes it" : (in_band_ok[0] ? "decodes its rows in the band, fails below: " : "fails: ") + dec[0].first_error[static_cast<std::size_t>(k)]) +
-                  "; zlib " + (all_ok[1] ? "decodes it" : (in_band_ok[1] ? "decodes its rows in the band, fails below: " : "fails: ") + dec[1].first_error[static_cast<std::size_t>(k)]));
+          finding(block + ": ISA-L " +
+                  (all_ok[0] ? "decodes it"
+                             : (in_band_ok[0] ? "decodes its rows in the band, fails below: " : "fails: ") +
+                                   dec[0].first_error[static_cast<std::size_t>(k)]) +
+                  "; zlib " +
+                  (all_ok[1] ? "decodes it"
+                             : (in_band_ok[1] ? "decodes its rows in the band, fails below: " : "fails: ") +
+                                   dec[1].first_error[static_cast<std::size_t>(k)]));
         }
         for (std::int64_t u = 0; u < units_in_band; ++u) {
-          if (dec[0].unit_ok[static_cast<std::size_t>(k * units_per_tile + u)] == 0 || dec[1].unit_ok[static_cast<std::size_t>(k * units_per_tile + u)] == 0) continue;
-          const std::size_t rows = static_cast<std::size_t>(std::min<std::int64_t>(unit_rows, rows_in_band - u * unit_rows));
+          if (dec[0].unit_ok[static_cast<std::size_t>(k * units_per_tile + u)] == 0 ||
+              dec[1].unit_ok[static_cast<std::size_t>(k * units_per_tile + u)] == 0)
+            continue;
+          const std::size_t rows =
+              static_cast<std::size_t>(std::min<std::int64_t>(unit_rows, rows_in_band - u * unit_rows));
           const std::size_t at = static_cast<std::size_t>(k) * block_bytes + static_cast<std::size_t>(u) * unit_bytes;
           if (std::memcmp(dec[0].bytes.data() + at, dec[1].bytes.data() + at, rows * row_bytes) != 0) {
             std::size_t b = 0;
             while (dec[0].bytes[at + b] == dec[1].bytes[at + b]) ++b;
-            finding(block + ": ISA-L and zlib differ at byte " + std::to_string(b) + " of unit " + std::to_string(u) + " (row " +
-                    std::to_string(b / row_bytes) + " of the unit)");
+            finding(block + ": ISA-L and zlib differ at byte " + std::to_string(b) + " of unit " + std::to_string(u) +
+                    " (row " + std::to_string(b / row_bytes) + " of the unit)");
           }
         }
         const bool g = gdal_ok[static_cast<std::size_t>(k)] != 0;
         ++stats[g ? (in_band_ok[0] ? 0 : 1) : (in_band_ok[0] ? 2 : 3)];
         // (b) never a success where GDAL fails.
         if (!g && in_band_ok[0]) {
-          finding(block + ": GDAL cannot read it, the streams decode all " + std::to_string(units_in_band) + " of its units inside the band" +
-                  (all_ok[0] ? " (and the units below)" : ""));
+          finding(block + ": GDAL cannot read it, the streams decode all " + std::to_string(units_in_band) +
+                  " of its units inside the band" + (all_ok[0] ? " (and the units below)" : ""));
         }
         // (a) GDAL's bytes, for every unit decoded here.
         if (!g) continue;
         for (std::int64_t u = 0; u < units_in_band; ++u) {
           if (dec[0].unit_ok[static_cast<std::size_t>(k * units_per_tile + u)] == 0) continue;
-          const std::size_t rows = static_cast<std::size_t>(std::min<std::int64_t>(unit_rows, rows_in_band - u * unit_rows));
+          const std::size_t rows =
+              static_cast<std::size_t>(std::min<std::int64_t>(unit_rows, rows_in_band - u * unit_rows));
           const std::size_t at = static_cast<std::size_t>(k) * block_bytes + static_cast<std::size_t>(u) * unit_bytes;
           if (std::memcmp(dec[0].bytes.data() + at, gdal.data() + at, rows * row_bytes) != 0) {
             std::size_t b = 0;
             while (dec[0].bytes[at + b] == gdal[at + b]) ++b;
             const std::size_t row_in_block = static_cast<std::size_t>(u * unit_rows) + b / row_bytes;
             const std::size_t column = (b % row_bytes) / static_cast<std::size_t>(sample_bytes);
-            finding(block + ": differs from GDAL at byte " + std::to_string(b) + " of unit " + std::to_string(u) + " (block row " +
-                    std::to_string(row_in_block) + ", block column " + std::to_string(column) +
-                    (static_cast<std::int64_t>(col * bw) + static_cast<std::int64_t>(column) >= width ? ", a padding column" : "") + "): GDAL " +
-                    std::to_string(static_cast<int>(gdal[at + b])) + ", streams " + std::to_string(static_cast<int>(dec[0].bytes[at + b])));
+            finding(block + ": differs from GDAL at byte " + std::to_string(b) + " of unit " + std::to_string(u) +
+                    " (block row " + std::to_string(row_in_block) + ", block column " + std::to_string(column) +
+                    (static_cast<std::int64_t>(col * bw) + static_cast<std::int64_t>(column) >= width
+                         ? ", a padding column"
+                         : "") +
+                    "): GDAL " + std::to_string(static_cast<int>(gdal[at + b])) + ", streams " +
+                    std::to_string(static_cast<int>(dec[0].bytes[at + b])));
           }
         }
       }
     }
   }
   if (verbose()) {
-    std::fprintf(stderr, "fuzz_tiff: %s: blocks decoded by both %lld, by GDAL only %lld, by the streams only %lld, by neither %lld\n", name.c_str(),
-                 stats[0], stats[1], stats[2], stats[3]);
+    std::fprintf(
+        stderr,
+        "fuzz_tiff: %s: blocks decoded by both %lld, by GDAL only %lld, by the streams only %lld, by neither %lld\n",
+        name.c_str(), stats[0], stats[1], stats[2], stats[3]);
   }
 }
 
@@ -288,10 +310,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   const char* const drivers[] = {"GTiff", nullptr};
-  std::unique_ptr<void, DatasetCloser> ds(GDALOpenEx(g_path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, drivers, nullptr, nullptr));
+  std::unique_ptr<void, DatasetCloser> ds(
+      GDALOpenEx(g_path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, drivers, nullptr, nullptr));
   if (!ds) return 0;
   const int bands = GDALGetRasterCount(ds.get());
-  if (GDALGetRasterXSize(ds.get()) > kMaxSize || GDALGetRasterYSize(ds.get()) > kMaxSize || bands < 1 || bands > kMaxBands) return 0;
+  if (GDALGetRasterXSize(ds.get()) > kMaxSize || GDALGetRasterYSize(ds.get()) > kMaxSize || bands < 1 ||
+      bands > kMaxBands)
+    return 0;
   const std::uint64_t h = hash_of(data, size);
   for (int b = 1; b <= std::min(bands, 2); ++b) {
     GDALRasterBandH band = GDALGetRasterBand(ds.get(), b);

@@ -1,8 +1,8 @@
 #include "nodes/csv_sink.hpp"
 
 #include <charconv>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
@@ -32,7 +32,8 @@ struct CsvText final : Payload {
 }  // namespace
 
 std::size_t CsvSink::row_bytes(std::size_t columns) const {
-  return x_text_.longest() + y_text_.longest() + 3 + columns * (std::max<std::size_t>(24, nodata_.size()) + 1) + CoordinateTexts::kSlot;
+  return x_text_.longest() + y_text_.longest() + 3 + columns * (std::max<std::size_t>(24, nodata_.size()) + 1) +
+         CoordinateTexts::kSlot;
 }
 
 void CsvSinkOptions::declare(OptionBinder& args) {
@@ -41,7 +42,8 @@ void CsvSinkOptions::declare(OptionBinder& args) {
 
 CsvSink::CsvSink(NodeSpec spec) : CsvSink(bind_options<CsvSinkOptions>(spec), std::move(spec)) {}
 
-CsvSink::CsvSink(CsvSinkOptions options, NodeSpec&& spec) : FileSink(std::move(spec), options.path), options_(std::move(options)) {}
+CsvSink::CsvSink(CsvSinkOptions options, NodeSpec&& spec)
+    : FileSink(std::move(spec), options.path), options_(std::move(options)) {}
 
 void CsvSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   FileSink::prepare(ctx, inputs);
@@ -51,18 +53,22 @@ void CsvSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   const int x_decimals = coordinate_decimals(grid_.x0, grid_.res_x, grid_.width, false);
   const int y_decimals = coordinate_decimals(grid_.y0, grid_.res_y, grid_.height, true);
   std::vector<std::string> texts(static_cast<std::size_t>(grid_.width));
-  for (std::int64_t c = 0; c < grid_.width; ++c) append_fixed(texts[static_cast<std::size_t>(c)], grid_.center_x(c), x_decimals);
+  for (std::int64_t c = 0; c < grid_.width; ++c)
+    append_fixed(texts[static_cast<std::size_t>(c)], grid_.center_x(c), x_decimals);
   x_text_.build(texts);
   texts.assign(static_cast<std::size_t>(grid_.height), std::string());
-  for (std::int64_t r = 0; r < grid_.height; ++r) append_fixed(texts[static_cast<std::size_t>(r)], grid_.center_y(r), y_decimals);
+  for (std::int64_t r = 0; r < grid_.height; ++r)
+    append_fixed(texts[static_cast<std::size_t>(r)], grid_.center_y(r), y_decimals);
   y_text_.build(texts);
   const auto* table = dynamic_cast<const TableProducer*>(inputs[0]);
-  if (table == nullptr) throw_graph_error(where(), "field \"inputs\": node \"" + inputs[0]->id() + "\" does not produce a table");
+  if (table == nullptr)
+    throw_graph_error(where(), "field \"inputs\": node \"" + inputs[0]->id() + "\" does not produce a table");
   const std::size_t row_bytes = this->row_bytes(table->column_names().size());
   // Buffers of a sixteenth of the longest grid row, so that even a one-row tile's text fills a
   // few of them; reused from tile to tile, the pool keeping up to 4 MiB of them.
   const std::size_t grid_row = static_cast<std::size_t>(grid_.width) * row_bytes;
-  const std::size_t capacity = std::clamp(std::min(grid_row / 16, chunk_rows_ * row_bytes), row_bytes, std::max(row_bytes, kBufferBytes));
+  const std::size_t capacity =
+      std::clamp(std::min(grid_row / 16, chunk_rows_ * row_bytes), row_bytes, std::max(row_bytes, kBufferBytes));
   pool_ = std::make_unique<BufferPool>(capacity, std::max<std::size_t>(4, (std::size_t{4} << 20) / capacity));
 }
 
@@ -97,8 +103,10 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   std::vector<const Column*> columns;
   for (const auto& c : table->columns) columns.push_back(c.get());
   for (const std::uint32_t cell : table->cells) {
-    if (static_cast<std::size_t>(end - p) < row_bytes) next_buffer();
-    else if (rows_in_chunk == chunk_rows_) close_chunk();
+    if (static_cast<std::size_t>(end - p) < row_bytes)
+      next_buffer();
+    else if (rows_in_chunk == chunk_rows_)
+      close_chunk();
     const auto r = static_cast<std::size_t>(cell / static_cast<std::uint64_t>(tile.width));
     const auto c = static_cast<std::size_t>(cell % static_cast<std::uint64_t>(tile.width));
     p = x_text_.put(p, c);

@@ -21,7 +21,8 @@ Merge::Merge(NodeSpec spec) : Node(std::move(spec)), options_(bind_options<Merge
   std::set<std::string> seen{"x", "y"};
   for (const auto& name : names_) {
     if (name.empty()) throw_graph_error(where(), "option \"columns\": empty column name");
-    if (!seen.insert(name).second) throw_graph_error(where(), "option \"columns\": duplicate column name \"" + name + "\" (x and y are taken)");
+    if (!seen.insert(name).second)
+      throw_graph_error(where(), "option \"columns\": duplicate column name \"" + name + "\" (x and y are taken)");
   }
   const std::string& drop = options_.drop;
   drop_ = drop == "any_nodata" ? DropRule::any_nodata : drop == "none" ? DropRule::none : DropRule::all_nodata;

@@ -21,7 +21,9 @@ class Merge final : public Node, public TableProducer {
   explicit Merge(NodeSpec spec);
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override;
-  ResourceNeeds resources() const override { return {.bytes_per_cell = sizeof(std::uint32_t)}; }  // the kept cells' indices
+  ResourceNeeds resources() const override {
+    return {.bytes_per_cell = sizeof(std::uint32_t)};
+  }  // the kept cells' indices
 
  private:
   MergeOptions options_;

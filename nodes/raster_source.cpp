@@ -15,7 +15,9 @@ RasterSource::RasterSource(NodeSpec spec)
       options_(bind_options<RasterSourceOptions>(this->spec())),
       reader_(std::make_shared<RasterReader>(options_.path, options_.band, options_.nodata, where())) {}
 
-void RasterSource::prepare(const RunContext& ctx, std::span<Node* const>) { reader_->prepare(ctx.threads, ctx.memory_limit); }
+void RasterSource::prepare(const RunContext& ctx, std::span<Node* const>) {
+  reader_->prepare(ctx.threads, ctx.memory_limit);
+}
 
 PayloadPtr RasterSource::process(const TileRequest&, std::span<const PayloadPtr>) {
   auto ref = std::make_shared<SourceRef>();

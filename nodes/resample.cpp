@@ -1,7 +1,7 @@
 #include "nodes/resample.hpp"
 
-#include <gdal_alg.h>
 #include <cpl_string.h>
+#include <gdal_alg.h>
 #include <gdalwarper.h>
 
 #include <cmath>
@@ -20,12 +20,18 @@ struct MethodName {
   GDALResampleAlg alg;
 };
 constexpr MethodName kMethods[] = {
-    {"nearest", Method::nearest, GRA_NearestNeighbour}, {"bilinear", Method::bilinear, GRA_Bilinear},
-    {"cubic", Method::cubic, GRA_Cubic},                {"average", Method::average, GRA_Average},
-    {"sum", Method::sum, GRA_Sum},                      {"min", Method::min, GRA_Min},
-    {"max", Method::max, GRA_Max},                      {"median", Method::median, GRA_Med},
-    {"mode", Method::mode, GRA_Mode},                   {"q1", Method::q1, GRA_Q1},
-    {"q3", Method::q3, GRA_Q3},                         {"rms", Method::rms, GRA_RMS},
+    {"nearest", Method::nearest, GRA_NearestNeighbour},
+    {"bilinear", Method::bilinear, GRA_Bilinear},
+    {"cubic", Method::cubic, GRA_Cubic},
+    {"average", Method::average, GRA_Average},
+    {"sum", Method::sum, GRA_Sum},
+    {"min", Method::min, GRA_Min},
+    {"max", Method::max, GRA_Max},
+    {"median", Method::median, GRA_Med},
+    {"mode", Method::mode, GRA_Mode},
+    {"q1", Method::q1, GRA_Q1},
+    {"q3", Method::q3, GRA_Q3},
+    {"rms", Method::rms, GRA_RMS},
 };
 
 GDALResampleAlg gdal_alg(Method m) {
@@ -112,7 +118,8 @@ ValueKind output_kind(Method m, GDALDataType source_type) {
 void ResampleOptions::declare(OptionBinder& args) {
   args.add("method", "gdalwarp resampling method", method, "nearest").choices(method_choices_for_registry());
   args.add("implementation",
-           "auto: the fast block reduction when the grid is aligned on whole source pixels of the same CRS, else GDAL's warper",
+           "auto: the fast block reduction when the grid is aligned on whole source pixels of the same CRS, else "
+           "GDAL's warper",
            implementation, "auto")
       .choices({"auto", "fast", "warper"});
 }
@@ -148,12 +155,15 @@ std::string Resample::fast_path_refusal() const {
   if (rx < 1.0 && ry < 1.0) {  // upsampling: whole cells per source pixel?
     const auto mx = near_integer(1.0 / rx, 1e-9 / rx);
     const auto my = near_integer(1.0 / ry, 1e-9 / ry);
-    if (!mx || !my) return "a source pixel is " + number_text(1.0 / rx) + " x " + number_text(1.0 / ry) + " cells, not a whole number";
+    if (!mx || !my)
+      return "a source pixel is " + number_text(1.0 / rx) + " x " + number_text(1.0 / ry) +
+             " cells, not a whole number";
     if (!upsampling_supports(method_)) return "sum over a part of a source pixel needs its covered fraction";
     const double cx = (gt[0] - grid_.x0) / grid_.res_x;
     const double cy = (grid_.y0 - gt[3]) / grid_.res_y;
     if (!near_integer(cx, 1e-6) || !near_integer(cy, 1e-6)) {
-      return "the source's corner is not on a grid cell corner (offset " + number_text(cx) + ", " + number_text(cy) + " cells)";
+      return "the source's corner is not on a grid cell corner (offset " + number_text(cx) + ", " + number_text(cy) +
+             " cells)";
     }
     return {};
   }
@@ -163,7 +173,8 @@ std::string Resample::fast_path_refusal() const {
   const double ox = (grid_.x0 - gt[0]) / gt[1];
   const double oy = (gt[3] - grid_.y0) / -gt[5];
   if (!near_integer(ox, 1e-6) || !near_integer(oy, 1e-6)) {
-    return "the grid's corner is not on a source pixel corner (offset " + number_text(ox) + ", " + number_text(oy) + " pixels)";
+    return "the grid's corner is not on a source pixel corner (offset " + number_text(ox) + ", " + number_text(oy) +
+           " pixels)";
   }
   return {};
 }
@@ -177,7 +188,8 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   if (fp.resolution) {
     pixels_per_cell_ = std::max(1.0, (grid_.res_x / (*fp.resolution)[0]) * (grid_.res_y / (*fp.resolution)[1]));
   } else {
-    const double src_area = source_extent_.width() * source_extent_.height() / static_cast<double>(info.width * info.height);
+    const double src_area =
+        source_extent_.width() * source_extent_.height() / static_cast<double>(info.width * info.height);
     pixels_per_cell_ = std::max(1.0, grid_.res_x * grid_.res_y / std::max(src_area, 1e-300));
   }
   const double src_px = source_extent_.width() / static_cast<double>(info.width);
@@ -201,13 +213,18 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     ky_ = *near_integer(grid_.res_y / -info.gt[5], 1e-6);
     offset_x_ = *near_integer((grid_.x0 - info.gt[0]) / info.gt[1], 1e-6);
     offset_y_ = *near_integer((info.gt[3] - grid_.y0) / -info.gt[5], 1e-6);
-    path_reason_ = "fast (block reduction of " + std::to_string(kx_) + " x " + std::to_string(ky_) + " source pixels per cell)";
+    path_reason_ =
+        "fast (block reduction of " + std::to_string(kx_) + " x " + std::to_string(ky_) + " source pixels per cell)";
   } else {
-    path_reason_ = "warper (GDAL's warp kernel per tile): " + (refusal.empty() ? std::string("forced by option implementation") : refusal);
+    path_reason_ = "warper (GDAL's warp kernel per tile): " +
+                   (refusal.empty() ? std::string("forced by option implementation") : refusal);
   }
   if (info.signed_byte && !fast_) {
-    throw_graph_error(where(), "the source is Int8 (signed bytes), which GDAL 3.6's warper reads as unsigned; only the fast path "
-                               "(same CRS, grid aligned on whole source pixels) handles it: " + (refusal.empty() ? std::string("implementation is warper") : refusal));
+    throw_graph_error(
+        where(),
+        "the source is Int8 (signed bytes), which GDAL 3.6's warper reads as unsigned; only the fast path "
+        "(same CRS, grid aligned on whole source pixels) handles it: " +
+            (refusal.empty() ? std::string("implementation is warper") : refusal));
   }
 }
 
@@ -219,7 +236,8 @@ using WarpOptionsPtr = std::unique_ptr<GDALWarpOptions, WarpOptionsCloser>;
 // the warp writes the tile's cells in place).
 DatasetPtr tile_dataset(const Grid& grid, const TileRequest& tile, double* values) {
   GDALDriverH mem = GDALGetDriverByName("MEM");
-  DatasetPtr dst(GDALCreate(mem, "", static_cast<int>(tile.width), static_cast<int>(tile.rows), 0, GDT_Float64, nullptr));
+  DatasetPtr dst(
+      GDALCreate(mem, "", static_cast<int>(tile.width), static_cast<int>(tile.rows), 0, GDT_Float64, nullptr));
   char pointer_option[64];
   std::snprintf(pointer_option, sizeof pointer_option, "DATAPOINTER=%p", static_cast<void*>(values));
   char* band_options[] = {pointer_option, nullptr};
@@ -234,7 +252,8 @@ DatasetPtr tile_dataset(const Grid& grid, const TileRequest& tile, double* value
 // Options for warping band `src_band` of `src` into the one Float64 band of `dst` with `alg`,
 // in Float64: source pixels equal to `src_nodata` (when set; NaN: NaN only) are left out, cells
 // that nothing reaches stay NaN. The transformer is the caller's to set.
-WarpOptionsPtr warp_options(GDALDatasetH src, int src_band, GDALDatasetH dst, GDALResampleAlg alg, std::optional<double> src_nodata) {
+WarpOptionsPtr warp_options(GDALDatasetH src, int src_band, GDALDatasetH dst, GDALResampleAlg alg,
+                            std::optional<double> src_nodata) {
   WarpOptionsPtr options(GDALCreateWarpOptions());
   options->hSrcDS = src;
   options->hDstDS = dst;
@@ -276,13 +295,15 @@ void Resample::warp(const TileRequest& tile, Column& out) {
   GeoTransform dst_gt = grid_.geotransform();
   std::unique_ptr<void, TransformerCloser> grid_transformer(GDALCreateGenImgProjTransformer3(
       info.crs.empty() ? nullptr : info.crs.c_str(), src_gt.data(), grid_.crs.c_str(), dst_gt.data()));
-  if (!grid_transformer) throw_node_error(where(), "GDAL cannot transform the source into the grid: " + last_gdal_error("no transformer"));
+  if (!grid_transformer)
+    throw_node_error(where(), "GDAL cannot transform the source into the grid: " + last_gdal_error("no transformer"));
   TileTransformer tile_transformer{grid_transformer.get(), static_cast<double>(tile.row0)};
 
   const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64;
   std::optional<double> src_nodata;
   if (info.nodata || is_float) {
-    src_nodata = info.nodata && !reader_->nan_is_only_nodata() ? *info.nodata : std::numeric_limits<double>::quiet_NaN();
+    src_nodata =
+        info.nodata && !reader_->nan_is_only_nodata() ? *info.nodata : std::numeric_limits<double>::quiet_NaN();
   }
   const WarpOptionsPtr options = warp_options(src, reader_->warper_band(), get(dst), gdal_alg(method_), src_nodata);
   if (method_ == Method::bilinear || method_ == Method::cubic) set_kernel_scale(*options, xscale_, yscale_);
@@ -291,11 +312,12 @@ void Resample::warp(const TileRequest& tile, Column& out) {
 
   std::unique_ptr<void, WarpOperationCloser> operation(GDALCreateWarpOperation(options.get()));
   if (!operation) throw_node_error(where(), "GDAL refused the warp: " + last_gdal_error("invalid warp options"));
-  const CPLErr err = GDALChunkAndWarpImage(static_cast<GDALWarpOperationH>(operation.get()), 0, 0, static_cast<int>(tile.width),
-                                           static_cast<int>(tile.rows));
+  const CPLErr err = GDALChunkAndWarpImage(static_cast<GDALWarpOperationH>(operation.get()), 0, 0,
+                                           static_cast<int>(tile.width), static_cast<int>(tile.rows));
   if (err != CE_None) {
-    throw_io_error(where(), "resampling rows " + std::to_string(tile.row0) + "-" + std::to_string(tile.row0 + tile.rows - 1) + " of " +
-                                info.path + " failed: " + last_gdal_error("warp error"));
+    throw_io_error(where(), "resampling rows " + std::to_string(tile.row0) + "-" +
+                                std::to_string(tile.row0 + tile.rows - 1) + " of " + info.path +
+                                " failed: " + last_gdal_error("warp error"));
   }
 }
 
@@ -339,9 +361,11 @@ void Resample::reduce(const TileRequest& tile, Column& out) {
 void Resample::expand(const TileRequest& tile, Column& out) {
   const auto& info = reader_->info();
   // Cell (row g, column c) reads source pixel (floor((g - cells_y) / my), floor((c - cells_x) / mx)).
-  const std::int64_t rows_per_strip = std::max<std::int64_t>(my_, static_cast<std::int64_t>(kStripPixels) / std::max<std::int64_t>(1, tile.width) * my_);
+  const std::int64_t rows_per_strip = std::max<std::int64_t>(
+      my_, static_cast<std::int64_t>(kStripPixels) / std::max<std::int64_t>(1, tile.width) * my_);
   thread_local std::vector<double> buffer;
-  const auto held = reader_->hold(floor_div(tile.row0 - cells_y_, my_), floor_div(tile.row0 + tile.rows - 1 - cells_y_, my_) + 1);
+  const auto held =
+      reader_->hold(floor_div(tile.row0 - cells_y_, my_), floor_div(tile.row0 + tile.rows - 1 - cells_y_, my_) + 1);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += rows_per_strip) {
     const std::int64_t rows = std::min(rows_per_strip, tile.rows - r0);
     const std::int64_t g0 = tile.row0 + r0;
@@ -421,7 +445,8 @@ ResourceNeeds Resample::resources() const {
   // again by the next strips (from the shared decoded rows when the source keeps them, else
   // through GDAL's cache). The warper reads chunks of up to its memory limit.
   const auto& info = reader_->info();
-  const auto block_row = static_cast<std::size_t>(std::max(1, info.block_height)) * static_cast<std::size_t>(info.width) *
+  const auto block_row = static_cast<std::size_t>(std::max(1, info.block_height)) *
+                         static_cast<std::size_t>(info.width) *
                          static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info.type));
   const bool shared_rows = fast_ && reader_->block_rows() != nullptr;
   r.held = shared_rows ? reader_->decoded_rows_bytes() : 0;
@@ -444,7 +469,8 @@ double Resample::input_pixels(std::int64_t row0, std::int64_t rows) const {
   const auto& info = reader_->info();
   const Extent covered = intersect(grid_.band_extent(row0, rows), source_extent_);
   if (covered.empty() || source_extent_.empty()) return 0;
-  const double pixel_area = source_extent_.width() * source_extent_.height() / static_cast<double>(info.width * info.height);
+  const double pixel_area =
+      source_extent_.width() * source_extent_.height() / static_cast<double>(info.width * info.height);
   return covered.width() * covered.height() / pixel_area;
 }
 
@@ -457,16 +483,23 @@ std::vector<std::string> Resample::describe() const {
 RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .name = "resample",
     .description = "Resamples one raster_source onto the graph's grid with gdalwarp's methods.",
-    .details =
-        "`resample` follows gdalwarp (GDAL 3.6): the selecting methods (`nearest`, `mode`, `min`, `max`, `median`, `q1`, `q3`) "
-        "keep the source's type (integers print as integers, Float32 as the shortest text that reads back as the same float). "
-        "The blending methods (`average`, `sum`, `rms`, `bilinear`, `cubic`) are computed in double precision and written in "
-        "the source's type when it is floating, as gdalwarp writes them (and as xarray's `mean` keeps a float32 array float32): "
-        "a Float32 source gives Float32 values (the double result rounded to the nearest float, exactly what gdalwarp stores "
-        "in a Float32 output), a Float64 source Float64 values. Over integer sources they write Float64 (gdalwarp would round "
-        "them back to the integer type; we keep the fraction, as NumPy's `mean` does). Nodata source pixels are left out; a "
-        "cell with no valid source pixel is nodata. Floating sources without a nodata value treat NaN as nodata. `med` is "
-        "accepted for `median`.",
+    .details = "`resample` follows gdalwarp (GDAL 3.6): the selecting methods (`nearest`, `mode`, `min`, `max`, "
+               "`median`, `q1`, `q3`) "
+               "keep the source's type (integers print as integers, Float32 as the shortest text that reads back as "
+               "the same float). "
+               "The blending methods (`average`, `sum`, `rms`, `bilinear`, `cubic`) are computed in double precision "
+               "and written in "
+               "the source's type when it is floating, as gdalwarp writes them (and as xarray's `mean` keeps a float32 "
+               "array float32): "
+               "a Float32 source gives Float32 values (the double result rounded to the nearest float, exactly what "
+               "gdalwarp stores "
+               "in a Float32 output), a Float64 source Float64 values. Over integer sources they write Float64 "
+               "(gdalwarp would round "
+               "them back to the integer type; we keep the fraction, as NumPy's `mean` does). Nodata source pixels are "
+               "left out; a "
+               "cell with no valid source pixel is nodata. Floating sources without a nodata value treat NaN as "
+               "nodata. `med` is "
+               "accepted for `median`.",
     .options = rasterflow::declared_options<rasterflow::nodes::ResampleOptions>(),
     .min_inputs = 1,
     .max_inputs = 1,

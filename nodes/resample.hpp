@@ -5,8 +5,8 @@
 #include <string>
 
 #include "nodes/common/payloads.hpp"
-#include "nodes/common/raster_reader.hpp"
 #include "nodes/common/planning.hpp"
+#include "nodes/common/raster_reader.hpp"
 #include "rasterflow/node.hpp"
 #include "rasterflow/option_binder.hpp"
 
@@ -30,7 +30,7 @@ struct ResampleOptions {
 
 class Resample final : public Node, public SourceReader {
  public:
-  static constexpr std::size_t kStripPixels = 1u << 18;  // fast path: source pixels read at once
+  static constexpr std::size_t kStripPixels = 1u << 18;      // fast path: source pixels read at once
   static constexpr double kWarpMemory = 16.0 * 1024 * 1024;  // warper: GDAL's working memory per warp
   explicit Resample(NodeSpec spec);
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
@@ -64,7 +64,7 @@ class Resample final : public Node, public SourceReader {
   void expand(const TileRequest& tile, Column& out);
   std::shared_ptr<RasterReader> reader_;  // its input's, handed over at prepare
   Grid grid_;
-  Extent source_extent_;     // the source's footprint in the grid's CRS
+  Extent source_extent_;        // the source's footprint in the grid's CRS
   double pixels_per_cell_ = 1;  // source pixels read per target cell
   std::string path_reason_;
   // Kernel scale of bilinear/cubic (destination cells per source pixel), fixed for the whole

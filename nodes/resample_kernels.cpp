@@ -9,7 +9,9 @@
 namespace rasterflow::nodes {
 namespace {
 
-inline bool is_valid(double v, bool has_nodata, double nodata) { return !std::isnan(v) && !(has_nodata && v == nodata); }
+inline bool is_valid(double v, bool has_nodata, double nodata) {
+  return !std::isnan(v) && !(has_nodata && v == nodata);
+}
 
 // gdalwarp 3.6 quantile of n sorted values: index ceil(q * n - 1), clamped to [0, n).
 double quantile(std::vector<double>& values, double q) {
@@ -45,21 +47,31 @@ double mode_of(const std::vector<double>& values, std::vector<double>& distinct,
 // squares, minimum, maximum and count.
 double moment_value(Method method, double sum, double sum_sq, double lo, double hi, std::int64_t n) {
   switch (method) {
-    case Method::average: return sum / static_cast<double>(n);
-    case Method::sum: return sum;
-    case Method::rms: return std::sqrt(sum_sq / static_cast<double>(n));
-    case Method::min: return lo;
-    default: return hi;
+    case Method::average:
+      return sum / static_cast<double>(n);
+    case Method::sum:
+      return sum;
+    case Method::rms:
+      return std::sqrt(sum_sq / static_cast<double>(n));
+    case Method::min:
+      return lo;
+    default:
+      return hi;
   }
 }
 
 // A cell's value for mode, median, q1 or q3, from its valid pixels (at least one).
-double order_statistic(Method method, std::vector<double>& values, std::vector<double>& distinct, std::vector<std::int64_t>& counts) {
+double order_statistic(Method method, std::vector<double>& values, std::vector<double>& distinct,
+                       std::vector<std::int64_t>& counts) {
   switch (method) {
-    case Method::mode: return mode_of(values, distinct, counts);
-    case Method::q1: return quantile(values, 0.25);
-    case Method::q3: return quantile(values, 0.75);
-    default: return quantile(values, 0.5);
+    case Method::mode:
+      return mode_of(values, distinct, counts);
+    case Method::q1:
+      return quantile(values, 0.25);
+    case Method::q3:
+      return quantile(values, 0.75);
+    default:
+      return quantile(values, 0.5);
   }
 }
 
@@ -69,8 +81,8 @@ bool fast_path_supports(Method method) { return method != Method::bilinear && me
 
 bool upsampling_supports(Method method) { return fast_path_supports(method) && method != Method::sum; }
 
-void expand_pixels(std::span<const double> src, const ExpandLayout& l, std::optional<double> nodata, std::span<double> out,
-                   std::span<std::uint8_t> valid) {
+void expand_pixels(std::span<const double> src, const ExpandLayout& l, std::optional<double> nodata,
+                   std::span<double> out, std::span<std::uint8_t> valid) {
   const bool has_nodata = nodata.has_value();
   const double nd = nodata.value_or(0.0);
   for (std::int64_t r = 0; r < l.out_height; ++r) {

@@ -12,11 +12,11 @@ namespace rasterflow::nodes {
 enum class Method;
 
 struct BlockLayout {
-  std::int64_t src_width = 0;   // the source window in `src`, row-major
+  std::int64_t src_width = 0;  // the source window in `src`, row-major
   std::int64_t src_height = 0;
-  std::int64_t x0 = 0;          // window column of the first pixel of output column 0 (may be < 0)
-  std::int64_t y0 = 0;          // window row of the first pixel of output row 0 (may be < 0)
-  std::int64_t kx = 1;          // source pixels per cell, across and down
+  std::int64_t x0 = 0;  // window column of the first pixel of output column 0 (may be < 0)
+  std::int64_t y0 = 0;  // window row of the first pixel of output row 0 (may be < 0)
+  std::int64_t kx = 1;  // source pixels per cell, across and down
   std::int64_t ky = 1;
   std::int64_t out_width = 0;
   std::int64_t out_height = 0;
@@ -39,16 +39,16 @@ bool fast_path_supports(Method method);
 struct ExpandLayout {
   std::int64_t src_width = 0;  // the source window in `src`, row-major
   std::int64_t src_height = 0;
-  std::int64_t x0 = 0;         // window column of output column 0, times mx, plus its phase:
-  std::int64_t y0 = 0;         //   output (r, c) reads window pixel (floor((y0 + r) / my), floor((x0 + c) / mx))
+  std::int64_t x0 = 0;  // window column of output column 0, times mx, plus its phase:
+  std::int64_t y0 = 0;  //   output (r, c) reads window pixel (floor((y0 + r) / my), floor((x0 + c) / mx))
   std::int64_t mx = 1;
   std::int64_t my = 1;
   std::int64_t out_width = 0;
   std::int64_t out_height = 0;
 };
 bool upsampling_supports(Method method);
-void expand_pixels(std::span<const double> src, const ExpandLayout& layout, std::optional<double> nodata, std::span<double> out,
-                   std::span<std::uint8_t> valid);
+void expand_pixels(std::span<const double> src, const ExpandLayout& layout, std::optional<double> nodata,
+                   std::span<double> out, std::span<std::uint8_t> valid);
 // Floor division for possibly negative numerators.
 inline std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 

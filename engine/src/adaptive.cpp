@@ -13,21 +13,31 @@
 namespace rasterflow::detail {
 
 AdaptiveSettings::AdaptiveSettings(AdaptiveLimits base, std::chrono::steady_clock::time_point start)
-    : base_(base), start_(start), window_(base.window_size), chunk_(base.chunk_size), tiles_(base.tiles_in_flight),
+    : base_(base),
+      start_(start),
+      window_(base.window_size),
+      chunk_(base.chunk_size),
+      tiles_(base.tiles_in_flight),
       cache_(base.gdal_cache_bytes) {
   hooks().set_read_cache_bytes(cache_);
 }
 
 bool AdaptiveSettings::at_minimum() const {
-  return window_.load() <= kWindowAtCritical && tiles_.load() <= 1 && chunk_.load() <= std::min(kMinChunk, base_.chunk_size);
+  return window_.load() <= kWindowAtCritical && tiles_.load() <= 1 &&
+         chunk_.load() <= std::min(kMinChunk, base_.chunk_size);
 }
 
-void AdaptiveSettings::change(std::atomic<int>& field, int value, const char* name, PressureLevel level, const std::string& reason) {
+void AdaptiveSettings::change(std::atomic<int>& field, int value, const char* name, PressureLevel level,
+                              const std::string& reason) {
   const int previous = field.exchange(value);
   if (previous == value) return;
   spdlog::warn("memory {}: {} {} -> {} ({})", to_string(level), name, previous, value, reason);
-  const ThrottleEvent event{std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(), name,
-                            static_cast<double>(value), static_cast<double>(previous), to_string(level), reason};
+  const ThrottleEvent event{std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(),
+                            name,
+                            static_cast<double>(value),
+                            static_cast<double>(previous),
+                            to_string(level),
+                            reason};
   {
     std::lock_guard lock(mutex_);
     events_.push_back(event);
@@ -43,13 +53,18 @@ void AdaptiveSettings::change_cache(std::uint64_t value, PressureLevel level, co
     previous = cache_;
     if (previous == value) return;
     cache_ = value;
-    event = {std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(), "gdal_cache_bytes",
-             static_cast<double>(value), static_cast<double>(previous), to_string(level), reason};
+    event = {std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(),
+             "gdal_cache_bytes",
+             static_cast<double>(value),
+             static_cast<double>(previous),
+             to_string(level),
+             reason};
     events_.push_back(event);
   }
   if (callback_) callback_(event);
   hooks().set_read_cache_bytes(value);
-  spdlog::warn("memory {}: GDAL cache {} -> {} ({})", to_string(level), format_size(previous), format_size(value), reason);
+  spdlog::warn("memory {}: GDAL cache {} -> {} ({})", to_string(level), format_size(previous), format_size(value),
+               reason);
 }
 
 void AdaptiveSettings::on_pressure(PressureLevel level, double ratio) {

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -39,95 +39,94 @@ bool parse_number(const std::string& text, T& out) {
 
 template <typename Field>
 KeyBinding int_key(std::string key, std::string default_text, std::string help, int min, Field field) {
-  return KeyBinding{
-      {key, default_text, help},
-      [key, min, field](Config& c, const std::string& v, const std::string& where) {
-        int n = 0;
-        if (!parse_number(v, n) || n < min) bad_value(where, key, v, "an integer >= " + std::to_string(min));
-        field(c) = n;
-      },
-      [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
+  return KeyBinding{{key, default_text, help},
+                    [key, min, field](Config& c, const std::string& v, const std::string& where) {
+                      int n = 0;
+                      if (!parse_number(v, n) || n < min)
+                        bad_value(where, key, v, "an integer >= " + std::to_string(min));
+                      field(c) = n;
+                    },
+                    [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
 }
 
 template <typename Field>
 KeyBinding ratio_key(std::string key, std::string default_text, std::string help, Field field) {
-  return KeyBinding{
-      {key, default_text, help},
-      [key, field](Config& c, const std::string& v, const std::string& where) {
-        double d = 0;
-        if (!parse_number(v, d) || !(d > 0.0 && d <= 1.0)) bad_value(where, key, v, "a number in (0, 1]");
-        field(c) = d;
-      },
-      [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
+  return KeyBinding{{key, default_text, help},
+                    [key, field](Config& c, const std::string& v, const std::string& where) {
+                      double d = 0;
+                      if (!parse_number(v, d) || !(d > 0.0 && d <= 1.0)) bad_value(where, key, v, "a number in (0, 1]");
+                      field(c) = d;
+                    },
+                    [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
 }
 
 template <typename Field>
 KeyBinding bool_key(std::string key, std::string default_text, std::string help, Field field) {
-  return KeyBinding{
-      {key, default_text, help},
-      [key, field](Config& c, const std::string& v, const std::string& where) {
-        if (v == "true" || v == "yes" || v == "on") {
-          field(c) = true;
-        } else if (v == "false" || v == "no" || v == "off") {
-          field(c) = false;
-        } else {
-          bad_value(where, key, v, "true or false");
-        }
-      },
-      [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
+  return KeyBinding{{key, default_text, help},
+                    [key, field](Config& c, const std::string& v, const std::string& where) {
+                      if (v == "true" || v == "yes" || v == "on") {
+                        field(c) = true;
+                      } else if (v == "false" || v == "no" || v == "off") {
+                        field(c) = false;
+                      } else {
+                        bad_value(where, key, v, "true or false");
+                      }
+                    },
+                    [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
 }
 
 template <typename Field>
-KeyBinding choice_key(std::string key, std::string default_text, std::string help,
-                      std::vector<std::string> choices, Field field) {
-  return KeyBinding{
-      {key, default_text, help},
-      [key, choices, field](Config& c, const std::string& v, const std::string& where) {
-        if (!choices.empty() && std::find(choices.begin(), choices.end(), v) == choices.end()) {
-          std::string list;
-          for (const auto& s : choices) list += (list.empty() ? "" : ", ") + s;
-          bad_value(where, key, v, "one of: " + list);
-        }
-        field(c) = v;
-      },
-      [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
+KeyBinding choice_key(std::string key, std::string default_text, std::string help, std::vector<std::string> choices,
+                      Field field) {
+  return KeyBinding{{key, default_text, help},
+                    [key, choices, field](Config& c, const std::string& v, const std::string& where) {
+                      if (!choices.empty() && std::find(choices.begin(), choices.end(), v) == choices.end()) {
+                        std::string list;
+                        for (const auto& s : choices) list += (list.empty() ? "" : ", ") + s;
+                        bad_value(where, key, v, "one of: " + list);
+                      }
+                      field(c) = v;
+                    },
+                    [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
 }
 
 const std::vector<KeyBinding>& bindings() {
   static const std::vector<KeyBinding> table = [] {
     std::vector<KeyBinding> t;
-    t.push_back(KeyBinding{
-        {"engine.threads", "auto", "worker threads: auto or a number >= 1"},
-        [](Config& c, const std::string& v, const std::string& where) {
-          if (v == "auto") {
-            c.engine.threads = 0;
-            return;
-          }
-          int n = 0;
-          if (!parse_number(v, n) || n < 1 || n > 4096) bad_value(where, "engine.threads", v, "auto or an integer from 1 to 4096");
-          c.engine.threads = n;
-        },
-        [](const Config& c) {
-          return c.engine.threads == 0 ? boost::json::value("auto") : boost::json::value(c.engine.threads);
-        }});
+    t.push_back(KeyBinding{{"engine.threads", "auto", "worker threads: auto or a number >= 1"},
+                           [](Config& c, const std::string& v, const std::string& where) {
+                             if (v == "auto") {
+                               c.engine.threads = 0;
+                               return;
+                             }
+                             int n = 0;
+                             if (!parse_number(v, n) || n < 1 || n > 4096)
+                               bad_value(where, "engine.threads", v, "auto or an integer from 1 to 4096");
+                             c.engine.threads = n;
+                           },
+                           [](const Config& c) {
+                             return c.engine.threads == 0 ? boost::json::value("auto")
+                                                          : boost::json::value(c.engine.threads);
+                           }});
     t.push_back(choice_key("engine.numa", "auto", "NUMA placement: auto, on or off", {"auto", "on", "off"},
                            [](Config& c) -> std::string& { return c.engine.numa; }));
     t.push_back(bool_key("engine.allow_vsi", "false", "allow GDAL virtual file systems and URLs as input paths",
                          [](Config& c) -> bool& { return c.engine.allow_vsi; }));
-    t.push_back(KeyBinding{
-        {"memory.limit", "auto", "memory limit: auto (cgroup, RLIMIT_AS, machine) or a size such as 2GiB"},
-        [](Config& c, const std::string& v, const std::string& where) {
-          if (v == "auto") {
-            c.memory.limit = 0;
-            return;
-          }
-          const auto bytes = parse_size(v);
-          if (!bytes || *bytes < (16u << 20)) bad_value(where, "memory.limit", v, "auto or a size of at least 16MiB such as 512MiB, 4GiB, 2G");
-          c.memory.limit = *bytes;
-        },
-        [](const Config& c) {
-          return c.memory.limit == 0 ? boost::json::value("auto") : boost::json::value(c.memory.limit);
-        }});
+    t.push_back(
+        KeyBinding{{"memory.limit", "auto", "memory limit: auto (cgroup, RLIMIT_AS, machine) or a size such as 2GiB"},
+                   [](Config& c, const std::string& v, const std::string& where) {
+                     if (v == "auto") {
+                       c.memory.limit = 0;
+                       return;
+                     }
+                     const auto bytes = parse_size(v);
+                     if (!bytes || *bytes < (16u << 20))
+                       bad_value(where, "memory.limit", v, "auto or a size of at least 16MiB such as 512MiB, 4GiB, 2G");
+                     c.memory.limit = *bytes;
+                   },
+                   [](const Config& c) {
+                     return c.memory.limit == 0 ? boost::json::value("auto") : boost::json::value(c.memory.limit);
+                   }});
     t.push_back(ratio_key("memory.warning_threshold", "0.80", "pressure level that starts throttling",
                           [](Config& c) -> double& { return c.memory.warning_threshold; }));
     t.push_back(ratio_key("memory.critical_threshold", "0.90", "pressure level of the strongest throttling",
@@ -149,25 +148,25 @@ const std::vector<KeyBinding>& bindings() {
     t.push_back(choice_key("export.nodata", "\"\"", "text written for a nodata cell", {},
                            [](Config& c) -> std::string& { return c.export_.nodata; }));
     t.push_back(choice_key("metrics.backend", "sqlite", "metrics database: sqlite, postgresql or none",
-                           {"sqlite", "postgresql", "none"}, [](Config& c) -> std::string& { return c.metrics.backend; }));
-    t.push_back(choice_key("metrics.sqlite_path", "rasterflow_metrics.sqlite", "SQLite file (relative to --output-dir)", {},
-                           [](Config& c) -> std::string& { return c.metrics.sqlite_path; }));
+                           {"sqlite", "postgresql", "none"},
+                           [](Config& c) -> std::string& { return c.metrics.backend; }));
+    t.push_back(choice_key("metrics.sqlite_path", "rasterflow_metrics.sqlite", "SQLite file (relative to --output-dir)",
+                           {}, [](Config& c) -> std::string& { return c.metrics.sqlite_path; }));
     t.push_back(int_key("metrics.interval_ms", "1000", "memory snapshot period", 10,
                         [](Config& c) -> int& { return c.metrics.interval_ms; }));
     t.push_back(bool_key("metrics.required", "false", "fail before running when the database is unreachable",
                          [](Config& c) -> bool& { return c.metrics.required; }));
-    t.push_back(KeyBinding{
-        {"database.url", "\"\"", "postgresql://... selects PostgreSQL"},
-        [](Config& c, const std::string& v, const std::string& where) {
-          try {
-            check_database_url(v, "key \"database.url\"");
-          } catch (const ConfigError& e) {
-            throw_config_error(where, e.what());
-          }
-          c.database.url = v;
-        },
-        // Never stored or logged with its password.
-        [](const Config& c) { return boost::json::value(mask_password(c.database.url)); }});
+    t.push_back(KeyBinding{{"database.url", "\"\"", "postgresql://... selects PostgreSQL"},
+                           [](Config& c, const std::string& v, const std::string& where) {
+                             try {
+                               check_database_url(v, "key \"database.url\"");
+                             } catch (const ConfigError& e) {
+                               throw_config_error(where, e.what());
+                             }
+                             c.database.url = v;
+                           },
+                           // Never stored or logged with its password.
+                           [](const Config& c) { return boost::json::value(mask_password(c.database.url)); }});
     return t;
   }();
   return table;
@@ -227,7 +226,8 @@ void Config::set(const std::string& key, const std::string& value, const std::st
   }
   if (key == "export.formats") {
     // Removed in 0.2: a graph's outputs are its sink nodes, each with its own format.
-    spdlog::warn("{}: key \"export.formats\" is no longer read (a graph's outputs are its sink nodes); remove it", origin);
+    spdlog::warn("{}: key \"export.formats\" is no longer read (a graph's outputs are its sink nodes); remove it",
+                 origin);
     return;
   }
   const KeyBinding* binding = find_binding(key);
@@ -249,7 +249,8 @@ namespace {
 Config parse_root(const YAML::Node& root, const std::filesystem::path& file) {
   Config config;
   if (root.IsNull()) return config;
-  if (!root.IsMap()) throw_config_error(yaml_where(file, root), "expected a mapping of sections (engine:, memory:, ...)");
+  if (!root.IsMap())
+    throw_config_error(yaml_where(file, root), "expected a mapping of sections (engine:, memory:, ...)");
   for (const auto& section : root) {
     const std::string name = section.first.as<std::string>();
     const YAML::Node& body = section.second;
@@ -258,7 +259,8 @@ Config parse_root(const YAML::Node& root, const std::filesystem::path& file) {
       if (!body.IsMap()) throw_config_error(where, "key \"nodes\": expected nodes: { <id>: { <option>: value } }");
       for (const auto& node : body) {
         const std::string id = node.first.as<std::string>();
-        if (!node.second.IsMap()) throw_config_error(yaml_where(file, node.first), "key \"nodes." + id + "\": expected a mapping of options");
+        if (!node.second.IsMap())
+          throw_config_error(yaml_where(file, node.first), "key \"nodes." + id + "\": expected a mapping of options");
         for (const auto& opt : node.second) {
           const std::string key = "nodes." + id + "." + opt.first.as<std::string>();
           config.set(key, scalar_text(opt.second, yaml_where(file, opt.first), key), yaml_where(file, opt.first));
@@ -267,7 +269,9 @@ Config parse_root(const YAML::Node& root, const std::filesystem::path& file) {
       continue;
     }
     if (!body.IsMap()) {
-      throw_config_error(where, "unknown section \"" + name + "\"" + did_you_mean(name, {"engine", "memory", "resampling", "merge", "export", "metrics", "database", "nodes"}));
+      throw_config_error(where, "unknown section \"" + name + "\"" +
+                                    did_you_mean(name, {"engine", "memory", "resampling", "merge", "export", "metrics",
+                                                        "database", "nodes"}));
     }
     for (const auto& entry : body) {
       const std::string key = name + "." + entry.first.as<std::string>();
@@ -313,9 +317,10 @@ Config Config::parse(const std::string& yaml, const std::string& origin) {
 
 void Config::validate() const {
   if (!(memory.warning_threshold < memory.critical_threshold)) {
-    throw_config_error("configuration", "key \"memory.warning_threshold\": " + std::to_string(memory.warning_threshold) +
-                                            " must be below memory.critical_threshold (" +
-                                            std::to_string(memory.critical_threshold) + ")");
+    throw_config_error("configuration",
+                       "key \"memory.warning_threshold\": " + std::to_string(memory.warning_threshold) +
+                           " must be below memory.critical_threshold (" + std::to_string(memory.critical_threshold) +
+                           ")");
   }
 }
 

@@ -4,18 +4,10 @@
 
 namespace rasterflow {
 
-void throw_config_error(const std::string& where, const std::string& what) {
-  throw ConfigError(where + ": " + what);
-}
-void throw_graph_error(const std::string& where, const std::string& what) {
-  throw GraphError(where + ": " + what);
-}
-void throw_io_error(const std::string& where, const std::string& what) {
-  throw IoError(where + ": " + what);
-}
-void throw_node_error(const std::string& where, const std::string& what) {
-  throw NodeError(where + ": " + what);
-}
+void throw_config_error(const std::string& where, const std::string& what) { throw ConfigError(where + ": " + what); }
+void throw_graph_error(const std::string& where, const std::string& what) { throw GraphError(where + ": " + what); }
+void throw_io_error(const std::string& where, const std::string& what) { throw IoError(where + ": " + what); }
+void throw_node_error(const std::string& where, const std::string& what) { throw NodeError(where + ": " + what); }
 
 namespace {
 std::size_t edit_distance(const std::string& a, const std::string& b) {

@@ -28,7 +28,8 @@ std::size_t TileGather::pending() const {
   return pending_.size();
 }
 
-FlowBuilder::FlowBuilder(Shape shape, std::vector<std::unique_ptr<oneapi::tbb::task_arena>>& arenas, RunNode run_node, Deliver deliver)
+FlowBuilder::FlowBuilder(Shape shape, std::vector<std::unique_ptr<oneapi::tbb::task_arena>>& arenas, RunNode run_node,
+                         Deliver deliver)
     : shape_(std::move(shape)), arenas_(arenas), run_node_(std::move(run_node)), deliver_(std::move(deliver)) {
   const std::size_t domains = arenas_.size();
   graphs_.resize(domains);
@@ -55,7 +56,8 @@ void FlowBuilder::build_node(std::size_t d, std::size_t i) {
   const auto& ins = shape_.inputs[i];
   RunNode& run = run_node_;
   if (ins.empty()) {
-    auto body = std::make_unique<SourceBody>(fg, flow::unlimited, [&run, i, domain](const TileRequest& t) { return run(i, domain, t, {}); });
+    auto body = std::make_unique<SourceBody>(fg, flow::unlimited,
+                                             [&run, i, domain](const TileRequest& t) { return run(i, domain, t, {}); });
     entries_[d].push_back(body.get());
     outputs_[d][i] = body.get();
     owned_.push_back(std::move(body));
@@ -70,10 +72,12 @@ void FlowBuilder::build_node(std::size_t d, std::size_t i) {
   } else {
     gathers_.push_back(std::make_unique<TileGather>(ins));
     TileGather* state = gathers_.back().get();
-    auto gather = std::make_unique<Gather>(fg, flow::unlimited, [state](const Message& msg, Gather::output_ports_type& ports) {
-      if (auto complete = state->add(msg)) std::get<0>(ports).try_put(std::move(*complete));
-    });
-    auto body = std::make_unique<MultiBody>(fg, flow::unlimited, [&run, i, domain](const Bundle& b) { return run(i, domain, b.tile, b.inputs); });
+    auto gather =
+        std::make_unique<Gather>(fg, flow::unlimited, [state](const Message& msg, Gather::output_ports_type& ports) {
+          if (auto complete = state->add(msg)) std::get<0>(ports).try_put(std::move(*complete));
+        });
+    auto body = std::make_unique<MultiBody>(
+        fg, flow::unlimited, [&run, i, domain](const Bundle& b) { return run(i, domain, b.tile, b.inputs); });
     for (const auto j : ins) flow::make_edge(*outputs_[d][j], *gather);
     flow::make_edge(flow::output_port<0>(*gather), *body);
     outputs_[d][i] = body.get();
@@ -86,7 +90,8 @@ void FlowBuilder::build_sinks() {
   using Writer = flow::function_node<Message, flow::continue_msg>;
   flow::graph& fg = *graphs_[0];
   for (std::size_t k = 0; k < shape_.sinks.size(); ++k) {
-    auto sequencer = std::make_unique<Sequencer>(fg, [](const Message& msg) { return static_cast<std::size_t>(msg.tile.seq); });
+    auto sequencer =
+        std::make_unique<Sequencer>(fg, [](const Message& msg) { return static_cast<std::size_t>(msg.tile.seq); });
     auto writer = std::make_unique<Writer>(fg, flow::serial, [this, k](const Message& msg) {
       deliver_(k, msg);
       return flow::continue_msg{};

@@ -54,7 +54,8 @@ class TileGather {
 class FlowBuilder {
  public:
   // Runs node `node` on a tile in `domain`'s graph (may throw: the graph is cancelled).
-  using RunNode = std::function<Message(std::size_t node, int domain, const TileRequest& tile, std::span<const PayloadPtr> inputs)>;
+  using RunNode =
+      std::function<Message(std::size_t node, int domain, const TileRequest& tile, std::span<const PayloadPtr> inputs)>;
   // Hands sink `k` (its position in `sinks`) a message, serially for that sink, in tile order.
   using Deliver = std::function<void(std::size_t k, const Message& msg)>;
   struct Shape {
@@ -62,7 +63,8 @@ class FlowBuilder {
     std::vector<std::vector<std::size_t>> inputs;  // per node, its inputs' indices
     std::vector<std::size_t> sinks;                // the sink nodes' indices
   };
-  FlowBuilder(Shape shape, std::vector<std::unique_ptr<oneapi::tbb::task_arena>>& arenas, RunNode run_node, Deliver deliver);
+  FlowBuilder(Shape shape, std::vector<std::unique_ptr<oneapi::tbb::task_arena>>& arenas, RunNode run_node,
+              Deliver deliver);
   FlowBuilder(const FlowBuilder&) = delete;
   FlowBuilder& operator=(const FlowBuilder&) = delete;
 

@@ -17,14 +17,21 @@ namespace {
 
 std::string kind_of(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
     case json::kind::int64:
-    case json::kind::uint64: return "an integer";
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "a list";
-    case json::kind::object: return "an object";
+    case json::kind::uint64:
+      return "an integer";
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "a list";
+    case json::kind::object:
+      return "an object";
   }
   return "?";
 }
@@ -58,7 +65,8 @@ json::value parse_json(const std::string& text, const std::string& file) {
         ++column;
       }
     }
-    throw_graph_error(file + ":" + std::to_string(line) + ":" + std::to_string(column), "invalid JSON: " + ec.message());
+    throw_graph_error(file + ":" + std::to_string(line) + ":" + std::to_string(column),
+                      "invalid JSON: " + ec.message());
   }
   return parser.release();
 }
@@ -76,7 +84,8 @@ OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const
       return std::string(v.as_string());
     case OptionType::integer: {
       if (v.is_int64()) return v.as_int64();
-      if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(v.as_uint64());
+      if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+        return static_cast<std::int64_t>(v.as_uint64());
       if (v.is_double() && std::floor(v.as_double()) == v.as_double() && std::fabs(v.as_double()) < 9e15) {
         return static_cast<std::int64_t>(v.as_double());
       }
@@ -112,7 +121,8 @@ std::vector<std::string> option_names(const NodeTypeInfo& info) {
 }
 
 const OptionSpec* find_option(const NodeTypeInfo& info, const std::string& name) {
-  const auto it = std::find_if(info.options.begin(), info.options.end(), [&](const OptionSpec& o) { return o.name == name; });
+  const auto it =
+      std::find_if(info.options.begin(), info.options.end(), [&](const OptionSpec& o) { return o.name == name; });
   return it == info.options.end() ? nullptr : &*it;
 }
 
@@ -123,9 +133,11 @@ void read_node_fields(NodeSpec& spec, const NodeTypeInfo& info, const json::obje
     const std::string k(key);
     if (k == "id" || k == "type") continue;
     if (k == "inputs") {
-      if (!value.is_array()) throw_graph_error(spec.where(), "field \"inputs\": expected a list of node ids, got " + kind_of(value));
+      if (!value.is_array())
+        throw_graph_error(spec.where(), "field \"inputs\": expected a list of node ids, got " + kind_of(value));
       for (const auto& in : value.as_array()) {
-        if (!in.is_string()) throw_graph_error(spec.where(), "field \"inputs\": expected node ids (strings), got " + kind_of(in));
+        if (!in.is_string())
+          throw_graph_error(spec.where(), "field \"inputs\": expected node ids (strings), got " + kind_of(in));
         spec.inputs.emplace_back(in.as_string());
       }
       continue;
@@ -135,7 +147,8 @@ void read_node_fields(NodeSpec& spec, const NodeTypeInfo& info, const json::obje
       std::vector<std::string> all = names;
       all.push_back("inputs");
       throw_graph_error(spec.where(), "unknown option \"" + k + "\"" + did_you_mean(k, all) +
-                                         (names.empty() ? std::string(" (this type takes no options)") : " (options: " + join(names) + ")"));
+                                          (names.empty() ? std::string(" (this type takes no options)")
+                                                         : " (options: " + join(names) + ")"));
     }
     spec.options.set(k, bind_json_option(*option, value, spec.where()));
   }
@@ -148,10 +161,13 @@ void apply_overrides(NodeSpec& spec, const NodeTypeInfo& info, const Config& con
   for (const auto& [k, text] : ov->second) {
     const OptionSpec* option = find_option(info, k);
     if (option == nullptr) {
-      throw_graph_error("--set nodes." + spec.id + "." + k, spec.where() + ": unknown option \"" + k + "\"" + did_you_mean(k, option_names(info)));
+      throw_graph_error("--set nodes." + spec.id + "." + k,
+                        spec.where() + ": unknown option \"" + k + "\"" + did_you_mean(k, option_names(info)));
     }
     const auto parsed = parse_option_text(*option, text);
-    if (!parsed) throw_graph_error("--set nodes." + spec.id + "." + k, "expected " + std::string(to_string(option->type)) + ", got \"" + text + "\"");
+    if (!parsed)
+      throw_graph_error("--set nodes." + spec.id + "." + k,
+                        "expected " + std::string(to_string(option->type)) + ", got \"" + text + "\"");
     spec.options.set(k, *parsed);
   }
 }
@@ -164,17 +180,20 @@ void resolve_input_path(NodeSpec& spec, const OptionSpec& o, const Config& confi
   // Paths that GDAL understands as virtual files or URLs reach the network or other
   // files: refused unless engine.allow_vsi, and then kept as given.
   const std::string& text = spec.options.str(o.name);
-  const bool is_virtual = text.rfind("/vsi", 0) == 0 || text.find("://") != std::string::npos || text.find(":::") != std::string::npos;
+  const bool is_virtual =
+      text.rfind("/vsi", 0) == 0 || text.find("://") != std::string::npos || text.find(":::") != std::string::npos;
   if (is_virtual && !config.engine.allow_vsi) {
-    throw_graph_error(spec.where(), "option \"" + o.name + "\": \"" + text +
-                                        "\" is a GDAL virtual file system or URL, refused by default since graphs may come from "
-                                        "other people (set engine.allow_vsi: true to allow it)");
+    throw_graph_error(spec.where(),
+                      "option \"" + o.name + "\": \"" + text +
+                          "\" is a GDAL virtual file system or URL, refused by default since graphs may come from "
+                          "other people (set engine.allow_vsi: true to allow it)");
   }
   if (p.is_relative() && !is_virtual) spec.options.set(o.name, (base / p).lexically_normal().string());
 }
 
 // Defaults for what was not set, required options, choices and bounds, paths.
-void complete_options(NodeSpec& spec, const NodeTypeInfo& info, const Config& config, const std::filesystem::path& base) {
+void complete_options(NodeSpec& spec, const NodeTypeInfo& info, const Config& config,
+                      const std::filesystem::path& base) {
   for (const auto& o : info.options) {
     if (!spec.options.has(o.name)) {
       if (o.required) throw_graph_error(spec.where(), "option \"" + o.name + "\": required (" + o.help + ")");
@@ -195,7 +214,8 @@ GridSpec parse_grid(const json::value& v, const std::string& file) {
   for (const auto& [key, value] : v.as_object()) {
     const std::string where = file + ": grid";
     if (key == "crs") {
-      if (!value.is_string() || value.as_string().empty()) throw_graph_error(where, "field \"crs\": expected a CRS string such as \"EPSG:4326\"");
+      if (!value.is_string() || value.as_string().empty())
+        throw_graph_error(where, "field \"crs\": expected a CRS string such as \"EPSG:4326\"");
       grid.crs = std::string(value.as_string());
     } else if (key == "resolution") {
       std::array<double, 2> res{};
@@ -213,24 +233,31 @@ GridSpec parse_grid(const json::value& v, const std::string& file) {
       grid.resolution = res;
     } else if (key == "extent") {
       if (value.is_string()) {
-        if (value.as_string() == "intersection") grid.extent_mode = ExtentMode::intersection;
-        else if (value.as_string() == "union") grid.extent_mode = ExtentMode::union_;
-        else throw_graph_error(where, "field \"extent\": unknown value \"" + std::string(value.as_string()) + "\" (expected \"intersection\", \"union\" or [xmin, ymin, xmax, ymax])");
+        if (value.as_string() == "intersection")
+          grid.extent_mode = ExtentMode::intersection;
+        else if (value.as_string() == "union")
+          grid.extent_mode = ExtentMode::union_;
+        else
+          throw_graph_error(where, "field \"extent\": unknown value \"" + std::string(value.as_string()) +
+                                       "\" (expected \"intersection\", \"union\" or [xmin, ymin, xmax, ymax])");
       } else if (value.is_array() && value.as_array().size() == 4) {
         double e[4];
         for (int i = 0; i < 4; ++i) {
           const auto n = as_number(value.as_array()[i]);
-          if (!n || !std::isfinite(*n)) throw_graph_error(where, "field \"extent\": expected four numbers [xmin, ymin, xmax, ymax]");
+          if (!n || !std::isfinite(*n))
+            throw_graph_error(where, "field \"extent\": expected four numbers [xmin, ymin, xmax, ymax]");
           e[i] = *n;
         }
-        if (!(e[0] < e[2] && e[1] < e[3])) throw_graph_error(where, "field \"extent\": expected xmin < xmax and ymin < ymax");
+        if (!(e[0] < e[2] && e[1] < e[3]))
+          throw_graph_error(where, "field \"extent\": expected xmin < xmax and ymin < ymax");
         grid.extent_mode = ExtentMode::explicit_;
         grid.extent = {e[0], e[1], e[2], e[3]};
       } else {
         throw_graph_error(where, "field \"extent\": expected \"intersection\", \"union\" or [xmin, ymin, xmax, ymax]");
       }
     } else {
-      throw_graph_error(where, "unknown field \"" + std::string(key) + "\"" + did_you_mean(std::string(key), {"crs", "resolution", "extent"}));
+      throw_graph_error(where, "unknown field \"" + std::string(key) + "\"" +
+                                   did_you_mean(std::string(key), {"crs", "resolution", "extent"}));
     }
   }
   return grid;
@@ -282,10 +309,12 @@ const json::array& read_top_level(const json::value& root, const std::string& fn
     } else if (key == "grid") {
       graph.grid = parse_grid(value, fname);
     } else if (key == "nodes") {
-      if (!value.is_array()) throw_graph_error(fname, "field \"nodes\": expected a list of nodes, got " + kind_of(value));
+      if (!value.is_array())
+        throw_graph_error(fname, "field \"nodes\": expected a list of nodes, got " + kind_of(value));
       nodes = &value.as_array();
     } else {
-      throw_graph_error(fname, "unknown field \"" + std::string(key) + "\"" + did_you_mean(std::string(key), {"name", "description", "grid", "nodes"}));
+      throw_graph_error(fname, "unknown field \"" + std::string(key) + "\"" +
+                                   did_you_mean(std::string(key), {"name", "description", "grid", "nodes"}));
     }
   }
   if (nodes == nullptr || nodes->empty()) throw_graph_error(fname, "field \"nodes\": the graph has no nodes");
@@ -299,25 +328,29 @@ struct ParsedNodes {
 };
 
 // A node's id and type: the fields every other check of the node names.
-std::pair<NodeSpec, const NodeTypeInfo*> read_node_header(const json::value& n, const std::string& at, const std::filesystem::path& file) {
+std::pair<NodeSpec, const NodeTypeInfo*> read_node_header(const json::value& n, const std::string& at,
+                                                          const std::filesystem::path& file) {
   const auto& registry = NodeRegistry::instance();
   const std::string fname = file.string();
   if (!n.is_object()) throw_graph_error(at, "expected an object, got " + kind_of(n));
   const auto& obj = n.as_object();
   const auto* id = obj.if_contains("id");
-  if (id == nullptr || !id->is_string() || id->as_string().empty()) throw_graph_error(at, "field \"id\": expected a non-empty string");
+  if (id == nullptr || !id->is_string() || id->as_string().empty())
+    throw_graph_error(at, "field \"id\": expected a non-empty string");
   NodeSpec spec;
   spec.id = std::string(id->as_string());
   spec.graph_file = file;
   const auto* type = obj.if_contains("type");
   if (type == nullptr || !type->is_string()) {
-    throw_graph_error(fname + ": node \"" + spec.id + "\"", "field \"type\": expected a node type (one of: " + join(registry.names()) + ")");
+    throw_graph_error(fname + ": node \"" + spec.id + "\"",
+                      "field \"type\": expected a node type (one of: " + join(registry.names()) + ")");
   }
   spec.type = std::string(type->as_string());
   const NodeTypeInfo* info = registry.find(spec.type);
   if (info == nullptr) {
     throw_graph_error(fname + ": node \"" + spec.id + "\"", "field \"type\": unknown node type \"" + spec.type + "\"" +
-                                                               did_you_mean(spec.type, registry.names()) + " (known: " + join(registry.names()) + ")");
+                                                                did_you_mean(spec.type, registry.names()) +
+                                                                " (known: " + join(registry.names()) + ")");
   }
   return {std::move(spec), info};
 }
@@ -329,7 +362,8 @@ ParsedNodes parse_nodes(const json::array& nodes, const std::filesystem::path& f
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     auto [spec, info] = read_node_header(nodes[i], fname + ": nodes[" + std::to_string(i) + "]", file);
     if (parsed.index.count(spec.id) != 0) {
-      throw_graph_error(spec.where(), "field \"id\": duplicate id (also nodes[" + std::to_string(parsed.index[spec.id]) + "])");
+      throw_graph_error(spec.where(),
+                        "field \"id\": duplicate id (also nodes[" + std::to_string(parsed.index[spec.id]) + "])");
     }
     parsed.index[spec.id] = i;
     read_node_fields(spec, *info, nodes[i].as_object());
@@ -338,7 +372,8 @@ ParsedNodes parse_nodes(const json::array& nodes, const std::filesystem::path& f
     parsed.specs.push_back(std::move(spec));
   }
   for (const auto& [id, _] : config.node_overrides) {
-    if (parsed.index.count(id) == 0) throw_graph_error("--set nodes." + id, "no node with id \"" + id + "\" in " + fname);
+    if (parsed.index.count(id) == 0)
+      throw_graph_error("--set nodes." + id, "no node with id \"" + id + "\" in " + fname);
   }
   return parsed;
 }
@@ -351,8 +386,9 @@ void check_inputs(const NodeSpec& spec, const ParsedNodes& parsed, std::set<std:
   const int n = static_cast<int>(spec.inputs.size());
   if (n < info->min_inputs || (info->max_inputs >= 0 && n > info->max_inputs)) {
     std::string expected = info->max_inputs == info->min_inputs ? std::to_string(info->min_inputs)
-                           : info->max_inputs < 0             ? "at least " + std::to_string(info->min_inputs)
-                                                              : std::to_string(info->min_inputs) + " to " + std::to_string(info->max_inputs);
+                           : info->max_inputs < 0
+                               ? "at least " + std::to_string(info->min_inputs)
+                               : std::to_string(info->min_inputs) + " to " + std::to_string(info->max_inputs);
     throw_graph_error(spec.where(), "field \"inputs\": " + std::to_string(n) + " given, expected " + expected);
   }
   std::set<std::string> seen;
@@ -368,9 +404,10 @@ void check_inputs(const NodeSpec& spec, const ParsedNodes& parsed, std::set<std:
     const NodeSpec& up = parsed.specs[it->second];
     const NodeTypeInfo* up_info = registry.find(up.type);
     if (up_info->output_kind != info->input_kind) {
-      throw_graph_error(spec.where(), "field \"inputs\": \"" + in + "\" (" + up.type + ") produces " +
-                                          (up_info->output_kind.empty() ? std::string("nothing") : up_info->output_kind) + ", but " +
-                                          spec.type + " takes " + info->input_kind);
+      throw_graph_error(spec.where(),
+                        "field \"inputs\": \"" + in + "\" (" + up.type + ") produces " +
+                            (up_info->output_kind.empty() ? std::string("nothing") : up_info->output_kind) + ", but " +
+                            spec.type + " takes " + info->input_kind);
     }
     consumed.insert(in);
   }
@@ -430,10 +467,12 @@ std::string masked_config_json(const Config& config, const GraphSpec& graph) {
   json::object* nodes = section != nullptr ? section->if_object() : nullptr;
   if (nodes == nullptr) return json::serialize(root);
   for (auto& [id, options] : *nodes) {
-    const auto spec = std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeSpec& n) { return n.id == id; });
+    const auto spec =
+        std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeSpec& n) { return n.id == id; });
     if (spec == graph.nodes.end() || !options.is_object()) continue;
     for (auto& [key, value] : options.as_object()) {
-      if (value.is_string() && is_secret(spec->type, std::string(key))) value = mask_secret(std::string(value.as_string()));
+      if (value.is_string() && is_secret(spec->type, std::string(key)))
+        value = mask_secret(std::string(value.as_string()));
     }
   }
   return json::serialize(root);
@@ -456,7 +495,10 @@ GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path&
 
 GraphSpec load_graph(const std::filesystem::path& file, const Config& config) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw_graph_error(file.string(), "cannot read the graph file (" + std::string(std::filesystem::exists(file) ? "permission denied" : "no such file") + ")");
+  if (!in)
+    throw_graph_error(file.string(),
+                      "cannot read the graph file (" +
+                          std::string(std::filesystem::exists(file) ? "permission denied" : "no such file") + ")");
   std::stringstream buffer;
   buffer << in.rdbuf();
   return parse_graph(buffer.str(), file, config);

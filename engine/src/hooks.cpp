@@ -10,9 +10,12 @@ namespace {
 // Without a node library that knows sources: the grid as the graph gives it, whole.
 GridDecision explicit_grid(const GridSpec& spec, const std::string& where, std::span<Node* const>) {
   if (spec.extent_mode != ExtentMode::explicit_ || !spec.resolution) {
-    throw_graph_error(where, "give \"extent\": [xmin, ymin, xmax, ymax] and \"resolution\" (no node library derives the grid from sources)");
+    throw_graph_error(
+        where,
+        "give \"extent\": [xmin, ymin, xmax, ymax] and \"resolution\" (no node library derives the grid from sources)");
   }
-  return {snap_grid(spec.extent, (*spec.resolution)[0], (*spec.resolution)[1], spec.crs.value_or("")), "explicit extent"};
+  return {snap_grid(spec.extent, (*spec.resolution)[0], (*spec.resolution)[1], spec.crs.value_or("")),
+          "explicit extent"};
 }
 
 EngineHooks& registered() {

@@ -34,9 +34,12 @@ std::optional<std::uint64_t> parse_number(std::string_view text) {
 
 const char* to_string(PressureLevel level) {
   switch (level) {
-    case PressureLevel::normal: return "normal";
-    case PressureLevel::warning: return "warning";
-    case PressureLevel::critical: return "critical";
+    case PressureLevel::normal:
+      return "normal";
+    case PressureLevel::warning:
+      return "warning";
+    case PressureLevel::critical:
+      return "critical";
   }
   return "?";
 }
@@ -62,7 +65,8 @@ std::optional<std::uint64_t> parse_cgroup_limit(const std::string& text) {
   return v;
 }
 
-SystemMemorySource::SystemMemorySource(std::filesystem::path proc_root, std::filesystem::path cgroup_root, bool use_rlimit)
+SystemMemorySource::SystemMemorySource(std::filesystem::path proc_root, std::filesystem::path cgroup_root,
+                                       bool use_rlimit)
     : proc_root_(std::move(proc_root)), use_rlimit_(use_rlimit) {
   // /proc/self/cgroup: "0::/path" for v2, "N:memory:/path" (or "N:...,memory,...:/path") for v1.
   const auto cgroups = read_file(proc_root_ / "self/cgroup");
@@ -85,7 +89,8 @@ SystemMemorySource::SystemMemorySource(std::filesystem::path proc_root, std::fil
     }
   }
   // A container often mounts its own cgroup as the root: try the full path, then the root.
-  const auto pick = [&](const std::filesystem::path& base, const std::string& rel, const char* probe) -> std::filesystem::path {
+  const auto pick = [&](const std::filesystem::path& base, const std::string& rel,
+                        const char* probe) -> std::filesystem::path {
     const std::filesystem::path full = base / std::filesystem::path(rel).relative_path();
     if (std::filesystem::exists(full / probe)) return full;
     if (std::filesystem::exists(base / probe)) return base;
@@ -134,14 +139,16 @@ std::uint64_t SystemMemorySource::auto_limit() {
   std::uint64_t limit = s.system_total;
   if (use_rlimit_) {
     rlimit rl{};
-    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) limit = std::min<std::uint64_t>(limit, rl.rlim_cur);
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+      limit = std::min<std::uint64_t>(limit, rl.rlim_cur);
   }
   return limit;
 }
 
 double pressure_ratio(const MemorySample& s, std::uint64_t limit) {
   const double process = limit > 0 ? static_cast<double>(s.process_rss) / static_cast<double>(limit) : 0.0;
-  const double system = s.system_total > 0 ? static_cast<double>(s.system_used) / static_cast<double>(s.system_total) : 0.0;
+  const double system =
+      s.system_total > 0 ? static_cast<double>(s.system_used) / static_cast<double>(s.system_total) : 0.0;
   return std::max(process, system);
 }
 
@@ -206,7 +213,9 @@ PressureLevel MemoryMonitor::sample_now() {
     }
     if (next != current) {
       level_.store(next);
-      fire = next == PressureLevel::critical ? &on_critical_ : next == PressureLevel::warning ? &on_warning_ : &on_recovery_;
+      fire = next == PressureLevel::critical  ? &on_critical_
+             : next == PressureLevel::warning ? &on_warning_
+                                              : &on_recovery_;
     }
   }
   if (fire != nullptr) {

@@ -65,21 +65,26 @@ MemoryPlan MemoryPlanner::plan(std::span<Node* const> nodes) const {
     const int steps = p.steps_taken + 1;
     p = reserve(nodes);
     p.steps_taken = steps;
-    spdlog::info("memory.limit {}: sources decoded in smaller streams to fit ({} of decoded rows)", format_size(in_.limit), format_size(p.held));
+    spdlog::info("memory.limit {}: sources decoded in smaller streams to fit ({} of decoded rows)",
+                 format_size(in_.limit), format_size(p.held));
   }
   if (p.budget < 2 * in_.one_row && take_steps(nodes, true)) {
     const int steps = p.steps_taken + 1;
     p = reserve(nodes);
     p.steps_taken = steps;
     p.gave_up = true;
-    spdlog::info("memory.limit {}: the sources' decoded block rows do not fit; reading through GDAL's cache instead", format_size(in_.limit));
+    spdlog::info("memory.limit {}: the sources' decoded block rows do not fit; reading through GDAL's cache instead",
+                 format_size(in_.limit));
   }
   if (p.budget < in_.one_row) {
-    throw ConfigError("memory.limit: " + format_size(in_.limit) + " is too small for this graph: the process already uses " +
-                      format_size(in_.baseline_rss) + ", GDAL's cache, the decoded block rows and the working buffers of " +
-                      std::to_string(in_.threads) + " threads need " + format_size(static_cast<std::uint64_t>(p.reserved) - in_.baseline_rss) +
-                      ", and one row of the grid (" + std::to_string(in_.row_cells) + " cells) needs " + format_size(in_.one_row) + "; at least " +
-                      format_size(static_cast<std::uint64_t>((p.reserved + static_cast<double>(in_.one_row)) / in_.usable_fraction)) + " is needed");
+    throw ConfigError(
+        "memory.limit: " + format_size(in_.limit) + " is too small for this graph: the process already uses " +
+        format_size(in_.baseline_rss) + ", GDAL's cache, the decoded block rows and the working buffers of " +
+        std::to_string(in_.threads) + " threads need " +
+        format_size(static_cast<std::uint64_t>(p.reserved) - in_.baseline_rss) + ", and one row of the grid (" +
+        std::to_string(in_.row_cells) + " cells) needs " + format_size(in_.one_row) + "; at least " +
+        format_size(static_cast<std::uint64_t>((p.reserved + static_cast<double>(in_.one_row)) / in_.usable_fraction)) +
+        " is needed");
   }
   return p;
 }

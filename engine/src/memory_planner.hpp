@@ -13,23 +13,23 @@
 namespace rasterflow::detail {
 
 struct MemoryPlan {
-  std::uint64_t read_cache = 0;   // bytes of the read cache (GDAL's)
-  std::uint64_t fixed = 0;        // per-thread working memory of all threads, and held
-  std::uint64_t held = 0;         // of which: held by the nodes for the whole run
-  std::uint64_t budget = 0;       // what tiles in flight may hold
-  double reserved = 0;            // baseline + fixed + the cache (counted with its churn)
-  int steps_taken = 0;            // steps the nodes took to hold less
-  bool gave_up = false;           // whether a node gave held memory up
+  std::uint64_t read_cache = 0;  // bytes of the read cache (GDAL's)
+  std::uint64_t fixed = 0;       // per-thread working memory of all threads, and held
+  std::uint64_t held = 0;        // of which: held by the nodes for the whole run
+  std::uint64_t budget = 0;      // what tiles in flight may hold
+  double reserved = 0;           // baseline + fixed + the cache (counted with its churn)
+  int steps_taken = 0;           // steps the nodes took to hold less
+  bool gave_up = false;          // whether a node gave held memory up
 };
 
 struct MemoryInputs {
   std::uint64_t limit = 0;
-  double usable_fraction = 0.8;   // the warning threshold: the plan stays below it
+  double usable_fraction = 0.8;  // the warning threshold: the plan stays below it
   std::uint64_t baseline_rss = 0;
   int threads = 1;
-  std::uint64_t one_row = 0;      // what one grid row of tiles holds
-  std::int64_t row_cells = 0;     // the cells of a grid row (for messages)
-  double cache_churn = 1.5;       // what the read cache costs per byte when blocks churn through it
+  std::uint64_t one_row = 0;   // what one grid row of tiles holds
+  std::int64_t row_cells = 0;  // the cells of a grid row (for messages)
+  double cache_churn = 1.5;    // what the read cache costs per byte when blocks churn through it
 };
 
 class MemoryPlanner {

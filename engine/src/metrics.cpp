@@ -94,7 +94,8 @@ bool MetricsRecorder::ensure_connected() {
 void MetricsRecorder::failed(const char* what, const std::exception& e) {
   backend_.reset();
   if (!warned_) {
-    spdlog::warn("metrics: {} ({}); the run goes on, rows are kept while there is room and retried", what, mask_password(e.what()));
+    spdlog::warn("metrics: {} ({}); the run goes on, rows are kept while there is room and retried", what,
+                 mask_password(e.what()));
     warned_ = true;
   }
   retry_at_ = std::chrono::steady_clock::now() + backoff_;
@@ -134,7 +135,8 @@ void MetricsRecorder::loop() {
   constexpr std::size_t kBatch = 500;
   std::unique_lock lock(mutex_);
   for (;;) {
-    cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_ || queue_.size() >= kBatch || (flushing_ && !queue_.empty()); });
+    cv_.wait_for(lock, std::chrono::milliseconds(200),
+                 [this] { return stopping_ || queue_.size() >= kBatch || (flushing_ && !queue_.empty()); });
     if (queue_.empty()) {
       if (stopping_) break;
       continue;
@@ -144,7 +146,8 @@ void MetricsRecorder::loop() {
     lock.lock();
     if (!connected) {
       if (stopping_) break;
-      cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping_; });  // no busy retry while finish() waits
+      cv_.wait_for(lock, std::chrono::milliseconds(50),
+                   [this] { return stopping_; });  // no busy retry while finish() waits
       continue;
     }
     const std::size_t n = std::min(kBatch, queue_.size());
@@ -181,7 +184,8 @@ void MetricsRecorder::attach(std::int64_t experiment, std::int64_t first_row) {
   thread_ = std::thread([this] { loop(); });
 }
 
-void MetricsRecorder::finish(const std::string& status, const std::string& error, std::chrono::milliseconds flush_timeout, bool mark) {
+void MetricsRecorder::finish(const std::string& status, const std::string& error,
+                             std::chrono::milliseconds flush_timeout, bool mark) {
   const auto deadline = std::chrono::steady_clock::now() + flush_timeout;
   // Let the writer drain while it makes progress, up to the deadline.
   {

@@ -12,7 +12,8 @@ inline const char* const kCreateExperimentSql =
 inline const char* const kInsertMetricSql =
     "INSERT INTO pipeline_metrics (id, experiment_id, metric_type, metric_name, metric_value, metadata, created_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7)";
-inline const char* const kFinishExperimentSql = "UPDATE experiments SET status = $1, error = $2, finished_at = $3 WHERE id = $4";
+inline const char* const kFinishExperimentSql =
+    "UPDATE experiments SET status = $1, error = $2, finished_at = $3 WHERE id = $4";
 
 // "2026-11-23 22:47:04.123456" in UTC: a timestamp both backends read.
 std::string timestamp_text(Clock::time_point at);

@@ -9,7 +9,8 @@ namespace {
 
 class PostgresMetrics final : public MetricsBackend {
  public:
-  explicit PostgresMetrics(const std::string& url) : description_(url.empty() ? "postgresql (PG* environment)" : mask_password(url)) {
+  explicit PostgresMetrics(const std::string& url)
+      : description_(url.empty() ? "postgresql (PG* environment)" : mask_password(url)) {
     try {
       conn_ = std::make_unique<pqxx::connection>(url);
       pqxx::nontransaction quiet(*conn_);
@@ -33,8 +34,8 @@ class PostgresMetrics final : public MetricsBackend {
     for (int attempt = 0;; ++attempt) {
       try {
         pqxx::work w(*conn_);
-        const pqxx::result r = w.exec_params(detail::kCreateExperimentSql, info.name, info.graph_json, info.config_json, info.host,
-                                             detail::timestamp_text(info.started_at));
+        const pqxx::result r = w.exec_params(detail::kCreateExperimentSql, info.name, info.graph_json, info.config_json,
+                                             info.host, detail::timestamp_text(info.started_at));
         w.commit();
         return r[0][0].as<std::int64_t>();
       } catch (const pqxx::unique_violation&) {
@@ -47,13 +48,14 @@ class PostgresMetrics final : public MetricsBackend {
     pqxx::work w(*conn_);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const MetricRow& r = rows[i];
-      w.exec_params(detail::kInsertMetricSql, detail::row_id(experiment, first_row + static_cast<std::int64_t>(i)), experiment, r.type,
-                    r.name, r.value, r.metadata_json, detail::timestamp_text(r.at));
+      w.exec_params(detail::kInsertMetricSql, detail::row_id(experiment, first_row + static_cast<std::int64_t>(i)),
+                    experiment, r.type, r.name, r.value, r.metadata_json, detail::timestamp_text(r.at));
     }
     w.commit();
   }
 
-  void finish_experiment(std::int64_t experiment, const std::string& status, const std::string& error, Clock::time_point at) override {
+  void finish_experiment(std::int64_t experiment, const std::string& status, const std::string& error,
+                         Clock::time_point at) override {
     pqxx::work w(*conn_);
     w.exec_params(detail::kFinishExperimentSql, status, error, detail::timestamp_text(at), experiment);
     w.commit();
@@ -66,7 +68,8 @@ class PostgresMetrics final : public MetricsBackend {
     for (pqxx::row::size_type c = 0; c < r.columns(); ++c) out.columns.emplace_back(r.column_name(c));
     for (const auto& row : r) {
       std::vector<std::optional<std::string>> values;
-      for (const auto& field : row) values.push_back(field.is_null() ? std::nullopt : std::optional<std::string>(field.c_str()));
+      for (const auto& field : row)
+        values.push_back(field.is_null() ? std::nullopt : std::optional<std::string>(field.c_str()));
       out.rows.push_back(std::move(values));
     }
     return out;
@@ -79,6 +82,8 @@ class PostgresMetrics final : public MetricsBackend {
 
 }  // namespace
 
-std::unique_ptr<MetricsBackend> open_postgresql_metrics(const std::string& url) { return std::make_unique<PostgresMetrics>(url); }
+std::unique_ptr<MetricsBackend> open_postgresql_metrics(const std::string& url) {
+  return std::make_unique<PostgresMetrics>(url);
+}
 
 }  // namespace rasterflow

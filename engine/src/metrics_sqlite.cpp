@@ -14,8 +14,8 @@ std::string timestamp_text(Clock::time_point at) {
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, static_cast<long long>(micros % 1000000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros % 1000000));
   return buf;
 }
 
@@ -26,13 +26,16 @@ namespace {
 class Statement {
  public:
   Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) throw IoError(std::string("SQLite: ") + sqlite3_errmsg(db));
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
+      throw IoError(std::string("SQLite: ") + sqlite3_errmsg(db));
   }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
   int index(int n) const { return sqlite3_bind_parameter_index(stmt_, ("$" + std::to_string(n)).c_str()); }
-  void bind(int n, const std::string& text) { sqlite3_bind_text(stmt_, index(n), text.c_str(), static_cast<int>(text.size()), SQLITE_TRANSIENT); }
+  void bind(int n, const std::string& text) {
+    sqlite3_bind_text(stmt_, index(n), text.c_str(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  }
   void bind(int n, std::int64_t v) { sqlite3_bind_int64(stmt_, index(n), v); }
   void bind(int n, double v) { sqlite3_bind_double(stmt_, index(n), v); }
   // Steps once; true while a row is available.
@@ -56,7 +59,8 @@ class Statement {
 class SqliteMetrics final : public MetricsBackend {
  public:
   explicit SqliteMetrics(const std::filesystem::path& file) : file_(file) {
-    if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+    if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK) {
       const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
       sqlite3_close(db_);
       throw IoError("SQLite " + file.string() + ": " + msg);
@@ -107,7 +111,8 @@ class SqliteMetrics final : public MetricsBackend {
     }
   }
 
-  void finish_experiment(std::int64_t experiment, const std::string& status, const std::string& error, Clock::time_point at) override {
+  void finish_experiment(std::int64_t experiment, const std::string& status, const std::string& error,
+                         Clock::time_point at) override {
     Statement s(db_, detail::kFinishExperimentSql);
     s.bind(1, status);
     s.bind(2, error);
@@ -149,6 +154,8 @@ class SqliteMetrics final : public MetricsBackend {
 
 }  // namespace
 
-std::unique_ptr<MetricsBackend> open_sqlite_metrics(const std::filesystem::path& file) { return std::make_unique<SqliteMetrics>(file); }
+std::unique_ptr<MetricsBackend> open_sqlite_metrics(const std::filesystem::path& file) {
+  return std::make_unique<SqliteMetrics>(file);
+}
 
 }  // namespace rasterflow

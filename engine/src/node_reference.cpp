@@ -14,9 +14,12 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 
 const char* type_label(OptionType type) {
   switch (type) {
-    case OptionType::input_path: return "input path";
-    case OptionType::output_path: return "output path";
-    default: return to_string(type);
+    case OptionType::input_path:
+      return "input path";
+    case OptionType::output_path:
+      return "output path";
+    default:
+      return to_string(type);
   }
 }
 
@@ -76,7 +79,9 @@ std::string option_text(const OptionSpec& o, std::size_t name_width) {
   std::string facts = type_label(o.type);
   const std::string def = default_text(o);
   const bool quoted = std::holds_alternative<std::string>(o.default_value);
-  facts += def == "required" ? ", required" : def == "none" ? ", optional" : ", default " + (quoted ? "\"" + def + "\"" : def);
+  facts += def == "required" ? ", required"
+           : def == "none"   ? ", optional"
+                             : ", default " + (quoted ? "\"" + def + "\"" : def);
   if (!o.choices.empty()) facts += "; one of: " + join(o.choices);
   if (const std::string b = bounds_text(o); !b.empty()) facts += "; " + b;
   std::string out = "    " + o.name + std::string(name_width - o.name.size(), ' ') + facts + "\n";
@@ -88,9 +93,12 @@ std::string option_text(const OptionSpec& o, std::size_t name_width) {
 std::string prose(const std::string& text) {
   std::string out;
   for (const char ch : text) {
-    if (ch == '<') out += "&lt;";
-    else if (ch == '>') out += "&gt;";
-    else out += ch;
+    if (ch == '<')
+      out += "&lt;";
+    else if (ch == '>')
+      out += "&gt;";
+    else
+      out += ch;
   }
   return out;
 }
@@ -99,8 +107,10 @@ std::string prose(const std::string& text) {
 std::string cell(const std::string& text) {
   std::string out;
   for (const char ch : text) {
-    if (ch == '|') out += "\\|";
-    else out += ch == '\n' ? ' ' : ch;
+    if (ch == '|')
+      out += "\\|";
+    else
+      out += ch == '\n' ? ' ' : ch;
   }
   return out;
 }
@@ -152,7 +162,9 @@ std::string node_reference_text(const NodeTypeInfo& info, bool details) {
   std::string out = info.name + ": " + info.description + "\n";
   const std::vector<std::string> from = producers(info);
   out += "  inputs: " + input_count(info) +
-         (info.max_inputs == 0 ? "" : " (" + info.input_kind + (from.empty() ? "" : ", from " + join(from, " or ")) + ")") + "\n";
+         (info.max_inputs == 0 ? ""
+                               : " (" + info.input_kind + (from.empty() ? "" : ", from " + join(from, " or ")) + ")") +
+         "\n";
   out += "  output: " + (info.is_sink ? std::string("none (a sink)") : info.output_kind) + "\n";
   if (info.options.empty()) {
     out += "  options: none\n";
@@ -187,14 +199,16 @@ std::string node_reference_markdown(const std::vector<const NodeTypeInfo*>& type
       "     (the test Cli.Nodes.MarkdownMatchesDocs fails while this file differs from that output) -->\n"
       "# Node reference\n\n"
       "The node types a graph's `nodes` may use (`\"type\"`), with their inputs and options. Options are set in the\n"
-      "node's object (`{ \"id\": \"t\", \"type\": \"resample\", \"inputs\": [\"t_src\"], \"method\": \"average\" }`), in\n"
+      "node's object (`{ \"id\": \"t\", \"type\": \"resample\", \"inputs\": [\"t_src\"], \"method\": \"average\" }`), "
+      "in\n"
       "config.yml's `nodes:` section or with `--set nodes.<id>.<option>=VALUE`; unknown options, wrong types, values\n"
       "outside the choices or bounds and missing required options are errors before anything runs. `rasterflow nodes\n"
       "[TYPE]` prints the same.\n\n"
       "| type | inputs | output | description |\n|---|---|---|---|\n";
   for (const auto* t : types) {
     out += "| [" + code(t->name) + "](#" + t->name + ") | " + cell(inputs_markdown(*t)) + " | " +
-           (t->is_sink ? std::string("none (a sink)") : code(t->output_kind)) + " | " + cell(prose(t->description)) + " |\n";
+           (t->is_sink ? std::string("none (a sink)") : code(t->output_kind)) + " | " + cell(prose(t->description)) +
+           " |\n";
   }
   for (const auto* t : types) out += "\n" + node_reference_markdown_section(*t);
   return out;

@@ -5,10 +5,13 @@
 namespace rasterflow::detail {
 
 namespace {
-double since(SteadyTime start) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
+double since(SteadyTime start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 }  // namespace
 
-void StageObserver::on_node_end(std::size_t node, const TileRequest& tile, SteadyTime, SteadyTime, std::uint64_t bytes) {
+void StageObserver::on_node_end(std::size_t node, const TileRequest& tile, SteadyTime, SteadyTime,
+                                std::uint64_t bytes) {
   tracker_.end(node, tile.seq, bytes, current_rss());
 }
 
@@ -53,7 +56,8 @@ void TraceObserver::on_sample(PressureLevel, const MemorySample& sample) {
   writer_.counter("window size", "cells", view_.adaptive->window_size());
 }
 
-void TraceObserver::on_node_end(std::size_t node, const TileRequest& tile, SteadyTime t0, SteadyTime t1, std::uint64_t) {
+void TraceObserver::on_node_end(std::size_t node, const TileRequest& tile, SteadyTime t0, SteadyTime t1,
+                                std::uint64_t) {
   writer_.span(&view_.ids[node], view_.operations[node].c_str(), t0, t1, tile.seq, tile.rows);
 }
 
@@ -71,30 +75,30 @@ void MetricsObserver::on_sample(PressureLevel level, const MemorySample& sample)
     next_ = now + every_;
   }
   const auto stage = stages_.tracker().snapshot();
-  boost::json::object meta{
-      {"system_percent", sample.system_total ? 100.0 * static_cast<double>(sample.system_used) / static_cast<double>(sample.system_total) : 0.0},
-      {"system_available_gb", static_cast<double>(sample.system_available) / kGiB},
-      {"limit_gb", static_cast<double>(view_.limit) / kGiB},
-      {"level", to_string(level)},
-      {"stage", stage.stage},
-      {"operation", stage.operation},
-      {"active_nodes", boost::json::parse(stage.active_nodes_json)},
-      {"window_size", view_.adaptive->window_size()},
-      {"chunk_size", view_.adaptive->chunk_size()},
-      {"tiles_in_flight", view_.admission->in_flight_now()}};
-  record_(MetricRow{"memory", "process_rss_gb", static_cast<double>(sample.process_rss) / kGiB, json_text(meta), Clock::now()});
+  boost::json::object meta{{"system_percent", sample.system_total ? 100.0 * static_cast<double>(sample.system_used) /
+                                                                        static_cast<double>(sample.system_total)
+                                                                  : 0.0},
+                           {"system_available_gb", static_cast<double>(sample.system_available) / kGiB},
+                           {"limit_gb", static_cast<double>(view_.limit) / kGiB},
+                           {"level", to_string(level)},
+                           {"stage", stage.stage},
+                           {"operation", stage.operation},
+                           {"active_nodes", boost::json::parse(stage.active_nodes_json)},
+                           {"window_size", view_.adaptive->window_size()},
+                           {"chunk_size", view_.adaptive->chunk_size()},
+                           {"tiles_in_flight", view_.admission->in_flight_now()}};
+  record_(MetricRow{"memory", "process_rss_gb", static_cast<double>(sample.process_rss) / kGiB, json_text(meta),
+                    Clock::now()});
 }
 
 void MetricsObserver::on_finish(RunSummary& summary) {
   for (const NodeStats& st : summary.nodes) {
     const boost::json::object meta{{"stage", st.id}, {"type", st.type}, {"operation", st.operation}};
     const std::string meta_text = json_text(meta);
-    const std::pair<const char*, double> figures[] = {{"memory_peak_gb", st.rss_peak_bytes / kGiB},
-                                                       {"memory_avg_gb", st.rss_avg_bytes / kGiB},
-                                                       {"items", static_cast<double>(st.items)},
-                                                       {"cells", static_cast<double>(st.cells)},
-                                                       {"bytes", static_cast<double>(st.bytes)},
-                                                       {"busy_seconds", st.busy_seconds}};
+    const std::pair<const char*, double> figures[] = {
+        {"memory_peak_gb", st.rss_peak_bytes / kGiB}, {"memory_avg_gb", st.rss_avg_bytes / kGiB},
+        {"items", static_cast<double>(st.items)},     {"cells", static_cast<double>(st.cells)},
+        {"bytes", static_cast<double>(st.bytes)},     {"busy_seconds", st.busy_seconds}};
     for (const auto& [name, value] : figures) record_(MetricRow{"stage", name, value, meta_text, Clock::now()});
   }
 }

@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "adaptive.hpp"
-#include "scheduler.hpp"
-#include "stage_tracker.hpp"
-#include "trace.hpp"
 #include "rasterflow/memory.hpp"
 #include "rasterflow/metrics.hpp"
 #include "rasterflow/pipeline.hpp"
+#include "scheduler.hpp"
+#include "stage_tracker.hpp"
+#include "trace.hpp"
 
 namespace rasterflow::detail {
 
@@ -33,11 +33,14 @@ class RunObserver {
   }
   virtual void on_node_begin(std::size_t node) { (void)node; }
   // A node processed a tile in [t0, t1); its output holds `bytes`.
-  virtual void on_node_end(std::size_t node, const TileRequest& tile, SteadyTime t0, SteadyTime t1, std::uint64_t bytes) {
+  virtual void on_node_end(std::size_t node, const TileRequest& tile, SteadyTime t0, SteadyTime t1,
+                           std::uint64_t bytes) {
     (void)node, (void)tile, (void)t0, (void)t1, (void)bytes;
   }
   // A sink wrote a tile in [t0, t1) (streaming export).
-  virtual void on_write(std::size_t node, const TileRequest& tile, SteadyTime t0, SteadyTime t1) { (void)node, (void)tile, (void)t0, (void)t1; }
+  virtual void on_write(std::size_t node, const TileRequest& tile, SteadyTime t0, SteadyTime t1) {
+    (void)node, (void)tile, (void)t0, (void)t1;
+  }
   // Every sink has written the tile.
   virtual void on_tile_done(const TileRequest& tile) { (void)tile; }
   // The run succeeded: fill in what this observer knows (summary.nodes are in node order).
@@ -92,7 +95,8 @@ struct LiveFigures {
 };
 class LiveObserver final : public RunObserver {
  public:
-  LiveObserver(const RunView& view, LiveFigures live, std::function<std::uint64_t()> rows_written, std::function<void(const TileRequest&)> on_tile)
+  LiveObserver(const RunView& view, LiveFigures live, std::function<std::uint64_t()> rows_written,
+               std::function<void(const TileRequest&)> on_tile)
       : view_(view), live_(live), rows_written_(std::move(rows_written)), on_tile_(std::move(on_tile)) {}
   void on_sample(PressureLevel level, const MemorySample& sample) override;
   void on_tile_done(const TileRequest& tile) override;
@@ -110,7 +114,8 @@ class TraceObserver final : public RunObserver {
   TraceObserver(const RunView& view, std::filesystem::path file, std::string graph_name)
       : view_(view), writer_(view.start), file_(std::move(file)), graph_name_(std::move(graph_name)) {}
   void on_sample(PressureLevel level, const MemorySample& sample) override;
-  void on_node_end(std::size_t node, const TileRequest& tile, SteadyTime t0, SteadyTime t1, std::uint64_t bytes) override;
+  void on_node_end(std::size_t node, const TileRequest& tile, SteadyTime t0, SteadyTime t1,
+                   std::uint64_t bytes) override;
   void on_write(std::size_t node, const TileRequest& tile, SteadyTime t0, SteadyTime t1) override;
   void on_finish(RunSummary& summary) override;
 
@@ -125,8 +130,13 @@ class TraceObserver final : public RunObserver {
 // metrics.interval_ms, and per-stage figures at the end.
 class MetricsObserver final : public RunObserver {
  public:
-  MetricsObserver(const RunView& view, std::function<void(MetricRow)> record, std::chrono::milliseconds every, const StageObserver& stages)
-      : view_(view), record_(std::move(record)), every_(every), next_(std::chrono::steady_clock::now()), stages_(stages) {}
+  MetricsObserver(const RunView& view, std::function<void(MetricRow)> record, std::chrono::milliseconds every,
+                  const StageObserver& stages)
+      : view_(view),
+        record_(std::move(record)),
+        every_(every),
+        next_(std::chrono::steady_clock::now()),
+        stages_(stages) {}
   void on_sample(PressureLevel level, const MemorySample& sample) override;
   void on_finish(RunSummary& summary) override;
 

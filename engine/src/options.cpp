@@ -12,14 +12,22 @@ namespace rasterflow {
 
 const char* to_string(OptionType type) {
   switch (type) {
-    case OptionType::string: return "string";
-    case OptionType::integer: return "integer";
-    case OptionType::number: return "number";
-    case OptionType::boolean: return "boolean";
-    case OptionType::string_list: return "list of strings";
-    case OptionType::input_path: return "path";
-    case OptionType::output_path: return "path";
-    case OptionType::secret: return "secret";
+    case OptionType::string:
+      return "string";
+    case OptionType::integer:
+      return "integer";
+    case OptionType::number:
+      return "number";
+    case OptionType::boolean:
+      return "boolean";
+    case OptionType::string_list:
+      return "list of strings";
+    case OptionType::input_path:
+      return "path";
+    case OptionType::output_path:
+      return "path";
+    case OptionType::secret:
+      return "secret";
   }
   return "?";
 }
@@ -29,11 +37,16 @@ const char* expected_text(OptionType type) {
     case OptionType::string:
     case OptionType::input_path:
     case OptionType::output_path:
-    case OptionType::secret: return "a string";
-    case OptionType::integer: return "an integer";
-    case OptionType::number: return "a number";
-    case OptionType::boolean: return "true or false";
-    case OptionType::string_list: return "a list of strings";
+    case OptionType::secret:
+      return "a string";
+    case OptionType::integer:
+      return "an integer";
+    case OptionType::number:
+      return "a number";
+    case OptionType::boolean:
+      return "true or false";
+    case OptionType::string_list:
+      return "a list of strings";
   }
   return "a value";
 }
@@ -128,22 +141,25 @@ void check_option_value(const OptionSpec& spec, const OptionValue& value, const 
   if (!spec.choices.empty()) {
     if (const auto* s = std::get_if<std::string>(&value)) {
       if (std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end()) {
-        throw_graph_error(where, "option \"" + spec.name + "\": unknown value \"" + *s + "\" (expected one of: " +
-                                     join(spec.choices) + ")");
+        throw_graph_error(where, "option \"" + spec.name + "\": unknown value \"" + *s +
+                                     "\" (expected one of: " + join(spec.choices) + ")");
       }
     }
   }
   double n = 0;
-  if (const auto* i = std::get_if<std::int64_t>(&value)) n = static_cast<double>(*i);
-  else if (const auto* d = std::get_if<double>(&value)) n = *d;
-  else return;
+  if (const auto* i = std::get_if<std::int64_t>(&value))
+    n = static_cast<double>(*i);
+  else if (const auto* d = std::get_if<double>(&value))
+    n = *d;
+  else
+    return;
   if (spec.min && n < *spec.min) {
-    throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(value) + " is out of range (expected >= " +
-                                 option_value_text(OptionValue{*spec.min}) + ")");
+    throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(value) +
+                                 " is out of range (expected >= " + option_value_text(OptionValue{*spec.min}) + ")");
   }
   if (spec.max && n > *spec.max) {
-    throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(value) + " is out of range (expected <= " +
-                                 option_value_text(OptionValue{*spec.max}) + ")");
+    throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(value) +
+                                 " is out of range (expected <= " + option_value_text(OptionValue{*spec.max}) + ")");
   }
 }
 

@@ -3,11 +3,11 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
-#include <boost/json.hpp>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -17,24 +17,23 @@
 
 #include "adaptive.hpp"
 #include "memory_planner.hpp"
-#include "plan.hpp"
 #include "pipeline_impl.hpp"
-#include "stage_tracker.hpp"
-#include "trace.hpp"
+#include "plan.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/hooks.hpp"
+#include "rasterflow/placement.hpp"
 #include "rasterflow/registry.hpp"
 #include "rasterflow/size.hpp"
-#include "rasterflow/placement.hpp"
 #include "rasterflow/tile_memory.hpp"
 #include "rasterflow/topology.hpp"
 #include "rasterflow_version.hpp"
+#include "stage_tracker.hpp"
+#include "trace.hpp"
 
 namespace flow = oneapi::tbb::flow;
 
 namespace rasterflow {
 namespace {
-
 
 constexpr double kMaxGridCells = 1099511627776.0;  // 2^40
 
@@ -55,7 +54,6 @@ void set_log_level(const std::string& level) {
 }
 
 std::string version() { return RASTERFLOW_VERSION_STRING; }
-
 
 namespace {
 std::string comparable_path(const std::string& path) {
@@ -84,7 +82,8 @@ void Pipeline::Impl::build_nodes() {
                                             "\"; refusing to overwrite an input");
       }
       if (const auto it = outputs_by_path.find(out); it != outputs_by_path.end()) {
-        throw_graph_error(spec.where(), "option \"" + o.name + "\": " + out + " is also written by node \"" + it->second + "\"");
+        throw_graph_error(spec.where(),
+                          "option \"" + o.name + "\": " + out + " is also written by node \"" + it->second + "\"");
       }
       outputs_by_path[out] = spec.id;
     }
@@ -119,7 +118,8 @@ void Pipeline::Impl::resolve_grid() {
   const GridDecision decided = hooks().resolve_grid(graph.grid, where, node_ptrs());
   const Grid& grid = decided.grid;
   const double cells = static_cast<double>(grid.width) * static_cast<double>(grid.height);
-  if (grid.width <= 0 || grid.height <= 0) throw_graph_error(where, "the grid has no cells (extent smaller than one cell?)");
+  if (grid.width <= 0 || grid.height <= 0)
+    throw_graph_error(where, "the grid has no cells (extent smaller than one cell?)");
   if (cells > kMaxGridCells) {
     throw_graph_error(where, "the grid would have " + std::to_string(grid.width) + " x " + std::to_string(grid.height) +
                                  " cells, more than 2^40; check \"resolution\" (in the units of the grid's CRS)");
@@ -166,7 +166,8 @@ std::int64_t Pipeline::Impl::rows_for(int window_size, int chunk_size) const {
   // whatever the grid's width), and small enough that every thread gets about four tiles.
   std::int64_t rows = std::min<std::int64_t>(band_rows(g.width, window_size), chunk_size);
   const double row_bytes = std::max(1.0, plan_bytes_per_cell * static_cast<double>(g.width));
-  rows = std::min<std::int64_t>(rows, std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(kTileBytes) / row_bytes)));
+  rows = std::min<std::int64_t>(
+      rows, std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(kTileBytes) / row_bytes)));
   const std::int64_t share = (band_height() + 4 * threads - 1) / (4 * threads);
   rows = std::min(rows, std::max<std::int64_t>(share, 16));
   return std::max<std::int64_t>(1, std::min(rows, g.height));
@@ -198,9 +199,9 @@ void Pipeline::Impl::size_memory() {
     const double usable = static_cast<double>(limit) * config.memory.warning_threshold;
     const auto whole = static_cast<std::uint64_t>(bytes_per_cell(false) * static_cast<double>(g.cells()));
     if (static_cast<double>(whole) > usable - plan.reserved) {
-      throw ConfigError("merge.enable_streaming: false (--in-memory) would hold the whole merged grid, about " + format_size(whole) +
-                        ", which does not fit in the memory limit of " + format_size(limit) + " (" + format_size(baseline_rss) +
-                        " already in use); stream it instead (--streaming)");
+      throw ConfigError("merge.enable_streaming: false (--in-memory) would hold the whole merged grid, about " +
+                        format_size(whole) + ", which does not fit in the memory limit of " + format_size(limit) +
+                        " (" + format_size(baseline_rss) + " already in use); stream it instead (--streaming)");
     }
   }
 }
@@ -211,10 +212,11 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.config = config;
   m.options = std::move(options);
   // --threads, engine.threads, SLURM_CPUS_PER_TASK, the cgroup CPU quota, the affinity mask.
-  const ThreadDecision threads = decide_threads(m.options.threads > 0 ? m.options.threads : m.config.engine.threads,
-                                                m.options.threads > 0 ? (m.options.threads_source.empty() ? "--threads" : m.options.threads_source)
-                                                                      : "engine.threads",
-                                                read_thread_inputs());
+  const ThreadDecision threads =
+      decide_threads(m.options.threads > 0 ? m.options.threads : m.config.engine.threads,
+                     m.options.threads > 0 ? (m.options.threads_source.empty() ? "--threads" : m.options.threads_source)
+                                           : "engine.threads",
+                     read_thread_inputs());
   m.threads = threads.threads;
   m.threads_source = threads.source;
   m.topology = read_topology();
@@ -270,7 +272,9 @@ Pipeline::Live Pipeline::live() const {
   l.tiles_in_flight = m.live_in_flight.load();
   return l;
 }
-void Pipeline::set_metric_recorder(std::function<void(MetricRow)> record) { impl_->options.record_metric = std::move(record); }
+void Pipeline::set_metric_recorder(std::function<void(MetricRow)> record) {
+  impl_->options.record_metric = std::move(record);
+}
 std::uint64_t Pipeline::tile_budget() const { return impl_->budget; }
 
 std::vector<RowBand> Pipeline::bands(int count) const {
@@ -278,7 +282,8 @@ std::vector<RowBand> Pipeline::bands(int count) const {
   const Grid& g = m.context.grid;
   if (count < 1) throw UsageError("the number of ranks must be at least 1");
   if (count > g.height) {
-    throw UsageError(std::to_string(count) + " ranks for a grid of " + std::to_string(g.height) + " rows: each rank needs at least one row");
+    throw UsageError(std::to_string(count) + " ranks for a grid of " + std::to_string(g.height) +
+                     " rows: each rank needs at least one row");
   }
   // Work of every row: the source pixels the resampling nodes read for it, plus its cells
   // (formatting and writing a cell costs about as much as decoding a few pixels).
@@ -290,7 +295,9 @@ std::vector<RowBand> Pipeline::bands(int count) const {
   // the total, keeping at least one row in every band.
   std::vector<double> prefix(static_cast<std::size_t>(g.height) + 1, 0.0);
   for (std::int64_t r = 0; r < g.height; ++r) {
-    prefix[static_cast<std::size_t>(r) + 1] = prefix[static_cast<std::size_t>(r)] + pixels[static_cast<std::size_t>(r)] + kCellWork * static_cast<double>(g.width);
+    prefix[static_cast<std::size_t>(r) + 1] = prefix[static_cast<std::size_t>(r)] +
+                                              pixels[static_cast<std::size_t>(r)] +
+                                              kCellWork * static_cast<double>(g.width);
   }
   const double total = prefix.back();
   std::vector<std::int64_t> ends;
@@ -323,14 +330,18 @@ void Pipeline::set_band(std::int64_t row_begin, std::int64_t row_end) {
 
 std::string Pipeline::topology_line() const {
   const Impl& m = *impl_;
-  return "topology: " + m.topology.description() + (m.topology.source == "this machine" ? "" : " (" + m.topology.source + ")") + "; " +
-         std::to_string(m.threads) + (m.threads == 1 ? " thread (" : " threads (") + m.threads_source + "); NUMA placement " + m.placement.description();
+  return "topology: " + m.topology.description() +
+         (m.topology.source == "this machine" ? "" : " (" + m.topology.source + ")") + "; " +
+         std::to_string(m.threads) + (m.threads == 1 ? " thread (" : " threads (") + m.threads_source +
+         "); NUMA placement " + m.placement.description();
 }
 
 namespace detail {
-boost::json::object topology_json(const TopologySummary& t, const NumaPlacement& p, int threads, const std::string& threads_source) {
+boost::json::object topology_json(const TopologySummary& t, const NumaPlacement& p, int threads,
+                                  const std::string& threads_source) {
   boost::json::array domains, fallbacks, distances;
-  for (const auto& d : p.domains) domains.emplace_back(boost::json::object{{"node", d.os_index}, {"tbb_numa_id", d.tbb_id}, {"threads", d.threads}});
+  for (const auto& d : p.domains)
+    domains.emplace_back(boost::json::object{{"node", d.os_index}, {"tbb_numa_id", d.tbb_id}, {"threads", d.threads}});
   for (const auto& f : p.fallbacks) fallbacks.emplace_back(f);
   for (const auto v : t.distances) distances.emplace_back(v);
   return boost::json::object{{"packages", t.packages},
@@ -393,7 +404,9 @@ detail::PlanModel Pipeline::Impl::plan_model() const {
                        .bytes_per_tile = static_cast<std::uint64_t>(needs.bytes_per_cell * tile_cells),
                        .bytes_per_thread = needs.per_thread,
                        .notes = n->describe(),
-                       .shape = info->is_sink ? "note" : n->spec().inputs.empty() ? "cylinder" : "box"});
+                       .shape = info->is_sink              ? "note"
+                                : n->spec().inputs.empty() ? "cylinder"
+                                                           : "box"});
   }
   p.memory = {.limit = limit,
               .limit_source = config.memory.limit > 0 ? "memory.limit" : "auto",

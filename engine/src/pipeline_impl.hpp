@@ -2,8 +2,8 @@
 // The state a Pipeline keeps between its construction (nodes built, grid resolved, memory
 // planned) and its run, shared by pipeline.cpp (planning) and runner.cpp (the run). Private to
 // engine/src.
-#include <boost/json.hpp>
 #include <sys/resource.h>
+#include <boost/json.hpp>
 
 #include <atomic>
 #include <memory>
@@ -34,10 +34,10 @@ inline double cpu_seconds() {
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
 }
 
-
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 inline std::string json_text(const boost::json::object& o) { return boost::json::serialize(o); }
-boost::json::object topology_json(const TopologySummary& t, const NumaPlacement& p, int threads, const std::string& threads_source);
+boost::json::object topology_json(const TopologySummary& t, const NumaPlacement& p, int threads,
+                                  const std::string& threads_source);
 
 }  // namespace detail
 

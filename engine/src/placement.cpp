@@ -21,8 +21,8 @@ std::string NumaPlacement::description() const {
   if (!active) return "off (" + reason + ")";
   std::string text = "on, " + std::to_string(domains.size()) + " domains (";
   for (std::size_t d = 0; d < domains.size(); ++d) {
-    text += (d ? ", " : "") + std::string("node ") + std::to_string(domains[d].os_index) + ": " + std::to_string(domains[d].threads) +
-            (domains[d].threads == 1 ? " thread" : " threads");
+    text += (d ? ", " : "") + std::string("node ") + std::to_string(domains[d].os_index) + ": " +
+            std::to_string(domains[d].threads) + (domains[d].threads == 1 ? " thread" : " threads");
   }
   text += std::string("); arenas ") + (arenas_pinned ? "pinned" : "not pinned") + ", tile buffers " +
           (memory_bound ? "bound to their node" : "placed by first touch");
@@ -52,12 +52,15 @@ namespace {
 // threads first, in node order among equals), threads split in proportion to hardware threads.
 std::vector<NumaDomain> split_threads(std::vector<NumaNodeInfo> usable, int threads) {
   if (static_cast<int>(usable.size()) > threads) {
-    std::stable_sort(usable.begin(), usable.end(), [](const NumaNodeInfo& a, const NumaNodeInfo& b) { return a.pus > b.pus; });
+    std::stable_sort(usable.begin(), usable.end(),
+                     [](const NumaNodeInfo& a, const NumaNodeInfo& b) { return a.pus > b.pus; });
     usable.resize(static_cast<std::size_t>(threads));
-    std::stable_sort(usable.begin(), usable.end(), [](const NumaNodeInfo& a, const NumaNodeInfo& b) { return a.os_index < b.os_index; });
+    std::stable_sort(usable.begin(), usable.end(),
+                     [](const NumaNodeInfo& a, const NumaNodeInfo& b) { return a.os_index < b.os_index; });
   }
   std::vector<NumaDomain> domains;
-  const int pus = std::accumulate(usable.begin(), usable.end(), 0, [](int s, const NumaNodeInfo& n) { return s + n.pus; });
+  const int pus =
+      std::accumulate(usable.begin(), usable.end(), 0, [](int s, const NumaNodeInfo& n) { return s + n.pus; });
   std::vector<double> remainder;
   int given = 0;
   for (const auto& n : usable) {
@@ -76,7 +79,8 @@ std::vector<NumaDomain> split_threads(std::vector<NumaNodeInfo> usable, int thre
     ++given;
   }
   while (given > threads) {  // only when every domain needed its one thread: take from the largest
-    auto it = std::max_element(domains.begin(), domains.end(), [](const NumaDomain& a, const NumaDomain& b) { return a.threads < b.threads; });
+    auto it = std::max_element(domains.begin(), domains.end(),
+                               [](const NumaDomain& a, const NumaDomain& b) { return a.threads < b.threads; });
     --it->threads;
     --given;
   }
@@ -89,7 +93,8 @@ void decide_binding(NumaPlacement& p, const TopologySummary& topology, const std
   // Arenas: TBB's NUMA ids are the nodes' OS numbers when libtbbbind is loaded, {-1} without it.
   bool ids_known = true;
   for (auto& d : p.domains) {
-    if (std::find(tbb_numa_ids.begin(), tbb_numa_ids.end(), static_cast<int>(d.os_index)) == tbb_numa_ids.end()) ids_known = false;
+    if (std::find(tbb_numa_ids.begin(), tbb_numa_ids.end(), static_cast<int>(d.os_index)) == tbb_numa_ids.end())
+      ids_known = false;
   }
   if (ids_known) {
     for (auto& d : p.domains) d.tbb_id = static_cast<int>(d.os_index);
@@ -98,13 +103,15 @@ void decide_binding(NumaPlacement& p, const TopologySummary& topology, const std
   }
   p.arenas_pinned = ids_known && topology.this_system && topology.can_bind_threads;
   if (ids_known && !p.arenas_pinned) {
-    p.fallbacks.push_back(topology.this_system ? "thread binding unsupported here: arenas are not pinned"
-                                               : "topology from " + topology.source + " is not this machine: arenas are not pinned");
+    p.fallbacks.push_back(topology.this_system
+                              ? "thread binding unsupported here: arenas are not pinned"
+                              : "topology from " + topology.source + " is not this machine: arenas are not pinned");
   }
   p.memory_bound = topology.this_system && topology.can_bind_memory;
   if (!p.memory_bound) {
-    p.fallbacks.push_back(topology.this_system ? "memory binding unsupported here: tile buffers are placed by first touch"
-                                               : "topology from " + topology.source + " is not this machine: tile buffers are not bound");
+    p.fallbacks.push_back(
+        topology.this_system ? "memory binding unsupported here: tile buffers are placed by first touch"
+                             : "topology from " + topology.source + " is not this machine: tile buffers are not bound");
   }
 }
 
@@ -129,7 +136,8 @@ NumaPlacement decide_placement(const std::string& mode, const TopologySummary& t
   }
   if (threads < 2) {
     p.reason = "one thread";
-    if (mode == "on") p.fallbacks.push_back("engine.numa: on, but one thread cannot be split over NUMA nodes: the plain path runs");
+    if (mode == "on")
+      p.fallbacks.push_back("engine.numa: on, but one thread cannot be split over NUMA nodes: the plain path runs");
     return p;
   }
   p.domains = split_threads(std::move(usable), threads);

@@ -20,9 +20,10 @@ std::string node_line(const PlanModel::NodePlan& n) {
 }
 
 std::string memory_line(const PlanModel::Memory& m) {
-  return "memory: limit " + format_size(m.limit) + " (" + m.limit_source + "); in use " + format_size(m.in_use) + ", GDAL cache " +
-         format_size(m.read_cache) + ", thread buffers " + format_size(m.thread_buffers) + ", decoded block rows " + format_size(m.held) +
-         "; tiles in flight may hold " + format_size(m.tile_budget) + " (~" + format_size(m.per_tile) + " per tile)";
+  return "memory: limit " + format_size(m.limit) + " (" + m.limit_source + "); in use " + format_size(m.in_use) +
+         ", GDAL cache " + format_size(m.read_cache) + ", thread buffers " + format_size(m.thread_buffers) +
+         ", decoded block rows " + format_size(m.held) + "; tiles in flight may hold " + format_size(m.tile_budget) +
+         " (~" + format_size(m.per_tile) + " per tile)";
 }
 
 std::vector<std::string> head_lines(const PlanModel& p) {
@@ -30,19 +31,21 @@ std::vector<std::string> head_lines(const PlanModel& p) {
   lines.push_back("graph " + p.graph_name + " (" + p.graph_file + ")");
   char buf[512];
   const Grid& g = p.grid;
-  std::snprintf(buf, sizeof buf, "grid: %s, %lld x %lld cells (%.6g x %.6g), extent [%.12g, %.12g, %.12g, %.12g] (%s)", p.crs_label.c_str(),
-                static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x, g.res_y, g.extent().xmin, g.extent().ymin,
-                g.extent().xmax, g.extent().ymax, p.grid_origin.c_str());
+  std::snprintf(buf, sizeof buf, "grid: %s, %lld x %lld cells (%.6g x %.6g), extent [%.12g, %.12g, %.12g, %.12g] (%s)",
+                p.crs_label.c_str(), static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x,
+                g.res_y, g.extent().xmin, g.extent().ymin, g.extent().xmax, g.extent().ymax, p.grid_origin.c_str());
   lines.emplace_back(buf);
   lines.push_back(p.topology_line);
   for (const auto& f : p.fallbacks) lines.push_back("    fallback: " + f);
   if (p.remote_ratio > 0) {
-    std::snprintf(buf, sizeof buf, "    NUMA distances: remote access costs %.2fx local (hwloc distance matrix)", p.remote_ratio);
+    std::snprintf(buf, sizeof buf, "    NUMA distances: remote access costs %.2fx local (hwloc distance matrix)",
+                  p.remote_ratio);
     lines.emplace_back(buf);
   }
   const std::int64_t tiles = (g.height + p.tile_rows - 1) / p.tile_rows;
-  std::snprintf(buf, sizeof buf, "tiles: about %lld bands of %lld rows (%lld cells), at most %d in flight; %d threads", static_cast<long long>(tiles),
-                static_cast<long long>(p.tile_rows), static_cast<long long>(p.tile_rows * g.width), p.max_in_flight, p.threads);
+  std::snprintf(buf, sizeof buf, "tiles: about %lld bands of %lld rows (%lld cells), at most %d in flight; %d threads",
+                static_cast<long long>(tiles), static_cast<long long>(p.tile_rows),
+                static_cast<long long>(p.tile_rows * g.width), p.max_in_flight, p.threads);
   lines.emplace_back(buf);
   return lines;
 }
@@ -62,8 +65,13 @@ boost::json::object node_json(const PlanModel::NodePlan& n) {
   boost::json::array inputs, notes;
   for (const auto& in : n.inputs) inputs.emplace_back(in);
   for (const auto& d : n.notes) notes.emplace_back(d);
-  return {{"id", n.id},          {"type", n.type},  {"inputs", inputs}, {"options", options}, {"bytes_per_tile", n.bytes_per_tile},
-          {"bytes_per_thread", n.bytes_per_thread}, {"notes", notes}};
+  return {{"id", n.id},
+          {"type", n.type},
+          {"inputs", inputs},
+          {"options", options},
+          {"bytes_per_tile", n.bytes_per_tile},
+          {"bytes_per_thread", n.bytes_per_thread},
+          {"notes", notes}};
 }
 
 }  // namespace
@@ -79,9 +87,11 @@ std::vector<std::string> render_plan_text(const PlanModel& p) {
   }
   lines.push_back(memory_line(p.memory));
   if (p.streaming) {
-    lines.push_back("export: streaming; every buffer is bounded by the tiles admitted, so memory does not grow with the grid");
+    lines.push_back(
+        "export: streaming; every buffer is bounded by the tiles admitted, so memory does not grow with the grid");
   } else {
-    lines.push_back("export: in-memory; holds the merged grid, ~" + format_size(p.in_memory_bytes) + ", then writes it");
+    lines.push_back("export: in-memory; holds the merged grid, ~" + format_size(p.in_memory_bytes) +
+                    ", then writes it");
   }
   return lines;
 }
@@ -98,13 +108,25 @@ std::string render_plan_json(const PlanModel& p) {
   boost::json::array nodes;
   for (const auto& n : p.nodes) nodes.emplace_back(node_json(n));
   const auto& m = p.memory;
-  const boost::json::object memory{{"limit", m.limit},           {"limit_source", m.limit_source},   {"in_use", m.in_use},
-                                   {"gdal_cache", m.read_cache}, {"thread_buffers", m.thread_buffers}, {"decoded_block_rows", m.held},
-                                   {"tile_budget", m.tile_budget}, {"bytes_per_cell", m.bytes_per_cell}};
-  const boost::json::object tiles{{"rows", p.tile_rows}, {"count", (g.height + p.tile_rows - 1) / p.tile_rows}, {"max_in_flight", p.max_in_flight}};
-  const boost::json::object root{{"graph", p.graph_name}, {"file", p.graph_file},     {"grid", grid},
-                                 {"tiles", tiles},        {"threads", p.threads},      {"threads_source", p.threads_source},
-                                 {"topology", p.topology_json}, {"nodes", nodes},      {"memory", memory},
+  const boost::json::object memory{{"limit", m.limit},
+                                   {"limit_source", m.limit_source},
+                                   {"in_use", m.in_use},
+                                   {"gdal_cache", m.read_cache},
+                                   {"thread_buffers", m.thread_buffers},
+                                   {"decoded_block_rows", m.held},
+                                   {"tile_budget", m.tile_budget},
+                                   {"bytes_per_cell", m.bytes_per_cell}};
+  const boost::json::object tiles{
+      {"rows", p.tile_rows}, {"count", (g.height + p.tile_rows - 1) / p.tile_rows}, {"max_in_flight", p.max_in_flight}};
+  const boost::json::object root{{"graph", p.graph_name},
+                                 {"file", p.graph_file},
+                                 {"grid", grid},
+                                 {"tiles", tiles},
+                                 {"threads", p.threads},
+                                 {"threads_source", p.threads_source},
+                                 {"topology", p.topology_json},
+                                 {"nodes", nodes},
+                                 {"memory", memory},
                                  {"export", p.streaming ? "streaming" : "in-memory"}};
   return boost::json::serialize(root) + "\n";
 }
@@ -112,10 +134,13 @@ std::string render_plan_json(const PlanModel& p) {
 std::string render_plan_dot(const PlanModel& p) {
   const Grid& g = p.grid;
   char grid_text[256];
-  std::snprintf(grid_text, sizeof grid_text, "grid %s, %lld x %lld cells of %.6g x %.6g; tiles of %lld rows; %d threads", p.crs_label.c_str(),
-                static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x, g.res_y, static_cast<long long>(p.tile_rows), p.threads);
+  std::snprintf(grid_text, sizeof grid_text,
+                "grid %s, %lld x %lld cells of %.6g x %.6g; tiles of %lld rows; %d threads", p.crs_label.c_str(),
+                static_cast<long long>(g.width), static_cast<long long>(g.height), g.res_x, g.res_y,
+                static_cast<long long>(p.tile_rows), p.threads);
   std::string out = "digraph \"" + dot_escape(p.graph_name) + "\" {\n  rankdir=LR;\n  labelloc=t;\n  label=\"" +
-                    dot_escape(p.graph_name + ": " + grid_text) + "\";\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n";
+                    dot_escape(p.graph_name + ": " + grid_text) +
+                    "\";\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n";
   for (const auto& n : p.nodes) {
     std::string label = n.id + "\\n(" + n.type + ")";
     for (auto [name, text] : n.options) {

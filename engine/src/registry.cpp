@@ -29,9 +29,7 @@ std::vector<std::string> NodeRegistry::names() const {
   return out;
 }
 
-std::string NodeSpec::where() const {
-  return graph_file.string() + ": node \"" + id + "\" (" + type + ")";
-}
+std::string NodeSpec::where() const { return graph_file.string() + ": node \"" + id + "\" (" + type + ")"; }
 
 }  // namespace rasterflow
 

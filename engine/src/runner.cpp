@@ -88,7 +88,8 @@ Runner::Runner(Pipeline::Impl& m)
       streaming_(m.config.merge.enable_streaming),
       counters_(n_),
       adaptive_({m.config.resampling.window_size, m.config.merge.chunk_size, m.max_in_flight, m.gdal_cache}, start_),
-      monitor_(m.memory_source, m.limit, thresholds_of(m.config), std::chrono::milliseconds(m.config.memory.sample_interval_ms)),
+      monitor_(m.memory_source, m.limit, thresholds_of(m.config),
+               std::chrono::milliseconds(m.config.memory.sample_interval_ms)),
       admission_(m.budget) {
   m_.live_cells.store(0);
   m_.live_rows.store(0);
@@ -121,7 +122,8 @@ void Runner::add_observers() {
         return rows;
       },
       m_.options.on_tile_written));
-  if (!m_.options.trace_file.empty()) observers_.push_back(std::make_unique<TraceObserver>(view_, m_.options.trace_file, m_.graph.name));
+  if (!m_.options.trace_file.empty())
+    observers_.push_back(std::make_unique<TraceObserver>(view_, m_.options.trace_file, m_.graph.name));
   const auto& record = m_.options.record_metric;
   if (!record) return;
   adaptive_.on_event([record](const ThrottleEvent& e) {
@@ -129,9 +131,11 @@ void Runner::add_observers() {
     record(MetricRow{"throttle", e.setting, e.value, json_text(meta), Clock::now()});
   });
   const boost::json::object meta = topology_json(m_.topology, m_.placement, m_.threads, m_.threads_source);
-  record(MetricRow{"topology", "numa_domains", static_cast<double>(m_.placement.active ? m_.placement.domains.size() : 1), json_text(meta),
+  record(MetricRow{"topology", "numa_domains",
+                   static_cast<double>(m_.placement.active ? m_.placement.domains.size() : 1), json_text(meta),
                    Clock::now()});
-  observers_.push_back(std::make_unique<MetricsObserver>(view_, record, std::chrono::milliseconds(m_.config.metrics.interval_ms), stage_ref));
+  observers_.push_back(std::make_unique<MetricsObserver>(
+      view_, record, std::chrono::milliseconds(m_.config.metrics.interval_ms), stage_ref));
 }
 
 void Runner::watch_memory() {
@@ -199,7 +203,8 @@ Message Runner::run_node(std::size_t i, int domain, const TileRequest& tile, std
     } catch (const Error&) {
       throw;
     } catch (const std::bad_alloc&) {
-      throw_node_error(m_.nodes[i]->where(), "out of memory (an allocation failed while processing tile " + std::to_string(tile.seq) + ")");
+      throw_node_error(m_.nodes[i]->where(),
+                       "out of memory (an allocation failed while processing tile " + std::to_string(tile.seq) + ")");
     } catch (const std::exception& e) {
       throw_node_error(m_.nodes[i]->where(), e.what());
     }
@@ -216,7 +221,9 @@ Message Runner::run_node(std::size_t i, int domain, const TileRequest& tile, std
   c.items.fetch_add(1, std::memory_order_relaxed);
   c.cells.fetch_add(static_cast<std::uint64_t>(tile.cells()), std::memory_order_relaxed);
   c.bytes.fetch_add(bytes, std::memory_order_relaxed);
-  c.busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(), std::memory_order_relaxed);
+  c.busy_ns.fetch_add(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
+      std::memory_order_relaxed);
   return Message{tile, std::move(out), i};
 }
 
@@ -242,8 +249,9 @@ void Runner::deliver(std::size_t k, const Message& msg) {
   }
   const auto t1 = std::chrono::steady_clock::now();
   for (auto& o : observers_) o->on_write(s, msg.tile, t0, t1);
-  counters_[s].busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
-                                 std::memory_order_relaxed);
+  counters_[s].busy_ns.fetch_add(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
+      std::memory_order_relaxed);
   tile_done(msg.tile);
 }
 
@@ -261,9 +269,10 @@ void Runner::tile_done(const TileRequest& tile) {
 void Runner::pause_timeout() const {
   const MemorySample s = monitor_.last_sample();
   throw RunError("memory stayed critical for " + std::to_string(m_.config.memory.critical_pause_s) +
-                 " s with every tile size at its minimum (process RSS " + format_size(s.process_rss) + " of a limit of " +
-                 format_size(m_.limit) + "; " + (s.in_cgroup ? "cgroup" : "machine") + " uses " + format_size(s.system_used) + " of " +
-                 format_size(s.system_total) + "); stopped before the kernel kills the process. Free memory or raise --memory-limit");
+                 " s with every tile size at its minimum (process RSS " + format_size(s.process_rss) +
+                 " of a limit of " + format_size(m_.limit) + "; " + (s.in_cgroup ? "cgroup" : "machine") + " uses " +
+                 format_size(s.system_used) + " of " + format_size(s.system_total) +
+                 "); stopped before the kernel kills the process. Free memory or raise --memory-limit");
 }
 
 TileRequest Runner::next_tile(std::uint64_t seq, std::int64_t row, std::int64_t band_end) const {
@@ -294,10 +303,13 @@ void Runner::admit_tiles(FlowBuilder& flows) {
     if (failed_.load()) break;
     monitor_.sample_now();
     const TileRequest tile = next_tile(seq, row, band_end);
-    const auto bytes = static_cast<std::uint64_t>(measured_.per_cell(m_.plan_bytes_per_cell) * static_cast<double>(tile.cells()));
+    const auto bytes =
+        static_cast<std::uint64_t>(measured_.per_cell(m_.plan_bytes_per_cell) * static_cast<double>(tile.cells()));
     const bool admitted = admission_.acquire(
         seq, bytes, [&] { return failed_.load() || cancelled(); }, [&] { return adaptive_.tiles_in_flight(); },
-        [&](int in_flight) { return in_flight == 0 && monitor_.sample_now() == PressureLevel::critical && adaptive_.at_minimum(); },
+        [&](int in_flight) {
+          return in_flight == 0 && monitor_.sample_now() == PressureLevel::critical && adaptive_.at_minimum();
+        },
         [this] { pause_timeout(); }, std::chrono::seconds(m_.config.memory.critical_pause_s), paused_seconds_);
     if (!admitted) continue;  // the loop head sees why
     const std::size_t domain = m_.placement.domain_of(seq);
@@ -311,11 +323,15 @@ void Runner::admit_tiles(FlowBuilder& flows) {
 void Runner::execute() {
   // The flow graphs run while this thread admits tiles; a failure anywhere drains every graph
   // and aborts the sinks (nothing under a final name).
-  oneapi::tbb::global_control parallelism(oneapi::tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(m_.threads) + 1);
+  oneapi::tbb::global_control parallelism(oneapi::tbb::global_control::max_allowed_parallelism,
+                                          static_cast<std::size_t>(m_.threads) + 1);
   make_arenas();
-  FlowBuilder flows({.nodes = n_, .inputs = m_.input_index, .sinks = m_.sinks}, arenas_,
-                    [this](std::size_t i, int domain, const TileRequest& t, std::span<const PayloadPtr> in) { return run_node(i, domain, t, in); },
-                    [this](std::size_t k, const Message& msg) { deliver(k, msg); });
+  FlowBuilder flows(
+      {.nodes = n_, .inputs = m_.input_index, .sinks = m_.sinks}, arenas_,
+      [this](std::size_t i, int domain, const TileRequest& t, std::span<const PayloadPtr> in) {
+        return run_node(i, domain, t, in);
+      },
+      [this](std::size_t k, const Message& msg) { deliver(k, msg); });
   try {
     for (auto* s : sinks_) s->open();
     monitor_.start();

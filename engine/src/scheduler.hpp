@@ -22,11 +22,11 @@ class Admission {
   explicit Admission(std::uint64_t budget) : budget_(budget) {}
 
   // Waits until a tile of `bytes` fits (or nothing is in flight), `stop()` returns true, or
-  // `paused(in_flight)` holds for longer than `pause_limit`. The predicates run under the lock. Returns false when stopped; throws RunError
-  // through `on_pause_timeout` when the pause lasts too long.
+  // `paused(in_flight)` holds for longer than `pause_limit`. The predicates run under the lock. Returns false when
+  // stopped; throws RunError through `on_pause_timeout` when the pause lasts too long.
   template <typename Stop, typename Limit, typename Paused, typename Timeout>
-  bool acquire(std::uint64_t seq, std::uint64_t bytes, Stop stop, Limit tiles_allowed, Paused paused, Timeout on_pause_timeout,
-               std::chrono::milliseconds pause_limit, double& paused_seconds) {
+  bool acquire(std::uint64_t seq, std::uint64_t bytes, Stop stop, Limit tiles_allowed, Paused paused,
+               Timeout on_pause_timeout, std::chrono::milliseconds pause_limit, double& paused_seconds) {
     std::unique_lock lock(mutex_);
     std::optional<std::chrono::steady_clock::time_point> pause_start;
     for (;;) {
@@ -43,7 +43,8 @@ class Admission {
       if (!is_paused && fits) break;
       cv_.wait_for(lock, std::chrono::milliseconds(20));
     }
-    if (pause_start) paused_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - *pause_start).count();
+    if (pause_start)
+      paused_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - *pause_start).count();
     ++in_flight_;
     in_flight_now_.store(in_flight_);
     used_ += bytes;
@@ -111,6 +112,5 @@ class MeasuredBytes {
   double per_cell_ = 0;
   int samples_ = 0;
 };
-
 
 }  // namespace rasterflow::detail

@@ -25,11 +25,20 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
     const std::string rest = unit.substr(1);
     int power = 0;
     switch (prefix) {
-      case 'K': power = 1; break;
-      case 'M': power = 2; break;
-      case 'G': power = 3; break;
-      case 'T': power = 4; break;
-      default: return std::nullopt;
+      case 'K':
+        power = 1;
+        break;
+      case 'M':
+        power = 2;
+        break;
+      case 'G':
+        power = 3;
+        break;
+      case 'T':
+        power = 4;
+        break;
+      default:
+        return std::nullopt;
     }
     double base = 0;
     if (rest.empty() || rest == "IB" || rest == "I") {

@@ -24,7 +24,7 @@ class StageTracker {
   void observe(std::uint64_t rss);
 
   struct Snapshot {
-    std::string stage = "idle";      // the node holding the most tracked bytes (or busy)
+    std::string stage = "idle";  // the node holding the most tracked bytes (or busy)
     std::string operation = "idle";
     std::string active_nodes_json = "{}";  // {"id": bytes, ...} for busy or holding nodes
   };

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
 
@@ -148,8 +148,8 @@ void* allocate(std::size_t bytes) {
       // Bound before the first touch, so every page is placed on the domain's node. A refusal
       // leaves the pages to first touch by this (bound) thread.
       if (bind) {
-        if (hwloc_set_area_membind(s.topology, base, mapped, s.nodesets[static_cast<std::size_t>(domain)], HWLOC_MEMBIND_BIND,
-                                   HWLOC_MEMBIND_BYNODESET) != 0) {
+        if (hwloc_set_area_membind(s.topology, base, mapped, s.nodesets[static_cast<std::size_t>(domain)],
+                                   HWLOC_MEMBIND_BIND, HWLOC_MEMBIND_BYNODESET) != 0) {
           s.refused = std::string("the kernel refused to bind tile buffers to NUMA node ") +
                       std::to_string(s.nodes[static_cast<std::size_t>(domain)]) + " (" + std::strerror(errno) +
                       "): they are placed by first touch";
@@ -176,7 +176,8 @@ void deallocate(void* p, std::size_t bytes) noexcept {
   State& s = state();
   {
     std::lock_guard lock(s.mutex);
-    if (h.generation == s.generation && s.pooled + h.mapped <= s.cap && static_cast<std::size_t>(h.domain) < s.free.size()) {
+    if (h.generation == s.generation && s.pooled + h.mapped <= s.cap &&
+        static_cast<std::size_t>(h.domain) < s.free.size()) {
       s.free[static_cast<std::size_t>(h.domain)].push_back(Block{base, h.mapped});
       s.pooled += h.mapped;
       return;

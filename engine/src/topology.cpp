@@ -29,8 +29,10 @@ std::optional<double> read_cpu_quota(const std::filesystem::path& proc_root, con
     const auto b = line.find(':', a + 1);
     if (a == std::string::npos || b == std::string::npos) continue;
     const std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",";
-    if (line.rfind("0::", 0) == 0) v2_path = line.substr(b + 1);
-    else if (controllers.find(",cpu,") != std::string::npos) v1_path = line.substr(b + 1);
+    if (line.rfind("0::", 0) == 0)
+      v2_path = line.substr(b + 1);
+    else if (controllers.find(",cpu,") != std::string::npos)
+      v1_path = line.substr(b + 1);
   }
   const auto rel = [](const std::string& p) { return std::filesystem::path(p).relative_path(); };
   for (const auto& dir : {cgroup_root / rel(v2_path), cgroup_root}) {
@@ -43,7 +45,8 @@ std::optional<double> read_cpu_quota(const std::filesystem::path& proc_root, con
       return std::atof(quota.c_str()) / period;
     }
   }
-  for (const auto& dir : {cgroup_root / "cpu" / rel(v1_path), cgroup_root / "cpu,cpuacct" / rel(v1_path), cgroup_root / "cpu"}) {
+  for (const auto& dir :
+       {cgroup_root / "cpu" / rel(v1_path), cgroup_root / "cpu,cpuacct" / rel(v1_path), cgroup_root / "cpu"}) {
     const auto quota = read_first_line(dir / "cpu.cfs_quota_us");
     const auto period = read_first_line(dir / "cpu.cfs_period_us");
     if (quota && period) {
@@ -74,7 +77,8 @@ ThreadDecision decide_threads(int explicit_threads, const std::string& explicit_
   if (in.slurm_cpus_per_task) {
     char* end = nullptr;
     const long n = std::strtol(in.slurm_cpus_per_task->c_str(), &end, 10);
-    if (end != in.slurm_cpus_per_task->c_str() && *end == '\0' && n > 0) return {static_cast<int>(std::min<long>(n, cap)), "SLURM_CPUS_PER_TASK"};
+    if (end != in.slurm_cpus_per_task->c_str() && *end == '\0' && n > 0)
+      return {static_cast<int>(std::min<long>(n, cap)), "SLURM_CPUS_PER_TASK"};
   }
   if (in.cgroup_cpu_quota && *in.cgroup_cpu_quota > 0) {
     return {std::min(cap, std::max(1, static_cast<int>(std::ceil(*in.cgroup_cpu_quota - 1e-9)))), "cgroup CPU quota"};
@@ -83,7 +87,9 @@ ThreadDecision decide_threads(int explicit_threads, const std::string& explicit_
 }
 
 std::string TopologySummary::description() const {
-  const auto plural = [](int n, const char* one, const char* many) { return std::to_string(n) + " " + (n == 1 ? one : many); };
+  const auto plural = [](int n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
   return plural(packages, "package", "packages") + ", " + plural(numa_nodes, "NUMA node", "NUMA nodes") + ", " +
          plural(cores, "core", "cores") + ", " + plural(pus, "hardware thread", "hardware threads");
 }
@@ -128,7 +134,8 @@ TopologySummary read_topology(const std::string& synthetic) {
     }
     unsigned nr = 1;
     hwloc_distances_s* dist = nullptr;
-    if (count > 1 && hwloc_distances_get_by_type(topo, HWLOC_OBJ_NUMANODE, &nr, &dist, HWLOC_DISTANCES_KIND_MEANS_LATENCY, 0) == 0 &&
+    if (count > 1 &&
+        hwloc_distances_get_by_type(topo, HWLOC_OBJ_NUMANODE, &nr, &dist, HWLOC_DISTANCES_KIND_MEANS_LATENCY, 0) == 0 &&
         nr == 1 && dist != nullptr) {
       if (dist->nbobjs == static_cast<unsigned>(count)) {
         t.distances.assign(static_cast<std::size_t>(count) * static_cast<std::size_t>(count), 0.0);

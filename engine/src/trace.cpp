@@ -11,7 +11,8 @@ void TraceWriter::span(const std::string* name, const char* category, std::chron
                        std::chrono::steady_clock::time_point end, std::uint64_t tile, std::int64_t rows) {
   ThreadSpans& mine = spans_.local();
   if (mine.tid == 0) mine.tid = next_tid_.fetch_add(1);
-  mine.spans.push_back({name, category, micros(begin), std::max<std::int64_t>(1, micros(end) - micros(begin)), tile, rows});
+  mine.spans.push_back(
+      {name, category, micros(begin), std::max<std::int64_t>(1, micros(end) - micros(begin)), tile, rows});
 }
 
 void TraceWriter::counter(const char* name, const char* key, double value) {
@@ -22,9 +23,13 @@ void TraceWriter::counter(const char* name, const char* key, double value) {
 
 void TraceWriter::write(const std::filesystem::path& path, const std::string& graph_name) const {
   boost::json::array events;
-  events.push_back(boost::json::object{{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "rasterflow " + graph_name}}}});
+  events.push_back(boost::json::object{
+      {"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "rasterflow " + graph_name}}}});
   for (const ThreadSpans& t : spans_) {
-    events.push_back(boost::json::object{{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", t.tid},
+    events.push_back(boost::json::object{{"name", "thread_name"},
+                                         {"ph", "M"},
+                                         {"pid", 1},
+                                         {"tid", t.tid},
                                          {"args", {{"name", "worker " + std::to_string(t.tid)}}}});
     for (const Span& s : t.spans) {
       events.push_back(boost::json::object{{"name", *s.name},
@@ -38,7 +43,8 @@ void TraceWriter::write(const std::filesystem::path& path, const std::string& gr
     }
   }
   for (const Counter& c : counters_) {
-    events.push_back(boost::json::object{{"name", c.name}, {"ph", "C"}, {"pid", 1}, {"ts", c.at_us}, {"args", {{c.key, c.value}}}});
+    events.push_back(
+        boost::json::object{{"name", c.name}, {"ph", "C"}, {"pid", 1}, {"ts", c.at_us}, {"args", {{c.key, c.value}}}});
   }
   const boost::json::object root{{"traceEvents", std::move(events)}, {"displayTimeUnit", "ms"}};
   std::filesystem::path partial = path;

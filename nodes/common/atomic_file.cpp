@@ -32,7 +32,8 @@ void AtomicFile::write(std::string_view bytes) {
   while (left > 0) {
     const ssize_t n = ::write(fd_, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw_io_error(where_, "writing " + partial_.string() + " failed: " + std::strerror(n < 0 ? errno : ENOSPC));
+    if (n <= 0)
+      throw_io_error(where_, "writing " + partial_.string() + " failed: " + std::strerror(n < 0 ? errno : ENOSPC));
     p += n;
     left -= static_cast<std::size_t>(n);
   }

@@ -32,7 +32,8 @@ class BlockDecoder {
 // Whole blocks through GDAL: `band` gives the calling thread's band handle.
 class GdalBlockDecoder final : public BlockDecoder {
  public:
-  GdalBlockDecoder(std::function<GDALRasterBandH()> band, int block_height, std::int64_t height, std::string where, std::string path);
+  GdalBlockDecoder(std::function<GDALRasterBandH()> band, int block_height, std::int64_t height, std::string where,
+                   std::string path);
   int unit_rows() const override { return block_height_; }
   void decode(std::int64_t row, std::int64_t column, std::byte* dst) override;
   std::size_t state_bytes() const override { return 0; }

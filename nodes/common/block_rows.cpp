@@ -28,7 +28,9 @@ BlockRows::BlockRows(Layout layout, std::function<GDALRasterBandH()> band, std::
 }
 
 BlockRows::BlockRows(Layout layout, BlockDecoder& decoder, std::string where, std::string path, int max_keep_behind)
-    : BlockRows(layout, Decoder{[&decoder](std::int64_t row, std::int64_t column, std::byte* dst) { decoder.decode(row, column, dst); }},
+    : BlockRows(layout, Decoder{[&decoder](std::int64_t row, std::int64_t column, std::byte* dst) {
+                  decoder.decode(row, column, dst);
+                }},
                 std::move(where), std::move(path), max_keep_behind) {
   layout_.block_height = std::max(1, decoder.unit_rows());
   block_bytes_ = static_cast<std::size_t>(layout_.block_width) * static_cast<std::size_t>(layout_.block_height) *
@@ -53,11 +55,13 @@ BlockRows::BlockRows(Layout layout, Decoder decoder, std::string where, std::str
 
 BlockRows::~BlockRows() {
   if (stats_.rows_decoded == 0) return;  // set up, then replaced before the run
-  spdlog::debug("{}: decoded {} block rows ({} in the file), at most {} held at once", path_, stats_.rows_decoded, block_rows(),
-                stats_.rows_live_peak);
+  spdlog::debug("{}: decoded {} block rows ({} in the file), at most {} held at once", path_, stats_.rows_decoded,
+                block_rows(), stats_.rows_live_peak);
 }
 
-BlockRows::Hold::Hold(Hold&& other) noexcept : owner_(other.owner_), first_(other.first_), last_(other.last_) { other.owner_ = nullptr; }
+BlockRows::Hold::Hold(Hold&& other) noexcept : owner_(other.owner_), first_(other.first_), last_(other.last_) {
+  other.owner_ = nullptr;
+}
 
 BlockRows::Hold& BlockRows::Hold::operator=(Hold&& other) noexcept {
   if (this != &other) {
@@ -113,7 +117,9 @@ std::vector<std::shared_ptr<BlockRows::Row>> BlockRows::pin(std::int64_t first, 
     std::lock_guard lock(mutex_);
     // Rows passed are dropped first, so that their buffer serves the rows asked for now. A tile
     // starting this far behind the highest row will do so again: keep that many rows.
-    if (first < highest_) keep_behind_ = static_cast<int>(std::min<std::int64_t>(max_keep_behind_, std::max<std::int64_t>(keep_behind_, highest_ - first)));
+    if (first < highest_)
+      keep_behind_ = static_cast<int>(
+          std::min<std::int64_t>(max_keep_behind_, std::max<std::int64_t>(keep_behind_, highest_ - first)));
     highest_ = std::max(highest_, last);
     drop_passed_rows(first, last);
     for (std::int64_t k = first; k <= last; ++k) {
@@ -129,7 +135,8 @@ std::vector<std::shared_ptr<BlockRows::Row>> BlockRows::pin(std::int64_t first, 
             slot->data.reset(new std::byte[row_bytes_]);
           } catch (const std::bad_alloc&) {
             rows_.erase(k);
-            throw_io_error(where_, "reading " + path_ + ": out of memory for a row of decoded blocks (" + std::to_string(row_bytes_) + " bytes)");
+            throw_io_error(where_, "reading " + path_ + ": out of memory for a row of decoded blocks (" +
+                                       std::to_string(row_bytes_) + " bytes)");
           }
         }
         ++stats_.rows_decoded;
@@ -137,7 +144,8 @@ std::vector<std::shared_ptr<BlockRows::Row>> BlockRows::pin(std::int64_t first, 
       ++slot->pins;
       pinned.push_back(slot);
     }
-    stats_.rows_live_peak = std::max<std::int64_t>(stats_.rows_live_peak, static_cast<std::int64_t>(rows_.size() + spare_.size()));
+    stats_.rows_live_peak =
+        std::max<std::int64_t>(stats_.rows_live_peak, static_cast<std::int64_t>(rows_.size() + spare_.size()));
   }
   try {
     for (const auto& row : pinned) decode(row);
@@ -224,8 +232,9 @@ void BlockRows::read(std::int64_t col0, std::int64_t row0, std::int64_t cols, st
     for (std::int64_t c = col0; c < col0 + cols;) {
       const std::int64_t b = c / bw;
       const std::int64_t end = std::min((b + 1) * bw, col0 + cols);
-      const std::byte* src = row.data.get() + static_cast<std::size_t>(b) * block_bytes_ +
-                             static_cast<std::size_t>(in_block * bw + (c - b * bw)) * static_cast<std::size_t>(pixel_bytes_);
+      const std::byte* src =
+          row.data.get() + static_cast<std::size_t>(b) * block_bytes_ +
+          static_cast<std::size_t>(in_block * bw + (c - b * bw)) * static_cast<std::size_t>(pixel_bytes_);
       GDALCopyWords64(src, layout_.type, pixel_bytes_, dst + (c - col0), GDT_Float64, sizeof(double), end - c);
       c = end;
     }

@@ -32,14 +32,14 @@ class BlockDecoder;
 class BlockRows {
  public:
   struct Layout {
-    std::int64_t width = 0;   // band size in pixels
+    std::int64_t width = 0;  // band size in pixels
     std::int64_t height = 0;
-    int block_width = 0;      // the file's native tiling
+    int block_width = 0;  // the file's native tiling
     int block_height = 0;
     GDALDataType type = GDT_Unknown;
   };
   struct Stats {
-    std::int64_t rows_decoded = 0;  // block rows decoded, re-decodes included
+    std::int64_t rows_decoded = 0;    // block rows decoded, re-decodes included
     std::int64_t rows_live_peak = 0;  // row buffers in memory at once (held, kept or spare)
   };
 
@@ -94,7 +94,8 @@ class BlockRows {
   void unpin(std::int64_t first, std::int64_t last);
   void decode(const std::shared_ptr<Row>& row);
   void decode_blocks(Row& row);
-  void drop_passed_rows(std::int64_t keep_first, std::int64_t keep_last);  // under mutex_; keeps rows in [keep_first, keep_last]
+  void drop_passed_rows(std::int64_t keep_first,
+                        std::int64_t keep_last);  // under mutex_; keeps rows in [keep_first, keep_last]
 
   Layout layout_;
   std::shared_ptr<BlockDecoder> owned_;  // GDAL's, when made here

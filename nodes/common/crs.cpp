@@ -18,7 +18,8 @@ using SrsPtr = std::unique_ptr<void, SrsDeleter>;
 std::string normalize_crs(const std::string& text, const std::string& where) {
   SrsPtr srs(OSRNewSpatialReference(nullptr));
   if (OSRSetFromUserInput(static_cast<OGRSpatialReferenceH>(srs.get()), text.c_str()) != OGRERR_NONE) {
-    throw_graph_error(where, "field \"crs\": GDAL does not recognise \"" + text + "\" (expected e.g. \"EPSG:4326\" or WKT)");
+    throw_graph_error(where,
+                      "field \"crs\": GDAL does not recognise \"" + text + "\" (expected e.g. \"EPSG:4326\" or WKT)");
   }
   char* wkt = nullptr;
   const char* const options[] = {"FORMAT=WKT2_2018", nullptr};

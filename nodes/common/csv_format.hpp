@@ -18,9 +18,12 @@ namespace rasterflow::nodes {
 // (at most 24 characters) and returns the end.
 inline char* format_value(char* p, char* end, double value, ValueKind kind) {
   switch (kind) {
-    case ValueKind::integer: return std::to_chars(p, end, static_cast<std::int64_t>(value)).ptr;
-    case ValueKind::float32: return std::to_chars(p, end, static_cast<float>(value)).ptr;
-    case ValueKind::float64: return std::to_chars(p, end, value).ptr;
+    case ValueKind::integer:
+      return std::to_chars(p, end, static_cast<std::int64_t>(value)).ptr;
+    case ValueKind::float32:
+      return std::to_chars(p, end, static_cast<float>(value)).ptr;
+    case ValueKind::float64:
+      return std::to_chars(p, end, value).ptr;
   }
   return p;
 }

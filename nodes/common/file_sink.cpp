@@ -67,7 +67,8 @@ SinkNode::Gathered FileSink::gather(Ranks& ranks) {
   if (ranks.broadcast(ranks.rank() == 0 && ec ? 1 : 0) != 0) {
     const std::string why = ranks.rank() == 0 ? ": " + ec.message() : "";
     if (ranks.rank() == 0) std::filesystem::remove(partial, ec);
-    throw IoError("rank " + std::to_string(ranks.rank()) + ": rank 0 could not rename " + partial.string() + " to " + final_.string() + why);
+    throw IoError("rank " + std::to_string(ranks.rank()) + ": rank 0 could not rename " + partial.string() + " to " +
+                  final_.string() + why);
   }
   return {final_, total};
 }

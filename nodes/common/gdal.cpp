@@ -39,7 +39,8 @@ bool same_crs(const std::string& a, const std::string& b) {
   const SrsPtr sa = make_srs(a);
   const SrsPtr sb = make_srs(b);
   if (!sa || !sb) return false;
-  const char* const options[] = {"IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES", "CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS", nullptr};
+  const char* const options[] = {"IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES",
+                                 "CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS", nullptr};
   return OSRIsSameEx(get(sa), get(sb), options) != 0;
 }
 

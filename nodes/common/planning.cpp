@@ -28,7 +28,8 @@ std::string grid_crs(const GridSpec& spec, const std::string& where, std::span<N
   const std::string crs = sources.front().second->footprint("").crs;
   for (const auto& [node, source] : sources) {
     if (crs.empty() && !source->footprint("").crs.empty()) {
-      throw_graph_error(sources.front().first->where(), "the source has no CRS; give the grid a \"crs\" and the source a CRS");
+      throw_graph_error(sources.front().first->where(),
+                        "the source has no CRS; give the grid a \"crs\" and the source a CRS");
     }
   }
   return crs;
@@ -46,12 +47,18 @@ Covered cover(const GridSpec& spec, const std::string& crs, std::span<Node* cons
     const SourceFootprint fp = source->footprint(crs);
     c.footprints.emplace_back(node->id(), fp.extent);
     if (fp.resolution) {
-      if (!c.finest) c.finest = fp.resolution;
-      else c.finest = std::array<double, 2>{std::min((*c.finest)[0], (*fp.resolution)[0]), std::min((*c.finest)[1], (*fp.resolution)[1])};
+      if (!c.finest)
+        c.finest = fp.resolution;
+      else
+        c.finest = std::array<double, 2>{std::min((*c.finest)[0], (*fp.resolution)[0]),
+                                         std::min((*c.finest)[1], (*fp.resolution)[1])};
     }
-    if (!c.extent) c.extent = fp.extent;
-    else if (spec.extent_mode == ExtentMode::union_) c.extent = unite(*c.extent, fp.extent);
-    else c.extent = intersect(*c.extent, fp.extent);
+    if (!c.extent)
+      c.extent = fp.extent;
+    else if (spec.extent_mode == ExtentMode::union_)
+      c.extent = unite(*c.extent, fp.extent);
+    else
+      c.extent = intersect(*c.extent, fp.extent);
   }
   return c;
 }
@@ -61,13 +68,18 @@ Extent grid_extent(const GridSpec& spec, const std::string& where, const Covered
     origin = "explicit extent";
     return spec.extent;
   }
-  if (!c.extent) throw_graph_error(where, "no source to derive the extent from; give \"extent\": [xmin, ymin, xmax, ymax]");
+  if (!c.extent)
+    throw_graph_error(where, "no source to derive the extent from; give \"extent\": [xmin, ymin, xmax, ymax]");
   if (c.extent->empty()) {
     std::string list;
     for (const auto& [id, e] : c.footprints) {
-      list += "\n  " + id + ": [" + std::to_string(e.xmin) + ", " + std::to_string(e.ymin) + ", " + std::to_string(e.xmax) + ", " + std::to_string(e.ymax) + "]";
+      list += "\n  " + id + ": [" + std::to_string(e.xmin) + ", " + std::to_string(e.ymin) + ", " +
+              std::to_string(e.xmax) + ", " + std::to_string(e.ymax) + "]";
     }
-    throw_graph_error(where, "field \"extent\": the sources do not overlap, so their intersection is empty (use \"union\" or an explicit extent):" + list);
+    throw_graph_error(where,
+                      "field \"extent\": the sources do not overlap, so their intersection is empty (use \"union\" or "
+                      "an explicit extent):" +
+                          list);
   }
   origin = spec.extent_mode == ExtentMode::union_ ? "union of the sources" : "intersection of the sources";
   return *c.extent;

@@ -1,7 +1,7 @@
 #include "nodes/common/raster_reader.hpp"
 
-#include <cmath>
 #include <cpl_string.h>
+#include <cmath>
 
 #include <filesystem>
 #include <limits>
@@ -20,7 +20,8 @@ DatasetPtr RasterReader::open() const {
   return ds;
 }
 
-RasterReader::RasterReader(std::string path, int band, std::optional<double> nodata, std::string where) : where_(std::move(where)) {
+RasterReader::RasterReader(std::string path, int band, std::optional<double> nodata, std::string where)
+    : where_(std::move(where)) {
   info_.path = std::move(path);
   info_.band = band;
   try {
@@ -34,15 +35,19 @@ void RasterReader::open_source(std::optional<double> given_nodata) {
   const std::string& where = where_;
   if (info_.path.rfind("/vsi", 0) != 0) {
     std::error_code ec;
-    if (!std::filesystem::exists(info_.path, ec)) throw_graph_error(where, "option \"path\": no such file: " + info_.path);
-    if (std::filesystem::is_directory(info_.path, ec)) throw_graph_error(where, "option \"path\": is a folder, not a raster file: " + info_.path);
+    if (!std::filesystem::exists(info_.path, ec))
+      throw_graph_error(where, "option \"path\": no such file: " + info_.path);
+    if (std::filesystem::is_directory(info_.path, ec))
+      throw_graph_error(where, "option \"path\": is a folder, not a raster file: " + info_.path);
   }
   const DatasetPtr ds = open();
-  if (!ds) throw_graph_error(where, "option \"path\": GDAL cannot open " + info_.path + " as a raster (" + last_gdal_error("unknown format") + ")");
+  if (!ds)
+    throw_graph_error(where, "option \"path\": GDAL cannot open " + info_.path + " as a raster (" +
+                                 last_gdal_error("unknown format") + ")");
   const int bands = GDALGetRasterCount(get(ds));
   if (info_.band > bands) {
-    throw_graph_error(where, "option \"band\": band " + std::to_string(info_.band) + " does not exist (" + info_.path + " has " +
-                                 std::to_string(bands) + (bands == 1 ? " band)" : " bands)"));
+    throw_graph_error(where, "option \"band\": band " + std::to_string(info_.band) + " does not exist (" + info_.path +
+                                 " has " + std::to_string(bands) + (bands == 1 ? " band)" : " bands)"));
   }
   info_.width = GDALGetRasterXSize(get(ds));
   info_.height = GDALGetRasterYSize(get(ds));
@@ -66,22 +71,31 @@ void RasterReader::open_source(std::optional<double> given_nodata) {
     char* escaped = CPLEscapeString(info_.path.c_str(), -1, CPLES_XML);
     char nodata_text[64];
     std::snprintf(nodata_text, sizeof nodata_text, "%.17g", *info_.nodata);
-    warper_vrt_ = "<VRTDataset rasterXSize=\"" + std::to_string(info_.width) + "\" rasterYSize=\"" + std::to_string(info_.height) +
+    warper_vrt_ = "<VRTDataset rasterXSize=\"" + std::to_string(info_.width) + "\" rasterYSize=\"" +
+                  std::to_string(info_.height) +
                   "\"><VRTRasterBand dataType=\"Float64\" band=\"1\"><NoDataValue>nan</NoDataValue><ComplexSource>"
-                  "<SourceFilename relativeToVRT=\"0\">" + std::string(escaped) + "</SourceFilename><SourceBand>" +
-                  std::to_string(info_.band) + "</SourceBand><NODATA>" + nodata_text + "</NODATA></ComplexSource></VRTRasterBand></VRTDataset>";
+                  "<SourceFilename relativeToVRT=\"0\">" +
+                  std::string(escaped) + "</SourceFilename><SourceBand>" + std::to_string(info_.band) +
+                  "</SourceBand><NODATA>" + nodata_text + "</NODATA></ComplexSource></VRTRasterBand></VRTDataset>";
     CPLFree(escaped);
   }
   set_up_decoding(get(ds), 0);
   switch (info_.type) {
-    case GDT_Byte: case GDT_UInt16: case GDT_Int16: case GDT_UInt32: case GDT_Int32: case GDT_Float32: case GDT_Float64:
+    case GDT_Byte:
+    case GDT_UInt16:
+    case GDT_Int16:
+    case GDT_UInt32:
+    case GDT_Int32:
+    case GDT_Float32:
+    case GDT_Float64:
 #if GDAL_VERSION_NUM >= 3070000
     case GDT_Int8:
 #endif
       break;
     default:
-      throw_graph_error(where, "option \"band\": data type " + std::string(GDALGetDataTypeName(info_.type)) +
-                                   " is not supported (expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64)");
+      throw_graph_error(
+          where, "option \"band\": data type " + std::string(GDALGetDataTypeName(info_.type)) +
+                     " is not supported (expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64)");
   }
 }
 
@@ -100,8 +114,10 @@ void RasterReader::set_up_decoding(GDALDatasetH ds, int level) {
   const std::string& where = where_;
   if (info_.block_width <= 0 || info_.block_height <= 0) return;
   std::size_t block_row_bytes = 0;  // saturating: the sizes come from the file
-  if (__builtin_mul_overflow(padded_width(), static_cast<std::size_t>(info_.block_height) * static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type)),
-                             &block_row_bytes)) {
+  if (__builtin_mul_overflow(
+          padded_width(),
+          static_cast<std::size_t>(info_.block_height) * static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type)),
+          &block_row_bytes)) {
     block_row_bytes = std::numeric_limits<std::size_t>::max();
   }
   std::string& why = streams_refused_;
@@ -119,15 +135,18 @@ void RasterReader::set_up_decoding(GDALDatasetH ds, int level) {
     }
   }
   if (decoder_) {
-    blocks_ = std::make_unique<BlockRows>(BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type},
-                                          *decoder_, where, info_.path, stream_rows_kept());
+    blocks_ = std::make_unique<BlockRows>(
+        BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type}, *decoder_,
+        where, info_.path, stream_rows_kept());
     return;
   }
   spdlog::debug("{}: {} is decoded a whole row of blocks at a time: {}", where, info_.path, why);
   if (block_row_bytes <= kMaxBlockRowBytes) {
-    decoder_ = std::make_unique<GdalBlockDecoder>([this] { return band(); }, info_.block_height, info_.height, where, info_.path);
-    blocks_ = std::make_unique<BlockRows>(BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type},
-                                          *decoder_, where, info_.path, 1);
+    decoder_ = std::make_unique<GdalBlockDecoder>([this] { return band(); }, info_.block_height, info_.height, where,
+                                                  info_.path);
+    blocks_ = std::make_unique<BlockRows>(
+        BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type}, *decoder_,
+        where, info_.path, 1);
   }
 }
 
@@ -159,7 +178,8 @@ GDALDatasetH RasterReader::warper_dataset() {
   auto& handle = warper_handles_.local();
   if (!handle) {
     handle.reset(GDALOpen(warper_vrt_.c_str(), GA_ReadOnly));
-    if (!handle) throw_io_error(where_, "cannot open " + info_.path + " through a VRT: " + last_gdal_error("unknown error"));
+    if (!handle)
+      throw_io_error(where_, "cannot open " + info_.path + " through a VRT: " + last_gdal_error("unknown error"));
   }
   return get(handle);
 }
@@ -177,12 +197,14 @@ std::size_t RasterReader::padded_width() const {
 }
 
 std::size_t RasterReader::unit_row_bytes() const {
-  return padded_width() * static_cast<std::size_t>(streams_->unit_rows()) * static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
+  return padded_width() * static_cast<std::size_t>(streams_->unit_rows()) *
+         static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
 }
 
 int RasterReader::stream_rows_kept() const {
   if (level_ > 0) return 1;
-  return static_cast<int>(std::clamp<std::size_t>(kStreamKeptBytes / std::max<std::size_t>(1, unit_row_bytes()), 1, 64));
+  return static_cast<int>(
+      std::clamp<std::size_t>(kStreamKeptBytes / std::max<std::size_t>(1, unit_row_bytes()), 1, 64));
 }
 
 std::size_t RasterReader::stream_bytes() const {
@@ -199,10 +221,11 @@ void RasterReader::prepare(int threads, std::uint64_t memory_limit) {
   // limit is refused before anything is allocated for them.
   const std::uint64_t bytes = block_bytes();
   if (memory_limit > 0 && bytes > memory_limit / 2) {
-    throw_graph_error(where_, "option \"path\": " + info_.path + " is stored in blocks of " + std::to_string(info_.block_width) + " x " +
-                                   std::to_string(info_.block_height) + " " + GDALGetDataTypeName(info_.type) + " samples (" +
-                                   format_size(bytes) + " each); decoding one needs more than half the memory limit (" +
-                                   format_size(memory_limit) + ")");
+    throw_graph_error(where_, "option \"path\": " + info_.path + " is stored in blocks of " +
+                                  std::to_string(info_.block_width) + " x " + std::to_string(info_.block_height) + " " +
+                                  GDALGetDataTypeName(info_.type) + " samples (" + format_size(bytes) +
+                                  " each); decoding one needs more than half the memory limit (" +
+                                  format_size(memory_limit) + ")");
   }
 }
 
@@ -245,11 +268,12 @@ void RasterReader::read(const PixelWindow& w, double* out) {
 }
 
 void RasterReader::read_through_gdal(const PixelWindow& w, double* out) {
-  const CPLErr err = GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0), static_cast<int>(w.cols),
-                                  static_cast<int>(w.rows), out, static_cast<int>(w.cols), static_cast<int>(w.rows), GDT_Float64, 0, 0);
+  const CPLErr err = GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0),
+                                  static_cast<int>(w.cols), static_cast<int>(w.rows), out, static_cast<int>(w.cols),
+                                  static_cast<int>(w.rows), GDT_Float64, 0, 0);
   if (err != CE_None) {
-    throw_io_error(where_, "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" + std::to_string(w.row0 + w.rows - 1) +
-                                " failed: " + last_gdal_error("read error"));
+    throw_io_error(where_, "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" +
+                               std::to_string(w.row0 + w.rows - 1) + " failed: " + last_gdal_error("read error"));
   }
 }
 
@@ -257,8 +281,10 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
   SourceFootprint fp;
   fp.crs = info_.crs;
   const auto& gt = info_.gt;
-  const double xs[2] = {gt[0], gt[0] + static_cast<double>(info_.width) * gt[1] + static_cast<double>(info_.height) * gt[2]};
-  const double ys[2] = {gt[3], gt[3] + static_cast<double>(info_.width) * gt[4] + static_cast<double>(info_.height) * gt[5]};
+  const double xs[2] = {gt[0],
+                        gt[0] + static_cast<double>(info_.width) * gt[1] + static_cast<double>(info_.height) * gt[2]};
+  const double ys[2] = {gt[3],
+                        gt[3] + static_cast<double>(info_.width) * gt[4] + static_cast<double>(info_.height) * gt[5]};
   const Extent native{std::min(xs[0], xs[1]), std::min(ys[0], ys[1]), std::max(xs[0], xs[1]), std::max(ys[0], ys[1])};
   if (grid_crs.empty() || same_crs(grid_crs, info_.crs)) {
     fp.extent = native;
@@ -266,17 +292,20 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
     return fp;
   }
   if (info_.crs.empty()) {
-    throw_graph_error(where_, "option \"path\": " + info_.path + " has no CRS, so it cannot be placed on the grid's CRS");
+    throw_graph_error(where_,
+                      "option \"path\": " + info_.path + " has no CRS, so it cannot be placed on the grid's CRS");
   }
   const SrsPtr src = make_srs(info_.crs);
   const SrsPtr dst = make_srs(grid_crs);
   if (!src || !dst) throw_graph_error(where_, "the CRS of " + info_.path + " is not understood by GDAL");
   OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(get(src), get(dst));
   if (ct == nullptr) {
-    throw_graph_error(where_, "GDAL cannot transform the CRS of " + info_.path + " into the grid's CRS (" + last_gdal_error("no transformation") + ")");
+    throw_graph_error(where_, "GDAL cannot transform the CRS of " + info_.path + " into the grid's CRS (" +
+                                  last_gdal_error("no transformation") + ")");
   }
   double xmin = 0, ymin = 0, xmax = 0, ymax = 0;
-  const int ok = OCTTransformBounds(ct, native.xmin, native.ymin, native.xmax, native.ymax, &xmin, &ymin, &xmax, &ymax, 21);
+  const int ok =
+      OCTTransformBounds(ct, native.xmin, native.ymin, native.xmax, native.ymax, &xmin, &ymin, &xmax, &ymax, 21);
   OCTDestroyCoordinateTransformation(ct);
   if (!ok) throw_graph_error(where_, "the extent of " + info_.path + " cannot be transformed into the grid's CRS");
   fp.extent = {xmin, ymin, xmax, ymax};
@@ -285,19 +314,23 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
 
 std::vector<std::string> RasterReader::describe() const {
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%s band %d: %lld x %lld %s%s, pixel %.9g x %.9g, nodata %s", info_.path.c_str(), info_.band,
-                static_cast<long long>(info_.width), static_cast<long long>(info_.height), GDALGetDataTypeName(info_.type), info_.signed_byte ? " (signed: Int8)" : "", info_.gt[1],
-                -info_.gt[5], info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
+  std::snprintf(buf, sizeof buf, "%s band %d: %lld x %lld %s%s, pixel %.9g x %.9g, nodata %s", info_.path.c_str(),
+                info_.band, static_cast<long long>(info_.width), static_cast<long long>(info_.height),
+                GDALGetDataTypeName(info_.type), info_.signed_byte ? " (signed: Int8)" : "", info_.gt[1], -info_.gt[5],
+                info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
   std::vector<std::string> lines{buf};
   const auto mib = [](std::size_t bytes) { return std::to_string((bytes + (std::size_t{1} << 19)) >> 20) + " MiB"; };
   if (streams_ && blocks_) {
-    lines.push_back("decoded " + std::to_string(streams_->unit_rows()) + " rows of every " + std::to_string(info_.block_width) + " x " +
-                    std::to_string(info_.block_height) + " tile at a time (" + std::to_string(streams_->tiles_across()) +
-                    (streams_->inflater() == TiffTileStreams::Inflater::zlib ? " zlib inflate streams, for the memory limit" : " inflate streams") +
-                    "), up to " + mib(decoded_rows_bytes()));
+    lines.push_back(
+        "decoded " + std::to_string(streams_->unit_rows()) + " rows of every " + std::to_string(info_.block_width) +
+        " x " + std::to_string(info_.block_height) + " tile at a time (" + std::to_string(streams_->tiles_across()) +
+        (streams_->inflater() == TiffTileStreams::Inflater::zlib ? " zlib inflate streams, for the memory limit"
+                                                                 : " inflate streams") +
+        "), up to " + mib(decoded_rows_bytes()));
   } else if (blocks_) {
-    lines.push_back("decoded a whole row of " + std::to_string(info_.block_width) + " x " + std::to_string(info_.block_height) +
-                    " blocks at a time, up to " + mib(decoded_rows_bytes()) + " (not in streams: " + streams_refused_ + ")");
+    lines.push_back("decoded a whole row of " + std::to_string(info_.block_width) + " x " +
+                    std::to_string(info_.block_height) + " blocks at a time, up to " + mib(decoded_rows_bytes()) +
+                    " (not in streams: " + streams_refused_ + ")");
   } else {
     lines.push_back("read through GDAL's block cache");
   }
@@ -306,9 +339,10 @@ std::vector<std::string> RasterReader::describe() const {
 
 std::shared_ptr<RasterReader> reader_of(const Node& input, const std::string& where) {
   const auto* source = dynamic_cast<const ReaderSource*>(&input);
-  if (source == nullptr) throw_graph_error(where, "field \"inputs\": node \"" + input.id() + "\" (" + input.type() + ") hands no raster reader");
+  if (source == nullptr)
+    throw_graph_error(where,
+                      "field \"inputs\": node \"" + input.id() + "\" (" + input.type() + ") hands no raster reader");
   return source->reader();
 }
 
 }  // namespace rasterflow::nodes
-

@@ -23,7 +23,7 @@ struct RasterInfo {
   std::int64_t width = 0;
   std::int64_t height = 0;
   GeoTransform gt{};
-  std::string crs;             // WKT, "" when the file has none
+  std::string crs;  // WKT, "" when the file has none
   GDALDataType type = GDT_Unknown;
   std::optional<double> nodata;  // from the file or the node's `nodata` option
   bool signed_byte = false;      // GDAL 3.6's Int8: Byte with PIXELTYPE=SIGNEDBYTE
@@ -81,7 +81,7 @@ class RasterReader final {
   // Rows of tiles kept above the highest asked for, for tiles that start late, at most.
   static constexpr std::size_t kStreamKeptBytes = std::size_t{8} << 20;
   void open_source(std::optional<double> given_nodata);  // the constructor's work, whose allocation failures it names
-  std::uint64_t block_bytes() const;  // one of the file's blocks, decoded (saturating)
+  std::uint64_t block_bytes() const;                     // one of the file's blocks, decoded (saturating)
   std::size_t padded_width() const;
   // With streams_: bytes of one unit of rows across the band, units kept at most (and as many
   // spare buffers), bytes in all.
@@ -95,12 +95,12 @@ class RasterReader final {
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
   std::string warper_vrt_;  // VRT XML, or "" when the file itself is used
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> warper_handles_;
-  std::unique_ptr<BlockDecoder> decoder_;  // before blocks_, which calls it
+  std::unique_ptr<BlockDecoder> decoder_;     // before blocks_, which calls it
   const TiffTileStreams* streams_ = nullptr;  // decoder_'s, when it decodes in streams
   std::string where_;
-  std::string streams_refused_;               // why the file is not decoded in streams
-  int level_ = 0;  // how compact the streams are (set_up_decoding)
-  int threads_ = 2;  // the run's, once prepared (streams' tiles held at once)
+  std::string streams_refused_;  // why the file is not decoded in streams
+  int level_ = 0;                // how compact the streams are (set_up_decoding)
+  int threads_ = 2;              // the run's, once prepared (streams' tiles held at once)
   std::unique_ptr<BlockRows> blocks_;
 };
 

@@ -33,7 +33,6 @@ namespace rasterflow::nodes {
 
 class TiffTileStreams {
  public:
-
   // Which inflate keeps each tile column's stream: ISA-L (fast, the larger state) or zlib
   // (slower, a smaller state: for limits too tight for ISA-L's states). Tiles that GDAL
   // decodes only in part (some of the bottom row's, see gdal_rows) go through zlib either way.
@@ -41,8 +40,9 @@ class TiffTileStreams {
 
   // Streams for band `band_index` of the dataset `ds` opened from `path`, or null with the
   // reason in `why`. `where` names the node in errors. Units of at most `max_unit_rows` rows.
-  static std::unique_ptr<TiffTileStreams> open(GDALDatasetH ds, const std::string& path, int band_index, std::string where,
-                                               std::string* why, int max_unit_rows = 64, Inflater inflater = Inflater::isal);
+  static std::unique_ptr<TiffTileStreams> open(GDALDatasetH ds, const std::string& path, int band_index,
+                                               std::string where, std::string* why, int max_unit_rows = 64,
+                                               Inflater inflater = Inflater::isal);
   ~TiffTileStreams();
   TiffTileStreams(const TiffTileStreams&) = delete;
   TiffTileStreams& operator=(const TiffTileStreams&) = delete;
@@ -84,7 +84,8 @@ class TiffTileStreams {
   // Inflates the column's stream into out[0, size) until it is full or the stream ends; returns
   // the bytes written. Throws on damaged or missing data (data that stops before the stream's
   // end too, unless `cut_short_ok`).
-  std::size_t inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size, bool cut_short_ok = false);
+  std::size_t inflate_into(Column& c, std::int64_t tile, std::uint8_t* out, std::size_t size,
+                           bool cut_short_ok = false);
   // The column's next compressed bytes (about as many as `want` bytes of output would take),
   // read into a buffer of the calling thread's; empty at the end of the tile's data.
   std::span<const std::uint8_t> read_compressed(Column& c, std::int64_t tile, std::size_t want);

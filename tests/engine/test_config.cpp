@@ -36,7 +36,9 @@ TEST_CASE("Config.Defaults.TopLevelFileMatchesBuiltIn") {
 
 TEST_CASE("Config.Load.ValuesAndSizes") {
   test::TempDir dir;
-  test::write_text(dir / "c.yml", "memory:\n  limit: 512MiB\n  warning_threshold: 0.7\nengine:\n  threads: 3\nexport:\n  nodata: NA\n");
+  test::write_text(
+      dir / "c.yml",
+      "memory:\n  limit: 512MiB\n  warning_threshold: 0.7\nengine:\n  threads: 3\nexport:\n  nodata: NA\n");
   const Config c = Config::load(dir / "c.yml");
   CHECK(c.memory.limit == 512ull << 20);
   CHECK(c.memory.warning_threshold == 0.7);
@@ -75,7 +77,8 @@ TEST_CASE("Config.Errors.BadYamlHasLine") {
 TEST_CASE("Config.Errors.OutOfRangeAndMalformedValues") {
   CHECK(config_error("memory:\n  warning_threshold: 1.5\n").find("(0, 1]") != std::string::npos);
   CHECK(config_error("memory:\n  warning_threshold: 0\n").find("\"memory.warning_threshold\"") != std::string::npos);
-  CHECK(config_error("memory:\n  warning_threshold: 0.95\n").find("must be below memory.critical_threshold") != std::string::npos);
+  CHECK(config_error("memory:\n  warning_threshold: 0.95\n").find("must be below memory.critical_threshold") !=
+        std::string::npos);
   CHECK(config_error("memory:\n  limit: lots\n").find("\"memory.limit\": invalid value \"lots\"") != std::string::npos);
   CHECK(config_error("engine:\n  threads: -2\n").find("\"engine.threads\"") != std::string::npos);
   CHECK(config_error("resampling:\n  window_size: 100\n").find(">= 256") != std::string::npos);

@@ -81,7 +81,8 @@ TEST_CASE("Graph.Errors.UnknownOptionWithSuggestion") {
 
 TEST_CASE("Graph.Errors.BadOptionValueListsChoices") {
   const std::string e = graph_error(replace(kValid, "\"method\": \"average\"", "\"method\": \"avg\""));
-  CHECK(e.find("graphs/g.json: node \"a\" (resample): option \"method\": unknown value \"avg\" (expected one of: nearest,") != std::string::npos);
+  CHECK(e.find("graphs/g.json: node \"a\" (resample): option \"method\": unknown value \"avg\" (expected one of: "
+               "nearest,") != std::string::npos);
 }
 
 TEST_CASE("Graph.Errors.WrongOptionType") {
@@ -127,7 +128,8 @@ TEST_CASE("Graph.Errors.Cycle") {
     { "id": "m", "type": "merge", "inputs": ["r", "p2"] },
     { "id": "out", "type": "csv_sink", "inputs": ["m"], "path": "o.csv" }]})";
   CHECK(graph_error(cyclic).find("the graph has a cycle through nodes \"p1\", \"p2\"") != std::string::npos);
-  CHECK(graph_error(replace(kValid, "\"inputs\": [\"a\"]", "\"inputs\": [\"m\"]")).find("cannot be its own input") != std::string::npos);
+  CHECK(graph_error(replace(kValid, "\"inputs\": [\"a\"]", "\"inputs\": [\"m\"]")).find("cannot be its own input") !=
+        std::string::npos);
 }
 
 TEST_CASE("Graph.Errors.InputOfTheWrongKind") {
@@ -138,13 +140,14 @@ TEST_CASE("Graph.Errors.InputOfTheWrongKind") {
     { "id": "m1", "type": "merge", "inputs": ["r"] },
     { "id": "m2", "type": "merge", "inputs": ["m1"] },
     { "id": "out", "type": "csv_sink", "inputs": ["m2"], "path": "o.csv" }]})";
-  CHECK(graph_error(wrong).find("node \"m2\" (merge): field \"inputs\": \"m1\" (merge) produces table, but merge takes raster") !=
+  CHECK(graph_error(wrong).find(
+            "node \"m2\" (merge): field \"inputs\": \"m1\" (merge) produces table, but merge takes raster") !=
         std::string::npos);
 }
 
 TEST_CASE("Graph.Errors.SinkWithoutInputAndNoSink") {
-  CHECK(graph_error(replace(kValid, "\"inputs\": [\"m\"], ", "")).find("node \"out\" (csv_sink): field \"inputs\": 0 given, expected 1") !=
-        std::string::npos);
+  CHECK(graph_error(replace(kValid, "\"inputs\": [\"m\"], ", ""))
+            .find("node \"out\" (csv_sink): field \"inputs\": 0 given, expected 1") != std::string::npos);
   const std::string no_sink = R"({"nodes": [
     { "id": "s", "type": "raster_source", "path": "a.tif" },
     { "id": "r", "type": "resample", "inputs": ["s"] },
@@ -153,20 +156,22 @@ TEST_CASE("Graph.Errors.SinkWithoutInputAndNoSink") {
 }
 
 TEST_CASE("Graph.Errors.GridFields") {
-  CHECK(graph_error(replace(kValid, "\"resolution\": 0.5", "\"resolution\": 0")).find("\"resolution\": must be greater than 0") !=
+  CHECK(graph_error(replace(kValid, "\"resolution\": 0.5", "\"resolution\": 0"))
+            .find("\"resolution\": must be greater than 0") != std::string::npos);
+  CHECK(graph_error(replace(kValid, "\"resolution\": 0.5", "\"resolution\": -1")).find("greater than 0") !=
         std::string::npos);
-  CHECK(graph_error(replace(kValid, "\"resolution\": 0.5", "\"resolution\": -1")).find("greater than 0") != std::string::npos);
-  CHECK(graph_error(replace(kValid, "\"extent\": \"intersection\"", "\"extent\": \"intersect\"")).find("\"extent\": unknown value") !=
-        std::string::npos);
+  CHECK(graph_error(replace(kValid, "\"extent\": \"intersection\"", "\"extent\": \"intersect\""))
+            .find("\"extent\": unknown value") != std::string::npos);
   CHECK(graph_error(replace(kValid, "\"extent\": \"intersection\"", "\"extent\": [1, 2, 0, 3]")).find("xmin < xmax") !=
         std::string::npos);
-  CHECK(graph_error(replace(kValid, "\"crs\": \"EPSG:4326\"", "\"crss\": \"EPSG:4326\"")).find("did you mean \"crs\"") !=
-        std::string::npos);
+  CHECK(
+      graph_error(replace(kValid, "\"crs\": \"EPSG:4326\"", "\"crss\": \"EPSG:4326\"")).find("did you mean \"crs\"") !=
+      std::string::npos);
 }
 
 TEST_CASE("Graph.Errors.UnknownTopLevelField") {
-  CHECK(graph_error(replace(kValid, "\"name\": \"t\"", "\"nmae\": \"t\"")).find("unknown field \"nmae\" (did you mean \"name\"?)") !=
-        std::string::npos);
+  CHECK(graph_error(replace(kValid, "\"name\": \"t\"", "\"nmae\": \"t\""))
+            .find("unknown field \"nmae\" (did you mean \"name\"?)") != std::string::npos);
 }
 
 TEST_CASE("Graph.Errors.MissingFile") {

@@ -51,8 +51,8 @@ void make_file(const std::filesystem::path& path, const std::string& text) {
 }  // namespace
 
 TEST_CASE("Memory.Parse.ProcFiles") {
-  CHECK(parse_meminfo_kib("MemTotal:       24683620 kB\nMemFree: 1 kB\nMemAvailable:   24331096 kB\n", "MemAvailable") ==
-        24331096ull * 1024);
+  CHECK(parse_meminfo_kib("MemTotal:       24683620 kB\nMemFree: 1 kB\nMemAvailable:   24331096 kB\n",
+                          "MemAvailable") == 24331096ull * 1024);
   CHECK_FALSE(parse_meminfo_kib("MemTotal: 5 kB\n", "MemAvailable"));
   CHECK(parse_status_rss("Name:\tx\nVmPeak:\t  100 kB\nVmRSS:\t    2048 kB\n") == 2048ull * 1024);
   CHECK(parse_cgroup_limit("2147483648\n") == 2147483648ull);
@@ -112,7 +112,8 @@ TEST_CASE("Memory.Monitor.BackgroundThreadSamples" * doctest::timeout(10)) {
   MemoryMonitor& m = *holder;
   m.start();
   fake->set_rss(930);
-  for (int i = 0; i < 200 && m.level() != PressureLevel::critical; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 200 && m.level() != PressureLevel::critical; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   CHECK(m.level() == PressureLevel::critical);
   m.stop();
   CHECK(calls.critical == 1);

@@ -111,15 +111,16 @@ TEST_CASE("Options.Bind.FillsDefaultsAndGivenValues") {
   CHECK_FALSE(defaults.comment.has_value());
   CHECK(defaults.url == "postgresql://localhost/db");
 
-  const Everything given = bind_options<Everything>(spec_with({{"name", std::string("n")},
-                                                                {"method", std::string("average")},
-                                                                {"count", std::int64_t{7}},
-                                                                {"band", std::int64_t{3}},
-                                                                {"scale", std::int64_t{2}},  // integers convert to numbers
-                                                                {"verbose", true},
-                                                                {"columns", std::vector<std::string>{"x"}},
-                                                                {"nodata", -9999.0},
-                                                                {"comment", std::string("hi")}}));
+  const Everything given =
+      bind_options<Everything>(spec_with({{"name", std::string("n")},
+                                          {"method", std::string("average")},
+                                          {"count", std::int64_t{7}},
+                                          {"band", std::int64_t{3}},
+                                          {"scale", std::int64_t{2}},  // integers convert to numbers
+                                          {"verbose", true},
+                                          {"columns", std::vector<std::string>{"x"}},
+                                          {"nodata", -9999.0},
+                                          {"comment", std::string("hi")}}));
   CHECK(given.method == "average");
   CHECK(given.count == 7);
   CHECK(given.band == 3);
@@ -155,7 +156,8 @@ TEST_CASE("Options.Bind.TypeMismatchSameThroughTheRegistryAsThroughTheGraph") {
     {"id": "a", "type": "resample", "inputs": ["a_src"]},
     {"id": "m", "type": "merge", "inputs": ["a"]},
     {"id": "out", "type": "csv_sink", "inputs": ["m"], "path": "out.csv"}]})";
-  const std::string expected = "graphs/g.json: node \"a_src\" (raster_source): option \"band\": expected an integer, got a string";
+  const std::string expected =
+      "graphs/g.json: node \"a_src\" (raster_source): option \"band\": expected an integer, got a string";
   CHECK_THROWS_WITH_AS(parse_graph(graph, "graphs/g.json"), expected.c_str(), GraphError);
   NodeSpec spec;
   spec.id = "a_src";
@@ -215,7 +217,8 @@ struct SecretOptions {
 };
 class SecretPassthrough final : public Node {
  public:
-  explicit SecretPassthrough(NodeSpec spec) : Node(std::move(spec)), options_(bind_options<SecretOptions>(this->spec())) {}
+  explicit SecretPassthrough(NodeSpec spec)
+      : Node(std::move(spec)), options_(bind_options<SecretOptions>(this->spec())) {}
   PayloadPtr process(const TileRequest&, std::span<const PayloadPtr> inputs) override { return inputs[0]; }
 
  private:

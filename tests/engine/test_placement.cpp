@@ -41,8 +41,9 @@ TEST_CASE("Placement.Synthetic.FourNodesEightThreads") {
   CHECK_FALSE(p.memory_bound);
   REQUIRE(p.fallbacks.size() == 2);
   CHECK(p.fallbacks[0].find("not this machine") != std::string::npos);
-  CHECK(p.description() == "on, 4 domains (node 0: 2 threads, node 1: 2 threads, node 2: 2 threads, node 3: 2 threads); arenas not "
-                           "pinned, tile buffers placed by first touch");
+  CHECK(p.description() ==
+        "on, 4 domains (node 0: 2 threads, node 1: 2 threads, node 2: 2 threads, node 3: 2 threads); arenas not "
+        "pinned, tile buffers placed by first touch");
 }
 
 TEST_CASE("Placement.FewerThreadsThanNodes.OneThreadPerDomain") {

@@ -68,7 +68,8 @@ struct Diamond {
   detail::FlowBuilder build() {
     detail::FlowBuilder::Shape shape{.nodes = 4, .inputs = {{}, {}, {0, 1}, {2}}, .sinks = {3}};
     return detail::FlowBuilder(
-        shape, arenas, [this](std::size_t i, int, const TileRequest& t, std::span<const PayloadPtr> in) { return run(i, t, in); },
+        shape, arenas,
+        [this](std::size_t i, int, const TileRequest& t, std::span<const PayloadPtr> in) { return run(i, t, in); },
         [this](std::size_t, const Message& msg) {
           std::lock_guard lock(mutex);
           delivered.emplace_back(msg.tile.seq, value_of(msg.payload));
@@ -130,7 +131,8 @@ TEST_CASE("Runner.Admission.BudgetCountAndCancellation" * doctest::timeout(30)) 
     stop = true;
     admission.wake();
   });
-  CHECK_FALSE(admission.acquire(2, 60, [&] { return stop.load(); }, two, calm, timeout, std::chrono::milliseconds(1000), paused));
+  CHECK_FALSE(admission.acquire(
+      2, 60, [&] { return stop.load(); }, two, calm, timeout, std::chrono::milliseconds(1000), paused));
   stopper.join();
   // A tile larger than the budget is still admitted alone (nothing in flight).
   admission.release(1);
@@ -148,14 +150,16 @@ TEST_CASE("Runner.Admission.PauseAtCriticalPressure" * doctest::timeout(30)) {
     detail::Admission admission(100);
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(120);
     const auto critical = [&](int in_flight) { return in_flight == 0 && std::chrono::steady_clock::now() < until; };
-    CHECK(admission.acquire(0, 10, never, two, critical, [] { throw RunError("paused too long"); }, std::chrono::seconds(5), paused));
+    CHECK(admission.acquire(
+        0, 10, never, two, critical, [] { throw RunError("paused too long"); }, std::chrono::seconds(5), paused));
     CHECK(paused >= 0.1);
   }
   {
     // Pressure that stays critical past the limit stops the run with the timeout's error.
     detail::Admission admission(100);
-    CHECK_THROWS_WITH_AS(admission.acquire(0, 10, never, two, [](int) { return true; }, [] { throw RunError("memory stayed critical"); },
-                                           std::chrono::milliseconds(100), paused),
+    CHECK_THROWS_WITH_AS(admission.acquire(
+                             0, 10, never, two, [](int) { return true; },
+                             [] { throw RunError("memory stayed critical"); }, std::chrono::milliseconds(100), paused),
                          "memory stayed critical", RunError);
   }
 }
@@ -177,10 +181,16 @@ namespace {
 class PricedNode final : public Node {
  public:
   PricedNode(std::uint64_t held, std::vector<std::uint64_t> shrink_to, std::uint64_t per_thread = 0)
-      : Node(NodeSpec{.id = "priced", .type = "test"}), held_(held), shrink_to_(std::move(shrink_to)), per_thread_(per_thread) {}
+      : Node(NodeSpec{.id = "priced", .type = "test"}),
+        held_(held),
+        shrink_to_(std::move(shrink_to)),
+        per_thread_(per_thread) {}
   PayloadPtr process(const TileRequest&, std::span<const PayloadPtr>) override { return nullptr; }
   ResourceNeeds resources() const override {
-    ResourceNeeds r{.bytes_per_cell = 8, .per_thread = per_thread_, .held = gave_up_ ? 0 : held_, .reused_cache = gave_up_ ? (1u << 20) : 0};
+    ResourceNeeds r{.bytes_per_cell = 8,
+                    .per_thread = per_thread_,
+                    .held = gave_up_ ? 0 : held_,
+                    .reused_cache = gave_up_ ? (1u << 20) : 0};
     for (std::size_t k = next_; k < shrink_to_.size(); ++k) r.steps.push_back({"smaller", false});
     if (!gave_up_) r.steps.push_back({"give up", true});
     return r;
@@ -206,7 +216,12 @@ constexpr std::uint64_t kMiB = 1u << 20;
 
 TEST_CASE("Runner.MemoryPlanner.TakesTheFastestStrategyThatFits") {
   const auto inputs = [](std::uint64_t limit) {
-    return detail::MemoryInputs{.limit = limit, .usable_fraction = 0.8, .baseline_rss = 20 * kMiB, .threads = 2, .one_row = 4 * kMiB, .row_cells = 1000};
+    return detail::MemoryInputs{.limit = limit,
+                                .usable_fraction = 0.8,
+                                .baseline_rss = 20 * kMiB,
+                                .threads = 2,
+                                .one_row = 4 * kMiB,
+                                .row_cells = 1000};
   };
   {
     // Plenty: nothing changes; budget = 0.8 * limit - baseline - held - cache (8 MiB least).
@@ -243,6 +258,7 @@ TEST_CASE("Runner.MemoryPlanner.TakesTheFastestStrategyThatFits") {
     // Too small for even one grid row: refused with what is needed.
     PricedNode a(40 * kMiB, {}, 16 * kMiB);
     Node* nodes[] = {&a};
-    CHECK_THROWS_WITH_AS(detail::MemoryPlanner(inputs(40 * kMiB)).plan(nodes), doctest::Contains("is too small for this graph"), ConfigError);
+    CHECK_THROWS_WITH_AS(detail::MemoryPlanner(inputs(40 * kMiB)).plan(nodes),
+                         doctest::Contains("is too small for this graph"), ConfigError);
   }
 }

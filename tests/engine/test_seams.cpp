@@ -105,7 +105,8 @@ void reset_captured() {
 
 std::string graph(double offset) {
   return R"({"grid": {"resolution": 1, "extent": [0, 0, 7, 50]}, "nodes": [
-    {"id": "values", "type": "test_constant", "width": 7, "height": 50, "offset": )" + std::to_string(offset) + R"(},
+    {"id": "values", "type": "test_constant", "width": 7, "height": 50, "offset": )" +
+         std::to_string(offset) + R"(},
     {"id": "capture", "type": "test_capture", "inputs": ["values"]}]})";
 }
 
@@ -126,17 +127,17 @@ RASTERFLOW_REGISTER_NODE((NodeTypeInfo{
     .operation = "read"}))
 
 namespace {
-[[maybe_unused]] const bool capture_registered = NodeRegistry::instance().add(NodeTypeInfo{
-    .name = "test_capture",
-    .description = "Test sink: keeps every tile's values in memory.",
-    .options = {},
-    .min_inputs = 1,
-    .max_inputs = 2,
-    .input_kind = "test_values",
-    .output_kind = "",
-    .is_sink = true,
-    .create = [](NodeSpec spec) { return std::make_unique<CaptureSink>(std::move(spec)); },
-    .operation = "write"});
+[[maybe_unused]] const bool capture_registered = NodeRegistry::instance().add(
+    NodeTypeInfo{.name = "test_capture",
+                 .description = "Test sink: keeps every tile's values in memory.",
+                 .options = {},
+                 .min_inputs = 1,
+                 .max_inputs = 2,
+                 .input_kind = "test_values",
+                 .output_kind = "",
+                 .is_sink = true,
+                 .create = [](NodeSpec spec) { return std::make_unique<CaptureSink>(std::move(spec)); },
+                 .operation = "write"});
 }  // namespace
 
 TEST_CASE("Seams.TestNodeAndSinkRunEndToEnd" * doctest::timeout(60)) {
@@ -160,7 +161,8 @@ TEST_CASE("Seams.TestNodeAndSinkRunEndToEnd" * doctest::timeout(60)) {
   for (std::size_t i = 0; i < captured().seqs.size(); ++i) CHECK(captured().seqs[i] == i);
   REQUIRE(captured().cells.size() == 350);
   for (std::int64_t r = 0; r < 50; ++r) {
-    for (std::int64_t c = 0; c < 7; ++c) CHECK(captured().cells[static_cast<std::size_t>(r * 7 + c)] == r * 1000 + c + 0.5);
+    for (std::int64_t c = 0; c < 7; ++c)
+      CHECK(captured().cells[static_cast<std::size_t>(r * 7 + c)] == r * 1000 + c + 0.5);
   }
 }
 
@@ -169,8 +171,9 @@ TEST_CASE("Seams.TestSourceFailureAbortsTheTestSink" * doctest::timeout(60)) {
   reset_captured();
   RunOptions options;
   options.tile_rows = 4;
-  CHECK_THROWS_WITH_AS(test::run_graph_json(dir.path(), graph(-1), options, {"metrics.backend=none"}),
-                       doctest::Contains("node \"values\" (test_constant): a negative offset fails past the first tile"), RunError);
+  CHECK_THROWS_WITH_AS(
+      test::run_graph_json(dir.path(), graph(-1), options, {"metrics.backend=none"}),
+      doctest::Contains("node \"values\" (test_constant): a negative offset fails past the first tile"), RunError);
   std::lock_guard lock(captured().mutex);
   CHECK(captured().aborted);
   CHECK_FALSE(captured().committed);
@@ -185,8 +188,10 @@ TEST_CASE("Seams.ASinkWithoutAGatherRefusesRanks") {
   spec.graph_file = "g.json";
   CaptureSink sink(spec);
   CHECK_NOTHROW(sink.check_ranks(1));
-  CHECK_THROWS_WITH_AS(sink.check_ranks(2), doctest::Contains("node \"capture\" (test_capture): this sink cannot combine the outputs of 2 MPI ranks"),
-                       UsageError);
+  CHECK_THROWS_WITH_AS(
+      sink.check_ranks(2),
+      doctest::Contains("node \"capture\" (test_capture): this sink cannot combine the outputs of 2 MPI ranks"),
+      UsageError);
 }
 
 TEST_CASE("Seams.EngineNamesNoNodeType") {
@@ -195,7 +200,8 @@ TEST_CASE("Seams.EngineNamesNoNodeType") {
   // section's name, so it is left out).
   const std::string engine_dir = std::string(RASTERFLOW_SOURCE_DIR) + "/engine";
   std::string out;
-  const int found = test::run_shell("grep -rlE '\"(raster_source|resample|csv_sink|test_constant|test_capture)\"' " + engine_dir, &out);
+  const int found = test::run_shell(
+      "grep -rlE '\"(raster_source|resample|csv_sink|test_constant|test_capture)\"' " + engine_dir, &out);
   CHECK_MESSAGE(found == 1, out);  // grep: 1 = no line matched
 }
 
@@ -211,11 +217,15 @@ TEST_CASE("Seams.ASinkWithTwoInputsInBothExportModes" * doctest::timeout(60)) {
     reset_captured();
     RunOptions options;
     options.tile_rows = 4;
-    test::run_graph_json(dir.path(), two, options, {"metrics.backend=none", std::string("merge.enable_streaming=") + (streaming ? "true" : "false")});
+    test::run_graph_json(
+        dir.path(), two, options,
+        {"metrics.backend=none", std::string("merge.enable_streaming=") + (streaming ? "true" : "false")});
     std::lock_guard lock(captured().mutex);
     REQUIRE(captured().cells.size() == 350);
     for (std::int64_t r = 0; r < 50; ++r) {
-      for (std::int64_t c = 0; c < 7; ++c) CHECK(captured().cells[static_cast<std::size_t>(r * 7 + c)] == 2.0 * static_cast<double>(r * 1000 + c) + 100.25);
+      for (std::int64_t c = 0; c < 7; ++c)
+        CHECK(captured().cells[static_cast<std::size_t>(r * 7 + c)] ==
+              2.0 * static_cast<double>(r * 1000 + c) + 100.25);
     }
   }
 }

@@ -21,7 +21,7 @@ TEST_CASE("Threads.Rules.InOrder") {
   CHECK(decide_threads(4, "--threads", in).source == "--threads");
   CHECK(decide_threads(0, "", in).threads == 6);
   CHECK(decide_threads(0, "", in).source == "SLURM_CPUS_PER_TASK");
-  in.slurm_cpus_per_task = "lots";  // not a number: ignored
+  in.slurm_cpus_per_task = "lots";                // not a number: ignored
   CHECK(decide_threads(0, "", in).threads == 4);  // 3.5 CPUs of quota, rounded up
   CHECK(decide_threads(0, "", in).source == "cgroup CPU quota");
   in.cgroup_cpu_quota.reset();

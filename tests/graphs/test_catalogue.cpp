@@ -19,12 +19,14 @@ namespace {
 std::string graph_with(const std::string& t_path = "data/temperature.tif", const std::string& extra_t = "",
                        const std::string& grid = R"({"resolution": 0.05})", const std::string& out = "out.csv") {
   return R"({"grid": )" + grid + R"(, "nodes": [
-    {"id": "t_src", "type": "raster_source", "path": ")" + t_path + "\"" + extra_t + R"(},
+    {"id": "t_src", "type": "raster_source", "path": ")" +
+         t_path + "\"" + extra_t + R"(},
     {"id": "e_src", "type": "raster_source", "path": "data/elevation.tif"},
     {"id": "temperature", "type": "resample", "inputs": ["t_src"], "method": "average"},
     {"id": "elevation", "type": "resample", "inputs": ["e_src"], "method": "max"},
     {"id": "m", "type": "merge", "inputs": ["temperature", "elevation"]},
-    {"id": "table", "type": "csv_sink", "inputs": ["m"], "path": ")" + out + R"("}]})";
+    {"id": "table", "type": "csv_sink", "inputs": ["m"], "path": ")" +
+         out + R"("}]})";
 }
 
 struct Case {
@@ -37,28 +39,35 @@ struct Case {
                              " --set metrics.backend=none " + args,
                          &out);
   }
-  bool no_output() const { return !std::filesystem::exists(dir / "o/out.csv") && !std::filesystem::exists(dir / "o/out.csv.partial"); }
+  bool no_output() const {
+    return !std::filesystem::exists(dir / "o/out.csv") && !std::filesystem::exists(dir / "o/out.csv.partial");
+  }
 };
 
-#define EXPECT_REFUSED(code, graph, args, ...)                                        \
-  do {                                                                                \
-    std::string out_;                                                                 \
-    CHECK(c.run(graph, args, out_) == (code));                                        \
-    for (const char* word : {__VA_ARGS__}) CHECK_MESSAGE(out_.find(word) != std::string::npos, word << " in: " << out_); \
-    CHECK(c.no_output());                                                             \
+#define EXPECT_REFUSED(code, graph, args, ...)                                      \
+  do {                                                                              \
+    std::string out_;                                                               \
+    CHECK(c.run(graph, args, out_) == (code));                                      \
+    for (const char* word : {__VA_ARGS__})                                          \
+      CHECK_MESSAGE(out_.find(word) != std::string::npos, word << " in: " << out_); \
+    CHECK(c.no_output());                                                           \
   } while (0)
 
 }  // namespace
 
 TEST_CASE("Catalogue.Sources" * doctest::timeout(120)) {
   Case c;
-  EXPECT_REFUSED(2, graph_with("data/nope.tif"), "", "graph.json: node \"t_src\" (raster_source): option \"path\": no such file");
+  EXPECT_REFUSED(2, graph_with("data/nope.tif"), "",
+                 "graph.json: node \"t_src\" (raster_source): option \"path\": no such file");
   test::write_text(c.dir / "data/garbage.tif", "this is not a raster\n");
   EXPECT_REFUSED(2, graph_with("data/garbage.tif"), "", "node \"t_src\"", "option \"path\": GDAL cannot open");
   EXPECT_REFUSED(2, graph_with("data"), "", "node \"t_src\"", "is a folder");
-  EXPECT_REFUSED(2, graph_with("data/temperature.tif", R"(, "band": 4)"), "", "node \"t_src\"", "option \"band\": band 4 does not exist");
-  EXPECT_REFUSED(2, graph_with("data/temperature.tif", R"(, "band": "two")"), "", "option \"band\": expected an integer, got a string");
-  EXPECT_REFUSED(2, graph_with("/vsicurl/http://example.com/t.tif"), "", "node \"t_src\"", "refused by default", "engine.allow_vsi");
+  EXPECT_REFUSED(2, graph_with("data/temperature.tif", R"(, "band": 4)"), "", "node \"t_src\"",
+                 "option \"band\": band 4 does not exist");
+  EXPECT_REFUSED(2, graph_with("data/temperature.tif", R"(, "band": "two")"), "",
+                 "option \"band\": expected an integer, got a string");
+  EXPECT_REFUSED(2, graph_with("/vsicurl/http://example.com/t.tif"), "", "node \"t_src\"", "refused by default",
+                 "engine.allow_vsi");
 }
 
 TEST_CASE("Catalogue.CorruptBlockMidRun" * doctest::timeout(120)) {
@@ -84,18 +93,22 @@ TEST_CASE("Catalogue.Grids" * doctest::timeout(120)) {
   Case c;
   test::RasterSpec spec{.width = 4, .height = 4, .gt = {0.0, 1.0, 0.0, 44.0, 0.0, -1.0}, .crs = ""};
   test::write_raster(c.dir / "data/nocrs.tif", spec, {std::vector<double>(16, 1.0)});
-  EXPECT_REFUSED(2, graph_with("data/nocrs.tif", "", R"({"crs": "EPSG:4326", "resolution": 0.05})"), "", "node \"t_src\"", "has no CRS");
+  EXPECT_REFUSED(2, graph_with("data/nocrs.tif", "", R"({"crs": "EPSG:4326", "resolution": 0.05})"), "",
+                 "node \"t_src\"", "has no CRS");
   spec.crs = "IAU_2015:49900";
   test::write_raster(c.dir / "data/mars.tif", spec, {std::vector<double>(16, 1.0)});
-  EXPECT_REFUSED(2, graph_with("data/mars.tif", "", R"({"crs": "EPSG:4326", "resolution": 0.05})"), "", "node \"t_src\"", "cannot transform");
+  EXPECT_REFUSED(2, graph_with("data/mars.tif", "", R"({"crs": "EPSG:4326", "resolution": 0.05})"), "",
+                 "node \"t_src\"", "cannot transform");
   spec.crs = "EPSG:4326";
   spec.gt = {100.0, 1.0, 0.0, 4.0, 0.0, -1.0};
   test::write_raster(c.dir / "data/far.tif", spec, {std::vector<double>(16, 1.0)});
   EXPECT_REFUSED(2, graph_with("data/far.tif"), "", "grid: field \"extent\": the sources do not overlap");
   EXPECT_REFUSED(2, graph_with("data/temperature.tif", "", R"({"resolution": 0.0000001})"), "", "more than 2^40");
-  EXPECT_REFUSED(2, graph_with("data/temperature.tif", "", R"({"resolution": 0})"), "", "field \"resolution\": must be greater than 0");
+  EXPECT_REFUSED(2, graph_with("data/temperature.tif", "", R"({"resolution": 0})"), "",
+                 "field \"resolution\": must be greater than 0");
   EXPECT_REFUSED(2, graph_with("data/temperature.tif", "", R"({"resolution": -0.5})"), "", "must be greater than 0");
-  EXPECT_REFUSED(2, graph_with("data/temperature.tif", "", R"({"resolution": 0.05, "extent": [5, 5, 5, 6]})"), "", "xmin < xmax");
+  EXPECT_REFUSED(2, graph_with("data/temperature.tif", "", R"({"resolution": 0.05, "extent": [5, 5, 5, 6]})"), "",
+                 "xmin < xmax");
 }
 
 TEST_CASE("Catalogue.GraphStructure" * doctest::timeout(120)) {
@@ -107,25 +120,31 @@ TEST_CASE("Catalogue.GraphStructure" * doctest::timeout(120)) {
     s.replace(s.find(from), from.size(), to);
     return s;
   };
-  EXPECT_REFUSED(2, swap("\"type\": \"merge\"", "\"type\": \"merj\""), "", "node \"m\"", "unknown node type \"merj\"", "did you mean \"merge\"");
-  EXPECT_REFUSED(2, swap("\"method\": \"average\"", "\"metod\": \"average\""), "", "node \"temperature\" (resample): unknown option \"metod\"",
-                 "did you mean \"method\"");
-  EXPECT_REFUSED(2, swap("\"inputs\": [\"temperature\", \"elevation\"]", "\"inputs\": [\"temperature\", \"elevaton\"]"), "",
-                 "node \"m\" (merge): field \"inputs\": no node with id \"elevaton\"", "did you mean \"elevation\"");
+  EXPECT_REFUSED(2, swap("\"type\": \"merge\"", "\"type\": \"merj\""), "", "node \"m\"", "unknown node type \"merj\"",
+                 "did you mean \"merge\"");
+  EXPECT_REFUSED(2, swap("\"method\": \"average\"", "\"metod\": \"average\""), "",
+                 "node \"temperature\" (resample): unknown option \"metod\"", "did you mean \"method\"");
+  EXPECT_REFUSED(2, swap("\"inputs\": [\"temperature\", \"elevation\"]", "\"inputs\": [\"temperature\", \"elevaton\"]"),
+                 "", "node \"m\" (merge): field \"inputs\": no node with id \"elevaton\"",
+                 "did you mean \"elevation\"");
   EXPECT_REFUSED(2, swap("\"id\": \"e_src\"", "\"id\": \"t_src\""), "", "node \"t_src\"", "duplicate id");
-  EXPECT_REFUSED(2, swap("\"inputs\": [\"m\"], ", ""), "", "node \"table\" (csv_sink): field \"inputs\": 0 given, expected 1");
-  EXPECT_REFUSED(2, swap("\"inputs\": [\"t_src\"]", "\"inputs\": [\"temperature\"]"), "", "node \"temperature\"", "own input (cycle)");
+  EXPECT_REFUSED(2, swap("\"inputs\": [\"m\"], ", ""), "",
+                 "node \"table\" (csv_sink): field \"inputs\": 0 given, expected 1");
+  EXPECT_REFUSED(2, swap("\"inputs\": [\"t_src\"]", "\"inputs\": [\"temperature\"]"), "", "node \"temperature\"",
+                 "own input (cycle)");
 }
 
 TEST_CASE("Catalogue.Outputs" * doctest::timeout(120)) {
   Case c;
   std::string out;
   test::write_text(c.dir / "afile", "x");
-  CHECK(test::run_cli("run " + (c.dir / "graph.json").string() + " --output-dir " + (c.dir / "afile/sub").string(), &out) == 2);
-  EXPECT_REFUSED(2, graph_with("data/temperature.tif", "", R"({"resolution": 0.05})", "missing/out.csv"), "", "node \"table\" (csv_sink)",
-                 "option \"path\": the output folder", "does not exist");
-  EXPECT_REFUSED(2, graph_with("data/temperature.tif", "", R"({"resolution": 0.05})", (c.dir / "data/temperature.tif").string()), "",
-                 "node \"table\" (csv_sink)", "refusing to overwrite an input");
+  CHECK(test::run_cli("run " + (c.dir / "graph.json").string() + " --output-dir " + (c.dir / "afile/sub").string(),
+                      &out) == 2);
+  EXPECT_REFUSED(2, graph_with("data/temperature.tif", "", R"({"resolution": 0.05})", "missing/out.csv"), "",
+                 "node \"table\" (csv_sink)", "option \"path\": the output folder", "does not exist");
+  EXPECT_REFUSED(
+      2, graph_with("data/temperature.tif", "", R"({"resolution": 0.05})", (c.dir / "data/temperature.tif").string()),
+      "", "node \"table\" (csv_sink)", "refusing to overwrite an input");
   CHECK(std::filesystem::file_size(c.dir / "data/temperature.tif") > 1000);
 }
 
@@ -136,14 +155,18 @@ TEST_CASE("Catalogue.Configuration" * doctest::timeout(120)) {
     return "--config " + (c.dir / "config.yml").string();
   };
   EXPECT_REFUSED(2, graph_with(), with_config("memory:\n  limit: [1G\n"), "config.yml:", "invalid YAML");
-  EXPECT_REFUSED(2, graph_with(), with_config("memory:\n  limt: 1G\n"), "config.yml:2", "unknown key \"memory.limt\"", "did you mean");
-  EXPECT_REFUSED(2, graph_with(), with_config("memory:\n  warning_threshold: 0.95\n"), "must be below memory.critical_threshold");
-  EXPECT_REFUSED(2, graph_with(), with_config("memory:\n  critical_threshold: 1.2\n"), "\"memory.critical_threshold\"", "(0, 1]");
+  EXPECT_REFUSED(2, graph_with(), with_config("memory:\n  limt: 1G\n"), "config.yml:2", "unknown key \"memory.limt\"",
+                 "did you mean");
+  EXPECT_REFUSED(2, graph_with(), with_config("memory:\n  warning_threshold: 0.95\n"),
+                 "must be below memory.critical_threshold");
+  EXPECT_REFUSED(2, graph_with(), with_config("memory:\n  critical_threshold: 1.2\n"), "\"memory.critical_threshold\"",
+                 "(0, 1]");
   EXPECT_REFUSED(2, graph_with(), with_config("memory:\n  warning_threshold: 0\n"), "\"memory.warning_threshold\"");
   EXPECT_REFUSED(2, graph_with(), "--memory-limit 12parsecs", "memory.limit", "invalid value \"12parsecs\"");
   EXPECT_REFUSED(2, graph_with(), "--set memory.limit=-3G", "memory.limit");
   EXPECT_REFUSED(2, graph_with(), "--database mysql://u:secret@h/db", "not a PostgreSQL URL");
-  EXPECT_REFUSED(2, graph_with(), "--database postgresql://postgres@/postgres?host=/nonexistent-dir --set metrics.required=true",
+  EXPECT_REFUSED(2, graph_with(),
+                 "--database postgresql://postgres@/postgres?host=/nonexistent-dir --set metrics.required=true",
                  "metrics.required", "unreachable");
 }
 
@@ -167,8 +190,8 @@ int run_and_signal(Case& c, int sig, std::chrono::milliseconds after) {
   if (pid == 0) {
     const std::string graph = (c.dir / "graph.json").string(), out = (c.dir / "o").string();
     const std::string db = "metrics.sqlite_path=" + (c.dir / "m.sqlite").string();
-    ::execl(RASTERFLOW_CLI, RASTERFLOW_CLI, "run", graph.c_str(), "--output-dir", out.c_str(), "--set", db.c_str(), "--log-level",
-            "error", "--threads", "1", static_cast<char*>(nullptr));
+    ::execl(RASTERFLOW_CLI, RASTERFLOW_CLI, "run", graph.c_str(), "--output-dir", out.c_str(), "--set", db.c_str(),
+            "--log-level", "error", "--threads", "1", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   std::this_thread::sleep_for(after);

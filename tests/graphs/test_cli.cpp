@@ -27,7 +27,9 @@ TEST_CASE("Cli.DemoGraph.RunsOnSampleData" * doctest::timeout(120)) {
   CHECK(run_cli("validate " + (dir / "graphs/demo.json").string(), &out) == 0);
   CHECK(run_cli("plan " + (dir / "graphs/demo.json").string(), &out) == 0);
   CHECK(out.find("grid: EPSG:4326, 200 x 100 cells") != std::string::npos);
-  CHECK(run_cli("run " + (dir / "graphs/demo.json").string() + " --output-dir " + (dir / "out").string() + " --threads 2", &out) == 0);
+  CHECK(
+      run_cli("run " + (dir / "graphs/demo.json").string() + " --output-dir " + (dir / "out").string() + " --threads 2",
+              &out) == 0);
   CHECK(out.find("wrote " + (dir / "out/merged.csv").string()) != std::string::npos);
   CHECK(std::filesystem::exists(dir / "out/merged.csv"));
   // A bad override is a usage error naming the key.
@@ -63,8 +65,8 @@ TEST_CASE("Cli.Progress.TerminalBarAndLogLines" * doctest::timeout(120)) {
   rasterflow::test::TempDir dir;
   std::string out;
   rasterflow::test::make_demo_project(dir);
-  const std::string run = std::string(RASTERFLOW_CLI) + " run " + (dir / "graphs/demo.json").string() + " --output-dir " +
-                          (dir / "o").string() + " --set metrics.backend=none";
+  const std::string run = std::string(RASTERFLOW_CLI) + " run " + (dir / "graphs/demo.json").string() +
+                          " --output-dir " + (dir / "o").string() + " --set metrics.backend=none";
   // Through a pseudo-terminal (script(1)): the refreshed bar, carriage returns, the final 100%.
   FILE* pipe = ::popen(("script -qfec '" + run + "' /dev/null 2>&1").c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -95,16 +97,19 @@ TEST_CASE("Cli.Progress.TerminalBarAndLogLines" * doctest::timeout(120)) {
 TEST_CASE("Cli.Nodes.ListsEveryTypeWithItsOptions") {
   std::string out;
   REQUIRE(run_cli("nodes", &out) == 0);
-  for (const char* type : {"raster_source:", "resample:", "merge:", "csv_sink:"}) CHECK(out.find(type) != std::string::npos);
+  for (const char* type : {"raster_source:", "resample:", "merge:", "csv_sink:"})
+    CHECK(out.find(type) != std::string::npos);
   CHECK(out.find("inputs: 1 (source, from raster_source)") != std::string::npos);
   CHECK(out.find("band            integer, default 1; >= 1") != std::string::npos);
   CHECK(out.find("path            input path, required") != std::string::npos);
-  CHECK(out.find("drop            string, default \"all_nodata\"; one of: all_nodata, any_nodata, none") != std::string::npos);
+  CHECK(out.find("drop            string, default \"all_nodata\"; one of: all_nodata, any_nodata, none") !=
+        std::string::npos);
   CHECK(out.find("columns         list of strings, optional") != std::string::npos);
   CHECK(out.find("path            output path, required") != std::string::npos);
   REQUIRE(run_cli("nodes resample", &out) == 0);
   CHECK(out.rfind("resample: Resamples one raster_source", 0) == 0);
-  CHECK(out.find("method          string, default \"nearest\"; one of: nearest, bilinear, cubic, average,") != std::string::npos);
+  CHECK(out.find("method          string, default \"nearest\"; one of: nearest, bilinear, cubic, average,") !=
+        std::string::npos);
   CHECK(out.find("implementation  string, default \"auto\"; one of: auto, fast, warper") != std::string::npos);
   CHECK(out.find("gdalwarp resampling method") != std::string::npos);
   CHECK(out.find("notes:") != std::string::npos);
@@ -114,8 +119,8 @@ TEST_CASE("Cli.Nodes.ListsEveryTypeWithItsOptions") {
 TEST_CASE("Cli.Nodes.UnknownTypeIsTwoWithSuggestion") {
   std::string out;
   CHECK(run_cli("nodes resampel", &out) == 2);
-  CHECK(out.find("nodes: unknown node type \"resampel\" (did you mean \"resample\"?) (known: raster_source, resample, merge, csv_sink)") !=
-        std::string::npos);
+  CHECK(out.find("nodes: unknown node type \"resampel\" (did you mean \"resample\"?) (known: raster_source, resample, "
+                 "merge, csv_sink)") != std::string::npos);
   CHECK(run_cli("nodes resampel --markdown", &out) == 2);
 }
 
@@ -125,10 +130,11 @@ TEST_CASE("Cli.Nodes.MarkdownMatchesDocs") {
   REQUIRE(run_cli("nodes --markdown", &out) == 0);
   const std::string committed = rasterflow::test::read_text(std::string(RASTERFLOW_SOURCE_DIR) + "/docs/nodes.md");
   std::size_t line = 1;
-  for (std::size_t i = 0; i < std::min(out.size(), committed.size()) && out[i] == committed[i]; ++i) line += out[i] == '\n';
+  for (std::size_t i = 0; i < std::min(out.size(), committed.size()) && out[i] == committed[i]; ++i)
+    line += out[i] == '\n';
   const bool same = out == committed;
-  CHECK_MESSAGE(same, "docs/nodes.md differs from `rasterflow nodes --markdown` from line " << line
-                          << "; regenerate it with: build/rasterflow nodes --markdown > docs/nodes.md");
+  CHECK_MESSAGE(same, "docs/nodes.md differs from `rasterflow nodes --markdown` from line "
+                          << line << "; regenerate it with: build/rasterflow nodes --markdown > docs/nodes.md");
   REQUIRE(run_cli("nodes merge --markdown", &out) == 0);
   CHECK(out.rfind("## `merge`\n", 0) == 0);
   CHECK(committed.find(out) != std::string::npos);

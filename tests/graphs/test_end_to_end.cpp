@@ -82,7 +82,8 @@ TEST_CASE("EndToEnd.Tiny.DropRules") {
   test::TempDir dir;
   write_tiny_sources(dir);
   std::string graph = kTinyGraph;
-  graph.replace(graph.find("\"inputs\": [\"a\", \"b\"] }"), 22, "\"inputs\": [\"a\", \"b\"], \"drop\": \"any_nodata\", \"columns\": [\"temp\", \"code\"] }");
+  graph.replace(graph.find("\"inputs\": [\"a\", \"b\"] }"), 22,
+                "\"inputs\": [\"a\", \"b\"], \"drop\": \"any_nodata\", \"columns\": [\"temp\", \"code\"] }");
   test::run_graph_json(dir.path(), graph);
   CHECK(test::read_text(dir / "out.csv") ==
         "x,y,temp,code\n"

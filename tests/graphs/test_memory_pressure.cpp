@@ -5,11 +5,11 @@
 #include <thread>
 
 #include "nodes/common/sample_data.hpp"
+#include "rasterflow/config.hpp"
 #include "rasterflow/errors.hpp"
+#include "rasterflow/graph.hpp"
 #include "rasterflow/memory.hpp"
 #include "rasterflow/pipeline.hpp"
-#include "rasterflow/graph.hpp"
-#include "rasterflow/config.hpp"
 
 #include <boost/json.hpp>
 #include "support/test_support.hpp"
@@ -19,7 +19,8 @@ using namespace rasterflow;
 namespace {
 std::string sample_graph(const std::string& resolution) {
   return R"({
-  "grid": { "crs": "EPSG:4326", "resolution": )" + resolution + R"( },
+  "grid": { "crs": "EPSG:4326", "resolution": )" +
+         resolution + R"( },
   "nodes": [
     { "id": "t_src", "type": "raster_source", "path": "data/temperature.tif" },
     { "id": "e_src", "type": "raster_source", "path": "data/elevation.tif" },
@@ -71,7 +72,8 @@ TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) 
   options.on_tile_written = [&](const TileRequest&) {
     ++written;
     if (written == 3) {
-      ballast.hold(static_cast<std::uint64_t>(0.86 * static_cast<double>(limit)) - memory.sample().process_rss + (ballast.bytes ? 0 : 0));
+      ballast.hold(static_cast<std::uint64_t>(0.86 * static_cast<double>(limit)) - memory.sample().process_rss +
+                   (ballast.bytes ? 0 : 0));
     } else if (written == 8) {
       const std::uint64_t now = memory.sample().process_rss;
       const auto target = static_cast<std::uint64_t>(0.96 * static_cast<double>(limit));
@@ -114,7 +116,8 @@ TEST_CASE("Pressure.Ballast.ChunkSizeHalvesAtWarning" * doctest::timeout(120)) {
   RunOptions options;
   int written = 0;
   options.on_tile_written = [&](const TileRequest&) {
-    if (++written == 1) ballast.hold(static_cast<std::uint64_t>(0.85 * static_cast<double>(limit)) - memory.sample().process_rss);
+    if (++written == 1)
+      ballast.hold(static_cast<std::uint64_t>(0.85 * static_cast<double>(limit)) - memory.sample().process_rss);
   };
   const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.01"), options,
                                             {"memory.limit=" + std::to_string(limit), "memory.sample_interval_ms=10"});
@@ -136,12 +139,13 @@ TEST_CASE("Pressure.PauseBeforeKill.StopsWithAClearError" * doctest::timeout(120
   RunOptions options;
   int written = 0;
   options.on_tile_written = [&](const TileRequest&) {
-    if (++written == 2) ballast.hold(static_cast<std::uint64_t>(0.97 * static_cast<double>(limit)) - memory.sample().process_rss);
+    if (++written == 2)
+      ballast.hold(static_cast<std::uint64_t>(0.97 * static_cast<double>(limit)) - memory.sample().process_rss);
   };
   try {
     test::run_graph_json(dir.path(), sample_graph("0.01"), options,
-                         {"merge.chunk_size=10", "memory.limit=" + std::to_string(limit), "memory.sample_interval_ms=10",
-                          "memory.critical_pause_s=1"});
+                         {"merge.chunk_size=10", "memory.limit=" + std::to_string(limit),
+                          "memory.sample_interval_ms=10", "memory.critical_pause_s=1"});
     FAIL("the run should have stopped");
   } catch (const RunError& e) {
     const std::string msg = e.what();
@@ -168,7 +172,8 @@ TEST_CASE("Modes.InMemory.RefusedWhenTheGridDoesNotFit") {
   test::TempDir dir;
   nodes::generate_sample_data(dir / "data", "small");
   // 10000 x 5000 cells: about 650 MB of merged grid against a 256 MiB limit.
-  CHECK_THROWS_WITH_AS(test::run_graph_json(dir.path(), sample_graph("0.001"), {}, {"merge.enable_streaming=false", "memory.limit=256MiB"}),
+  CHECK_THROWS_WITH_AS(test::run_graph_json(dir.path(), sample_graph("0.001"), {},
+                                            {"merge.enable_streaming=false", "memory.limit=256MiB"}),
                        doctest::Contains("would hold the whole merged grid"), ConfigError);
 }
 
@@ -181,7 +186,8 @@ TEST_CASE("Budget.TilesAreSplitToFitAndTooSmallLimitsFailEarly" * doctest::timeo
   // A limit whose tile budget is a few MB: the default tiles do not fit and are split.
   const std::uint64_t rss = memory.sample().process_rss;
   const std::uint64_t limit = static_cast<std::uint64_t>((static_cast<double>(rss) + (80 << 20)) / 0.8);
-  const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.005"), {}, {"memory.limit=" + std::to_string(limit)});
+  const RunSummary s =
+      test::run_graph_json(dir.path(), sample_graph("0.005"), {}, {"memory.limit=" + std::to_string(limit)});
   CHECK(s.tile_budget > 0);
   CHECK(s.peak_tile_bytes <= s.tile_budget);
   CHECK(test::read_text(dir / "out.csv") == reference);
@@ -204,8 +210,8 @@ class EmptyProcess final : public MemorySource {
   std::uint64_t auto_limit() override { return 64ull << 30; }
 };
 
-std::uint64_t plan_figure(const std::filesystem::path& dir, const std::string& graph_json, const std::vector<std::string>& sets,
-                          const char* key) {
+std::uint64_t plan_figure(const std::filesystem::path& dir, const std::string& graph_json,
+                          const std::vector<std::string>& sets, const char* key) {
   test::write_text(dir / "graph.json", graph_json);
   Config config;
   for (const auto& s : sets) config.set(s);
@@ -217,10 +223,11 @@ std::uint64_t plan_figure(const std::filesystem::path& dir, const std::string& g
 }
 // Writes dir/wide.tif from `spec` (values i % modulus * step) and returns the graph that
 // averages it onto `resolution` into o.csv; runs it once with 2 threads into `reference`.
-std::string wide_average_graph(const test::TempDir& dir, const test::RasterSpec& spec, int modulus, double step, const std::string& resolution,
-                               std::string* reference) {
+std::string wide_average_graph(const test::TempDir& dir, const test::RasterSpec& spec, int modulus, double step,
+                               const std::string& resolution, std::string* reference) {
   std::vector<double> values(static_cast<std::size_t>(spec.width * spec.height));
-  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i % static_cast<std::size_t>(modulus)) * step;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<double>(i % static_cast<std::size_t>(modulus)) * step;
   test::write_raster(dir / "wide.tif", spec, {values});
   const std::string graph = R"({"grid": {"resolution": )" + resolution + R"(}, "nodes": [
     {"id": "s", "type": "raster_source", "path": "wide.tif"},
@@ -242,7 +249,8 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
   const std::string graph = wide_average_graph(dir, spec, 1000, 0.5, "0.01", &reference);
   const std::uint64_t held = 2 * 4096 * 16 * 4;
   const std::vector<std::string> two = {"engine.threads=2"};
-  const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers") + plan_figure(dir.path(), graph, two, "decoded_block_rows");
+  const std::uint64_t buffers =
+      plan_figure(dir.path(), graph, two, "thread_buffers") + plan_figure(dir.path(), graph, two, "decoded_block_rows");
   CHECK(plan_figure(dir.path(), graph, two, "decoded_block_rows") == held);
   const std::uint64_t cache = plan_figure(dir.path(), graph, two, "gdal_cache");
   const auto row = static_cast<std::uint64_t>(plan_figure(dir.path(), graph, two, "bytes_per_cell") * 4096);
@@ -273,12 +281,11 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
 TEST_CASE("Budget.StreamsShrinkBeforeRowsAreGivenUp" * doctest::timeout(180)) {
   test::TempDir dir;
   // 8192 pixels of Float64 in 256 x 256 DEFLATE tiles: decoded in streams of 32 rows per tile.
-  test::RasterSpec spec{
-      .width = 8192,
-      .height = 300,
-      .gt = {0.0, 0.04, 0.0, 12.0, 0.0, -0.04},
-      .type = "Float64",
-      .creation_options = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE"}};
+  test::RasterSpec spec{.width = 8192,
+                        .height = 300,
+                        .gt = {0.0, 0.04, 0.0, 12.0, 0.0, -0.04},
+                        .type = "Float64",
+                        .creation_options = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE"}};
   std::string reference;
   const std::string graph = wide_average_graph(dir, spec, 1013, 0.25, "0.16", &reference);
   const std::vector<std::string> two = {"engine.threads=2"};
@@ -290,7 +297,8 @@ TEST_CASE("Budget.StreamsShrinkBeforeRowsAreGivenUp" * doctest::timeout(180)) {
   // Room for 1.5 grid rows beside the streams: they shrink to 16-row units (less held, still
   // held), and the run writes the same bytes.
   const auto limit = [&](std::uint64_t held) {
-    return std::to_string(static_cast<std::uint64_t>(static_cast<double>(cache + buffers - streams32 + held + row * 3 / 2) / 0.8));
+    return std::to_string(
+        static_cast<std::uint64_t>(static_cast<double>(cache + buffers - streams32 + held + row * 3 / 2) / 0.8));
   };
   const std::vector<std::string> tight = {"engine.threads=2", "memory.limit=" + limit(streams32)};
   const std::uint64_t streams16 = plan_figure(dir.path(), graph, tight, "decoded_block_rows");
@@ -321,13 +329,15 @@ TEST_CASE("Budget.TightBudgetsStillFeedEveryThread" * doctest::timeout(120)) {
   std::string reference;
   const std::string graph = wide_average_graph(dir, spec, 997, 0.5, "0.01", &reference);
   const std::vector<std::string> two = {"engine.threads=2"};
-  const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers") + plan_figure(dir.path(), graph, two, "decoded_block_rows");
+  const std::uint64_t buffers =
+      plan_figure(dir.path(), graph, two, "thread_buffers") + plan_figure(dir.path(), graph, two, "decoded_block_rows");
   const std::uint64_t cache = plan_figure(dir.path(), graph, two, "gdal_cache");
   const auto row = static_cast<std::uint64_t>(plan_figure(dir.path(), graph, two, "bytes_per_cell") * 4096);
   const auto limit = static_cast<std::uint64_t>(static_cast<double>(cache + buffers + row * 5) / 0.8);
   RunOptions options;
   options.memory_source = std::make_shared<EmptyProcess>();
-  const RunSummary s = test::run_graph_json(dir.path(), graph, options, {"engine.threads=2", "memory.limit=" + std::to_string(limit)});
+  const RunSummary s =
+      test::run_graph_json(dir.path(), graph, options, {"engine.threads=2", "memory.limit=" + std::to_string(limit)});
   CHECK(s.tile_budget >= 5 * row * 99 / 100);
   CHECK(s.tile_budget < 6 * row);
   CHECK(s.max_tiles_in_flight_seen >= 3);  // split only until one fits: 1 or 2

@@ -46,8 +46,8 @@ struct Recorded {
   RunSummary summary;
 };
 
-Recorded run_recorded(const test::TempDir& dir, MetricsRecorder::Connect connect, RunOptions options, std::vector<std::string> sets,
-                      std::function<void(int)> after_tile = {}) {
+Recorded run_recorded(const test::TempDir& dir, MetricsRecorder::Connect connect, RunOptions options,
+                      std::vector<std::string> sets, std::function<void(int)> after_tile = {}) {
   test::write_text(dir / "graph.json", kGraph);
   Config config;
   for (const auto& s : sets) config.set(s);
@@ -88,17 +88,26 @@ TEST_CASE("MetricsRun.Sqlite.SnapshotsThrottleEventsAndStageRows" * doctest::tim
   const std::int64_t id = *r.recorder->experiment_id();
   CHECK(r.recorder->dropped() == 0);
   auto db = open_sqlite_metrics(file);
-  CHECK(count(*db, "SELECT COUNT(*) FROM pipeline_metrics WHERE metric_type = 'memory' AND experiment_id = $1", id) >= 1);
-  CHECK(count(*db, "SELECT COUNT(*) FROM v_throttle_events WHERE experiment_id = $1 AND setting = 'window_size' AND level = 'warning'", id) == 1);
-  CHECK(count(*db, "SELECT COUNT(*) FROM pipeline_metrics WHERE metric_type = 'stage' AND experiment_id = $1", id) == 6 * 6);
-  CHECK(count(*db, "SELECT COUNT(*) FROM v_stage_summary WHERE experiment_id = $1 AND items > 0 AND busy_seconds >= 0 AND memory_peak_gb > 0", id) == 6);
+  CHECK(count(*db, "SELECT COUNT(*) FROM pipeline_metrics WHERE metric_type = 'memory' AND experiment_id = $1", id) >=
+        1);
+  CHECK(count(*db,
+              "SELECT COUNT(*) FROM v_throttle_events WHERE experiment_id = $1 AND setting = 'window_size' AND level = "
+              "'warning'",
+              id) == 1);
+  CHECK(count(*db, "SELECT COUNT(*) FROM pipeline_metrics WHERE metric_type = 'stage' AND experiment_id = $1", id) ==
+        6 * 6);
+  CHECK(count(*db,
+              "SELECT COUNT(*) FROM v_stage_summary WHERE experiment_id = $1 AND items > 0 AND busy_seconds >= 0 AND "
+              "memory_peak_gb > 0",
+              id) == 6);
   const QueryResult e = db->query("SELECT status, config_json FROM experiments WHERE id = $1", {std::to_string(id)});
   CHECK(e.rows[0][0].value() == "succeeded");
   CHECK(e.rows[0][1].value().find("\"interval_ms\":10") != std::string::npos);
   // Snapshots carry the attribution fields.
-  const QueryResult snap = db->query("SELECT metadata->>'level', metadata->>'stage', metadata->>'window_size' FROM pipeline_metrics "
-                                     "WHERE metric_type = 'memory' AND experiment_id = $1 ORDER BY created_at DESC LIMIT 1",
-                                     {std::to_string(id)});
+  const QueryResult snap = db->query(
+      "SELECT metadata->>'level', metadata->>'stage', metadata->>'window_size' FROM pipeline_metrics "
+      "WHERE metric_type = 'memory' AND experiment_id = $1 ORDER BY created_at DESC LIMIT 1",
+      {std::to_string(id)});
   CHECK(snap.rows[0][0].value() == "warning");
   CHECK(snap.rows[0][2].value() == "1024");
 }
@@ -113,12 +122,13 @@ TEST_CASE("MetricsRun.Postgres.OutageMidRunFinishesAndCountsDrops" * doctest::ti
   test::TestPostgres server;
   const std::string url = server.url();
   const auto t0 = std::chrono::steady_clock::now();
-  const Recorded r = run_recorded(dir, [url] { return open_postgresql_metrics(url); }, RunOptions{},
-                                  {"metrics.interval_ms=10", "memory.sample_interval_ms=10", "merge.chunk_size=10"},
-                                  [&server](int tile) {
-                                    if (tile == 5) server.stop();
-                                    if (tile > 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-                                  });
+  const Recorded r = run_recorded(
+      dir, [url] { return open_postgresql_metrics(url); }, RunOptions{},
+      {"metrics.interval_ms=10", "memory.sample_interval_ms=10", "merge.chunk_size=10"},
+      [&server](int tile) {
+        if (tile == 5) server.stop();
+        if (tile > 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK(test::read_text(dir / "out.csv") == reference);
   CHECK(r.recorder->experiment_id());
@@ -134,8 +144,8 @@ TEST_CASE("MetricsRun.Cli.PasswordNeverShownAndRequiredDatabase" * doctest::time
   test::TestPostgres server;
   std::string out;
   const std::string url = server.url("secret");
-  CHECK(test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o").string() + " --database '" + url +
-                          "' --log-level debug --experiment masked",
+  CHECK(test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o").string() +
+                          " --database '" + url + "' --log-level debug --experiment masked",
                       &out) == 0);
   CHECK(out.find("secret") == std::string::npos);
   CHECK(out.find("postgres:***@") != std::string::npos);
@@ -151,8 +161,8 @@ TEST_CASE("MetricsRun.Cli.PasswordNeverShownAndRequiredDatabase" * doctest::time
   CHECK(out.find("temperature") != std::string::npos);
   // An unreachable database with metrics.required: exit 2 before anything runs.
   server.stop();
-  CHECK(test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o2").string() + " --database '" + url +
-                          "' --set metrics.required=true",
+  CHECK(test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o2").string() +
+                          " --database '" + url + "' --set metrics.required=true",
                       &out) == 2);
   CHECK(out.find("metrics.required") != std::string::npos);
   CHECK(out.find("secret") == std::string::npos);
@@ -167,10 +177,14 @@ TEST_CASE("MetricsRun.Cli.SqliteDefaultAndMetricsCommand" * doctest::timeout(120
   REQUIRE(test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o").string(), &out) == 0);
   CHECK(out.find("0 dropped") != std::string::npos);
   REQUIRE(std::filesystem::exists(dir / "o/rasterflow_metrics.sqlite"));
-  CHECK(test::run_cli("metrics --sqlite " + (dir / "o/rasterflow_metrics.sqlite").string() + " --experiment 1", &out) == 0);
+  CHECK(test::run_cli("metrics --sqlite " + (dir / "o/rasterflow_metrics.sqlite").string() + " --experiment 1", &out) ==
+        0);
   CHECK(out.find("experiment 1") != std::string::npos);
   CHECK(out.find("memory by stage (v_memory_by_stage)") != std::string::npos);
-  CHECK(test::run_cli("metrics --sqlite " + (dir / "o/rasterflow_metrics.sqlite").string() + " --experiment 7", &out) == 2);
+  CHECK(test::run_cli("metrics --sqlite " + (dir / "o/rasterflow_metrics.sqlite").string() + " --experiment 7", &out) ==
+        2);
   CHECK(out.find("no experiment 7") != std::string::npos);
-  CHECK(test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o").string() + " --set metrics.backend=none", &out) == 0);
+  CHECK(test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o").string() +
+                          " --set metrics.backend=none",
+                      &out) == 0);
 }

@@ -10,7 +10,6 @@
 
 using rasterflow::test::run_cli;
 
-
 TEST_CASE("Mpi.Plan.BandsBalancedByWork") {
   rasterflow::test::TempDir dir;
   rasterflow::test::make_demo_project(dir);
@@ -88,14 +87,14 @@ TEST_CASE("Mpi.TwoAndThreeRanks.SameBytesAsOneProcess" * doctest::timeout(300)) 
   for (const int ranks : {2, 3}) {
     const auto outdir = dir / ("ranks" + std::to_string(ranks));
     const int code = rasterflow::test::run_shell(mpirun(ranks) + "run " + graph + " --output-dir " + outdir.string() +
-                                   " --set merge.chunk_size=8 --memory-limit 3GiB",
-                               &out);
+                                                     " --set merge.chunk_size=8 --memory-limit 3GiB",
+                                                 &out);
     REQUIRE_MESSAGE(code == 0, out);
     CHECK_MESSAGE(rasterflow::test::read_text(outdir / "merged.csv") == reference, "ranks=" << ranks);
     CHECK(out.find("from " + std::to_string(ranks) + " ranks") != std::string::npos);
     // Ranks on one node share its memory limit.
-    CHECK_MESSAGE(out.find("(" + std::to_string(ranks) + " ranks on this node): memory limit " + (ranks == 2 ? "1.5 GiB" : "1.0 GiB") +
-                           " (the node's 3.0 GiB shared)") != std::string::npos,
+    CHECK_MESSAGE(out.find("(" + std::to_string(ranks) + " ranks on this node): memory limit " +
+                           (ranks == 2 ? "1.5 GiB" : "1.0 GiB") + " (the node's 3.0 GiB shared)") != std::string::npos,
                   out);
     // Nothing else is left in the folder: no band file, no .partial.
     for (const auto& entry : std::filesystem::directory_iterator(outdir)) {
@@ -106,10 +105,13 @@ TEST_CASE("Mpi.TwoAndThreeRanks.SameBytesAsOneProcess" * doctest::timeout(300)) 
     const auto db = outdir / "rasterflow_metrics.sqlite";
     CHECK(rasterflow::test::sqlite_number(db, "SELECT count(*) FROM experiments") == 1);
     CHECK(rasterflow::test::sqlite_number(db, "SELECT count(*) FROM experiments WHERE status = 'succeeded'") == 1);
-    CHECK(rasterflow::test::sqlite_number(db, "SELECT count(DISTINCT metadata->>'rank') FROM pipeline_metrics WHERE metric_type = 'stage'") == ranks);
+    CHECK(rasterflow::test::sqlite_number(
+              db, "SELECT count(DISTINCT metadata->>'rank') FROM pipeline_metrics WHERE metric_type = 'stage'") ==
+          ranks);
     CHECK(rasterflow::test::sqlite_number(db, "SELECT count(DISTINCT rank) FROM v_stage_by_rank") == ranks);
     // The stage summary adds the ranks up: every cell of the grid once.
-    CHECK(rasterflow::test::sqlite_number(db, "SELECT CAST(cells AS INTEGER) FROM v_stage_summary WHERE stage = 'merged'") == 200 * 100);
+    CHECK(rasterflow::test::sqlite_number(
+              db, "SELECT CAST(cells AS INTEGER) FROM v_stage_summary WHERE stage = 'merged'") == 200 * 100);
     REQUIRE(run_cli("metrics --sqlite " + db.string(), &out) == 0);
     CHECK(out.find("stages by rank (v_stage_by_rank)") != std::string::npos);
   }
@@ -123,7 +125,8 @@ TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) 
   // reaches the south fails, while reading.
   std::string out;
   const std::string data = (dir / "sample_data").string();
-  REQUIRE(std::system(("gdal_translate -q -srcwin 0 0 150 75 " + data + "/landcover.tif " + data + "/north.tif").c_str()) == 0);
+  REQUIRE(std::system(
+              ("gdal_translate -q -srcwin 0 0 150 75 " + data + "/landcover.tif " + data + "/north.tif").c_str()) == 0);
   std::ofstream(data + "/south.tif") << "this is not a GeoTIFF";
   REQUIRE(std::system(("gdal_translate -q -of VRT " + data + "/landcover.tif " + data + "/mosaic.vrt").c_str()) == 0);
   {
@@ -132,7 +135,8 @@ TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) 
     const auto open = vrt.find("<SimpleSource>");
     const auto close = vrt.find("</SimpleSource>") + std::string("</SimpleSource>").size();
     REQUIRE(open != std::string::npos);
-    const std::string part = R"(<SimpleSource><SourceFilename relativeToVRT="1">%s</SourceFilename><SourceBand>1</SourceBand>
+    const std::string part =
+        R"(<SimpleSource><SourceFilename relativeToVRT="1">%s</SourceFilename><SourceBand>1</SourceBand>
       <SrcRect xOff="0" yOff="0" xSize="150" ySize="75"/><DstRect xOff="0" yOff="%d" xSize="150" ySize="75"/></SimpleSource>)";
     char north[512], south[512];
     std::snprintf(north, sizeof north, part.c_str(), "north.tif", 0);
@@ -144,8 +148,9 @@ TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) 
   graph.replace(graph.find("landcover.tif"), std::string("landcover.tif").size(), "mosaic.vrt");
   rasterflow::test::write_text(dir / "graphs/mosaic.json", graph);
   const std::string outdir = (dir / "out").string();
-  const int code = rasterflow::test::run_shell(mpirun(2) + "run " + (dir / "graphs/mosaic.json").string() + " --output-dir " + outdir + " --set merge.chunk_size=4",
-                             &out);
+  const int code = rasterflow::test::run_shell(mpirun(2) + "run " + (dir / "graphs/mosaic.json").string() +
+                                                   " --output-dir " + outdir + " --set merge.chunk_size=4",
+                                               &out);
   CHECK(code == 1);
   CHECK_MESSAGE(out.find("[rank 1] ") != std::string::npos, out);
   CHECK_MESSAGE(out.find("rank 1: ") != std::string::npos, out);
@@ -155,7 +160,8 @@ TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) 
     const std::string name = entry.path().filename().string();
     CHECK_MESSAGE(name.rfind("merged.csv", 0) != 0, name);  // no final file, no .partial, no band file
   }
-  CHECK(rasterflow::test::sqlite_number(std::filesystem::path(outdir) / "rasterflow_metrics.sqlite", "SELECT count(*) FROM experiments WHERE status = 'failed'") == 1);
+  CHECK(rasterflow::test::sqlite_number(std::filesystem::path(outdir) / "rasterflow_metrics.sqlite",
+                                        "SELECT count(*) FROM experiments WHERE status = 'failed'") == 1);
 }
 #else
 TEST_CASE("Mpi.NotBuilt.LaunchUnderMpiIsAClearError") {

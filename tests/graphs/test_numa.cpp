@@ -28,7 +28,9 @@ TEST_CASE("Numa.SyntheticNodes.CsvIdenticalWithPlacementOnAndOff" * doctest::tim
   // Small tiles, so every domain gets many.
   const std::string common = " --set merge.chunk_size=4";
 
-  REQUIRE(run_with_topology("", "run " + graph + common + " --threads 2 --set engine.numa=off --output-dir " + (dir / "off").string(), &out) == 0);
+  REQUIRE(run_with_topology(
+              "", "run " + graph + common + " --threads 2 --set engine.numa=off --output-dir " + (dir / "off").string(),
+              &out) == 0);
   CHECK(out.find("NUMA placement off (engine.numa: off)") != std::string::npos);
   const std::string reference = rasterflow::test::read_text(dir / "off/merged.csv");
   REQUIRE(reference.size() > 1000);
@@ -40,14 +42,16 @@ TEST_CASE("Numa.SyntheticNodes.CsvIdenticalWithPlacementOnAndOff" * doctest::tim
     const char* export_mode;
   };
   const Case cases[] = {
-      {"pack:2 numa:1 core:1 pu:1", 2, "NUMA placement on, 2 domains (node 0: 1 thread, node 1: 1 thread)", "--streaming"},
+      {"pack:2 numa:1 core:1 pu:1", 2, "NUMA placement on, 2 domains (node 0: 1 thread, node 1: 1 thread)",
+       "--streaming"},
       {"pack:3 numa:1 core:2 pu:1", 3, "NUMA placement on, 3 domains", "--streaming"},
       {"pack:2 numa:2 core:2 pu:1", 4, "NUMA placement on, 4 domains", "--in-memory"},
   };
   for (const auto& c : cases) {
     const std::string outdir = (dir / ("on" + std::to_string(c.threads))).string();
-    const int code = run_with_topology(c.topology, "run " + graph + common + " --threads " + std::to_string(c.threads) + " " +
-                                                       c.export_mode + " --output-dir " + outdir,
+    const int code = run_with_topology(c.topology,
+                                       "run " + graph + common + " --threads " + std::to_string(c.threads) + " " +
+                                           c.export_mode + " --output-dir " + outdir,
                                        &out);
     REQUIRE_MESSAGE(code == 0, out);
     CHECK_MESSAGE(out.find(c.expect) != std::string::npos, out);
@@ -65,18 +69,20 @@ TEST_CASE("Numa.SyntheticNodes.CsvIdenticalWithPlacementOnAndOff" * doctest::tim
     CHECK_MESSAGE(counts.rfind("0/", 0) != 0, counts);
     CHECK_MESSAGE(rasterflow::test::read_text(outdir + "/merged.csv") == reference, c.topology);
     // The metrics record the topology and the placement.
-    CHECK(rasterflow::test::sqlite_number(outdir + "/rasterflow_metrics.sqlite",
-                     "SELECT count(*) FROM pipeline_metrics WHERE metric_type='topology' AND metric_value=" +
-                         std::to_string(c.threads == 4 ? 4 : c.threads) +
-                         " AND json_extract(metadata, '$.placement.active') = 1") == 1);
+    CHECK(rasterflow::test::sqlite_number(
+              outdir + "/rasterflow_metrics.sqlite",
+              "SELECT count(*) FROM pipeline_metrics WHERE metric_type='topology' AND metric_value=" +
+                  std::to_string(c.threads == 4 ? 4 : c.threads) +
+                  " AND json_extract(metadata, '$.placement.active') = 1") == 1);
   }
   // The plan shows the placement and its fallbacks.
   REQUIRE(run_with_topology("pack:2 numa:1 core:1 pu:1", "plan " + graph + " --set engine.threads=2", &out) == 0);
-  CHECK(out.find("topology: 2 packages, 2 NUMA nodes, 2 cores, 2 hardware threads (HWLOC_SYNTHETIC=pack:2 numa:1 core:1 pu:1)") !=
-        std::string::npos);
-  CHECK(out.find("    fallback: topology from HWLOC_SYNTHETIC=pack:2 numa:1 core:1 pu:1 is not this machine: tile buffers are not bound") !=
-        std::string::npos);
-  REQUIRE(run_with_topology("pack:2 numa:1 core:1 pu:1", "plan " + graph + " --set engine.threads=2 --format json", &out) == 0);
+  CHECK(out.find("topology: 2 packages, 2 NUMA nodes, 2 cores, 2 hardware threads (HWLOC_SYNTHETIC=pack:2 numa:1 "
+                 "core:1 pu:1)") != std::string::npos);
+  CHECK(out.find("    fallback: topology from HWLOC_SYNTHETIC=pack:2 numa:1 core:1 pu:1 is not this machine: tile "
+                 "buffers are not bound") != std::string::npos);
+  REQUIRE(run_with_topology("pack:2 numa:1 core:1 pu:1", "plan " + graph + " --set engine.threads=2 --format json",
+                            &out) == 0);
   CHECK(out.find(R"("placement":{"mode":"auto","active":true)") != std::string::npos);
 }
 
@@ -89,9 +95,9 @@ TEST_CASE("Numa.FailureOnOneDomain.NoFinalFile" * doctest::timeout(120)) {
   // Truncate the temperature raster: its header still opens, its later blocks cannot be read.
   const auto tif = dir / "sample_data/temperature.tif";
   std::filesystem::resize_file(tif, std::filesystem::file_size(tif) / 2);
-  const int code = run_with_topology("pack:2 numa:1 core:1 pu:1", "run " + (dir / "graphs/demo.json").string() +
-                                                                       " --threads 2 --set merge.chunk_size=4 --output-dir " +
-                                                                       (dir / "out").string(),
+  const int code = run_with_topology("pack:2 numa:1 core:1 pu:1",
+                                     "run " + (dir / "graphs/demo.json").string() +
+                                         " --threads 2 --set merge.chunk_size=4 --output-dir " + (dir / "out").string(),
                                      &out);
   CHECK(code != 0);
   CHECK(out.find("temperature") != std::string::npos);

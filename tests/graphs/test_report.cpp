@@ -11,10 +11,13 @@ ReportData known_report() {
   ReportData d;
   d.title = "known";
   d.facts = {{"grid", "10 x 10 cells"}};
-  d.nodes = {{"src", "raster_source", {}, 0.1, 100, 0.1}, {"r", "resample", {"src"}, 1.5, 100, 0.2},
-             {"m", "merge", {"r"}, 0.2, 100, 0.2}, {"out", "csv_sink", {"m"}, 0.4, 100, 0.25}};
+  d.nodes = {{"src", "raster_source", {}, 0.1, 100, 0.1},
+             {"r", "resample", {"src"}, 1.5, 100, 0.2},
+             {"m", "merge", {"r"}, 0.2, 100, 0.2},
+             {"out", "csv_sink", {"m"}, 0.4, 100, 0.25}};
   for (int i = 0; i <= 20; ++i) {
-    d.memory.push_back(MemoryPoint{i * 0.5, (100.0 + 12.0 * i) * 1024 * 1024, i < 10 ? 2048 : 1024, 2, i < 10 ? "normal" : "warning"});
+    d.memory.push_back(
+        MemoryPoint{i * 0.5, (100.0 + 12.0 * i) * 1024 * 1024, i < 10 ? 2048 : 1024, 2, i < 10 ? "normal" : "warning"});
   }
   d.throttles = {{5.0, "window_size", 1024, 2048, "warning", "memory at 81% of the limit"},
                  {5.0, "tiles_in_flight", 2, 4, "warning", "memory at 81% of the limit"}};
@@ -23,9 +26,10 @@ ReportData known_report() {
 }
 
 std::string chromium(const std::string& args) {
-  const std::string cmd = "timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-                          "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=$(mktemp -d) " +
-                          args + " 2>/dev/null";
+  const std::string cmd =
+      "timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+      "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=$(mktemp -d) " +
+      args + " 2>/dev/null";
   FILE* pipe = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
@@ -65,10 +69,13 @@ TEST_CASE("Report.Browser.ChromiumRendersTheChart" * doctest::timeout(180)) {
   const std::string list = dom.substr(points + 8, end - points - 8);
   CHECK(std::count(list.begin(), list.end(), ',') == 21);
   std::size_t markers = 0;
-  for (std::size_t at = dom.find("class=\"throttle\""); at != std::string::npos; at = dom.find("class=\"throttle\"", at + 1)) ++markers;
+  for (std::size_t at = dom.find("class=\"throttle\""); at != std::string::npos;
+       at = dom.find("class=\"throttle\"", at + 1))
+    ++markers;
   CHECK(markers == 2);
   // And a screenshot of it.
-  chromium("--window-size=1000,1400 --screenshot=" + (dir / "report.png").string() + " file://" + (dir / "report.html").string());
+  chromium("--window-size=1000,1400 --screenshot=" + (dir / "report.png").string() + " file://" +
+           (dir / "report.html").string());
   REQUIRE(std::filesystem::exists(dir / "report.png"));
   CHECK(std::filesystem::file_size(dir / "report.png") > 20000);
 }
@@ -79,17 +86,22 @@ TEST_CASE("Report.Cli.RunAndMetricsReports" * doctest::timeout(120)) {
   std::filesystem::create_directories(dir / "graphs");
   std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
   std::string out;
-  REQUIRE(test::run_cli("run " + (dir / "graphs/demo.json").string() + " --output-dir " + (dir / "o").string() + " --report " +
-                            (dir / "run.html").string() + " --memory-limit 1GiB --set metrics.interval_ms=10",
+  REQUIRE(test::run_cli("run " + (dir / "graphs/demo.json").string() + " --output-dir " + (dir / "o").string() +
+                            " --report " + (dir / "run.html").string() +
+                            " --memory-limit 1GiB --set metrics.interval_ms=10",
                         &out) == 0);
   const std::string run = test::read_text(dir / "run.html");
   CHECK(run.find("rasterflow run: demo_climate_merge") != std::string::npos);
   CHECK(run.find("200 x 100 cells") != std::string::npos);
   CHECK(run.find("1.0 GiB (memory.limit)") != std::string::npos);
-  const bool limit_shown = run.find("class=\"threshold limit\"") != std::string::npos || run.find("class=\"threshold-note\"") != std::string::npos;
+  const bool limit_shown = run.find("class=\"threshold limit\"") != std::string::npos ||
+                           run.find("class=\"threshold-note\"") != std::string::npos;
   CHECK(limit_shown);
-  for (const char* id : {"temperature_src", "landcover", "merged", "table"}) CHECK(run.find(std::string("<td>") + id + "</td>") != std::string::npos);
-  REQUIRE(test::run_cli("metrics --sqlite " + (dir / "o/rasterflow_metrics.sqlite").string() + " --report " + (dir / "db.html").string(), &out) == 0);
+  for (const char* id : {"temperature_src", "landcover", "merged", "table"})
+    CHECK(run.find(std::string("<td>") + id + "</td>") != std::string::npos);
+  REQUIRE(test::run_cli("metrics --sqlite " + (dir / "o/rasterflow_metrics.sqlite").string() + " --report " +
+                            (dir / "db.html").string(),
+                        &out) == 0);
   const std::string db = test::read_text(dir / "db.html");
   CHECK(db.find("rasterflow run: demo_climate_merge") != std::string::npos);
   CHECK(db.find("succeeded") != std::string::npos);

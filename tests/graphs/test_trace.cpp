@@ -45,7 +45,8 @@ TEST_CASE("Trace.ChromeTraceEvents.SpansPerThreadAndCounters" * doctest::timeout
   // A thread runs one node at a time: its spans do not overlap.
   for (auto& [tid, spans] : spans_per_thread) {
     std::sort(spans.begin(), spans.end());
-    for (std::size_t i = 1; i < spans.size(); ++i) CHECK(spans[i - 1].first + spans[i - 1].second <= spans[i].first + 1);
+    for (std::size_t i = 1; i < spans.size(); ++i)
+      CHECK(spans[i - 1].first + spans[i - 1].second <= spans[i].first + 1);
   }
   CHECK(counters.count("process RSS") == 1);
   CHECK(counters.count("tiles in flight") == 1);

@@ -7,10 +7,10 @@
 #include <array>
 #include <atomic>
 #include <cmath>
-#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -56,7 +56,8 @@ nodes::BlockRows::Layout layout_of(const std::string& path) {
 std::vector<double> gdal_window(const std::string& path, int col0, int row0, int cols, int rows) {
   GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
   std::vector<double> out(static_cast<std::size_t>(cols * rows));
-  REQUIRE(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, col0, row0, cols, rows, out.data(), cols, rows, GDT_Float64, 0, 0) == CE_None);
+  REQUIRE(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, col0, row0, cols, rows, out.data(), cols, rows, GDT_Float64,
+                       0, 0) == CE_None);
   GDALClose(ds);
   return out;
 }
@@ -64,7 +65,8 @@ std::vector<double> gdal_window(const std::string& path, int col0, int row0, int
 std::string write_field(const test::TempDir& dir, const std::string& type, int width, int height) {
   test::RasterSpec spec{.width = width, .height = height, .type = type};
   std::vector<double> values(static_cast<std::size_t>(width * height));
-  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>((i * 37) % 251) - (type == "Float32" ? 100.25 : 0.0);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<double>((i * 37) % 251) - (type == "Float32" ? 100.25 : 0.0);
   const std::string path = (dir / (type + ".tif")).string();
   test::write_raster(path, spec, {values});  // tiled 16 x 16: blocks cut at the right and bottom edges
   return path;
@@ -72,14 +74,10 @@ std::string write_field(const test::TempDir& dir, const std::string& type, int w
 
 // A GeoTIFF of `type` with the given creation options (values varied enough to give DEFLATE
 // real work, within every type's range).
-std::string write_tiff(const test::TempDir& dir, const std::string& name, const std::string& type, int width, int height,
-                       std::vector<std::string> options, int bands = 1) {
+std::string write_tiff(const test::TempDir& dir, const std::string& name, const std::string& type, int width,
+                       int height, std::vector<std::string> options, int bands = 1) {
   test::RasterSpec spec{
-      .width = width,
-      .height = height,
-      .type = type,
-      .bands = bands,
-      .creation_options = std::move(options)};
+      .width = width, .height = height, .type = type, .bands = bands, .creation_options = std::move(options)};
   const bool floating = type.rfind("Float", 0) == 0;
   const bool is_signed = type.rfind("Int", 0) == 0 || floating;
   std::vector<std::vector<double>> values(static_cast<std::size_t>(bands));
@@ -124,7 +122,9 @@ Streamed open_streams(const std::string& path, int band = 1, const std::string& 
   if (s.streams) {
     l.block_height = s.streams->unit_rows();
     s.rows = std::make_unique<nodes::BlockRows>(
-        l, [st = s.streams.get()](std::int64_t row, std::int64_t column, std::byte* dst) { st->decode(row, column, dst); }, where, path, 4);
+        l,
+        [st = s.streams.get()](std::int64_t row, std::int64_t column, std::byte* dst) { st->decode(row, column, dst); },
+        where, path, 4);
   }
   return s;
 }
@@ -132,13 +132,15 @@ Streamed open_streams(const std::string& path, int band = 1, const std::string& 
 std::vector<double> gdal_band_window(const std::string& path, int band, int col0, int row0, int cols, int rows) {
   GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
   std::vector<double> out(static_cast<std::size_t>(cols * rows));
-  REQUIRE(GDALRasterIO(GDALGetRasterBand(ds, band), GF_Read, col0, row0, cols, rows, out.data(), cols, rows, GDT_Float64, 0, 0) == CE_None);
+  REQUIRE(GDALRasterIO(GDALGetRasterBand(ds, band), GF_Read, col0, row0, cols, rows, out.data(), cols, rows,
+                       GDT_Float64, 0, 0) == CE_None);
   GDALClose(ds);
   return out;
 }
 
 // Every window of `windows` read through the streams equals GDALRasterIO's.
-void check_windows(nodes::BlockRows& rows, const std::string& path, int band, const std::vector<std::array<int, 4>>& windows) {
+void check_windows(nodes::BlockRows& rows, const std::string& path, int band,
+                   const std::vector<std::array<int, 4>>& windows) {
   for (const auto& w : windows) {
     const int c0 = w[0], r0 = w[1], cols = w[2], n = w[3];
     CAPTURE(c0);
@@ -157,7 +159,8 @@ void check_windows(nodes::BlockRows& rows, const std::string& path, int band, co
 
 // Two threads take bands of `band_rows` full-width rows in turn, as two workers take tiles,
 // holding each band while they read it; returns how many samples differ from `whole`.
-int wrong_in_two_threads(nodes::BlockRows& rows, int width, int height, int band_rows, const std::vector<double>& whole) {
+int wrong_in_two_threads(nodes::BlockRows& rows, int width, int height, int band_rows,
+                         const std::vector<double>& whole) {
   std::atomic<int> next{0};
   std::atomic<int> wrong{0};
   const auto work = [&] {
@@ -187,7 +190,8 @@ TEST_CASE("TiffTiles.SameSamplesAsGdal.TypesCompressionsPredictorsByteOrders") {
   for (const std::string type : {"Byte", "Int16", "UInt16", "Int32", "UInt32", "Float32", "Float64"}) {
     const bool floating = type.rfind("Float", 0) == 0;
     for (const std::string endianness : {"LITTLE", "BIG"}) {
-      std::vector<std::vector<std::string>> variants = {{"COMPRESS=NONE"}, {"COMPRESS=DEFLATE"}, {"COMPRESS=DEFLATE", "PREDICTOR=2"}};
+      std::vector<std::vector<std::string>> variants = {
+          {"COMPRESS=NONE"}, {"COMPRESS=DEFLATE"}, {"COMPRESS=DEFLATE", "PREDICTOR=2"}};
       if (floating) variants.push_back({"COMPRESS=DEFLATE", "PREDICTOR=3"});
       for (auto options : variants) {
         options.insert(options.end(), {"TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64", "ENDIANNESS=" + endianness});
@@ -204,7 +208,8 @@ TEST_CASE("TiffTiles.SameSamplesAsGdal.TypesCompressionsPredictorsByteOrders") {
           CHECK(s.streams->inflater() == inflater);
           CHECK(s.streams->unit_rows() == 32);
           // The whole band, windows inside one unit, across units, tiles and the cut edge tiles.
-          check_windows(*s.rows, path, 1, {{0, 0, 150, 140}, {3, 5, 20, 30}, {63, 31, 2, 2}, {140, 120, 10, 20}, {70, 33, 1, 100}});
+          check_windows(*s.rows, path, 1,
+                        {{0, 0, 150, 140}, {3, 5, 20, 30}, {63, 31, 2, 2}, {140, 120, 10, 20}, {70, 33, 1, 100}});
           ++(inflater == Inflater::zlib ? zlib_files : files);
         }
       }
@@ -224,16 +229,18 @@ TEST_CASE("TiffTiles.StripsUnitSizesAndBands") {
   check_windows(*s.rows, strips, 1, {{0, 0, 100, 150}, {10, 120, 50, 30}});
   // 48-row tiles: units of 16; 256-row tiles: units of 64.
   for (const auto& [height, unit] : std::vector<std::pair<int, int>>{{48, 16}, {256, 64}}) {
-    const std::string path = write_tiff(dir, "t" + std::to_string(height) + ".tif", "Float32", 300, 300,
-                                        {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=32", "BLOCKYSIZE=" + std::to_string(height)});
+    const std::string path =
+        write_tiff(dir, "t" + std::to_string(height) + ".tif", "Float32", 300, 300,
+                   {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=32", "BLOCKYSIZE=" + std::to_string(height)});
     auto t = open_streams(path);
     REQUIRE_MESSAGE(t.streams != nullptr, t.why);
     CHECK(t.streams->unit_rows() == unit);
     check_windows(*t.rows, path, 1, {{0, 0, 300, 300}, {31, 47, 3, 3}});
   }
   // Band 2 of a band-interleaved file has its own tiles.
-  const std::string bands = write_tiff(dir, "bands.tif", "UInt16", 90, 100,
-                                       {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=32", "BLOCKYSIZE=32", "INTERLEAVE=BAND"}, 2);
+  const std::string bands =
+      write_tiff(dir, "bands.tif", "UInt16", 90, 100,
+                 {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=32", "BLOCKYSIZE=32", "INTERLEAVE=BAND"}, 2);
   auto b = open_streams(bands, 2);
   REQUIRE_MESSAGE(b.streams != nullptr, b.why);
   check_windows(*b.rows, bands, 2, {{0, 0, 90, 100}});
@@ -252,17 +259,23 @@ TEST_CASE("TiffTiles.RefusesWhatOnlyGdalDecodes") {
     return extra;
   };
   CHECK(why(write_tiff(dir, "lzw.tif", "Int16", 100, 100, with({"COMPRESS=LZW"}))) == "LZW compression");
-  CHECK(why(write_tiff(dir, "pixel.tif", "Byte", 100, 100, with({"COMPRESS=DEFLATE", "INTERLEAVE=PIXEL"}), 2)) == "PIXEL interleaving");
-  CHECK(why(write_tiff(dir, "nbits.tif", "UInt16", 100, 100, with({"COMPRESS=DEFLATE", "NBITS=12"}))) == "samples not a whole number of bytes");
-  CHECK(why(write_tiff(dir, "small.tif", "Byte", 100, 100, {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16"})) ==
+  CHECK(why(write_tiff(dir, "pixel.tif", "Byte", 100, 100, with({"COMPRESS=DEFLATE", "INTERLEAVE=PIXEL"}), 2)) ==
+        "PIXEL interleaving");
+  CHECK(why(write_tiff(dir, "nbits.tif", "UInt16", 100, 100, with({"COMPRESS=DEFLATE", "NBITS=12"}))) ==
+        "samples not a whole number of bytes");
+  CHECK(why(write_tiff(dir, "small.tif", "Byte", 100, 100,
+                       {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16"})) ==
         "blocks of 16 rows (nothing to gain)");
   // A sparse file: tiles never written are not in the file (GDAL fills them in).
   {
     const std::string path = (dir / "sparse.tif").string();
-    const char* const options[] = {"TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64", "COMPRESS=DEFLATE", "SPARSE_OK=TRUE", nullptr};
-    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path.c_str(), 128, 128, 1, GDT_Byte, const_cast<char**>(options));
+    const char* const options[] = {"TILED=YES",        "BLOCKXSIZE=64",  "BLOCKYSIZE=64",
+                                   "COMPRESS=DEFLATE", "SPARSE_OK=TRUE", nullptr};
+    GDALDatasetH ds =
+        GDALCreate(GDALGetDriverByName("GTiff"), path.c_str(), 128, 128, 1, GDT_Byte, const_cast<char**>(options));
     std::vector<std::uint8_t> ones(64 * 64, 1);
-    REQUIRE(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, 0, 64, 64, ones.data(), 64, 64, GDT_Byte, 0, 0) == CE_None);
+    REQUIRE(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, 0, 64, 64, ones.data(), 64, 64, GDT_Byte, 0, 0) ==
+            CE_None);
     GDALClose(ds);
     CHECK(why(path).find("sparse tiles") == 0);
   }
@@ -277,7 +290,8 @@ TEST_CASE("TiffTiles.RefusesWhatOnlyGdalDecodes") {
 
 TEST_CASE("TiffTiles.AnyOrderAndTwoThreads") {
   test::TempDir dir;
-  const std::string path = write_tiff(dir, "f.tif", "Float32", 200, 256, {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=128"});
+  const std::string path = write_tiff(dir, "f.tif", "Float32", 200, 256,
+                                      {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=128"});
   const auto whole = gdal_band_window(path, 1, 0, 0, 200, 256);
   {
     // Backwards, unit by unit: every step goes back in a tile, which restarts its stream.
@@ -301,7 +315,8 @@ TEST_CASE("TiffTiles.AnyOrderAndTwoThreads") {
 
 TEST_CASE("TiffTiles.DamagedTileNamesNodeFileTileAndRows") {
   test::TempDir dir;
-  const std::string path = write_tiff(dir, "d.tif", "Float32", 128, 128, {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
+  const std::string path = write_tiff(dir, "d.tif", "Float32", 128, 128,
+                                      {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
   GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
   const long offset = std::atol(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), "BLOCK_OFFSET_1_1", "TIFF"));
   GDALClose(ds);
@@ -316,7 +331,8 @@ TEST_CASE("TiffTiles.DamagedTileNamesNodeFileTileAndRows") {
     REQUIRE_MESSAGE(s.streams != nullptr, s.why);  // the first tile is intact
     std::vector<double> buf(128 * 8);
     s.rows->read(0, 0, 128, 8, buf.data());
-    const std::string expected = "node \"t\" (raster_source): reading " + path + " tile 1 of tile row 1 (rows 64-127) failed: the tile's DEFLATE data is damaged";
+    const std::string expected = "node \"t\" (raster_source): reading " + path +
+                                 " tile 1 of tile row 1 (rows 64-127) failed: the tile's DEFLATE data is damaged";
     CHECK_THROWS_WITH_AS(s.rows->read(0, 70, 128, 8, buf.data()), doctest::Contains(expected.c_str()), IoError);
     CHECK_THROWS_AS(s.rows->read(0, 70, 128, 2, buf.data()), IoError);  // again, and nothing hangs
   }
@@ -325,7 +341,9 @@ TEST_CASE("TiffTiles.DamagedTileNamesNodeFileTileAndRows") {
 TEST_CASE("TiffTiles.FailureMidTileRestartsTheTile") {
   // One column of 64 x 256 tiles in units of 64 rows, with incompressible-looking values.
   test::TempDir dir;
-  const test::RasterSpec spec{.width = 64, .height = 256, .type = "Float32",
+  const test::RasterSpec spec{.width = 64,
+                              .height = 256,
+                              .type = "Float32",
                               .creation_options = {"TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=256", "COMPRESS=DEFLATE"}};
   std::vector<double> values(64 * 256);
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>((i * 2654435761u) % 1000003u) / 7.0;
@@ -356,7 +374,8 @@ namespace {
 // of its zlib checksum, so its rows still inflate.
 void flip_checksum_byte(const std::string& path, const std::string& block) {
   GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
-  const auto offset = std::stoull(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), ("BLOCK_OFFSET_" + block).c_str(), "TIFF"));
+  const auto offset =
+      std::stoull(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), ("BLOCK_OFFSET_" + block).c_str(), "TIFF"));
   const auto size = std::stoull(GDALGetMetadataItem(GDALGetRasterBand(ds, 1), ("BLOCK_SIZE_" + block).c_str(), "TIFF"));
   GDALClose(ds);
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -373,7 +392,8 @@ TEST_CASE("TiffTiles.EachTilesChecksumIsChecked") {
   // The last byte of a tile's data is the end of its zlib checksum: its rows still inflate,
   // but the tile's last unit must fail (as GDAL fails that block), not pass on wrong data.
   test::TempDir dir;
-  const std::string path = write_tiff(dir, "c.tif", "Int16", 128, 128, {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
+  const std::string path =
+      write_tiff(dir, "c.tif", "Int16", 128, 128, {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
   flip_checksum_byte(path, "0_1");
   for (const Inflater inflater : {Inflater::isal, Inflater::zlib}) {
     auto s = open_streams(path, 1, "node \"s\" (raster_source)", inflater);
@@ -381,13 +401,16 @@ TEST_CASE("TiffTiles.EachTilesChecksumIsChecked") {
     REQUIRE(s.streams->unit_rows() == 32);
     std::vector<double> buf(128 * 64);
     s.rows->read(0, 0, 128, 64, buf.data());  // tile row 0 is intact
-    const std::string expected = "reading " + path + " tile 0 of tile row 1 (rows 64-127) failed: the tile's DEFLATE checksum does not match its data";
+    const std::string expected =
+        "reading " + path +
+        " tile 0 of tile row 1 (rows 64-127) failed: the tile's DEFLATE checksum does not match its data";
     CHECK_THROWS_WITH_AS(s.rows->read(0, 96, 128, 32, buf.data()), doctest::Contains(expected.c_str()), IoError);
   }
   std::vector<double> gdal(64 * 64);
   GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
   CPLPushErrorHandler(CPLQuietErrorHandler);
-  CHECK(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 64, 64, 64, gdal.data(), 64, 64, GDT_Float64, 0, 0) != CE_None);
+  CHECK(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 64, 64, 64, gdal.data(), 64, 64, GDT_Float64, 0, 0) !=
+        CE_None);
   CPLPopErrorHandler();
   GDALClose(ds);
 }
@@ -397,7 +420,8 @@ TEST_CASE("TiffTiles.BottomTilesReadAsGdalReadsThem") {
   // the band. GDAL decodes only the band's rows of a bottom tile, so it never reaches that
   // tile's checksum: a wrong one passes GDAL, and it passes here too, with the same values.
   test::TempDir dir;
-  const std::string path = write_tiff(dir, "b.tif", "Int16", 128, 80, {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
+  const std::string path =
+      write_tiff(dir, "b.tif", "Int16", 128, 80, {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
   flip_checksum_byte(path, "1_1");
   auto s = open_streams(path);
   REQUIRE_MESSAGE(s.streams != nullptr, s.why);
@@ -413,11 +437,13 @@ TEST_CASE("BlockRows.WindowsEqualGdalRasterIO") {
     CAPTURE(type);
     const std::string path = write_field(dir, type, 70, 45);
     Handles handles{path};
-    nodes::BlockRows rows(layout_of(path), [&] { return handles.band(); }, "node \"s\" (raster_source)", path);
+    nodes::BlockRows rows(
+        layout_of(path), [&] { return handles.band(); }, "node \"s\" (raster_source)", path);
     CHECK(rows.block_rows() == 3);
     CHECK(rows.row_bytes() == static_cast<std::size_t>(5 * 16 * 16 * GDALGetDataTypeSizeBytes(layout_of(path).type)));
     // Windows that start and end inside blocks, span block rows and columns, and touch the edges.
-    for (const auto& [c0, r0, cols, rows_n] : std::vector<std::array<int, 4>>{{0, 0, 70, 45}, {3, 5, 20, 30}, {15, 15, 2, 2}, {60, 40, 10, 5}, {33, 17, 1, 28}}) {
+    for (const auto& [c0, r0, cols, rows_n] : std::vector<std::array<int, 4>>{
+             {0, 0, 70, 45}, {3, 5, 20, 30}, {15, 15, 2, 2}, {60, 40, 10, 5}, {33, 17, 1, 28}}) {
       std::vector<double> ours(static_cast<std::size_t>(cols * rows_n), -1.0);
       rows.read(c0, r0, cols, rows_n, ours.data());
       CHECK(ours == gdal_window(path, c0, r0, cols, rows_n));
@@ -429,7 +455,8 @@ TEST_CASE("BlockRows.DecodesEachRowOnceInRasterOrder") {
   test::TempDir dir;
   const std::string path = write_field(dir, "Float32", 50, 64);
   Handles handles{path};
-  nodes::BlockRows rows(layout_of(path), [&] { return handles.band(); }, "node \"s\" (raster_source)", path);
+  nodes::BlockRows rows(
+      layout_of(path), [&] { return handles.band(); }, "node \"s\" (raster_source)", path);
   std::vector<double> buf(50 * 3);
   for (int r = 0; r < 64; r += 3) {
     const auto hold = rows.hold(r, r + 3);
@@ -444,7 +471,8 @@ TEST_CASE("BlockRows.ThreadsShareTheDecoding") {
   const std::string path = write_field(dir, "Int16", 300, 200);
   const auto whole = gdal_window(path, 0, 0, 300, 200);
   Handles handles{path};
-  nodes::BlockRows rows(layout_of(path), [&] { return handles.band(); }, "node \"s\" (raster_source)", path);
+  nodes::BlockRows rows(
+      layout_of(path), [&] { return handles.band(); }, "node \"s\" (raster_source)", path);
   CHECK(wrong_in_two_threads(rows, 300, 200, 4, whole) == 0);
   // 13 block rows; a thread running ahead may have made the other decode one again.
   CHECK(rows.stats().rows_decoded >= 13);
@@ -468,10 +496,12 @@ TEST_CASE("BlockRows.UnreadableBlockNamesNodeFileAndRows") {
     f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
   }
   Handles handles{path};
-  nodes::BlockRows rows(layout, [&] { return handles.band(); }, "node \"t\" (raster_source)", path);
+  nodes::BlockRows rows(
+      layout, [&] { return handles.band(); }, "node \"t\" (raster_source)", path);
   std::vector<double> buf(64 * 16);
   rows.read(0, 0, 64, 16, buf.data());  // block row 0 is intact
-  const std::string expected = "node \"t\" (raster_source): reading " + path + " block 0 of block row 2 (rows 32-47) failed";
+  const std::string expected =
+      "node \"t\" (raster_source): reading " + path + " block 0 of block row 2 (rows 32-47) failed";
   CHECK_THROWS_WITH_AS(rows.read(0, 32, 64, 16, buf.data()), doctest::Contains(expected.c_str()), IoError);
   // The failed row is not kept: asking again fails again (and nothing hangs).
   CHECK_THROWS_AS(rows.read(0, 40, 64, 2, buf.data()), IoError);

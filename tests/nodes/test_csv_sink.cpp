@@ -54,7 +54,8 @@ namespace {
 // Formats one tile of integer values i % 100 through a csv_sink on an 18000 x 9000 grid of
 // 0.02 degrees, with one column named `name`, writes it to dir/o.csv and returns the bytes the
 // tile's text counted for itself.
-std::size_t format_tile(const test::TempDir& dir, const TileRequest& tile, const std::string& name, const std::vector<std::string>& sets) {
+std::size_t format_tile(const test::TempDir& dir, const TileRequest& tile, const std::string& name,
+                        const std::vector<std::string>& sets) {
   NodeSpec merged;  // the sink asks its input for its columns: a merge of one
   merged.id = "m";
   merged.type = "merge";
@@ -99,7 +100,7 @@ TEST_CASE("CsvSink.Text.HoldsAboutTheBytesItWrites") {
   const std::size_t bytes = format_tile(dir, TileRequest{0, 100, 2, 18000}, "v", {});
   const auto written = std::filesystem::file_size(dir / "o.csv");
   CHECK(written > 36000 * 15);  // "-179.99,87.97,42\n": 15-18 bytes a row
-  CHECK(bytes >= written);  // whole buffers of a sixteenth of the longest row: at most one more
+  CHECK(bytes >= written);      // whole buffers of a sixteenth of the longest row: at most one more
   CHECK(bytes <= written + 18000 * (13 + 7 + 3 + 25) / 16);
 }
 

@@ -25,7 +25,8 @@ std::vector<double> field(std::int64_t w, std::int64_t h, double nodata, bool in
   std::vector<double> v(static_cast<std::size_t>(w * h));
   for (std::int64_t r = 0; r < h; ++r) {
     for (std::int64_t c = 0; c < w; ++c) {
-      double x = 100.0 + 40.0 * std::sin(0.3 * static_cast<double>(c)) * std::cos(0.2 * static_cast<double>(r)) + static_cast<double>(c + r);
+      double x = 100.0 + 40.0 * std::sin(0.3 * static_cast<double>(c)) * std::cos(0.2 * static_cast<double>(r)) +
+                 static_cast<double>(c + r);
       if (integers) x = std::round(x);
       if ((c * 7 + r * 3) % 11 == 0) x = nodata;  // scattered holes
       v[static_cast<std::size_t>(r * w + c)] = x;
@@ -62,8 +63,8 @@ struct Comparison {
 
 // rel_tolerance 0: identical values; as_float: compare as the Float32 values they are (the CSV
 // prints a Float32 in its own shortest form, which parses back to the same float).
-Comparison compare(const std::vector<double>& ours, const std::vector<double>& ref, double rel_tolerance, bool as_float = false,
-                   const std::function<bool(std::size_t)>& ignore = {}) {
+Comparison compare(const std::vector<double>& ours, const std::vector<double>& ref, double rel_tolerance,
+                   bool as_float = false, const std::function<bool(std::size_t)>& ignore = {}) {
   Comparison c;
   c.cells = ours.size();
   for (std::size_t i = 0; i < ours.size(); ++i) {
@@ -73,7 +74,7 @@ Comparison compare(const std::vector<double>& ours, const std::vector<double>& r
     bool same = a == b;
     if (same && !a) {
       ++c.valid;
-      same = as_float ? static_cast<float>(ours[i]) == static_cast<float>(ref[i])
+      same = as_float             ? static_cast<float>(ours[i]) == static_cast<float>(ref[i])
              : rel_tolerance == 0 ? ours[i] == ref[i]
                                   : std::fabs(ours[i] - ref[i]) <= rel_tolerance * std::max(1.0, std::fabs(ref[i]));
     }
@@ -92,12 +93,15 @@ Comparison compare(const std::vector<double>& ours, const std::vector<double>& r
 
 // Runs source -> resample(method, implementation) -> merge(drop none) -> csv on `grid_json`
 // and returns the grid and its values (NaN for nodata).
-std::pair<Grid, std::vector<double>> resample_once(const test::TempDir& dir, const std::string& source, const std::string& method,
-                                                  const std::string& implementation, const std::string& grid_json,
-                                                  const std::string& source_options = "", std::int64_t tile_rows = 2) {
+std::pair<Grid, std::vector<double>> resample_once(const test::TempDir& dir, const std::string& source,
+                                                   const std::string& method, const std::string& implementation,
+                                                   const std::string& grid_json, const std::string& source_options = "",
+                                                   std::int64_t tile_rows = 2) {
   const std::string graph = R"({"grid": )" + grid_json + R"(, "nodes": [
-      {"id": "s", "type": "raster_source", "path": ")" + source + "\"" + source_options + R"(},
-      {"id": "v", "type": "resample", "inputs": ["s"], "method": ")" + method + R"(", "implementation": ")" + implementation + R"("},
+      {"id": "s", "type": "raster_source", "path": ")" +
+                            source + "\"" + source_options + R"(},
+      {"id": "v", "type": "resample", "inputs": ["s"], "method": ")" +
+                            method + R"(", "implementation": ")" + implementation + R"("},
       {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
   test::write_text(dir / "graph.json", graph);
@@ -130,7 +134,8 @@ TEST_CASE("Resample.BadMethod.MessageNamesNodeAndChoices") {
     {"id": "m", "type": "merge", "inputs": ["r"]},
     {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
   CHECK_THROWS_WITH_AS(parse_graph(graph, "g.json"),
-                       doctest::Contains("g.json: node \"r\" (resample): option \"method\": unknown value \"bicubic\" (expected one of: nearest, bilinear, cubic"),
+                       doctest::Contains("g.json: node \"r\" (resample): option \"method\": unknown value \"bicubic\" "
+                                         "(expected one of: nearest, bilinear, cubic"),
                        GraphError);
 }
 
@@ -180,15 +185,17 @@ TEST_CASE("Resample.Kernels.AverageAndSumAddInTheCellByCellOrder") {
               const auto cells = static_cast<std::size_t>(l.out_width * l.out_height);
               std::vector<double> out(cells), scratch;
               std::vector<std::uint8_t> valid(cells);
-              nodes::reduce_blocks(*nodes::parse_method(method), src, l, has_nodata ? std::optional<double>(nodata) : std::nullopt, out, valid,
-                                   scratch);
+              nodes::reduce_blocks(*nodes::parse_method(method), src, l,
+                                   has_nodata ? std::optional<double>(nodata) : std::nullopt, out, valid, scratch);
               std::size_t mismatches = 0, checked = 0;
               for (std::int64_t r = 0; r < l.out_height; ++r) {
                 for (std::int64_t c = 0; c < l.out_width; ++c) {
                   double sum = 0;
                   std::int64_t n = 0;
-                  for (std::int64_t sy = std::max<std::int64_t>(0, y0 + r * ky); sy < std::min(l.src_height, y0 + (r + 1) * ky); ++sy) {
-                    for (std::int64_t sx = std::max<std::int64_t>(0, x0 + c * kx); sx < std::min(l.src_width, x0 + (c + 1) * kx); ++sx) {
+                  for (std::int64_t sy = std::max<std::int64_t>(0, y0 + r * ky);
+                       sy < std::min(l.src_height, y0 + (r + 1) * ky); ++sy) {
+                    for (std::int64_t sx = std::max<std::int64_t>(0, x0 + c * kx);
+                         sx < std::min(l.src_width, x0 + (c + 1) * kx); ++sx) {
                       const double v = src[static_cast<std::size_t>(sy * l.src_width + sx)];
                       if (std::isnan(v) || (has_nodata && v == nodata)) continue;
                       sum += v;
@@ -197,7 +204,8 @@ TEST_CASE("Resample.Kernels.AverageAndSumAddInTheCellByCellOrder") {
                   }
                   const auto i = static_cast<std::size_t>(r * l.out_width + c);
                   const double want = method == "average" ? sum / static_cast<double>(n) : sum;
-                  const bool same = n == 0 ? (valid[i] == 0 && std::isnan(out[i])) : (valid[i] == 1 && std::memcmp(&out[i], &want, sizeof want) == 0);
+                  const bool same = n == 0 ? (valid[i] == 0 && std::isnan(out[i]))
+                                           : (valid[i] == 1 && std::memcmp(&out[i], &want, sizeof want) == 0);
                   mismatches += same ? 0 : 1;
                   checked += n > 0 ? 1 : 0;
                 }
@@ -215,18 +223,16 @@ TEST_CASE("Resample.Kernels.AverageAndSumAddInTheCellByCellOrder") {
 TEST_CASE("Resample.AgreesWithGdalwarp.EveryMethodOnNonIntegerRatio" * doctest::timeout(120)) {
   test::TempDir dir;
   test::RasterSpec spec{
-      .width = 37,
-      .height = 23,
-      .gt = {10.0, 0.13, 0.0, 50.0, 0.0, -0.11},
-      .type = "Float32",
-      .nodata = -9999};
+      .width = 37, .height = 23, .gt = {10.0, 0.13, 0.0, 50.0, 0.0, -0.11}, .type = "Float32", .nodata = -9999};
   test::write_raster(dir / "src.tif", spec, {field(37, 23, -9999, false)});
-  for (const char* method : {"nearest", "bilinear", "cubic", "average", "sum", "min", "max", "med", "mode", "q1", "q3", "rms"}) {
+  for (const char* method :
+       {"nearest", "bilinear", "cubic", "average", "sum", "min", "max", "med", "mode", "q1", "q3", "rms"}) {
     const std::string method_text = method;
     CAPTURE(method_text);
     const std::string graph = std::string(R"({"grid": {"resolution": 0.3, "extent": "union"}, "nodes": [
       {"id": "s", "type": "raster_source", "path": "src.tif"},
-      {"id": "v", "type": "resample", "inputs": ["s"], "method": ")") + method + R"("},
+      {"id": "v", "type": "resample", "inputs": ["s"], "method": ")") +
+                              method + R"("},
       {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
     RunOptions options;
@@ -250,12 +256,11 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryMethodOnNonIntegerRatio" * doctest::
 TEST_CASE("Resample.FastPath.SameValuesAsWarper" * doctest::timeout(240)) {
   test::TempDir dir;
   for (const std::string type : {"Float32", "Int16", "Byte"}) {
-    test::RasterSpec spec{
-        .width = 41,
-        .height = 29,
-        .gt = {10.0, 0.1, 0.0, 50.0, 0.0, -0.1},
-        .type = type,
-        .nodata = type == "Byte" ? 255.0 : -999.0};
+    test::RasterSpec spec{.width = 41,
+                          .height = 29,
+                          .gt = {10.0, 0.1, 0.0, 50.0, 0.0, -0.1},
+                          .type = type,
+                          .nodata = type == "Byte" ? 255.0 : -999.0};
     auto values = field(41, 29, *spec.nodata, true);
     if (type == "Byte") {
       for (auto& v : values) {
@@ -312,7 +317,8 @@ TEST_CASE("Resample.FastPath.ChosenOnlyWhenItApplies") {
   const auto plan_of = [&](const std::string& grid, const std::string& method, const std::string& impl) {
     test::write_text(dir / "g.json", R"({"grid": )" + grid + R"(, "nodes": [
       {"id": "s", "type": "raster_source", "path": "src.tif"},
-      {"id": "v", "type": "resample", "inputs": ["s"], "method": ")" + method + R"(", "implementation": ")" + impl + R"("},
+      {"id": "v", "type": "resample", "inputs": ["s"], "method": ")" +
+                                         method + R"(", "implementation": ")" + impl + R"("},
       {"id": "m", "type": "merge", "inputs": ["v"]},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
     Config config;
@@ -321,25 +327,30 @@ TEST_CASE("Resample.FastPath.ChosenOnlyWhenItApplies") {
     for (const auto& line : p.plan()) text += line + "\n";
     return text;
   };
-  CHECK(plan_of(R"({"resolution": 0.2})", "average", "auto").find("path: fast (block reduction of 2 x 2") != std::string::npos);
-  CHECK(plan_of(R"({"resolution": 0.25})", "average", "auto").find("2.5 x 2.5 source pixels, not a whole number") != std::string::npos);
-  CHECK(plan_of(R"({"resolution": 0.2})", "bilinear", "auto").find("bilinear reads neighbouring pixels") != std::string::npos);
-  CHECK(plan_of(R"({"resolution": 0.2, "crs": "EPSG:3857"})", "average", "auto").find("CRS differs") != std::string::npos);
-  CHECK(plan_of(R"({"resolution": 0.2})", "average", "warper").find("forced by option implementation") != std::string::npos);
-  CHECK_THROWS_WITH_AS(plan_of(R"({"resolution": 0.25})", "average", "fast"),
-                       doctest::Contains("node \"v\" (resample): option \"implementation\": the fast path does not apply"), GraphError);
+  CHECK(plan_of(R"({"resolution": 0.2})", "average", "auto").find("path: fast (block reduction of 2 x 2") !=
+        std::string::npos);
+  CHECK(plan_of(R"({"resolution": 0.25})", "average", "auto").find("2.5 x 2.5 source pixels, not a whole number") !=
+        std::string::npos);
+  CHECK(plan_of(R"({"resolution": 0.2})", "bilinear", "auto").find("bilinear reads neighbouring pixels") !=
+        std::string::npos);
+  CHECK(plan_of(R"({"resolution": 0.2, "crs": "EPSG:3857"})", "average", "auto").find("CRS differs") !=
+        std::string::npos);
+  CHECK(plan_of(R"({"resolution": 0.2})", "average", "warper").find("forced by option implementation") !=
+        std::string::npos);
+  CHECK_THROWS_WITH_AS(
+      plan_of(R"({"resolution": 0.25})", "average", "fast"),
+      doctest::Contains("node \"v\" (resample): option \"implementation\": the fast path does not apply"), GraphError);
 }
 
 TEST_CASE("Resample.AgreesWithGdalwarp.EveryDataType" * doctest::timeout(240)) {
   test::TempDir dir;
   // Non-integer ratio (warper path) and an aligned integer ratio (fast path) for each type.
   for (const std::string type : {"Byte", "UInt16", "Int16", "UInt32", "Int32", "Float32", "Float64"}) {
-    test::RasterSpec spec{
-        .width = 33,
-        .height = 21,
-        .gt = {-5.0, 0.125, 0.0, 3.0, 0.0, -0.125},
-        .type = type,
-        .nodata = type == "Byte" ? 0.0 : 7.0};
+    test::RasterSpec spec{.width = 33,
+                          .height = 21,
+                          .gt = {-5.0, 0.125, 0.0, 3.0, 0.0, -0.125},
+                          .type = type,
+                          .nodata = type == "Byte" ? 0.0 : 7.0};
     auto values = field(33, 21, *spec.nodata, true);
     if (type == "Byte") {
       for (auto& v : values) v = v == 0.0 ? 0.0 : std::fmod(v, 200.0) + 1;
@@ -354,11 +365,13 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryDataType" * doctest::timeout(240)) {
         CAPTURE(res);
         const std::string method_text = method;
         CAPTURE(method_text);
-        const auto [grid, ours] = resample_once(dir, "src.tif", method, "auto", R"({"resolution": )" + std::to_string(res) + "}");
+        const auto [grid, ours] =
+            resample_once(dir, "src.tif", method, "auto", R"({"resolution": )" + std::to_string(res) + "}");
         const bool blending = nodes::is_blending(*nodes::parse_method(method));
         // Blending over integers gives Float64; a floating source keeps its type (docs/nodes.md).
         const bool floating = type == "Float32" || type == "Float64";
-        const auto ref = test::gdalwarp_reference(dir / "src.tif", grid, method_text == "median" ? "med" : method, blending && !floating ? "Float64" : type);
+        const auto ref = test::gdalwarp_reference(dir / "src.tif", grid, method_text == "median" ? "med" : method,
+                                                  blending && !floating ? "Float64" : type);
         // gdalwarp 3.6's mode counts values rounded to 32-bit floats, so on UInt32 values beyond
         // 2^24 its answer is a rounded value that is not in the data; rasterflow's fast path
         // counts the exact values (docs/how-it-runs.md, "Agreement with gdalwarp"). Not comparable
@@ -415,20 +428,20 @@ TEST_CASE("Resample.AgreesWithGdalwarp.WideSourceDecodedInStreams" * doctest::ti
 TEST_CASE("Resample.AgreesWithGdalwarp.ReprojectedSource" * doctest::timeout(120)) {
   test::TempDir dir;
   // A UTM zone 32N raster (metres) merged onto a geographic grid.
-  test::RasterSpec spec{
-      .width = 60,
-      .height = 40,
-      .gt = {500000.0, 1000.0, 0.0, 5000000.0, 0.0, -1000.0},
-      .type = "Float32",
-      .nodata = -9999,
-      .crs = "EPSG:32632"};
+  test::RasterSpec spec{.width = 60,
+                        .height = 40,
+                        .gt = {500000.0, 1000.0, 0.0, 5000000.0, 0.0, -1000.0},
+                        .type = "Float32",
+                        .nodata = -9999,
+                        .crs = "EPSG:32632"};
   test::write_raster(dir / "utm.tif", spec, {field(60, 40, -9999, false)});
   // (bilinear and cubic scale their kernel differently, see the first gdalwarp case.)
   for (const char* method : {"nearest", "average", "max", "mode", "q3"}) {
     const std::string method_text = method;
     CAPTURE(method_text);
     const auto [grid, ours] =
-        resample_once(dir, "utm.tif", method, "auto", R"({"crs": "EPSG:4326", "resolution": 0.02, "extent": [9.1, 44.85, 9.7, 45.1]})");
+        resample_once(dir, "utm.tif", method, "auto",
+                      R"({"crs": "EPSG:4326", "resolution": 0.02, "extent": [9.1, 44.85, 9.7, 45.1]})");
     const auto ref = test::gdalwarp_reference(dir / "utm.tif", grid, method, "Float32");
     const Comparison c = compare(ours, ref, 0.0, true);
     CHECK(c.valid > c.cells / 2);
@@ -444,21 +457,25 @@ TEST_CASE("Resample.Sources.BandNodataOverrideNanAndNoNodata" * doctest::timeout
   b2[1] = std::nan("");
   test::write_raster(dir / "multi.tif", spec, {b1, b2});
   // Band 2, nodata 5 from the option; NaN is nodata for a floating source without nodata.
-  const auto [grid, values] = resample_once(dir, "multi.tif", "average", "auto", R"({"resolution": 2})", R"(, "band": 2, "nodata": 5)");
+  const auto [grid, values] =
+      resample_once(dir, "multi.tif", "average", "auto", R"({"resolution": 2})", R"(, "band": 2, "nodata": 5)");
   REQUIRE(values.size() == 8);
   CHECK(std::isnan(values[0]) == false);
   CHECK(values[0] == 2.0);  // pixels 0 and 1 left out, 8 and 9 remain
   CHECK(values[1] == 2.0);
-  const auto [g1, warped] = resample_once(dir, "multi.tif", "average", "warper", R"({"resolution": 2})", R"(, "band": 2, "nodata": 5)");
+  const auto [g1, warped] =
+      resample_once(dir, "multi.tif", "average", "warper", R"({"resolution": 2})", R"(, "band": 2, "nodata": 5)");
   CHECK(warped[0] == 2.0);
   // Without a nodata value, NaN is nodata on both paths: (5 + 2 + 2) / 3.
   for (const char* impl : {"fast", "warper"}) {
-    const auto [g2, nan_free] = resample_once(dir, "multi.tif", "average", impl, R"({"resolution": 2})", R"(, "band": 2)");
+    const auto [g2, nan_free] =
+        resample_once(dir, "multi.tif", "average", impl, R"({"resolution": 2})", R"(, "band": 2)");
     CHECK(nan_free[0] == doctest::Approx(3.0));
   }
   // A band that does not exist is an error naming the node and the field.
   CHECK_THROWS_WITH_AS(resample_once(dir, "multi.tif", "average", "auto", R"({"resolution": 2})", R"(, "band": 3)"),
-                       doctest::Contains("node \"s\" (raster_source): option \"band\": band 3 does not exist"), GraphError);
+                       doctest::Contains("node \"s\" (raster_source): option \"band\": band 3 does not exist"),
+                       GraphError);
   // An integer source without nodata: every pixel counts, uncovered cells are still nodata.
   test::RasterSpec ints;
   ints.width = 4;
@@ -466,7 +483,8 @@ TEST_CASE("Resample.Sources.BandNodataOverrideNanAndNoNodata" * doctest::timeout
   ints.gt = {0.0, 1.0, 0.0, 4.0, 0.0, -1.0};
   ints.type = "Int32";
   test::write_raster(dir / "ints.tif", ints, {std::vector<double>(16, 0.0)});
-  const auto [g3, zeros] = resample_once(dir, "ints.tif", "max", "auto", R"({"resolution": 2, "extent": [0, 0, 6, 4]})");
+  const auto [g3, zeros] =
+      resample_once(dir, "ints.tif", "max", "auto", R"({"resolution": 2, "extent": [0, 0, 6, 4]})");
   REQUIRE(zeros.size() == 6);
   CHECK(zeros[0] == 0.0);
   CHECK(std::isnan(zeros[2]));
@@ -476,10 +494,13 @@ TEST_CASE("Resample.Sources.Int8ReadAsSigned") {
   test::TempDir dir;
   GDALAllRegister();
   const char* const options[] = {"PIXELTYPE=SIGNEDBYTE", nullptr};
-  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), (dir / "i8.tif").c_str(), 2, 2, 1, GDT_Byte, const_cast<char**>(options));
+  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), (dir / "i8.tif").c_str(), 2, 2, 1, GDT_Byte,
+                               const_cast<char**>(options));
   double gt[6] = {0, 1, 0, 2, 0, -1};
   GDALSetGeoTransform(ds, gt);
-  GDALSetProjection(ds, "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563]],PRIMEM[\"Greenwich\",0],UNIT[\"degree\",0.0174532925199433]]");
+  GDALSetProjection(ds,
+                    "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS "
+                    "84\",6378137,298.257223563]],PRIMEM[\"Greenwich\",0],UNIT[\"degree\",0.0174532925199433]]");
   std::uint8_t raw[4] = {static_cast<std::uint8_t>(-100), static_cast<std::uint8_t>(-1), 5, 100};
   REQUIRE(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, 0, 2, 2, raw, 2, 2, GDT_Byte, 0, 0) == CE_None);
   GDALClose(ds);

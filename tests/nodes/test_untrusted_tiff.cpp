@@ -30,7 +30,8 @@ std::vector<std::int16_t> field(std::uint32_t width, std::uint32_t height) {
 }
 
 // Streams on band 1, or null with the reason in `why`.
-std::unique_ptr<nodes::TiffTileStreams> streams_of(const std::string& path, std::string& why, Inflater inflater = Inflater::isal) {
+std::unique_ptr<nodes::TiffTileStreams> streams_of(const std::string& path, std::string& why,
+                                                   Inflater inflater = Inflater::isal) {
   GDALAllRegister();
   GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
   REQUIRE(ds != nullptr);
@@ -41,7 +42,8 @@ std::unique_ptr<nodes::TiffTileStreams> streams_of(const std::string& path, std:
 
 // Every block decoded through the streams (unit by unit) equals GDALReadBlock's, in the rows
 // inside the band.
-void check_blocks_equal_gdal(nodes::TiffTileStreams& s, const std::string& path, int block_width, int block_height, int type_bytes) {
+void check_blocks_equal_gdal(nodes::TiffTileStreams& s, const std::string& path, int block_width, int block_height,
+                             int type_bytes) {
   GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
   GDALRasterBandH band = GDALGetRasterBand(ds, 1);
   const int height = GDALGetRasterBandYSize(band);
@@ -58,7 +60,8 @@ void check_blocks_equal_gdal(nodes::TiffTileStreams& s, const std::string& path,
         const int rows = std::clamp(height - (by * block_height + u * s.unit_rows()), 0, s.unit_rows());
         if (rows == 0) break;
         s.decode(by * units + u, bx, ours.data());
-        CHECK(std::memcmp(gdal.data() + static_cast<std::size_t>(u) * ours.size(), ours.data(), row_bytes * static_cast<std::size_t>(rows)) == 0);
+        CHECK(std::memcmp(gdal.data() + static_cast<std::size_t>(u) * ours.size(), ours.data(),
+                          row_bytes * static_cast<std::size_t>(rows)) == 0);
       }
     }
   }
@@ -75,7 +78,8 @@ struct Child {
 // Runs the rasterflow binary, measuring its own peak RSS (wait4's rusage of that one child).
 Child run_measured(const std::string& args) {
   Child c;
-  const std::string log = std::filesystem::temp_directory_path() / ("rasterflow-untrusted-" + std::to_string(::getpid()) + ".log");
+  const std::string log =
+      std::filesystem::temp_directory_path() / ("rasterflow-untrusted-" + std::to_string(::getpid()) + ".log");
   const auto t0 = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
@@ -98,14 +102,16 @@ Child run_measured(const std::string& args) {
 // A graph reading `file` (nearest, onto the file's own 1-degree cells in `extent`) into out.csv.
 std::string graph_of(const std::string& file, const std::string& extent) {
   return R"({"grid": {"crs": "EPSG:4326", "resolution": 1, "extent": )" + extent + R"(}, "nodes": [
-    {"id": "src", "type": "raster_source", "path": ")" + file + R"("},
+    {"id": "src", "type": "raster_source", "path": ")" +
+         file + R"("},
     {"id": "v", "type": "resample", "inputs": ["src"], "method": "nearest"},
     {"id": "m", "type": "merge", "inputs": ["v"]},
     {"id": "table", "type": "csv_sink", "inputs": ["m"], "path": "out.csv"}]})";
 }
 
 // Runs graph_of(file) in `dir` under `--memory-limit limit`.
-Child run_file(const test::TempDir& dir, const std::string& file, const std::string& extent, const std::string& limit = "1GiB") {
+Child run_file(const test::TempDir& dir, const std::string& file, const std::string& extent,
+               const std::string& limit = "1GiB") {
   test::write_text(dir / "graph.json", graph_of(file, extent));
   std::filesystem::remove_all(dir / "o");
   return run_measured("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o").string() +
@@ -131,7 +137,8 @@ TEST_CASE("Untrusted.ShortCountsOfUncompressedUnitsReadWholeAsLibtiff") {
   test::TempDir dir;
   for (const bool tiled : {true, false}) {
     CAPTURE(tiled);
-    test::TiffBuild b{.width = 64, .height = tiled ? 64u : 80u, .block_width = tiled ? 32u : 64u, .block_height = 32, .tiled = tiled};
+    test::TiffBuild b{
+        .width = 64, .height = tiled ? 64u : 80u, .block_width = tiled ? 32u : 64u, .block_height = 32, .tiled = tiled};
     const auto values = field(b.width, b.height);
     b.blocks = test::int16_blocks(b, values, false);
     for (const auto& block : b.blocks) b.counts.push_back(block.size());
@@ -171,7 +178,9 @@ TEST_CASE("Untrusted.ShortBottomTileFailsTheRunNamingTheFile") {
   GDALClose(ds);
   const Child c = run_file(dir, path, "[0, 0, 64, 64]");
   CHECK(c.code == 1);
-  CHECK_MESSAGE(c.output.find("node \"src\" (raster_source): reading " + path + " block 1 of block row 1") != std::string::npos, c.output);
+  CHECK_MESSAGE(
+      c.output.find("node \"src\" (raster_source): reading " + path + " block 1 of block row 1") != std::string::npos,
+      c.output);
   CHECK(no_output(dir));
 }
 
@@ -213,7 +222,11 @@ TEST_CASE("Untrusted.PlanSaysWhyAFileIsLeftToGdal") {
 TEST_CASE("Untrusted.HugeTileCountsClaimedAreRefusedBeforeAllocating" * doctest::timeout(60)) {
   test::TempDir dir;
   // 2^20 x 2^20 pixels in 64 x 64 tiles: tables of 2^28 entries, in a file of a few hundred bytes.
-  test::TiffBuild b{.width = 1u << 20, .height = 1u << 20, .block_width = 64, .block_height = 64, .claimed_blocks = std::uint64_t{1} << 28};
+  test::TiffBuild b{.width = 1u << 20,
+                    .height = 1u << 20,
+                    .block_width = 64,
+                    .block_height = 64,
+                    .claimed_blocks = std::uint64_t{1} << 28};
   b.blocks = {std::string(64 * 64 * 2, '\x01')};
   const std::string path = (dir / "claims.tif").string();
   test::write_tiff(path, b);
@@ -235,18 +248,25 @@ TEST_CASE("Untrusted.HugeTileCountsClaimedAreRefusedBeforeAllocating" * doctest:
 TEST_CASE("Untrusted.HugeTileSizeClaimedIsRefusedBeforeAllocating" * doctest::timeout(60)) {
   test::TempDir dir;
   // One Float32 tile of 65,520 x 32,768 (8 GiB decoded) in a file of a few hundred bytes.
-  test::TiffBuild b{.width = 65520, .height = 32768, .block_width = 65520, .block_height = 32768, .bits = 32, .sample_format = 3, .compression = 8};
+  test::TiffBuild b{.width = 65520,
+                    .height = 32768,
+                    .block_width = 65520,
+                    .block_height = 32768,
+                    .bits = 32,
+                    .sample_format = 3,
+                    .compression = 8};
   b.blocks = {std::string("\x78\x9c\x01\x02\x00\xfd\xff\x00\x00\x00\x02\x00\x01", 13)};
   const std::string path = (dir / "bigtile.tif").string();
   test::write_tiff(path, b);
   std::string why;
   CHECK(streams_of(path, why) == nullptr);  // no check buffer: the tile is over the reader's cap
-  CHECK_MESSAGE(why.find("blocks of 65520 x 32768 samples, larger than the 64 MiB checked here") != std::string::npos, why);
+  CHECK_MESSAGE(why.find("blocks of 65520 x 32768 samples, larger than the 64 MiB checked here") != std::string::npos,
+                why);
   const Child c = run_file(dir, path, "[0, 32000, 100, 32768]");
   MESSAGE("huge tile: exit " << c.code << ", " << c.seconds << " s, peak RSS " << c.max_rss_kib / 1024 << " MiB");
   CHECK(c.code == 2);
-  CHECK_MESSAGE(c.output.find("node \"src\" (raster_source): option \"path\": " + path + " is stored in blocks of 65520 x 32768 Float32 samples") !=
-                    std::string::npos,
+  CHECK_MESSAGE(c.output.find("node \"src\" (raster_source): option \"path\": " + path +
+                              " is stored in blocks of 65520 x 32768 Float32 samples") != std::string::npos,
                 c.output);
   CHECK(c.max_rss_kib < 1024 * 1024);
   CHECK(c.seconds < 10);
@@ -282,7 +302,9 @@ TEST_CASE("Untrusted.CountsPastTheEndOfTheFileAndWrappingOffsets") {
   test::write_tiff(path, b);
   std::string why;
   CHECK(streams_of(path, why) == nullptr);
-  CHECK_MESSAGE(why.find("tile 1_1's data (64 bytes at offset 18446744073709551607) runs past the end of the file") != std::string::npos, why);
+  CHECK_MESSAGE(why.find("tile 1_1's data (64 bytes at offset 18446744073709551607) runs past the end of the file") !=
+                    std::string::npos,
+                why);
 }
 
 TEST_CASE("Untrusted.BothInflatersRefuseAnInvalidZlibHeader") {
@@ -311,7 +333,10 @@ TEST_CASE("Untrusted.BothInflatersRefuseAnInvalidZlibHeader") {
     REQUIRE_MESSAGE(s != nullptr, why);  // the first row of tiles is intact
     std::vector<std::byte> unit(32 * static_cast<std::size_t>(s->unit_rows()) * 2);
     CHECK_THROWS_WITH_AS(s->decode(32 / s->unit_rows(), 0, unit.data()),
-                         doctest::Contains(("reading " + path + " tile 0 of tile row 1 (rows 32-63) failed: the tile's DEFLATE data does not start with a valid zlib header").c_str()),
+                         doctest::Contains(("reading " + path +
+                                            " tile 0 of tile row 1 (rows 32-63) failed: the tile's DEFLATE data does "
+                                            "not start with a valid zlib header")
+                                               .c_str()),
                          IoError);
     s->decode(32 / s->unit_rows(), 1, unit.data());  // its neighbour is fine
   }

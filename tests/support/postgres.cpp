@@ -58,7 +58,8 @@ TestPostgres::~TestPostgres() {
 }
 
 std::string TestPostgres::url(const std::string& password) const {
-  return "postgresql://postgres" + (password.empty() ? std::string() : ":" + password) + "@/postgres?host=" + dir_.string();
+  return "postgresql://postgres" + (password.empty() ? std::string() : ":" + password) +
+         "@/postgres?host=" + dir_.string();
 }
 
 }  // namespace rasterflow::test

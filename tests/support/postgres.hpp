@@ -16,7 +16,7 @@ class TestPostgres {
 
   // postgresql://postgres@/postgres?host=<socket folder>
   std::string url(const std::string& password = "") const;
-  void stop();  // immediate shutdown (an outage, as seen by clients)
+  void stop();              // immediate shutdown (an outage, as seen by clients)
   static bool available();  // the server binaries are installed
 
  private:

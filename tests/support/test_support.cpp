@@ -32,7 +32,8 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-void write_raster(const std::filesystem::path& path, const RasterSpec& spec, const std::vector<std::vector<double>>& values) {
+void write_raster(const std::filesystem::path& path, const RasterSpec& spec,
+                  const std::vector<std::vector<double>>& values) {
   GDALAllRegister();
   const GDALDataType type = GDALGetDataTypeByName(spec.type.c_str());
   std::vector<const char*> options;
@@ -102,9 +103,24 @@ std::vector<double> gdalwarp_reference(const std::filesystem::path& source, cons
     src = one;
   }
   const Extent e = grid.extent();
-  std::vector<std::string> args = {"-of", "MEM", "-r", method, "-et", "0", "-te", std::to_string(e.xmin), std::to_string(e.ymin),
-                                   std::to_string(e.xmax), std::to_string(e.ymax), "-ts", std::to_string(grid.width),
-                                   std::to_string(grid.height), "-t_srs", grid.crs, "-dstnodata", "nan"};
+  std::vector<std::string> args = {"-of",
+                                   "MEM",
+                                   "-r",
+                                   method,
+                                   "-et",
+                                   "0",
+                                   "-te",
+                                   std::to_string(e.xmin),
+                                   std::to_string(e.ymin),
+                                   std::to_string(e.xmax),
+                                   std::to_string(e.ymax),
+                                   "-ts",
+                                   std::to_string(grid.width),
+                                   std::to_string(grid.height),
+                                   "-t_srs",
+                                   grid.crs,
+                                   "-dstnodata",
+                                   "nan"};
   // -te through text would round: pass the exact extent with full precision instead.
   char buf[64];
   const double exact[4] = {e.xmin, e.ymin, e.xmax, e.ymax};
@@ -116,7 +132,8 @@ std::vector<double> gdalwarp_reference(const std::filesystem::path& source, cons
   args.push_back("-ot");
   args.push_back(type);
   if (type != "Float32" && type != "Float64") {  // integer outputs keep the source's nodata
-    args.erase(std::find(args.begin(), args.end(), "-dstnodata"), std::find(args.begin(), args.end(), "-dstnodata") + 2);
+    args.erase(std::find(args.begin(), args.end(), "-dstnodata"),
+               std::find(args.begin(), args.end(), "-dstnodata") + 2);
   }
   for (const auto& x : extra) args.push_back(x);
   std::vector<char*> argv;
@@ -156,7 +173,9 @@ int run_shell(const std::string& command, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int run_cli(const std::string& args, std::string* output) { return run_shell(std::string(RASTERFLOW_CLI) + " " + args, output); }
+int run_cli(const std::string& args, std::string* output) {
+  return run_shell(std::string(RASTERFLOW_CLI) + " " + args, output);
+}
 
 std::string make_demo_project(const TempDir& dir) {
   std::string out;

@@ -28,7 +28,7 @@ struct RasterSpec {
   std::int64_t width = 0;
   std::int64_t height = 0;
   GeoTransform gt{0, 1, 0, 0, 0, -1};
-  std::string type = "Float32";   // GDAL data type name
+  std::string type = "Float32";  // GDAL data type name
   std::optional<double> nodata;
   std::string crs = "EPSG:4326";  // "" for none
   int bands = 1;
@@ -36,7 +36,8 @@ struct RasterSpec {
   std::vector<std::string> creation_options = {"TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16", "COMPRESS=DEFLATE"};
 };
 // Writes a GeoTIFF whose band b has values[b][row * width + col] (or values[0] for every band).
-void write_raster(const std::filesystem::path& path, const RasterSpec& spec, const std::vector<std::vector<double>>& values);
+void write_raster(const std::filesystem::path& path, const RasterSpec& spec,
+                  const std::vector<std::vector<double>>& values);
 
 std::string read_text(const std::filesystem::path& path);
 void write_text(const std::filesystem::path& path, const std::string& text);

@@ -43,14 +43,16 @@ std::vector<std::string> int16_blocks(const TiffBuild& b, const std::vector<std:
       std::vector<std::int16_t> block(static_cast<std::size_t>(b.block_width) * rows, 0);
       for (std::uint32_t r = 0; r < rows && by + r < b.height; ++r) {
         for (std::uint32_t c = 0; c < b.block_width && bx + c < b.width; ++c) {
-          block[static_cast<std::size_t>(r) * b.block_width + c] = values[static_cast<std::size_t>(by + r) * b.width + bx + c];
+          block[static_cast<std::size_t>(r) * b.block_width + c] =
+              values[static_cast<std::size_t>(by + r) * b.width + bx + c];
         }
       }
       std::string raw = bytes_of(block);
       if (deflate) {
         uLongf size = compressBound(static_cast<uLong>(raw.size()));
         std::string z(size, '\0');
-        if (compress2(reinterpret_cast<Bytef*>(z.data()), &size, reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()), 6) != Z_OK) {
+        if (compress2(reinterpret_cast<Bytef*>(z.data()), &size, reinterpret_cast<const Bytef*>(raw.data()),
+                      static_cast<uLong>(raw.size()), 6) != Z_OK) {
           throw std::runtime_error("compress2 failed");
         }
         z.resize(size);
@@ -78,8 +80,10 @@ void write_tiff(const std::filesystem::path& path, const TiffBuild& b) {
   const auto table = [&](const std::vector<std::uint64_t>& v) {
     std::string out;
     for (const auto x : v) {
-      if (b.bigtiff) put<std::uint64_t>(out, x);
-      else put<std::uint32_t>(out, static_cast<std::uint32_t>(x));
+      if (b.bigtiff)
+        put<std::uint64_t>(out, x);
+      else
+        put<std::uint32_t>(out, static_cast<std::uint32_t>(x));
     }
     return out;
   };
@@ -95,7 +99,8 @@ void write_tiff(const std::filesystem::path& path, const TiffBuild& b) {
       {339, kShort, 1, bytes_of(std::vector<std::uint16_t>{b.sample_format})},
       {33550, kDouble, 3, bytes_of(std::vector<double>{1.0, 1.0, 0.0})},
       {33922, kDouble, 6, bytes_of(std::vector<double>{0, 0, 0, 0, static_cast<double>(b.height), 0})},
-      {34735, kShort, 16, bytes_of(std::vector<std::uint16_t>{1, 1, 0, 3, 1024, 0, 1, 2, 1025, 0, 1, 1, 2048, 0, 1, 4326})},
+      {34735, kShort, 16,
+       bytes_of(std::vector<std::uint16_t>{1, 1, 0, 3, 1024, 0, 1, 2, 1025, 0, 1, 1, 2048, 0, 1, 4326})},
   };
   if (b.fill_order) entries.push_back({266, kShort, 1, bytes_of(std::vector<std::uint16_t>{*b.fill_order})});
   if (b.tiled) {
@@ -127,28 +132,38 @@ void write_tiff(const std::filesystem::path& path, const TiffBuild& b) {
   if (extra.size() % 2) extra += '\0';
   const std::uint64_t ifd = extra_start + extra.size();
   std::string out = b.bigtiff ? std::string("II\x2b\0\x08\0\0\0", 8) : std::string("II\x2a\0", 4);
-  if (b.bigtiff) put<std::uint64_t>(out, ifd);
-  else put<std::uint32_t>(out, static_cast<std::uint32_t>(ifd));
+  if (b.bigtiff)
+    put<std::uint64_t>(out, ifd);
+  else
+    put<std::uint32_t>(out, static_cast<std::uint32_t>(ifd));
   out += data;
   out += extra;
-  if (b.bigtiff) put<std::uint64_t>(out, entries.size());
-  else put<std::uint16_t>(out, static_cast<std::uint16_t>(entries.size()));
+  if (b.bigtiff)
+    put<std::uint64_t>(out, entries.size());
+  else
+    put<std::uint16_t>(out, static_cast<std::uint16_t>(entries.size()));
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
     put<std::uint16_t>(out, e.tag);
     put<std::uint16_t>(out, e.type);
-    if (b.bigtiff) put<std::uint64_t>(out, e.count);
-    else put<std::uint32_t>(out, static_cast<std::uint32_t>(e.count));
+    if (b.bigtiff)
+      put<std::uint64_t>(out, e.count);
+    else
+      put<std::uint32_t>(out, static_cast<std::uint32_t>(e.count));
     std::string value = value_offsets[i] == 0 ? e.data : std::string();
     if (value_offsets[i] != 0) {
-      if (b.bigtiff) put<std::uint64_t>(value, value_offsets[i]);
-      else put<std::uint32_t>(value, static_cast<std::uint32_t>(value_offsets[i]));
+      if (b.bigtiff)
+        put<std::uint64_t>(value, value_offsets[i]);
+      else
+        put<std::uint32_t>(value, static_cast<std::uint32_t>(value_offsets[i]));
     }
     value.resize(inline_bytes, '\0');
     out += value;
   }
-  if (b.bigtiff) put<std::uint64_t>(out, 0);
-  else put<std::uint32_t>(out, 0);
+  if (b.bigtiff)
+    put<std::uint64_t>(out, 0);
+  else
+    put<std::uint32_t>(out, 0);
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(out.data(), static_cast<std::streamsize>(out.size()));
   if (!f) throw std::runtime_error("cannot write " + path.string());

@@ -14,7 +14,7 @@ namespace rasterflow::test {
 struct TiffBuild {
   std::uint32_t width = 64;
   std::uint32_t height = 64;
-  std::uint32_t block_width = 32;  // tiles; for strips the image width
+  std::uint32_t block_width = 32;   // tiles; for strips the image width
   std::uint32_t block_height = 32;  // tile height or rows per strip
   bool tiled = true;
   bool bigtiff = false;

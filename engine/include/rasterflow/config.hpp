@@ -11,14 +11,14 @@
 namespace rasterflow {
 
 struct EngineSettings {
-  int threads = 0;             // 0 = auto
-  std::string numa = "auto";   // auto | on | off
+  int threads = 0;            // 0 = auto
+  std::string numa = "auto";  // auto | on | off
   // GDAL virtual file systems (/vsicurl/, /vsizip/, ...) and URLs as input paths: refused
   // unless allowed, since graphs may come from other people.
   bool allow_vsi = false;
 };
 struct MemorySettings {
-  std::uint64_t limit = 0;     // bytes; 0 = auto
+  std::uint64_t limit = 0;  // bytes; 0 = auto
   double warning_threshold = 0.80;
   double critical_threshold = 0.90;
   int sample_interval_ms = 200;
@@ -27,18 +27,18 @@ struct MemorySettings {
   int critical_pause_s = 30;
 };
 struct ResamplingSettings {
-  int window_size = 2048;      // tile area upper bound: window_size^2 target cells
+  int window_size = 2048;  // tile area upper bound: window_size^2 target cells
 };
 struct MergeSettings {
   bool enable_streaming = true;
-  int chunk_size = 5000;            // CSV rows formatted per chunk
+  int chunk_size = 5000;  // CSV rows formatted per chunk
   int streaming_chunk_size = 5000;
 };
 struct ExportSettings {
-  std::string nodata;               // text written for a nodata cell
+  std::string nodata;  // text written for a nodata cell
 };
 struct MetricsSettings {
-  std::string backend = "sqlite";   // sqlite | postgresql | none
+  std::string backend = "sqlite";  // sqlite | postgresql | none
   std::string sqlite_path = "rasterflow_metrics.sqlite";
   int interval_ms = 1000;
   bool required = false;

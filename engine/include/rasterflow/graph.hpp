@@ -14,17 +14,17 @@ namespace rasterflow {
 enum class ExtentMode { intersection, union_, explicit_ };
 
 struct GridSpec {
-  std::optional<std::string> crs;                 // as written (EPSG:4326, WKT, PROJ string)
+  std::optional<std::string> crs;  // as written (EPSG:4326, WKT, PROJ string)
   std::optional<std::array<double, 2>> resolution;
   ExtentMode extent_mode = ExtentMode::intersection;
-  Extent extent;                                  // when explicit
+  Extent extent;  // when explicit
 };
 
 struct GraphSpec {
   std::filesystem::path file;
   std::string name;
   GridSpec grid;
-  std::vector<NodeSpec> nodes;   // in a topological order (inputs before their consumers)
+  std::vector<NodeSpec> nodes;  // in a topological order (inputs before their consumers)
   // The graph as loaded, for the experiment record: the text itself, or, when it sets a secret
   // option, the same JSON re-serialised with the secrets masked (mask_secret).
   std::string json;
@@ -34,8 +34,7 @@ struct GraphSpec {
 // known types (with "did you mean"), inputs that exist, no cycles, input counts and kinds,
 // option names, types and values, with `config.node_overrides` applied. Throws GraphError.
 GraphSpec load_graph(const std::filesystem::path& file, const Config& config = {});
-GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path& file,
-                      const Config& config = {});
+GraphSpec parse_graph(const std::string& json_text, const std::filesystem::path& file, const Config& config = {});
 
 // config.to_json() for the experiment record, with the values of the graph's secret options
 // set through `nodes.<id>.<option>` masked (config.to_json() already masks database.url).

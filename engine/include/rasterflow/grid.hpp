@@ -29,9 +29,9 @@ struct PixelWindow {
 // A north-up target grid: cell (col,row) covers [x0 + col*res_x, x0 + (col+1)*res_x] by
 // [y0 - (row+1)*res_y, y0 - row*res_y]. Rows run north to south, columns west to east.
 struct Grid {
-  std::string crs;   // WKT (or whatever the graph gave, normalised by the loader)
-  double x0 = 0;     // west edge
-  double y0 = 0;     // north edge
+  std::string crs;  // WKT (or whatever the graph gave, normalised by the loader)
+  double x0 = 0;    // west edge
+  double y0 = 0;    // north edge
   double res_x = 1;
   double res_y = 1;
   std::int64_t width = 0;
@@ -55,8 +55,7 @@ Grid snap_grid(const Extent& extent, double res_x, double res_y, std::string crs
 
 // Pixels of a raster (geotransform `gt`, size width x height, north-up, no rotation) that
 // intersect `area`, grown by `margin` pixels on each side and clipped to the raster.
-PixelWindow window_for(const GeoTransform& gt, std::int64_t width, std::int64_t height,
-                       const Extent& area, int margin);
+PixelWindow window_for(const GeoTransform& gt, std::int64_t width, std::int64_t height, const Extent& area, int margin);
 
 // Number of decimals (<= 12) after which every cell-centre coordinate along an axis
 // (x0 + (i + 0.5) * res for i in [0, n)) is within 1e-6 of a cell of its exact value.

@@ -37,7 +37,8 @@ struct EngineHooks {
   std::function<void(std::uint64_t bytes)> set_read_cache_bytes;
   // The grid of a graph from its `grid` section and its (built) nodes; throws GraphError
   // naming `where` (the graph file's grid section) or the node at fault.
-  std::function<GridDecision(const GridSpec& spec, const std::string& where, std::span<Node* const> nodes)> resolve_grid;
+  std::function<GridDecision(const GridSpec& spec, const std::string& where, std::span<Node* const> nodes)>
+      resolve_grid;
   // The tiling the prepared nodes prefer.
   std::function<TileAlignment(std::span<Node* const> nodes)> tile_alignment;
   // Source pixels the prepared nodes read for grid rows [row0, row0 + rows) (work estimates

@@ -41,8 +41,8 @@ class MemorySource {
 // /proc and /sys/fs/cgroup; tests point them at fixture folders.
 class SystemMemorySource final : public MemorySource {
  public:
-  explicit SystemMemorySource(std::filesystem::path proc_root = "/proc", std::filesystem::path cgroup_root = "/sys/fs/cgroup",
-                              bool use_rlimit = true);
+  explicit SystemMemorySource(std::filesystem::path proc_root = "/proc",
+                              std::filesystem::path cgroup_root = "/sys/fs/cgroup", bool use_rlimit = true);
   MemorySample sample() override;
   std::uint64_t auto_limit() override;
   // The cgroup memory files found ("" when none): for messages and tests.

@@ -23,7 +23,7 @@ namespace rasterflow {
 using Clock = std::chrono::system_clock;
 
 struct MetricRow {
-  std::string type;           // memory | throttle | stage
+  std::string type;  // memory | throttle | stage
   std::string name;
   double value = 0;
   std::string metadata_json;  // a JSON object
@@ -94,7 +94,8 @@ class MetricsRecorder {
   void record(MetricRow row);
   // Flushes (waiting at most `flush_timeout`), marks the experiment, stops the writer.
   // `mark`: false leaves the experiment's status to the process that created it.
-  void finish(const std::string& status, const std::string& error, std::chrono::milliseconds flush_timeout, bool mark = true);
+  void finish(const std::string& status, const std::string& error, std::chrono::milliseconds flush_timeout,
+              bool mark = true);
 
   std::uint64_t dropped() const { return dropped_.load(); }
   std::uint64_t written() const { return written_.load(); }
@@ -117,7 +118,8 @@ class MetricsRecorder {
   std::deque<MetricRow> queue_;
   bool stopping_ = false;
   bool flushing_ = false;
-  bool attached_ = false;  // writing into another process's experiment  // finish() waits for the queue: write whatever is queued at once
+  bool attached_ = false;  // writing into another process's experiment  // finish() waits for the queue: write whatever
+                           // is queued at once
   std::optional<std::int64_t> experiment_;
   std::int64_t next_row_ = 0;
   std::atomic<std::uint64_t> dropped_{0};

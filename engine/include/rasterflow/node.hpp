@@ -38,10 +38,11 @@ using PayloadPtr = std::shared_ptr<const Payload>;
 
 // What a node needs of memory, for the planner: one value, not one virtual per figure.
 struct ResourceNeeds {
-  double bytes_per_cell = 0;         // held by its output, per cell of a tile in flight
-  std::uint64_t per_thread = 0;      // working memory of a thread running it, whatever the tile size
-  std::uint64_t held = 0;            // held for the whole run, shared by all threads
-  std::uint64_t reused_cache = 0;    // of the read cache sources go through (EngineHooks), reused between a thread's tiles
+  double bytes_per_cell = 0;     // held by its output, per cell of a tile in flight
+  std::uint64_t per_thread = 0;  // working memory of a thread running it, whatever the tile size
+  std::uint64_t held = 0;        // held for the whole run, shared by all threads
+  std::uint64_t reused_cache =
+      0;  // of the read cache sources go through (EngineHooks), reused between a thread's tiles
   // The steps the node can take to hold less, in order, each slower than the one before; the
   // planner takes them one at a time (take_step()) while the memory limit is too tight, first
   // the steps that only hold less, then those that give the held memory up.
@@ -59,7 +60,7 @@ struct RunContext {
   std::filesystem::path output_dir;
   int threads = 1;
   std::uint64_t memory_limit = 0;  // bytes: memory.limit, or the limit found for the process
-  std::string output_suffix;  // appended to output paths (MPI ranks' local files)
+  std::string output_suffix;       // appended to output paths (MPI ranks' local files)
 };
 
 class Node {

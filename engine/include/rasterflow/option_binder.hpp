@@ -75,8 +75,10 @@ struct IsOptional<std::optional<T>> : std::true_type {
 // The option value a member's value is declared as (ints widen, strings from literals).
 template <typename T, typename D>
 OptionValue to_option_value(D&& value) {
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return OptionValue{static_cast<std::int64_t>(T(value))};
-  else return OptionValue{T(std::forward<D>(value))};
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return OptionValue{static_cast<std::int64_t>(T(value))};
+  else
+    return OptionValue{T(std::forward<D>(value))};
 }
 
 // Assigns a bound value to a member; returns "" or what is wrong with it (after `option "x": `).
@@ -92,14 +94,15 @@ std::string assign_option(T& member, const OptionValue& value) {
     const auto* i = std::get_if<std::int64_t>(&value);
     if (i == nullptr) return std::string("expected an integer, got ") + value_kind_text(value);
     if (*i < std::numeric_limits<int>::min() || *i > std::numeric_limits<int>::max()) {
-      return std::to_string(*i) + " is out of range (expected " + std::to_string(std::numeric_limits<int>::min()) + " to " +
-             std::to_string(std::numeric_limits<int>::max()) + ")";
+      return std::to_string(*i) + " is out of range (expected " + std::to_string(std::numeric_limits<int>::min()) +
+             " to " + std::to_string(std::numeric_limits<int>::max()) + ")";
     }
     member = static_cast<int>(*i);
     return {};
   } else {
     const auto* v = std::get_if<T>(&value);
-    if (v == nullptr) return std::string("expected ") + expected_text(OptionTraits<T>::type) + ", got " + value_kind_text(value);
+    if (v == nullptr)
+      return std::string("expected ") + expected_text(OptionTraits<T>::type) + ", got " + value_kind_text(value);
     member = *v;
     return {};
   }
@@ -109,9 +112,11 @@ std::string assign_option(T& member, const OptionValue& value) {
 
 // A member type that can hold an option: one of the types above, or std::optional of one.
 template <typename T>
-concept OptionMember =
-    requires { detail::OptionTraits<T>::type; } ||
-    (detail::IsOptional<T>::value && requires { detail::OptionTraits<typename detail::IsOptional<T>::value_type>::type; });
+concept OptionMember = requires {
+  detail::OptionTraits<T>::type;
+}
+|| (detail::IsOptional<T>::value &&
+    requires { detail::OptionTraits<typename detail::IsOptional<T>::value_type>::type; });
 
 class OptionBinder;
 
@@ -159,8 +164,8 @@ class OptionBinder {
 
   // An option with a default (the graph may leave it out).
   template <OptionMember T, typename D>
-    requires(!detail::IsOptional<T>::value && std::constructible_from<T, D>)
-  OptionDecl add(std::string name, std::string help, T& member, D&& default_value) {
+  requires(!detail::IsOptional<T>::value && std::constructible_from<T, D>) OptionDecl
+      add(std::string name, std::string help, T& member, D&& default_value) {
     OptionSpec spec{.name = std::move(name),
                     .type = detail::OptionTraits<T>::type,
                     .help = std::move(help),

@@ -25,14 +25,13 @@ const char* to_string(OptionType type);
 // What a value of the type must be, as error messages say it ("an integer", "true or false").
 const char* expected_text(OptionType type);
 
-using OptionValue =
-    std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<std::string>>;
+using OptionValue = std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<std::string>>;
 
 struct OptionSpec {
   std::string name;
   OptionType type = OptionType::string;
   std::string help;
-  OptionValue default_value{};         // monostate: no default
+  OptionValue default_value{};  // monostate: no default
   bool required = false;
   std::vector<std::string> choices{};  // allowed values of a string option (empty: any)
   std::optional<double> min{};         // inclusive lower bound of a number/integer option

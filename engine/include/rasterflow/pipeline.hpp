@@ -5,8 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,11 +21,11 @@ namespace rasterflow {
 
 struct RunOptions {
   std::filesystem::path output_dir = ".";
-  int threads = 0;                    // 0: engine.threads, then the machine
-  std::string threads_source;         // where `threads` came from, for the plan ("" : "--threads")
-  std::int64_t tile_rows = 0;         // 0: derived from resampling.window_size
-  int max_tiles_in_flight = 0;        // 0: 2 x threads
-  const std::atomic<bool>* cancel = nullptr;  // set by a signal handler to stop the run
+  int threads = 0;                              // 0: engine.threads, then the machine
+  std::string threads_source;                   // where `threads` came from, for the plan ("" : "--threads")
+  std::int64_t tile_rows = 0;                   // 0: derived from resampling.window_size
+  int max_tiles_in_flight = 0;                  // 0: 2 x threads
+  const std::atomic<bool>* cancel = nullptr;    // set by a signal handler to stop the run
   std::shared_ptr<MemorySource> memory_source;  // null: /proc and the cgroup of this process
   // Called on the writer's thread after every sink has written a tile (progress, tests).
   std::function<void(const TileRequest&)> on_tile_written;
@@ -54,11 +54,11 @@ struct RowBand {
 
 // A change of an adaptive setting (DESIGN.md's `throttle` metric).
 struct ThrottleEvent {
-  double seconds = 0;     // since the start of the run
-  std::string setting;    // window_size | chunk_size | tiles_in_flight | gdal_cache_bytes
+  double seconds = 0;   // since the start of the run
+  std::string setting;  // window_size | chunk_size | tiles_in_flight | gdal_cache_bytes
   double value = 0;
   double previous = 0;
-  std::string level;      // normal | warning | critical
+  std::string level;  // normal | warning | critical
   std::string reason;
 };
 
@@ -94,17 +94,17 @@ struct RunSummary {
   double cpu_seconds = 0;
   std::uint64_t peak_rss_bytes = 0;
   int threads = 0;
-  std::string placement;                         // NUMA placement used (NumaPlacement::description)
-  std::vector<std::uint64_t> tiles_per_domain;   // tiles run by each NUMA domain (one entry without placement)
+  std::string placement;                        // NUMA placement used (NumaPlacement::description)
+  std::vector<std::uint64_t> tiles_per_domain;  // tiles run by each NUMA domain (one entry without placement)
   std::vector<std::filesystem::path> outputs;
   std::vector<NodeStats> nodes;
   std::vector<ThrottleEvent> throttle_events;
   std::vector<MemoryPoint> memory_timeline;  // every monitor sample (thinned past 4096 points)
   std::uint64_t memory_limit = 0;
-  std::uint64_t tile_budget = 0;       // bytes that tiles in flight may hold
-  std::uint64_t peak_tile_bytes = 0;   // most bytes reserved by tiles in flight at once
+  std::uint64_t tile_budget = 0;      // bytes that tiles in flight may hold
+  std::uint64_t peak_tile_bytes = 0;  // most bytes reserved by tiles in flight at once
   int max_tiles_in_flight_seen = 0;
-  double paused_seconds = 0;           // admission paused at critical pressure
+  double paused_seconds = 0;  // admission paused at critical pressure
   bool streaming = true;
 };
 

@@ -16,12 +16,12 @@ struct NumaDomain {
 };
 
 struct NumaPlacement {
-  std::string mode = "auto";        // engine.numa
-  bool active = false;              // two domains or more: one arena and one pool per domain
-  bool arenas_pinned = false;       // TBB (tbbbind) binds each arena's threads to its node
-  bool memory_bound = false;        // tile buffers are bound to their node with hwloc
-  std::vector<NumaDomain> domains;  // empty when inactive
-  std::string reason;               // why placement is off, or what it does
+  std::string mode = "auto";           // engine.numa
+  bool active = false;                 // two domains or more: one arena and one pool per domain
+  bool arenas_pinned = false;          // TBB (tbbbind) binds each arena's threads to its node
+  bool memory_bound = false;           // tile buffers are bound to their node with hwloc
+  std::vector<NumaDomain> domains;     // empty when inactive
+  std::string reason;                  // why placement is off, or what it does
   std::vector<std::string> fallbacks;  // what could not be done, and what is done instead
 
   std::string description() const;  // one line for the plan and the run summary

@@ -14,14 +14,14 @@ namespace rasterflow {
 //   RASTERFLOW_REGISTER_NODE((NodeTypeInfo{.name = "merge", .description = "...",
 //                                          .options = declared_options<MergeOptions>(), ...}))
 struct NodeTypeInfo {
-  std::string name;            // the type in graph JSON, logs and metrics
-  std::string description;     // one sentence
-  std::string details;         // more for the node reference (Markdown paragraphs; "" when none)
+  std::string name;                 // the type in graph JSON, logs and metrics
+  std::string description;          // one sentence
+  std::string details;              // more for the node reference (Markdown paragraphs; "" when none)
   std::vector<OptionSpec> options;  // from the options' declaration (option_binder.hpp)
   int min_inputs = 0;
-  int max_inputs = 0;          // -1: any number
-  std::string input_kind;      // what its inputs must produce ("" when it has none)
-  std::string output_kind;     // what it produces ("" for a sink)
+  int max_inputs = 0;       // -1: any number
+  std::string input_kind;   // what its inputs must produce ("" when it has none)
+  std::string output_kind;  // what it produces ("" for a sink)
   bool is_sink = false;
   std::function<std::unique_ptr<Node>(NodeSpec)> create;
   std::string operation = "process";  // what the node does to a tile, for metrics: read, resample, merge, write
@@ -46,8 +46,7 @@ class NodeRegistry {
 
 }  // namespace rasterflow
 
-#define RASTERFLOW_REGISTER_NODE(info_expr)                                              \
-  namespace {                                                                            \
-  [[maybe_unused]] const bool rasterflow_node_registered_ =                              \
-      ::rasterflow::NodeRegistry::instance().add(info_expr);                             \
+#define RASTERFLOW_REGISTER_NODE(info_expr)                                                                        \
+  namespace {                                                                                                      \
+  [[maybe_unused]] const bool rasterflow_node_registered_ = ::rasterflow::NodeRegistry::instance().add(info_expr); \
   }

@@ -21,10 +21,10 @@ struct ReportNode {
 };
 
 struct ReportData {
-  std::string title;                                        // graph / experiment name
-  std::vector<std::pair<std::string, std::string>> facts;   // grid, summary, host...
-  std::vector<ReportNode> nodes;                            // in topological order
-  std::vector<MemoryPoint> memory;                          // the timeline
+  std::string title;                                       // graph / experiment name
+  std::vector<std::pair<std::string, std::string>> facts;  // grid, summary, host...
+  std::vector<ReportNode> nodes;                           // in topological order
+  std::vector<MemoryPoint> memory;                         // the timeline
   std::vector<ThrottleEvent> throttles;
   double limit_bytes = 0;
   double warning_threshold = 0.8;

@@ -1,8 +1,8 @@
 #pragma once
 // How many threads a run may use, and what hardware it runs on, as an HPC job sees it.
+#include <cstdint>
 #include <filesystem>
 #include <optional>
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,8 +28,8 @@ ThreadDecision decide_threads(int explicit_threads, const std::string& explicit_
 // One NUMA node this process may use.
 struct NumaNodeInfo {
   unsigned os_index = 0;
-  int pus = 0;                    // hardware threads of the node inside the process's cpuset
-  std::uint64_t memory_bytes = 0; // local memory (0 when hwloc does not know)
+  int pus = 0;                     // hardware threads of the node inside the process's cpuset
+  std::uint64_t memory_bytes = 0;  // local memory (0 when hwloc does not know)
 };
 
 struct TopologySummary {
@@ -41,11 +41,11 @@ struct TopologySummary {
   // Relative latency between NUMA nodes (row-major, nodes.size() squared, local = the diagonal),
   // from the ACPI SLIT table through hwloc; empty when the machine does not publish one.
   std::vector<double> distances;
-  bool this_system = true;          // false for synthetic or XML topologies: binding does nothing
-  bool can_bind_threads = false;    // hwloc can bind this process's threads to a cpuset
-  bool can_bind_memory = false;     // hwloc can bind an area of memory to a NUMA node
+  bool this_system = true;              // false for synthetic or XML topologies: binding does nothing
+  bool can_bind_threads = false;        // hwloc can bind this process's threads to a cpuset
+  bool can_bind_memory = false;         // hwloc can bind an area of memory to a NUMA node
   std::string source = "this machine";  // or "HWLOC_SYNTHETIC=...", "HWLOC_XMLFILE=...", "synthetic ..."
-  std::string description() const;  // "1 package, 1 NUMA node, 2 cores, 2 hardware threads"
+  std::string description() const;      // "1 package, 1 NUMA node, 2 cores, 2 hardware threads"
   // The remote/local latency ratio (mean off-diagonal over mean diagonal), 0 without distances.
   double remote_ratio() const;
 };

@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
   // Sample data through the installed CLI's library: the graph points at rasters made by
   // `rasterflow sample-data`, run from the same prefix.
   const std::filesystem::path cli = std::filesystem::path(RASTERFLOW_PREFIX) / "bin/rasterflow";
-  if (std::system((cli.string() + " sample-data " + (dir / "data").string() + " --size small > /dev/null").c_str()) != 0) return 1;
+  if (std::system((cli.string() + " sample-data " + (dir / "data").string() + " --size small > /dev/null").c_str()) !=
+      0)
+    return 1;
   std::ofstream(dir / "graph.json") << R"({
     "grid": { "resolution": 0.05 },
     "nodes": [
