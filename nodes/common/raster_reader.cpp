@@ -67,18 +67,7 @@ void RasterReader::open_source(std::optional<double> given_nodata) {
   if (has_nodata) info_.nodata = nodata;
   if (info_.signed_byte && info_.nodata && *info_.nodata > 127.0) *info_.nodata -= 256.0;
   if (given_nodata) info_.nodata = given_nodata;
-  if ((info_.type == GDT_Float32 || info_.type == GDT_Float64) && info_.nodata && !std::isnan(*info_.nodata)) {
-    char* escaped = CPLEscapeString(info_.path.c_str(), -1, CPLES_XML);
-    char nodata_text[64];
-    std::snprintf(nodata_text, sizeof nodata_text, "%.17g", *info_.nodata);
-    warper_vrt_ = "<VRTDataset rasterXSize=\"" + std::to_string(info_.width) + "\" rasterYSize=\"" +
-                  std::to_string(info_.height) +
-                  "\"><VRTRasterBand dataType=\"Float64\" band=\"1\"><NoDataValue>nan</NoDataValue><ComplexSource>"
-                  "<SourceFilename relativeToVRT=\"0\">" +
-                  std::string(escaped) + "</SourceFilename><SourceBand>" + std::to_string(info_.band) +
-                  "</SourceBand><NODATA>" + nodata_text + "</NODATA></ComplexSource></VRTRasterBand></VRTDataset>";
-    CPLFree(escaped);
-  }
+  make_warper_vrt();
   set_up_decoding(get(ds), 0);
   switch (info_.type) {
     case GDT_Byte:
@@ -96,6 +85,23 @@ void RasterReader::open_source(std::optional<double> given_nodata) {
       throw_graph_error(
           where, "option \"band\": data type " + std::string(GDALGetDataTypeName(info_.type)) +
                      " is not supported (expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64)");
+  }
+}
+
+void RasterReader::make_warper_vrt() {
+  // A floating source with a numeric nodata value is seen by GDAL's warper through a VRT that
+  // turns that value into NaN, so that NaN and nodata are both left out.
+  if ((info_.type == GDT_Float32 || info_.type == GDT_Float64) && info_.nodata && !std::isnan(*info_.nodata)) {
+    char* escaped = CPLEscapeString(info_.path.c_str(), -1, CPLES_XML);
+    char nodata_text[64];
+    std::snprintf(nodata_text, sizeof nodata_text, "%.17g", *info_.nodata);
+    warper_vrt_ = "<VRTDataset rasterXSize=\"" + std::to_string(info_.width) + "\" rasterYSize=\"" +
+                  std::to_string(info_.height) +
+                  "\"><VRTRasterBand dataType=\"Float64\" band=\"1\"><NoDataValue>nan</NoDataValue><ComplexSource>"
+                  "<SourceFilename relativeToVRT=\"0\">" +
+                  std::string(escaped) + "</SourceFilename><SourceBand>" + std::to_string(info_.band) +
+                  "</SourceBand><NODATA>" + nodata_text + "</NODATA></ComplexSource></VRTRasterBand></VRTDataset>";
+    CPLFree(escaped);
   }
 }
 

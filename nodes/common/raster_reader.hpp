@@ -80,6 +80,7 @@ class RasterReader final {
   static constexpr std::size_t kMaxBlockRowBytes = std::size_t{256} << 20;
   // Rows of tiles kept above the highest asked for, for tiles that start late, at most.
   static constexpr std::size_t kStreamKeptBytes = std::size_t{8} << 20;
+  void make_warper_vrt();
   void open_source(std::optional<double> given_nodata);  // the constructor's work, whose allocation failures it names
   std::uint64_t block_bytes() const;                     // one of the file's blocks, decoded (saturating)
   std::size_t padded_width() const;

@@ -262,3 +262,79 @@ TEST_CASE("Runner.MemoryPlanner.TakesTheFastestStrategyThatFits") {
                          doctest::Contains("is too small for this graph"), ConfigError);
   }
 }
+
+#include "engine/src/observers.hpp"
+#include "engine/src/plan.hpp"
+
+TEST_CASE("Runner.PlanModel.OneModelThreeRenderings") {
+  detail::PlanModel p;
+  p.graph_name = "g \"quoted\"";
+  p.graph_file = "g.json";
+  p.grid = Grid{.x0 = 0, .y0 = 10, .res_x = 1, .res_y = 1, .width = 10, .height = 10};
+  p.crs_label = "(none)";
+  p.grid_origin = "explicit extent";
+  p.topology_line = "topology: test";
+  p.tile_rows = 4;
+  p.nodes.push_back({.id = "src",
+                     .type = "test_constant",
+                     .options = {{"secret", "***"}},
+                     .bytes_per_tile = 320,
+                     .shape = "cylinder"});
+  p.nodes.push_back(
+      {.id = "out", .type = "test_capture", .inputs = {"src"}, .notes = {"keeps values"}, .shape = "note"});
+  p.memory = {.limit = 1u << 30, .limit_source = "memory.limit", .tile_budget = 1u << 20};
+  const auto text = detail::render_plan_text(p);
+  REQUIRE(text.size() == 10);
+  CHECK(text[0] == "graph g \"quoted\" (g.json)");
+  CHECK(text[3] == "tiles: about 3 bands of 4 rows (40 cells), at most 2 in flight; 1 threads");
+  CHECK(text[4] == "node src (test_constant): ~320 B per tile");
+  CHECK(text[5] == "    options: secret=***");
+  CHECK(text[6] == "node out (test_capture) <- src: ~0 B per tile");
+  CHECK(text[7] == "    keeps values");
+  const auto json = boost::json::parse(detail::render_plan_json(p));
+  CHECK(json.at("nodes").as_array().size() == 2);
+  CHECK(json.at("nodes").at(1).at("inputs").at(0).as_string() == "src");
+  CHECK(json.at("memory").at("tile_budget").as_int64() == (1 << 20));
+  CHECK(json.at("tiles").at("count").as_int64() == 3);
+  const std::string dot = detail::render_plan_dot(p);
+  CHECK(dot.find("digraph \"g \\\"quoted\\\"\"") == 0);
+  CHECK(dot.find("\"src\" -> \"out\";") != std::string::npos);
+  CHECK(dot.find("shape=cylinder") != std::string::npos);
+}
+
+TEST_CASE("Runner.Observers.LiveFiguresAndTimeline") {
+  detail::AdaptiveSettings adaptive({2048, 5000, 4, 8u << 20}, std::chrono::steady_clock::now());
+  detail::Admission admission(100);
+  detail::RunView view{.ids = {"a"},
+                       .operations = {"read"},
+                       .start = std::chrono::steady_clock::now(),
+                       .adaptive = &adaptive,
+                       .admission = &admission,
+                       .limit = 1u << 30};
+  std::atomic<std::uint64_t> cells{0}, rows{0};
+  std::atomic<int> level{0}, window{0}, in_flight{0};
+  int told = 0;
+  detail::LiveObserver live(
+      view, {&cells, &rows, &level, &window, &in_flight}, [] { return std::uint64_t{7}; },
+      [&](const TileRequest&) { ++told; });
+  detail::TimelineObserver timeline(view);
+  MemorySample sample;
+  sample.process_rss = 1234;
+  for (int k = 0; k < 5000; ++k) {
+    live.on_sample(PressureLevel::warning, sample);
+    timeline.on_sample(PressureLevel::warning, sample);
+  }
+  live.on_tile_done(TileRequest{0, 0, 2, 5});
+  live.on_tile_done(TileRequest{1, 2, 2, 5});
+  CHECK(cells == 20);
+  CHECK(rows == 7);
+  CHECK(told == 2);
+  CHECK(level == static_cast<int>(PressureLevel::warning));
+  CHECK(window == 2048);
+  RunSummary s;
+  timeline.on_finish(s);
+  CHECK(s.memory_timeline.size() <= 4096);  // thinned, shape kept
+  CHECK(s.memory_timeline.size() > 2000);
+  CHECK(s.memory_timeline.back().rss_bytes == 1234);
+  CHECK(s.memory_timeline.back().level == "warning");
+}
