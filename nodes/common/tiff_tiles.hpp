@@ -110,7 +110,7 @@ class TiffTileStreams {
   // Bounds on sizes read from the file, checked before anything is sized from them: a tile
   // (decoded whole once, to check it against GDAL), and the tiles of a band (two 8-byte table
   // entries each, counted in state_bytes()).
-  static constexpr std::uint64_t kMaxTileBytes = std::uint64_t{64} << 20;
+  static constexpr std::uint64_t kMaxTileBytes = std::uint64_t{16} << 20;
   static constexpr std::uint64_t kMaxTiles = std::uint64_t{1} << 22;
 
   std::string path_;

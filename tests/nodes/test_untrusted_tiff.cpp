@@ -260,7 +260,7 @@ TEST_CASE("Untrusted.HugeTileSizeClaimedIsRefusedBeforeAllocating" * doctest::ti
   test::write_tiff(path, b);
   std::string why;
   CHECK(streams_of(path, why) == nullptr);  // no check buffer: the tile is over the reader's cap
-  CHECK_MESSAGE(why.find("blocks of 65520 x 32768 samples, larger than the 64 MiB checked here") != std::string::npos,
+  CHECK_MESSAGE(why.find("blocks of 65520 x 32768 samples, larger than the 16 MiB checked here") != std::string::npos,
                 why);
   const Child c = run_file(dir, path, "[0, 32000, 100, 32768]");
   MESSAGE("huge tile: exit " << c.code << ", " << c.seconds << " s, peak RSS " << c.max_rss_kib / 1024 << " MiB");
