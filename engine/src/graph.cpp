@@ -466,7 +466,8 @@ std::string masked_config_json(const Config& config, const GraphSpec& graph) {
   json::value* section = root.as_object().if_contains("nodes");
   json::object* nodes = section != nullptr ? section->if_object() : nullptr;
   if (nodes == nullptr) return json::serialize(root);
-  for (auto& [id, options] : *nodes) {
+  for (auto& [key_id, options] : *nodes) {
+    const std::string id(key_id);  // a copy: lambdas capture no structured binding before clang 16
     const auto spec =
         std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const NodeSpec& n) { return n.id == id; });
     if (spec == graph.nodes.end() || !options.is_object()) continue;
