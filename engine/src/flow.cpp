@@ -122,6 +122,10 @@ void FlowBuilder::connect_sinks(std::size_t d) {
   }
 }
 
+FlowBuilder::~FlowBuilder() {
+  for (const auto& g : gathers_) g->settle();
+}
+
 void FlowBuilder::feed(std::size_t domain, const TileRequest& tile) {
   for (auto* entry : entries_[domain]) entry->try_put(tile);
 }

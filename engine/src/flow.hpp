@@ -43,6 +43,9 @@ class TileGather {
   // Adds one input; returns the tile's bundle once all its inputs have arrived.
   std::optional<Bundle> add(const Message& msg);
   std::size_t pending() const;
+  // Takes and releases the lock once: after the graph's wait, what the workers wrote under it
+  // is visibly ordered before the caller (ThreadSanitizer cannot see oneTBB's own ordering).
+  void settle() const { std::lock_guard lock(mutex_); }
 
  private:
   std::vector<std::size_t> slots_;
@@ -65,6 +68,7 @@ class FlowBuilder {
   };
   FlowBuilder(Shape shape, std::vector<std::unique_ptr<oneapi::tbb::task_arena>>& arenas, RunNode run_node,
               Deliver deliver);
+  ~FlowBuilder();
   FlowBuilder(const FlowBuilder&) = delete;
   FlowBuilder& operator=(const FlowBuilder&) = delete;
 
