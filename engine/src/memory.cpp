@@ -127,11 +127,29 @@ MemorySample SystemMemorySource::sample() {
     if (limit_bytes && usage_bytes && (*limit_bytes < total || total == 0)) {
       s.in_cgroup = true;
       s.system_total = *limit_bytes;
-      s.system_used = std::min(*usage_bytes, *limit_bytes);
+      // The working set, as Docker and the kubelet count it: the cgroup's usage includes the
+      // page cache of every file read and written, of which the inactive part is reclaimed on
+      // demand and is no pressure (v2 inactive_file, v1 total_inactive_file in memory.stat).
+      const std::uint64_t reclaimable = inactive_file_bytes();
+      const std::uint64_t working_set = *usage_bytes > reclaimable ? *usage_bytes - reclaimable : 0;
+      s.system_used = std::min(working_set, *limit_bytes);
     }
   }
   s.system_available = s.system_total > s.system_used ? s.system_total - s.system_used : 0;
   return s;
+}
+
+std::uint64_t SystemMemorySource::inactive_file_bytes() const {
+  const auto stat = read_file(cgroup_dir_ / "memory.stat");
+  if (!stat) return 0;
+  const std::string key = cgroup_version_ == 2 ? "inactive_file " : "total_inactive_file ";
+  std::size_t at = 0;
+  while ((at = stat->find(key, at)) != std::string::npos) {
+    if (at == 0 || (*stat)[at - 1] == '\n')
+      return parse_number(stat->substr(at + key.size(), stat->find('\n', at) - at - key.size())).value_or(0);
+    at += key.size();
+  }
+  return 0;
 }
 
 std::uint64_t SystemMemorySource::auto_limit() {

@@ -134,6 +134,10 @@ TEST_CASE("Memory.Source.CgroupV2Fixture") {
   CHECK(s.system_total == 2ull << 30);
   CHECK(s.system_used == 1ull << 30);
   CHECK(src.auto_limit() == 2ull << 30);
+  // Page cache the kernel reclaims on demand is no pressure: the working set counts.
+  make_file(dir / "cgroup/slurm/job_42/memory.stat",
+            "anon 104857600\nfile 943718400\nactive_file 104857600\ninactive_file 838860800\n");
+  CHECK(src.sample().system_used == (1ull << 30) - 838860800ull);
   // memory.max "max": the machine decides.
   make_file(dir / "cgroup/slurm/job_42/memory.max", "max\n");
   const MemorySample unlimited = src.sample();
@@ -156,6 +160,13 @@ TEST_CASE("Memory.Source.CgroupV1Fixture") {
   CHECK(s.system_total == 512ull << 20);
   CHECK(s.system_used == 256ull << 20);
   CHECK(src.auto_limit() == 512ull << 20);
+  // v1: total_inactive_file (the hierarchy's), not the cgroup's own inactive_file.
+  make_file(dir / "cgroup/memory/batch/job7/memory.stat",
+            "cache 200000000\ninactive_file 5\ntotal_inactive_file 134217728\n");
+  CHECK(src.sample().system_used == 128ull << 20);
+  // More cache than usage (stale counters): never below zero.
+  make_file(dir / "cgroup/memory/batch/job7/memory.stat", "total_inactive_file 999999999999\n");
+  CHECK(src.sample().system_used == 0);
 }
 
 TEST_CASE("Memory.Source.ContainerMountsItsCgroupAsRoot") {

@@ -20,9 +20,9 @@ enum class PressureLevel { normal, warning, critical };
 const char* to_string(PressureLevel level);
 
 struct MemorySample {
-  std::uint64_t process_rss = 0;       // bytes
-  std::uint64_t system_total = 0;      // machine MemTotal, or the cgroup's limit when it has one
-  std::uint64_t system_used = 0;       // MemTotal - MemAvailable, or the cgroup's usage
+  std::uint64_t process_rss = 0;   // bytes
+  std::uint64_t system_total = 0;  // machine MemTotal, or the cgroup's limit when it has one
+  std::uint64_t system_used = 0;   // MemTotal - MemAvailable, or the cgroup's working set (usage - inactive file cache)
   std::uint64_t system_available = 0;  // system_total - system_used
   bool in_cgroup = false;              // system_* describe a limited cgroup
 };
@@ -50,6 +50,8 @@ class SystemMemorySource final : public MemorySource {
   int cgroup_version() const { return cgroup_version_; }
 
  private:
+  // The cgroup's reclaimable file cache (memory.stat), 0 when not found.
+  std::uint64_t inactive_file_bytes() const;
   std::filesystem::path proc_root_;
   std::filesystem::path cgroup_dir_;
   int cgroup_version_ = 0;  // 0: none, 1 or 2
