@@ -56,7 +56,7 @@ T tag_or(TIFF* t, ttag_t tag, T fallback) {
   return TIFFGetField(t, tag, &value) == 1 ? value : fallback;
 }
 
-// What libtiff applies while decoding and is not implemented here: GDAL reads such files.
+// What libtiff applies while decoding that this reader does not do: such files are left to GDAL.
 // Returns "" or the tag's value that leaves the file to GDAL.
 std::string unsupported_tags(TIFF* t) {
   const auto fill_order = tag_or<std::uint16_t>(t, TIFFTAG_FILLORDER, FILLORDER_MSB2LSB);

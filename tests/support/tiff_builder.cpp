@@ -64,27 +64,23 @@ std::vector<std::string> int16_blocks(const TiffBuild& b, const std::vector<std:
   return blocks;
 }
 
-void write_tiff(const std::filesystem::path& path, const TiffBuild& b) {
-  const std::size_t header = b.bigtiff ? 16 : 8;
-  std::string data;
-  std::vector<std::uint64_t> offsets;
-  std::vector<std::uint64_t> counts;
-  for (const auto& block : b.blocks) {
-    offsets.push_back(header + data.size());
-    counts.push_back(block.size());
-    data += block;
-  }
-  if (!b.offsets.empty()) offsets = b.offsets;
-  if (!b.counts.empty()) counts = b.counts;
-  const std::uint64_t n = std::max<std::uint64_t>(b.claimed_blocks, offsets.size());
+namespace {
+
+// A file offset or count: 8 bytes in a BigTIFF, 4 in a classic TIFF.
+void put_word(std::string& out, bool bigtiff, std::uint64_t value) {
+  if (bigtiff)
+    put<std::uint64_t>(out, value);
+  else
+    put<std::uint32_t>(out, static_cast<std::uint32_t>(value));
+}
+
+// The directory's entries, sorted by tag: the image, its georeferencing and its tables (which
+// claim `n` entries).
+std::vector<Entry> entries_of(const TiffBuild& b, const std::vector<std::uint64_t>& offsets,
+                              const std::vector<std::uint64_t>& counts, std::uint64_t n) {
   const auto table = [&](const std::vector<std::uint64_t>& v) {
     std::string out;
-    for (const auto x : v) {
-      if (b.bigtiff)
-        put<std::uint64_t>(out, x);
-      else
-        put<std::uint32_t>(out, static_cast<std::uint32_t>(x));
-    }
+    for (const auto x : v) put_word(out, b.bigtiff, x);
     return out;
   };
   const std::uint16_t entry_type = b.bigtiff ? kLong8 : kLong;
@@ -114,6 +110,46 @@ void write_tiff(const std::filesystem::path& path, const TiffBuild& b) {
     entries.push_back({279, entry_type, n, table(counts)});
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) { return x.tag < y.tag; });
+  return entries;
+}
+
+// The directory (its entries, values inline or at their offsets in `extra`) appended to `out`.
+void put_directory(std::string& out, bool bigtiff, const std::vector<Entry>& entries,
+                   const std::vector<std::uint64_t>& value_offsets) {
+  const std::size_t inline_bytes = bigtiff ? 8 : 4;
+  if (bigtiff)
+    put<std::uint64_t>(out, entries.size());
+  else
+    put<std::uint16_t>(out, static_cast<std::uint16_t>(entries.size()));
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    put<std::uint16_t>(out, e.tag);
+    put<std::uint16_t>(out, e.type);
+    put_word(out, bigtiff, e.count);
+    std::string value = value_offsets[i] == 0 ? e.data : std::string();
+    if (value_offsets[i] != 0) put_word(value, bigtiff, value_offsets[i]);
+    value.resize(inline_bytes, '\0');
+    out += value;
+  }
+  put_word(out, bigtiff, 0);
+}
+
+}  // namespace
+
+void write_tiff(const std::filesystem::path& path, const TiffBuild& b) {
+  const std::size_t header = b.bigtiff ? 16 : 8;
+  std::string data;
+  std::vector<std::uint64_t> offsets;
+  std::vector<std::uint64_t> counts;
+  for (const auto& block : b.blocks) {
+    offsets.push_back(header + data.size());
+    counts.push_back(block.size());
+    data += block;
+  }
+  if (!b.offsets.empty()) offsets = b.offsets;
+  if (!b.counts.empty()) counts = b.counts;
+  const std::vector<Entry> entries =
+      entries_of(b, offsets, counts, std::max<std::uint64_t>(b.claimed_blocks, offsets.size()));
   // Values that do not fit in an entry go after the data; tables that claim more entries than
   // they have point past the end of the file.
   const std::size_t inline_bytes = b.bigtiff ? 8 : 4;
@@ -130,40 +166,11 @@ void write_tiff(const std::filesystem::path& path, const TiffBuild& b) {
     }
   }
   if (extra.size() % 2) extra += '\0';
-  const std::uint64_t ifd = extra_start + extra.size();
   std::string out = b.bigtiff ? std::string("II\x2b\0\x08\0\0\0", 8) : std::string("II\x2a\0", 4);
-  if (b.bigtiff)
-    put<std::uint64_t>(out, ifd);
-  else
-    put<std::uint32_t>(out, static_cast<std::uint32_t>(ifd));
+  put_word(out, b.bigtiff, extra_start + extra.size());  // the directory's offset
   out += data;
   out += extra;
-  if (b.bigtiff)
-    put<std::uint64_t>(out, entries.size());
-  else
-    put<std::uint16_t>(out, static_cast<std::uint16_t>(entries.size()));
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const auto& e = entries[i];
-    put<std::uint16_t>(out, e.tag);
-    put<std::uint16_t>(out, e.type);
-    if (b.bigtiff)
-      put<std::uint64_t>(out, e.count);
-    else
-      put<std::uint32_t>(out, static_cast<std::uint32_t>(e.count));
-    std::string value = value_offsets[i] == 0 ? e.data : std::string();
-    if (value_offsets[i] != 0) {
-      if (b.bigtiff)
-        put<std::uint64_t>(value, value_offsets[i]);
-      else
-        put<std::uint32_t>(value, static_cast<std::uint32_t>(value_offsets[i]));
-    }
-    value.resize(inline_bytes, '\0');
-    out += value;
-  }
-  if (b.bigtiff)
-    put<std::uint64_t>(out, 0);
-  else
-    put<std::uint32_t>(out, 0);
+  put_directory(out, b.bigtiff, entries, value_offsets);
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(out.data(), static_cast<std::streamsize>(out.size()));
   if (!f) throw std::runtime_error("cannot write " + path.string());
