@@ -21,12 +21,17 @@ struct CsvText final : Payload {
   std::string header;  // the grid's first tile only; its own chunk, whatever the names' length
   std::vector<std::unique_ptr<char[]>> buffers;
   std::vector<std::string_view> chunks;
+  std::string packed;  // when compressed: the tile's gzip member or zstd frame, and no buffers
   std::uint64_t rows = 0;
   BufferPool* pool = nullptr;
-  ~CsvText() override {
+  ~CsvText() override { give_back(); }
+  void give_back() {
     for (auto& b : buffers) pool->give_back(std::move(b));
+    buffers.clear();
   }
-  std::size_t bytes() const noexcept override { return header.size() + buffers.size() * pool->capacity(); }
+  std::size_t bytes() const noexcept override {
+    return header.size() + buffers.size() * pool->capacity() + packed.capacity();
+  }
 };
 
 }  // namespace
@@ -37,13 +42,39 @@ std::size_t CsvSink::row_bytes(std::size_t columns) const {
 }
 
 void CsvSinkOptions::declare(OptionBinder& args) {
-  args.add("path", "CSV file, relative to --output-dir", path).output_path();
+  args.add("path", "CSV file, relative to --output-dir; .gz or .zst compresses it (see compression)", path)
+      .output_path();
+  args.add("compression",
+           "auto: from the path (.gz gzip, .zst zstd, else none); or none, gzip, zstd whatever the path. Each "
+           "tile is compressed in parallel into its own gzip member or zstd frame",
+           compression, "auto")
+      .choices({"auto", "none", "gzip", "zstd"});
+  args.add("compression_level", "gzip 1-9 (default 6), zstd 1-19 (default 3, up to 22)", compression_level);
 }
 
 CsvSink::CsvSink(NodeSpec spec) : CsvSink(bind_options<CsvSinkOptions>(spec), std::move(spec)) {}
 
 CsvSink::CsvSink(CsvSinkOptions options, NodeSpec&& spec)
-    : FileSink(std::move(spec), options.path), options_(std::move(options)) {}
+    : FileSink(std::move(spec), options.path), options_(std::move(options)) {
+  const Codec codec = options_.compression == "gzip"   ? Codec::gzip
+                      : options_.compression == "zstd" ? Codec::zstd
+                      : options_.compression == "none" ? Codec::none
+                                                       : codec_of_path(options_.path);
+  if (options_.compression_level) {
+    const auto level = *options_.compression_level;
+    if (codec == Codec::none) {
+      throw_graph_error(where(), "option \"compression_level\": the output is not compressed (path \"" + options_.path +
+                                     "\", compression \"" + options_.compression + "\")");
+    }
+    if (level < min_level(codec) || level > max_level(codec)) {
+      throw_graph_error(where(), "option \"compression_level\": " + std::to_string(level) + " is out of range for " +
+                                     codec_name(codec) + " (expected " + std::to_string(min_level(codec)) + " to " +
+                                     std::to_string(max_level(codec)) + ")");
+    }
+  }
+  if (codec != Codec::none)
+    compressor_ = std::make_unique<TileCompressor>(codec, options_.compression_level.value_or(default_level(codec)));
+}
 
 void CsvSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   FileSink::prepare(ctx, inputs);
@@ -95,7 +126,10 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   };
   if (tile.row0 == 0) {
     text->header = "x,y";
-    for (const auto& name : table->names) text->header += "," + csv_field(name);
+    for (const auto& name : table->names) {
+      text->header += ',';
+      text->header += csv_field(name);
+    }
     text->header += "\n";
     text->chunks.emplace_back(text->header);
   }
@@ -126,17 +160,36 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   }
   close_chunk();
   text->rows = table->cells.size();
+  if (compressor_) {
+    try {
+      compressor_->compress(text->chunks, text->packed);
+    } catch (const std::exception& e) {
+      std::string what = "compressing tile ";
+      what += std::to_string(tile.seq);
+      what += ": ";
+      what += e.what();
+      throw_node_error(where(), what);
+    }
+    text->chunks.clear();
+    text->give_back();
+  }
   return text;
 }
 
 void CsvSink::write(const TileRequest&, const PayloadPtr& data) {
   const auto* text = static_cast<const CsvText*>(data.get());
   for (const auto chunk : text->chunks) write_bytes(chunk, 0);
-  write_bytes({}, text->rows);
+  write_bytes(text->packed, text->rows);
 }
 
 std::vector<std::string> CsvSink::describe() const {
-  return {"writes " + output_path().string() + " (via " + output_path().string() + ".partial)"};
+  std::string line = "writes " + output_path().string() + " (via " + output_path().string() + ".partial)";
+  if (compressor_) {
+    line += std::string(", compressed with ") + codec_name(compressor_->codec()) + " level " +
+            std::to_string(compressor_->level()) + ", one " +
+            (compressor_->codec() == Codec::gzip ? "gzip member" : "zstd frame") + " per tile";
+  }
+  return {line};
 }
 
 ResourceNeeds CsvSink::resources() const {

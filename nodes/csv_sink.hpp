@@ -1,13 +1,16 @@
 #pragma once
 // csv_sink: writes the merged table as CSV (x,y,<columns>), one row per kept cell at its
-// centre, in raster order. Tiles are formatted in parallel; the base class writes them in order.
+// centre, in raster order. Tiles are formatted (and compressed, for .gz/.zst) in parallel; the base
+// class writes them in order.
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "nodes/common/compression.hpp"
 #include "nodes/common/csv_format.hpp"
 #include "nodes/common/file_sink.hpp"
 #include "nodes/common/payloads.hpp"
@@ -17,6 +20,8 @@ namespace rasterflow::nodes {
 
 struct CsvSinkOptions {
   std::string path;
+  std::string compression;
+  std::optional<std::int64_t> compression_level;
   void declare(OptionBinder& args);
 };
 
@@ -42,6 +47,7 @@ class CsvSink final : public FileSink {
   std::string nodata_;
   std::size_t chunk_rows_ = 5000;
   std::unique_ptr<BufferPool> pool_;
+  std::unique_ptr<TileCompressor> compressor_;  // null: plain text
 };
 
 }  // namespace rasterflow::nodes

@@ -19,6 +19,7 @@ packages=(
   clang clang-format libclang-rt-14-dev
   chromium
 )
+packages+=(libzstd-dev zstd)  # csv_sink writes .zst (libzstd); tests read it back with zstdcat (#22)
 
 if [ "${1:-}" = "--bench" ]; then
   # The benchmark harness's comparisons and plot.

@@ -117,6 +117,34 @@ TEST_CASE("Mpi.TwoAndThreeRanks.SameBytesAsOneProcess" * doctest::timeout(300)) 
   }
 }
 
+TEST_CASE("Mpi.CompressedCsv.MembersAndFramesConcatenate" * doctest::timeout(300)) {
+  rasterflow::test::TempDir dir;
+  const std::string graph = rasterflow::test::make_demo_project(dir);
+  std::string out;
+  REQUIRE(run_cli("run " + graph + " --output-dir " + (dir / "one").string() + " --set merge.chunk_size=8", &out) == 0);
+  const std::string reference = rasterflow::test::read_text(dir / "one/merged.csv");
+  for (const std::string ext : {"gz", "zst"}) {
+    const auto outdir = dir / ("ranks_" + ext);
+    const int code =
+        rasterflow::test::run_shell(mpirun(2) + "run " + graph + " --output-dir " + outdir.string() +
+                                        " --set merge.chunk_size=8 --set nodes.table.path=merged.csv." + ext,
+                                    &out);
+    REQUIRE_MESSAGE(code == 0, out);
+    const auto file = outdir / ("merged.csv." + ext);
+    const std::string tool = ext == "gz" ? "zcat" : "zstdcat";
+    REQUIRE(rasterflow::test::run_shell(tool + " " + file.string() + " > " + (outdir / "plain.csv").string(), &out) ==
+            0);
+    CHECK_MESSAGE(rasterflow::test::read_text(outdir / "plain.csv") == reference, ext);
+    CHECK(std::filesystem::file_size(file) < reference.size() / 2);
+    for (const auto& entry : std::filesystem::directory_iterator(outdir)) {
+      const std::string name = entry.path().filename().string();
+      CHECK_MESSAGE(
+          (name == "merged.csv." + ext || name == "plain.csv" || name.rfind("rasterflow_metrics.sqlite", 0) == 0),
+          name);
+    }
+  }
+}
+
 TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) {
   rasterflow::test::TempDir dir;
   rasterflow::test::make_demo_project(dir);

@@ -1,0 +1,52 @@
+#pragma once
+// Whole-tile compression for sinks that write text: each call turns a tile's bytes into one
+// self-contained gzip member (RFC 1952, zlib) or zstd frame (libzstd), so that tiles are
+// compressed in parallel and the members or frames, written one after the other in tile order
+// (and the ranks' bands concatenated under MPI), make one valid .gz or .zst file: gzip, zcat,
+// zstd and zstdcat read concatenated members and frames as one stream (RFC 1952 section 2.2;
+// the zstd format's frames). Thread-safe: compression contexts are kept in a small pool.
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rasterflow::nodes {
+
+enum class Codec { none, gzip, zstd };
+
+// The codec a path's extension asks for: .gz gzip, .zst zstd, anything else none.
+Codec codec_of_path(std::string_view path);
+const char* codec_name(Codec codec);
+// The levels each codec accepts, and the default (gzip's 6 as gzip(1); zstd's 3 as zstd(1)).
+int default_level(Codec codec);
+int min_level(Codec codec);
+int max_level(Codec codec);
+
+class TileCompressor {
+ public:
+  TileCompressor(Codec codec, int level);
+  ~TileCompressor();
+  TileCompressor(const TileCompressor&) = delete;
+  TileCompressor& operator=(const TileCompressor&) = delete;
+
+  Codec codec() const { return codec_; }
+  int level() const { return level_; }
+  // The pieces, in order, as one gzip member or zstd frame appended to `out`. Nothing is
+  // appended when the pieces are all empty. Throws std::runtime_error when the library fails
+  // (out of memory).
+  void compress(std::span<const std::string_view> pieces, std::string& out);
+
+ private:
+  struct Context;
+  std::unique_ptr<Context> take();
+  void give_back(std::unique_ptr<Context> context);
+
+  Codec codec_;
+  int level_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Context>> free_;
+};
+
+}  // namespace rasterflow::nodes
