@@ -28,6 +28,17 @@ Merge::Merge(NodeSpec spec) : Node(std::move(spec)), options_(bind_options<Merge
   drop_ = drop == "any_nodata" ? DropRule::any_nodata : drop == "none" ? DropRule::none : DropRule::all_nodata;
 }
 
+void Merge::prepare(const RunContext&, std::span<Node* const> inputs) { inputs_.assign(inputs.begin(), inputs.end()); }
+
+std::vector<std::string> Merge::column_types() const {
+  std::vector<std::string> types;
+  for (const Node* in : inputs_) {
+    const auto* column = dynamic_cast<const ColumnProducer*>(in);
+    types.push_back(column != nullptr ? column->column_type() : std::string());
+  }
+  return types;
+}
+
 PayloadPtr Merge::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
   auto table = std::make_shared<Table>();
   table->names = names_;

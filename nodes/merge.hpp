@@ -18,7 +18,9 @@ struct MergeOptions {
 class Merge final : public Node, public TableProducer {
  public:
   const std::vector<std::string>& column_names() const override { return names_; }
+  std::vector<std::string> column_types() const override;
   explicit Merge(NodeSpec spec);
+  void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override;
   ResourceNeeds resources() const override {
@@ -29,6 +31,7 @@ class Merge final : public Node, public TableProducer {
   MergeOptions options_;
   std::vector<std::string> names_;
   DropRule drop_ = DropRule::all_nodata;
+  std::vector<const Node*> inputs_;  // from prepare, for column_types()
 };
 
 }  // namespace rasterflow::nodes

@@ -115,6 +115,19 @@ ValueKind output_kind(Method m, GDALDataType source_type) {
   return ValueKind::integer;
 }
 
+std::string Resample::column_type() const {
+  if (!reader_) return {};
+  switch (output_kind(method_, reader_->info().type)) {
+    case ValueKind::float32:
+      return "Float32";
+    case ValueKind::float64:
+      return "Float64";
+    case ValueKind::integer:
+      break;
+  }
+  return GDALGetDataTypeName(reader_->info().type);
+}
+
 void ResampleOptions::declare(OptionBinder& args) {
   args.add("method", "gdalwarp resampling method", method, "nearest").choices(method_choices_for_registry());
   args.add("implementation",

@@ -29,6 +29,16 @@ class TableProducer {
  public:
   virtual ~TableProducer() = default;
   virtual const std::vector<std::string>& column_names() const = 0;
+  // The GDAL data type name of each column's values ("Byte", "Int16", "Float32", ...), once
+  // the producer and its inputs are prepared; "" for a column whose type is not known.
+  virtual std::vector<std::string> column_types() const { return {}; }
+};
+
+// A node whose output is a Column says the GDAL data type of its values once prepared.
+class ColumnProducer {
+ public:
+  virtual ~ColumnProducer() = default;
+  virtual std::string column_type() const = 0;
 };
 
 // The merged table of a tile: the kept cells (indices into the tile, ascending) and, per

@@ -47,7 +47,8 @@ TEST_CASE("CompressedCsv.GzAndZst.DecompressToThePlainBytes" * doctest::timeout(
       REQUIRE(std::filesystem::exists(file));
       CHECK_FALSE(std::filesystem::exists(outdir / ("merged.csv." + ext + ".partial")));
       CHECK(std::filesystem::file_size(file) < reference.size() / 2);
-      CHECK(first_bytes(file, ext == "gz" ? 3 : 4) == (ext == "gz" ? std::string("\x1f\x8b\x08", 3) : std::string("\x28\xb5\x2f\xfd")));
+      CHECK(first_bytes(file, ext == "gz" ? 3 : 4) ==
+            (ext == "gz" ? std::string("\x1f\x8b\x08", 3) : std::string("\x28\xb5\x2f\xfd")));
       CHECK_MESSAGE(decompressed(ext == "gz" ? "zcat" : "zstdcat", file, dir) == reference, ext << " " << run);
     }
   }
@@ -69,11 +70,11 @@ TEST_CASE("CompressedCsv.Option.OverridesThePathAndSetsTheLevel" * doctest::time
   std::uintmax_t sizes[2] = {};
   for (const int level : {1, 9}) {
     const auto outdir = dir / ("level" + std::to_string(level));
-    REQUIRE_MESSAGE(run_cli("run " + graph + " --output-dir " + outdir.string() +
-                                " --set nodes.table.compression=gzip --set nodes.table.compression_level=" +
-                                std::to_string(level),
-                            &out) == 0,
-                    out);
+    REQUIRE_MESSAGE(
+        run_cli("run " + graph + " --output-dir " + outdir.string() +
+                    " --set nodes.table.compression=gzip --set nodes.table.compression_level=" + std::to_string(level),
+                &out) == 0,
+        out);
     CHECK(first_bytes(outdir / "merged.csv", 2) == "\x1f\x8b");
     CHECK(decompressed("zcat", outdir / "merged.csv", dir) == reference);
     sizes[level == 1 ? 0 : 1] = std::filesystem::file_size(outdir / "merged.csv");

@@ -1,0 +1,86 @@
+#pragma once
+// raster_sink: writes the merged grid through GDAL, one band per merged column (band
+// descriptions are the column names), with the grid's CRS, geotransform and a nodata value.
+// Tiles are converted to the band type in parallel; the serial writer stages whole blocks of
+// rows (the dataset's block height) and hands GDAL each block once, in raster order, then
+// flushes GDAL's cache, so memory stays bounded and the file is the same bytes whatever the
+// tile size, thread count or mode. Drivers that can only copy (COG, PNG...) get a temporary
+// GTiff, copied at commit. Under MPI each rank writes its rows as raw band-typed values;
+// gather() concatenates them and rank 0 writes the dataset from them with the same staging,
+// so the file equals one process's.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nodes/common/atomic_file.hpp"
+#include "nodes/common/gdal.hpp"
+#include "rasterflow/node.hpp"
+#include "rasterflow/option_binder.hpp"
+
+namespace rasterflow::nodes {
+
+struct RasterSinkOptions {
+  std::string path;
+  std::string format;
+  std::optional<std::vector<std::string>> creation_options;
+  std::string data_type;
+  std::optional<double> nodata;
+  void declare(OptionBinder& args);
+};
+
+class RasterSink final : public SinkNode {
+ public:
+  explicit RasterSink(NodeSpec spec);
+  ~RasterSink() override;
+  void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
+  PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
+  void open() override;
+  void write(const TileRequest& tile, const PayloadPtr& data) override;
+  void commit() override;
+  void abort() noexcept override;
+  void check_ranks(int ranks) const override;
+  Gathered gather(Ranks& ranks) override;
+  std::uint64_t rows_written() const override { return rows_; }
+  std::uint64_t bytes_written() const override { return bytes_; }
+  std::filesystem::path output_path() const override { return band_.empty() ? final_ : band_; }
+  std::vector<std::string> describe() const override;
+  ResourceNeeds resources() const override;
+
+ private:
+  RasterSink(RasterSinkOptions options, NodeSpec&& spec);
+  // Creates the dataset (or the temporary GTiff of a copy-only driver) under its partial name.
+  void create_dataset();
+  // Appends `count` rows (row-major: row, then band, then column, band-typed) to the staged
+  // block, handing full blocks to GDAL.
+  void stage(const std::byte* rows, std::int64_t count);
+  void flush_stage();
+  // Closes the dataset, copies it for copy-only drivers and renames it to final_.
+  void finish_dataset();
+  void remove_partials() noexcept;
+  std::string partial_name() const { return final_.string() + ".partial"; }
+  std::string temporary_gtiff() const { return final_.string() + ".partial.tif"; }
+
+  RasterSinkOptions options_;
+  Grid grid_;
+  std::vector<std::string> names_;
+  GDALDriverH driver_ = nullptr;
+  bool copy_only_ = false;  // the driver has CreateCopy but no Create
+  GDALDataType type_ = GDT_Float64;
+  double nodata_ = 0;
+  std::size_t type_bytes_ = 8;
+  std::filesystem::path final_;
+  std::filesystem::path band_;  // under MPI: this rank's raw rows (final_ + the rank's suffix)
+  AtomicFile band_file_;
+  DatasetPtr dataset_;
+  std::int64_t block_rows_ = 1;  // rows staged before GDAL gets them
+  std::vector<std::byte> staged_;  // band-sequential: band, row, column
+  std::int64_t staged_row0_ = 0;
+  std::int64_t staged_count_ = 0;
+  std::uint64_t rows_ = 0;
+  std::uint64_t bytes_ = 0;
+};
+
+}  // namespace rasterflow::nodes
