@@ -107,9 +107,11 @@ void check_equals_csv(const Bands& r, const std::string& csv_text, std::size_t c
         same = is_nodata(v, r.nodata[b]);
       } else {
         const double c = std::stod(f[2 + b]);
-        same = c == v || (static_cast<float>(c) == static_cast<float>(v) && v == static_cast<double>(static_cast<float>(v)));
+        same = c == v ||
+               (static_cast<float>(c) == static_cast<float>(v) && v == static_cast<double>(static_cast<float>(v)));
       }
-      if (!same && ++mismatches < 5) FAIL_CHECK("cell " << col << "," << row << " band " << b + 1 << ": csv " << f[2 + b] << " raster " << v);
+      if (!same && ++mismatches < 5)
+        FAIL_CHECK("cell " << col << "," << row << " band " << b + 1 << ": csv " << f[2 + b] << " raster " << v);
     }
   }
   CHECK(rows > 1000);
@@ -158,8 +160,8 @@ TEST_CASE("RasterSink.Formats.ReadBackEqualsTheCsv" * doctest::timeout(240)) {
   for (const auto& c : cases) {
     const std::string graph =
         raster_graph(dir, "r", R"(, "path": ")" + c.path + R"(", "format": ")" + c.format + "\"" + c.options);
-    REQUIRE_MESSAGE(run_cli("run " + graph + " --output-dir " + outdir.string() + " --set merge.chunk_size=7", &out) == 0,
-                    out);
+    REQUIRE_MESSAGE(
+        run_cli("run " + graph + " --output-dir " + outdir.string() + " --set merge.chunk_size=7", &out) == 0, out);
     const std::string file = (outdir / c.path).string();
     std::vector<std::string> names = {file};
     if (c.format == "netCDF" || c.format == "Zarr") {
@@ -195,8 +197,8 @@ TEST_CASE("RasterSink.Types.IntegerBandsAndAGivenNodata" * doctest::timeout(120)
     { "id": "merged", "type": "merge", "inputs": ["landcover"] },
     { "id": "table", "type": "raster_sink", "inputs": ["merged"], "path": "lc.tif" } ] })";
   rasterflow::test::write_text(dir / "graphs/lc.json", graph);
-  REQUIRE_MESSAGE(run_cli("run " + (dir / "graphs/lc.json").string() + " --output-dir " + (dir / "o").string(), &out) == 0,
-                  out);
+  REQUIRE_MESSAGE(
+      run_cli("run " + (dir / "graphs/lc.json").string() + " --output-dir " + (dir / "o").string(), &out) == 0, out);
   REQUIRE(run_shell("gdalinfo " + (dir / "o/lc.tif").string(), &out) == 0);
   CHECK_MESSAGE(out.find("Type=Byte") != std::string::npos, out);
   CHECK(out.find("NoData Value=255") != std::string::npos);
@@ -214,7 +216,8 @@ TEST_CASE("RasterSink.GTiff.SameBytesForEveryTileSizeThreadsAndMode" * doctest::
   std::string out;
   for (const std::string options : {"", "COMPRESS=DEFLATE,TILED=YES,BLOCKYSIZE=16,BLOCKXSIZE=16"}) {
     std::string co;
-    if (!options.empty()) co = R"(, "creation_options": ["COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16"])";
+    if (!options.empty())
+      co = R"(, "creation_options": ["COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16"])";
     const std::string graph = raster_graph(dir, "r", R"(, "path": "m.tif")" + co);
     std::string reference;
     for (const std::string run : {"--set merge.chunk_size=1 --threads 1", "--set merge.chunk_size=7 --threads 2",
@@ -244,7 +247,8 @@ TEST_CASE("RasterSink.Mpi.TwoRanksSameBytesAsOneProcess" * doctest::timeout(300)
     const std::string graph = raster_graph(dir, "r", R"(, "path": "m.tif")" + co);
     std::filesystem::remove_all(dir / "one");
     std::filesystem::remove_all(dir / "two");
-    REQUIRE(run_cli("run " + graph + " --output-dir " + (dir / "one").string() + " --set merge.chunk_size=8", &out) == 0);
+    REQUIRE(run_cli("run " + graph + " --output-dir " + (dir / "one").string() + " --set merge.chunk_size=8", &out) ==
+            0);
     REQUIRE_MESSAGE(run_shell(mpirun + RASTERFLOW_CLI + " run " + graph + " --output-dir " + (dir / "two").string() +
                                   " --set merge.chunk_size=8",
                               &out) == 0,
@@ -286,5 +290,46 @@ TEST_CASE("RasterSink.BadInput.ClearErrorsAndNothingLeftBehind" * doctest::timeo
     CHECK_MESSAGE(run_cli("run " + graph + " --output-dir " + outdir.string(), &out) == c.code, out);
     CHECK_MESSAGE(out.find(R"(node "table" (raster_sink): )" + c.message) != std::string::npos, out);
     CHECK_MESSAGE(folder_names(outdir).empty(), joined(folder_names(outdir)));
+  }
+}
+
+TEST_CASE("RasterSink.Memory.PeakRssBoundedOn18MillionCells" * doctest::timeout(240)) {
+  // The small sample set on a 1/600 degree grid: 6000 x 3000 = 18 M cells, three Float32 bands,
+  // a 216 MB file. The run's peak RSS stays far below the file: rows go to GDAL block by block.
+  rasterflow::test::TempDir dir;
+  rasterflow::test::make_demo_project(dir);
+  std::string out;
+  for (const std::string co :
+       {std::string(), std::string(R"(, "creation_options": ["COMPRESS=DEFLATE", "TILED=YES"])")}) {
+    const std::string big = raster_graph(dir, "big", R"(, "path": "big.tif")" + co);
+    std::string text = rasterflow::test::read_text(big);
+    text.replace(text.find(R"("resolution": 0.05)"), std::string(R"("resolution": 0.05)").size(),
+                 R"("resolution": 0.0016666666666666668)");
+    for (const std::string method : {R"("method": "average")", R"("method": "average")"})
+      text.replace(text.find(method), method.size(), R"("method": "nearest")");
+    rasterflow::test::write_text(big, text);
+    const auto time_file = dir / "time.txt";
+    REQUIRE_MESSAGE(run_shell("/usr/bin/time -f %M -o " + time_file.string() + " " + RASTERFLOW_CLI + " run " + big +
+                                  " --output-dir " + (dir / "o").string(),
+                              &out) == 0,
+                    out);
+    const long kib = std::stol(rasterflow::test::read_text(time_file));
+    const Bands header = [&] {
+      GDALAllRegister();
+      GDALDatasetH ds = GDALOpen((dir / "o/big.tif").c_str(), GA_ReadOnly);
+      REQUIRE(ds != nullptr);
+      Bands b;
+      b.width = GDALGetRasterXSize(ds);
+      b.height = GDALGetRasterYSize(ds);
+      CHECK(GDALGetRasterDataType(GDALGetRasterBand(ds, 1)) == GDT_Float32);
+      CHECK(GDALGetRasterCount(ds) == 3);
+      GDALClose(ds);
+      return b;
+    }();
+    CHECK(header.width * header.height == 18'000'000);
+    if (co.empty()) CHECK(std::filesystem::file_size(dir / "o/big.tif") > 216'000'000u);
+    MESSAGE("peak RSS " << kib / 1024 << " MiB" << co);
+    CHECK(kib < 180 * 1024);
+    std::filesystem::remove(dir / "o/big.tif");
   }
 }
