@@ -92,17 +92,18 @@ class Bench:
               f"{row['cells_per_s'] / 1e6:6.2f} Mcells/s", flush=True)
         return row
 
-    def rasterflow(self, size, data, cells, name, args=(), overrides=None, node_busy=False, env=None):
+    def rasterflow(self, size, data, cells, name, args=(), overrides=None, node_busy=False, env=None,
+                   out_name="rasterflow.csv"):
         d = os.path.join(self.work, size)
         graph = os.path.join(d, "bench.json")
         with open(graph, "w") as f:
-            json.dump(graph_json(data, "rasterflow.csv", overrides), f)
+            json.dump(graph_json(data, out_name, overrides), f)
         metrics = os.path.join(d, "metrics.sqlite")
         cmd = [self.cli, "run", graph, "--output-dir", d, "--log-level", "error",
                "--set", f"metrics.sqlite_path={metrics}"] + list(args)
         extra = {}
         kwargs = {"env": dict(os.environ, **env)} if env else {}
-        row = self.repeat(name, size, cmd, cells, os.path.join(d, "rasterflow.csv"), extra, **kwargs)
+        row = self.repeat(name, size, cmd, cells, os.path.join(d, out_name), extra, **kwargs)
         if node_busy:
             db = sqlite3.connect(metrics)
             exp = db.execute("SELECT MAX(id) FROM experiments").fetchone()[0]
@@ -152,6 +153,15 @@ class Bench:
                             {"HWLOC_SYNTHETIC": f"pack:2 numa:1 core:{max(1, threads // 2)} pu:1"})
             if not filecmp.cmp(reference_csv, os.path.join(d, "rasterflow.csv"), shallow=False):
                 raise RuntimeError("NUMA placement changed the CSV")
+            # Compressed CSV (#22): bytes written against plain CSV's, checked by decompressing.
+            for ext, tool in (("gz", "zcat"), ("zst", "zstdcat")):
+                out_name = "rasterflow.csv." + ext
+                self.rasterflow(size, data, cells, f"rasterflow csv.{ext}", out_name=out_name)
+                with open(os.path.join(d, "decompressed.csv"), "wb") as f:
+                    subprocess.run([tool, os.path.join(d, out_name)], stdout=f, check=True)
+                if not filecmp.cmp(reference_csv, os.path.join(d, "decompressed.csv"), shallow=False):
+                    raise RuntimeError(f"{tool} of the .{ext} output differs from the plain CSV")
+                os.remove(os.path.join(d, "decompressed.csv"))
         if not self.args.no_compare:
             self.gdal_cli(size, data, d, cells, width, height, extent, reference_csv)
             self.xarray(size, data, d, cells, width, height, extent, reference_csv)

@@ -173,6 +173,9 @@ void start_all_or_none(RunSession& session) {
     setup_error = std::current_exception();
   }
   if (session.world) {
+    // A rank that could not start tells the others, as a rank failing while running does:
+    // first_failed() receives one notice from every failed rank (without them it waits forever).
+    if (setup_error) session.world->notify_failure();
     const int first = session.world->first_failed(setup_error != nullptr);
     if (setup_error) std::rethrow_exception(setup_error);
     if (first >= 0) {

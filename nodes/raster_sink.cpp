@@ -74,8 +74,7 @@ bool representable(double value, GDALDataType type) {
   if (GDALDataTypeIsFloating(type)) return true;
   if (std::isnan(value) || std::trunc(value) != value) return false;
   const int bits = GDALGetDataTypeSizeBits(type);
-  if (GDALDataTypeIsSigned(type))
-    return value >= -std::ldexp(1.0, bits - 1) && value <= std::ldexp(1.0, bits - 1) - 1;
+  if (GDALDataTypeIsSigned(type)) return value >= -std::ldexp(1.0, bits - 1) && value <= std::ldexp(1.0, bits - 1) - 1;
   return value >= 0 && value <= std::ldexp(1.0, bits) - 1;
 }
 
@@ -179,7 +178,8 @@ void RasterSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     const auto types = table->column_types();
     type_ = GDT_Unknown;
     for (std::size_t i = 0; i < names_.size(); ++i) {
-      const GDALDataType t = i < types.size() && !types[i].empty() ? GDALGetDataTypeByName(types[i].c_str()) : GDT_Float64;
+      const GDALDataType t =
+          i < types.size() && !types[i].empty() ? GDALGetDataTypeByName(types[i].c_str()) : GDT_Float64;
       type_ = type_ == GDT_Unknown ? t : GDALDataTypeUnion(type_, t);
     }
     if (type_ == GDT_Unknown) type_ = GDT_Float64;
@@ -223,7 +223,8 @@ PayloadPtr RasterSink::process(const TileRequest& tile, std::span<const PayloadP
                                                          : column.values[cell];
       if (check_nodata && v == nodata_) {
         throw_node_error(where(), "option \"nodata\": column \"" + names_[b] + "\" has the value " + number_text(v) +
-                                      " (grid row " + std::to_string(tile.row0 + static_cast<std::int64_t>(cell / width)) +
+                                      " (grid row " +
+                                      std::to_string(tile.row0 + static_cast<std::int64_t>(cell / width)) +
                                       ", column " + std::to_string(cell % width) +
                                       "), which is the nodata value; choose a nodata value the data does not take");
       }
@@ -301,8 +302,8 @@ void RasterSink::stage(const std::byte* rows, std::int64_t count) {
   const std::size_t bands = names_.size();
   for (std::int64_t i = 0; i < count; ++i) {
     for (std::size_t b = 0; b < bands; ++b) {
-      std::memcpy(staged_.data() + (b * static_cast<std::size_t>(block_rows_) + static_cast<std::size_t>(staged_count_)) *
-                                       band_row,
+      std::memcpy(staged_.data() +
+                      (b * static_cast<std::size_t>(block_rows_) + static_cast<std::size_t>(staged_count_)) * band_row,
                   rows + (static_cast<std::size_t>(i) * bands + b) * band_row, band_row);
     }
     if (++staged_count_ == block_rows_) flush_stage();
@@ -313,11 +314,12 @@ void RasterSink::flush_stage() {
   if (staged_count_ == 0) return;
   const std::size_t band_row = static_cast<std::size_t>(grid_.width) * type_bytes_;
   CPLErrorReset();
-  const CPLErr rc = GDALDatasetRasterIOEx(
-      get(dataset_), GF_Write, 0, static_cast<int>(staged_row0_), static_cast<int>(grid_.width),
-      static_cast<int>(staged_count_), staged_.data(), static_cast<int>(grid_.width), static_cast<int>(staged_count_),
-      type_, static_cast<int>(names_.size()), nullptr, static_cast<GSpacing>(type_bytes_), static_cast<GSpacing>(band_row),
-      static_cast<GSpacing>(band_row * static_cast<std::size_t>(block_rows_)), nullptr);
+  const CPLErr rc =
+      GDALDatasetRasterIOEx(get(dataset_), GF_Write, 0, static_cast<int>(staged_row0_), static_cast<int>(grid_.width),
+                            static_cast<int>(staged_count_), staged_.data(), static_cast<int>(grid_.width),
+                            static_cast<int>(staged_count_), type_, static_cast<int>(names_.size()), nullptr,
+                            static_cast<GSpacing>(type_bytes_), static_cast<GSpacing>(band_row),
+                            static_cast<GSpacing>(band_row * static_cast<std::size_t>(block_rows_)), nullptr);
   if (rc != CE_None)
     throw_io_error(where(), "writing rows of " + partial_name() + " failed: " + last_gdal_error("no reason given"));
   // The rows written are whole blocks: written out now, so GDAL's cache holds one batch at most.
@@ -341,7 +343,8 @@ void RasterSink::finish_dataset() {
       if (!source) throw_io_error(where(), "cannot reopen " + temporary_gtiff() + ": " + last_gdal_error("no reason"));
       const StringList creation(options_.creation_options.value_or(std::vector<std::string>{}));
       CPLErrorReset();
-      DatasetPtr copy(GDALCreateCopy(driver_, partial_name().c_str(), get(source), FALSE, creation.list, nullptr, nullptr));
+      DatasetPtr copy(
+          GDALCreateCopy(driver_, partial_name().c_str(), get(source), FALSE, creation.list, nullptr, nullptr));
       if (!copy) {
         throw_io_error(where(), "GDAL driver \"" + options_.format + "\" cannot copy " + temporary_gtiff() + " to " +
                                     partial_name() + ": " + last_gdal_error("no reason given"));
@@ -356,7 +359,8 @@ void RasterSink::finish_dataset() {
     if (!std::filesystem::is_directory(partial, ec)) sync_path(partial);
     if (std::filesystem::is_directory(final_, ec)) std::filesystem::remove_all(final_, ec);
     std::filesystem::rename(partial, final_, ec);
-    if (ec) throw_io_error(where(), "cannot rename " + partial.string() + " to " + final_.string() + ": " + ec.message());
+    if (ec)
+      throw_io_error(where(), "cannot rename " + partial.string() + " to " + final_.string() + ": " + ec.message());
     const std::filesystem::path aux = partial.string() + ".aux.xml";
     if (std::filesystem::exists(aux, ec)) std::filesystem::rename(aux, final_.string() + ".aux.xml", ec);
     bytes_ = size_on_disk(final_);
@@ -413,7 +417,8 @@ SinkNode::Gathered RasterSink::gather(Ranks& ranks) {
       std::vector<std::byte> rows(static_cast<std::size_t>(block_rows_) * row_bytes);
       for (std::int64_t row = 0; row < grid_.height; row += block_rows_) {
         const std::int64_t count = std::min(block_rows_, grid_.height - row);
-        in.read(reinterpret_cast<char*>(rows.data()), static_cast<std::streamsize>(static_cast<std::size_t>(count) * row_bytes));
+        in.read(reinterpret_cast<char*>(rows.data()),
+                static_cast<std::streamsize>(static_cast<std::size_t>(count) * row_bytes));
         if (!in) throw_io_error(where(), "reading the ranks' rows from " + raw.string() + " failed (short file)");
         stage(rows.data(), count);
       }
@@ -433,8 +438,8 @@ SinkNode::Gathered RasterSink::gather(Ranks& ranks) {
 
 std::vector<std::string> RasterSink::describe() const {
   std::string line = "writes " + final_.string() + " with GDAL driver " + options_.format + " (via " + partial_name() +
-                     (copy_only_ ? ", copied from the temporary GTiff " + temporary_gtiff() : std::string()) + "): " +
-                     std::to_string(names_.size()) + " " + GDALGetDataTypeName(type_) + " bands, nodata " +
+                     (copy_only_ ? ", copied from the temporary GTiff " + temporary_gtiff() : std::string()) +
+                     "): " + std::to_string(names_.size()) + " " + GDALGetDataTypeName(type_) + " bands, nodata " +
                      number_text(nodata_);
   return {line};
 }
@@ -442,8 +447,7 @@ std::vector<std::string> RasterSink::describe() const {
 ResourceNeeds RasterSink::resources() const {
   const double per_cell = static_cast<double>(names_.size() * type_bytes_);
   const std::uint64_t row = static_cast<std::uint64_t>(grid_.width) * names_.size() * type_bytes_;
-  return {.bytes_per_cell = per_cell + sizeof(double),
-          .held = std::min<std::uint64_t>(kMaxStagedBytes, 256 * row)};
+  return {.bytes_per_cell = per_cell + sizeof(double), .held = std::min<std::uint64_t>(kMaxStagedBytes, 256 * row)};
 }
 
 }  // namespace rasterflow::nodes

@@ -75,7 +75,7 @@ class RasterSink final : public SinkNode {
   std::filesystem::path band_;  // under MPI: this rank's raw rows (final_ + the rank's suffix)
   AtomicFile band_file_;
   DatasetPtr dataset_;
-  std::int64_t block_rows_ = 1;  // rows staged before GDAL gets them
+  std::int64_t block_rows_ = 1;    // rows staged before GDAL gets them
   std::vector<std::byte> staged_;  // band-sequential: band, row, column
   std::int64_t staged_row0_ = 0;
   std::int64_t staged_count_ = 0;

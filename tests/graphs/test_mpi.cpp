@@ -145,6 +145,20 @@ TEST_CASE("Mpi.CompressedCsv.MembersAndFramesConcatenate" * doctest::timeout(300
   }
 }
 
+TEST_CASE("Mpi.SetUpError.EveryRankExitsTwoWithoutWaiting" * doctest::timeout(120)) {
+  // An error found while setting up (here on every rank) ends the run at once with exit 2:
+  // each failing rank tells the others, as a rank failing while running does.
+  rasterflow::test::TempDir dir;
+  const std::string graph = rasterflow::test::make_demo_project(dir);
+  std::string out;
+  const int code = rasterflow::test::run_shell("timeout 60 " + mpirun(2) + "run " + graph + " --output-dir " +
+                                                   (dir / "o").string() + " --set nodes.table.path=missing/m.csv",
+                                               &out);
+  CHECK_MESSAGE(code == 2, out);
+  CHECK(out.find("[rank 0] ") != std::string::npos);
+  CHECK(out.find(R"(node "table" (csv_sink): option "path": the output folder)") != std::string::npos);
+}
+
 TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) {
   rasterflow::test::TempDir dir;
   rasterflow::test::make_demo_project(dir);

@@ -243,7 +243,7 @@ TEST_CASE("RasterSink.Mpi.TwoRanksSameBytesAsOneProcess" * doctest::timeout(300)
   std::string mpirun = std::string(RASTERFLOW_MPIEXEC) +
                        " --oversubscribe -n 2 --mca btl self,vader --mca btl_vader_single_copy_mechanism none ";
   if (::geteuid() == 0) mpirun += "--allow-run-as-root ";
-  for (const std::string co : {std::string(), std::string(R"(, "creation_options": ["COMPRESS=DEFLATE"])")}) {
+  for (const std::string& co : {std::string(), std::string(R"(, "creation_options": ["COMPRESS=DEFLATE"])")}) {
     const std::string graph = raster_graph(dir, "r", R"(, "path": "m.tif")" + co);
     std::filesystem::remove_all(dir / "one");
     std::filesystem::remove_all(dir / "two");
@@ -299,7 +299,7 @@ TEST_CASE("RasterSink.Memory.PeakRssBoundedOn18MillionCells" * doctest::timeout(
   rasterflow::test::TempDir dir;
   rasterflow::test::make_demo_project(dir);
   std::string out;
-  for (const std::string co :
+  for (const std::string& co :
        {std::string(), std::string(R"(, "creation_options": ["COMPRESS=DEFLATE", "TILED=YES"])")}) {
     const std::string big = raster_graph(dir, "big", R"(, "path": "big.tif")" + co);
     std::string text = rasterflow::test::read_text(big);

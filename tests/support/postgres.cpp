@@ -35,6 +35,12 @@ TestPostgres::TestPostgres() {
   if (run(std::string(kBin) + "/initdb -D " + d + "/data -A trust -U postgres") != 0) {
     throw std::runtime_error("initdb failed in " + d);
   }
+  start();
+}
+
+void TestPostgres::start() {
+  if (running_) return;
+  const std::string d = dir_.string();
   if (run(std::string(kBin) + "/pg_ctl -D " + d + "/data -w -t 30 -l " + d + "/server.log -o \"-k " + d +
           " -c listen_addresses= -c fsync=off\" start") != 0) {
     std::ifstream log(dir_ / "server.log");

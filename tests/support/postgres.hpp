@@ -17,6 +17,7 @@ class TestPostgres {
   // postgresql://postgres@/postgres?host=<socket folder>
   std::string url(const std::string& password = "") const;
   void stop();              // immediate shutdown (an outage, as seen by clients)
+  void start();             // starts it again after stop(); throws with the server's log on failure
   static bool available();  // the server binaries are installed
 
  private:

@@ -1,0 +1,58 @@
+#pragma once
+// postgres_sink: writes the merged table into a PostgreSQL table with COPY, in one transaction
+// that lives from open() to commit(): the table is created (or replaced, or appended to) and
+// filled inside it, so a failed or interrupted run (rollback, or the server's own when the
+// process dies) leaves the database as it was. Rows are formatted as COPY text in parallel;
+// the serial writer streams them in tile order. One transaction cannot span MPI ranks: the sink
+// refuses MPI before anything runs. libpqxx stays inside postgres_sink.cpp.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rasterflow/node.hpp"
+#include "rasterflow/option_binder.hpp"
+
+namespace rasterflow::nodes {
+
+struct PostgresSinkOptions {
+  std::string url;
+  std::string table;
+  std::string if_exists;
+  void declare(OptionBinder& args);
+};
+
+class PostgresSink final : public SinkNode {
+ public:
+  explicit PostgresSink(NodeSpec spec);
+  ~PostgresSink() override;
+  void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
+  PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
+  void open() override;
+  void write(const TileRequest& tile, const PayloadPtr& data) override;
+  void commit() override;
+  void abort() noexcept override;
+  void check_ranks(int ranks) const override;
+  std::uint64_t rows_written() const override { return rows_; }
+  std::uint64_t bytes_written() const override { return bytes_; }
+  std::vector<std::string> describe() const override;
+  ResourceNeeds resources() const override { return {.bytes_per_cell = 48}; }
+
+ private:
+  PostgresSink(PostgresSinkOptions options, NodeSpec&& spec);
+  // The text of an error with any password in it masked.
+  std::string masked(const std::string& text) const;
+
+  struct Session;  // the libpqxx connection, transaction and COPY stream
+  PostgresSinkOptions options_;
+  std::unique_ptr<Session> session_;
+  std::vector<std::string> names_;
+  std::vector<std::string> sql_types_;
+  std::vector<std::string> x_text_;  // every grid column's centre, as the CSV writes it
+  std::vector<std::string> y_text_;  // every grid row's
+  bool table_exists_ = false;
+  std::uint64_t rows_ = 0;
+  std::uint64_t bytes_ = 0;
+};
+
+}  // namespace rasterflow::nodes
