@@ -31,9 +31,9 @@ struct CopyText final : Payload {
 // The SQL type holding a column of a GDAL type exactly.
 std::string sql_type(const std::string& gdal_type) {
   static const std::map<std::string, std::string> types = {
-      {"Byte", "smallint"},   {"Int8", "smallint"},  {"Int16", "smallint"},  {"UInt16", "integer"},
-      {"Int32", "integer"},   {"UInt32", "bigint"},  {"Int64", "bigint"},    {"UInt64", "numeric(20)"},
-      {"Float32", "real"},    {"Float64", "double precision"}};
+      {"Byte", "smallint"}, {"Int8", "smallint"},           {"Int16", "smallint"}, {"UInt16", "integer"},
+      {"Int32", "integer"}, {"UInt32", "bigint"},           {"Int64", "bigint"},   {"UInt64", "numeric(20)"},
+      {"Float32", "real"},  {"Float64", "double precision"}};
   const auto it = types.find(gdal_type);
   return it == types.end() ? "double precision" : it->second;
 }
@@ -73,8 +73,8 @@ PostgresSink::PostgresSink(PostgresSinkOptions options, NodeSpec&& spec)
     : SinkNode(std::move(spec)), options_(std::move(options)) {
   if (options_.table.empty()) throw_graph_error(where(), "option \"table\": empty table name");
   const auto dot = options_.table.find('.');
-  if (dot != std::string::npos && (dot == 0 || dot + 1 == options_.table.size() ||
-                                   options_.table.find('.', dot + 1) != std::string::npos)) {
+  if (dot != std::string::npos &&
+      (dot == 0 || dot + 1 == options_.table.size() || options_.table.find('.', dot + 1) != std::string::npos)) {
     throw_graph_error(where(), "option \"table\": \"" + options_.table + "\" is not a table or schema.table name");
   }
 }
@@ -111,22 +111,26 @@ void PostgresSink::prepare(const RunContext& ctx, std::span<Node* const> inputs)
   const int x_decimals = coordinate_decimals(grid.x0, grid.res_x, grid.width, false);
   const int y_decimals = coordinate_decimals(grid.y0, grid.res_y, grid.height, true);
   x_text_.assign(static_cast<std::size_t>(grid.width), std::string());
-  for (std::int64_t c = 0; c < grid.width; ++c) append_fixed(x_text_[static_cast<std::size_t>(c)], grid.center_x(c), x_decimals);
+  for (std::int64_t c = 0; c < grid.width; ++c)
+    append_fixed(x_text_[static_cast<std::size_t>(c)], grid.center_x(c), x_decimals);
   y_text_.assign(static_cast<std::size_t>(grid.height), std::string());
-  for (std::int64_t r = 0; r < grid.height; ++r) append_fixed(y_text_[static_cast<std::size_t>(r)], grid.center_y(r), y_decimals);
+  for (std::int64_t r = 0; r < grid.height; ++r)
+    append_fixed(y_text_[static_cast<std::size_t>(r)], grid.center_y(r), y_decimals);
   // Before anything runs: the server answers, and the table is as if_exists needs it.
   session_ = std::make_unique<Session>();
   try {
     session_->conn = std::make_unique<pqxx::connection>(options_.url);
   } catch (const std::exception& e) {
     session_.reset();
-    throw_graph_error(where(), "option \"url\": cannot connect to " + mask_password(options_.url) + ": " + masked(e.what()));
+    throw_graph_error(where(),
+                      "option \"url\": cannot connect to " + mask_password(options_.url) + ": " + masked(e.what()));
   }
   std::string refusal;  // thrown once the query's transaction object is gone
   try {
     pqxx::nontransaction q(*session_->conn);
     q.exec0("SET client_min_messages TO warning");
-    const pqxx::result r = q.exec_params("SELECT to_regclass($1) IS NOT NULL", quoted_table(*session_->conn, options_.table));
+    const pqxx::result r =
+        q.exec_params("SELECT to_regclass($1) IS NOT NULL", quoted_table(*session_->conn, options_.table));
     table_exists_ = r[0][0].as<bool>();
     if (table_exists_ && options_.if_exists == "fail") {
       refusal = "option \"table\": table \"" + options_.table +

@@ -17,7 +17,8 @@ namespace {
 std::string psql(const rasterflow::test::TempDir& dir, const std::string& url, const std::string& sql) {
   rasterflow::test::write_text(dir / "query.sql", sql);
   std::string out;
-  const int code = run_shell("psql '" + url + "' -X -q -At -v ON_ERROR_STOP=1 -f " + (dir / "query.sql").string(), &out);
+  const int code =
+      run_shell("psql '" + url + "' -X -q -At -v ON_ERROR_STOP=1 -f " + (dir / "query.sql").string(), &out);
   REQUIRE_MESSAGE(code == 0, sql << ": " << out);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
@@ -57,22 +58,22 @@ TEST_CASE("PostgresSink.Copy.RowsTypesAndValuesEqualTheCsv" * doctest::timeout(1
   const std::string csv = rasterflow::test::read_text(dir / "csv/merged.csv");
   const std::string url = server.url();
   const std::string graph = pg_graph(dir, "pg", options_for(url, "t"));
-  REQUIRE_MESSAGE(run_cli("run " + graph + " --output-dir " + (dir / "o").string() + " --set merge.chunk_size=7", &out) == 0,
-                  out);
+  REQUIRE_MESSAGE(
+      run_cli("run " + graph + " --output-dir " + (dir / "o").string() + " --set merge.chunk_size=7", &out) == 0, out);
   CHECK(psql(dir, url,
              "SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY ordinal_position) FROM "
              "information_schema.columns WHERE table_name = 't'") ==
         "x double precision,y double precision,temperature real,elevation double precision,landcover smallint");
   // The table read back in raster order, as CSV: the same bytes as the csv_sink's file.
-  const std::string back = psql(dir, url,
-                                "COPY (SELECT * FROM t ORDER BY y DESC, x) TO STDOUT WITH (FORMAT csv, HEADER true)");
+  const std::string back =
+      psql(dir, url, "COPY (SELECT * FROM t ORDER BY y DESC, x) TO STDOUT WITH (FORMAT csv, HEADER true)");
   CHECK(back + "\n" == csv);
 
   // if_exists: fail is refused before running; append adds the rows; replace starts afresh.
   const std::string rows = psql(dir, url, "SELECT count(*) FROM t");
   CHECK(run_cli("run " + graph + " --output-dir " + (dir / "o").string(), &out) == 2);
-  CHECK_MESSAGE(out.find(R"(node "table" (postgres_sink): option "table": table "t" already exists)") != std::string::npos,
-                out);
+  CHECK_MESSAGE(
+      out.find(R"(node "table" (postgres_sink): option "table": table "t" already exists)") != std::string::npos, out);
   REQUIRE(run_cli("run " + pg_graph(dir, "append", options_for(url, "t", "append")) + " --output-dir " +
                       (dir / "o").string(),
                   &out) == 0);
@@ -151,11 +152,12 @@ TEST_CASE("PostgresSink.Failure.SigtermAndServerStopLeaveNoTable" * doctest::tim
   // server shows its COPY running, the run gets SIGTERM (or the server stops).
   const std::string graph = pg_graph(dir, "big", options_for(url, "t"), "0.0025");
   rasterflow::test::write_text(dir / "copying.sql", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY %'");
-  const std::string wait_for_copy = "for i in $(seq 100); do n=$(psql '" + url + "' -X -At -f " +
-                                    (dir / "copying.sql").string() +
-                                    "); [ \"$n\" = 1 ] && break; sleep 0.1; done; [ \"$n\" = 1 ] || exit 99; sleep 0.5; ";
+  const std::string wait_for_copy =
+      "for i in $(seq 100); do n=$(psql '" + url + "' -X -At -f " + (dir / "copying.sql").string() +
+      "); [ \"$n\" = 1 ] && break; sleep 0.1; done; [ \"$n\" = 1 ] || exit 99; sleep 0.5; ";
   const std::string start = std::string(RASTERFLOW_CLI) + " run " + graph + " --output-dir " + (dir / "o").string() +
-                            " > " + (dir / "run.log").string() + " 2>&1 & pid=$!; ";
+                            " > " + (dir / "run.log").string() + " 2>&1 & pid=$!; echo $pid > " +
+                            (dir / "pid").string() + "; ";
   CHECK(run_shell(start + wait_for_copy + "kill -TERM $pid; wait $pid", &out) == 130);
   CHECK_MESSAGE(rasterflow::test::read_text(dir / "run.log").find("interrupted") != std::string::npos,
                 rasterflow::test::read_text(dir / "run.log"));
@@ -164,7 +166,10 @@ TEST_CASE("PostgresSink.Failure.SigtermAndServerStopLeaveNoTable" * doctest::tim
   const int code = run_shell(start + wait_for_copy + "echo stopping; exit 0", &out);
   REQUIRE(code == 0);
   server.stop();
-  REQUIRE(run_shell("wait; sleep 0; while pgrep -f '" + graph + "' > /dev/null; do sleep 0.2; done", &out) == 0);
+  // The run ends on its own once its COPY fails (the process is not this shell's child any more).
+  REQUIRE(run_shell("pid=$(cat " + (dir / "pid").string() +
+                        "); for i in $(seq 300); do kill -0 $pid 2>/dev/null || exit 0; sleep 0.2; done; exit 1",
+                    &out) == 0);
   const std::string log = rasterflow::test::read_text(dir / "run.log");
   CHECK_MESSAGE(log.find(R"(node "table" (postgres_sink))") != std::string::npos, log);
   server.start();
@@ -197,7 +202,10 @@ TEST_CASE("PostgresSink.Secret.PasswordMaskedInLogsPlanAndMetrics" * doctest::ti
   std::string mpirun = std::string(RASTERFLOW_MPIEXEC) +
                        " --oversubscribe -n 2 --mca btl self,vader --mca btl_vader_single_copy_mechanism none ";
   if (::geteuid() == 0) mpirun += "--allow-run-as-root ";
-  CHECK(run_shell(mpirun + RASTERFLOW_CLI + " run " + pg_graph(dir, "mpi", options_for(server.url("pw-s3cret"), "t_mpi")) + " --output-dir " + (dir / "m").string(), &out) == 2);
+  CHECK(run_shell(mpirun + RASTERFLOW_CLI + " run " +
+                      pg_graph(dir, "mpi", options_for(server.url("pw-s3cret"), "t_mpi")) + " --output-dir " +
+                      (dir / "m").string(),
+                  &out) == 2);
   CHECK_MESSAGE(out.find("MPI ranks cannot share; run this graph as one process") != std::string::npos, out);
   CHECK(out.find("pw-s3cret") == std::string::npos);
 #endif
@@ -215,11 +223,12 @@ TEST_CASE("PostgresSink.BadInput.UnreachableDatabaseAndMpi" * doctest::timeout(1
   const std::string graph =
       pg_graph(dir, "pg", options_for("postgresql://postgres:hidden-pw@/postgres?host=/nonexistent-socket-dir", "t"));
   CHECK(run_cli("run " + graph + " --output-dir " + (dir / "o").string(), &out) == 2);
-  CHECK_MESSAGE(out.find(R"(node "table" (postgres_sink): option "url": cannot connect to postgresql://postgres:***@)") !=
-                    std::string::npos,
-                out);
+  CHECK_MESSAGE(
+      out.find(R"(node "table" (postgres_sink): option "url": cannot connect to postgresql://postgres:***@)") !=
+          std::string::npos,
+      out);
   CHECK(out.find("hidden-pw") == std::string::npos);
-  CHECK(run_cli("run " + pg_graph(dir, "bad", R"(, "table": "a.b.c")") + " --output-dir " + (dir / "o").string(), &out) ==
-        2);
+  CHECK(run_cli("run " + pg_graph(dir, "bad", R"(, "table": "a.b.c")") + " --output-dir " + (dir / "o").string(),
+                &out) == 2);
   CHECK_MESSAGE(out.find(R"(option "table": "a.b.c" is not a table or schema.table name)") != std::string::npos, out);
 }
