@@ -105,7 +105,8 @@ TEST_CASE("Cli.Nodes.ListsEveryTypeWithItsOptions") {
   CHECK(out.find("drop            string, default \"all_nodata\"; one of: all_nodata, any_nodata, none") !=
         std::string::npos);
   CHECK(out.find("columns         list of strings, optional") != std::string::npos);
-  CHECK(out.find("path            output path, required") != std::string::npos);
+  CHECK(out.find("path               output path, required") != std::string::npos);  // csv_sink's
+  for (const char* type : {"raster_sink:", "postgres_sink:"}) CHECK(out.find(type) != std::string::npos);
   REQUIRE(run_cli("nodes resample", &out) == 0);
   CHECK(out.rfind("resample: Resamples one raster_source", 0) == 0);
   CHECK(out.find("method          string, default \"nearest\"; one of: nearest, bilinear, cubic, average,") !=
@@ -120,7 +121,7 @@ TEST_CASE("Cli.Nodes.UnknownTypeIsTwoWithSuggestion") {
   std::string out;
   CHECK(run_cli("nodes resampel", &out) == 2);
   CHECK(out.find("nodes: unknown node type \"resampel\" (did you mean \"resample\"?) (known: raster_source, resample, "
-                 "merge, csv_sink)") != std::string::npos);
+                 "merge, csv_sink, postgres_sink, raster_sink)") != std::string::npos);
   CHECK(run_cli("nodes resampel --markdown", &out) == 2);
 }
 
