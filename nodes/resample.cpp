@@ -451,19 +451,20 @@ ResourceNeeds Resample::resources() const {
   const bool shared_rows = fast_ && reader_->block_rows() != nullptr;
   r.held = shared_rows ? reader_->decoded_rows_bytes() : 0;
   r.reused_cache = fast_ ? (shared_rows ? 0 : block_row) : std::max(block_row, static_cast<std::size_t>(kWarpMemory));
-  if (shared_rows && !streams_at_smallest_) r.steps.push_back({"decode the source in smaller streams", false});
-  if (shared_rows) r.steps.push_back({"read the source through GDAL's block cache", true});
+  // The source's decoding strategies down its ladder: those that still share decoded rows, then
+  // GDAL's cache, which gives them up.
+  if (shared_rows) {
+    if (const auto next = reader_->next_decoding()) {
+      const bool gives_up = next->kind == Decoding::gdal_cache;
+      r.steps.push_back({gives_up ? std::string("read the source through GDAL's block cache")
+                                  : std::string("decode the source as ") + decoding_name(next->kind),
+                         gives_up});
+    }
+  }
   return r;
 }
 
-bool Resample::take_step() {
-  const ResourceNeeds r = resources();
-  if (r.steps.empty()) return false;
-  if (r.steps.front().gives_up) return reader_->read_through_gdal_cache();
-  if (reader_->compact_decoding()) return true;
-  streams_at_smallest_ = true;
-  return false;
-}
+bool Resample::take_step() { return fast_ && reader_->block_rows() != nullptr && reader_->step_down_decoding(); }
 
 double Resample::input_pixels(std::int64_t row0, std::int64_t rows) const {
   const auto& info = reader_->info();
