@@ -5,28 +5,38 @@
 namespace rasterflow::nodes {
 
 namespace {
-constexpr Decoding kAll[] = {Decoding::block_rows, Decoding::streams, Decoding::small_streams,
-                             Decoding::zlib_streams, Decoding::gdal_cache};
+constexpr Decoding kAll[] = {Decoding::block_rows, Decoding::streams, Decoding::small_streams, Decoding::zlib_streams,
+                             Decoding::gdal_cache};
 }
 
 const char* decoding_name(Decoding d) {
   switch (d) {
-    case Decoding::block_rows: return "block_rows";
-    case Decoding::streams: return "streams";
-    case Decoding::small_streams: return "small_streams";
-    case Decoding::zlib_streams: return "zlib_streams";
-    case Decoding::gdal_cache: return "gdal_cache";
+    case Decoding::block_rows:
+      return "block_rows";
+    case Decoding::streams:
+      return "streams";
+    case Decoding::small_streams:
+      return "small_streams";
+    case Decoding::zlib_streams:
+      return "zlib_streams";
+    case Decoding::gdal_cache:
+      return "gdal_cache";
   }
   return "?";
 }
 
 std::string decoding_description(Decoding d) {
   switch (d) {
-    case Decoding::block_rows: return "whole rows of blocks, each decoded once by GDAL";
-    case Decoding::streams: return "inflate streams, 32 rows of every tile at a time (ISA-L)";
-    case Decoding::small_streams: return "inflate streams, 16 rows of every tile at a time (ISA-L)";
-    case Decoding::zlib_streams: return "inflate streams, 16 rows of every tile at a time (zlib, smaller state)";
-    case Decoding::gdal_cache: return "GDAL's block cache (blocks decoded again per tile)";
+    case Decoding::block_rows:
+      return "whole rows of blocks, each decoded once by GDAL";
+    case Decoding::streams:
+      return "inflate streams, 32 rows of every tile at a time (ISA-L)";
+    case Decoding::small_streams:
+      return "inflate streams, 16 rows of every tile at a time (ISA-L)";
+    case Decoding::zlib_streams:
+      return "inflate streams, 16 rows of every tile at a time (zlib, smaller state)";
+    case Decoding::gdal_cache:
+      return "GDAL's block cache (blocks decoded again per tile)";
   }
   return "?";
 }
@@ -52,11 +62,16 @@ double measured_cost(Decoding d) {
   // that would make it the choice (its cache then holds a few blocks, which are decoded again
   // for every tile that reads them). docs/how-it-runs.md has the commands.
   switch (d) {
-    case Decoding::block_rows: return 1.0;
-    case Decoding::streams: return 2.1;
-    case Decoding::small_streams: return 2.2;
-    case Decoding::zlib_streams: return 3.3;
-    case Decoding::gdal_cache: return 25.0;
+    case Decoding::block_rows:
+      return 1.0;
+    case Decoding::streams:
+      return 2.1;
+    case Decoding::small_streams:
+      return 2.2;
+    case Decoding::zlib_streams:
+      return 3.3;
+    case Decoding::gdal_cache:
+      return 25.0;
   }
   return 1.0;
 }
