@@ -324,24 +324,39 @@ void RasterReader::read(const PixelWindow& w, double* out) {
   }
 }
 
+void RasterReader::read_native(const PixelWindow& w, std::byte* out) {
+  if (w.empty()) return;
+  if (blocks_) {
+    blocks_->read_native(w.col0, w.row0, w.cols, w.rows, out);
+    return;
+  }
+  if (GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0), static_cast<int>(w.cols),
+                   static_cast<int>(w.rows), out, static_cast<int>(w.cols), static_cast<int>(w.rows), info_.type, 0,
+                   0) != CE_None) {
+    fail_gdal_read(w);
+  }
+}
+
 void RasterReader::read_through_gdal(const PixelWindow& w, double* out) {
   const CPLErr err = GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0),
                                   static_cast<int>(w.cols), static_cast<int>(w.rows), out, static_cast<int>(w.cols),
                                   static_cast<int>(w.rows), GDT_Float64, 0, 0);
-  if (err != CE_None) {
-    // GDAL names the block it failed on ("IReadBlock failed at X offset 1, Y offset 1"); the
-    // rows of blocks read are named too, as the other strategies name them.
-    const std::int64_t bh = std::max(1, info_.block_height);
-    const std::int64_t first = w.row0 / bh;
-    const std::int64_t last = (w.row0 + w.rows - 1) / bh;
-    const std::string blocks = first == last ? "block row " + std::to_string(first)
-                                             : "block rows " + std::to_string(first) + "-" + std::to_string(last);
-    throw_io_error(where_, "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" +
-                               std::to_string(w.row0 + w.rows - 1) + " (" + blocks + " (rows " +
-                               std::to_string(first * bh) + "-" +
-                               std::to_string(std::min(info_.height, (last + 1) * bh) - 1) +
-                               ")) through GDAL's cache failed: " + last_gdal_error("read error"));
-  }
+  if (err != CE_None) fail_gdal_read(w);
+}
+
+void RasterReader::fail_gdal_read(const PixelWindow& w) const {
+  // GDAL names the block it failed on ("IReadBlock failed at X offset 1, Y offset 1"); the
+  // rows of blocks read are named too, as the other strategies name them.
+  const std::int64_t bh = std::max(1, info_.block_height);
+  const std::int64_t first = w.row0 / bh;
+  const std::int64_t last = (w.row0 + w.rows - 1) / bh;
+  const std::string blocks = first == last ? "block row " + std::to_string(first)
+                                           : "block rows " + std::to_string(first) + "-" + std::to_string(last);
+  throw_io_error(where_, "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" +
+                             std::to_string(w.row0 + w.rows - 1) + " (" + blocks + " (rows " +
+                             std::to_string(first * bh) + "-" +
+                             std::to_string(std::min(info_.height, (last + 1) * bh) - 1) +
+                             ")) through GDAL's cache failed: " + last_gdal_error("read error"));
 }
 
 SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {

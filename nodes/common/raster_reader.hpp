@@ -59,6 +59,10 @@ class RasterReader final {
   // from the shared decoded block rows, or straight through GDAL when the file's blocks are
   // too large to hold a row of them (then GDAL's cache serves the repeated reads).
   void read(const PixelWindow& window, double* out);
+  // The same in the file's own type (info().type; GDAL 3.6's signed Byte as its bytes), without
+  // a conversion pass: `out` holds window.cells() samples of sample_bytes() each.
+  void read_native(const PixelWindow& window, std::byte* out);
+  int sample_bytes() const { return GDALGetDataTypeSizeBytes(info_.type); }
   // Keeps the block rows covering source rows [row0, row1) decoded while the result lives (a
   // tile's reads), so that the strips of one tile never decode a block row twice.
   BlockRows::Hold hold(std::int64_t row0, std::int64_t row1);
@@ -104,6 +108,7 @@ class RasterReader final {
   void survey_decoding(GDALDatasetH ds);              // the constructor's: the strategies the file allows
   void set_up_decoding(GDALDatasetH ds, Decoding d);  // builds the decoder of `d`
   void read_through_gdal(const PixelWindow& window, double* out);
+  [[noreturn]] void fail_gdal_read(const PixelWindow& window) const;  // names the rows and blocks read
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
   std::string warper_vrt_;  // VRT XML, or "" when the file itself is used

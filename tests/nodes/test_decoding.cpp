@@ -149,8 +149,8 @@ TEST_CASE("Decoding.DamagedBlockFailsTheRunNamingFileAndBlock" * doctest::timeou
   // so the streams' check at opening passes): whichever strategy reads it, the run fails (exit
   // 1) naming the node, the file and the block, and leaves no output.
   test::TempDir dir;
-  const std::string file = write_source(
-      dir, "damaged.tif", "Float32", {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
+  const std::string file =
+      write_source(dir, "damaged.tif", "Float32", {"COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"});
   const std::string path = (dir / file).string();
   GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
   REQUIRE(ds != nullptr);
@@ -168,7 +168,8 @@ TEST_CASE("Decoding.DamagedBlockFailsTheRunNamingFileAndBlock" * doctest::timeou
     CAPTURE(decoding);
     test::write_text(dir / "graph.json", graph_for(file, decoding));
     std::string out;
-    const int code = test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o").string(), &out);
+    const int code =
+        test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o").string(), &out);
     CAPTURE(out);
     CHECK(code == 1);
     CHECK(out.find("node \"s\" (raster_source)") != std::string::npos);
