@@ -59,6 +59,17 @@ def run_child(cmd, **kwargs):
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
+def snap(extent, res):
+    """Snaps an extent outwards to multiples of res, with rasterflow's tolerance of 1e-9 cell."""
+    def down(v):
+        k = v / res
+        return (round(k) if abs(k - round(k)) < 1e-9 else math.floor(k)) * res
+    def up(v):
+        k = v / res
+        return (round(k) if abs(k - round(k)) < 1e-9 else math.ceil(k)) * res
+    return (down(extent[0]), down(extent[1]), up(extent[2]), up(extent[3]))
+
+
 def graph_json(data_dir, out_name, overrides=None, resolution=RESOLUTION):
     nodes = []
     for col, tif in SOURCES.items():
@@ -132,9 +143,12 @@ class Bench:
         from osgeo import gdal
         ds = gdal.Open(os.path.join(data, "temperature.tif"))
         gt = ds.GetGeoTransform()
-        width = round(ds.RasterXSize * gt[1] / self.resolution)
-        height = round(ds.RasterYSize * -gt[5] / self.resolution)
-        extent = (gt[0], gt[3] + ds.RasterYSize * gt[5], gt[0] + ds.RasterXSize * gt[1], gt[3])
+        # The grid rasterflow makes: the sources' extent snapped outwards to multiples of the
+        # resolution (as gdalwarp -tap), which the other routes are then given (-te, -ts).
+        res = self.resolution
+        extent = snap((gt[0], gt[3] + ds.RasterYSize * gt[5], gt[0] + ds.RasterXSize * gt[1], gt[3]), res)
+        width = round((extent[2] - extent[0]) / res)
+        height = round((extent[3] - extent[1]) / res)
         pixels = sum(gdal.Open(os.path.join(data, t)).RasterXSize * gdal.Open(os.path.join(data, t)).RasterYSize
                      for t in SOURCES.values())
         ds = None
