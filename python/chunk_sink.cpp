@@ -173,4 +173,5 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .create = [](rasterflow::NodeSpec spec) -> std::unique_ptr<rasterflow::Node> {
       rasterflow::throw_graph_error(spec.where(), "this node type is made by rasterflow.chunks(), not by a graph");
     },
-    .operation = "write"}))
+    .operation = "write",
+    .embedded = true}))

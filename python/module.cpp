@@ -31,7 +31,7 @@ namespace py = pybind11;
 namespace rasterflow::python {
 namespace {
 
-constexpr int kPollMs = 100;            // how often the waiting thread checks for signals
+constexpr int kPollMs = 100;             // how often the waiting thread checks for signals
 constexpr double kProgressEvery = 0.25;  // seconds between progress calls (at most 4 a second)
 
 // Exception classes, created at import (rasterflow.GraphError, ...).
@@ -102,8 +102,8 @@ Config make_config(const Args& a) {
 GraphSpec make_graph(const Args& a, const Config& config) {
   if (!a.graph_path.empty()) return load_graph(a.graph_path, config);
   // A dict has no file: its input paths resolve against base_dir (default: the current folder).
-  const std::filesystem::path file = a.base_dir.empty() ? std::filesystem::path("<dict>")
-                                                        : std::filesystem::path(a.base_dir) / "<dict>";
+  const std::filesystem::path file =
+      a.base_dir.empty() ? std::filesystem::path("<dict>") : std::filesystem::path(a.base_dir) / "<dict>";
   return parse_graph(a.graph_json, file, config);
 }
 
@@ -389,12 +389,12 @@ GraphSpec with_chunk_sink(GraphSpec graph, const std::string& sink) {
 template <typename T>
 py::array view(const std::vector<T>& v, const py::object& owner) {
   // The array's memory is the chunk's, kept alive by `owner` (a capsule holding the chunk).
-  return py::array_t<T>({static_cast<py::ssize_t>(v.size())}, {static_cast<py::ssize_t>(sizeof(T))}, v.data(),
-                        owner);
+  return py::array_t<T>({static_cast<py::ssize_t>(v.size())}, {static_cast<py::ssize_t>(sizeof(T))}, v.data(), owner);
 }
 
-// The chunk stream behind rasterflow.chunks(): the engine runs on its own thread from the
-// start, its chunk sink blocking on a bounded queue that next() drains.
+// The chunk stream behind rasterflow.chunks(): the graph is checked and the pipeline built at
+// construction; the first next() starts the engine on its own thread, its chunk sink blocking
+// on a bounded queue that next() drains.
 class Stream {
  public:
   Stream(const py::dict& args, bool masked, const std::string& sink, int prefetch)
@@ -415,7 +415,6 @@ class Stream {
       return node;
     };
     pipeline_ = std::make_unique<Pipeline>(graph_, config_, options);
-    engine_ = std::make_unique<EngineThread>(*pipeline_, cancel_, [q = queue_] { q->finish(); });
   }
   ~Stream() { close(); }
   Stream(const Stream&) = delete;
@@ -423,6 +422,10 @@ class Stream {
 
   // The next chunk as (columns, nodata masks or None); raises StopIteration at the end.
   py::tuple next() {
+    if (!started_) {  // the run starts with the first chunk asked for
+      started_ = true;
+      engine_ = std::make_unique<EngineThread>(*pipeline_, cancel_, [q = queue_] { q->finish(); });
+    }
     if (!engine_) throw py::stop_iteration();
     for (;;) {
       ChunkPtr chunk;
@@ -446,6 +449,7 @@ class Stream {
 
   // Stops the run (if still going) and waits for its threads; nothing is left running.
   void close() {
+    started_ = true;
     queue_->close();
     if (engine_) engine_->stop();
     engine_.reset();
@@ -496,7 +500,8 @@ class Stream {
   GraphSpec graph_;
   ChunkSink* sink_ = nullptr;  // owned by the pipeline
   std::unique_ptr<Pipeline> pipeline_;
-  std::unique_ptr<EngineThread> engine_;  // null once closed or finished
+  bool started_ = false;
+  std::unique_ptr<EngineThread> engine_;  // null before the first next() and once closed or finished
 };
 
 PyObject* make_exception(py::module_& m, const char* name, std::initializer_list<PyObject*> bases, const char* doc) {
