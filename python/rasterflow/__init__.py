@@ -48,6 +48,12 @@ _RUN_ARGS = """
         ``merge.enable_streaming``."""
 
 
+_STREAM_ARGS = """
+    memory_limit: the memory limit, as ``--memory-limit``: ``"512MiB"``, ``"4GiB"``, or a number
+        of bytes; None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the machine's).
+    threads: worker threads; None: ``engine.threads`` (auto)."""
+
+
 def _graph_args(graph, config, set, base_dir):
     args = {"config": None if config is None else _os.fspath(config)}
     if isinstance(graph, dict):
@@ -182,11 +188,11 @@ class _Chunks:
     def __init__(self, stream, masked):
         self._stream = stream
         self._masked = masked
-        self._gen = self._generate()
+        self._gen = _Chunks._generate(stream, masked)  # no reference to self: freed on `break`
 
-    def _generate(self):
+    @staticmethod
+    def _generate(stream, masked):
         import numpy as np
-        stream = self._stream
         try:
             while True:
                 try:
@@ -270,7 +276,7 @@ def chunks(graph, *, config=None, set=None, memory_limit=None, threads=None, mas
     loop, ``close()``, deleting the iterator or leaving a ``with`` block stops the run and its
     threads; Ctrl-C raises KeyboardInterrupt and stops it too. The graph is validated when
     chunks() is called (UsageError then); a failure while running raises RunError from the loop.
-{common}{run}
+{common}{stream}
     masked: False (NaN for nodata) or True (masked arrays keeping each column's type).
     sink: the id of the sink whose input is streamed (only needed when sinks read different nodes).
     prefetch: how many chunks may wait for the loop (default 2)."""
@@ -283,7 +289,7 @@ def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, 
     nodata is NaN (integer columns are float64).
 
     The whole table is held in memory; for grids larger than memory, use chunks().
-{common}{run}
+{common}{stream}
     sink: as in chunks()."""
     try:
         import pandas as pd
@@ -310,7 +316,7 @@ def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, 
 
     Refused with UsageError when the Dataset would not fit the memory limit (its bytes above
     ``memory.warning_threshold`` of the limit): use chunks() then.
-{common}{run}
+{common}{stream}
     sink: as in chunks()."""
     try:
         import xarray as xr
@@ -359,5 +365,5 @@ def set_log_level(level):
 
 
 for _f in (run, validate, plan, chunks, to_pandas, to_xarray):
-    _f.__doc__ = _f.__doc__.format(common=_COMMON_ARGS, run=_RUN_ARGS)
+    _f.__doc__ = _f.__doc__.format(common=_COMMON_ARGS, run=_RUN_ARGS, stream=_STREAM_ARGS)
 del _f

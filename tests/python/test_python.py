@@ -14,6 +14,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -224,7 +225,7 @@ class Python(unittest.TestCase):
             seen += 1
             if seen == 3:
                 break
-        gc.collect()
+        # No gc.collect(): the loop's iterator is freed at once, and its run stopped.
         self.assertLess(time.monotonic() - start, 5.0)
         self.assertLessEqual(threads_back_to(threads), threads)
         # close() and the with block, with a reference still held.
@@ -375,6 +376,24 @@ class Python(unittest.TestCase):
             for name in inspect.signature(f).parameters:
                 self.assertIn(f"    {name}:", text, f"{f.__name__}: {name} undocumented")
         self.assertEqual("rasterflow " + rasterflow.__version__, cli("--version").stdout.strip())
+
+    def test_InstalledPackageRuns(self):
+        # `cmake --install` into a prefix: the package lands in the prefix's
+        # lib/python3.X/dist-packages (for /usr/local, a folder Debian's python3 searches) and
+        # runs from there, finding the engine's libraries by its RUNPATH.
+        prefix = os.path.join(WORK, "prefix")
+        r = subprocess.run([os.environ["CMAKE_COMMAND"], "--install", os.environ["RASTERFLOW_BINARY_DIR"],
+                            "--prefix", prefix], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        site = os.path.join(prefix, "lib", "python%d.%d" % sys.version_info[:2], "dist-packages")
+        code = ("import rasterflow, sys; print(rasterflow.__file__); "
+                "print(rasterflow.validate(sys.argv[1])['nodes'])")
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["PYTHONPATH"] = site
+        r = subprocess.run([sys.executable, "-c", code, write_graph(graph_dict())], capture_output=True, text=True,
+                           env=env, cwd=WORK)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split(), [os.path.join(site, "rasterflow", "__init__.py"), "8"])
 
 
 if __name__ == "__main__":
