@@ -337,7 +337,7 @@ std::string plan(const py::dict& args, const std::string& format) {
 }
 
 // The graph with its sinks replaced by one chunk sink reading what they read (or what `sink`
-// reads; a graph without sinks: its one node nobody reads).
+// reads).
 GraphSpec with_chunk_sink(GraphSpec graph, const std::string& sink) {
   const NodeRegistry& registry = NodeRegistry::instance();
   std::vector<NodeSpec> kept;
@@ -363,19 +363,8 @@ GraphSpec with_chunk_sink(GraphSpec graph, const std::string& sink) {
     throw UsageError(graph.file.string() + ": sink=\"" + sink + "\": no such sink in the graph" +
                      did_you_mean(sink, sinks) + " (sinks: " + (list.empty() ? "none" : list) + ")");
   }
-  if (input.empty()) {  // no sink: the node that no other node reads
-    std::vector<std::string> ends;
-    for (const auto& n : kept) {
-      bool read = false;
-      for (const auto& m : kept)
-        for (const auto& in : m.inputs) read = read || in == n.id;
-      if (!read) ends.push_back(n.id);
-    }
-    if (ends.size() != 1)
-      throw UsageError(graph.file.string() + ": the graph has no sink and " + std::to_string(ends.size()) +
-                       " nodes that no node reads; chunks() needs one table to stream");
-    input = ends[0];
-  }
+  if (input.empty())  // the graph loader refuses graphs without a sink; kept for graphs built otherwise
+    throw UsageError(graph.file.string() + ": the graph has no sink; chunks() streams what a sink reads");
   NodeSpec chunk_node;
   chunk_node.id = id;
   chunk_node.type = kChunkSinkType;
