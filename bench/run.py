@@ -133,7 +133,7 @@ class Bench:
         ref["input_pixels"] = pixels
         reference_csv = os.path.join(d, "reference.csv")
         shutil.copy(os.path.join(d, "rasterflow.csv"), reference_csv)
-        if not self.args.quick and not self.args.no_sweep:
+        if not self.args.quick and not self.args.no_sweep and not self.args.python_only:
             for t in sorted({1, 2, threads}):
                 self.rasterflow(size, data, cells, f"rasterflow threads={t}", ["--threads", str(t)], extra_threads(t))
             for w in (512, 1024, 2048, 4096):

@@ -310,15 +310,20 @@ py::dict run(const py::dict& args, const py::object& progress) {
 // rasterflow.validate(): `rasterflow validate`.
 py::dict validate(const py::dict& args) {
   const Args a = parse_args(args);
-  py::gil_scoped_release nogil;
-  const Config config = make_config(a);
-  const GraphSpec graph = make_graph(a, config);
-  const Pipeline pipeline(graph, config, RunOptions{});
-  py::gil_scoped_acquire gil;
+  std::size_t nodes = 0;
+  Grid grid;
+  {
+    py::gil_scoped_release nogil;
+    const Config config = make_config(a);
+    const GraphSpec graph = make_graph(a, config);
+    const Pipeline pipeline(graph, config, RunOptions{});
+    nodes = graph.nodes.size();
+    grid = pipeline.grid();
+  }
   py::dict d;
-  d["nodes"] = graph.nodes.size();
-  d["grid_width"] = pipeline.grid().width;
-  d["grid_height"] = pipeline.grid().height;
+  d["nodes"] = nodes;
+  d["grid_width"] = grid.width;
+  d["grid_height"] = grid.height;
   return d;
 }
 
