@@ -395,6 +395,23 @@ class Python(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.split(), [os.path.join(site, "rasterflow", "__init__.py"), "8"])
 
+    def test_ExampleQuickstartRuns(self):
+        # examples/python_quickstart.py as a new user runs it, in a copy of the repository's
+        # layout (graphs/demo.json, sample_data/ as scripts/demo.sh writes it).
+        root = os.path.join(WORK, "repo")
+        os.makedirs(os.path.join(root, "examples"), exist_ok=True)
+        os.makedirs(os.path.join(root, "graphs"), exist_ok=True)
+        shutil.copy(os.path.join(SOURCE_DIR, "examples", "python_quickstart.py"), os.path.join(root, "examples"))
+        shutil.copy(os.path.join(SOURCE_DIR, "graphs", "demo.json"), os.path.join(root, "graphs"))
+        shutil.copytree(os.path.join(WORK, "data"), os.path.join(root, "sample_data"), dirs_exist_ok=True)
+        r = subprocess.run([sys.executable, os.path.join(root, "examples", "python_quickstart.py")],
+                           capture_output=True, text=True, cwd=WORK)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("run: 20000 rows", r.stdout)
+        self.assertIn("chunks: 20000 rows", r.stdout)
+        self.assertIn("GraphError: <dict>: node \"a\"", r.stdout)
+        self.assertTrue(os.path.exists(os.path.join(root, "out", "python", "merged.csv")))
+
 
 if __name__ == "__main__":
     unittest.main()
