@@ -395,6 +395,33 @@ class Python(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.split(), [os.path.join(site, "rasterflow", "__init__.py"), "8"])
 
+    def test_GilIsReleasedWhileTheEngineRuns(self):
+        # A Python thread keeps counting while run() and a chunk stream work: the calling thread
+        # waits without the GIL (it takes it back only to check signals, every 100 ms).
+        ticks = []
+        stop = threading.Event()
+
+        def count():
+            while not stop.is_set():
+                ticks.append(time.monotonic())
+                time.sleep(0.001)
+
+        counter = threading.Thread(target=count)
+        counter.start()
+        try:
+            start = time.monotonic()
+            rasterflow.run(graph_dict(resolution=0.002), base_dir=WORK, output_dir=self.out_dir("gil"),
+                           set={"metrics.backend": "none"})
+            end = time.monotonic()
+        finally:
+            stop.set()
+            counter.join()
+        during = [t for t in ticks if start < t < end]
+        self.assertGreater(end - start, 0.3)
+        # At 1 ms a tick, a free thread ticks hundreds of times a second; with the GIL held by the
+        # run it could tick at most once per 100 ms poll (10 a second).
+        self.assertGreater(len(during), 50 * (end - start), f"{len(during)} ticks in {end - start:.2f} s")
+
     def test_ExampleQuickstartRuns(self):
         # examples/python_quickstart.py as a new user runs it, in a copy of the repository's
         # layout (graphs/demo.json, sample_data/ as scripts/demo.sh writes it).
