@@ -302,8 +302,8 @@ py::dict run(const py::dict& args, const py::object& progress) {
     }
   }
   const RunSummary& summary = engine.result();
-  if (!progress.is_none()) progress(live_dict(*pipeline, seconds()));
   finish_metrics("succeeded", "");
+  if (!progress.is_none()) progress(live_dict(*pipeline, seconds()));  // the final figures
   return summary_dict(summary, recorder ? recorder->experiment_id() : std::nullopt);
 }
 
