@@ -190,6 +190,19 @@ class Python(unittest.TestCase):
         self.assertLess(hwm, limit, f"peak RSS {hwm / 2**20:.0f} MiB over the {limit / 2**20:.0f} MiB limit")
         print(f"chunks of 12.5 M rows in {time.monotonic() - start:.1f} s: VmHWM {hwm / 2**20:.0f} MiB, "
               f"VmRSS seen up to {peak_seen / 2**20:.0f} MiB (limit {limit / 2**20:.0f} MiB)")
+        # The control: with a queue that never fills (prefetch of a million chunks) the engine
+        # runs ahead of the same slow loop, and the same measure goes over the limit.
+        code = ("import json, sys, time, rasterflow\n"
+                "g = json.loads(sys.argv[1])\n"
+                "for c in rasterflow.chunks(g, base_dir=sys.argv[2], memory_limit=int(sys.argv[3]), prefetch=10**6):\n"
+                "    time.sleep(0.003)\n"
+                "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])\n")
+        r = subprocess.run([sys.executable, "-c", code, json.dumps(graph_dict(resolution=0.002)), WORK, str(limit)],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        unbounded = int(r.stdout.split()[-1]) * 1024
+        print(f"control, prefetch=10**6: VmHWM {unbounded / 2**20:.0f} MiB")
+        self.assertGreater(unbounded, limit)
 
     def engine_warm(self):
         # The threads of an idle process after a run (oneTBB's workers leave when idle a while).
