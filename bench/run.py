@@ -160,14 +160,14 @@ class Bench:
         ref["input_pixels"] = pixels
         reference_csv = os.path.join(d, "reference.csv")
         shutil.copy(os.path.join(d, "rasterflow.csv"), reference_csv)
-        if grid == "coarse" and not self.args.quick and not self.args.no_sweep:
+        if grid == "coarse" and not self.args.quick and not self.args.no_sweep and not self.args.python_only:
             # What the issue of input-heavy merges measures: both cores on decoding, and a limit.
             for t in sorted({1, threads}):
                 self.rasterflow(size, data, cells, f"rasterflow threads={t}", ["--threads", str(t)])
             self.rasterflow(size, data, cells, "rasterflow --memory-limit 256MiB", ["--memory-limit", "256MiB"])
             if not filecmp.cmp(reference_csv, os.path.join(d, "rasterflow.csv"), shallow=False):
                 raise RuntimeError("the memory limit changed the CSV")
-        elif not self.args.quick and not self.args.no_sweep:
+        elif not self.args.quick and not self.args.no_sweep and not self.args.python_only:
             for t in sorted({1, 2, threads}):
                 self.rasterflow(size, data, cells, f"rasterflow threads={t}", ["--threads", str(t)], extra_threads(t))
             for w in (512, 1024, 2048, 4096):
@@ -195,10 +195,44 @@ class Bench:
                 if not filecmp.cmp(reference_csv, os.path.join(d, "decompressed.csv"), shallow=False):
                     raise RuntimeError(f"{tool} of the .{ext} output differs from the plain CSV")
                 os.remove(os.path.join(d, "decompressed.csv"))
+        if not self.args.no_python:
+            self.python_routes(size, d, cells)
+        if self.args.python_only:
+            return
         if not self.args.no_compare:
             self.gdal_cli(size, data, d, cells, width, height, extent, reference_csv)
             self.xarray(size, data, d, cells, width, height, extent, reference_csv)
         self.floor(size, data, d, cells, os.path.getsize(reference_csv))
+
+    def python_routes(self, size, d, cells):
+        """The sum of every column from Python: rasterflow.chunks() summed with NumPy, against
+        the command line's CSV read back by pandas (1 M rows at a time); the two must agree."""
+        graph = os.path.join(d, "bench.json")  # written by the default run
+        script = os.path.join(HERE, "python_routes.py")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            p for p in (self.args.python_path, os.environ.get("PYTHONPATH")) if p))
+        try:
+            import importlib.util
+            found = subprocess.run(["/usr/bin/python3", "-c", "import rasterflow"], env=env, capture_output=True)
+            if found.returncode != 0 or importlib.util.find_spec("pandas") is None:
+                print("  Python routes skipped: the rasterflow module or pandas is missing", flush=True)
+                return
+        except ImportError:
+            return
+        routes = {"Python: rasterflow.chunks(), NumPy sums": ["/usr/bin/python3", script, "chunks", graph],
+                  "Python: CLI's CSV read by pandas, sums": ["/usr/bin/python3", script, "csv", graph,
+                                                             os.path.join(d, "python_csv"), self.cli]}
+        results = {}
+        for name, cmd in routes.items():
+            out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+            results[name] = json.loads(out)
+        (a, b) = results.values()
+        same = a["rows"] == b["rows"] and all(
+            math.isclose(a["sums"][k], b["sums"][k], rel_tol=1e-9, abs_tol=1e-6) for k in a["sums"])
+        check = (f"same {a['rows']} rows and column sums" if same else f"DIFFERENT: {a} vs {b}")
+        print(f"  Python routes: {check}", flush=True)
+        for name, cmd in routes.items():
+            self.repeat(name, size, cmd, cells, None, {"check": check}, env=env)
 
     def gdal_cli(self, size, data, d, cells, width, height, extent, reference_csv):
         script = os.path.join(d, "gdal_pipeline.sh")
@@ -394,6 +428,11 @@ def main():
     p.add_argument("--skip-slow", action="store_true", help="check but do not time the comparisons on grids over 20 M cells")
     p.add_argument("--slow-once", action="store_true",
                    help="on grids over 20 M cells, time the comparisons' checked run only (no warm-up, one run)")
+    p.add_argument("--no-python", action="store_true", help="skip the Python routes (rasterflow.chunks vs the CSV read by pandas)")
+    p.add_argument("--python-only", action="store_true",
+                   help="only the default run and the Python routes (figures in docs/benchmarks.md, 'From Python')")
+    p.add_argument("--python-path", default=os.path.join(ROOT, "build", "python"),
+                   help="where the rasterflow package is (default: the build tree's python/)")
     p.add_argument("--cli", default=os.path.join(ROOT, "build", "rasterflow"))
     p.add_argument("--floor", default=os.path.join(ROOT, "build", "bench", "rasterflow_floor"))
     p.add_argument("--work", default=os.path.join(ROOT, "build", "bench"))

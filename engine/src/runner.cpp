@@ -402,7 +402,8 @@ RunSummary Runner::run() {
       ~TrimPool() { tile_memory::trim(); }
     } trim_pool;
     execute();
-    if (interrupted_) {
+    // Cancelled after the last tile was admitted counts too: nothing is committed once asked to stop.
+    if (interrupted_ || cancelled()) {
       abort_all();
       throw Interrupted("interrupted: the run was cancelled; no output was written under its final name");
     }

@@ -41,6 +41,11 @@ struct RunOptions {
   std::int64_t row_end = 0;
   // Appended to every sink's output path (".rank3": rank-local files an MPI run gathers).
   std::string output_suffix;
+  // An embedder's own implementation of some of the graph's nodes, e.g. a sink that hands each
+  // tile's output to the embedding program instead of a file (the Python module's chunk
+  // stream). Called for every node before its registered type's `create`, with the node's spec
+  // (validated against that type); a null result leaves the node to the registry.
+  std::function<std::unique_ptr<Node>(const NodeSpec&)> build_node;
 };
 
 // A contiguous band of grid rows and the work it is expected to take (input pixels read, plus
