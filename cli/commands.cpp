@@ -121,11 +121,29 @@ Config run_config(const RunArgs& a) {
   return config;
 }
 
-// Ranks on one node share its memory limit and its CPUs. Returns where the thread count came from.
-std::string share_node(Config& config, const World& world) {
+// Where the configuration's memory.limit came from, when it was set.
+std::string configured_limit_source(const RunArgs& a) {
+  return a.memory_limit.empty() ? "memory.limit" : "--memory-limit";
+}
+
+// The node's memory limit and its source: memory.limit (or --memory-limit), else the smallest
+// of the cgroup, RLIMIT_AS, SLURM's variables and the machine.
+MemoryLimit node_memory_limit(const Config& config, const std::string& configured_source) {
+  if (config.memory.limit > 0) return {config.memory.limit, configured_source};
+  return SystemMemorySource().decide_limit();
+}
+
+// Ranks on one node share its memory limit and its CPUs. Returns where the thread count came from;
+// `limit_source` receives where the rank's share came from.
+std::string share_node(Config& config, const World& world, const std::string& configured_source,
+                       std::string& limit_source) {
   std::string threads_origin = "engine.threads";
-  const std::uint64_t node_limit = config.memory.limit > 0 ? config.memory.limit : SystemMemorySource().auto_limit();
+  const MemoryLimit node = node_memory_limit(config, configured_source);
+  const std::uint64_t node_limit = node.bytes;
   config.memory.limit = node_limit / static_cast<std::uint64_t>(world.local_size());
+  limit_source =
+      node.source + (world.local_size() > 1 ? ", shared by the node's " + std::to_string(world.local_size()) + " ranks"
+                                            : std::string());
   if (config.engine.threads == 0 && std::getenv("SLURM_CPUS_PER_TASK") == nullptr) {
     const ThreadDecision t = decide_threads(0, "", read_thread_inputs());
     config.engine.threads = std::max(1, t.threads / world.local_size());
@@ -144,7 +162,8 @@ void set_up(RunSession& session) {
   World* world = session.world;
   session.config = run_config(a);
   std::string threads_origin = "engine.threads";
-  if (world) threads_origin = share_node(session.config, *world);
+  std::string limit_source = configured_limit_source(a);
+  if (world) threads_origin = share_node(session.config, *world, limit_source, limit_source);
   std::error_code ec;
   std::filesystem::create_directories(a.output_dir, ec);
   if (ec) throw UsageError("--output-dir: cannot create " + a.output_dir + ": " + ec.message());
@@ -154,6 +173,7 @@ void set_up(RunSession& session) {
   options.output_dir = a.output_dir;
   options.threads = session.config.engine.threads;
   options.threads_source = a.threads > 0 ? "--threads" : threads_origin;
+  options.memory_limit_source = limit_source;
   options.cancel = &g_cancel;
   if (world) options.output_suffix = ".rank" + std::to_string(session.rank);
   if (!a.trace.empty()) options.trace_file = world ? a.trace + ".rank" + std::to_string(session.rank) : a.trace;
@@ -224,8 +244,9 @@ void run_with_signals(RunSession& session) {
   Pipeline& pipeline = *session.pipeline;
   const Grid& g = pipeline.grid();
   if (session.rank == 0) {
-    spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows", session.graph.name, g.width,
-                 g.height, g.cells(), pipeline.threads(), pipeline.tile_rows());
+    spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows, memory limit {} ({})",
+                 session.graph.name, g.width, g.height, g.cells(), pipeline.threads(), pipeline.tile_rows(),
+                 format_size(pipeline.memory_limit()), pipeline.memory_limit_source());
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -314,16 +335,15 @@ void write_run_report(const RunSession& session) {
                 static_cast<long long>(s.grid_width), static_cast<long long>(s.grid_height),
                 static_cast<unsigned long long>(s.cells), static_cast<unsigned long long>(s.tiles), s.threads);
   std::snprintf(time_text, sizeof time_text, "%.2f s wall, %.2f s CPU", s.wall_seconds, s.cpu_seconds);
-  report.facts = {
-      {"graph", graph.file.string()},
-      {"grid", grid_text},
-      {"time", time_text},
-      {"rows written", std::to_string(s.rows_written)},
-      {"peak RSS", format_size(s.peak_rss_bytes)},
-      {"memory limit", format_size(s.memory_limit) + (config.memory.limit > 0 ? " (memory.limit)" : " (auto)")},
-      {"export", s.streaming ? "streaming" : "in-memory"},
-      {"NUMA placement", s.placement},
-      {"throttle events", std::to_string(s.throttle_events.size())}};
+  report.facts = {{"graph", graph.file.string()},
+                  {"grid", grid_text},
+                  {"time", time_text},
+                  {"rows written", std::to_string(s.rows_written)},
+                  {"peak RSS", format_size(s.peak_rss_bytes)},
+                  {"memory limit", format_size(s.memory_limit) + " (" + session.pipeline->memory_limit_source() + ")"},
+                  {"export", s.streaming ? "streaming" : "in-memory"},
+                  {"NUMA placement", s.placement},
+                  {"throttle events", std::to_string(s.throttle_events.size())}};
   for (const auto& out : s.outputs) report.facts.emplace_back("output", out.string());
   if (session.world)
     report.facts.emplace_back("MPI",
@@ -412,7 +432,8 @@ int cmd_plan(const CommonArgs& a, const std::string& format, int ranks) {
     // The bands an MPI run of `ranks` ranks would take, and each rank's share of this node's
     // memory if they all ran here.
     const auto bands = pipeline.bands(ranks);
-    const std::uint64_t node_limit = config.memory.limit > 0 ? config.memory.limit : SystemMemorySource().auto_limit();
+    const MemoryLimit node = node_memory_limit(config, "memory.limit");
+    const std::uint64_t node_limit = node.bytes;
     double total = 0;
     for (const auto& b : bands) total += b.work;
     std::cout << "ranks: " << ranks
@@ -428,7 +449,7 @@ int cmd_plan(const CommonArgs& a, const std::string& format, int ranks) {
       std::cout << line << "\n";
     }
     std::cout << "memory per rank: " << format_size(node_limit / static_cast<std::uint64_t>(ranks)) << " if all "
-              << ranks << " ranks share this machine (" << format_size(node_limit)
+              << ranks << " ranks share this machine (" << format_size(node_limit) << ", " << node.source
               << "); ranks on one node split its limit\n";
     if (format == "text") return 0;
   }

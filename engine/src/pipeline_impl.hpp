@@ -61,6 +61,7 @@ struct Pipeline::Impl {
   // Memory
   std::shared_ptr<MemorySource> memory_source;
   std::uint64_t limit = 0;
+  std::string limit_source;  // where `limit` came from (MemoryLimit::source, --memory-limit, memory.limit)
   std::uint64_t baseline_rss = 0;
   std::uint64_t gdal_cache = 0;
   std::uint64_t fixed_bytes = 0;  // per-thread working buffers of all nodes, and held_bytes

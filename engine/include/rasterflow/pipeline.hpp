@@ -27,6 +27,9 @@ struct RunOptions {
   int max_tiles_in_flight = 0;                  // 0: 2 x threads
   const std::atomic<bool>* cancel = nullptr;    // set by a signal handler to stop the run
   std::shared_ptr<MemorySource> memory_source;  // null: /proc and the cgroup of this process
+  // Where a memory.limit set in the configuration came from ("--memory-limit", "SLURM_MEM_PER_NODE
+  // ... shared by 2 ranks"); "" says "memory.limit". Unused when memory.limit is auto.
+  std::string memory_limit_source;
   // Called on the writer's thread after every sink has written a tile (progress, tests).
   std::function<void(const TileRequest&)> on_tile_written;
   // Receives the run's metric rows (memory snapshots every metrics.interval_ms, throttle events,
@@ -123,6 +126,9 @@ class Pipeline {
   int threads() const;
   std::int64_t tile_rows() const;
   std::uint64_t memory_limit() const;
+  // Where the memory limit came from: "cgroup v2 /sys/fs/cgroup/... (memory.max)", "RLIMIT_AS",
+  // "SLURM_MEM_PER_NODE=...", "machine (MemTotal)", "--memory-limit", "memory.limit"...
+  const std::string& memory_limit_source() const;
   std::uint64_t tile_budget() const;
   // Where the run's metric rows go (after construction: the experiment is created only once
   // the graph has been validated).
