@@ -57,6 +57,8 @@ struct RunArgs {
   std::string log_level = "info";
   std::string trace;
   std::string report;
+  bool resume = false;
+  std::vector<std::string> command;  // the command line as given (for the resume command)
 };
 
 // Inserts "rank":R at the front of a metric row's metadata object.
@@ -69,13 +71,6 @@ std::string with_rank(const std::string& metadata, int rank) {
 // One rank's run (the only one without MPI). Returns the summary; throws on failure.
 RunSummary run_rank(const RunArgs& a, World* world, MetricsRecorder* recorder, Pipeline& pipeline) {
   const int rank = world ? world->rank() : 0;
-  if (world) {
-    const auto bands = pipeline.bands(world->size());
-    const RowBand& band = bands[static_cast<std::size_t>(rank)];
-    pipeline.set_band(band.row0, band.row0 + band.rows);
-    spdlog::info("band: rows {}-{} of {} (~{:.1f} M input pixels)", band.row0, band.row0 + band.rows - 1,
-                 pipeline.grid().height, band.input_pixels / 1e6);
-  }
   if (recorder)
     pipeline.set_metric_recorder([recorder, world, rank](MetricRow row) {
       if (world) row.metadata_json = with_rank(row.metadata_json, rank);
@@ -103,6 +98,7 @@ struct RunSession {
   RunSummary summary;
   std::string failure;  // the run's error message; empty when it succeeded
   bool interrupted = false;
+  std::optional<Checkpoint> resumed;  // the checkpoint a --resume run continues
   std::exception_ptr error;
 };
 
@@ -177,10 +173,51 @@ void set_up(RunSession& session) {
   options.cancel = &g_cancel;
   if (world) options.output_suffix = ".rank" + std::to_string(session.rank);
   if (!a.trace.empty()) options.trace_file = world ? a.trace + ".rank" + std::to_string(session.rank) : a.trace;
-  session.pipeline = std::make_unique<Pipeline>(session.graph, session.config, options);
   if (world) {
-    for (const SinkNode* sink : session.pipeline->sinks()) sink->check_ranks(world->size());
+    options.rank = session.rank;
+    options.ranks = world->size();
   }
+  session.pipeline = std::make_unique<Pipeline>(session.graph, session.config, options);
+  Pipeline& pipeline = *session.pipeline;
+  if (world) {
+    for (const SinkNode* sink : pipeline.sinks()) sink->check_ranks(world->size());
+    const auto bands = pipeline.bands(world->size());
+    const RowBand& band = bands[static_cast<std::size_t>(session.rank)];
+    pipeline.set_band(band.row0, band.row0 + band.rows);
+    spdlog::info("band: rows {}-{} of {} (~{:.1f} M input pixels)", band.row0, band.row0 + band.rows - 1,
+                 pipeline.grid().height, band.input_pixels / 1e6);
+  }
+  // Never over an interrupted run's checkpoint; with --resume, only over a matching one.
+  session.resumed = pipeline.prepare_checkpoint(a.resume);
+}
+
+// The command that resumes this run: the command line as given, with --resume.
+std::string resume_command(const RunSession& session) {
+  std::string text;
+  bool has_resume = false;
+  for (const auto& arg : session.args.command) {
+    has_resume = has_resume || arg == "--resume";
+    const bool plain = !arg.empty() && arg.find_first_not_of(
+                                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789-_./=:,@%+") == std::string::npos;
+    std::string quoted = "'";
+    for (const char ch : arg) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    text += (text.empty() ? "" : " ") + (plain ? arg : quoted + "'");
+  }
+  if (!has_resume) text += " --resume";
+  if (session.world)
+    return "the same launch of " + std::to_string(session.world->size()) + " ranks (mpirun -n " +
+           std::to_string(session.world->size()) + " / srun) of: " + text;
+  return text;
+}
+
+// After a failure or an interruption: when the checkpoint was kept, the way to continue.
+std::string resume_hint(const RunSession& session) {
+  if (!session.pipeline) return "";
+  const std::filesystem::path file = session.pipeline->checkpoint_path();
+  std::error_code ec;
+  if (file.empty() || !std::filesystem::exists(file, ec)) return "";
+  return "\nresume with: " + resume_command(session);
 }
 
 // set_up(); under MPI every rank starts, or none does (collective: first_failed).
@@ -216,6 +253,7 @@ void open_metrics(RunSession& session) {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   info.host = host;
+  if (session.resumed) info.resumed_from = session.resumed->experiment;
   const std::filesystem::path output_dir = session.args.output_dir;
   auto& recorder = session.recorder;
   recorder = std::make_unique<MetricsRecorder>(
@@ -236,6 +274,7 @@ void open_metrics(RunSession& session) {
         recorder.reset();  // rank 0 has no experiment: nothing to attach to
     }
   }
+  if (recorder) session.pipeline->set_checkpoint_experiment(recorder->experiment_id(), recorder->describe());
 }
 
 // The run itself, stoppable by SIGINT/SIGTERM (and, under MPI, by another rank's failure). Its
@@ -283,8 +322,11 @@ void agree_on_failure(RunSession& session) {
                              "rank " + std::to_string(first) + (signalled ? " was interrupted" : " failed"),
                              std::chrono::seconds(5), rank == 0);
   }
-  if (signalled) throw Interrupted("rank " + std::to_string(rank) + ": " + session.failure);
-  if (stops_all) throw RunError("rank " + std::to_string(rank) + ": " + session.failure);
+  if (signalled) throw Interrupted("rank " + std::to_string(rank) + ": " + session.failure + resume_hint(session));
+  if (session.interrupted)
+    throw Interrupted("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
+                      " was interrupted or failed" + resume_hint(session));
+  if (stops_all) throw RunError("rank " + std::to_string(rank) + ": " + session.failure + resume_hint(session));
   throw RunError("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
                  " failed (its error is above); no output was written under its final name");
 }
@@ -406,7 +448,11 @@ int cmd_run(const RunArgs& a, World* world) {
     if (session.recorder)
       session.recorder->finish(session.interrupted ? "interrupted" : "failed", session.failure,
                                std::chrono::seconds(5));
-    std::rethrow_exception(session.error);
+    const std::string hint = resume_hint(session);
+    if (hint.empty()) std::rethrow_exception(session.error);
+    if (session.interrupted) throw Interrupted(session.failure + hint);
+    spdlog::error("{}", session.failure);
+    throw RunError("the run failed" + hint);
   }
   if (session.rank != 0) return 0;
   if (!a.report.empty()) write_run_report(session);
@@ -621,6 +667,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
   run_cmd->add_option("--log-level", run.log_level, "trace, debug, info, warn or error");
   run_cmd->add_option("--trace", run.trace, "write a Chrome trace of the run");
   run_cmd->add_option("--report", run.report, "write an HTML run report");
+  run_cmd->add_flag("--resume", run.resume,
+                    "continue an interrupted run from its checkpoint (<first output>.checkpoint), after checking "
+                    "that graph, configuration, inputs and rasterflow are the same");
   return run_cmd;
 }
 
@@ -717,7 +766,10 @@ int main(int argc, char** argv) {
 
   try {
     set_log_level(c.run.log_level);
-    if (*run_cmd) return launch_run(c.run, &argc, &argv, *logger);
+    if (*run_cmd) {
+      c.run.command.assign(argv, argv + argc);
+      return launch_run(c.run, &argc, &argv, *logger);
+    }
     if (*validate_cmd) return cmd_validate(c.validate);
     if (*plan_cmd) return cmd_plan(c.plan, c.plan_format, c.plan_ranks);
     if (*nodes_cmd) return cmd_nodes(c.nodes_type, c.nodes_markdown);

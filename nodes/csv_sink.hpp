@@ -28,6 +28,8 @@ class CsvSink final : public FileSink {
   void write(const TileRequest& tile, const PayloadPtr& data) override;
   std::vector<std::string> describe() const override;
   ResourceNeeds resources() const override;
+  // CSV text is written in tile order: an interrupted run resumes by cutting the file back.
+  ResumableSink* resumable() override { return this; }
 
  private:
   // The most one row can take: the widest x and y, and each value (<= 24 characters for a

@@ -19,6 +19,7 @@ packages=(
   clang clang-format libclang-rt-14-dev
   chromium
 )
+packages+=(libssl-dev)  # SHA-256 for checkpoint identities: OpenSSL libcrypto (#21)
 
 if [ "${1:-}" = "--bench" ]; then
   # The benchmark harness's comparisons and plot.

@@ -99,13 +99,12 @@ TEST_CASE("Cgroup.PageCacheIsNoPressure" * doctest::timeout(180)) {
   // inputs read and a 24 MB CSV written, all charged to the cgroup as page cache on top of the
   // process's own memory.
   std::string inside;
-  const int rc = rasterflow::test::run_shell("sh -c 'echo $$ > " + (cgroup.dir() / "cgroup.procs").string() + " && " +
-                                                 cli + " sample-data " + (dir / "sample_data").string() +
-                                                 " --size medium > /dev/null && dd if=/dev/zero of=" +
-                                                 (dir / "filler").string() +
-                                                 " bs=1M count=96 status=none && exec " + run +
-                                                 (dir / "inside").string() + "'",
-                                             &inside);
+  const int rc =
+      rasterflow::test::run_shell("sh -c 'echo $$ > " + (cgroup.dir() / "cgroup.procs").string() + " && " + cli +
+                                      " sample-data " + (dir / "sample_data").string() +
+                                      " --size medium > /dev/null && dd if=/dev/zero of=" + (dir / "filler").string() +
+                                      " bs=1M count=96 status=none && exec " + run + (dir / "inside").string() + "'",
+                                  &inside);
   INFO(inside);
   REQUIRE(rc == 0);
   // The premise: the cgroup's charge reached its limit (the page cache filled it), well past the

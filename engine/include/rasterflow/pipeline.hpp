@@ -8,9 +8,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "rasterflow/checkpoint.hpp"
 #include "rasterflow/config.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/memory.hpp"
@@ -44,6 +46,9 @@ struct RunOptions {
   std::int64_t row_end = 0;
   // Appended to every sink's output path (".rank3": rank-local files an MPI run gathers).
   std::string output_suffix;
+  // This process's rank among `ranks` (an MPI run's), for the checkpoint's identity.
+  int rank = 0;
+  int ranks = 1;
 };
 
 // A contiguous band of grid rows and the work it is expected to take (input pixels read, plus
@@ -87,6 +92,7 @@ struct MemoryPoint {
 };
 
 struct RunSummary {
+  std::int64_t resumed_at_row = -1;  // the row a resumed run continued from (-1: not resumed)
   std::int64_t grid_width = 0;
   std::int64_t grid_height = 0;
   std::uint64_t tiles = 0;
@@ -151,6 +157,22 @@ class Pipeline {
   RunSummary run();
   // The graph's sinks, in the graph's order (an MPI run gathers each).
   std::vector<SinkNode*> sinks() const;
+
+  // Checkpoint and resume (rasterflow/checkpoint.hpp, docs/hpc.md). The run's checkpoint file,
+  // beside its first sink's output (`<output>.checkpoint`); "" when the graph has no sink.
+  std::filesystem::path checkpoint_path() const;
+  // Why this run writes no checkpoint ("" when it does): checkpoint.interval_s 0, in-memory
+  // export, or a sink that cannot resume.
+  std::string checkpoint_refusal() const;
+  // What this run's output depends on (after set_band).
+  RunIdentity identity() const;
+  // Before run(), after set_band(). Without `resume`: throws UsageError when a checkpoint of
+  // this run's outputs exists (never overwritten). With it: loads the checkpoint, checks that
+  // everything matches (UsageError listing what differs) and that each partial output still
+  // holds what it recorded; the run then continues from its next row. Returns it when resuming.
+  std::optional<Checkpoint> prepare_checkpoint(bool resume);
+  // The metrics experiment this run records into, written into its checkpoints.
+  void set_checkpoint_experiment(std::optional<std::int64_t> experiment, std::string database);
 
   // What a progress display shows; safe to read from any thread while run() works.
   struct Live {
