@@ -211,6 +211,16 @@ std::string resume_command(const RunSession& session) {
   return text;
 }
 
+// Removes this run's checkpoint and partial outputs (another MPI rank kept none to resume with).
+void discard_checkpoint(const RunSession& session) {
+  if (!session.pipeline) return;
+  std::error_code ec;
+  std::filesystem::remove(session.pipeline->checkpoint_path(), ec);
+  for (SinkNode* sink : session.pipeline->sinks()) {
+    if (const ResumableSink* r = sink->resumable()) std::filesystem::remove(r->written().partial, ec);
+  }
+}
+
 // After a failure or an interruption: when the checkpoint was kept, the way to continue.
 std::string resume_hint(const RunSession& session) {
   if (!session.pipeline) return "";
@@ -313,6 +323,9 @@ void agree_on_failure(RunSession& session) {
   if (stops_all) world.notify_failure();
   const int first = world.first_failed(stops_all);
   if (first < 0) return;
+  // A resume needs every rank's checkpoint: when one rank kept none, no rank keeps its own
+  // (collective: any, on every rank that gets here, which is all or none).
+  if (world.any(resume_hint(session).empty())) discard_checkpoint(session);
   // Every rank removes its band file; the output never appears under its final name.
   std::error_code ec;
   for (const auto& out : session.summary.outputs) std::filesystem::remove(out, ec);
@@ -327,8 +340,10 @@ void agree_on_failure(RunSession& session) {
     throw Interrupted("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
                       " was interrupted or failed" + resume_hint(session));
   if (stops_all) throw RunError("rank " + std::to_string(rank) + ": " + session.failure + resume_hint(session));
+  const std::string hint = resume_hint(session);
   throw RunError("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
-                 " failed (its error is above); no output was written under its final name");
+                 " failed (its error is above); " +
+                 (hint.empty() ? "no output was written under its final name" : "the checkpoint is kept" + hint));
 }
 
 // Under MPI: each sink combines its ranks' outputs as its output requires (collective: every
@@ -432,7 +447,8 @@ void print_summary(RunSession& session) {
 }
 
 // The MPI collectives, in the same order on every rank: first_failed (start), broadcast
-// (experiment id, with metrics), first_failed (end), each sink's gather, barrier.
+// (experiment id, with metrics), first_failed (end; after a failure, any: the checkpoints kept),
+// each sink's gather, barrier.
 int cmd_run(const RunArgs& a, World* world) {
   RunSession session(a, world);
   start_all_or_none(session);

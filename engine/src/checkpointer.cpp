@@ -74,7 +74,7 @@ bool Checkpointer::save() noexcept {
 
 bool Checkpointer::worth_keeping() const {
   std::lock_guard lock(mutex_);
-  return saved_row_ >= 0 && (resumed_ || saved_row_ > start_row_);
+  return resumed_ || latest_.next_row > start_row_;
 }
 
 std::int64_t Checkpointer::next_row() const {

@@ -29,8 +29,8 @@ class Checkpointer {
   void tile_done(const TileRequest& tile);
   // Saves the latest state now. Returns false (and leaves the previous file) when it cannot.
   bool save() noexcept;
-  // Whether the checkpoint on disk records rows beyond where this run began (or this run resumed
-  // one): then the partial outputs are worth keeping when the run fails.
+  // Whether this run wrote rows since it began (or resumed a run): then its partial outputs are
+  // worth keeping when writing them fails.
   bool worth_keeping() const;
   std::int64_t next_row() const;
   // After the outputs were committed.

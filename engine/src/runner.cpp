@@ -45,9 +45,11 @@ class Runner {
   }
   void open_sinks();
   // On a failure or an interruption: the partial outputs and their checkpoint are kept when
-  // they can be resumed (always after an interruption, after a failure when the run got
-  // anywhere); otherwise removed. Returns whether they were kept.
-  bool stop_sinks(bool interrupted) noexcept;
+  // they can be resumed (always after an interruption); otherwise removed. Returns whether they
+  // were kept.
+  // A failure keeps them only when this run resumed one, or when writing them failed after the
+  // run got somewhere: a run that failed for its inputs would need other inputs, which --resume refuses.
+  bool stop_sinks(bool interrupted, bool writing_failed = false) noexcept;
   RunSummary summarize() const;
 
   Pipeline::Impl& m_;
@@ -65,6 +67,7 @@ class Runner {
   std::vector<std::unique_ptr<RunObserver>> observers_;
   std::vector<SinkNode*> sinks_;
   std::atomic<bool> failed_{false};
+  std::atomic<bool> writing_failed_{false};  // a sink could not write its output
   bool interrupted_ = false;
   double paused_seconds_ = 0;
   std::vector<std::unique_ptr<oneapi::tbb::task_arena>> arenas_;
@@ -250,6 +253,11 @@ void Runner::deliver(std::size_t k, const Message& msg) {
   const auto t0 = std::chrono::steady_clock::now();
   try {
     sinks_[k]->write(msg.tile, msg.payload);
+  } catch (const IoError&) {
+    writing_failed_.store(true);  // disk full, quota...: fixable outside the run
+    failed_.store(true);
+    admission_.wake();
+    throw;
   } catch (...) {
     failed_.store(true);
     admission_.wake();
@@ -353,7 +361,7 @@ void Runner::execute() {
     failed_.store(true);
     monitor_.stop();
     flows.wait_all(false);
-    if (stop_sinks(false)) {
+    if (stop_sinks(false, writing_failed_.load())) {
       spdlog::error(
           "the partial outputs and the checkpoint {} are kept (rows up to {} written): once the cause is "
           "fixed, the run continues with --resume",
@@ -394,8 +402,10 @@ void Runner::open_sinks() {
   if (!resume && !checkpointer_->save()) throw IoError("cannot write the checkpoint " + m_.checkpoint_file().string());
 }
 
-bool Runner::stop_sinks(bool interrupted) noexcept {
-  if (checkpointer_ && checkpointer_->save() && (interrupted || checkpointer_->worth_keeping())) {
+bool Runner::stop_sinks(bool interrupted, bool writing_failed) noexcept {
+  const bool keep = checkpointer_ &&
+                    (interrupted || m_.resume_from.has_value() || (writing_failed && checkpointer_->worth_keeping()));
+  if (keep && checkpointer_->save()) {
     for (auto* r : m_.resumable_sinks()) r->suspend();
     return true;
   }
