@@ -7,8 +7,10 @@
 
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <iostream>
 
@@ -424,6 +426,14 @@ void print_summary(RunSession& session) {
   const RunSummary& s = session.summary;
   if (session.recorder) {
     MetricsRecorder& recorder = *session.recorder;
+    // The run's figures that `metrics --suggest` sizes the next job from (rank 0's under MPI).
+    const std::string meta = "{\"resumed\":" + std::string(s.resumed_at_row >= 0 ? "true" : "false") + "}";
+    recorder.record(MetricRow{"run", "peak_rss_gb", static_cast<double>(s.peak_rss_bytes) / (1024.0 * 1024.0 * 1024.0),
+                              meta, Clock::now()});
+    recorder.record(MetricRow{"run", "wall_seconds", s.wall_seconds, meta, Clock::now()});
+    recorder.record(MetricRow{"run", "threads", static_cast<double>(s.threads), meta, Clock::now()});
+    recorder.record(MetricRow{"run", "input_pixels", session.pipeline->input_pixels(), meta, Clock::now()});
+    recorder.record(MetricRow{"run", "cells", static_cast<double>(s.cells), meta, Clock::now()});
     recorder.finish("succeeded", "", std::chrono::seconds(10));
     const auto id = recorder.experiment_id();
     spdlog::info("metrics: experiment {} in {}: {} rows written, {} dropped", id ? std::to_string(*id) : "(none)",
@@ -589,8 +599,89 @@ void print_table(const std::string& title, const QueryResult& r) {
   }
 }
 
+// `metrics --suggest`: the next job's size from the successful runs of the same graph (its
+// text, as recorded): memory as sbatch --mem takes it, threads, time per input pixel.
+int suggest_job(MetricsBackend& db, const std::string& id) {
+  const QueryResult name = db.query("SELECT name FROM experiments WHERE id = $1", {id});
+  if (name.rows.empty()) throw UsageError("metrics: no experiment " + id + " in " + db.describe());
+  const QueryResult r = db.query(
+      "SELECT e.id, "
+      "MAX(CASE WHEN m.metric_name = 'peak_rss_gb' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'wall_seconds' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'input_pixels' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'threads' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'cells' THEN m.metric_value END), "
+      "MAX(e.resumed_from) "
+      "FROM experiments e JOIN pipeline_metrics m ON m.experiment_id = e.id AND m.metric_type = 'run' "
+      "WHERE e.status = 'succeeded' AND e.graph_json = (SELECT graph_json FROM experiments WHERE id = $1) "
+      "GROUP BY e.id ORDER BY e.id",
+      {id});
+  if (r.rows.empty()) {
+    throw UsageError("metrics --suggest: no successful run of the graph of experiment " + id + " (\"" +
+                     name.rows[0][0].value_or("") + "\") in " + db.describe() + " recorded its figures");
+  }
+  struct Run {
+    std::string id;
+    double peak_gb = 0, seconds = 0, pixels = 0, threads = 0, cells = 0;
+    bool resumed = false;
+  };
+  std::vector<Run> runs;
+  const auto number = [](const std::optional<std::string>& v) { return v ? std::strtod(v->c_str(), nullptr) : 0.0; };
+  for (const auto& row : r.rows) {
+    runs.push_back({row[0].value_or("?"), number(row[1]), number(row[2]), number(row[3]), number(row[4]),
+                    number(row[5]), row[6].has_value()});
+  }
+  const Run& peak =
+      *std::max_element(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.peak_gb < b.peak_gb; });
+  // Memory: the highest peak working set (the process's peak RSS) plus 25%, in whole MiB, or
+  // whole GiB from 4 GiB on; sbatch --mem reads a number without a unit as MiB.
+  const double mib = std::ceil(peak.peak_gb * 1024.0 * 1.25);
+  char mem[64];
+  if (mib >= 4096)
+    std::snprintf(mem, sizeof mem, "%.0fG", std::ceil(mib / 1024.0));
+  else
+    std::snprintf(mem, sizeof mem, "%.0fM", mib);
+  std::cout << "suggestion from " << runs.size() << " successful run" << (runs.size() == 1 ? "" : "s")
+            << " of the graph of experiment " << id << " (\"" << name.rows[0][0].value_or("")
+            << "\", same graph text) in " << db.describe() << ":\n";
+  std::printf("  memory:  #SBATCH --mem=%s   (peak working set %s in experiment %s, plus 25%%)\n", mem,
+              format_size(static_cast<std::uint64_t>(peak.peak_gb * 1024.0 * 1024.0 * 1024.0)).c_str(),
+              peak.id.c_str());
+  // Time: the slowest complete run's seconds per input pixel (a resumed run did only part).
+  const Run* slowest = nullptr;
+  for (const Run& run : runs) {
+    if (run.resumed || run.pixels <= 0) continue;
+    if (slowest == nullptr || run.seconds / run.pixels > slowest->seconds / slowest->pixels) slowest = &run;
+  }
+  if (slowest == nullptr) {
+    std::cout << "  time:    no complete (not resumed) run recorded its input pixels\n";
+  } else {
+    const double per_pixel = slowest->seconds / slowest->pixels;
+    const double latest_pixels = runs.back().pixels > 0 ? runs.back().pixels : slowest->pixels;
+    const double seconds = std::max(60.0, std::ceil(latest_pixels * per_pixel * 1.5 / 60.0) * 60.0);
+    const auto minutes = static_cast<long long>(seconds / 60.0);
+    std::printf(
+        "  time:    %.3g ns per input pixel (experiment %s: %.1f s for %.4g input pixels, %.0f threads); "
+        "#SBATCH --time=%lld:%02lld:00 for %.4g input pixels, with 50%% to spare (and --signal=B:TERM@120 "
+        "with --resume: docs/hpc.md)\n",
+        per_pixel * 1e9, slowest->id.c_str(), slowest->seconds, slowest->pixels, slowest->threads, minutes / 60,
+        minutes % 60, latest_pixels);
+  }
+  // Threads: the count of the run that took the least time per input pixel.
+  const Run* fastest = nullptr;
+  for (const Run& run : runs) {
+    if (run.resumed || run.pixels <= 0) continue;
+    if (fastest == nullptr || run.seconds / run.pixels < fastest->seconds / fastest->pixels) fastest = &run;
+  }
+  if (fastest != nullptr) {
+    std::printf("  threads: #SBATCH --cpus-per-task=%.0f   (the fastest run per input pixel, experiment %s)\n",
+                fastest->threads, fastest->id.c_str());
+  }
+  return 0;
+}
+
 int cmd_metrics(const std::string& database, const std::string& sqlite, const std::string& experiment,
-                const std::string& report) {
+                const std::string& report, bool suggest) {
   if (!database.empty() && !sqlite.empty()) throw UsageError("metrics: give --database or --sqlite, not both");
   std::unique_ptr<MetricsBackend> db;
   if (!database.empty()) {
@@ -611,6 +702,7 @@ int cmd_metrics(const std::string& database, const std::string& sqlite, const st
   } else if (id.find_first_not_of("0123456789") != std::string::npos) {
     throw UsageError("metrics: --experiment: expected an experiment id (a number), got \"" + id + "\"");
   }
+  if (suggest) return suggest_job(*db, id);
   if (!report.empty()) {
     write_report(report, report_from_database(*db, id));
     std::cout << "wrote " << report << "\n";
@@ -661,6 +753,7 @@ struct CommandArgs {
   std::string plan_format = "text";
   int plan_ranks = 0;
   std::string metrics_db, metrics_sqlite, metrics_experiment, metrics_report;
+  bool metrics_suggest = false;
   std::string nodes_type;
   bool nodes_markdown = false;
   std::string sample_dir, sample_size = "small";
@@ -714,6 +807,9 @@ CLI::App* add_metrics_command(CLI::App& app, CommandArgs& c) {
   metrics_cmd->add_option("--sqlite", c.metrics_sqlite, "SQLite file");
   metrics_cmd->add_option("--experiment", c.metrics_experiment, "experiment id (default: latest)");
   metrics_cmd->add_option("--report", c.metrics_report, "write the experiment's HTML report to this file");
+  metrics_cmd->add_flag("--suggest", c.metrics_suggest,
+                        "size the next job from the successful runs of the experiment's graph: sbatch --mem, "
+                        "--cpus-per-task, --time");
   return metrics_cmd;
 }
 
@@ -789,7 +885,8 @@ int main(int argc, char** argv) {
     if (*validate_cmd) return cmd_validate(c.validate);
     if (*plan_cmd) return cmd_plan(c.plan, c.plan_format, c.plan_ranks);
     if (*nodes_cmd) return cmd_nodes(c.nodes_type, c.nodes_markdown);
-    if (*metrics_cmd) return cmd_metrics(c.metrics_db, c.metrics_sqlite, c.metrics_experiment, c.metrics_report);
+    if (*metrics_cmd)
+      return cmd_metrics(c.metrics_db, c.metrics_sqlite, c.metrics_experiment, c.metrics_report, c.metrics_suggest);
     if (*sample_cmd) return cmd_sample_data(c.sample_dir, c.sample_size);
   } catch (const Interrupted& e) {
     spdlog::error("{}", e.what());

@@ -331,6 +331,11 @@ std::vector<RowBand> Pipeline::bands(int count) const {
   return out;
 }
 
+double Pipeline::input_pixels() const {
+  const auto [begin, end] = impl_->band();
+  return hooks().input_pixels(impl_->node_ptrs(), begin, end - begin);
+}
+
 void Pipeline::set_band(std::int64_t row_begin, std::int64_t row_end) {
   impl_->options.row_begin = row_begin;
   impl_->options.row_end = row_end;

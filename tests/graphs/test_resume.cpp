@@ -50,8 +50,7 @@ struct Stopped {
 
 // Runs `command` (through sh, in its own process group) and sends `sig` to the group after
 // `after`; returns how it ended and what it printed.
-Stopped run_and_stop(const std::string& command, int sig, std::chrono::milliseconds after,
-                     const fs::path& log) {
+Stopped run_and_stop(const std::string& command, int sig, std::chrono::milliseconds after, const fs::path& log) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
@@ -225,9 +224,7 @@ TEST_CASE("Resume.RefusedWhenAnythingDiffers" * doctest::timeout(180)) {
   // The binary: a copy of it with one byte more (the same version, other bytes).
   const fs::path copy = p.dir / "rasterflow-copy";
   fs::copy_file(cli, copy);
-  {
-    std::ofstream(copy, std::ios::app) << '\0';
-  }
+  { std::ofstream(copy, std::ios::app) << '\0'; }
   CHECK(run_shell(copy.string() + " run " + p.graph + args + " --resume", &text) == 2);
   CHECK(text.find("the rasterflow binary or its libraries changed") != std::string::npos);
   // Every refusal left the checkpoint and the partial output as they were.

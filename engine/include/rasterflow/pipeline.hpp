@@ -147,6 +147,8 @@ class Pipeline {
   // resampling nodes for those rows, plus the cells written). Throws UsageError when there are
   // more bands than rows.
   std::vector<RowBand> bands(int count) const;
+  // The source pixels the resampling nodes read for this run's rows (its band, or the grid).
+  double input_pixels() const;
   // Runs only grid rows [row_begin, row_end) (before run()).
   void set_band(std::int64_t row_begin, std::int64_t row_end);
   // The same plan for tools (JSON) and as a picture (Graphviz DOT: nodes with their type and
