@@ -1,8 +1,8 @@
 // `rasterflow metrics --suggest` (issue #21): the next job's size from the runs of the same graph.
 #include <doctest/doctest.h>
 
-#include <cmath>
 #include <sqlite3.h>
+#include <cmath>
 
 #include "support/test_support.hpp"
 
@@ -20,9 +20,9 @@ TEST_CASE("Metrics.Suggest.FromRunsOfTheSameGraph" * doctest::timeout(180)) {
   std::string other = rasterflow::test::read_text(graph);
   other.replace(other.find("\"average\" }"), 11, "\"max\" }");
   rasterflow::test::write_text(dir / "graphs/other.json", other);
-  REQUIRE(rasterflow::test::run_cli("run " + (dir / "graphs/other.json").string() + " --output-dir " + out +
-                                        " --threads 2 --progress never",
-                                    &text) == 0);
+  REQUIRE(rasterflow::test::run_cli(
+              "run " + (dir / "graphs/other.json").string() + " --output-dir " + out + " --threads 2 --progress never",
+              &text) == 0);
   // Of the demo graph's experiment 2: runs 1 and 2 only.
   REQUIRE(rasterflow::test::run_cli("metrics --sqlite " + db + " --experiment 2 --suggest", &text) == 0);
   INFO(text);
