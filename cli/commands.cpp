@@ -172,6 +172,7 @@ void set_up(RunSession& session) {
   options.threads = session.config.engine.threads;
   options.threads_source = a.threads > 0 ? "--threads" : threads_origin;
   options.memory_limit_source = limit_source;
+  options.checkpoint = true;
   options.cancel = &g_cancel;
   if (world) options.output_suffix = ".rank" + std::to_string(session.rank);
   if (!a.trace.empty()) options.trace_file = world ? a.trace + ".rank" + std::to_string(session.rank) : a.trace;
@@ -299,8 +300,6 @@ void run_with_signals(RunSession& session) {
                  session.graph.name, g.width, g.height, g.cells(), pipeline.threads(), pipeline.tile_rows(),
                  format_size(pipeline.memory_limit()), pipeline.memory_limit_source());
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   if (session.world) session.world->start_watch(&g_cancel);
   try {
     session.summary = run_rank(session.args, session.world, session.recorder.get(), pipeline);
@@ -460,6 +459,9 @@ void print_summary(RunSession& session) {
 // (experiment id, with metrics), first_failed (end; after a failure, any: the checkpoints kept),
 // each sink's gather, barrier.
 int cmd_run(const RunArgs& a, World* world) {
+  // From the start: a SIGTERM while the graph is set up stops the run before its first tile.
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   RunSession session(a, world);
   start_all_or_none(session);
   open_metrics(session);

@@ -16,7 +16,8 @@ namespace rasterflow::nodes {
 struct RasterSourceOptions {
   std::string path;
   int band = 1;
-  std::optional<double> nodata;  // overrides the file's
+  std::optional<double> nodata;   // overrides the file's
+  std::string decoding = "auto";  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
   void declare(OptionBinder& args);
 };
 

@@ -20,6 +20,7 @@ packages=(
   chromium
 )
 packages+=(libssl-dev)  # SHA-256 for checkpoint identities: OpenSSL libcrypto (#21)
+packages+=(pybind11-dev python3-pybind11 python3-dev python3-pandas python3-xarray)  # Python bindings: pybind11, to_pandas, to_xarray (#23)
 
 if [ "${1:-}" = "--bench" ]; then
   # The benchmark harness's comparisons and plot.

@@ -16,7 +16,7 @@ command -v clang++ > /dev/null || { echo "sanitize: clang++ is needed (Debian: c
 
 configure_asan() {
   CXX=clang++ cmake -S "$here" -B "$here/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1 -g" \
-    -DRASTERFLOW_FUZZ=ON -DRASTERFLOW_BUILD_BENCH=OFF > /dev/null
+    -DRASTERFLOW_FUZZ=ON -DRASTERFLOW_BUILD_BENCH=OFF -DRASTERFLOW_PYTHON=OFF > /dev/null
   cmake --build "$here/build-asan" -j "$jobs"
 }
 
@@ -38,7 +38,7 @@ for step in "${steps[@]}"; do
       # history_size=7: the longest memory of past accesses, so that both stacks of a report are
       # restored and the suppressions of uninstrumented oneTBB (matched on either) apply.
       cmake -S "$here" -B "$here/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1 -g" \
-        -DRASTERFLOW_SANITIZE=thread -DRASTERFLOW_BUILD_BENCH=OFF > /dev/null
+        -DRASTERFLOW_SANITIZE=thread -DRASTERFLOW_BUILD_BENCH=OFF -DRASTERFLOW_PYTHON=OFF > /dev/null
       cmake --build "$here/build-tsan" -j "$jobs" --target test_engine test_graphs test_nodes rasterflow
       (cd "$here/build-tsan" && TSAN_OPTIONS="suppressions=$here/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1:history_size=7" \
         ctest --output-on-failure -j "$jobs" -R "^(Memory|Modes|Budget|EndToEnd|MetricsRun\\.Sqlite|Metrics\\.|Numa\\.|TileMemory\\.|BlockRows\\.|TiffTiles\\.|Runner\\.|Seams\\.)")

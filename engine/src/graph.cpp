@@ -347,7 +347,7 @@ std::pair<NodeSpec, const NodeTypeInfo*> read_node_header(const json::value& n, 
   }
   spec.type = std::string(type->as_string());
   const NodeTypeInfo* info = registry.find(spec.type);
-  if (info == nullptr) {
+  if (info == nullptr || info->embedded) {
     throw_graph_error(fname + ": node \"" + spec.id + "\"", "field \"type\": unknown node type \"" + spec.type + "\"" +
                                                                 did_you_mean(spec.type, registry.names()) +
                                                                 " (known: " + join(registry.names()) + ")");

@@ -100,7 +100,8 @@ void Pipeline::Impl::build_nodes() {
     }
     index[spec.id] = nodes.size();
     try {
-      nodes.push_back(info->create(std::move(copy)));
+      std::unique_ptr<Node> node = options.build_node ? options.build_node(copy) : nullptr;
+      nodes.push_back(node ? std::move(node) : info->create(std::move(copy)));
     } catch (const std::bad_alloc&) {
       throw_graph_error(spec.where(), "out of memory while setting the node up");
     }

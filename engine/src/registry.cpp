@@ -25,7 +25,9 @@ const NodeTypeInfo* NodeRegistry::find(const std::string& name) const {
 
 std::vector<std::string> NodeRegistry::names() const {
   std::vector<std::string> out;
-  for (const auto& t : types_) out.push_back(t.name);
+  for (const auto& t : types_) {
+    if (!t.embedded) out.push_back(t.name);
+  }
   return out;
 }
 

@@ -60,6 +60,7 @@ std::filesystem::path Pipeline::Impl::checkpoint_file() const {
 
 std::string Pipeline::Impl::checkpoint_refusal() const {
   const Impl& m = *this;
+  if (!m.options.checkpoint) return "not asked for (RunOptions::checkpoint)";
   if (m.config.checkpoint.interval_s <= 0) return "checkpoint.interval_s is 0";
   if (!m.config.merge.enable_streaming) return "an in-memory export writes only at the end (--in-memory)";
   if (m.sinks.empty()) return "the graph has no sink";

@@ -382,6 +382,13 @@ void Runner::open_sinks() {
     spdlog::info("resuming from {}: rows {}-{} were written, continuing at row {}", m_.checkpoint_file().string(),
                  m_.band().first, start_row_ - 1, start_row_);
   } else {
+    // Never over an interrupted run's checkpoint (the command line says so before running;
+    // embedders get the same guarantee here).
+    std::error_code ec;
+    if (!m_.checkpoint_file().empty() && std::filesystem::exists(m_.checkpoint_file(), ec)) {
+      throw UsageError(m_.checkpoint_file().string() + ": a checkpoint of an interrupted run of these outputs " +
+                       "exists; continue it with --resume, or delete it (and its .partial output) to start again");
+    }
     for (auto* s : sinks_) s->open();
   }
   m_.live_cells.store(static_cast<std::uint64_t>((start_row_ - m_.band().first) * g_.width));
@@ -470,7 +477,8 @@ RunSummary Runner::run() {
       ~TrimPool() { tile_memory::trim(); }
     } trim_pool;
     execute();
-    if (interrupted_) {
+    // Cancelled after the last tile was admitted counts too: nothing is committed once asked to stop.
+    if (interrupted_ || cancelled()) {
       if (stop_sinks(true)) {
         throw Interrupted("interrupted: rows " + std::to_string(m_.band().first) + "-" +
                           std::to_string(checkpointer_->next_row() - 1) + " of " + std::to_string(m_.band().first) +

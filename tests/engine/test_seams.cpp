@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 
 #include "rasterflow/errors.hpp"
@@ -228,4 +229,107 @@ TEST_CASE("Seams.ASinkWithTwoInputsInBothExportModes" * doctest::timeout(60)) {
               2.0 * static_cast<double>(r * 1000 + c) + 100.25);
     }
   }
+}
+
+namespace {
+
+// A sink an embedder builds itself (RunOptions::build_node): counts what it is given, and can
+// ask the run to stop while writing a given tile.
+class EmbedderSink final : public SinkNode {
+ public:
+  EmbedderSink(NodeSpec spec, std::atomic<bool>* cancel_at_last, std::uint64_t last_seq)
+      : SinkNode(std::move(spec)), cancel_(cancel_at_last), last_seq_(last_seq) {}
+  PayloadPtr process(const TileRequest&, std::span<const PayloadPtr> inputs) override { return inputs[0]; }
+  void open() override {}
+  void write(const TileRequest& tile, const PayloadPtr& data) override {
+    cells_ += dynamic_cast<const Values&>(*data).cells.size();
+    if (cancel_ != nullptr && tile.seq == last_seq_) cancel_->store(true);
+  }
+  void commit() override { committed_ = true; }
+  void abort() noexcept override { aborted_ = true; }
+  std::uint64_t rows_written() const override { return cells_ / 7; }
+
+  std::uint64_t cells_ = 0;
+  bool committed_ = false;
+  bool aborted_ = false;
+
+ private:
+  std::atomic<bool>* cancel_;
+  std::uint64_t last_seq_;
+};
+
+[[maybe_unused]] const bool embedded_registered =
+    NodeRegistry::instance().add(NodeTypeInfo{.name = "test_embedded",
+                                              .description = "Test sink only an embedder builds.",
+                                              .min_inputs = 1,
+                                              .max_inputs = 1,
+                                              .input_kind = "test_values",
+                                              .is_sink = true,
+                                              .create = [](NodeSpec spec) -> std::unique_ptr<Node> {
+                                                throw_graph_error(spec.where(), "built only by the embedder");
+                                              },
+                                              .operation = "write",
+                                              .embedded = true});
+
+}  // namespace
+
+TEST_CASE("Seams.AnEmbedderBuildsAGraphsSinkItself" * doctest::timeout(60)) {
+  // The graph's sink is the registered test_capture; the embedder's builder supplies its own in
+  // its place, and the registered one is never made.
+  test::TempDir dir;
+  reset_captured();
+  test::write_text(dir / "graph.json", graph(0.5));
+  const GraphSpec spec = load_graph(dir / "graph.json");
+  EmbedderSink* mine = nullptr;
+  RunOptions options;
+  options.tile_rows = 4;
+  options.output_dir = dir.path();
+  options.build_node = [&mine](const NodeSpec& s) -> std::unique_ptr<Node> {
+    if (s.id != "capture") return nullptr;  // the others from the registry
+    auto node = std::make_unique<EmbedderSink>(s, nullptr, 0);
+    mine = node.get();
+    return node;
+  };
+  Pipeline pipeline(spec, Config{}, options);
+  const RunSummary s = pipeline.run();
+  REQUIRE(mine != nullptr);
+  CHECK(mine->cells_ == 350);
+  CHECK(mine->committed_);
+  CHECK(s.rows_written == 50);
+  std::lock_guard lock(captured().mutex);
+  CHECK_FALSE(captured().opened);
+}
+
+TEST_CASE("Seams.AnEmbeddedTypeIsNotForGraphs" * doctest::timeout(60)) {
+  const auto names = NodeRegistry::instance().names();
+  CHECK(std::find(names.begin(), names.end(), "test_embedded") == names.end());
+  CHECK(std::find(names.begin(), names.end(), "test_capture") != names.end());
+  const std::string named = R"({"grid": {"resolution": 1, "extent": [0, 0, 7, 50]}, "nodes": [
+    {"id": "values", "type": "test_constant", "width": 7, "height": 50},
+    {"id": "mine", "type": "test_embedded", "inputs": ["values"]}]})";
+  CHECK_THROWS_WITH_AS(parse_graph(named, "g.json"),
+                       doctest::Contains("g.json: node \"mine\": field \"type\": unknown node type \"test_embedded\""),
+                       GraphError);
+  // An embedder puts it in a graph it loaded, and builds it.
+  GraphSpec spec = parse_graph(graph(0), "g.json");
+  spec.nodes.back().type = "test_embedded";
+  std::atomic<bool> cancel{false};
+  EmbedderSink* mine = nullptr;
+  RunOptions options;
+  options.tile_rows = 4;
+  options.cancel = &cancel;
+  options.build_node = [&mine, &cancel](const NodeSpec& s) -> std::unique_ptr<Node> {
+    if (s.type != "test_embedded") return nullptr;
+    auto node = std::make_unique<EmbedderSink>(s, &cancel, 12);  // 13 tiles of 4 rows: seq 12 is the last
+    mine = node.get();
+    return node;
+  };
+  // Cancelled while the last tile is written, after every tile was admitted: the run still
+  // counts as interrupted and aborts its sinks instead of committing them.
+  Pipeline pipeline(spec, Config{}, options);
+  CHECK_THROWS_AS(pipeline.run(), Interrupted);
+  REQUIRE(mine != nullptr);
+  CHECK(mine->cells_ == 350);
+  CHECK(mine->aborted_);
+  CHECK_FALSE(mine->committed_);
 }

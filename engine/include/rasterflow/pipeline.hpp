@@ -49,6 +49,14 @@ struct RunOptions {
   // This process's rank among `ranks` (an MPI run's), for the checkpoint's identity.
   int rank = 0;
   int ranks = 1;
+  // Keep a checkpoint while writing, for a later resume (the command line asks for it; an
+  // embedder's interrupted run leaves nothing behind unless it does too). Never over an existing one.
+  bool checkpoint = false;
+  // An embedder's own implementation of some of the graph's nodes, e.g. a sink that hands each
+  // tile's output to the embedding program instead of a file (the Python module's chunk
+  // stream). Called for every node before its registered type's `create`, with the node's spec
+  // (validated against that type); a null result leaves the node to the registry.
+  std::function<std::unique_ptr<Node>(const NodeSpec&)> build_node;
 };
 
 // A contiguous band of grid rows and the work it is expected to take (input pixels read, plus

@@ -25,6 +25,9 @@ struct NodeTypeInfo {
   bool is_sink = false;
   std::function<std::unique_ptr<Node>(NodeSpec)> create;
   std::string operation = "process";  // what the node does to a tile, for metrics: read, resample, merge, write
+  // Built only by an embedder (RunOptions::build_node), e.g. the Python module's chunk sink, in
+  // place of a graph's node: graphs cannot name it, and names() leaves it out.
+  bool embedded = false;
 };
 
 // NodeTypeInfo::create for a node class constructed from its NodeSpec.
@@ -38,7 +41,7 @@ class NodeRegistry {
   static NodeRegistry& instance();
   bool add(NodeTypeInfo info);
   const NodeTypeInfo* find(const std::string& name) const;
-  std::vector<std::string> names() const;
+  std::vector<std::string> names() const;  // the types graphs can name
 
  private:
   std::vector<NodeTypeInfo> types_;

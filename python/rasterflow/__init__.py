@@ -1,0 +1,369 @@
+"""rasterflow from Python: resample rasters onto one grid, merge them cell by cell, and get the
+merged table as a file, as NumPy chunks, as a pandas DataFrame or as an xarray Dataset.
+
+The functions take the same graphs, configuration and options as the ``rasterflow`` command
+and keep its contracts (docs/python.md):
+
+    import rasterflow
+    summary = rasterflow.run("graph.json", memory_limit="2GiB")   # like `rasterflow run`
+    for chunk in rasterflow.chunks(graph):    # dict: column -> 1-D NumPy array, raster order
+        ...
+    rasterflow.validate(graph), rasterflow.plan(graph)
+    rasterflow.to_pandas(graph), rasterflow.to_xarray(graph)
+
+Errors: bad usage, configuration or graph raise ``UsageError`` (``ConfigError``,
+``GraphError``), subclasses of ``ValueError``; failures while running raise ``RunError``
+(``IoError``, ``NodeError``), subclasses of ``RuntimeError``; the messages are the command
+line's. Ctrl-C raises ``KeyboardInterrupt`` and stops the run, leaving no output under its final
+name. The engine works on its own threads without the GIL.
+"""
+import json as _json
+import os as _os
+from dataclasses import dataclass as _dataclass, field as _field
+
+from . import _core
+from ._core import ConfigError, Error, GraphError, IoError, NodeError, RunError, UsageError
+
+__version__ = _core.version()
+__all__ = [
+    "run", "validate", "plan", "chunks", "to_pandas", "to_xarray", "set_log_level", "RunSummary",
+    "Error", "UsageError", "ConfigError", "GraphError", "RunError", "IoError", "NodeError", "__version__",
+]
+
+_COMMON_ARGS = """
+    graph: the graph: a path to a graph JSON file (its input paths relative to its folder), or a
+        dict in the graph JSON format (its input paths relative to ``base_dir``).
+    config: path to a configuration file (config.yml); None: the defaults.
+    set: configuration overrides, as ``rasterflow run --set``: a dict ``{"merge.chunk_size": 2000,
+        "nodes.temperature.method": "max"}`` or a list of ``"KEY=VALUE"`` strings.
+    base_dir: the folder a dict graph's input paths are relative to (default: the current
+        folder). Ignored for a graph file."""
+
+_RUN_ARGS = """
+    memory_limit: the memory limit, as ``--memory-limit``: ``"512MiB"``, ``"4GiB"``, or a number
+        of bytes; None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the machine's).
+    threads: worker threads; None: ``engine.threads`` (auto).
+    streaming: True streams chunks to the sinks (``--streaming``, the default), False
+        materialises the merged grid before export (``--in-memory``); None: the configuration's
+        ``merge.enable_streaming``."""
+
+
+_STREAM_ARGS = """
+    memory_limit: the memory limit, as ``--memory-limit``: ``"512MiB"``, ``"4GiB"``, or a number
+        of bytes; None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the machine's).
+    threads: worker threads; None: ``engine.threads`` (auto)."""
+
+
+def _graph_args(graph, config, set, base_dir):
+    args = {"config": None if config is None else _os.fspath(config)}
+    if isinstance(graph, dict):
+        args["graph_json"] = _json.dumps(graph)
+        args["base_dir"] = None if base_dir is None else _os.fspath(base_dir)
+    elif isinstance(graph, (str, bytes, _os.PathLike)):
+        args["graph_path"] = _os.fsdecode(graph)
+    else:
+        raise TypeError(f"graph: expected a path or a dict in the graph JSON format, got {type(graph).__name__}")
+    if set is None:
+        args["set"] = []
+    elif isinstance(set, dict):
+        args["set"] = [f"{k}={_set_value(v)}" for k, v in set.items()]
+    elif isinstance(set, str):
+        raise TypeError('set: expected a dict or a list of "KEY=VALUE" strings, got a string')
+    else:
+        args["set"] = [str(s) for s in set]
+    return args
+
+
+def _set_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _run_args(memory_limit, threads, streaming):
+    args = {}
+    if memory_limit is not None:
+        args["memory_limit"] = str(memory_limit)
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int):
+            raise TypeError(f"threads: expected an int, got {type(threads).__name__}")
+        if threads < 1:
+            raise UsageError(f"threads: expected a positive number, got {threads}")
+        args["threads"] = threads
+    if streaming is not None:
+        args["streaming"] = 1 if streaming else 0
+    return args
+
+
+@_dataclass(frozen=True)
+class RunSummary:
+    """What a run did (the figures ``rasterflow run`` logs at its end).
+
+    rows: rows written (kept cells); cells: cells of the grid; seconds: wall time;
+    peak_rss_bytes: the process's peak resident set size; throttle_events: the adaptive
+    settings' changes under memory pressure (dicts: seconds, setting, value, previous, level,
+    reason); outputs: the files written; experiment_id: the metrics experiment (None without
+    metrics); and the grid's size, tiles, CPU seconds, memory limit and threads used."""
+
+    rows: int
+    cells: int
+    seconds: float
+    peak_rss_bytes: int
+    throttle_events: list
+    outputs: list
+    experiment_id: object
+    tiles: int = 0
+    grid_width: int = 0
+    grid_height: int = 0
+    cpu_seconds: float = 0.0
+    memory_limit: int = 0
+    threads: int = 0
+    streaming: bool = True
+    bytes_written: int = 0
+    extra: dict = _field(default_factory=dict, repr=False)
+
+
+def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, threads=None, streaming=True,
+        database=None, experiment=None, progress=None, base_dir=None):
+    """Runs a graph, as ``rasterflow run`` does; returns a RunSummary.
+
+    Outputs are written as ``<path>.partial`` and renamed when complete: a failed or
+    interrupted run (Ctrl-C: KeyboardInterrupt) leaves nothing under the final names.
+{common}
+    output_dir: the folder the sinks' relative paths (and the SQLite metrics file) are under,
+        as ``--output-dir``; created if missing.{run}
+    database: a PostgreSQL URL for the metrics, as ``--database``; None: ``metrics.backend``
+        (SQLite ``rasterflow_metrics.sqlite`` in output_dir by default; ``--set
+        metrics.backend=none`` records none).
+    experiment: the experiment's name in the metrics (default: the graph's name).
+    progress: None, or a callable given a dict of live figures (cells_done, cells_total,
+        rows_written, level, window_size, tiles_in_flight, seconds) at most 4 times a second,
+        and once at the end; if it raises, the run stops and the exception propagates.
+
+    Raises UsageError (ConfigError, GraphError; ValueError subclasses) before anything runs,
+    RunError (IoError, NodeError; RuntimeError subclasses) when the run fails, and
+    KeyboardInterrupt when interrupted."""
+    args = _graph_args(graph, config, set, base_dir)
+    args.update(_run_args(memory_limit, threads, streaming))
+    args["output_dir"] = _os.fspath(output_dir)
+    args["database"] = database
+    args["experiment"] = experiment
+    if progress is not None and not callable(progress):
+        raise TypeError("progress: expected a callable or None")
+    s = _core.run(args, progress)
+    known = RunSummary.__dataclass_fields__
+    return RunSummary(**{k: v for k, v in s.items() if k in known},
+                      extra={k: v for k, v in s.items() if k not in known})
+
+
+def validate(graph, *, config=None, set=None, base_dir=None):
+    """Checks a graph and its configuration without running it, as ``rasterflow validate``.
+
+    Returns a dict: nodes (count), grid_width, grid_height. Raises UsageError (ConfigError,
+    GraphError) with the command line's message when anything is wrong.
+{common}"""
+    return _core.validate(_graph_args(graph, config, set, base_dir))
+
+
+def plan(graph, *, config=None, set=None, memory_limit=None, threads=None, streaming=None, base_dir=None,
+         format="json"):
+    """The run's plan (grid, tiles, nodes and their options, memory), as ``rasterflow plan``.
+
+    Returns the JSON plan as a dict (``format="json"``, the default), or the text of
+    ``--format text`` or ``dot``.
+{common}{run}
+    format: "json" (a dict), "text" or "dot" (a str)."""
+    if format not in ("json", "text", "dot"):
+        raise UsageError(f'format: expected "json", "text" or "dot", got "{format}"')
+    args = _graph_args(graph, config, set, base_dir)
+    args.update(_run_args(memory_limit, threads, streaming))
+    text = _core.plan(args, format)
+    return _json.loads(text) if format == "json" else text
+
+
+class _Chunks:
+    """The generator chunks() returns: an iterator over the run's chunks that stops the run when
+    closed, deleted or left by ``break`` (with ``with``, on leaving the block)."""
+
+    def __init__(self, stream, masked):
+        self._stream = stream
+        self._masked = masked
+        self._gen = _Chunks._generate(stream, masked)  # no reference to self: freed on `break`
+
+    @staticmethod
+    def _generate(stream, masked):
+        import numpy as np
+        try:
+            while True:
+                try:
+                    values, masks = stream.next()
+                except StopIteration:
+                    return
+                del values["_row"], values["_col"]
+                if masks is not None:
+                    for name, mask in masks.items():
+                        values[name] = np.ma.MaskedArray(values[name], mask=mask)
+                yield values
+        finally:
+            stream.close()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._gen)
+
+    def send(self, value):
+        return self._gen.send(value)
+
+    def throw(self, *args):
+        return self._gen.throw(*args)
+
+    def close(self):
+        """Stops the run (if still going) and waits for its threads."""
+        self._gen.close()
+        self._stream.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    @property
+    def columns(self):
+        """The merged columns' names (x and y come first in every chunk)."""
+        return self._stream.columns
+
+    @property
+    def grid(self):
+        """The target grid: crs (WKT), x0 (west edge), y0 (north edge), res_x, res_y, width, height."""
+        return self._stream.grid
+
+
+def _stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch):
+    args = _graph_args(graph, config, set, base_dir)
+    args.update(_run_args(memory_limit, threads, True))
+    if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 1:
+        raise UsageError(f"prefetch: expected a positive number of chunks, got {prefetch!r}")
+    return _core.Stream(args, bool(masked), sink or "", prefetch)
+
+
+def chunks(graph, *, config=None, set=None, memory_limit=None, threads=None, masked=False, sink=None, prefetch=2,
+           base_dir=None):
+    """Streams the merged table into Python: yields, per tile in raster order (north to south,
+    west to east), a dict of column name -> 1-D NumPy array of the rows the merge keeps (the
+    rows of the CSV, in its order): ``x`` and ``y`` (float64 cell centres, as the CSV writes
+    them), then one array per merged column.
+
+    Nodata: with ``masked=False`` (the default) integer columns are float64 and nodata is NaN
+    (float32 columns stay float32, with NaN), as pandas and xarray hold gaps; with
+    ``masked=True`` every column is a ``numpy.ma.MaskedArray`` of its own type (int64 for
+    integer columns, float32, float64) masked where the cell is nodata.
+
+    The graph's sinks do not run: the chunks take their place, reading what they read (with
+    several sinks reading different tables, ``sink`` names the one). Nothing is written and no
+    metrics are recorded.
+
+    Memory stays within the engine's budget however slowly the loop consumes: at most
+    ``prefetch`` chunks wait for Python, and the engine waits while they do. Breaking out of the
+    loop, ``close()``, deleting the iterator or leaving a ``with`` block stops the run and its
+    threads; Ctrl-C raises KeyboardInterrupt and stops it too. The graph is validated when
+    chunks() is called (UsageError then); a failure while running raises RunError from the loop.
+{common}{stream}
+    masked: False (NaN for nodata) or True (masked arrays keeping each column's type).
+    sink: the id of the sink whose input is streamed (only needed when sinks read different nodes).
+    prefetch: how many chunks may wait for the loop (default 2)."""
+    return _Chunks(_stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch), masked)
+
+
+def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None):
+    """The merged table as a pandas DataFrame (pandas must be installed): columns x, y and the
+    merged columns, one row per kept cell in raster order, the same rows and values as the CSV;
+    nodata is NaN (integer columns are float64).
+
+    The whole table is held in memory; for grids larger than memory, use chunks().
+{common}{stream}
+    sink: as in chunks()."""
+    try:
+        import pandas as pd
+    except ImportError as e:
+        raise ImportError("rasterflow.to_pandas needs pandas (Debian: python3-pandas)") from e
+    import numpy as np
+    stream = _stream(graph, config, set, memory_limit, threads, base_dir, False, sink, 2)
+    names = ["x", "y"] + list(stream.columns)
+    parts = {n: [] for n in names}
+    it = _Chunks(stream, False)
+    with it:
+        for chunk in it:
+            for n in names:
+                parts[n].append(chunk[n])
+    return pd.DataFrame({n: (np.concatenate(parts[n]) if parts[n] else np.empty(0)) for n in names})
+
+
+def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None):
+    """The merged table as an xarray Dataset on the grid (xarray must be installed): dimensions
+    ``y`` (north to south) and ``x``, coordinates the cell centres (as the CSV writes them), one
+    variable per merged column (float64, or float32 for Float32 columns), NaN for nodata and for
+    the cells the merge drops; attribute ``crs`` (WKT) and the grid's ``transform`` (GDAL
+    geotransform).
+
+    Refused with UsageError when the Dataset would not fit the memory limit (its bytes above
+    ``memory.warning_threshold`` of the limit): use chunks() then.
+{common}{stream}
+    sink: as in chunks()."""
+    try:
+        import xarray as xr
+    except ImportError as e:
+        raise ImportError("rasterflow.to_xarray needs xarray (Debian: python3-xarray)") from e
+    import numpy as np
+    stream = _stream(graph, config, set, memory_limit, threads, base_dir, False, sink, 2)
+    try:
+        g = stream.grid
+        width, height = g["width"], g["height"]
+        names = list(stream.columns)
+        needed = width * height * 8 * max(1, len(names)) + (width + height) * 8
+        allowed = stream.memory_limit * stream.warning_threshold
+        if needed > allowed:
+            raise UsageError(
+                f"to_xarray: the grid of {width} x {height} cells with {len(names)} columns needs "
+                f"{needed / 2**20:.0f} MiB as a Dataset, more than the memory limit allows "
+                f"({stream.warning_threshold:.0%} of {stream.memory_limit / 2**20:.0f} MiB); "
+                "use rasterflow.chunks() to stream it, or raise memory_limit")
+        arrays = None
+        x_coords = stream.x_coords
+        y_coords = stream.y_coords
+        while True:
+            try:
+                values, _ = stream.next()
+            except StopIteration:
+                break
+            if arrays is None:
+                arrays = {n: np.full((height, width), np.nan, dtype=values[n].dtype) for n in names}
+            rows, cols = values["_row"], values["_col"]
+            for n in names:
+                arrays[n][rows, cols] = values[n]
+    finally:
+        stream.close()
+    if arrays is None:
+        arrays = {n: np.full((height, width), np.nan) for n in names}
+    transform = [g["x0"], g["res_x"], 0.0, g["y0"], 0.0, -g["res_y"]]
+    return xr.Dataset({n: (("y", "x"), a) for n, a in arrays.items()}, coords={"y": y_coords, "x": x_coords},
+                      attrs={"crs": g["crs"], "transform": transform})
+
+
+def set_log_level(level):
+    """The engine's log level: "trace", "debug", "info", "warn" (the module's default) or "error".
+    Messages go to stderr."""
+    _core.set_log_level(level)
+
+
+for _f in (run, validate, plan, chunks, to_pandas, to_xarray):
+    _f.__doc__ = _f.__doc__.format(common=_COMMON_ARGS, run=_RUN_ARGS, stream=_STREAM_ARGS)
+del _f
