@@ -7,8 +7,10 @@
 
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <iostream>
 
@@ -57,6 +59,8 @@ struct RunArgs {
   std::string log_level = "info";
   std::string trace;
   std::string report;
+  bool resume = false;
+  std::vector<std::string> command;  // the command line as given (for the resume command)
 };
 
 // Inserts "rank":R at the front of a metric row's metadata object.
@@ -69,13 +73,6 @@ std::string with_rank(const std::string& metadata, int rank) {
 // One rank's run (the only one without MPI). Returns the summary; throws on failure.
 RunSummary run_rank(const RunArgs& a, World* world, MetricsRecorder* recorder, Pipeline& pipeline) {
   const int rank = world ? world->rank() : 0;
-  if (world) {
-    const auto bands = pipeline.bands(world->size());
-    const RowBand& band = bands[static_cast<std::size_t>(rank)];
-    pipeline.set_band(band.row0, band.row0 + band.rows);
-    spdlog::info("band: rows {}-{} of {} (~{:.1f} M input pixels)", band.row0, band.row0 + band.rows - 1,
-                 pipeline.grid().height, band.input_pixels / 1e6);
-  }
   if (recorder)
     pipeline.set_metric_recorder([recorder, world, rank](MetricRow row) {
       if (world) row.metadata_json = with_rank(row.metadata_json, rank);
@@ -103,6 +100,7 @@ struct RunSession {
   RunSummary summary;
   std::string failure;  // the run's error message; empty when it succeeded
   bool interrupted = false;
+  std::optional<Checkpoint> resumed;  // the checkpoint a --resume run continues
   std::exception_ptr error;
 };
 
@@ -121,11 +119,29 @@ Config run_config(const RunArgs& a) {
   return config;
 }
 
-// Ranks on one node share its memory limit and its CPUs. Returns where the thread count came from.
-std::string share_node(Config& config, const World& world) {
+// Where the configuration's memory.limit came from, when it was set.
+std::string configured_limit_source(const RunArgs& a) {
+  return a.memory_limit.empty() ? "memory.limit" : "--memory-limit";
+}
+
+// The node's memory limit and its source: memory.limit (or --memory-limit), else the smallest
+// of the cgroup, RLIMIT_AS, SLURM's variables and the machine.
+MemoryLimit node_memory_limit(const Config& config, const std::string& configured_source) {
+  if (config.memory.limit > 0) return {config.memory.limit, configured_source};
+  return SystemMemorySource().decide_limit();
+}
+
+// Ranks on one node share its memory limit and its CPUs. Returns where the thread count came from;
+// `limit_source` receives where the rank's share came from.
+std::string share_node(Config& config, const World& world, const std::string& configured_source,
+                       std::string& limit_source) {
   std::string threads_origin = "engine.threads";
-  const std::uint64_t node_limit = config.memory.limit > 0 ? config.memory.limit : SystemMemorySource().auto_limit();
+  const MemoryLimit node = node_memory_limit(config, configured_source);
+  const std::uint64_t node_limit = node.bytes;
   config.memory.limit = node_limit / static_cast<std::uint64_t>(world.local_size());
+  limit_source =
+      node.source + (world.local_size() > 1 ? ", shared by the node's " + std::to_string(world.local_size()) + " ranks"
+                                            : std::string());
   if (config.engine.threads == 0 && std::getenv("SLURM_CPUS_PER_TASK") == nullptr) {
     const ThreadDecision t = decide_threads(0, "", read_thread_inputs());
     config.engine.threads = std::max(1, t.threads / world.local_size());
@@ -144,7 +160,8 @@ void set_up(RunSession& session) {
   World* world = session.world;
   session.config = run_config(a);
   std::string threads_origin = "engine.threads";
-  if (world) threads_origin = share_node(session.config, *world);
+  std::string limit_source = configured_limit_source(a);
+  if (world) threads_origin = share_node(session.config, *world, limit_source, limit_source);
   std::error_code ec;
   std::filesystem::create_directories(a.output_dir, ec);
   if (ec) throw UsageError("--output-dir: cannot create " + a.output_dir + ": " + ec.message());
@@ -154,13 +171,66 @@ void set_up(RunSession& session) {
   options.output_dir = a.output_dir;
   options.threads = session.config.engine.threads;
   options.threads_source = a.threads > 0 ? "--threads" : threads_origin;
+  options.memory_limit_source = limit_source;
+  options.checkpoint = true;
   options.cancel = &g_cancel;
   if (world) options.output_suffix = ".rank" + std::to_string(session.rank);
   if (!a.trace.empty()) options.trace_file = world ? a.trace + ".rank" + std::to_string(session.rank) : a.trace;
-  session.pipeline = std::make_unique<Pipeline>(session.graph, session.config, options);
   if (world) {
-    for (const SinkNode* sink : session.pipeline->sinks()) sink->check_ranks(world->size());
+    options.rank = session.rank;
+    options.ranks = world->size();
   }
+  session.pipeline = std::make_unique<Pipeline>(session.graph, session.config, options);
+  Pipeline& pipeline = *session.pipeline;
+  if (world) {
+    for (const SinkNode* sink : pipeline.sinks()) sink->check_ranks(world->size());
+    const auto bands = pipeline.bands(world->size());
+    const RowBand& band = bands[static_cast<std::size_t>(session.rank)];
+    pipeline.set_band(band.row0, band.row0 + band.rows);
+    spdlog::info("band: rows {}-{} of {} (~{:.1f} M input pixels)", band.row0, band.row0 + band.rows - 1,
+                 pipeline.grid().height, band.input_pixels / 1e6);
+  }
+  // Never over an interrupted run's checkpoint; with --resume, only over a matching one.
+  session.resumed = pipeline.prepare_checkpoint(a.resume);
+}
+
+// The command that resumes this run: the command line as given, with --resume.
+std::string resume_command(const RunSession& session) {
+  std::string text;
+  bool has_resume = false;
+  for (const auto& arg : session.args.command) {
+    has_resume = has_resume || arg == "--resume";
+    const bool plain = !arg.empty() && arg.find_first_not_of(
+                                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789-_./=:,@%+") == std::string::npos;
+    std::string quoted = "'";
+    for (const char ch : arg) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    text += (text.empty() ? "" : " ") + (plain ? arg : quoted + "'");
+  }
+  if (!has_resume) text += " --resume";
+  if (session.world)
+    return "the same launch of " + std::to_string(session.world->size()) + " ranks (mpirun -n " +
+           std::to_string(session.world->size()) + " / srun) of: " + text;
+  return text;
+}
+
+// Removes this run's checkpoint and partial outputs (another MPI rank kept none to resume with).
+void discard_checkpoint(const RunSession& session) {
+  if (!session.pipeline) return;
+  std::error_code ec;
+  std::filesystem::remove(session.pipeline->checkpoint_path(), ec);
+  for (SinkNode* sink : session.pipeline->sinks()) {
+    if (const ResumableSink* r = sink->resumable()) std::filesystem::remove(r->written().partial, ec);
+  }
+}
+
+// After a failure or an interruption: when the checkpoint was kept, the way to continue.
+std::string resume_hint(const RunSession& session) {
+  if (!session.pipeline) return "";
+  const std::filesystem::path file = session.pipeline->checkpoint_path();
+  std::error_code ec;
+  if (file.empty() || !std::filesystem::exists(file, ec)) return "";
+  return "\nresume with: " + resume_command(session);
 }
 
 // set_up(); under MPI every rank starts, or none does (collective: first_failed).
@@ -199,6 +269,7 @@ void open_metrics(RunSession& session) {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   info.host = host;
+  if (session.resumed) info.resumed_from = session.resumed->experiment;
   const std::filesystem::path output_dir = session.args.output_dir;
   auto& recorder = session.recorder;
   recorder = std::make_unique<MetricsRecorder>(
@@ -219,6 +290,7 @@ void open_metrics(RunSession& session) {
         recorder.reset();  // rank 0 has no experiment: nothing to attach to
     }
   }
+  if (recorder) session.pipeline->set_checkpoint_experiment(recorder->experiment_id(), recorder->describe());
 }
 
 // The run itself, stoppable by SIGINT/SIGTERM (and, under MPI, by another rank's failure). Its
@@ -227,11 +299,10 @@ void run_with_signals(RunSession& session) {
   Pipeline& pipeline = *session.pipeline;
   const Grid& g = pipeline.grid();
   if (session.rank == 0) {
-    spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows", session.graph.name, g.width,
-                 g.height, g.cells(), pipeline.threads(), pipeline.tile_rows());
+    spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows, memory limit {} ({})",
+                 session.graph.name, g.width, g.height, g.cells(), pipeline.threads(), pipeline.tile_rows(),
+                 format_size(pipeline.memory_limit()), pipeline.memory_limit_source());
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   if (session.world) session.world->start_watch(&g_cancel);
   try {
     session.summary = run_rank(session.args, session.world, session.recorder.get(), pipeline);
@@ -256,6 +327,9 @@ void agree_on_failure(RunSession& session) {
   if (stops_all) world.notify_failure();
   const int first = world.first_failed(stops_all);
   if (first < 0) return;
+  // A resume needs every rank's checkpoint: when one rank kept none, no rank keeps its own
+  // (collective: any, on every rank that gets here, which is all or none).
+  if (world.any(resume_hint(session).empty())) discard_checkpoint(session);
   // Every rank removes its band file; the output never appears under its final name.
   std::error_code ec;
   for (const auto& out : session.summary.outputs) std::filesystem::remove(out, ec);
@@ -265,10 +339,15 @@ void agree_on_failure(RunSession& session) {
                              "rank " + std::to_string(first) + (signalled ? " was interrupted" : " failed"),
                              std::chrono::seconds(5), rank == 0);
   }
-  if (signalled) throw Interrupted("rank " + std::to_string(rank) + ": " + session.failure);
-  if (stops_all) throw RunError("rank " + std::to_string(rank) + ": " + session.failure);
+  if (signalled) throw Interrupted("rank " + std::to_string(rank) + ": " + session.failure + resume_hint(session));
+  if (session.interrupted)
+    throw Interrupted("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
+                      " was interrupted or failed" + resume_hint(session));
+  if (stops_all) throw RunError("rank " + std::to_string(rank) + ": " + session.failure + resume_hint(session));
+  const std::string hint = resume_hint(session);
   throw RunError("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
-                 " failed (its error is above); no output was written under its final name");
+                 " failed (its error is above); " +
+                 (hint.empty() ? "no output was written under its final name" : "the checkpoint is kept" + hint));
 }
 
 // Under MPI: each sink combines its ranks' outputs as its output requires (collective: every
@@ -317,16 +396,15 @@ void write_run_report(const RunSession& session) {
                 static_cast<long long>(s.grid_width), static_cast<long long>(s.grid_height),
                 static_cast<unsigned long long>(s.cells), static_cast<unsigned long long>(s.tiles), s.threads);
   std::snprintf(time_text, sizeof time_text, "%.2f s wall, %.2f s CPU", s.wall_seconds, s.cpu_seconds);
-  report.facts = {
-      {"graph", graph.file.string()},
-      {"grid", grid_text},
-      {"time", time_text},
-      {"rows written", std::to_string(s.rows_written)},
-      {"peak RSS", format_size(s.peak_rss_bytes)},
-      {"memory limit", format_size(s.memory_limit) + (config.memory.limit > 0 ? " (memory.limit)" : " (auto)")},
-      {"export", s.streaming ? "streaming" : "in-memory"},
-      {"NUMA placement", s.placement},
-      {"throttle events", std::to_string(s.throttle_events.size())}};
+  report.facts = {{"graph", graph.file.string()},
+                  {"grid", grid_text},
+                  {"time", time_text},
+                  {"rows written", std::to_string(s.rows_written)},
+                  {"peak RSS", format_size(s.peak_rss_bytes)},
+                  {"memory limit", format_size(s.memory_limit) + " (" + session.pipeline->memory_limit_source() + ")"},
+                  {"export", s.streaming ? "streaming" : "in-memory"},
+                  {"NUMA placement", s.placement},
+                  {"throttle events", std::to_string(s.throttle_events.size())}};
   for (const auto& out : s.outputs) report.facts.emplace_back("output", out.string());
   if (session.world)
     report.facts.emplace_back("MPI",
@@ -350,6 +428,14 @@ void print_summary(RunSession& session) {
   const RunSummary& s = session.summary;
   if (session.recorder) {
     MetricsRecorder& recorder = *session.recorder;
+    // The run's figures that `metrics --suggest` sizes the next job from (rank 0's under MPI).
+    const std::string meta = "{\"resumed\":" + std::string(s.resumed_at_row >= 0 ? "true" : "false") + "}";
+    recorder.record(MetricRow{"run", "peak_rss_gb", static_cast<double>(s.peak_rss_bytes) / (1024.0 * 1024.0 * 1024.0),
+                              meta, Clock::now()});
+    recorder.record(MetricRow{"run", "wall_seconds", s.wall_seconds, meta, Clock::now()});
+    recorder.record(MetricRow{"run", "threads", static_cast<double>(s.threads), meta, Clock::now()});
+    recorder.record(MetricRow{"run", "input_pixels", session.pipeline->input_pixels(), meta, Clock::now()});
+    recorder.record(MetricRow{"run", "cells", static_cast<double>(s.cells), meta, Clock::now()});
     recorder.finish("succeeded", "", std::chrono::seconds(10));
     const auto id = recorder.experiment_id();
     spdlog::info("metrics: experiment {} in {}: {} rows written, {} dropped", id ? std::to_string(*id) : "(none)",
@@ -373,8 +459,12 @@ void print_summary(RunSession& session) {
 }
 
 // The MPI collectives, in the same order on every rank: first_failed (start), broadcast
-// (experiment id, with metrics), first_failed (end), each sink's gather, barrier.
+// (experiment id, with metrics), first_failed (end; after a failure, any: the checkpoints kept),
+// each sink's gather, barrier.
 int cmd_run(const RunArgs& a, World* world) {
+  // From the start: a SIGTERM while the graph is set up stops the run before its first tile.
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   RunSession session(a, world);
   start_all_or_none(session);
   open_metrics(session);
@@ -389,7 +479,11 @@ int cmd_run(const RunArgs& a, World* world) {
     if (session.recorder)
       session.recorder->finish(session.interrupted ? "interrupted" : "failed", session.failure,
                                std::chrono::seconds(5));
-    std::rethrow_exception(session.error);
+    const std::string hint = resume_hint(session);
+    if (hint.empty()) std::rethrow_exception(session.error);
+    if (session.interrupted) throw Interrupted(session.failure + hint);
+    spdlog::error("{}", session.failure);
+    throw RunError("the run failed" + hint);
   }
   if (session.rank != 0) return 0;
   if (!a.report.empty()) write_run_report(session);
@@ -415,7 +509,8 @@ int cmd_plan(const CommonArgs& a, const std::string& format, int ranks) {
     // The bands an MPI run of `ranks` ranks would take, and each rank's share of this node's
     // memory if they all ran here.
     const auto bands = pipeline.bands(ranks);
-    const std::uint64_t node_limit = config.memory.limit > 0 ? config.memory.limit : SystemMemorySource().auto_limit();
+    const MemoryLimit node = node_memory_limit(config, "memory.limit");
+    const std::uint64_t node_limit = node.bytes;
     double total = 0;
     for (const auto& b : bands) total += b.work;
     std::cout << "ranks: " << ranks
@@ -431,7 +526,7 @@ int cmd_plan(const CommonArgs& a, const std::string& format, int ranks) {
       std::cout << line << "\n";
     }
     std::cout << "memory per rank: " << format_size(node_limit / static_cast<std::uint64_t>(ranks)) << " if all "
-              << ranks << " ranks share this machine (" << format_size(node_limit)
+              << ranks << " ranks share this machine (" << format_size(node_limit) << ", " << node.source
               << "); ranks on one node split its limit\n";
     if (format == "text") return 0;
   }
@@ -509,8 +604,89 @@ void print_table(const std::string& title, const QueryResult& r) {
   }
 }
 
+// `metrics --suggest`: the next job's size from the successful runs of the same graph (its
+// text, as recorded): memory as sbatch --mem takes it, threads, time per input pixel.
+int suggest_job(MetricsBackend& db, const std::string& id) {
+  const QueryResult name = db.query("SELECT name FROM experiments WHERE id = $1", {id});
+  if (name.rows.empty()) throw UsageError("metrics: no experiment " + id + " in " + db.describe());
+  const QueryResult r = db.query(
+      "SELECT e.id, "
+      "MAX(CASE WHEN m.metric_name = 'peak_rss_gb' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'wall_seconds' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'input_pixels' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'threads' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'cells' THEN m.metric_value END), "
+      "MAX(e.resumed_from) "
+      "FROM experiments e JOIN pipeline_metrics m ON m.experiment_id = e.id AND m.metric_type = 'run' "
+      "WHERE e.status = 'succeeded' AND e.graph_json = (SELECT graph_json FROM experiments WHERE id = $1) "
+      "GROUP BY e.id ORDER BY e.id",
+      {id});
+  if (r.rows.empty()) {
+    throw UsageError("metrics --suggest: no successful run of the graph of experiment " + id + " (\"" +
+                     name.rows[0][0].value_or("") + "\") in " + db.describe() + " recorded its figures");
+  }
+  struct Run {
+    std::string id;
+    double peak_gb = 0, seconds = 0, pixels = 0, threads = 0, cells = 0;
+    bool resumed = false;
+  };
+  std::vector<Run> runs;
+  const auto number = [](const std::optional<std::string>& v) { return v ? std::strtod(v->c_str(), nullptr) : 0.0; };
+  for (const auto& row : r.rows) {
+    runs.push_back({row[0].value_or("?"), number(row[1]), number(row[2]), number(row[3]), number(row[4]),
+                    number(row[5]), row[6].has_value()});
+  }
+  const Run& peak =
+      *std::max_element(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.peak_gb < b.peak_gb; });
+  // Memory: the highest peak working set (the process's peak RSS) plus 25%, in whole MiB, or
+  // whole GiB from 4 GiB on; sbatch --mem reads a number without a unit as MiB.
+  const double mib = std::ceil(peak.peak_gb * 1024.0 * 1.25);
+  char mem[64];
+  if (mib >= 4096)
+    std::snprintf(mem, sizeof mem, "%.0fG", std::ceil(mib / 1024.0));
+  else
+    std::snprintf(mem, sizeof mem, "%.0fM", mib);
+  std::cout << "suggestion from " << runs.size() << " successful run" << (runs.size() == 1 ? "" : "s")
+            << " of the graph of experiment " << id << " (\"" << name.rows[0][0].value_or("")
+            << "\", same graph text) in " << db.describe() << ":\n";
+  std::printf("  memory:  #SBATCH --mem=%s   (peak working set %s in experiment %s, plus 25%%)\n", mem,
+              format_size(static_cast<std::uint64_t>(peak.peak_gb * 1024.0 * 1024.0 * 1024.0)).c_str(),
+              peak.id.c_str());
+  // Time: the slowest complete run's seconds per input pixel (a resumed run did only part).
+  const Run* slowest = nullptr;
+  for (const Run& run : runs) {
+    if (run.resumed || run.pixels <= 0) continue;
+    if (slowest == nullptr || run.seconds / run.pixels > slowest->seconds / slowest->pixels) slowest = &run;
+  }
+  if (slowest == nullptr) {
+    std::cout << "  time:    no complete (not resumed) run recorded its input pixels\n";
+  } else {
+    const double per_pixel = slowest->seconds / slowest->pixels;
+    const double latest_pixels = runs.back().pixels > 0 ? runs.back().pixels : slowest->pixels;
+    const double seconds = std::max(60.0, std::ceil(latest_pixels * per_pixel * 1.5 / 60.0) * 60.0);
+    const auto minutes = static_cast<long long>(seconds / 60.0);
+    std::printf(
+        "  time:    %.3g ns per input pixel (experiment %s: %.1f s for %.4g input pixels, %.0f threads); "
+        "#SBATCH --time=%lld:%02lld:00 for %.4g input pixels, with 50%% to spare (and --signal=B:TERM@120 "
+        "with --resume: docs/hpc.md)\n",
+        per_pixel * 1e9, slowest->id.c_str(), slowest->seconds, slowest->pixels, slowest->threads, minutes / 60,
+        minutes % 60, latest_pixels);
+  }
+  // Threads: the count of the run that took the least time per input pixel.
+  const Run* fastest = nullptr;
+  for (const Run& run : runs) {
+    if (run.resumed || run.pixels <= 0) continue;
+    if (fastest == nullptr || run.seconds / run.pixels < fastest->seconds / fastest->pixels) fastest = &run;
+  }
+  if (fastest != nullptr) {
+    std::printf("  threads: #SBATCH --cpus-per-task=%.0f   (the fastest run per input pixel, experiment %s)\n",
+                fastest->threads, fastest->id.c_str());
+  }
+  return 0;
+}
+
 int cmd_metrics(const std::string& database, const std::string& sqlite, const std::string& experiment,
-                const std::string& report) {
+                const std::string& report, bool suggest) {
   if (!database.empty() && !sqlite.empty()) throw UsageError("metrics: give --database or --sqlite, not both");
   std::unique_ptr<MetricsBackend> db;
   if (!database.empty()) {
@@ -531,6 +707,7 @@ int cmd_metrics(const std::string& database, const std::string& sqlite, const st
   } else if (id.find_first_not_of("0123456789") != std::string::npos) {
     throw UsageError("metrics: --experiment: expected an experiment id (a number), got \"" + id + "\"");
   }
+  if (suggest) return suggest_job(*db, id);
   if (!report.empty()) {
     write_report(report, report_from_database(*db, id));
     std::cout << "wrote " << report << "\n";
@@ -581,6 +758,7 @@ struct CommandArgs {
   std::string plan_format = "text";
   int plan_ranks = 0;
   std::string metrics_db, metrics_sqlite, metrics_experiment, metrics_report;
+  bool metrics_suggest = false;
   std::string nodes_type;
   bool nodes_markdown = false;
   std::string sample_dir, sample_size = "small";
@@ -603,6 +781,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
   run_cmd->add_option("--log-level", run.log_level, "trace, debug, info, warn or error");
   run_cmd->add_option("--trace", run.trace, "write a Chrome trace of the run");
   run_cmd->add_option("--report", run.report, "write an HTML run report");
+  run_cmd->add_flag("--resume", run.resume,
+                    "continue an interrupted run from its checkpoint (<first output>.checkpoint), after checking "
+                    "that graph, configuration, inputs and rasterflow are the same");
   return run_cmd;
 }
 
@@ -631,6 +812,9 @@ CLI::App* add_metrics_command(CLI::App& app, CommandArgs& c) {
   metrics_cmd->add_option("--sqlite", c.metrics_sqlite, "SQLite file");
   metrics_cmd->add_option("--experiment", c.metrics_experiment, "experiment id (default: latest)");
   metrics_cmd->add_option("--report", c.metrics_report, "write the experiment's HTML report to this file");
+  metrics_cmd->add_flag("--suggest", c.metrics_suggest,
+                        "size the next job from the successful runs of the experiment's graph: sbatch --mem, "
+                        "--cpus-per-task, --time");
   return metrics_cmd;
 }
 
@@ -699,11 +883,15 @@ int main(int argc, char** argv) {
 
   try {
     set_log_level(c.run.log_level);
-    if (*run_cmd) return launch_run(c.run, &argc, &argv, *logger);
+    if (*run_cmd) {
+      c.run.command.assign(argv, argv + argc);
+      return launch_run(c.run, &argc, &argv, *logger);
+    }
     if (*validate_cmd) return cmd_validate(c.validate);
     if (*plan_cmd) return cmd_plan(c.plan, c.plan_format, c.plan_ranks);
     if (*nodes_cmd) return cmd_nodes(c.nodes_type, c.nodes_markdown);
-    if (*metrics_cmd) return cmd_metrics(c.metrics_db, c.metrics_sqlite, c.metrics_experiment, c.metrics_report);
+    if (*metrics_cmd)
+      return cmd_metrics(c.metrics_db, c.metrics_sqlite, c.metrics_experiment, c.metrics_report, c.metrics_suggest);
     if (*sample_cmd) return cmd_sample_data(c.sample_dir, c.sample_size);
   } catch (const Interrupted& e) {
     spdlog::error("{}", e.what());

@@ -127,6 +127,13 @@ class MpiWorld final : public World {
     return first < size_ ? first : -1;
   }
 
+  bool any(bool mine) override {
+    int in = mine ? 1 : 0;
+    int out = 0;
+    check(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD), "MPI: agreeing on the checkpoints kept");
+    return out != 0;
+  }
+
   std::uint64_t concatenate(const std::filesystem::path& local, const std::filesystem::path& shared) override {
     std::error_code ec;
     const auto size = static_cast<long long>(std::filesystem::file_size(local, ec));

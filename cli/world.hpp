@@ -34,6 +34,8 @@ class World : public Ranks {
   virtual void notify_failure() = 0;
   // The lowest rank that failed (-1: none); collective.
   virtual int first_failed(bool failed) = 0;
+  // Whether any rank passes true; collective (no failure notices involved).
+  virtual bool any(bool mine) = 0;
   // concatenate(): the ranks create `shared` together with MPI-IO, each writing its bytes at
   // the offset of an exclusive scan of the sizes.
 };

@@ -33,6 +33,10 @@ class CsvSink final : public FileSink {
   void write(const TileRequest& tile, const PayloadPtr& data) override;
   std::vector<std::string> describe() const override;
   ResourceNeeds resources() const override;
+  // Plain CSV text is written in tile order: an interrupted run resumes by cutting the file back.
+  // Compressed output (a gzip member or zstd frame per tile) is not resumable yet: no test covers
+  // cutting it back, so --resume refuses it (docs/hpc.md).
+  ResumableSink* resumable() override { return compressor_ ? nullptr : this; }
 
  private:
   // The most one row can take: the widest x and y, and each value (<= 24 characters for a

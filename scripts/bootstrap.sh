@@ -19,6 +19,7 @@ packages=(
   clang clang-format libclang-rt-14-dev
   chromium
 )
+packages+=(libssl-dev)  # SHA-256 for checkpoint identities: OpenSSL libcrypto (#21)
 packages+=(pybind11-dev python3-pybind11 python3-dev python3-pandas python3-xarray)  # Python bindings: pybind11, to_pandas, to_xarray (#23)
 packages+=(libzstd-dev zstd)  # csv_sink writes .zst (libzstd); tests read it back with zstdcat (#22)
 

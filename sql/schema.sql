@@ -13,8 +13,12 @@ CREATE TABLE IF NOT EXISTS experiments (
     host        TEXT,
     started_at  TIMESTAMP NOT NULL,
     finished_at TIMESTAMP,
-    error       TEXT
+    error       TEXT,
+    resumed_from BIGINT REFERENCES experiments (id)  -- the interrupted run a --resume continued
 );
+-- Databases made before resumed_from existed get the column from rasterflow itself (ALTER TABLE
+-- ... ADD COLUMN IF NOT EXISTS on PostgreSQL; SQLite, which lacks IF NOT EXISTS there, after
+-- asking pragma_table_info).
 
 CREATE TABLE IF NOT EXISTS pipeline_metrics (
     id            BIGINT PRIMARY KEY,

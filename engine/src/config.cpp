@@ -167,6 +167,15 @@ const std::vector<KeyBinding>& bindings() {
                            },
                            // Never stored or logged with its password.
                            [](const Config& c) { return boost::json::value(mask_password(c.database.url)); }});
+    t.push_back(KeyBinding{
+        {"checkpoint.interval_s", "5", "seconds between checkpoints of a streaming run (0: none); see run --resume"},
+        [](Config& c, const std::string& v, const std::string& where) {
+          double d = 0;
+          if (!parse_number(v, d) || !(d >= 0.0 && d <= 86400.0))
+            bad_value(where, "checkpoint.interval_s", v, "a number of seconds from 0 to 86400");
+          c.checkpoint.interval_s = d;
+        },
+        [](const Config& c) { return boost::json::value(c.checkpoint.interval_s); }});
     return t;
   }();
   return table;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -152,15 +153,103 @@ std::uint64_t SystemMemorySource::inactive_file_bytes() const {
   return 0;
 }
 
-std::uint64_t SystemMemorySource::auto_limit() {
-  const MemorySample s = sample();
-  std::uint64_t limit = s.system_total;
+Environment process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    return v != nullptr ? std::optional<std::string>(v) : std::nullopt;
+  };
+}
+
+std::optional<std::uint64_t> parse_slurm_memory(const std::string& text) {
+  std::uint64_t v = 0;
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  const auto [at, ec] = std::from_chars(begin, end, v);
+  if (ec != std::errc{} || at == begin || v == 0) return std::nullopt;
+  std::uint64_t unit = 1ull << 20;  // MiB unless suffixed
+  if (at != end) {
+    if (at + 1 != end) return std::nullopt;
+    switch (*at) {
+      case 'K':
+      case 'k':
+        unit = 1ull << 10;
+        break;
+      case 'M':
+      case 'm':
+        unit = 1ull << 20;
+        break;
+      case 'G':
+      case 'g':
+        unit = 1ull << 30;
+        break;
+      case 'T':
+      case 't':
+        unit = 1ull << 40;
+        break;
+      default:
+        return std::nullopt;
+    }
+  }
+  if (v > kUnlimited / unit) return std::nullopt;
+  return v * unit;
+}
+
+namespace {
+// " MiB" after a SLURM value without a unit of its own.
+std::string slurm_unit(const std::string& text) {
+  return !text.empty() && text.back() >= '0' && text.back() <= '9' ? " MiB" : "";
+}
+}  // namespace
+
+std::optional<MemoryLimit> slurm_memory_limit(const Environment& env) {
+  if (const auto per_node = env("SLURM_MEM_PER_NODE")) {
+    if (const auto bytes = parse_slurm_memory(*per_node))
+      return MemoryLimit{*bytes, "SLURM_MEM_PER_NODE=" + *per_node + slurm_unit(*per_node)};
+  }
+  const auto per_cpu = env("SLURM_MEM_PER_CPU");
+  if (!per_cpu) return std::nullopt;
+  const auto bytes = parse_slurm_memory(*per_cpu);
+  if (!bytes) return std::nullopt;
+  // SLURM_CPUS_ON_NODE: the CPUs the job holds on this node (SLURM_CPUS_PER_TASK when absent).
+  std::uint64_t cpus = 1;
+  std::string cpus_from = "1 CPU";
+  for (const char* name : {"SLURM_CPUS_ON_NODE", "SLURM_CPUS_PER_TASK"}) {
+    const auto text = env(name);
+    if (!text) continue;
+    const auto n = parse_number(*text);
+    if (!n || *n == 0) continue;
+    cpus = *n;
+    cpus_from = std::string(name) + "=" + *text;
+    break;
+  }
+  return MemoryLimit{*bytes * cpus, "SLURM_MEM_PER_CPU=" + *per_cpu + slurm_unit(*per_cpu) + " x " + cpus_from};
+}
+
+MemoryLimit SystemMemorySource::decide_limit() {
+  const auto meminfo = read_file(proc_root_ / "meminfo").value_or("");
+  MemoryLimit best{parse_meminfo_kib(meminfo, "MemTotal").value_or(0), "machine (MemTotal)"};
+  std::vector<MemoryLimit> candidates;
+  if (cgroup_version_ != 0) {
+    const char* file = cgroup_version_ == 2 ? "memory.max" : "memory.limit_in_bytes";
+    const auto text = read_file(cgroup_dir_ / file);
+    if (const auto v = text ? parse_cgroup_limit(*text) : std::nullopt) {
+      candidates.push_back(
+          {*v, "cgroup v" + std::to_string(cgroup_version_) + " " + cgroup_dir_.string() + " (" + file + ")"});
+    }
+  }
   if (use_rlimit_) {
     rlimit rl{};
     if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-      limit = std::min<std::uint64_t>(limit, rl.rlim_cur);
+      candidates.push_back({rl.rlim_cur, "RLIMIT_AS"});
   }
-  return limit;
+  if (env_) {
+    if (auto slurm = slurm_memory_limit(env_)) candidates.push_back(std::move(*slurm));
+  }
+  // The first of the smallest wins: a cgroup limit equal to SLURM's is reported as the cgroup.
+  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
+    if (best.bytes == 0 || it->bytes <= best.bytes) best = *it;
+  }
+  return best;
 }
 
 double pressure_ratio(const MemorySample& s, std::uint64_t limit) {

@@ -25,6 +25,7 @@ class PostgresMetrics final : public MetricsBackend {
   void apply_schema() override {
     pqxx::work w(*conn_);
     w.exec(schema_sql());
+    w.exec(detail::kAddResumedFromPostgresSql);
     w.exec(views_sql());
     w.commit();
   }
@@ -34,10 +35,16 @@ class PostgresMetrics final : public MetricsBackend {
     for (int attempt = 0;; ++attempt) {
       try {
         pqxx::work w(*conn_);
-        const pqxx::result r = w.exec_params(detail::kCreateExperimentSql, info.name, info.graph_json, info.config_json,
-                                             info.host, detail::timestamp_text(info.started_at));
+        const pqxx::result r =
+            w.exec_params(detail::kCreateExperimentSql, info.name, info.graph_json, info.config_json, info.host,
+                          detail::timestamp_text(info.started_at), detail::resumed_text(info));
+        const auto id = r[0][0].as<std::int64_t>();
+        if (info.resumed_from) {
+          w.exec_params(detail::kMarkResumedSql, detail::resumed_text(info),
+                        "stopped without a word (killed?); resumed by experiment " + std::to_string(id));
+        }
         w.commit();
-        return r[0][0].as<std::int64_t>();
+        return id;
       } catch (const pqxx::unique_violation&) {
         if (attempt >= 10) throw;
       }

@@ -74,6 +74,9 @@ class SqliteMetrics final : public MetricsBackend {
 
   void apply_schema() override {
     exec(schema_sql());
+    if (query("SELECT COUNT(*) FROM pragma_table_info('experiments') WHERE name = 'resumed_from'", {}).rows[0][0] ==
+        "0")
+      exec(detail::kAddResumedFromSqliteSql);
     exec(views_sql());
   }
 
@@ -84,8 +87,17 @@ class SqliteMetrics final : public MetricsBackend {
     s.bind(3, info.config_json);
     s.bind(4, info.host);
     s.bind(5, detail::timestamp_text(info.started_at));
+    s.bind(6, detail::resumed_text(info));
     if (!s.step()) throw IoError("SQLite: creating the experiment returned no id");
-    return sqlite3_column_int64(s.get(), 0);
+    const std::int64_t id = sqlite3_column_int64(s.get(), 0);
+    s.reset();
+    if (info.resumed_from) {
+      Statement mark(db_, detail::kMarkResumedSql);
+      mark.bind(1, detail::resumed_text(info));
+      mark.bind(2, "stopped without a word (killed?); resumed by experiment " + std::to_string(id));
+      mark.step();
+    }
+    return id;
   }
 
   void insert(std::int64_t experiment, std::span<const MetricRow> rows, std::int64_t first_row) override {

@@ -229,7 +229,14 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.context.output_dir = m.options.output_dir;
   m.context.threads = m.threads;
   m.memory_source = m.options.memory_source ? m.options.memory_source : std::make_shared<SystemMemorySource>();
-  m.limit = m.config.memory.limit > 0 ? m.config.memory.limit : m.memory_source->auto_limit();
+  if (m.config.memory.limit > 0) {
+    m.limit = m.config.memory.limit;
+    m.limit_source = m.options.memory_limit_source.empty() ? "memory.limit" : m.options.memory_limit_source;
+  } else {
+    const MemoryLimit decided = m.memory_source->decide_limit();
+    m.limit = decided.bytes;
+    m.limit_source = decided.source;
+  }
   m.context.memory_limit = m.limit;
   m.context.output_suffix = m.options.output_suffix;
   m.max_in_flight = m.options.max_tiles_in_flight > 0 ? m.options.max_tiles_in_flight : std::max(2, 2 * m.threads);
@@ -261,6 +268,7 @@ std::vector<SinkNode*> Pipeline::sinks() const {
 int Pipeline::threads() const { return impl_->threads; }
 std::int64_t Pipeline::tile_rows() const { return impl_->tile_rows; }
 std::uint64_t Pipeline::memory_limit() const { return impl_->limit; }
+const std::string& Pipeline::memory_limit_source() const { return impl_->limit_source; }
 
 Pipeline::Live Pipeline::live() const {
   const Impl& m = *impl_;
@@ -322,6 +330,11 @@ std::vector<RowBand> Pipeline::bands(int count) const {
     row = end;
   }
   return out;
+}
+
+double Pipeline::input_pixels() const {
+  const auto [begin, end] = impl_->band();
+  return hooks().input_pixels(impl_->node_ptrs(), begin, end - begin);
 }
 
 void Pipeline::set_band(std::int64_t row_begin, std::int64_t row_end) {
@@ -410,7 +423,7 @@ detail::PlanModel Pipeline::Impl::plan_model() const {
                                                            : "box"});
   }
   p.memory = {.limit = limit,
-              .limit_source = config.memory.limit > 0 ? "memory.limit" : "auto",
+              .limit_source = limit_source,
               .in_use = baseline_rss,
               .read_cache = gdal_cache,
               .thread_buffers = fixed_bytes - held_bytes,

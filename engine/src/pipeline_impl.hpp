@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,7 @@ struct Pipeline::Impl {
   // Memory
   std::shared_ptr<MemorySource> memory_source;
   std::uint64_t limit = 0;
+  std::string limit_source;  // where `limit` came from (MemoryLimit::source, --memory-limit, memory.limit)
   std::uint64_t baseline_rss = 0;
   std::uint64_t gdal_cache = 0;
   std::uint64_t fixed_bytes = 0;  // per-thread working buffers of all nodes, and held_bytes
@@ -73,6 +75,14 @@ struct Pipeline::Impl {
   std::atomic<int> live_level{0};
   std::atomic<int> live_window{0};
   std::atomic<int> live_in_flight{0};
+  // Checkpoint and resume (engine/src/resume.cpp).
+  std::optional<Checkpoint> resume_from;  // set by prepare_checkpoint(true)
+  std::optional<std::int64_t> experiment;
+  std::string experiment_database;
+  std::vector<ResumableSink*> resumable_sinks() const;  // empty when a sink cannot resume
+  std::filesystem::path checkpoint_file() const;
+  std::string checkpoint_refusal() const;
+  RunIdentity run_identity() const;
 
   void build_nodes();
   std::vector<Node*> node_ptrs() const;

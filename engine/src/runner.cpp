@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 
+#include "checkpointer.hpp"
 #include "flow.hpp"
 #include "observers.hpp"
 #include "pipeline_impl.hpp"
@@ -42,6 +43,13 @@ class Runner {
   void abort_all() noexcept {
     for (auto* s : sinks_) s->abort();
   }
+  void open_sinks();
+  // On a failure or an interruption: the partial outputs and their checkpoint are kept when
+  // they can be resumed (always after an interruption); otherwise removed. Returns whether they
+  // were kept.
+  // A failure keeps them only when this run resumed one, or when writing them failed after the
+  // run got somewhere: a run that failed for its inputs would need other inputs, which --resume refuses.
+  bool stop_sinks(bool interrupted, bool writing_failed = false) noexcept;
   RunSummary summarize() const;
 
   Pipeline::Impl& m_;
@@ -59,6 +67,7 @@ class Runner {
   std::vector<std::unique_ptr<RunObserver>> observers_;
   std::vector<SinkNode*> sinks_;
   std::atomic<bool> failed_{false};
+  std::atomic<bool> writing_failed_{false};  // a sink could not write its output
   bool interrupted_ = false;
   double paused_seconds_ = 0;
   std::vector<std::unique_ptr<oneapi::tbb::task_arena>> arenas_;
@@ -69,7 +78,9 @@ class Runner {
   std::vector<std::vector<std::pair<TileRequest, PayloadPtr>>> held_;
   std::mutex held_mutex_;
   std::mutex done_mutex_;
-  std::map<std::uint64_t, std::size_t> done_;  // sinks that have written each tile
+  std::map<std::uint64_t, std::size_t> done_;   // sinks that have written each tile
+  std::unique_ptr<Checkpointer> checkpointer_;  // null: no checkpoint for this run
+  std::int64_t start_row_ = 0;                  // the band's first row, or where a resumed run goes on
 };
 
 namespace {
@@ -242,12 +253,18 @@ void Runner::deliver(std::size_t k, const Message& msg) {
   const auto t0 = std::chrono::steady_clock::now();
   try {
     sinks_[k]->write(msg.tile, msg.payload);
+  } catch (const IoError&) {
+    writing_failed_.store(true);  // disk full, quota...: fixable outside the run
+    failed_.store(true);
+    admission_.wake();
+    throw;
   } catch (...) {
     failed_.store(true);
     admission_.wake();
     throw;
   }
   const auto t1 = std::chrono::steady_clock::now();
+  if (checkpointer_) checkpointer_->written(k, msg.tile.seq);
   for (auto& o : observers_) o->on_write(s, msg.tile, t0, t1);
   counters_[s].busy_ns.fetch_add(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
@@ -262,6 +279,7 @@ void Runner::tile_done(const TileRequest& tile) {
     done_.erase(tile.seq);
   }
   measured_.finish(tile.seq, tile.cells());
+  if (checkpointer_) checkpointer_->tile_done(tile);
   admission_.release(tile.seq);
   for (auto& o : observers_) o->on_tile_done(tile);
 }
@@ -294,7 +312,8 @@ TileRequest Runner::next_tile(std::uint64_t seq, std::int64_t row, std::int64_t 
 void Runner::admit_tiles(FlowBuilder& flows) {
   // Admission: one tile at a time, in raster order, each admitted when its bytes fit the budget.
   std::uint64_t seq = 0;
-  auto [row, band_end] = m_.band();
+  std::int64_t row = start_row_;
+  const std::int64_t band_end = m_.band().second;
   while (row < band_end) {
     if (cancelled()) {
       interrupted_ = true;
@@ -333,7 +352,7 @@ void Runner::execute() {
       },
       [this](std::size_t k, const Message& msg) { deliver(k, msg); });
   try {
-    for (auto* s : sinks_) s->open();
+    open_sinks();
     monitor_.start();
     admit_tiles(flows);
     flows.wait_all(true);
@@ -342,9 +361,64 @@ void Runner::execute() {
     failed_.store(true);
     monitor_.stop();
     flows.wait_all(false);
-    abort_all();
+    if (stop_sinks(false, writing_failed_.load())) {
+      spdlog::error(
+          "the partial outputs and the checkpoint {} are kept (rows up to {} written): once the cause is "
+          "fixed, the run continues with --resume",
+          checkpointer_->file().string(), checkpointer_->next_row());
+    }
     throw;
   }
+}
+
+void Runner::open_sinks() {
+  // A resumed run reopens its partial outputs cut back to the checkpoint; a checkpointed run
+  // saves its first checkpoint at once, so that --resume works from any moment on.
+  const std::vector<ResumableSink*> resumable = m_.resumable_sinks();
+  const std::optional<Checkpoint>& resume = m_.resume_from;
+  start_row_ = resume ? resume->next_row : m_.band().first;
+  if (resume) {
+    for (std::size_t k = 0; k < resumable.size(); ++k) resumable[k]->reopen(resume->sinks[k].state);
+    spdlog::info("resuming from {}: rows {}-{} were written, continuing at row {}", m_.checkpoint_file().string(),
+                 m_.band().first, start_row_ - 1, start_row_);
+  } else {
+    // Never over an interrupted run's checkpoint (the command line says so before running;
+    // embedders get the same guarantee here).
+    std::error_code ec;
+    if (!m_.checkpoint_file().empty() && std::filesystem::exists(m_.checkpoint_file(), ec)) {
+      throw UsageError(m_.checkpoint_file().string() + ": a checkpoint of an interrupted run of these outputs " +
+                       "exists; continue it with --resume, or delete it (and its .partial output) to start again");
+    }
+    for (auto* s : sinks_) s->open();
+  }
+  m_.live_cells.store(static_cast<std::uint64_t>((start_row_ - m_.band().first) * g_.width));
+  if (!m_.checkpoint_refusal().empty()) {
+    spdlog::debug("no checkpoint: {}", m_.checkpoint_refusal());
+    return;
+  }
+  Checkpoint base = resume ? *resume : Checkpoint{};
+  base.identity = m_.run_identity();
+  base.next_row = start_row_;
+  base.experiment = m_.experiment;
+  base.database = m_.experiment_database;
+  std::vector<std::string> ids;
+  for (auto* s : sinks_) ids.push_back(s->id());
+  checkpointer_ = std::make_unique<Checkpointer>(
+      m_.checkpoint_file(), std::move(base), ids, resumable,
+      std::chrono::milliseconds(static_cast<std::int64_t>(m_.config.checkpoint.interval_s * 1000)), resume.has_value());
+  if (!resume && !checkpointer_->save()) throw IoError("cannot write the checkpoint " + m_.checkpoint_file().string());
+}
+
+bool Runner::stop_sinks(bool interrupted, bool writing_failed) noexcept {
+  const bool keep = checkpointer_ &&
+                    (interrupted || m_.resume_from.has_value() || (writing_failed && checkpointer_->worth_keeping()));
+  if (keep && checkpointer_->save()) {
+    for (auto* r : m_.resumable_sinks()) r->suspend();
+    return true;
+  }
+  abort_all();
+  if (checkpointer_) checkpointer_->remove();
+  return false;
 }
 
 void Runner::export_held() {
@@ -363,7 +437,8 @@ RunSummary Runner::summarize() const {
   RunSummary summary;
   summary.grid_width = g_.width;
   summary.grid_height = g_.height;
-  summary.cells = static_cast<std::uint64_t>(m_.band_height() * g_.width);
+  summary.cells = static_cast<std::uint64_t>((m_.band().second - start_row_) * g_.width);
+  if (m_.resume_from) summary.resumed_at_row = start_row_;
   summary.threads = m_.threads;
   summary.placement = m_.placement.description();
   summary.tiles_per_domain = tiles_per_domain_;
@@ -404,7 +479,12 @@ RunSummary Runner::run() {
     execute();
     // Cancelled after the last tile was admitted counts too: nothing is committed once asked to stop.
     if (interrupted_ || cancelled()) {
-      abort_all();
+      if (stop_sinks(true)) {
+        throw Interrupted("interrupted: rows " + std::to_string(m_.band().first) + "-" +
+                          std::to_string(checkpointer_->next_row() - 1) + " of " + std::to_string(m_.band().first) +
+                          "-" + std::to_string(m_.band().second - 1) + " are written; the checkpoint " +
+                          checkpointer_->file().string() + " and the partial outputs are kept for --resume");
+      }
       throw Interrupted("interrupted: the run was cancelled; no output was written under its final name");
     }
     try {
@@ -412,8 +492,11 @@ RunSummary Runner::run() {
       for (auto* s : sinks_) s->commit();
     } catch (...) {
       abort_all();
+      if (checkpointer_) checkpointer_->remove();
       throw;
     }
+    // The outputs are under their final names: the checkpoint has served.
+    if (checkpointer_) checkpointer_->remove();
   }
   RunSummary summary = summarize();
   for (auto& o : observers_) o->on_finish(summary);

@@ -1,6 +1,7 @@
 #include "nodes/common/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -71,6 +72,43 @@ void AtomicFile::abort() noexcept {
     ::close(fd_);
     fd_ = -1;
     std::remove(partial_.c_str());
+  }
+}
+
+}  // namespace rasterflow::nodes
+
+namespace rasterflow::nodes {
+
+void AtomicFile::reopen(std::uint64_t length) {
+  fd_ = ::open(partial_.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd_ < 0) throw_io_error(where_, "cannot reopen " + partial_.string() + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || static_cast<std::uint64_t>(st.st_size) < length) {
+    ::close(fd_);
+    fd_ = -1;
+    throw_io_error(where_,
+                   partial_.string() + " is shorter than its checkpoint (" + std::to_string(length) + " bytes)");
+  }
+  if (::ftruncate(fd_, static_cast<off_t>(length)) != 0 || ::lseek(fd_, 0, SEEK_END) < 0) {
+    const int saved = errno;
+    ::close(fd_);
+    fd_ = -1;
+    throw_io_error(where_, "cannot cut " + partial_.string() + " back to its checkpoint: " + std::strerror(saved));
+  }
+  written_ = length;
+  flushed_ = length;
+}
+
+void AtomicFile::sync() {
+  // EINVAL: a file that cannot be synced (a pipe or device, such as /dev/full in tests).
+  if (fd_ >= 0 && ::fdatasync(fd_) != 0 && errno != EINVAL)
+    throw_io_error(where_, "syncing " + partial_.string() + " failed: " + std::strerror(errno));
+}
+
+void AtomicFile::keep() noexcept {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
   }
 }
 

@@ -30,6 +30,14 @@ class AtomicFile final {
   void commit();
   void abort() noexcept;
 
+  // Checkpoint and resume. reopen(): instead of open(), the partial file of an interrupted run
+  // cut back to `length`, appended to after it; throws IoError when it is missing or shorter.
+  // sync(): what is written so far made durable (fdatasync); throws IoError. keep(): closes the
+  // partial file and leaves it for a later reopen().
+  void reopen(std::uint64_t length);
+  void sync();
+  void keep() noexcept;
+
  private:
   std::filesystem::path path_;
   std::filesystem::path partial_;

@@ -47,6 +47,20 @@ void FileSink::abort() noexcept { file_.abort(); }
 
 void FileSink::check_ranks(int) const {}
 
+ResumableSink::State FileSink::written() const { return {file_.partial(), file_.size(), rows_.load()}; }
+
+void FileSink::sync() { file_.sync(); }
+
+void FileSink::reopen(const State& state) {
+  if (state.partial != file_.partial())
+    throw_io_error(where(), "the checkpoint names " + state.partial.string() + ", not " + file_.partial().string());
+  file_.reopen(state.bytes);
+  rows_.store(state.rows);
+  bytes_.store(state.bytes);
+}
+
+void FileSink::suspend() noexcept { file_.keep(); }
+
 SinkNode::Gathered FileSink::gather(Ranks& ranks) {
   // Every rank's band file into <final>.partial at its offset (MPI-IO), then rank 0 renames it
   // once every rank has written its part; every rank learns whether that worked, so all of

@@ -13,7 +13,7 @@
 
 namespace rasterflow::nodes {
 
-class FileSink : public SinkNode {
+class FileSink : public SinkNode, public ResumableSink {
  public:
   // `path`: the file the sink writes (its bound output_path option).
   FileSink(NodeSpec spec, std::filesystem::path path);
@@ -27,6 +27,14 @@ class FileSink : public SinkNode {
   std::uint64_t rows_written() const override { return rows_; }
   std::uint64_t bytes_written() const override { return bytes_; }
   std::filesystem::path output_path() const override { return file_.path(); }
+
+  // ResumableSink, for sinks whose output resumes by cutting its file back to a length (plain
+  // text written in tile order). FileSink does not offer it by itself: a sink says so by
+  // returning `this` from resumable().
+  State written() const override;
+  void sync() override;
+  void reopen(const State& state) override;
+  void suspend() noexcept override;
 
  protected:
   // Appends bytes to the partial file; throws IoError (disk full, ...) naming the node and file.

@@ -1,5 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
 #include <mutex>
 
 #include "rasterflow/memory.hpp"
@@ -190,4 +195,124 @@ TEST_CASE("Memory.Source.ThisMachine") {
   CHECK(s.process_rss > 0);
   CHECK(s.system_total > 0);
   CHECK(src.auto_limit() > 0);
+}
+
+namespace {
+// An environment made of fixed variables (SLURM's, as a job step sees them).
+Environment fixture_env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+}
+// A machine of 16 GB without a cgroup limit.
+void make_machine(const test::TempDir& dir) {
+  make_file(dir / "proc/self/cgroup", "0::/\n");
+  make_file(dir / "proc/self/status", "VmRSS:\t 2048 kB\n");
+  make_file(dir / "proc/meminfo", "MemTotal: 16000000 kB\nMemAvailable: 15000000 kB\n");
+}
+}  // namespace
+
+TEST_CASE("Memory.Slurm.Units") {
+  CHECK(parse_slurm_memory("4096") == 4096ull << 20);  // MiB unless suffixed
+  CHECK(parse_slurm_memory("4096M") == 4096ull << 20);
+  CHECK(parse_slurm_memory("4G") == 4ull << 30);
+  CHECK(parse_slurm_memory("1T") == 1ull << 40);
+  CHECK(parse_slurm_memory("512K") == 512ull << 10);
+  CHECK_FALSE(parse_slurm_memory("0"));
+  CHECK_FALSE(parse_slurm_memory("4GB"));
+  CHECK_FALSE(parse_slurm_memory("lots"));
+  CHECK_FALSE(parse_slurm_memory(""));
+}
+
+TEST_CASE("Memory.Slurm.PerNodeAndPerCpu") {
+  CHECK_FALSE(slurm_memory_limit(fixture_env({})));
+  CHECK_FALSE(slurm_memory_limit(fixture_env({{"SLURM_CPUS_PER_TASK", "4"}})));  // threads only
+  const auto node = slurm_memory_limit(fixture_env({{"SLURM_MEM_PER_NODE", "8000"}, {"SLURM_CPUS_ON_NODE", "4"}}));
+  REQUIRE(node);
+  CHECK(node->bytes == 8000ull << 20);
+  CHECK(node->source == "SLURM_MEM_PER_NODE=8000 MiB");
+  // Per CPU: times the CPUs the job holds on this node; SLURM_CPUS_ON_NODE before SLURM_CPUS_PER_TASK.
+  const auto on_node = slurm_memory_limit(
+      fixture_env({{"SLURM_MEM_PER_CPU", "2G"}, {"SLURM_CPUS_ON_NODE", "8"}, {"SLURM_CPUS_PER_TASK", "2"}}));
+  REQUIRE(on_node);
+  CHECK(on_node->bytes == 16ull << 30);
+  CHECK(on_node->source == "SLURM_MEM_PER_CPU=2G x SLURM_CPUS_ON_NODE=8");
+  const auto per_task = slurm_memory_limit(fixture_env({{"SLURM_MEM_PER_CPU", "1500"}, {"SLURM_CPUS_PER_TASK", "3"}}));
+  REQUIRE(per_task);
+  CHECK(per_task->bytes == 4500ull << 20);
+  const auto one_cpu = slurm_memory_limit(fixture_env({{"SLURM_MEM_PER_CPU", "1500"}}));
+  REQUIRE(one_cpu);
+  CHECK(one_cpu->bytes == 1500ull << 20);
+  CHECK(one_cpu->source == "SLURM_MEM_PER_CPU=1500 MiB x 1 CPU");
+  // An unusable value is no limit (the machine decides), never zero.
+  CHECK_FALSE(slurm_memory_limit(fixture_env({{"SLURM_MEM_PER_NODE", "0"}})));
+}
+
+TEST_CASE("Memory.Limit.SmallestSourceWins") {
+  test::TempDir dir;
+  make_machine(dir);
+  SystemMemorySource machine(dir / "proc", dir / "cgroup", false);
+  machine.set_environment(fixture_env({}));
+  CHECK(machine.decide_limit().bytes == 16000000ull * 1024);
+  CHECK(machine.decide_limit().source == "machine (MemTotal)");
+  // SLURM's figure below the machine's: SLURM's.
+  SystemMemorySource slurm(dir / "proc", dir / "cgroup", false);
+  slurm.set_environment(fixture_env({{"SLURM_MEM_PER_NODE", "4096"}}));
+  CHECK(slurm.decide_limit().bytes == 4ull << 30);
+  CHECK(slurm.decide_limit().source == "SLURM_MEM_PER_NODE=4096 MiB");
+  CHECK(slurm.auto_limit() == 4ull << 30);
+  // SLURM asking more than the machine has: the machine.
+  slurm.set_environment(fixture_env({{"SLURM_MEM_PER_NODE", "64G"}}));
+  CHECK(slurm.decide_limit().source == "machine (MemTotal)");
+
+  // A cgroup (v1) limit below SLURM's: the cgroup, with its path and file.
+  test::TempDir job;
+  make_file(job / "proc/self/cgroup", "4:memory:/slurm/uid_0/job_9\n0::/\n");
+  make_file(job / "proc/self/status", "VmRSS:\t 2048 kB\n");
+  make_file(job / "proc/meminfo", "MemTotal: 16000000 kB\nMemAvailable: 15000000 kB\n");
+  make_file(job / "cgroup/memory/slurm/uid_0/job_9/memory.limit_in_bytes", "2147483648\n");
+  make_file(job / "cgroup/memory/slurm/uid_0/job_9/memory.usage_in_bytes", "1000\n");
+  SystemMemorySource cgroup(job / "proc", job / "cgroup", false);
+  cgroup.set_environment(fixture_env({{"SLURM_MEM_PER_CPU", "1G"}, {"SLURM_CPUS_ON_NODE", "4"}}));
+  CHECK(cgroup.decide_limit().bytes == 2ull << 30);
+  CHECK(cgroup.decide_limit().source ==
+        "cgroup v1 " + (job / "cgroup/memory/slurm/uid_0/job_9").string() + " (memory.limit_in_bytes)");
+  // SLURM's below the cgroup's: SLURM's; equal: the cgroup (enforced) is named.
+  cgroup.set_environment(fixture_env({{"SLURM_MEM_PER_CPU", "256"}, {"SLURM_CPUS_ON_NODE", "4"}}));
+  CHECK(cgroup.decide_limit().bytes == 1ull << 30);
+  CHECK(cgroup.decide_limit().source == "SLURM_MEM_PER_CPU=256 MiB x SLURM_CPUS_ON_NODE=4");
+  cgroup.set_environment(fixture_env({{"SLURM_MEM_PER_NODE", "2G"}}));
+  CHECK(cgroup.decide_limit().source.rfind("cgroup v1 ", 0) == 0);
+  // v2: memory.max.
+  test::TempDir v2;
+  make_file(v2 / "proc/self/cgroup", "0::/system.slice/job\n");
+  make_file(v2 / "proc/self/status", "VmRSS:\t 2048 kB\n");
+  make_file(v2 / "proc/meminfo", "MemTotal: 16000000 kB\nMemAvailable: 15000000 kB\n");
+  make_file(v2 / "cgroup/system.slice/job/memory.max", "1073741824\n");
+  make_file(v2 / "cgroup/system.slice/job/memory.current", "1000\n");
+  SystemMemorySource unified(v2 / "proc", v2 / "cgroup", false);
+  unified.set_environment(fixture_env({}));
+  CHECK(unified.decide_limit().source == "cgroup v2 " + (v2 / "cgroup/system.slice/job").string() + " (memory.max)");
+}
+
+TEST_CASE("Memory.Limit.RlimitAs") {
+  // RLIMIT_AS of a child process (a fork keeps the test's own limit untouched).
+  test::TempDir dir;
+  make_machine(dir);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    rlimit rl{};
+    rl.rlim_cur = rl.rlim_max = std::uint64_t{1} << 30;  // 1 GiB, below SLURM's 2 GiB and the 16 GB machine
+    if (::setrlimit(RLIMIT_AS, &rl) != 0) ::_exit(3);
+    SystemMemorySource src(dir / "proc", dir / "cgroup", true);
+    src.set_environment(fixture_env({{"SLURM_MEM_PER_NODE", "2G"}}));
+    const MemoryLimit l = src.decide_limit();
+    ::_exit(l.bytes == (std::uint64_t{1} << 30) && l.source == "RLIMIT_AS" ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

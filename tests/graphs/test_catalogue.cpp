@@ -184,14 +184,16 @@ TEST_CASE("Reliability.DiskFullRemovesThePartialFile" * doctest::timeout(120)) {
 
 namespace {
 // Starts the CLI on a long run, sends `sig` after `after`, returns the exit status.
-int run_and_signal(Case& c, int sig, std::chrono::milliseconds after) {
+// `checkpoint`: "0" runs without checkpoints (an interrupted run then leaves nothing behind).
+int run_and_signal(Case& c, int sig, std::chrono::milliseconds after, const std::string& checkpoint = "5") {
   test::write_text(c.dir / "graph.json", graph_with("data/temperature.tif", "", R"({"resolution": 0.001})"));
   const pid_t pid = ::fork();
   if (pid == 0) {
     const std::string graph = (c.dir / "graph.json").string(), out = (c.dir / "o").string();
     const std::string db = "metrics.sqlite_path=" + (c.dir / "m.sqlite").string();
+    const std::string interval = "checkpoint.interval_s=" + checkpoint;
     ::execl(RASTERFLOW_CLI, RASTERFLOW_CLI, "run", graph.c_str(), "--output-dir", out.c_str(), "--set", db.c_str(),
-            "--log-level", "error", "--threads", "1", static_cast<char*>(nullptr));
+            "--set", interval.c_str(), "--log-level", "error", "--threads", "1", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   std::this_thread::sleep_for(after);
@@ -205,7 +207,7 @@ int run_and_signal(Case& c, int sig, std::chrono::milliseconds after) {
 TEST_CASE("Reliability.SigintAndSigtermCancelCleanly" * doctest::timeout(180)) {
   for (const int sig : {SIGINT, SIGTERM}) {
     Case c;
-    CHECK(run_and_signal(c, sig, std::chrono::milliseconds(1500)) == 130);
+    CHECK(run_and_signal(c, sig, std::chrono::milliseconds(1500), "0") == 130);
     CHECK(c.no_output());
     auto db = open_sqlite_metrics(c.dir / "m.sqlite");
     const QueryResult r = db->query("SELECT status, error FROM experiments ORDER BY id DESC LIMIT 1", {});

@@ -140,3 +140,36 @@ TEST_CASE("Cli.Nodes.MarkdownMatchesDocs") {
   CHECK(out.rfind("## `merge`\n", 0) == 0);
   CHECK(committed.find(out) != std::string::npos);
 }
+
+TEST_CASE("Cli.Plan.MemoryLimitSource" * doctest::timeout(120)) {
+  // The plan (text and JSON) and the run's first line say which limit applies and where it came from.
+  rasterflow::test::TempDir dir;
+  const std::string graph = rasterflow::test::make_demo_project(dir);
+  const std::string cli =
+      std::string("env -u SLURM_MEM_PER_NODE -u SLURM_MEM_PER_CPU -u SLURM_CPUS_ON_NODE ") + "-u SLURM_CPUS_PER_TASK ";
+  std::string out;
+  REQUIRE(rasterflow::test::run_shell(cli + "SLURM_MEM_PER_NODE=300 " + RASTERFLOW_CLI + " plan " + graph, &out) == 0);
+  CHECK(out.find("memory: limit 300.0 MiB (SLURM_MEM_PER_NODE=300 MiB)") != std::string::npos);
+  REQUIRE(rasterflow::test::run_shell(cli + "SLURM_MEM_PER_CPU=100 SLURM_CPUS_ON_NODE=2 " + RASTERFLOW_CLI + " plan " +
+                                          graph + " --format json",
+                                      &out) == 0);
+  CHECK(out.find("\"limit\":209715200,\"limit_source\":\"SLURM_MEM_PER_CPU=100 MiB x SLURM_CPUS_ON_NODE=2\"") !=
+        std::string::npos);
+  // Without SLURM: the machine, the cgroup or RLIMIT_AS, never "auto".
+  REQUIRE(rasterflow::test::run_shell(cli + RASTERFLOW_CLI + " plan " + graph, &out) == 0);
+  CHECK(out.find("(auto)") == std::string::npos);
+  CHECK((out.find("(machine (MemTotal))") != std::string::npos || out.find("(cgroup v") != std::string::npos ||
+         out.find("(RLIMIT_AS)") != std::string::npos));
+  // The configuration's limit names its key or option; the run's first line says the same.
+  REQUIRE(run_cli("plan " + graph + " --set memory.limit=1GiB", &out) == 0);
+  CHECK(out.find("memory: limit 1.0 GiB (memory.limit)") != std::string::npos);
+  REQUIRE(run_cli("run " + graph + " --output-dir " + (dir / "o").string() +
+                      " --memory-limit 900MiB --set metrics.backend=none --progress never",
+                  &out) == 0);
+  CHECK(out.find("memory limit 900.0 MiB (--memory-limit)") != std::string::npos);
+  REQUIRE(rasterflow::test::run_shell(cli + "SLURM_MEM_PER_NODE=2G " + RASTERFLOW_CLI + " run " + graph +
+                                          " --output-dir " + (dir / "o").string() +
+                                          " --set metrics.backend=none --progress never",
+                                      &out) == 0);
+  CHECK(out.find("memory limit 2.0 GiB (SLURM_MEM_PER_NODE=2G)") != std::string::npos);
+}

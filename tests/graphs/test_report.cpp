@@ -93,7 +93,7 @@ TEST_CASE("Report.Cli.RunAndMetricsReports" * doctest::timeout(120)) {
   const std::string run = test::read_text(dir / "run.html");
   CHECK(run.find("rasterflow run: demo_climate_merge") != std::string::npos);
   CHECK(run.find("200 x 100 cells") != std::string::npos);
-  CHECK(run.find("1.0 GiB (memory.limit)") != std::string::npos);
+  CHECK(run.find("1.0 GiB (--memory-limit)") != std::string::npos);
   const bool limit_shown = run.find("class=\"threshold limit\"") != std::string::npos ||
                            run.find("class=\"threshold-note\"") != std::string::npos;
   CHECK(limit_shown);

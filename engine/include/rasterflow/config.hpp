@@ -46,6 +46,10 @@ struct MetricsSettings {
 struct DatabaseSettings {
   std::string url;
 };
+struct CheckpointSettings {
+  // Seconds between checkpoints of a streaming run whose sinks can resume (0: no checkpoint).
+  double interval_s = 5;
+};
 
 struct Config {
   EngineSettings engine;
@@ -55,6 +59,7 @@ struct Config {
   ExportSettings export_;
   MetricsSettings metrics;
   DatabaseSettings database;
+  CheckpointSettings checkpoint;
   // `nodes.<id>.<option>` overrides, kept as text and bound by the node's option schema.
   std::map<std::string, std::map<std::string, std::string>> node_overrides;
 

@@ -27,14 +27,35 @@ struct MemorySample {
   bool in_cgroup = false;              // system_* describe a limited cgroup
 };
 
+// A memory limit and where it came from, for the plan and the run's first log line:
+// "cgroup v1 /sys/fs/cgroup/memory/job_1 (memory.limit_in_bytes)", "RLIMIT_AS",
+// "SLURM_MEM_PER_NODE=4096 (MiB)", "machine (MemTotal)", "--memory-limit", "memory.limit".
+struct MemoryLimit {
+  std::uint64_t bytes = 0;
+  std::string source;
+};
+
 // Where samples come from. Injectable so that tests can drive the monitor.
 class MemorySource {
  public:
   virtual ~MemorySource() = default;
   virtual MemorySample sample() = 0;
-  // The smallest of the cgroup limit, RLIMIT_AS and the machine's memory.
+  // The smallest of the cgroup limit, RLIMIT_AS, SLURM's memory variables and the machine's memory.
   virtual std::uint64_t auto_limit() = 0;
+  // The same with its source; sources that cannot tell say "auto".
+  virtual MemoryLimit decide_limit() { return {auto_limit(), "auto"}; }
 };
+
+// The environment as a function (tests pass fixtures): a variable's value, nullopt when unset.
+using Environment = std::function<std::optional<std::string>(const std::string& name)>;
+Environment process_environment();
+
+// A SLURM memory value: MiB unless suffixed K, M, G or T (binary units, as SLURM means them).
+std::optional<std::uint64_t> parse_slurm_memory(const std::string& text);
+// The limit SLURM states for this node's share of the job: SLURM_MEM_PER_NODE, or
+// SLURM_MEM_PER_CPU times the CPUs the job has on this node (SLURM_CPUS_ON_NODE, else
+// SLURM_CPUS_PER_TASK, else 1). nullopt outside SLURM or when the variables are unusable.
+std::optional<MemoryLimit> slurm_memory_limit(const Environment& env);
 
 // Reads /proc and the cgroup files (v2 memory.current/memory.max, v1
 // memory.usage_in_bytes/memory.limit_in_bytes). `proc_root` and `cgroup_root` default to
@@ -44,7 +65,12 @@ class SystemMemorySource final : public MemorySource {
   explicit SystemMemorySource(std::filesystem::path proc_root = "/proc",
                               std::filesystem::path cgroup_root = "/sys/fs/cgroup", bool use_rlimit = true);
   MemorySample sample() override;
-  std::uint64_t auto_limit() override;
+  std::uint64_t auto_limit() override { return decide_limit().bytes; }
+  // The smallest of: the cgroup's limit, RLIMIT_AS (when use_rlimit), SLURM's memory variables
+  // (from the environment), the machine's MemTotal; ties go to the first in that order.
+  MemoryLimit decide_limit() override;
+  // The environment SLURM's variables are read from (default: this process's).
+  void set_environment(Environment env) { env_ = std::move(env); }
   // The cgroup memory files found ("" when none): for messages and tests.
   const std::filesystem::path& cgroup_dir() const { return cgroup_dir_; }
   int cgroup_version() const { return cgroup_version_; }
@@ -56,6 +82,7 @@ class SystemMemorySource final : public MemorySource {
   std::filesystem::path cgroup_dir_;
   int cgroup_version_ = 0;  // 0: none, 1 or 2
   bool use_rlimit_;
+  Environment env_ = process_environment();
 };
 
 // Parsers, exposed for tests: values in bytes, nullopt when absent or unlimited.

@@ -36,6 +36,9 @@ struct ExperimentInfo {
   std::string config_json;  // with passwords masked
   std::string host;
   Clock::time_point started_at = Clock::now();
+  // The interrupted experiment a --resume run continues (experiments.resumed_from); it is
+  // marked 'interrupted' if it was still 'running' (killed without a word).
+  std::optional<std::int64_t> resumed_from;
 };
 
 struct QueryResult {

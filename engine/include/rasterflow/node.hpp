@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "rasterflow/checkpoint.hpp"
 #include "rasterflow/config.hpp"
 #include "rasterflow/grid.hpp"
 #include "rasterflow/options.hpp"
@@ -121,6 +122,11 @@ class SinkNode : public Node {
   };
   virtual void check_ranks(int ranks) const;
   virtual Gathered gather(Ranks& ranks);
+
+  // Checkpoint and resume (rasterflow/checkpoint.hpp): a sink that can continue its partial
+  // output after an interruption returns itself here. The default, null, means the sink cannot:
+  // a run with it writes no checkpoint, and --resume refuses it.
+  virtual ResumableSink* resumable() { return nullptr; }
 };
 
 }  // namespace rasterflow

@@ -8,9 +8,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "rasterflow/checkpoint.hpp"
 #include "rasterflow/config.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/memory.hpp"
@@ -27,6 +29,9 @@ struct RunOptions {
   int max_tiles_in_flight = 0;                  // 0: 2 x threads
   const std::atomic<bool>* cancel = nullptr;    // set by a signal handler to stop the run
   std::shared_ptr<MemorySource> memory_source;  // null: /proc and the cgroup of this process
+  // Where a memory.limit set in the configuration came from ("--memory-limit", "SLURM_MEM_PER_NODE
+  // ... shared by 2 ranks"); "" says "memory.limit". Unused when memory.limit is auto.
+  std::string memory_limit_source;
   // Called on the writer's thread after every sink has written a tile (progress, tests).
   std::function<void(const TileRequest&)> on_tile_written;
   // Receives the run's metric rows (memory snapshots every metrics.interval_ms, throttle events,
@@ -41,6 +46,12 @@ struct RunOptions {
   std::int64_t row_end = 0;
   // Appended to every sink's output path (".rank3": rank-local files an MPI run gathers).
   std::string output_suffix;
+  // This process's rank among `ranks` (an MPI run's), for the checkpoint's identity.
+  int rank = 0;
+  int ranks = 1;
+  // Keep a checkpoint while writing, for a later resume (the command line asks for it; an
+  // embedder's interrupted run leaves nothing behind unless it does too). Never over an existing one.
+  bool checkpoint = false;
   // An embedder's own implementation of some of the graph's nodes, e.g. a sink that hands each
   // tile's output to the embedding program instead of a file (the Python module's chunk
   // stream). Called for every node before its registered type's `create`, with the node's spec
@@ -89,6 +100,7 @@ struct MemoryPoint {
 };
 
 struct RunSummary {
+  std::int64_t resumed_at_row = -1;  // the row a resumed run continued from (-1: not resumed)
   std::int64_t grid_width = 0;
   std::int64_t grid_height = 0;
   std::uint64_t tiles = 0;
@@ -128,6 +140,9 @@ class Pipeline {
   int threads() const;
   std::int64_t tile_rows() const;
   std::uint64_t memory_limit() const;
+  // Where the memory limit came from: "cgroup v2 /sys/fs/cgroup/... (memory.max)", "RLIMIT_AS",
+  // "SLURM_MEM_PER_NODE=...", "machine (MemTotal)", "--memory-limit", "memory.limit"...
+  const std::string& memory_limit_source() const;
   std::uint64_t tile_budget() const;
   // Where the run's metric rows go (after construction: the experiment is created only once
   // the graph has been validated).
@@ -140,6 +155,8 @@ class Pipeline {
   // resampling nodes for those rows, plus the cells written). Throws UsageError when there are
   // more bands than rows.
   std::vector<RowBand> bands(int count) const;
+  // The source pixels the resampling nodes read for this run's rows (its band, or the grid).
+  double input_pixels() const;
   // Runs only grid rows [row_begin, row_end) (before run()).
   void set_band(std::int64_t row_begin, std::int64_t row_end);
   // The same plan for tools (JSON) and as a picture (Graphviz DOT: nodes with their type and
@@ -150,6 +167,22 @@ class Pipeline {
   RunSummary run();
   // The graph's sinks, in the graph's order (an MPI run gathers each).
   std::vector<SinkNode*> sinks() const;
+
+  // Checkpoint and resume (rasterflow/checkpoint.hpp, docs/hpc.md). The run's checkpoint file,
+  // beside its first sink's output (`<output>.checkpoint`); "" when the graph has no sink.
+  std::filesystem::path checkpoint_path() const;
+  // Why this run writes no checkpoint ("" when it does): checkpoint.interval_s 0, in-memory
+  // export, or a sink that cannot resume.
+  std::string checkpoint_refusal() const;
+  // What this run's output depends on (after set_band).
+  RunIdentity identity() const;
+  // Before run(), after set_band(). Without `resume`: throws UsageError when a checkpoint of
+  // this run's outputs exists (never overwritten). With it: loads the checkpoint, checks that
+  // everything matches (UsageError listing what differs) and that each partial output still
+  // holds what it recorded; the run then continues from its next row. Returns it when resuming.
+  std::optional<Checkpoint> prepare_checkpoint(bool resume);
+  // The metrics experiment this run records into, written into its checkpoints.
+  void set_checkpoint_experiment(std::optional<std::int64_t> experiment, std::string database);
 
   // What a progress display shows; safe to read from any thread while run() works.
   struct Live {
