@@ -1,5 +1,7 @@
 #include "nodes/merge.hpp"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "rasterflow/errors.hpp"
@@ -28,10 +30,43 @@ Merge::Merge(NodeSpec spec) : Node(std::move(spec)), options_(bind_options<Merge
   drop_ = drop == "any_nodata" ? DropRule::any_nodata : drop == "none" ? DropRule::none : DropRule::all_nodata;
 }
 
+void Merge::prepare(const RunContext&, std::span<Node* const> inputs) {
+  std::vector<std::string> expanded;
+  for (std::size_t i = 0; i < inputs.size() && i < names_.size(); ++i) {
+    const auto* bands = dynamic_cast<const ColumnSuffixes*>(inputs[i]);
+    const std::vector<std::string> suffixes = bands != nullptr ? bands->column_suffixes() : std::vector<std::string>{};
+    if (suffixes.empty()) {
+      expanded.push_back(names_[i]);
+      continue;
+    }
+    for (const auto& s : suffixes) expanded.push_back(names_[i] + "_" + s);
+  }
+  if (expanded == names_) return;
+  std::map<std::string, std::string> seen{{"x", "(the x coordinate)"}, {"y", "(the y coordinate)"}};
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const auto* bands = dynamic_cast<const ColumnSuffixes*>(inputs[i]);
+    const std::size_t count = bands != nullptr ? std::max<std::size_t>(1, bands->column_suffixes().size()) : 1;
+    for (std::size_t j = 0; j < count; ++j, ++k) {
+      const auto [it, inserted] = seen.emplace(expanded[k], "input \"" + inputs[i]->id() + "\"");
+      if (!inserted) {
+        throw_graph_error(where(), "option \"columns\": duplicate column name \"" + expanded[k] +
+                                       "\" after expanding bands (from input \"" + inputs[i]->id() + "\" and " +
+                                       it->second + "); rename with \"columns\" or the source's \"band_names\"");
+      }
+    }
+  }
+  names_ = std::move(expanded);
+}
+
 PayloadPtr Merge::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
   auto table = std::make_shared<Table>();
   table->names = names_;
   for (const auto& in : inputs) {
+    if (auto set = std::dynamic_pointer_cast<const Columns>(in)) {
+      for (const auto& band : set->bands) table->columns.push_back(band);
+      continue;
+    }
     auto column = std::dynamic_pointer_cast<const Column>(in);
     if (!column) throw_node_error(where(), "input is not a resampled column");
     table->columns.push_back(std::move(column));
