@@ -56,9 +56,8 @@ DatasetName resolve_archive(const Archive& a, const std::string& text, const std
       const std::size_t slash = rest.find('/', pos);
       const std::size_t stop = slash == std::string::npos ? rest.size() : slash;
       const std::string_view head(rest.data(), stop);
-      if (stop > 0 && std::any_of(a.extensions.begin(), a.extensions.end(), [&](std::string_view e) {
-            return !e.empty() && ends_with_nocase(head, e);
-          })) {
+      if (stop > 0 && std::any_of(a.extensions.begin(), a.extensions.end(),
+                                  [&](std::string_view e) { return !e.empty() && ends_with_nocase(head, e); })) {
         end = stop;
         break;
       }
@@ -88,7 +87,8 @@ bool resolve_subdataset(const std::string& text, const std::filesystem::path& ba
   }
   std::string prefix = text.substr(0, colon + 1);
   std::string rest = text.substr(colon + 1);
-  if (prefix == "GTIFF_DIR:") {  // GTIFF_DIR:n:file
+  if (starts_with(rest, "//")) return false;  // HTTP://host/...: a URL
+  if (prefix == "GTIFF_DIR:") {               // GTIFF_DIR:n:file
     const auto second = rest.find(':');
     if (second == std::string::npos) return false;
     prefix += rest.substr(0, second + 1);
@@ -124,9 +124,10 @@ DatasetName resolve(const std::string& text, const std::filesystem::path& base) 
   for (const auto& a : kArchives) {
     if (starts_with(text, a.prefix)) return resolve_archive(a, text, base);
   }
-  if (starts_with(text, "/vsi") || text.find("://") != std::string::npos) return {text, "", true};
+  if (starts_with(text, "/vsi")) return {text, "", true};
   DatasetName out;
-  if (resolve_subdataset(text, base, out)) return out;
+  if (resolve_subdataset(text, base, out)) return out;  // before URLs: HDF5:"f.h5"://grp/var holds "://"
+  if (text.find("://") != std::string::npos) return {text, "", true};
   const std::string file = resolve_file(text, base);
   return {file, file, false};
 }

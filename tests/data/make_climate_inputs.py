@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Writes the inputs of tests/nodes/test_raster_source.cpp with GDAL's own drivers (netCDF through
 the multidimensional API, GTiff, zip): run as `/usr/bin/python3 make_climate_inputs.py DIR`."""
+import gzip
 import os
 import sys
 import zipfile
@@ -97,4 +98,6 @@ geotiff("nocrs.tif", 1, nodata=-1.0, crs="")
 geotiff("plain.tif", 1, nodata=-1.0)
 with zipfile.ZipFile(os.path.join(out, "scene.zip"), "w") as z:
     z.write(os.path.join(out, "plain.tif"), "inner/plain.tif")
+with open(os.path.join(out, "plain.tif"), "rb") as src, gzip.open(os.path.join(out, "plain.tif.gz"), "wb") as dst:
+    dst.write(src.read())
 geotiff("cog.tif", 1, nodata=-1.0, overviews=[2, 4, 8], size=(512, 384))
