@@ -19,6 +19,7 @@ packages=(
   clang clang-format libclang-rt-14-dev
   chromium
 )
+packages+=(python3-h5py)  # HDF5 test inputs for raster_source variables (#20)
 
 if [ "${1:-}" = "--bench" ]; then
   # The benchmark harness's comparisons and plot.

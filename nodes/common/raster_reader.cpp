@@ -319,6 +319,7 @@ void RasterReader::set_up_decoding(GDALDatasetH ds, int level) {
     block_row_bytes = std::numeric_limits<std::size_t>::max();
   }
   if (band_count > 1) {
+    streams_refused_ = "several bands, decoded together through GDAL";
     // Several bands: a row of blocks of all of them, pixel-interleaved, decoded once (a
     // pixel-interleaved file's block holds every band) and shared out as one band is.
     if (block_row_bytes > kMaxBlockRowBytes) return;

@@ -100,4 +100,16 @@ with zipfile.ZipFile(os.path.join(out, "scene.zip"), "w") as z:
     z.write(os.path.join(out, "plain.tif"), "inner/plain.tif")
 with open(os.path.join(out, "plain.tif"), "rb") as src, gzip.open(os.path.join(out, "plain.tif.gz"), "wb") as dst:
     dst.write(src.read())
+gdal.Translate(os.path.join(out, "forecast.grb2"), os.path.join(out, "plain.tif"), format="GRIB")
+gdal.BuildVRT(os.path.join(out, "mosaic.vrt"), [os.path.join(out, "plain.tif")])
+try:
+    import h5py  # Debian's python3-h5py (scripts/bootstrap.sh)
+    with h5py.File(os.path.join(out, "swath.h5"), "w") as f:
+        f.create_dataset("grid/ndvi", data=np.arange(600, dtype=np.float32).reshape(20, 30))
+        f.create_dataset("grid/lst", data=np.arange(600, dtype=np.float32).reshape(20, 30))
+    # Plain HDF5 carries no georeferencing GDAL reads: a VRT gives it one.
+    gdal.Translate(os.path.join(out, "ndvi.vrt"), 'HDF5:"%s"://grid/ndvi' % os.path.join(out, "swath.h5"),
+                   format="VRT", outputBounds=[LON0, LAT0, LON0 + NX * RES, LAT0 - NY * RES], outputSRS="EPSG:4326")
+except ImportError:
+    pass
 geotiff("cog.tif", 1, nodata=-1.0, overviews=[2, 4, 8], size=(512, 384))

@@ -32,7 +32,7 @@ void make_inputs(const test::TempDir& dir) {
 
 struct Result {
   Grid grid;
-  std::vector<std::string> names;                    // the CSV's columns after x and y
+  std::vector<std::string> names;                     // the CSV's columns after x and y
   std::map<std::string, std::vector<double>> values;  // column -> grid-sized values (NaN: nodata)
   std::vector<std::string> plan;
 };
@@ -71,7 +71,8 @@ Result run(const test::TempDir& dir, const std::string& graph_json, std::int64_t
     const auto col = static_cast<std::int64_t>(std::floor((std::stod(fields[0]) - g.x0) / g.res_x));
     const auto row = static_cast<std::int64_t>(std::floor((g.y0 - std::stod(fields[1])) / g.res_y));
     for (std::size_t k = 0; k < r.names.size(); ++k) {
-      if (!fields[2 + k].empty()) r.values[r.names[k]][static_cast<std::size_t>(row * g.width + col)] = std::stod(fields[2 + k]);
+      if (!fields[2 + k].empty())
+        r.values[r.names[k]][static_cast<std::size_t>(row * g.width + col)] = std::stod(fields[2 + k]);
     }
   }
   return r;
@@ -105,11 +106,11 @@ Diff compare(const std::vector<double>& ours, const std::vector<double>& ref, do
   return d;
 }
 
-#define CHECK_AGREES(ours, ref, tolerance)          \
-  do {                                              \
+#define CHECK_AGREES(ours, ref, tolerance)               \
+  do {                                                   \
     const Diff d_ = compare((ours), (ref), (tolerance)); \
-    CHECK(d_.valid > 0);                            \
-    CHECK_MESSAGE(d_.mismatches == 0, d_.first);    \
+    CHECK(d_.valid > 0);                                 \
+    CHECK_MESSAGE(d_.mismatches == 0, d_.first);         \
   } while (0)
 
 // A Float32 source's average is written as the float nearest the double result (docs/nodes.md),
@@ -185,8 +186,8 @@ TEST_CASE("RasterSource.NetCdf.VariablesAndTimeBandsAgreeWithGdalwarp" * doctest
                                                 "Float64", band++, s_srs);
       CHECK_AGREES(r.values.at(column), ref, kFloat32Average);
     }
-    const auto ref = test::gdalwarp_reference(quoted_subdataset(dir, "climate.nc", "tas"), r.grid, "average",
-                                              "Float64", 2, s_srs);
+    const auto ref =
+        test::gdalwarp_reference(quoted_subdataset(dir, "climate.nc", "tas"), r.grid, "average", "Float64", 2, s_srs);
     CHECK_AGREES(r.values.at("tas"), ref, kFloat32Average);
   }
 }
@@ -208,11 +209,13 @@ TEST_CASE("RasterSource.MultiBand.SixBandPixelInterleavedAgreesAndDecodesEachBlo
     CAPTURE(method_text);
     const Result r = run(dir, R"({"grid": {"resolution": 0.0625}, "nodes": [
       {"id": "s", "type": "raster_source", "path": "landsat.tif", "band": "all"},
-      {"id": "l", "type": "resample", "inputs": ["s"], "method": ")" + method_text + R"("},
+      {"id": "l", "type": "resample", "inputs": ["s"], "method": ")" +
+                                  method_text + R"("},
       {"id": "m", "type": "merge", "inputs": ["l"], "drop": "none"},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
     CHECK(r.names == std::vector<std::string>{"l_1", "l_2", "l_3", "l_4", "l_5", "l_6"});
-    CHECK(plan_has(r.plan, "one column per band, each resampled with " + method_text + ": l_1, l_2, l_3, l_4, l_5, l_6"));
+    CHECK(
+        plan_has(r.plan, "one column per band, each resampled with " + method_text + ": l_1, l_2, l_3, l_4, l_5, l_6"));
     // bilinear's kernel scale: see Resample::xscale_ (docs/how-it-runs.md).
     const std::vector<std::string> extra =
         method_text == "bilinear" ? std::vector<std::string>{"-ovr", "NONE", "-wo", "XSCALE=0.5", "-wo", "YSCALE=0.5"}
@@ -256,7 +259,8 @@ TEST_CASE("RasterSource.Packed.UnpackedLikeXarrayAndNodataTestedOnTheStoredValue
       CAPTURE(res_text);
       const Result r = run(dir, R"({"grid": {"crs": "EPSG:4326", "resolution": )" + res_text + R"(}, "nodes": [
         {"id": "s", "type": "raster_source", "path": "packed.nc", "band": 2, "crs": "EPSG:4326"},
-        {"id": "t", "type": "resample", "inputs": ["s"], "method": ")" + method_text + R"("},
+        {"id": "t", "type": "resample", "inputs": ["s"], "method": ")" +
+                                    method_text + R"("},
         {"id": "m", "type": "merge", "inputs": ["t"], "drop": "none"},
         {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
       CHECK(plan_has(r.plan, "band 2: scale 0.01, offset 273.15, unpacked to Float64"));
@@ -289,21 +293,58 @@ TEST_CASE("RasterSource.Packed.UnpackedLikeXarrayAndNodataTestedOnTheStoredValue
   CHECK(plan_has(r.plan, "not unpacked (unpack: false)"));
 }
 
-TEST_CASE("RasterSource.Archives.ZippedAndGzippedGeoTiffAgreeWithGdalwarp" * doctest::timeout(120)) {
+TEST_CASE("RasterSource.Archives.ZippedGzippedVrtGribAndHdf5AgreeWithGdalwarp" * doctest::timeout(120)) {
   test::TempDir dir;
   make_inputs(dir);
-  for (const char* path : {"/vsizip/scene.zip/inner/plain.tif", "/vsigzip/plain.tif.gz"}) {
-    const std::string path_text = path;
-    CAPTURE(path_text);
+  // path in the graph, what gdalwarp reads, the source's type
+  struct Case {
+    std::string path, reference, type;
+  };
+  std::vector<Case> cases = {{"/vsizip/scene.zip/inner/plain.tif", "plain.tif", "Float32"},
+                             {"/vsigzip/plain.tif.gz", "plain.tif", "Float32"},
+                             {"mosaic.vrt", "plain.tif", "Float32"},
+                             {"forecast.grb2", "forecast.grb2", "Float64"}};
+  if (std::filesystem::exists(dir / "ndvi.vrt")) cases.push_back({"ndvi.vrt", "ndvi.vrt", "Float32"});
+  for (const auto& c : cases) {
+    CAPTURE(c.path);
     const Result r = run(dir, R"({"grid": {"resolution": 0.0625}, "nodes": [
-      {"id": "s", "type": "raster_source", "path": ")" + path_text + R"("},
+      {"id": "s", "type": "raster_source", "path": ")" +
+                                  c.path + R"("},
       {"id": "v", "type": "resample", "inputs": ["s"], "method": "average"},
       {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
-    CHECK(plan_has(r.plan, "not in streams: not a plain local file"));
-    const auto ref = test::gdalwarp_reference(dir / "plain.tif", r.grid, "average", "Float64", 1, {"-ovr", "NONE"});
-    CHECK_AGREES(r.values.at("v"), ref, kFloat32Average);
+    if (c.path.rfind("/vsi", 0) == 0) CHECK(plan_has(r.plan, "not in streams: not a plain local file"));
+    const auto ref = test::gdalwarp_reference(dir / c.reference, r.grid, "average", "Float64", 1, {"-ovr", "NONE"});
+    CHECK_AGREES(r.values.at("v"), ref, c.type == "Float32" ? kFloat32Average : 1e-12);
   }
+}
+
+TEST_CASE("RasterSource.Hdf5.VariablesByGroupPath" * doctest::timeout(120)) {
+  test::TempDir dir;
+  make_inputs(dir);
+  if (!std::filesystem::exists(dir / "swath.h5")) {
+    MESSAGE("python3-h5py is not installed (scripts/bootstrap.sh installs it): HDF5 not tested");
+    return;
+  }
+  const auto graph = [&](const std::string& variable) {
+    return R"({"grid": {"resolution": 0.25, "extent": [0, 0, 10, 10]}, "nodes": [
+      {"id": "src", "type": "raster_source", "path": "swath.h5", "variable": ")" +
+           variable + R"("},
+      {"id": "r", "type": "resample", "inputs": ["src"]},
+      {"id": "m", "type": "merge", "inputs": ["r"]},
+      {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "out.csv"}]})";
+  };
+  std::string out;
+  test::write_text(dir / "h.json", graph("grid/nd"));
+  CHECK(test::run_cli("run " + (dir / "h.json").string() + " --output-dir " + dir.path().string(), &out) == 2);
+  CHECK_MESSAGE(out.find("option \"variable\": no variable \"grid/nd\"") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("(it has: grid/lst, grid/ndvi)") != std::string::npos, out);
+  // "ndvi" (the last part of //grid/ndvi) picks the subdataset; a plain HDF5 array has no
+  // georeferencing GDAL reads, which is said (a VRT gives it one: the case above).
+  test::write_text(dir / "h.json", graph("ndvi"));
+  CHECK(test::run_cli("run " + (dir / "h.json").string() + " --output-dir " + dir.path().string(), &out) == 2);
+  CHECK_MESSAGE(out.find("swath.h5\"://grid/ndvi has no geotransform") != std::string::npos, out);
+  CHECK_FALSE(std::filesystem::exists(dir / "out.csv"));
 }
 
 TEST_CASE("RasterSource.Crs.GivenToASourceWithoutOne" * doctest::timeout(120)) {
@@ -354,7 +395,8 @@ TEST_CASE("RasterSource.Overviews.AutoAgreesWithGdalwarpOvrAuto" * doctest::time
   };
   const Result autos = run(dir, with("auto"));
   CHECK(plan_has(autos.plan, "overview level 0 (256 x 192), as gdalwarp -ovr AUTO"));
-  const auto ref_auto = test::gdalwarp_reference(dir / "cog.tif", autos.grid, "average", "Float64", 1, {"-ovr", "AUTO"});
+  const auto ref_auto =
+      test::gdalwarp_reference(dir / "cog.tif", autos.grid, "average", "Float64", 1, {"-ovr", "AUTO"});
   CHECK_AGREES(autos.values.at("v"), ref_auto, kFloat32Average);
   const Result none = run(dir, with("none"));
   CHECK(plan_has(none.plan, "none: full resolution (overviews: none; the file has 3)"));
@@ -397,16 +439,17 @@ TEST_CASE("RasterSource.BadInput.RefusedBeforeRunning" * doctest::timeout(120)) 
        {"node \"m\" (merge)", "option \"columns\"", "duplicate column name \"r_1\""}},
       {graph(R"("path": "NETCDF:\"climate.nc\":nosuch", "crs": "EPSG:4326")"),
        {"node \"src\"", "option \"path\"", "GDAL cannot open", "climate.nc", "nosuch"}},
-      {graph(R"("path": "NETCDF:\"missing.nc\":pr")"), {"node \"src\"", "option \"path\"", "no such file", "missing.nc"}},
+      {graph(R"("path": "NETCDF:\"missing.nc\":pr")"),
+       {"node \"src\"", "option \"path\"", "no such file", "missing.nc"}},
       {graph(R"("path": "nocrs.tif")"), {"node \"src\"", "option \"crs\"", "nocrs.tif has no CRS", "gdalwarp -s_srs"}},
   };
   for (const auto& c : cases) {
     CAPTURE(c.graph);
     test::write_text(dir / "bad.json", c.graph);
     std::string out;
-    CHECK(test::run_cli("run " + (dir / "bad.json").string() + " --output-dir " + dir.path().string() +
-                            " --progress never",
-                        &out) == 2);
+    CHECK(test::run_cli(
+              "run " + (dir / "bad.json").string() + " --output-dir " + dir.path().string() + " --progress never",
+              &out) == 2);
     CHECK_MESSAGE(out.find("bad.json: node") != std::string::npos, out);
     for (const auto& w : c.words) CHECK_MESSAGE(out.find(w) != std::string::npos, w << " in: " << out);
     CHECK_FALSE(std::filesystem::exists(dir / "out.csv"));
@@ -427,11 +470,11 @@ TEST_CASE("RasterSource.Plan.MultiVariableNetCdf" * doctest::timeout(120)) {
     {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "out.csv"}]})");
   std::string out;
   REQUIRE(test::run_cli("plan " + (dir / "plan.json").string(), &out) == 0);
-  for (const char* words : {"variables in the file: pr, tas", "NETCDF:\"", "climate.nc\":pr bands 1, 3: 30 x 20 Float32",
-                            "one column per band, each resampled with average: pr_15, pr_74",
-                            "columns: pr_15, pr_74, t", "band 1: scale 0.01, offset 273.15, unpacked to Float64",
-                            "overviews: full resolution (overviews: auto, but the file has none)",
-                            "overviews: none: full resolution"}) {
+  for (const char* words :
+       {"variables in the file: pr, tas", "NETCDF:\"", "climate.nc\":pr bands 1, 3: 30 x 20 Float32",
+        "one column per band, each resampled with average: pr_15, pr_74", "columns: pr_15, pr_74, t",
+        "band 1: scale 0.01, offset 273.15, unpacked to Float64",
+        "overviews: full resolution (overviews: auto, but the file has none)", "overviews: none: full resolution"}) {
     CHECK_MESSAGE(out.find(words) != std::string::npos, words << " in: " << out);
   }
   CHECK_FALSE(std::filesystem::exists(dir / "out.csv"));
