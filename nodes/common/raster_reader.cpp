@@ -87,6 +87,14 @@ DatasetPtr RasterReader::open_checked() {
   const int bands = GDALGetRasterCount(get(ds));
   if (request_.variable) {
     const std::string& wanted = *request_.variable;
+    // A NetCDF file of one variable opens as that variable, without subdatasets.
+    const char* only =
+        bands > 0 ? GDALGetMetadataItem(GDALGetRasterBand(get(ds), 1), "NETCDF_VARNAME", nullptr) : nullptr;
+    if (names.empty() && only != nullptr && wanted == only) return ds;
+    if (names.empty() && only != nullptr) {
+      throw_graph_error(
+          where, "option \"variable\": no variable \"" + wanted + "\" in " + info_.path + " (it has: " + only + ")");
+    }
     if (names.empty()) {
       throw_graph_error(where, "option \"variable\": " + info_.path +
                                    " has no variables (subdatasets) to choose from: it is one raster of " +

@@ -91,6 +91,8 @@ def geotiff(name, bands, nodata=None, crs="EPSG:4326", options=None, overviews=N
 
 climate()
 packed()
+# A file of one variable: GDAL opens it as that variable (no subdatasets).
+gdal.Translate(os.path.join(out, "one.nc"), 'NETCDF:"%s":pr' % os.path.join(out, "climate.nc"), format="netCDF")
 geotiff("landsat.tif", 6, nodata=-1.0,
         options=["TILED=YES", "BLOCKXSIZE=32", "BLOCKYSIZE=32", "COMPRESS=DEFLATE", "INTERLEAVE=PIXEL"],
         overviews=[2, 4])

@@ -190,6 +190,15 @@ TEST_CASE("RasterSource.NetCdf.VariablesAndTimeBandsAgreeWithGdalwarp" * doctest
         test::gdalwarp_reference(quoted_subdataset(dir, "climate.nc", "tas"), r.grid, "average", "Float64", 2, s_srs);
     CHECK_AGREES(r.values.at("tas"), ref, kFloat32Average);
   }
+  // A file of one variable opens as it; `variable` naming it is accepted.
+  const Result one = run(dir, R"({"grid": {"crs": "EPSG:4326", "resolution": 0.25}, "nodes": [
+    {"id": "s", "type": "raster_source", "path": "one.nc", "variable": "pr", "band": 3, "crs": "EPSG:4326"},
+    {"id": "v", "type": "resample", "inputs": ["s"], "method": "max"},
+    {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
+    {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
+  const auto ref = test::gdalwarp_reference(quoted_subdataset(dir, "climate.nc", "pr"), one.grid, "max", "Float32", 3,
+                                            {"-s_srs", "EPSG:4326", "-ovr", "NONE"});
+  CHECK_AGREES(one.values.at("v"), ref, 0.0);
 }
 
 TEST_CASE("RasterSource.MultiBand.SixBandPixelInterleavedAgreesAndDecodesEachBlockOnce" * doctest::timeout(120)) {
@@ -429,6 +438,8 @@ TEST_CASE("RasterSource.BadInput.RefusedBeforeRunning" * doctest::timeout(120)) 
         "(it has: pr, tas)"}},
       {graph(R"("path": "climate.nc", "crs": "EPSG:4326")"),
        {"node \"src\"", "option \"variable\"", "climate.nc holds several variables", "(it has: pr, tas)"}},
+      {graph(R"("path": "one.nc", "variable": "tas", "crs": "EPSG:4326")"),
+       {"node \"src\"", "option \"variable\"", "no variable \"tas\" in", "one.nc (it has: pr)"}},
       {graph(R"("path": "plain.tif", "variable": "pr")"),
        {"node \"src\"", "option \"variable\"", "plain.tif has no variables (subdatasets)"}},
       {graph(R"("path": "landsat.tif", "band": [1, 7])"),
