@@ -81,7 +81,8 @@ DatasetPtr RasterReader::open_checked() {
   for (int i = 0; sub != nullptr && sub[i] != nullptr; ++i) {
     const std::string item = sub[i];
     const auto eq = item.find('=');
-    if (eq != std::string::npos && item.compare(eq - 5, 5, "_NAME") == 0) names.push_back(item.substr(eq + 1));
+    if (eq != std::string::npos && eq >= 5 && item.compare(eq - 5, 5, "_NAME") == 0)
+      names.push_back(item.substr(eq + 1));
   }
   for (const auto& n : names) info_.variables.push_back(variable_of(n));
   const int bands = GDALGetRasterCount(get(ds));
