@@ -18,7 +18,7 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "what names the column of each band read (<resample id>_<name>): number, description or metadata:<KEY> "
            "(e.g. metadata:NETCDF_DIM_time); default: number, and a single band keeps the plain <resample id>",
            band_names);
-  args.add("nodata", "nodata value, overriding the file's (tested on the stored value)", nodata);
+  args.add("nodata", "nodata value for every band read, overriding the file's (tested on the stored value)", nodata);
   args.add("crs", "the source's CRS when it has none or a wrong one (as gdalwarp -s_srs), e.g. EPSG:4326", crs);
   args.add("unpack", "apply the bands' scale and offset (CF scale_factor/add_offset) as xarray decodes them", unpack,
            true);

@@ -1,5 +1,6 @@
 #pragma once
-// The reading of one band of a raster file that GDAL can open: what raster_source hands the
+// The reading of the bands of a raster dataset that GDAL can open (a file, a container's
+// variable, an archive member, an overview level): what raster_source hands the
 // nodes that read it (as its payload, and to their prepare() through ReaderSource), so that
 // edges carry a reader, not a node to down-cast. Readers read exactly the source window each
 // tile needs, each thread with its own dataset handle (GDAL handles are not thread-safe), from
