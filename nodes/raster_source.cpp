@@ -61,6 +61,11 @@ PayloadPtr RasterSource::process(const TileRequest&, std::span<const PayloadPtr>
 RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .name = "raster_source",
     .description = "Bands of a raster dataset GDAL can read (GeoTIFF, NetCDF, HDF5, GRIB, zipped files, VRT, ...).",
+    .details = "Example: `{\"id\": \"pr_src\", \"type\": \"raster_source\", \"path\": \"climate.nc\", "
+               "\"variable\": \"pr\", \"band\": \"all\", \"band_names\": \"metadata:NETCDF_DIM_time\", \"crs\": "
+               "\"EPSG:4326\"}` gives one column per month, `pr_<time>`. Every option with an example, and the rules "
+               "(packed values, overviews, names that reach the network): "
+               "[Graph JSON › Sources](graphs.md#sources-files-variables-bands).",
     .options = rasterflow::declared_options<rasterflow::nodes::RasterSourceOptions>(),
     .output_kind = "source",
     .create = rasterflow::create_node<rasterflow::nodes::RasterSource>,
