@@ -5,6 +5,8 @@ instead, figures as JSON, a Markdown table and a plot.
     bench/run.py                       # small and medium, 3 runs each (under 30 minutes)
     bench/run.py --sizes small,medium,large --repeats 3
     bench/run.py --quick               # small only, 1 run: a smoke test of the harness
+    bench/run.py --sizes large --grids coarse --repeats 3 --append
+                                       # input-heavy: large's rasters onto a grid 6 x coarser than the finest
     bench/run.py --sizes large --no-sweep --no-compare --repeats 2 --append
                                        # large (opt-in): rasterflow and the floor, added to the table
 
@@ -33,7 +35,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-RESOLUTION = 0.02  # the grid of every size: 2x the finest raster (temperature)
+RESOLUTION = 0.02  # the output-heavy grid of every size: 2x the finest raster (temperature)
+# The grids each size is run on: output-heavy (the grid 2x the finest raster: as many rows as a
+# quarter of its pixels) and input-heavy ("coarse": 6x the finest, the shape of climate and
+# land-cover summaries: every input pixel is decoded for a grid of 1/36 of them).
+GRIDS = {"fine": 0.02, "coarse": 0.06}
+ORDER = ["small", "small-coarse", "medium", "medium-coarse", "large", "large-coarse"]
 METHODS = {"temperature": "average", "elevation": "average", "landcover": "nearest"}
 SOURCES = {"temperature": "temperature.tif", "elevation": "elevation.tif", "landcover": "landcover.tif"}
 
@@ -52,7 +59,18 @@ def run_child(cmd, **kwargs):
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
-def graph_json(data_dir, out_name, overrides=None):
+def snap(extent, res):
+    """Snaps an extent outwards to multiples of res, with rasterflow's tolerance of 1e-9 cell."""
+    def down(v):
+        k = v / res
+        return (round(k) if abs(k - round(k)) < 1e-9 else math.floor(k)) * res
+    def up(v):
+        k = v / res
+        return (round(k) if abs(k - round(k)) < 1e-9 else math.ceil(k)) * res
+    return (down(extent[0]), down(extent[1]), up(extent[2]), up(extent[3]))
+
+
+def graph_json(data_dir, out_name, overrides=None, resolution=RESOLUTION):
     nodes = []
     for col, tif in SOURCES.items():
         nodes.append({"id": col + "_src", "type": "raster_source", "path": os.path.join(data_dir, tif)})
@@ -62,7 +80,7 @@ def graph_json(data_dir, out_name, overrides=None):
         nodes.append(node)
     nodes.append({"id": "merged", "type": "merge", "inputs": list(METHODS)})
     nodes.append({"id": "table", "type": "csv_sink", "inputs": ["merged"], "path": out_name})
-    return {"name": "bench", "grid": {"crs": "EPSG:4326", "resolution": RESOLUTION}, "nodes": nodes}
+    return {"name": "bench", "grid": {"crs": "EPSG:4326", "resolution": resolution}, "nodes": nodes}
 
 
 class Bench:
@@ -71,6 +89,7 @@ class Bench:
         self.cli = args.cli
         self.work = args.work
         self.results = []
+        self.resolution = RESOLUTION
 
     def repeat(self, name, size, cmd, cells, out_file, extra=None, **kwargs):
         runs = []
@@ -96,7 +115,7 @@ class Bench:
         d = os.path.join(self.work, size)
         graph = os.path.join(d, "bench.json")
         with open(graph, "w") as f:
-            json.dump(graph_json(data, "rasterflow.csv", overrides), f)
+            json.dump(graph_json(data, "rasterflow.csv", overrides, self.resolution), f)
         metrics = os.path.join(d, "metrics.sqlite")
         cmd = [self.cli, "run", graph, "--output-dir", d, "--log-level", "error",
                "--set", f"metrics.sqlite_path={metrics}"] + list(args)
@@ -111,18 +130,25 @@ class Bench:
             db.close()
         return row
 
-    def size(self, size):
+    def size(self, base, grid):
+        """One data size on one grid: `base` (small, medium, large) names the rasters, `grid`
+        (fine, coarse) the target resolution; results are labelled base or base-coarse."""
+        size = base if grid == "fine" else f"{base}-{grid}"
+        self.resolution = GRIDS[grid]
         d = os.path.join(self.work, size)
-        data = os.path.join(d, "data")
+        data = os.path.join(self.work, base, "data")
         os.makedirs(d, exist_ok=True)
         if not os.path.exists(os.path.join(data, "landcover.tif")):
-            subprocess.run([self.cli, "sample-data", data, "--size", size], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([self.cli, "sample-data", data, "--size", base], check=True, stdout=subprocess.DEVNULL)
         from osgeo import gdal
         ds = gdal.Open(os.path.join(data, "temperature.tif"))
         gt = ds.GetGeoTransform()
-        width = round(ds.RasterXSize * gt[1] / RESOLUTION)
-        height = round(ds.RasterYSize * -gt[5] / RESOLUTION)
-        extent = (gt[0], gt[3] + ds.RasterYSize * gt[5], gt[0] + ds.RasterXSize * gt[1], gt[3])
+        # The grid rasterflow makes: the sources' extent snapped outwards to multiples of the
+        # resolution (as gdalwarp -tap), which the other routes are then given (-te, -ts).
+        res = self.resolution
+        extent = snap((gt[0], gt[3] + ds.RasterYSize * gt[5], gt[0] + ds.RasterXSize * gt[1], gt[3]), res)
+        width = round((extent[2] - extent[0]) / res)
+        height = round((extent[3] - extent[1]) / res)
         pixels = sum(gdal.Open(os.path.join(data, t)).RasterXSize * gdal.Open(os.path.join(data, t)).RasterYSize
                      for t in SOURCES.values())
         ds = None
@@ -133,7 +159,14 @@ class Bench:
         ref["input_pixels"] = pixels
         reference_csv = os.path.join(d, "reference.csv")
         shutil.copy(os.path.join(d, "rasterflow.csv"), reference_csv)
-        if not self.args.quick and not self.args.no_sweep:
+        if grid == "coarse" and not self.args.quick and not self.args.no_sweep:
+            # What the issue of input-heavy merges measures: both cores on decoding, and a limit.
+            for t in sorted({1, threads}):
+                self.rasterflow(size, data, cells, f"rasterflow threads={t}", ["--threads", str(t)])
+            self.rasterflow(size, data, cells, "rasterflow --memory-limit 256MiB", ["--memory-limit", "256MiB"])
+            if not filecmp.cmp(reference_csv, os.path.join(d, "rasterflow.csv"), shallow=False):
+                raise RuntimeError("the memory limit changed the CSV")
+        elif not self.args.quick and not self.args.no_sweep:
             for t in sorted({1, 2, threads}):
                 self.rasterflow(size, data, cells, f"rasterflow threads={t}", ["--threads", str(t)], extra_threads(t))
             for w in (512, 1024, 2048, 4096):
@@ -173,7 +206,7 @@ class Bench:
 
     def xarray(self, size, data, d, cells, width, height, extent, reference_csv):
         out = os.path.join(d, "xarray.csv")
-        cmd = ["/usr/bin/python3", os.path.join(HERE, "xarray_route.py"), data, out, repr(RESOLUTION)] + [repr(v) for v in extent]
+        cmd = ["/usr/bin/python3", os.path.join(HERE, "xarray_route.py"), data, out, repr(self.resolution)] + [repr(v) for v in extent]
         self.comparison("rasterio + xarray + pandas", size, cmd, cells, out, reference_csv, header=True)
 
     def comparison(self, name, size, cmd, cells, out, reference_csv, header):
@@ -257,8 +290,7 @@ def compare_in_child(reference, other, header):
 
 def write_reports(bench, out_dir):
     os.makedirs(out_dir, exist_ok=True)
-    order = ["small", "medium", "large"]
-    bench.results.sort(key=lambda r: order.index(r["size"]) if r["size"] in order else len(order))  # stable: --append keeps sizes in order
+    bench.results.sort(key=lambda r: ORDER.index(r["size"]) if r["size"] in ORDER else len(ORDER))  # stable: --append keeps sizes in order
     machine = {"host": platform.node(), "cpus": os.cpu_count(), "system": platform.platform(),
                "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
     with open(os.path.join(out_dir, "results.json"), "w") as f:
@@ -307,7 +339,7 @@ def plot(results, out_dir):
     if not any("rasterflow threads=" in r["scenario"] for r in results):
         return  # no sweep, nothing to plot
     dat = os.path.join(out_dir, "throughput.dat")
-    sizes = sorted({r["size"] for r in results}, key=["small", "medium", "large"].index)
+    sizes = sorted({r["size"] for r in results}, key=lambda s: ORDER.index(s) if s in ORDER else len(ORDER))
     blocks = []  # (kind, size) in file order: one gnuplot index each
     with open(dat, "w") as f:
         for kind in ("threads", "window_size"):
@@ -341,6 +373,8 @@ def main():
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="small,medium")
+    p.add_argument("--grids", default="fine,coarse",
+                   help="fine (output-heavy, 0.02 degree), coarse (input-heavy, 0.06 degree), or both")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="small only, one run, no scenario sweep")
     p.add_argument("--no-sweep", action="store_true", help="only the default run and the comparisons")
@@ -365,7 +399,7 @@ def main():
         return
     if args.append and os.path.exists(os.path.join(args.out, "results.json")):
         with open(os.path.join(args.out, "results.json")) as f:
-            sizes = set(args.sizes.split(","))
+            sizes = {s if g == "fine" else f"{s}-{g}" for s in args.sizes.split(",") for g in args.grids.split(",")}
             # With --no-compare, the comparisons of the sizes re-run stay (marked as earlier runs):
             # the other tools' times do not depend on rasterflow's engine, and their outputs were
             # checked against rasterflow's then (a re-run that changes rasterflow's CSV must compare).
@@ -373,8 +407,9 @@ def main():
             bench.results = [dict(r, earlier_run=True) if r["size"] in sizes else r for r in json.load(f)["results"]
                              if r["size"] not in sizes or (args.no_compare and r["scenario"].startswith(compared))]
     for size in args.sizes.split(","):
-        bench.size(size)
-        write_reports(bench, args.out)
+        for grid in args.grids.split(","):
+            bench.size(size, grid)
+            write_reports(bench, args.out)
 
 
 if __name__ == "__main__":

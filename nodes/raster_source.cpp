@@ -26,6 +26,11 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "none: read full resolution (exact); auto: the overview level gdalwarp -ovr AUTO reads for the grid",
            overviews, "none")
       .choices({"none", "auto"});
+  args.add("decoding",
+           "how the blocks are decoded: auto (the fastest that fits the memory limit), or one strategy: block_rows, "
+           "streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF files, one band)",
+           decoding, std::string("auto"))
+      .choices(decoding_choices());
 }
 
 SourceRequest RasterSourceOptions::request() const {
@@ -44,7 +49,9 @@ SourceRequest RasterSourceOptions::request() const {
 RasterSource::RasterSource(NodeSpec spec)
     : Node(std::move(spec)),
       options_(bind_options<RasterSourceOptions>(this->spec())),
-      reader_(std::make_shared<RasterReader>(options_.request(), where())) {}
+      reader_(std::make_shared<RasterReader>(options_.request(), where())) {
+  if (const auto forced = decoding_from_name(options_.decoding)) reader_->force_decoding(*forced);
+}
 
 void RasterSource::prepare(const RunContext& ctx, std::span<Node* const>) {
   reader_->prepare(ctx.threads, ctx.memory_limit);

@@ -334,14 +334,45 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
   }
 }
 
+namespace {
+// The kernels' sample type of a source (GDAL 3.6's signed Byte is Int8 read as bytes).
+SampleType sample_type_of(const RasterInfo& info) {
+  switch (info.type) {
+    case GDT_Byte:
+      return info.signed_byte ? SampleType::i8 : SampleType::u8;
+#if GDAL_VERSION_NUM >= 3070000
+    case GDT_Int8:
+      return SampleType::i8;
+#endif
+    case GDT_UInt16:
+      return SampleType::u16;
+    case GDT_Int16:
+      return SampleType::i16;
+    case GDT_UInt32:
+      return SampleType::u32;
+    case GDT_Int32:
+      return SampleType::i32;
+    case GDT_Float32:
+      return SampleType::f32;
+    default:
+      return SampleType::f64;
+  }
+}
+}  // namespace
+
 void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
   const auto& info = reader_->info();
   // Source rows are read in strips of whole cell rows, so the buffer stays small (about
   // kStripPixels) whatever the tile size.
   const std::int64_t row_pixels = std::max<std::int64_t>(1, tile.width * kx_ * ky_);
   const std::int64_t strip = std::max<std::int64_t>(1, static_cast<std::int64_t>(kStripPixels) / row_pixels);
+  // The strip in the source's own type (doubles as storage, for alignment): the kernels read it
+  // without a conversion pass.
   thread_local std::vector<double> buffer;
   thread_local std::vector<double> scratch;
+  const SampleType type = sample_type_of(info);
+  const auto sample_bytes = static_cast<std::size_t>(reader_->sample_bytes());
+  const bool native = reader_->reads_native();
   const auto held = reader_->hold(offset_y_ + tile.row0 * ky_, offset_y_ + (tile.row0 + tile.rows) * ky_);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += strip) {
     const std::int64_t rows = std::min(strip, tile.rows - r0);
@@ -355,8 +386,15 @@ void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
     const auto first_cell = static_cast<std::size_t>(r0 * tile.width);
     const auto cells = static_cast<std::size_t>(rows * tile.width);
     if (w.empty()) continue;  // stays nodata
-    buffer.resize(static_cast<std::size_t>(w.cells()) * out.size());
-    reader_->read_bands(w, buffer.data());
+    // One band as stored: its own type, no conversion pass. Several bands, or unpacked values:
+    // doubles, band after band.
+    if (native) {
+      buffer.resize((static_cast<std::size_t>(w.cells()) * sample_bytes + sizeof(double) - 1) / sizeof(double));
+      reader_->read_native(w, reinterpret_cast<std::byte*>(buffer.data()));
+    } else {
+      buffer.resize(static_cast<std::size_t>(w.cells()) * out.size());
+      reader_->read_bands(w, buffer.data());
+    }
     BlockLayout layout;
     layout.src_width = w.cols;
     layout.src_height = w.rows;
@@ -366,6 +404,12 @@ void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
     layout.ky = ky_;
     layout.out_width = tile.width;
     layout.out_height = rows;
+    if (native) {
+      reduce_blocks(method_, type, buffer.data(), layout, info.nodata,
+                    std::span<double>(out[0]->values).subspan(first_cell, cells),
+                    std::span<std::uint8_t>(out[0]->valid).subspan(first_cell, cells), scratch);
+      continue;
+    }
     for (std::size_t k = 0; k < out.size(); ++k) {
       const std::span<const double> band(buffer.data() + k * static_cast<std::size_t>(w.cells()),
                                          static_cast<std::size_t>(w.cells()));
@@ -486,19 +530,20 @@ ResourceNeeds Resample::resources() const {
   const bool shared_rows = fast_ && reader_->block_rows() != nullptr;
   r.held = shared_rows ? reader_->decoded_rows_bytes() : 0;
   r.reused_cache = fast_ ? (shared_rows ? 0 : block_row) : std::max(block_row, static_cast<std::size_t>(kWarpMemory));
-  if (shared_rows && !streams_at_smallest_) r.steps.push_back({"decode the source in smaller streams", false});
-  if (shared_rows) r.steps.push_back({"read the source through GDAL's block cache", true});
+  // The source's decoding strategies down its ladder: those that still share decoded rows, then
+  // GDAL's cache, which gives them up.
+  if (shared_rows) {
+    if (const auto next = reader_->next_decoding()) {
+      const bool gives_up = next->kind == Decoding::gdal_cache;
+      r.steps.push_back({gives_up ? std::string("read the source through GDAL's block cache")
+                                  : std::string("decode the source as ") + decoding_name(next->kind),
+                         gives_up});
+    }
+  }
   return r;
 }
 
-bool Resample::take_step() {
-  const ResourceNeeds r = resources();
-  if (r.steps.empty()) return false;
-  if (r.steps.front().gives_up) return reader_->read_through_gdal_cache();
-  if (reader_->compact_decoding()) return true;
-  streams_at_smallest_ = true;
-  return false;
-}
+bool Resample::take_step() { return fast_ && reader_->block_rows() != nullptr && reader_->step_down_decoding(); }
 
 double Resample::input_pixels(std::int64_t row0, std::int64_t rows) const {
   const auto& info = reader_->info();

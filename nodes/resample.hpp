@@ -55,7 +55,6 @@ class Resample final : public Node, public SourceReader, public ColumnSuffixes {
 
   ResampleOptions options_;
   Method method_ = Method::nearest;
-  bool streams_at_smallest_ = false;  // its source's decoding holds no less in smaller streams
   bool fast_ = false;
   // Fast path geometry: a grid cell is kx x ky source pixels; grid column 0 / row 0 start at
   // source pixel (offset_x, offset_y).

@@ -31,6 +31,14 @@ struct BlockLayout {
 void reduce_blocks(Method method, std::span<const double> src, const BlockLayout& layout, std::optional<double> nodata,
                    std::span<double> out, std::span<std::uint8_t> valid, std::vector<double>& scratch);
 
+// The same on the source's own samples (`src` holds src_width x src_height of `type`, as decoded),
+// without a conversion pass: one loop per method, each computing only what its method needs,
+// in the same order as above, so the values are the same to the bit.
+enum class SampleType { u8, i8, u16, i16, u32, i32, f32, f64 };
+void reduce_blocks(Method method, SampleType type, const void* src, const BlockLayout& layout,
+                   std::optional<double> nodata, std::span<double> out, std::span<std::uint8_t> valid,
+                   std::vector<double>& scratch);
+
 // Which methods the fast path implements (all but bilinear and cubic, which read neighbours).
 bool fast_path_supports(Method method);
 

@@ -47,13 +47,28 @@ MemoryPlan MemoryPlanner::reserve(std::span<Node* const> nodes) const {
 }
 
 bool MemoryPlanner::take_steps(std::span<Node* const> nodes, bool give_up) const {
-  // One step of every node whose next step is of that kind.
-  bool took = false;
+  // Steps that keep held memory (a smaller way to decode) are taken one node at a time, the node
+  // holding the most first, so that a limit costs only the steps it needs; giving up is taken by
+  // every node at once (the last resort).
+  if (give_up) {
+    bool took = false;
+    for (Node* n : nodes) {
+      const ResourceNeeds r = n->resources();
+      if (!r.steps.empty() && r.steps.front().gives_up) took = n->take_step() || took;
+    }
+    return took;
+  }
+  std::vector<std::pair<std::size_t, Node*>> candidates;
   for (Node* n : nodes) {
     const ResourceNeeds r = n->resources();
-    if (!r.steps.empty() && r.steps.front().gives_up == give_up) took = n->take_step() || took;
+    if (!r.steps.empty() && !r.steps.front().gives_up) candidates.emplace_back(r.held, n);
   }
-  return took;
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& candidate : candidates) {
+    if (candidate.second->take_step()) return true;
+  }
+  return false;
 }
 
 MemoryPlan MemoryPlanner::plan(std::span<Node* const> nodes) const {
@@ -65,7 +80,7 @@ MemoryPlan MemoryPlanner::plan(std::span<Node* const> nodes) const {
     const int steps = p.steps_taken + 1;
     p = reserve(nodes);
     p.steps_taken = steps;
-    spdlog::info("memory.limit {}: sources decoded in smaller streams to fit ({} of decoded rows)",
+    spdlog::info("memory.limit {}: sources decoded with less memory to fit, one step down ({} of decoded rows)",
                  format_size(in_.limit), format_size(p.held));
   }
   if (p.budget < 2 * in_.one_row && take_steps(nodes, true)) {

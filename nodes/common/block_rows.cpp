@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <exception>
 
 #include <spdlog/spdlog.h>
@@ -214,7 +215,8 @@ void BlockRows::decode_blocks(Row& row) {
   if (row.error) std::rethrow_exception(row.error);
 }
 
-void BlockRows::read(std::int64_t col0, std::int64_t row0, std::int64_t cols, std::int64_t rows, double* out) {
+template <typename Copy>
+void BlockRows::copy_window(std::int64_t col0, std::int64_t row0, std::int64_t cols, std::int64_t rows, Copy&& copy) {
   if (cols <= 0 || rows <= 0) return;
   const std::int64_t bw = layout_.block_width;
   const std::int64_t bh = layout_.block_height;
@@ -228,17 +230,30 @@ void BlockRows::read(std::int64_t col0, std::int64_t row0, std::int64_t cols, st
   for (std::int64_t r = row0; r < row0 + rows; ++r) {
     const Row& row = *pinned[static_cast<std::size_t>(r / bh - first)];
     const std::int64_t in_block = r - row.index * bh;
-    double* dst = out + (r - row0) * cols;
     for (std::int64_t c = col0; c < col0 + cols;) {
       const std::int64_t b = c / bw;
       const std::int64_t end = std::min((b + 1) * bw, col0 + cols);
       const std::byte* src =
           row.data.get() + static_cast<std::size_t>(b) * block_bytes_ +
           static_cast<std::size_t>(in_block * bw + (c - b * bw)) * static_cast<std::size_t>(pixel_bytes_);
-      GDALCopyWords64(src, layout_.type, pixel_bytes_, dst + (c - col0), GDT_Float64, sizeof(double), end - c);
+      copy(src, (r - row0) * cols + (c - col0), end - c);
       c = end;
     }
   }
+}
+
+void BlockRows::read(std::int64_t col0, std::int64_t row0, std::int64_t cols, std::int64_t rows, double* out) {
+  copy_window(col0, row0, cols, rows, [&](const std::byte* src, std::int64_t at, std::int64_t n) {
+    GDALCopyWords64(src, layout_.type, pixel_bytes_, out + at, GDT_Float64, sizeof(double), n);
+  });
+}
+
+void BlockRows::read_native(std::int64_t col0, std::int64_t row0, std::int64_t cols, std::int64_t rows,
+                            std::byte* out) {
+  const auto size = static_cast<std::size_t>(pixel_bytes_);
+  copy_window(col0, row0, cols, rows, [&](const std::byte* src, std::int64_t at, std::int64_t n) {
+    std::memcpy(out + static_cast<std::size_t>(at) * size, src, static_cast<std::size_t>(n) * size);
+  });
 }
 
 BlockRows::Stats BlockRows::stats() const {

@@ -83,6 +83,8 @@ class BlockRows {
 
   // Copies the window (cols x rows at col0, row0) as doubles into `out`, row-major.
   void read(std::int64_t col0, std::int64_t row0, std::int64_t cols, std::int64_t rows, double* out);
+  // The same in the file's own type (cols x rows samples of the layout's type): no conversion.
+  void read_native(std::int64_t col0, std::int64_t row0, std::int64_t cols, std::int64_t rows, std::byte* out);
 
   Stats stats() const;
 
@@ -94,6 +96,9 @@ class BlockRows {
   void unpin(std::int64_t first, std::int64_t last);
   void decode(const std::shared_ptr<Row>& row);
   void decode_blocks(Row& row);
+  // Calls copy(src, dst_offset_in_samples, samples) for each run of the window within one block.
+  template <typename Copy>
+  void copy_window(std::int64_t col0, std::int64_t row0, std::int64_t cols, std::int64_t rows, Copy&& copy);
   void drop_passed_rows(std::int64_t keep_first,
                         std::int64_t keep_last);  // under mutex_; keeps rows in [keep_first, keep_last]
 

@@ -243,7 +243,7 @@ void RasterReader::open_source() {
   }
   info_.nodata = info_.bands.front().nodata;
   make_warper_vrt();
-  set_up_decoding(get(ds), 0);
+  survey_decoding(get(ds));
   switch (info_.type) {
     case GDT_Byte:
     case GDT_UInt16:
@@ -304,97 +304,177 @@ void RasterReader::make_warper_vrt() {
   warper_vrt_ = xml + "</VRTDataset>";
 }
 
-void RasterReader::set_up_decoding(GDALDatasetH ds, int level) {
-  // One row of the file's blocks is decoded once and shared by every thread, unless a row of
-  // blocks is so large (e.g. a whole file in one strip) that holding it would cost more than
-  // reading through GDAL's cache. A tiled DEFLATE or uncompressed GeoTIFF is decoded a few rows
-  // of every tile at a time instead (TiffTileStreams), so memory does not follow its tile height.
-  // Units of 32 rows by default (docs/how-it-runs.md says why). Tight memory limits take smaller
-  // streams: `level` 1, 16-row units with one kept behind; 2, the same with zlib's inflate (less
-  // state per tile column, slower). Either way a BlockDecoder, shared out by BlockRows.
+void RasterReader::survey_decoding(GDALDatasetH ds) {
+  // The strategies this file allows (decoding_policy.hpp). One row of the file's blocks decoded
+  // once and shared by every thread, unless a row of blocks is so large (e.g. a whole file in
+  // one strip) that holding it would cost more than reading through GDAL's cache. A tiled DEFLATE
+  // or uncompressed GeoTIFF can also be decoded a few rows of every tile at a time
+  // (TiffTileStreams), so memory does not follow its tile height: 32-row units, 16-row units with
+  // one kept behind, and those with zlib's smaller inflate state. Each is opened once here, so
+  // that the plan prices it and says why a file has none. Several bands read together take a
+  // row of blocks of all of them (GdalBandsDecoder), never streams; the streams read plain local
+  // GeoTIFF files at full resolution only (anything else reads through GDAL).
+  const auto band_count = std::max<std::size_t>(1, info_.bands.size());
+  block_row_bytes_ = 0;
+  if (info_.block_width > 0 && info_.block_height > 0 &&
+      __builtin_mul_overflow(
+          padded_width() * band_count,
+          static_cast<std::size_t>(info_.block_height) * static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type)),
+          &block_row_bytes_)) {
+    block_row_bytes_ = std::numeric_limits<std::size_t>::max();
+  }
+  streams_shape_ = small_shape_ = zlib_shape_ = StreamShape{};
+  if (band_count > 1) {
+    streams_refused_ = "several bands, decoded together through GDAL";
+  } else if (!plain_file_ || info_.overview >= 0) {
+    streams_refused_ = info_.overview >= 0 ? "an overview is read" : "not a plain local file";
+  } else if (info_.block_width > 0 && info_.block_height > 0) {
+    const auto probe = [&](int unit_rows, TiffTileStreams::Inflater inflater, std::string* why) {
+      StreamShape shape;
+      if (auto streams = TiffTileStreams::open(ds, info_.path, info_.band, where_, why, unit_rows, inflater)) {
+        shape = {true, streams->unit_rows(), streams->state_bytes()};
+      }
+      return shape;
+    };
+    streams_shape_ = probe(32, TiffTileStreams::Inflater::isal, &streams_refused_);
+    if (streams_shape_.available) {
+      std::string ignored;
+      small_shape_ = probe(16, TiffTileStreams::Inflater::isal, &ignored);
+      zlib_shape_ = probe(16, TiffTileStreams::Inflater::zlib, &ignored);
+    }
+  }
+  const auto ladder = decoding_ladder();
+  set_up_decoding(ds, ladder.empty() ? Decoding::gdal_cache : ladder.front().kind);
+}
+
+const RasterReader::StreamShape& RasterReader::shape(Decoding d) const {
+  static const StreamShape none;
+  switch (d) {
+    case Decoding::streams:
+      return streams_shape_;
+    case Decoding::small_streams:
+      return small_shape_;
+    case Decoding::zlib_streams:
+      return zlib_shape_;
+    default:
+      return none;
+  }
+}
+
+int RasterReader::stream_rows_kept(Decoding d) const {
+  if (d != Decoding::streams) return 1;
+  const std::size_t unit_row_bytes = padded_width() * static_cast<std::size_t>(shape(d).unit_rows) *
+                                     static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
+  return static_cast<int>(std::clamp<std::size_t>(kStreamKeptBytes / std::max<std::size_t>(1, unit_row_bytes), 1, 64));
+}
+
+std::size_t RasterReader::strategy_bytes(Decoding d) const {
+  if (d == Decoding::gdal_cache) return 0;
+  if (d == Decoding::block_rows) {
+    return block_row_bytes_ > std::numeric_limits<std::size_t>::max() / 2 ? std::numeric_limits<std::size_t>::max()
+                                                                          : 2 * block_row_bytes_;
+  }
+  // The units kept behind the highest asked for, the spare buffers, and those the threads'
+  // tiles hold (a tile's source rows mostly fall in one unit), then the inflate states.
+  const StreamShape& s = shape(d);
+  const std::size_t unit_row_bytes = padded_width() * static_cast<std::size_t>(s.unit_rows) *
+                                     static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
+  const int units = 2 * stream_rows_kept(d) + std::max(1, threads_);
+  return static_cast<std::size_t>(units) * unit_row_bytes + s.state_bytes;
+}
+
+std::vector<DecodingPrice> RasterReader::decoding_ladder() const {
+  std::vector<DecodingPrice> available;
+  const auto add = [&](Decoding d) {
+    if (!forced_ || *forced_ == d) available.push_back({d, strategy_bytes(d), measured_cost(d)});
+  };
+  if (info_.block_width > 0 && info_.block_height > 0 && block_row_bytes_ <= kMaxBlockRowBytes)
+    add(Decoding::block_rows);
+  for (const Decoding d : {Decoding::streams, Decoding::small_streams, Decoding::zlib_streams}) {
+    if (shape(d).available) add(d);
+  }
+  add(Decoding::gdal_cache);
+  return nodes::decoding_ladder(std::move(available));
+}
+
+std::optional<DecodingPrice> RasterReader::next_decoding() const {
+  const std::size_t now = decoded_rows_bytes();
+  for (const DecodingPrice& p : decoding_ladder()) {
+    if (p.bytes < now && p.kind != decoding_) return p;
+  }
+  return std::nullopt;
+}
+
+bool RasterReader::step_down_decoding() {
+  const auto next = next_decoding();
+  if (!next) return false;
+  set_up_decoding(dataset(), next->kind);
+  return true;
+}
+
+void RasterReader::force_decoding(Decoding d) {
+  const bool allowed = [&] {
+    switch (d) {
+      case Decoding::block_rows:
+        return info_.block_width > 0 && info_.block_height > 0 && block_row_bytes_ <= kMaxBlockRowBytes;
+      case Decoding::gdal_cache:
+        return true;
+      default:
+        return shape(d).available;
+    }
+  }();
+  if (!allowed) {
+    const std::string why = d == Decoding::block_rows  ? "a row of its blocks would hold more than 256 MiB"
+                            : streams_refused_.empty() ? "its tiles do not divide into units of 16 rows"
+                                                       : streams_refused_;
+    throw_graph_error(where_, std::string("option \"decoding\": ") + info_.path + " cannot be decoded as " +
+                                  decoding_name(d) + " (" + why + ")");
+  }
+  forced_ = d;
+  set_up_decoding(dataset(), d);
+}
+
+void RasterReader::set_up_decoding(GDALDatasetH ds, Decoding d) {
   blocks_.reset();
   decoder_.reset();
   streams_ = nullptr;
   bands_decoder_ = nullptr;
-  level_ = level;
-  const std::string& where = where_;
-  if (info_.block_width <= 0 || info_.block_height <= 0) return;
-  const auto band_count = static_cast<std::size_t>(std::max<std::size_t>(1, info_.bands.size()));
-  std::size_t block_row_bytes = 0;  // saturating: the sizes come from the file
-  if (__builtin_mul_overflow(
-          padded_width() * band_count,
-          static_cast<std::size_t>(info_.block_height) * static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type)),
-          &block_row_bytes)) {
-    block_row_bytes = std::numeric_limits<std::size_t>::max();
-  }
-  if (band_count > 1) {
-    streams_refused_ = "several bands, decoded together through GDAL";
+  decoding_ = d;
+  const BlockRows::Layout layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type};
+  if (d == Decoding::block_rows && info_.bands.size() > 1) {
     // Several bands: a row of blocks of all of them, pixel-interleaved, decoded once (a
     // pixel-interleaved file's block holds every band) and shared out as one band is.
-    if (block_row_bytes > kMaxBlockRowBytes) return;
     std::vector<int> indices;
     for (const auto& b : info_.bands) indices.push_back(b.index);
     auto decoder = std::make_unique<GdalBandsDecoder>(
         [this] { return dataset(); }, std::move(indices),
-        GdalBandsDecoder::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type}, where,
+        GdalBandsDecoder::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type}, where_,
         info_.path);
     bands_decoder_ = decoder.get();
     decoder_ = std::move(decoder);
-    const int n = static_cast<int>(band_count);
+    const auto n = static_cast<std::int64_t>(info_.bands.size());
     blocks_ = std::make_unique<BlockRows>(
-        BlockRows::Layout{info_.width * n, info_.height, info_.block_width * n, info_.block_height, info_.type},
-        *decoder_, where, info_.path, 1);
+        BlockRows::Layout{info_.width * n, info_.height, info_.block_width * static_cast<int>(n), info_.block_height,
+                          info_.type},
+        *decoder_, where_, info_.path, 1);
     return;
   }
-  std::string& why = streams_refused_;
-  // The hand-written streams read plain local GeoTIFF files at full resolution only; anything
-  // else (subdatasets, archives, overviews, URLs) reads through GDAL.
-  std::unique_ptr<TiffTileStreams> streams;
-  if (plain_file_ && info_.overview < 0) {
-    streams = TiffTileStreams::open(ds, info_.path, info_.band, where, &why, level > 0 ? 16 : 32,
-                                    level > 1 ? TiffTileStreams::Inflater::zlib : TiffTileStreams::Inflater::isal);
-  } else {
-    why = info_.overview >= 0 ? "an overview is read" : "not a plain local file";
-  }
-  if (streams) {
-    streams_ = streams.get();
-    decoder_ = std::make_unique<StreamBlockDecoder>(std::move(streams));
-    // Streams cost their inflate states and the rows of tiles kept: taken when that is less
-    // than two whole rows of blocks.
-    if (stream_bytes() / 2 >= block_row_bytes) {
-      why = "two rows of its blocks cost less than streams would";
-      decoder_.reset();
-      streams_ = nullptr;
-    }
-  }
-  if (decoder_) {
-    blocks_ = std::make_unique<BlockRows>(
-        BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type}, *decoder_,
-        where, info_.path, stream_rows_kept());
-    return;
-  }
-  spdlog::debug("{}: {} is decoded a whole row of blocks at a time: {}", where, info_.path, why);
-  if (block_row_bytes <= kMaxBlockRowBytes) {
-    decoder_ = std::make_unique<GdalBlockDecoder>([this] { return band(); }, info_.block_height, info_.height, where,
+  if (d == Decoding::block_rows) {
+    spdlog::debug("{}: {} is decoded a whole row of blocks at a time", where_, info_.path);
+    decoder_ = std::make_unique<GdalBlockDecoder>([this] { return band(); }, info_.block_height, info_.height, where_,
                                                   info_.path);
-    blocks_ = std::make_unique<BlockRows>(
-        BlockRows::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type}, *decoder_,
-        where, info_.path, 1);
+    blocks_ = std::make_unique<BlockRows>(layout, *decoder_, where_, info_.path, 1);
+    return;
   }
-}
-
-bool RasterReader::compact_decoding() {
-  if (level_ >= 2 || !blocks_) return false;
-  const std::size_t before = decoded_rows_bytes();
-  const int was = level_;
-  // The next level that holds fewer bytes (16-row units may hold no fewer than 32-row ones,
-  // when a unit row is so large that one is kept either way; zlib's states still would).
-  for (int level = was + 1; level <= 2; ++level) {
-    set_up_decoding(dataset(), level);
-    if (streams_ && decoded_rows_bytes() < before) return true;
-  }
-  set_up_decoding(dataset(), was);
-  return false;
+  if (d == Decoding::gdal_cache) return;
+  std::string why;
+  auto streams = TiffTileStreams::open(
+      ds, info_.path, info_.band, where_, &why, d == Decoding::streams ? 32 : 16,
+      d == Decoding::zlib_streams ? TiffTileStreams::Inflater::zlib : TiffTileStreams::Inflater::isal);
+  if (!streams) throw_io_error(where_, "cannot decode " + info_.path + " in streams any more: " + why);
+  streams_ = streams.get();
+  decoder_ = std::make_unique<StreamBlockDecoder>(std::move(streams));
+  blocks_ = std::make_unique<BlockRows>(layout, *decoder_, where_, info_.path, stream_rows_kept(d));
 }
 
 GDALDatasetH RasterReader::dataset() {
@@ -429,24 +509,6 @@ std::size_t RasterReader::padded_width() const {
   return static_cast<std::size_t>((info_.width + bw - 1) / bw * bw);
 }
 
-std::size_t RasterReader::unit_row_bytes() const {
-  return padded_width() * static_cast<std::size_t>(streams_->unit_rows()) *
-         static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type));
-}
-
-int RasterReader::stream_rows_kept() const {
-  if (level_ > 0) return 1;
-  return static_cast<int>(
-      std::clamp<std::size_t>(kStreamKeptBytes / std::max<std::size_t>(1, unit_row_bytes()), 1, 64));
-}
-
-std::size_t RasterReader::stream_bytes() const {
-  // The units kept behind the highest asked for, the spare buffers, and those the threads'
-  // tiles hold (a tile's source rows mostly fall in one unit), then the inflate states.
-  const int units = 2 * stream_rows_kept() + std::max(1, threads_);
-  return static_cast<std::size_t>(units) * unit_row_bytes() + streams_->state_bytes();
-}
-
 void RasterReader::prepare(int threads, std::uint64_t memory_limit) {
   threads_ = threads;
   // Whichever way the file is read, a block is decoded whole somewhere (GDAL's cache, a row
@@ -473,19 +535,7 @@ std::uint64_t RasterReader::block_bytes() const {
   return bytes;
 }
 
-std::size_t RasterReader::decoded_rows_bytes() const {
-  if (!blocks_) return 0;
-  if (streams_) return stream_bytes();
-  return 2 * blocks_->row_bytes();
-}
-
-bool RasterReader::read_through_gdal_cache() {
-  const bool had = blocks_ != nullptr;
-  blocks_.reset();
-  decoder_.reset();
-  streams_ = nullptr;
-  return had;
-}
+std::size_t RasterReader::decoded_rows_bytes() const { return blocks_ ? strategy_bytes(decoding_) : 0; }
 
 void RasterReader::read(const PixelWindow& w, double* out) {
   if (w.empty()) return;
@@ -558,14 +608,39 @@ std::int64_t RasterReader::multi_band_blocks_decoded() const {
   return bands_decoder_ != nullptr ? bands_decoder_->blocks_decoded() : 0;
 }
 
+void RasterReader::read_native(const PixelWindow& w, std::byte* out) {
+  if (w.empty()) return;
+  if (blocks_) {
+    blocks_->read_native(w.col0, w.row0, w.cols, w.rows, out);
+    return;
+  }
+  if (GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0), static_cast<int>(w.cols),
+                   static_cast<int>(w.rows), out, static_cast<int>(w.cols), static_cast<int>(w.rows), info_.type, 0,
+                   0) != CE_None) {
+    fail_gdal_read(w);
+  }
+}
+
 void RasterReader::read_through_gdal(const PixelWindow& w, double* out) {
   const CPLErr err = GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0),
                                   static_cast<int>(w.cols), static_cast<int>(w.rows), out, static_cast<int>(w.cols),
                                   static_cast<int>(w.rows), GDT_Float64, 0, 0);
-  if (err != CE_None) {
-    throw_io_error(where_, "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" +
-                               std::to_string(w.row0 + w.rows - 1) + " failed: " + last_gdal_error("read error"));
-  }
+  if (err != CE_None) fail_gdal_read(w);
+}
+
+void RasterReader::fail_gdal_read(const PixelWindow& w) const {
+  // GDAL names the block it failed on ("IReadBlock failed at X offset 1, Y offset 1"); the
+  // rows of blocks read are named too, as the other strategies name them.
+  const std::int64_t bh = std::max(1, info_.block_height);
+  const std::int64_t first = w.row0 / bh;
+  const std::int64_t last = (w.row0 + w.rows - 1) / bh;
+  const std::string blocks = first == last ? "block row " + std::to_string(first)
+                                           : "block rows " + std::to_string(first) + "-" + std::to_string(last);
+  throw_io_error(where_, "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" +
+                             std::to_string(w.row0 + w.rows - 1) + " (" + blocks + " (rows " +
+                             std::to_string(first * bh) + "-" +
+                             std::to_string(std::min(info_.height, (last + 1) * bh) - 1) +
+                             ")) through GDAL's cache failed: " + last_gdal_error("read error"));
 }
 
 SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
@@ -687,7 +762,13 @@ void RasterReader::choose_overview(const Grid& grid) {
   handles_.clear();
   warper_handles_.clear();
   make_warper_vrt();
-  set_up_decoding(get(ovr), 0);
+  if (forced_ && *forced_ != Decoding::block_rows && *forced_ != Decoding::gdal_cache) {
+    throw_graph_error(where_, std::string("option \"decoding\": ") + decoding_name(*forced_) +
+                                  " reads full resolution only, and overviews: auto reads overview level " +
+                                  std::to_string(level) + " of " + info_.path +
+                                  " (use block_rows, gdal_cache or auto)");
+  }
+  survey_decoding(get(ovr));
 }
 
 std::vector<std::string> RasterReader::describe() const {
@@ -717,20 +798,32 @@ std::vector<std::string> RasterReader::describe() const {
                                                   : "none")
            : info_.overview_reason));
   const auto mib = [](std::size_t bytes) { return std::to_string((bytes + (std::size_t{1} << 19)) >> 20) + " MiB"; };
-  if (streams_ && blocks_) {
-    lines.push_back(
-        "decoded " + std::to_string(streams_->unit_rows()) + " rows of every " + std::to_string(info_.block_width) +
-        " x " + std::to_string(info_.block_height) + " tile at a time (" + std::to_string(streams_->tiles_across()) +
-        (streams_->inflater() == TiffTileStreams::Inflater::zlib ? " zlib inflate streams, for the memory limit"
-                                                                 : " inflate streams") +
-        "), up to " + mib(decoded_rows_bytes()));
+  std::string line = std::string("decoding: ") + decoding_name(decoding_) + ", " + decoding_description(decoding_);
+  if (streams_) {
+    line += " in " + std::to_string(streams_->tiles_across()) + " tile columns of " +
+            std::to_string(info_.block_width) + " x " + std::to_string(info_.block_height);
   } else if (blocks_) {
-    lines.push_back("decoded a whole row of " + std::to_string(info_.block_width) + " x " +
-                    std::to_string(info_.block_height) + " blocks at a time, up to " + mib(decoded_rows_bytes()) +
-                    " (not in streams: " + streams_refused_ + ")");
-  } else {
-    lines.push_back("read through GDAL's block cache");
+    line += " (" + std::to_string(info_.block_width) + " x " + std::to_string(info_.block_height) + ")";
   }
+  if (blocks_) line += ", up to " + mib(decoded_rows_bytes());
+  if (forced_) {
+    line += "; chosen by the decoding option";
+  } else {
+    const auto ladder = decoding_ladder();
+    line += ladder.empty() || ladder.front().kind == decoding_
+                ? "; the fastest this file allows"
+                : std::string("; for the memory limit (") + decoding_name(ladder.front().kind) + " would hold " +
+                      mib(ladder.front().bytes) + ")";
+  }
+  lines.push_back(line);
+  if (const auto next = next_decoding()) {
+    char cost[32];
+    std::snprintf(cost, sizeof cost, "%.1f", next->cost / measured_cost(decoding_));
+    lines.push_back(std::string("a tighter limit would switch to ") + decoding_name(next->kind) + " (" +
+                    (next->kind == Decoding::gdal_cache ? std::string("nothing held") : "up to " + mib(next->bytes)) +
+                    ", " + cost + " x the CPU)");
+  }
+  if (!streams_shape_.available && !streams_refused_.empty()) lines.push_back("not in streams: " + streams_refused_);
   return lines;
 }
 

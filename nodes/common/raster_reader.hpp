@@ -13,6 +13,7 @@
 
 #include "nodes/common/block_decoder.hpp"
 #include "nodes/common/block_rows.hpp"
+#include "nodes/common/decoding_policy.hpp"
 #include "nodes/common/gdal.hpp"
 #include "nodes/common/planning.hpp"
 #include "nodes/common/tiff_tiles.hpp"
@@ -110,6 +111,13 @@ class RasterReader final {
   // from the shared decoded block rows, or straight through GDAL when the file's blocks are
   // too large to hold a row of them (then GDAL's cache serves the repeated reads).
   void read(const PixelWindow& window, double* out);
+  // The same in the file's own type (info().type; GDAL 3.6's signed Byte as its bytes), without
+  // a conversion pass: `out` holds window.cells() samples of sample_bytes() each. One band
+  // read, values as stored (not unpacked): see reads_native().
+  void read_native(const PixelWindow& window, std::byte* out);
+  int sample_bytes() const { return GDALGetDataTypeSizeBytes(info_.type); }
+  // Whether read_native() gives this source's values: one band, not unpacked.
+  bool reads_native() const { return info_.bands.size() == 1 && !info_.unpacked; }
   // Every band's values over `window`, band after band (band_count() x window.cells()), each
   // block decoded once for all of them.
   void read_bands(const PixelWindow& window, double* out);
@@ -122,16 +130,20 @@ class RasterReader final {
   // and the inflate states when tiles are decoded a few rows at a time), 0 when reads go
   // through GDAL's cache.
   std::size_t decoded_rows_bytes() const;
-  // Before the run, when memory is tight: decodes in smaller streams, one step per call: first
-  // 16-row units, then zlib's smaller inflate states (each slower than the step before, far
-  // faster than GDAL's cache). Returns whether that holds fewer bytes than before (else
-  // nothing changes).
-  bool compact_decoding();
-  // Before the run: gives the decoded block rows up, reading through GDAL's cache instead.
-  // Returns whether there were any.
-  bool read_through_gdal_cache();
+  // How the blocks are decoded now, and the strategies this file allows priced for the run's
+  // threads, fastest first (decoding_policy.hpp): the source starts at the first, and each step
+  // of the memory planner moves it to the next, which holds fewer bytes.
+  Decoding decoding() const { return decoding_; }
+  std::vector<DecodingPrice> decoding_ladder() const;
+  // The next strategy down the ladder, if any.
+  std::optional<DecodingPrice> next_decoding() const;
+  // Before the run, when memory is tight: moves one step down the ladder. Returns whether it did.
+  bool step_down_decoding();
+  // Only `d` (the `decoding` option): refused with the reason when the file does not allow it.
+  void force_decoding(Decoding d);
   const BlockRows* block_rows() const { return blocks_.get(); }
   const TiffTileStreams* tile_streams() const { return blocks_ ? streams_ : nullptr; }
+  const BlockRows::Stats decoded_stats() const { return blocks_ ? blocks_->stats() : BlockRows::Stats{}; }
 
  private:
   static constexpr std::size_t kMaxBlockRowBytes = std::size_t{256} << 20;
@@ -145,16 +157,24 @@ class RasterReader final {
   void finish_values(std::size_t band, double* values, std::int64_t count) const;  // signed bytes, unpacking
   std::uint64_t block_bytes() const;  // one of the file's blocks, decoded (saturating)
   std::size_t padded_width() const;
-  // With streams_: bytes of one unit of rows across the band, units kept at most (and as many
-  // spare buffers), bytes in all.
-  std::size_t unit_row_bytes() const;
-  int stream_rows_kept() const;
-  std::size_t stream_bytes() const;
+  // What the streams of one strategy would be, found when the file is opened.
+  struct StreamShape {
+    bool available = false;
+    int unit_rows = 0;
+    std::size_t state_bytes = 0;
+  };
+  const StreamShape& shape(Decoding d) const;
+  // Bytes a strategy holds: units of rows kept at most (and as many spare buffers), those the
+  // threads' tiles hold, and the inflate states; two rows of blocks; nothing through GDAL's cache.
+  std::size_t strategy_bytes(Decoding d) const;
+  int stream_rows_kept(Decoding d) const;
   DatasetPtr open() const;
   bool plain_file_ = false;  // a plain local file at full resolution (the only kind the TIFF streams read)
-  const GdalBandsDecoder* bands_decoder_ = nullptr;  // decoder_, when several bands share blocks_
-  void set_up_decoding(GDALDatasetH ds, int level);  // 0: 32-row units; 1: 16-row units; 2: and zlib
+  const GdalBandsDecoder* bands_decoder_ = nullptr;   // decoder_, when several bands share blocks_
+  void survey_decoding(GDALDatasetH ds);              // the constructor's: the strategies the file allows
+  void set_up_decoding(GDALDatasetH ds, Decoding d);  // builds the decoder of `d`
   void read_through_gdal(const PixelWindow& window, double* out);
+  [[noreturn]] void fail_gdal_read(const PixelWindow& window) const;  // names the rows and blocks read
   SourceRequest request_;
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
@@ -164,8 +184,11 @@ class RasterReader final {
   const TiffTileStreams* streams_ = nullptr;  // decoder_'s, when it decodes in streams
   std::string where_;
   std::string streams_refused_;  // why the file is not decoded in streams
-  int level_ = 0;                // how compact the streams are (set_up_decoding)
-  int threads_ = 2;              // the run's, once prepared (streams' tiles held at once)
+  Decoding decoding_ = Decoding::gdal_cache;
+  std::optional<Decoding> forced_;   // the `decoding` option
+  std::size_t block_row_bytes_ = 0;  // one row of the file's blocks, decoded (saturating)
+  StreamShape streams_shape_, small_shape_, zlib_shape_;
+  int threads_ = 2;  // the run's, once prepared (streams' tiles held at once)
   std::unique_ptr<BlockRows> blocks_;
 };
 

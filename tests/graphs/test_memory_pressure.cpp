@@ -278,9 +278,12 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
   CHECK(plan_figure(dir.path(), graph, roomy, "decoded_block_rows") == held);
 }
 
-TEST_CASE("Budget.StreamsShrinkBeforeRowsAreGivenUp" * doctest::timeout(180)) {
+TEST_CASE("Budget.DecodingStepsDownTheLadder" * doctest::timeout(180)) {
   test::TempDir dir;
-  // 8192 pixels of Float64 in 256 x 256 DEFLATE tiles: decoded in streams of 32 rows per tile.
+  // 8192 pixels of Float64 in 256 x 256 DEFLATE tiles. Unlimited, two whole rows of blocks are
+  // held (the fastest). Each limit that leaves 1.5 grid rows beside what the step before held
+  // takes one step down the ladder (32-row streams, 16-row streams, zlib's), each holding less,
+  // and the last gives the rows up; every run writes the same bytes.
   test::RasterSpec spec{.width = 8192,
                         .height = 300,
                         .gt = {0.0, 0.04, 0.0, 12.0, 0.0, -0.04},
@@ -289,35 +292,28 @@ TEST_CASE("Budget.StreamsShrinkBeforeRowsAreGivenUp" * doctest::timeout(180)) {
   std::string reference;
   const std::string graph = wide_average_graph(dir, spec, 1013, 0.25, "0.16", &reference);
   const std::vector<std::string> two = {"engine.threads=2"};
-  const std::uint64_t streams32 = plan_figure(dir.path(), graph, two, "decoded_block_rows");
-  const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers") + streams32;
+  std::uint64_t held = plan_figure(dir.path(), graph, two, "decoded_block_rows");
+  CHECK(held == 2 * 8192 * 256 * 8);
+  const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers");
   const std::uint64_t cache = plan_figure(dir.path(), graph, two, "gdal_cache");
   const auto row = static_cast<std::uint64_t>(plan_figure(dir.path(), graph, two, "bytes_per_cell") * 2048);
-  CHECK(streams32 > 0);
-  // Room for 1.5 grid rows beside the streams: they shrink to 16-row units (less held, still
-  // held), and the run writes the same bytes.
-  const auto limit = [&](std::uint64_t held) {
-    return std::to_string(
-        static_cast<std::uint64_t>(static_cast<double>(cache + buffers - streams32 + held + row * 3 / 2) / 0.8));
-  };
-  const std::vector<std::string> tight = {"engine.threads=2", "memory.limit=" + limit(streams32)};
-  const std::uint64_t streams16 = plan_figure(dir.path(), graph, tight, "decoded_block_rows");
-  CHECK(streams16 > 0);
-  CHECK(streams16 < streams32);
   RunOptions options;
   options.memory_source = std::make_shared<EmptyProcess>();
-  test::run_graph_json(dir.path(), graph, options, tight);
-  CHECK(test::read_text(dir / "o.csv") == reference);
-  // Room for 1.5 rows beside the shrunk streams: zlib's inflate states, less than half ISA-L's.
-  const std::vector<std::string> tighter = {"engine.threads=2", "memory.limit=" + limit(streams16)};
-  const std::uint64_t zlib16 = plan_figure(dir.path(), graph, tighter, "decoded_block_rows");
-  CHECK(zlib16 > 0);
-  CHECK(zlib16 < streams16);
-  test::run_graph_json(dir.path(), graph, options, tighter);
-  CHECK(test::read_text(dir / "o.csv") == reference);
-  // Room for 1.5 rows beside those: given up too.
-  const std::vector<std::string> tightest = {"engine.threads=2", "memory.limit=" + limit(zlib16)};
-  CHECK(plan_figure(dir.path(), graph, tightest, "decoded_block_rows") == 0);
+  for (int step = 1; step <= 4; ++step) {
+    CAPTURE(step);
+    const auto limit = static_cast<std::uint64_t>(static_cast<double>(cache + buffers + held + row * 3 / 2) / 0.8);
+    const std::vector<std::string> tight = {"engine.threads=2", "memory.limit=" + std::to_string(limit)};
+    const std::uint64_t now = plan_figure(dir.path(), graph, tight, "decoded_block_rows");
+    CHECK(now < held);
+    if (step < 4) {
+      CHECK(now > 0);
+    } else {
+      CHECK(now == 0);  // read through GDAL's cache
+    }
+    test::run_graph_json(dir.path(), graph, options, tight);
+    CHECK(test::read_text(dir / "o.csv") == reference);
+    held = now;
+  }
 }
 
 TEST_CASE("Budget.TightBudgetsStillFeedEveryThread" * doctest::timeout(120)) {

@@ -1,0 +1,46 @@
+#pragma once
+// How a source's blocks are decoded is a price list: each strategy the file allows, with the
+// bytes it holds during the run and the CPU it costs per pixel (measured, relative to the
+// fastest). A source takes the fastest strategy; the memory planner's steps move it down the
+// ladder, one strategy at a time, only while the limit does not fit. Strategies that are slower
+// and hold no fewer bytes than a faster one are never worth taking, so the ladder leaves them out.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rasterflow::nodes {
+
+enum class Decoding {
+  block_rows,     // whole rows of the file's blocks, decoded once each by GDAL (libdeflate for DEFLATE)
+  streams,        // a few rows of every tile at a time (32-row units), ISA-L's inflate
+  small_streams,  // 16-row units, one kept behind
+  zlib_streams,   // 16-row units with zlib's smaller inflate state
+  gdal_cache,     // nothing held: read through GDAL's block cache (blocks decoded again per tile)
+};
+
+// The option value ("block_rows", ...) and a sentence for plans.
+const char* decoding_name(Decoding d);
+std::string decoding_description(Decoding d);
+// Parses an option value; nullopt for "auto" or an unknown name (the option's choices reject those).
+std::optional<Decoding> decoding_from_name(const std::string& name);
+// The option's choices, "auto" first.
+std::vector<std::string> decoding_choices();
+
+// CPU per pixel of each strategy relative to block_rows, measured on the harness's input-heavy
+// large set (docs/how-it-runs.md, "Decoding: the fastest that fits").
+double measured_cost(Decoding d);
+
+struct DecodingPrice {
+  Decoding kind = Decoding::block_rows;
+  std::size_t bytes = 0;  // held during the run
+  double cost = 1.0;      // CPU per pixel, relative
+};
+
+// The strategies worth stepping through, fastest first: each holds fewer bytes than every faster
+// one (ties in cost: fewer bytes first).
+std::vector<DecodingPrice> decoding_ladder(std::vector<DecodingPrice> available);
+// The fastest strategy of `available` that holds at most `budget` bytes, or nullopt when none does.
+std::optional<DecodingPrice> fastest_within(const std::vector<DecodingPrice>& available, std::size_t budget);
+
+}  // namespace rasterflow::nodes
