@@ -1,5 +1,7 @@
 #include "nodes/merge.hpp"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "rasterflow/errors.hpp"
@@ -28,13 +30,44 @@ Merge::Merge(NodeSpec spec) : Node(std::move(spec)), options_(bind_options<Merge
   drop_ = drop == "any_nodata" ? DropRule::any_nodata : drop == "none" ? DropRule::none : DropRule::all_nodata;
 }
 
-void Merge::prepare(const RunContext&, std::span<Node* const> inputs) { inputs_.assign(inputs.begin(), inputs.end()); }
+void Merge::prepare(const RunContext&, std::span<Node* const> inputs) {
+  inputs_.assign(inputs.begin(), inputs.end());
+  std::vector<std::string> expanded;
+  for (std::size_t i = 0; i < inputs.size() && i < names_.size(); ++i) {
+    const auto* bands = dynamic_cast<const ColumnSuffixes*>(inputs[i]);
+    const std::vector<std::string> suffixes = bands != nullptr ? bands->column_suffixes() : std::vector<std::string>{};
+    if (suffixes.empty()) {
+      expanded.push_back(names_[i]);
+      continue;
+    }
+    for (const auto& s : suffixes) expanded.push_back(names_[i] + "_" + s);
+  }
+  if (expanded == names_) return;
+  std::map<std::string, std::string> seen{{"x", "(the x coordinate)"}, {"y", "(the y coordinate)"}};
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const auto* bands = dynamic_cast<const ColumnSuffixes*>(inputs[i]);
+    const std::size_t count = bands != nullptr ? std::max<std::size_t>(1, bands->column_suffixes().size()) : 1;
+    for (std::size_t j = 0; j < count; ++j, ++k) {
+      const auto [it, inserted] = seen.emplace(expanded[k], "input \"" + inputs[i]->id() + "\"");
+      if (!inserted) {
+        throw_graph_error(where(), "option \"columns\": duplicate column name \"" + expanded[k] +
+                                       "\" after expanding bands (from input \"" + inputs[i]->id() + "\" and " +
+                                       it->second + "); rename with \"columns\" or the source's \"band_names\"");
+      }
+    }
+  }
+  names_ = std::move(expanded);
+}
 
 std::vector<std::string> Merge::column_types() const {
+  // One per column: an input that reads several bands gives its type to each of its columns.
   std::vector<std::string> types;
   for (const Node* in : inputs_) {
     const auto* column = dynamic_cast<const ColumnProducer*>(in);
-    types.push_back(column != nullptr ? column->column_type() : std::string());
+    const auto* bands = dynamic_cast<const ColumnSuffixes*>(in);
+    const std::size_t count = bands != nullptr ? std::max<std::size_t>(1, bands->column_suffixes().size()) : 1;
+    for (std::size_t j = 0; j < count; ++j) types.push_back(column != nullptr ? column->column_type() : std::string());
   }
   return types;
 }
@@ -43,6 +76,10 @@ PayloadPtr Merge::process(const TileRequest& tile, std::span<const PayloadPtr> i
   auto table = std::make_shared<Table>();
   table->names = names_;
   for (const auto& in : inputs) {
+    if (auto set = std::dynamic_pointer_cast<const Columns>(in)) {
+      for (const auto& band : set->bands) table->columns.push_back(band);
+      continue;
+    }
     auto column = std::dynamic_pointer_cast<const Column>(in);
     if (!column) throw_node_error(where(), "input is not a resampled column");
     table->columns.push_back(std::move(column));

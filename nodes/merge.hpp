@@ -20,16 +20,18 @@ class Merge final : public Node, public TableProducer {
   const std::vector<std::string>& column_names() const override { return names_; }
   std::vector<std::string> column_types() const override;
   explicit Merge(NodeSpec spec);
+  // Expands the inputs that read several bands into one column each (<name>_<suffix>).
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override;
   ResourceNeeds resources() const override {
+    // The kept cells' indices.
     return {.bytes_per_cell = sizeof(std::uint32_t)};
-  }  // the kept cells' indices
+  }
 
  private:
   MergeOptions options_;
-  std::vector<std::string> names_;
+  std::vector<std::string> names_;  // one per column (after prepare, bands expanded)
   DropRule drop_ = DropRule::all_nodata;
   std::vector<const Node*> inputs_;  // from prepare, for column_types()
 };

@@ -5,20 +5,51 @@
 namespace rasterflow::nodes {
 
 void RasterSourceOptions::declare(OptionBinder& args) {
-  args.add("path", "raster file, relative to the graph file's folder", path).input_path();
-  args.add("band", "band number (1-based)", band, 1).min(1);
-  args.add("nodata", "nodata value, overriding the file's", nodata);
+  args.add("path",
+           "raster file or GDAL dataset name (NETCDF:\"f.nc\":pr, HDF5:\"f.h5\"://grp/var, /vsizip/a.zip/b.tif, a "
+           "VRT), its file part relative to the graph file's folder",
+           path)
+      .input_path();
+  args.add("variable", "the variable (subdataset) of a NetCDF/HDF5/GRIB container to read", variable);
+  args.add("band", "band number (1-based), a list of them, or \"all\"; several bands give one column each", band,
+           std::vector<std::string>{"1"})
+      .index_list();
+  args.add("band_names",
+           "what names the column of each band read (<resample id>_<name>): number, description or metadata:<KEY> "
+           "(e.g. metadata:NETCDF_DIM_time); default: number, and a single band keeps the plain <resample id>",
+           band_names);
+  args.add("nodata", "nodata value for every band read, overriding the file's (tested on the stored value)", nodata);
+  args.add("crs", "the source's CRS when it has none or a wrong one (as gdalwarp -s_srs), e.g. EPSG:4326", crs);
+  args.add("unpack", "apply the bands' scale and offset (CF scale_factor/add_offset) as xarray decodes them", unpack,
+           true);
+  args.add("overviews",
+           "none: read full resolution (exact); auto: the overview level gdalwarp -ovr AUTO reads for the grid",
+           overviews, "none")
+      .choices({"none", "auto"});
   args.add("decoding",
            "how the blocks are decoded: auto (the fastest that fits the memory limit), or one strategy: block_rows, "
-           "streams, small_streams, zlib_streams, gdal_cache",
+           "streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF files, one band)",
            decoding, std::string("auto"))
       .choices(decoding_choices());
+}
+
+SourceRequest RasterSourceOptions::request() const {
+  SourceRequest r;
+  r.path = path;
+  r.variable = variable;
+  r.bands = band;
+  r.band_names = band_names;
+  r.nodata = nodata;
+  r.crs = crs;
+  r.unpack = unpack;
+  r.overviews = overviews;
+  return r;
 }
 
 RasterSource::RasterSource(NodeSpec spec)
     : Node(std::move(spec)),
       options_(bind_options<RasterSourceOptions>(this->spec())),
-      reader_(std::make_shared<RasterReader>(options_.path, options_.band, options_.nodata, where())) {
+      reader_(std::make_shared<RasterReader>(options_.request(), where())) {
   if (const auto forced = decoding_from_name(options_.decoding)) reader_->force_decoding(*forced);
 }
 
@@ -36,7 +67,12 @@ PayloadPtr RasterSource::process(const TileRequest&, std::span<const PayloadPtr>
 
 RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .name = "raster_source",
-    .description = "One band of a raster file GDAL can read (GeoTIFF, NetCDF, VRT, ...).",
+    .description = "Bands of a raster dataset GDAL can read (GeoTIFF, NetCDF, HDF5, GRIB, zipped files, VRT, ...).",
+    .details = "Example: `{\"id\": \"pr_src\", \"type\": \"raster_source\", \"path\": \"climate.nc\", "
+               "\"variable\": \"pr\", \"band\": \"all\", \"band_names\": \"metadata:NETCDF_DIM_time\", \"crs\": "
+               "\"EPSG:4326\"}` gives one column per month, `pr_<time>`. Every option with an example, and the rules "
+               "(packed values, overviews, names that reach the network): "
+               "[Graph JSON › Sources](graphs.md#sources-files-variables-bands).",
     .options = rasterflow::declared_options<rasterflow::nodes::RasterSourceOptions>(),
     .output_kind = "source",
     .create = rasterflow::create_node<rasterflow::nodes::RasterSource>,

@@ -1,10 +1,11 @@
 #pragma once
-// raster_source: one band of a raster file that GDAL can open. It does no work per tile: it
-// hands its reader (nodes/common/raster_reader) to the nodes that read it, which read exactly
-// the source window each tile needs.
+// raster_source: bands of a raster dataset that GDAL can open (a file or any GDAL dataset name). It does no work per
+// tile: it hands its reader (nodes/common/raster_reader) to the nodes that read it, which read exactly the source
+// window each tile needs.
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "nodes/common/planning.hpp"
 #include "nodes/common/raster_reader.hpp"
@@ -15,10 +16,16 @@ namespace rasterflow::nodes {
 
 struct RasterSourceOptions {
   std::string path;
-  int band = 1;
-  std::optional<double> nodata;   // overrides the file's
+  std::optional<std::string> variable;
+  std::vector<std::string> band;  // {"1"}, {"1", "3"} or {"all"}
+  std::optional<std::string> band_names;
+  std::optional<double> nodata;  // overrides the file's
+  std::optional<std::string> crs;
+  bool unpack = true;
+  std::string overviews;
   std::string decoding = "auto";  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
   void declare(OptionBinder& args);
+  SourceRequest request() const;
 };
 
 class RasterSource final : public Node, public FootprintSource, public ReaderSource {

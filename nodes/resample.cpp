@@ -195,6 +195,8 @@ std::string Resample::fast_path_refusal() const {
 void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   reader_ = reader_of(*inputs[0], where());
   grid_ = ctx.grid;
+  reader_->choose_overview(grid_);
+  suffixes_ = reader_->column_suffixes();
   const auto fp = reader_->footprint(grid_.crs);
   source_extent_ = fp.extent;
   const auto& info = reader_->info();
@@ -245,16 +247,18 @@ namespace {
 
 using WarpOptionsPtr = std::unique_ptr<GDALWarpOptions, WarpOptionsCloser>;
 
-// A MEM dataset of the tile's rows on the grid whose one Float64 band is `values` (not copied:
-// the warp writes the tile's cells in place).
-DatasetPtr tile_dataset(const Grid& grid, const TileRequest& tile, double* values) {
+// A MEM dataset of the tile's rows on the grid whose Float64 bands are the columns' values (not
+// copied: the warp writes the tile's cells in place).
+DatasetPtr tile_dataset(const Grid& grid, const TileRequest& tile, std::span<Column* const> columns) {
   GDALDriverH mem = GDALGetDriverByName("MEM");
   DatasetPtr dst(
       GDALCreate(mem, "", static_cast<int>(tile.width), static_cast<int>(tile.rows), 0, GDT_Float64, nullptr));
-  char pointer_option[64];
-  std::snprintf(pointer_option, sizeof pointer_option, "DATAPOINTER=%p", static_cast<void*>(values));
-  char* band_options[] = {pointer_option, nullptr};
-  GDALAddBand(get(dst), GDT_Float64, band_options);
+  for (Column* column : columns) {
+    char pointer_option[64];
+    std::snprintf(pointer_option, sizeof pointer_option, "DATAPOINTER=%p", static_cast<void*>(column->values.data()));
+    char* band_options[] = {pointer_option, nullptr};
+    GDALAddBand(get(dst), GDT_Float64, band_options);
+  }
   GeoTransform tile_gt = grid.geotransform();
   tile_gt[3] = grid.y0 - static_cast<double>(tile.row0) * grid.res_y;
   GDALSetGeoTransform(get(dst), tile_gt.data());
@@ -265,25 +269,30 @@ DatasetPtr tile_dataset(const Grid& grid, const TileRequest& tile, double* value
 // Options for warping band `src_band` of `src` into the one Float64 band of `dst` with `alg`,
 // in Float64: source pixels equal to `src_nodata` (when set; NaN: NaN only) are left out, cells
 // that nothing reaches stay NaN. The transformer is the caller's to set.
-WarpOptionsPtr warp_options(GDALDatasetH src, int src_band, GDALDatasetH dst, GDALResampleAlg alg,
-                            std::optional<double> src_nodata) {
+WarpOptionsPtr warp_options(GDALDatasetH src, const std::vector<int>& src_bands, GDALDatasetH dst, GDALResampleAlg alg,
+                            const std::vector<std::optional<double>>& src_nodata) {
   WarpOptionsPtr options(GDALCreateWarpOptions());
+  const std::size_t n = src_bands.size();
   options->hSrcDS = src;
   options->hDstDS = dst;
-  options->nBandCount = 1;
-  options->panSrcBands = static_cast<int*>(CPLMalloc(sizeof(int)));
-  options->panSrcBands[0] = src_band;
-  options->panDstBands = static_cast<int*>(CPLMalloc(sizeof(int)));
-  options->panDstBands[0] = 1;
+  options->nBandCount = static_cast<int>(n);
+  options->panSrcBands = static_cast<int*>(CPLMalloc(sizeof(int) * n));
+  options->panDstBands = static_cast<int*>(CPLMalloc(sizeof(int) * n));
+  for (std::size_t k = 0; k < n; ++k) {
+    options->panSrcBands[k] = src_bands[k];
+    options->panDstBands[k] = static_cast<int>(k) + 1;
+  }
   options->eResampleAlg = alg;
   options->eWorkingDataType = GDT_Float64;
   options->dfWarpMemoryLimit = Resample::kWarpMemory;
-  if (src_nodata) {
-    options->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
-    options->padfSrcNoDataReal[0] = *src_nodata;
+  // Bands without a nodata value among bands with one: NaN, which no stored value equals.
+  if (std::any_of(src_nodata.begin(), src_nodata.end(), [](const auto& v) { return v.has_value(); })) {
+    options->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double) * n));
+    for (std::size_t k = 0; k < n; ++k)
+      options->padfSrcNoDataReal[k] = src_nodata[k].value_or(std::numeric_limits<double>::quiet_NaN());
   }
-  options->padfDstNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
-  options->padfDstNoDataReal[0] = std::numeric_limits<double>::quiet_NaN();
+  options->padfDstNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double) * n));
+  for (std::size_t k = 0; k < n; ++k) options->padfDstNoDataReal[k] = std::numeric_limits<double>::quiet_NaN();
   options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "NO_DATA");
   return options;
 }
@@ -299,9 +308,9 @@ void set_kernel_scale(GDALWarpOptions& options, double xscale, double yscale) {
 
 }  // namespace
 
-void Resample::warp(const TileRequest& tile, Column& out) {
+void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
   const auto& info = reader_->info();
-  const DatasetPtr dst = tile_dataset(grid_, tile, out.values.data());
+  const DatasetPtr dst = tile_dataset(grid_, tile, out);
 
   GDALDatasetH src = reader_->warper_dataset();
   GeoTransform src_gt = info.gt;
@@ -312,13 +321,17 @@ void Resample::warp(const TileRequest& tile, Column& out) {
     throw_node_error(where(), "GDAL cannot transform the source into the grid: " + last_gdal_error("no transformer"));
   TileTransformer tile_transformer{grid_transformer.get(), static_cast<double>(tile.row0)};
 
-  const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64;
-  std::optional<double> src_nodata;
-  if (info.nodata || is_float) {
-    src_nodata =
-        info.nodata && !reader_->nan_is_only_nodata() ? *info.nodata : std::numeric_limits<double>::quiet_NaN();
+  const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64 || reader_->nan_is_only_nodata();
+  std::vector<std::optional<double>> src_nodata(reader_->band_count());
+  std::vector<int> src_bands(reader_->band_count());
+  for (std::size_t k = 0; k < src_nodata.size(); ++k) {
+    const auto& nodata = info.bands[k].nodata;
+    if (nodata || is_float) {
+      src_nodata[k] = nodata && !reader_->nan_is_only_nodata() ? *nodata : std::numeric_limits<double>::quiet_NaN();
+    }
+    src_bands[k] = reader_->warper_band(k);
   }
-  const WarpOptionsPtr options = warp_options(src, reader_->warper_band(), get(dst), gdal_alg(method_), src_nodata);
+  const WarpOptionsPtr options = warp_options(src, src_bands, get(dst), gdal_alg(method_), src_nodata);
   if (method_ == Method::bilinear || method_ == Method::cubic) set_kernel_scale(*options, xscale_, yscale_);
   options->pfnTransformer = transform_tile;
   options->pTransformerArg = &tile_transformer;
@@ -360,7 +373,7 @@ SampleType sample_type_of(const RasterInfo& info) {
 }
 }  // namespace
 
-void Resample::reduce(const TileRequest& tile, Column& out) {
+void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
   const auto& info = reader_->info();
   // Source rows are read in strips of whole cell rows, so the buffer stays small (about
   // kStripPixels) whatever the tile size.
@@ -372,6 +385,7 @@ void Resample::reduce(const TileRequest& tile, Column& out) {
   thread_local std::vector<double> scratch;
   const SampleType type = sample_type_of(info);
   const auto sample_bytes = static_cast<std::size_t>(reader_->sample_bytes());
+  const bool native = reader_->reads_native();
   const auto held = reader_->hold(offset_y_ + tile.row0 * ky_, offset_y_ + (tile.row0 + tile.rows) * ky_);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += strip) {
     const std::int64_t rows = std::min(strip, tile.rows - r0);
@@ -385,8 +399,15 @@ void Resample::reduce(const TileRequest& tile, Column& out) {
     const auto first_cell = static_cast<std::size_t>(r0 * tile.width);
     const auto cells = static_cast<std::size_t>(rows * tile.width);
     if (w.empty()) continue;  // stays nodata
-    buffer.resize((static_cast<std::size_t>(w.cells()) * sample_bytes + sizeof(double) - 1) / sizeof(double));
-    reader_->read_native(w, reinterpret_cast<std::byte*>(buffer.data()));
+    // One band as stored: its own type, no conversion pass. Several bands, or unpacked values:
+    // doubles, band after band.
+    if (native) {
+      buffer.resize((static_cast<std::size_t>(w.cells()) * sample_bytes + sizeof(double) - 1) / sizeof(double));
+      reader_->read_native(w, reinterpret_cast<std::byte*>(buffer.data()));
+    } else {
+      buffer.resize(static_cast<std::size_t>(w.cells()) * out.size());
+      reader_->read_bands(w, buffer.data());
+    }
     BlockLayout layout;
     layout.src_width = w.cols;
     layout.src_height = w.rows;
@@ -396,13 +417,23 @@ void Resample::reduce(const TileRequest& tile, Column& out) {
     layout.ky = ky_;
     layout.out_width = tile.width;
     layout.out_height = rows;
-    reduce_blocks(method_, type, buffer.data(), layout, info.nodata,
-                  std::span<double>(out.values).subspan(first_cell, cells),
-                  std::span<std::uint8_t>(out.valid).subspan(first_cell, cells), scratch);
+    if (native) {
+      reduce_blocks(method_, type, buffer.data(), layout, info.nodata,
+                    std::span<double>(out[0]->values).subspan(first_cell, cells),
+                    std::span<std::uint8_t>(out[0]->valid).subspan(first_cell, cells), scratch);
+      continue;
+    }
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      const std::span<const double> band(buffer.data() + k * static_cast<std::size_t>(w.cells()),
+                                         static_cast<std::size_t>(w.cells()));
+      reduce_blocks(method_, band, layout, reader_->kernel_nodata(k),
+                    std::span<double>(out[k]->values).subspan(first_cell, cells),
+                    std::span<std::uint8_t>(out[k]->valid).subspan(first_cell, cells), scratch);
+    }
   }
 }
 
-void Resample::expand(const TileRequest& tile, Column& out) {
+void Resample::expand(const TileRequest& tile, std::span<Column* const> out) {
   const auto& info = reader_->info();
   // Cell (row g, column c) reads source pixel (floor((g - cells_y) / my), floor((c - cells_x) / mx)).
   const std::int64_t rows_per_strip = std::max<std::int64_t>(
@@ -421,8 +452,8 @@ void Resample::expand(const TileRequest& tile, Column& out) {
     w.rows = row_end - w.row0;
     w.cols = col_end - w.col0;
     if (w.empty()) continue;  // stays nodata
-    buffer.resize(static_cast<std::size_t>(w.cells()));
-    reader_->read(w, buffer.data());
+    buffer.resize(static_cast<std::size_t>(w.cells()) * out.size());
+    reader_->read_bands(w, buffer.data());
     ExpandLayout layout;
     layout.src_width = w.cols;
     layout.src_height = w.rows;
@@ -434,31 +465,46 @@ void Resample::expand(const TileRequest& tile, Column& out) {
     layout.out_height = rows;
     const auto first = static_cast<std::size_t>(r0 * tile.width);
     const auto cells = static_cast<std::size_t>(rows * tile.width);
-    expand_pixels(buffer, layout, info.nodata, std::span<double>(out.values).subspan(first, cells),
-                  std::span<std::uint8_t>(out.valid).subspan(first, cells));
-    if (method_ == Method::rms) {
-      for (std::size_t i = first; i < first + cells; ++i) out.values[i] = std::fabs(out.values[i]);
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      const std::span<const double> band(buffer.data() + k * static_cast<std::size_t>(w.cells()),
+                                         static_cast<std::size_t>(w.cells()));
+      expand_pixels(band, layout, reader_->kernel_nodata(k), std::span<double>(out[k]->values).subspan(first, cells),
+                    std::span<std::uint8_t>(out[k]->valid).subspan(first, cells));
+      if (method_ == Method::rms) {
+        for (std::size_t i = first; i < first + cells; ++i) out[k]->values[i] = std::fabs(out[k]->values[i]);
+      }
     }
   }
 }
 
 PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr>) {
-  auto column = std::make_shared<Column>();
-  column->kind = output_kind(method_, reader_->info().type);
+  const std::size_t n = reader_->band_count();
+  std::vector<std::shared_ptr<Column>> columns(n);
+  std::vector<Column*> out(n);
   const auto cells = static_cast<std::size_t>(tile.cells());
-  // Nodata everywhere first; the fast path overwrites every cell its source covers.
-  column->values.assign(cells, std::numeric_limits<double>::quiet_NaN());
-  column->valid.assign(cells, 0);
+  for (std::size_t k = 0; k < n; ++k) {
+    columns[k] = std::make_shared<Column>();
+    columns[k]->kind = output_kind(method_, reader_->value_type());
+    // Nodata everywhere first; the fast path overwrites every cell its source covers.
+    columns[k]->values.assign(cells, std::numeric_limits<double>::quiet_NaN());
+    columns[k]->valid.assign(cells, 0);
+    out[k] = columns[k].get();
+  }
   const Extent band = grid_.band_extent(tile.row0, tile.rows);
   if (upsample_) {
-    expand(tile, *column);
+    expand(tile, out);
   } else if (fast_) {
-    reduce(tile, *column);
+    reduce(tile, out);
   } else if (!intersect(band, source_extent_).empty()) {
-    warp(tile, *column);
-    for (std::size_t i = 0; i < cells; ++i) column->valid[i] = std::isnan(column->values[i]) ? 0 : 1;
+    warp(tile, out);
+    for (Column* column : out) {
+      for (std::size_t i = 0; i < cells; ++i) column->valid[i] = std::isnan(column->values[i]) ? 0 : 1;
+    }
   }
-  return column;
+  if (n == 1) return columns.front();
+  auto set = std::make_shared<Columns>();
+  for (auto& c : columns) set->bands.push_back(std::move(c));
+  return set;
 }
 
 RowAlignment Resample::row_alignment() const {
@@ -479,10 +525,12 @@ RowAlignment Resample::row_alignment() const {
 
 ResourceNeeds Resample::resources() const {
   ResourceNeeds r;
-  r.bytes_per_cell = 9;  // the output column: a double and a validity byte per cell
+  const std::size_t bands = reader_ != nullptr ? reader_->band_count() : 1;
+  r.bytes_per_cell = 9 * bands;  // the output columns: a double and a validity byte per cell and band
   // Fast path: the source strip (kStripPixels doubles) and the scratch of one cell's block.
   // Warper: GDAL's working buffers, bounded by the warp memory limit, and their masks.
-  r.per_thread = fast_ ? kStripPixels * sizeof(double) + static_cast<std::size_t>(kx_ * ky_) * sizeof(double)
+  r.per_thread = fast_ ? kStripPixels * sizeof(double) * (bands > 1 ? 2 * bands + 1 : 1) +
+                             static_cast<std::size_t>(kx_ * ky_) * sizeof(double)
                        : static_cast<std::size_t>(1.5 * kWarpMemory);
   if (reader_ == nullptr) return r;
   // The fast path reads strips thinner than a block: one row of the source's blocks is read
@@ -491,7 +539,7 @@ ResourceNeeds Resample::resources() const {
   const auto& info = reader_->info();
   const auto block_row = static_cast<std::size_t>(std::max(1, info.block_height)) *
                          static_cast<std::size_t>(info.width) *
-                         static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info.type));
+                         static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info.type)) * bands;
   const bool shared_rows = fast_ && reader_->block_rows() != nullptr;
   r.held = shared_rows ? reader_->decoded_rows_bytes() : 0;
   r.reused_cache = fast_ ? (shared_rows ? 0 : block_row) : std::max(block_row, static_cast<std::size_t>(kWarpMemory));
@@ -520,7 +568,13 @@ double Resample::input_pixels(std::int64_t row0, std::int64_t rows) const {
 }
 
 std::vector<std::string> Resample::describe() const {
-  return {std::string("method ") + method_name(method_) + ", path: " + path_reason_};
+  std::vector<std::string> lines{std::string("method ") + method_name(method_) + ", path: " + path_reason_};
+  if (!suffixes_.empty()) {
+    std::string names;
+    for (const auto& s : suffixes_) names += (names.empty() ? "" : ", ") + id() + "_" + s;
+    lines.push_back("one column per band, each resampled with " + std::string(method_name(method_)) + ": " + names);
+  }
+  return lines;
 }
 
 }  // namespace rasterflow::nodes

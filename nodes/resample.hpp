@@ -28,7 +28,7 @@ struct ResampleOptions {
   void declare(OptionBinder& args);
 };
 
-class Resample final : public Node, public SourceReader, public ColumnProducer {
+class Resample final : public Node, public SourceReader, public ColumnProducer, public ColumnSuffixes {
  public:
   // The GDAL type holding its values exactly: Float32 or Float64 as output_kind() has it, or
   // the source's integer type.
@@ -45,11 +45,14 @@ class Resample final : public Node, public SourceReader, public ColumnProducer {
   ResourceNeeds resources() const override;
   bool take_step() override;
   RowAlignment row_alignment() const override;
+  // One suffix per band read when its source reads several (or names them by band_names).
+  std::vector<std::string> column_suffixes() const override { return suffixes_; }
   double input_pixels(std::int64_t row0, std::int64_t rows) const override;
 
  private:
-  void warp(const TileRequest& tile, Column& out);
-  void reduce(const TileRequest& tile, Column& out);
+  // Each fills one Column per band of the source (`out`, in the source's band order).
+  void warp(const TileRequest& tile, std::span<Column* const> out);
+  void reduce(const TileRequest& tile, std::span<Column* const> out);
   // Why the fast path does not apply ("" when it does).
   std::string fast_path_refusal() const;
 
@@ -63,7 +66,8 @@ class Resample final : public Node, public SourceReader, public ColumnProducer {
   // (cells_x, cells_y) cells right of and below the grid's corner.
   bool upsample_ = false;
   std::int64_t mx_ = 1, my_ = 1, cells_x_ = 0, cells_y_ = 0;
-  void expand(const TileRequest& tile, Column& out);
+  void expand(const TileRequest& tile, std::span<Column* const> out);
+  std::vector<std::string> suffixes_;
   std::shared_ptr<RasterReader> reader_;  // its input's, handed over at prepare
   Grid grid_;
   Extent source_extent_;        // the source's footprint in the grid's CRS

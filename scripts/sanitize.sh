@@ -43,7 +43,7 @@ for step in "${steps[@]}"; do
         -DRASTERFLOW_SANITIZE=thread -DRASTERFLOW_BUILD_BENCH=OFF -DRASTERFLOW_PYTHON=OFF > /dev/null
       cmake --build "$here/build-tsan" -j "$jobs" --target test_engine test_graphs test_nodes rasterflow
       (cd "$here/build-tsan" && TSAN_OPTIONS="suppressions=$here/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1:history_size=7" \
-        ctest --output-on-failure -j "$jobs" -R "^(Memory|Modes|Budget|EndToEnd|MetricsRun\\.Sqlite|Metrics\\.|Numa\\.|TileMemory\\.|BlockRows\\.|TiffTiles\\.|Runner\\.|Seams\\.|CompressedCsv\\.|RasterSink\\.(Formats|GTiff))")
+        ctest --output-on-failure -j "$jobs" -R "^(Memory|Modes|Budget|EndToEnd|MetricsRun\\.Sqlite|Metrics\\.|Numa\\.|TileMemory\\.|BlockRows\\.|TiffTiles\\.|Runner\\.|Seams\\.|CompressedCsv\\.|RasterSink\\.(Formats|GTiff)|RasterSource\\.)")
       ;;
     fuzz)
       echo "== libFuzzer: ${fuzz_seconds}s per target"

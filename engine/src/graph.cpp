@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "rasterflow/errors.hpp"
+#include "rasterflow/hooks.hpp"
 #include "rasterflow/registry.hpp"
 
 namespace json = boost::json;
@@ -99,6 +100,27 @@ OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const
     case OptionType::boolean:
       if (!v.is_bool()) wrong(expected_text(spec.type));
       return v.as_bool();
+    case OptionType::index_list: {
+      // 3, [1, 2, 6] or "all"; kept as strings ("3", "1", "all").
+      const auto index = [&](const json::value& item) {
+        const auto n = as_number(item);
+        if (!n || std::floor(*n) != *n) wrong(expected_text(spec.type));
+        if (*n < 1 || *n > 1e9) {
+          throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(OptionValue{*n}) +
+                                       " is out of range (expected >= 1)");
+        }
+        return std::to_string(static_cast<std::int64_t>(*n));
+      };
+      if (v.is_string()) {
+        if (v.as_string() != "all") wrong(expected_text(spec.type));
+        return std::vector<std::string>{"all"};
+      }
+      if (!v.is_array()) return std::vector<std::string>{index(v)};
+      std::vector<std::string> out;
+      for (const auto& item : v.as_array()) out.push_back(index(item));
+      if (out.empty()) wrong(expected_text(spec.type));
+      return out;
+    }
     case OptionType::string_list: {
       if (v.is_string()) return std::vector<std::string>{std::string(v.as_string())};
       if (!v.is_array()) wrong(expected_text(spec.type));
@@ -173,22 +195,21 @@ void apply_overrides(NodeSpec& spec, const NodeTypeInfo& info, const Config& con
 }
 
 // An input path: not empty, not a GDAL virtual file system or URL unless engine.allow_vsi, and
-// relative to the graph file's folder.
+// its local file part relative to the graph file's folder (hooks().resolve_input_path).
 void resolve_input_path(NodeSpec& spec, const OptionSpec& o, const Config& config, const std::filesystem::path& base) {
-  const std::filesystem::path p(spec.options.str(o.name));
-  if (p.empty()) throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
-  // Paths that GDAL understands as virtual files or URLs reach the network or other
-  // files: refused unless engine.allow_vsi, and then kept as given.
   const std::string& text = spec.options.str(o.name);
-  const bool is_virtual =
-      text.rfind("/vsi", 0) == 0 || text.find("://") != std::string::npos || text.find(":::") != std::string::npos;
-  if (is_virtual && !config.engine.allow_vsi) {
+  if (text.empty()) throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
+  // Paths that GDAL understands as remote virtual files or URLs reach the network or other
+  // files: refused unless engine.allow_vsi, and then kept as given. Local archives
+  // (/vsizip/, /vsigzip/, /vsitar/ of a local file) are files like any other.
+  const ResolvedInput resolved = hooks().resolve_input_path(text, base);
+  if (resolved.remote && !config.engine.allow_vsi) {
     throw_graph_error(spec.where(),
                       "option \"" + o.name + "\": \"" + text +
                           "\" is a GDAL virtual file system or URL, refused by default since graphs may come from "
                           "other people (set engine.allow_vsi: true to allow it)");
   }
-  if (p.is_relative() && !is_virtual) spec.options.set(o.name, (base / p).lexically_normal().string());
+  spec.options.set(o.name, resolved.remote ? text : resolved.path);
 }
 
 // Defaults for what was not set, required options, choices and bounds, paths.

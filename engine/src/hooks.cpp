@@ -18,11 +18,20 @@ GridDecision explicit_grid(const GridSpec& spec, const std::string& where, std::
           "explicit extent"};
 }
 
+ResolvedInput plain_input_path(const std::string& text, const std::filesystem::path& base) {
+  const bool remote =
+      text.rfind("/vsi", 0) == 0 || text.find("://") != std::string::npos || text.find(":::") != std::string::npos;
+  const std::filesystem::path p(text);
+  if (remote || !p.is_relative()) return {text, remote};
+  return {(base / p).lexically_normal().string(), false};
+}
+
 EngineHooks& registered() {
   static EngineHooks h{
       .normalize_crs = [](const std::string& text, const std::string&) { return text; },
       .crs_label = [](const std::string& crs) { return crs.empty() ? std::string("(none)") : crs; },
       .set_read_cache_bytes = [](std::uint64_t) {},
+      .resolve_input_path = plain_input_path,
       .resolve_grid = explicit_grid,
       .tile_alignment = [](std::span<Node* const>) { return TileAlignment{}; },
       .input_pixels = [](std::span<Node* const>, std::int64_t, std::int64_t) { return 0.0; },
@@ -36,6 +45,7 @@ bool register_hooks(EngineHooks hooks) {
   if (hooks.normalize_crs) h.normalize_crs = std::move(hooks.normalize_crs);
   if (hooks.crs_label) h.crs_label = std::move(hooks.crs_label);
   if (hooks.set_read_cache_bytes) h.set_read_cache_bytes = std::move(hooks.set_read_cache_bytes);
+  if (hooks.resolve_input_path) h.resolve_input_path = std::move(hooks.resolve_input_path);
   if (hooks.resolve_grid) h.resolve_grid = std::move(hooks.resolve_grid);
   if (hooks.tile_alignment) h.tile_alignment = std::move(hooks.tile_alignment);
   if (hooks.input_pixels) h.input_pixels = std::move(hooks.input_pixels);

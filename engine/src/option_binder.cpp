@@ -46,6 +46,13 @@ OptionDecl& OptionDecl::max(double value) {
 OptionDecl& OptionDecl::input_path() { return make_string_kind(OptionType::input_path, "input_path"); }
 OptionDecl& OptionDecl::output_path() { return make_string_kind(OptionType::output_path, "output_path"); }
 OptionDecl& OptionDecl::secret() { return make_string_kind(OptionType::secret, "secret"); }
+OptionDecl& OptionDecl::index_list() {
+  if (spec().type != OptionType::string_list) {
+    throw std::logic_error("option \"" + spec().name + "\": index_list() needs a std::vector<std::string> member");
+  }
+  spec().type = OptionType::index_list;
+  return *this;
+}
 
 OptionDecl OptionBinder::declare(OptionSpec spec, Setter setter) {
   for (const auto& s : specs_) {
@@ -64,6 +71,23 @@ void OptionBinder::fill(const Options& values, const std::string& where) const {
     const OptionValue& value = given ? it->second : spec.default_value;
     if (std::holds_alternative<std::monostate>(value) && spec.required) {
       throw_graph_error(where, "option \"" + spec.name + "\": required (" + spec.help + ")");
+    }
+    if (spec.type == OptionType::index_list) {
+      // Bound from the graph, JSON made it a list of indices or {"all"}; a value set otherwise
+      // is checked the same way.
+      const auto* list = std::get_if<std::vector<std::string>>(&value);
+      bool ok = list != nullptr && !list->empty();
+      for (std::size_t k = 0; ok && k < list->size(); ++k) {
+        const std::string& item = (*list)[k];
+        ok = (item == "all" && list->size() == 1) ||
+             (!item.empty() && item.size() < 10 && item.find_first_not_of("0123456789") == std::string::npos &&
+              std::stoll(item) >= 1);
+      }
+      if (!ok) {
+        throw_graph_error(where,
+                          "option \"" + spec.name + "\": expected " + expected_text(spec.type) + ", got " +
+                              (list != nullptr ? std::string("a list of other values") : value_kind_text(value)));
+      }
     }
     if (const std::string wrong = setters_[i](value); !wrong.empty()) {
       throw_graph_error(where, "option \"" + spec.name + "\": " + wrong);

@@ -28,6 +28,8 @@ const char* to_string(OptionType type) {
       return "path";
     case OptionType::secret:
       return "secret";
+    case OptionType::index_list:
+      return "integer, list or \"all\"";
   }
   return "?";
 }
@@ -47,6 +49,8 @@ const char* expected_text(OptionType type) {
       return "true or false";
     case OptionType::string_list:
       return "a list of strings";
+    case OptionType::index_list:
+      return "an integer >= 1, a list of them or \"all\"";
   }
   return "a value";
 }
@@ -74,6 +78,20 @@ std::optional<OptionValue> parse_option_text(const OptionSpec& spec, const std::
       if (text == "true" || text == "1" || text == "yes" || text == "on") return OptionValue{true};
       if (text == "false" || text == "0" || text == "no" || text == "off") return OptionValue{false};
       return std::nullopt;
+    case OptionType::index_list: {
+      if (text == "all") return OptionValue{std::vector<std::string>{"all"}};
+      std::vector<std::string> items;
+      std::stringstream in(text);
+      std::string item;
+      while (std::getline(in, item, ',')) {
+        std::int64_t v = 0;
+        const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+        if (ec != std::errc{} || end != item.data() + item.size() || v < 1) return std::nullopt;
+        items.push_back(std::to_string(v));
+      }
+      if (items.empty()) return std::nullopt;
+      return OptionValue{items};
+    }
     case OptionType::string_list: {
       std::vector<std::string> items;
       std::stringstream in(text);

@@ -6,11 +6,13 @@
 // against GDAL's decoding when opened). BlockRows shares what either decodes between threads.
 #include <gdal.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "nodes/common/tiff_tiles.hpp"
 
@@ -44,6 +46,34 @@ class GdalBlockDecoder final : public BlockDecoder {
   std::int64_t height_;
   std::string where_;
   std::string path_;
+};
+
+// Whole blocks of several bands at once through GDAL's dataset RasterIO, pixel-interleaved in
+// `dst` (block width x bands samples a row): a pixel-interleaved file's block is decoded once
+// for all its bands. `dataset` gives the calling thread's dataset handle.
+class GdalBandsDecoder final : public BlockDecoder {
+ public:
+  struct Layout {
+    std::int64_t width = 0;  // the band size in pixels
+    std::int64_t height = 0;
+    int block_width = 1;
+    int block_height = 1;
+    GDALDataType type = GDT_Unknown;
+  };
+  GdalBandsDecoder(std::function<GDALDatasetH()> dataset, std::vector<int> bands, Layout layout, std::string where,
+                   std::string path);
+  int unit_rows() const override { return layout_.block_height; }
+  void decode(std::int64_t row, std::int64_t column, std::byte* dst) override;
+  std::size_t state_bytes() const override { return 0; }
+  std::int64_t blocks_decoded() const { return decoded_.load(); }
+
+ private:
+  std::function<GDALDatasetH()> dataset_;
+  std::vector<int> bands_;
+  Layout layout_;
+  std::string where_;
+  std::string path_;
+  std::atomic<std::int64_t> decoded_{0};
 };
 
 // Units of rows of every tile through the hand-written streams.

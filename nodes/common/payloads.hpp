@@ -23,6 +23,25 @@ struct Column final : Payload {
   std::size_t bytes() const noexcept override { return values.capacity() * sizeof(double) + valid.capacity(); }
 };
 
+// Several resampled bands of one source over a tile (a raster_source reading several bands),
+// one Column each, in the order of their column names.
+struct Columns final : Payload {
+  std::vector<std::shared_ptr<const Column>> bands;
+  std::size_t bytes() const noexcept override {
+    std::size_t total = 0;
+    for (const auto& b : bands) total += b->bytes();
+    return total;
+  }
+};
+
+// A node whose output is one Column or Columns says, once prepared, what suffixes name its
+// columns: empty for one plain column named after the node, else `<name>_<suffix>` each.
+class ColumnSuffixes {
+ public:
+  virtual ~ColumnSuffixes() = default;
+  virtual std::vector<std::string> column_suffixes() const = 0;
+};
+
 // A node whose output is a Table says its columns before the run (sinks size and check their
 // output by them).
 class TableProducer {

@@ -1,6 +1,7 @@
 #include "nodes/common/planning.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "rasterflow/errors.hpp"
 
@@ -29,7 +30,8 @@ std::string grid_crs(const GridSpec& spec, const std::string& where, std::span<N
   for (const auto& [node, source] : sources) {
     if (crs.empty() && !source->footprint("").crs.empty()) {
       throw_graph_error(sources.front().first->where(),
-                        "the source has no CRS; give the grid a \"crs\" and the source a CRS");
+                        "option \"crs\": the source has no CRS while others have one; give it a \"crs\" (as "
+                        "gdalwarp -s_srs), or give the grid a \"crs\"");
     }
   }
   return crs;
@@ -38,6 +40,8 @@ std::string grid_crs(const GridSpec& spec, const std::string& where, std::span<N
 struct Covered {
   std::optional<Extent> extent;
   std::optional<std::array<double, 2>> finest;
+  std::optional<std::array<double, 2>> finest_suggested;  // of sources in other CRSs
+  std::string finest_suggested_by;
   std::vector<std::pair<std::string, Extent>> footprints;
 };
 
@@ -52,6 +56,10 @@ Covered cover(const GridSpec& spec, const std::string& crs, std::span<Node* cons
       else
         c.finest = std::array<double, 2>{std::min((*c.finest)[0], (*fp.resolution)[0]),
                                          std::min((*c.finest)[1], (*fp.resolution)[1])};
+    }
+    if (fp.suggested_resolution && (!c.finest_suggested || (*fp.suggested_resolution)[0] < (*c.finest_suggested)[0])) {
+      c.finest_suggested = fp.suggested_resolution;
+      c.finest_suggested_by = node->id();
     }
     if (!c.extent)
       c.extent = fp.extent;
@@ -98,6 +106,13 @@ GridDecision resolve_grid(const GridSpec& spec, const std::string& where, std::s
   } else if (covered.finest) {
     res = *covered.finest;
     d.origin += ", finest source resolution";
+  } else if (covered.finest_suggested) {
+    // As gdalwarp without -tr: the resolution it suggests for the source (the finest of them).
+    res = *covered.finest_suggested;
+    char text[64];
+    std::snprintf(text, sizeof text, "%.9g x %.9g", res[0], res[1]);
+    d.origin += std::string(", resolution ") + text + " suggested by GDAL (GDALSuggestedWarpOutput2) for source \"" +
+                covered.finest_suggested_by + "\", the finest of the sources in other CRSs";
   } else {
     throw_graph_error(where, "field \"resolution\": required when the sources are not in the grid's CRS");
   }

@@ -19,6 +19,8 @@ struct SourceFootprint {
   std::string crs;                                  // the source's CRS as WKT ("" when it has none)
   Extent extent;                                    // in the grid's CRS
   std::optional<std::array<double, 2>> resolution;  // in the grid's CRS, when it is the same CRS
+  // In another CRS: the resolution gdalwarp would suggest for it in the grid's (GDALSuggestedWarpOutput2).
+  std::optional<std::array<double, 2>> suggested_resolution;
 };
 
 // Source-like nodes (raster_source): their footprint in `grid_crs` (WKT; empty = their own CRS).

@@ -1,6 +1,7 @@
 #include "nodes/common/raster_reader.hpp"
 
 #include <cpl_string.h>
+#include <gdal_alg.h>
 #include <cmath>
 
 #include <filesystem>
@@ -8,7 +9,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "nodes/common/dataset_name.hpp"
 #include "rasterflow/errors.hpp"
+#include "rasterflow/hooks.hpp"
 #include "rasterflow/registry.hpp"
 #include "rasterflow/size.hpp"
 
@@ -16,57 +19,229 @@ namespace rasterflow::nodes {
 
 DatasetPtr RasterReader::open() const {
   ensure_gdal();
-  DatasetPtr ds(GDALOpenEx(info_.path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+  std::string level = "OVERVIEW_LEVEL=" + std::to_string(info_.overview);
+  const char* const open_options[] = {level.c_str(), nullptr};
+  DatasetPtr ds(GDALOpenEx(info_.path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr,
+                           info_.overview >= 0 ? open_options : nullptr, nullptr));
   return ds;
 }
 
-RasterReader::RasterReader(std::string path, int band, std::optional<double> nodata, std::string where)
-    : where_(std::move(where)) {
-  info_.path = std::move(path);
-  info_.band = band;
+RasterReader::RasterReader(SourceRequest request, std::string where)
+    : request_(std::move(request)), where_(std::move(where)) {
+  info_.path = request_.path;
   try {
-    open_source(nodata);
+    open_source();
   } catch (const std::bad_alloc&) {
     throw_graph_error(where_, "option \"path\": out of memory while opening " + info_.path);
   }
 }
 
-void RasterReader::open_source(std::optional<double> given_nodata) {
-  const std::string& where = where_;
-  if (info_.path.rfind("/vsi", 0) != 0) {
-    std::error_code ec;
-    if (!std::filesystem::exists(info_.path, ec))
-      throw_graph_error(where, "option \"path\": no such file: " + info_.path);
-    if (std::filesystem::is_directory(info_.path, ec))
-      throw_graph_error(where, "option \"path\": is a folder, not a raster file: " + info_.path);
+namespace {
+
+// The variable a subdataset name names: NETCDF:"f.nc":pr -> pr, HDF5:"f.h5"://grp/var -> grp/var.
+std::string variable_of(const std::string& subdataset) {
+  std::size_t from = 0;
+  if (const auto q = subdataset.find('"'); q != std::string::npos) {
+    const auto close = subdataset.find('"', q + 1);
+    if (close != std::string::npos) from = close + 1;
   }
-  const DatasetPtr ds = open();
+  const auto colon = subdataset.rfind(':');
+  std::string v = colon == std::string::npos || colon < from ? subdataset : subdataset.substr(colon + 1);
+  while (!v.empty() && v.front() == '/') v.erase(v.begin());
+  return v;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+DatasetPtr RasterReader::open_checked() {
+  const std::string& where = where_;
+  const DatasetName name = resolve_dataset_name(info_.path, {});
+  plain_file_ = !name.remote && name.name == name.file;
+  if (!name.file.empty()) {
+    const std::string in = plain_file_ ? "" : " (in " + info_.path + ")";
+    std::error_code ec;
+    if (!std::filesystem::exists(name.file, ec))
+      throw_graph_error(where, "option \"path\": no such file: " + name.file + in);
+    if (std::filesystem::is_directory(name.file, ec))
+      throw_graph_error(where, "option \"path\": is a folder, not a raster file: " + name.file + in);
+  }
+  DatasetPtr ds = open();
   if (!ds)
     throw_graph_error(where, "option \"path\": GDAL cannot open " + info_.path + " as a raster (" +
                                  last_gdal_error("unknown format") + ")");
+  // Containers (NetCDF, HDF5, ...) list their variables as subdatasets.
+  std::vector<std::string> names;
+  char** sub = GDALGetMetadata(get(ds), "SUBDATASETS");
+  for (int i = 0; sub != nullptr && sub[i] != nullptr; ++i) {
+    const std::string item = sub[i];
+    const auto eq = item.find('=');
+    if (eq != std::string::npos && eq >= 5 && item.compare(eq - 5, 5, "_NAME") == 0)
+      names.push_back(item.substr(eq + 1));
+  }
+  for (const auto& n : names) info_.variables.push_back(variable_of(n));
   const int bands = GDALGetRasterCount(get(ds));
-  if (info_.band > bands) {
-    throw_graph_error(where, "option \"band\": band " + std::to_string(info_.band) + " does not exist (" + info_.path +
-                                 " has " + std::to_string(bands) + (bands == 1 ? " band)" : " bands)"));
+  if (request_.variable) {
+    const std::string& wanted = *request_.variable;
+    // A NetCDF file of one variable opens as that variable, without subdatasets.
+    const char* only =
+        bands > 0 ? GDALGetMetadataItem(GDALGetRasterBand(get(ds), 1), "NETCDF_VARNAME", nullptr) : nullptr;
+    if (names.empty() && only != nullptr && wanted == only) return ds;
+    if (names.empty() && only != nullptr) {
+      throw_graph_error(
+          where, "option \"variable\": no variable \"" + wanted + "\" in " + info_.path + " (it has: " + only + ")");
+    }
+    if (names.empty()) {
+      throw_graph_error(where, "option \"variable\": " + info_.path +
+                                   " has no variables (subdatasets) to choose from: it is one raster of " +
+                                   std::to_string(bands) + (bands == 1 ? " band" : " bands") +
+                                   "; leave \"variable\" out");
+    }
+    std::string want = wanted;
+    while (!want.empty() && want.front() == '/') want.erase(want.begin());
+    std::vector<std::size_t> hits;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (info_.variables[i] == want) hits = {i};
+    }
+    if (hits.empty()) {  // the last component of a group path (HDF5: grp/var by var)
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        const auto& v = info_.variables[i];
+        const auto slash = v.rfind('/');
+        if (slash != std::string::npos && v.substr(slash + 1) == want) hits.push_back(i);
+      }
+    }
+    if (hits.size() != 1) {
+      throw_graph_error(
+          where, "option \"variable\": " + std::string(hits.empty() ? "no variable \"" : "ambiguous variable \"") +
+                     wanted + "\" in " + info_.path + " (it has: " + joined(info_.variables) + ")");
+    }
+    info_.path = names[hits.front()];
+    ds = open();
+    if (!ds) {
+      throw_graph_error(where, "option \"variable\": GDAL cannot open variable \"" + wanted + "\" (" + info_.path +
+                                   "): " + last_gdal_error("unreadable subdataset"));
+    }
+    plain_file_ = false;
+    return ds;
   }
-  info_.width = GDALGetRasterXSize(get(ds));
-  info_.height = GDALGetRasterYSize(get(ds));
-  if (GDALGetGeoTransform(get(ds), info_.gt.data()) != CE_None) {
-    throw_graph_error(where, "option \"path\": " + info_.path + " has no geotransform (it is not georeferenced)");
+  if (bands == 0 && names.size() > 1) {
+    throw_graph_error(where, "option \"variable\": " + info_.path + " holds several variables; choose one with " +
+                                 "\"variable\" (it has: " + joined(info_.variables) + ")");
   }
+  if (bands == 0 && names.size() == 1) {
+    info_.path = names.front();
+    ds = open();
+    if (!ds) {
+      throw_graph_error(where, "option \"path\": GDAL cannot open its only variable (" + info_.path +
+                                   "): " + last_gdal_error("unreadable subdataset"));
+    }
+    plain_file_ = false;
+    return ds;
+  }
+  if (bands == 0) throw_graph_error(where, "option \"path\": " + info_.path + " has no raster bands");
+  return ds;
+}
+
+void RasterReader::select_bands(GDALDatasetH ds) {
+  const std::string& where = where_;
+  const int count = GDALGetRasterCount(ds);
+  std::vector<int> indices;
+  if (request_.bands.size() == 1 && request_.bands.front() == "all") {
+    for (int b = 1; b <= count; ++b) indices.push_back(b);
+  } else {
+    for (const auto& text : request_.bands) {
+      const int b = std::stoi(text);
+      if (b > count) {
+        throw_graph_error(where, "option \"band\": band " + text + " does not exist (" + info_.path + " has " +
+                                     std::to_string(count) + (count == 1 ? " band)" : " bands)"));
+      }
+      if (std::find(indices.begin(), indices.end(), b) != indices.end())
+        throw_graph_error(where, "option \"band\": band " + text + " is listed twice");
+      indices.push_back(b);
+    }
+  }
+  const std::string names = request_.band_names.value_or("number");
+  const bool by_metadata = names.rfind("metadata:", 0) == 0;
+  if (names != "number" && names != "description" && (!by_metadata || names.size() == 9)) {
+    throw_graph_error(where, "option \"band_names\": unknown value \"" + names +
+                                 "\" (expected number, description or metadata:<KEY>, e.g. metadata:NETCDF_DIM_time)");
+  }
+  info_.bands.clear();
+  for (const int b : indices) {
+    GDALRasterBandH h = GDALGetRasterBand(ds, b);
+    BandInfo band;
+    band.index = b;
+    if (names == "number") {
+      band.label = std::to_string(b);
+    } else if (names == "description") {
+      band.label = GDALGetDescription(h) != nullptr ? GDALGetDescription(h) : "";
+    } else {
+      const char* v = GDALGetMetadataItem(h, names.substr(9).c_str(), nullptr);
+      band.label = v != nullptr ? v : "";
+    }
+    if (band.label.empty()) {
+      throw_graph_error(where,
+                        "option \"band_names\": band " + std::to_string(b) + " of " + info_.path + " has no " +
+                            (names == "description" ? std::string("description") : "metadata item " + names.substr(9)) +
+                            " to name its column by");
+    }
+    int has = 0;
+    const double nodata = GDALGetRasterNoDataValue(h, &has);
+    if (has) band.nodata = nodata;
+    int has_scale = 0, has_offset = 0;
+    const double scale = GDALGetRasterScale(h, &has_scale);
+    const double offset = GDALGetRasterOffset(h, &has_offset);
+    if (has_scale) band.scale = scale;
+    if (has_offset) band.offset = offset;
+    if (GDALGetRasterDataType(h) != GDALGetRasterDataType(GDALGetRasterBand(ds, indices.front()))) {
+      throw_graph_error(where, "option \"band\": band " + std::to_string(b) + " of " + info_.path + " is " +
+                                   GDALGetDataTypeName(GDALGetRasterDataType(h)) + ", band " +
+                                   std::to_string(indices.front()) + " " +
+                                   GDALGetDataTypeName(GDALGetRasterDataType(GDALGetRasterBand(ds, indices.front()))) +
+                                   "; bands read together must share one type (use one source per type)");
+    }
+    info_.bands.push_back(std::move(band));
+  }
+}
+
+void RasterReader::read_geometry(GDALDatasetH ds) {
+  info_.width = GDALGetRasterXSize(ds);
+  info_.height = GDALGetRasterYSize(ds);
+  if (GDALGetGeoTransform(ds, info_.gt.data()) != CE_None) {
+    throw_graph_error(where_, "option \"path\": " + info_.path + " has no geotransform (it is not georeferenced)");
+  }
+  GDALGetBlockSize(GDALGetRasterBand(ds, info_.band), &info_.block_width, &info_.block_height);
+}
+
+void RasterReader::open_source() {
+  const std::string& where = where_;
+  const DatasetPtr ds = open_checked();
+  select_bands(get(ds));
+  info_.band = info_.bands.front().index;
   // A rotated geotransform is kept: such sources take the warper path (Resample::fast_path_refusal).
+  read_geometry(get(ds));
   const char* wkt = GDALGetProjectionRef(get(ds));
   info_.crs = wkt != nullptr ? wkt : "";
+  if (request_.crs) {
+    info_.crs = hooks().normalize_crs(*request_.crs, where + ": option \"crs\"");
+    info_.crs_given = true;
+  }
   GDALRasterBandH b = GDALGetRasterBand(get(ds), info_.band);
   info_.type = GDALGetRasterDataType(b);
-  GDALGetBlockSize(b, &info_.block_width, &info_.block_height);
+  info_.overview_count = GDALGetOverviewCount(b);
   const char* pixel_type = GDALGetMetadataItem(b, "PIXELTYPE", "IMAGE_STRUCTURE");
   info_.signed_byte = info_.type == GDT_Byte && pixel_type != nullptr && std::string(pixel_type) == "SIGNEDBYTE";
-  int has_nodata = 0;
-  const double nodata = GDALGetRasterNoDataValue(b, &has_nodata);
-  if (has_nodata) info_.nodata = nodata;
-  if (info_.signed_byte && info_.nodata && *info_.nodata > 127.0) *info_.nodata -= 256.0;
-  if (given_nodata) info_.nodata = given_nodata;
+  for (auto& band : info_.bands) {
+    if (info_.signed_byte && band.nodata && *band.nodata > 127.0) *band.nodata -= 256.0;
+    if (request_.nodata) band.nodata = request_.nodata;
+    if (request_.unpack && (band.scale != 1.0 || band.offset != 0.0)) info_.unpacked = true;
+  }
+  info_.nodata = info_.bands.front().nodata;
   make_warper_vrt();
   survey_decoding(get(ds));
   switch (info_.type) {
@@ -89,20 +264,44 @@ void RasterReader::open_source(std::optional<double> given_nodata) {
 }
 
 void RasterReader::make_warper_vrt() {
-  // A floating source with a numeric nodata value is seen by GDAL's warper through a VRT that
-  // turns that value into NaN, so that NaN and nodata are both left out.
-  if ((info_.type == GDT_Float32 || info_.type == GDT_Float64) && info_.nodata && !std::isnan(*info_.nodata)) {
-    char* escaped = CPLEscapeString(info_.path.c_str(), -1, CPLES_XML);
-    char nodata_text[64];
-    std::snprintf(nodata_text, sizeof nodata_text, "%.17g", *info_.nodata);
-    warper_vrt_ = "<VRTDataset rasterXSize=\"" + std::to_string(info_.width) + "\" rasterYSize=\"" +
-                  std::to_string(info_.height) +
-                  "\"><VRTRasterBand dataType=\"Float64\" band=\"1\"><NoDataValue>nan</NoDataValue><ComplexSource>"
-                  "<SourceFilename relativeToVRT=\"0\">" +
-                  std::string(escaped) + "</SourceFilename><SourceBand>" + std::to_string(info_.band) +
-                  "</SourceBand><NODATA>" + nodata_text + "</NODATA></ComplexSource></VRTRasterBand></VRTDataset>";
-    CPLFree(escaped);
+  // GDAL's warper sees a source through a VRT when its values need changing first: a floating
+  // band's numeric nodata value turned into NaN (so that NaN and nodata are both left out), and
+  // packed values unpacked (scale and offset applied, nodata tested on the stored value and
+  // turned into NaN), as the fast path reads them.
+  warper_vrt_.clear();
+  const bool is_float = info_.type == GDT_Float32 || info_.type == GDT_Float64;
+  bool needed = info_.unpacked;
+  for (const auto& band : info_.bands) {
+    if (is_float && band.nodata && !std::isnan(*band.nodata)) needed = true;
   }
+  if (!needed) return;
+  char* escaped = CPLEscapeString(info_.path.c_str(), -1, CPLES_XML);
+  const std::string source(escaped);
+  CPLFree(escaped);
+  const auto number = [](double v) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.17g", v);
+    return std::string(text);
+  };
+  std::string xml = "<VRTDataset rasterXSize=\"" + std::to_string(info_.width) + "\" rasterYSize=\"" +
+                    std::to_string(info_.height) + "\">";
+  for (std::size_t k = 0; k < info_.bands.size(); ++k) {
+    const auto& band = info_.bands[k];
+    xml += "<VRTRasterBand dataType=\"Float64\" band=\"" + std::to_string(k + 1) +
+           "\"><NoDataValue>nan</NoDataValue><ComplexSource><SourceFilename relativeToVRT=\"0\">" + source +
+           "</SourceFilename>";
+    if (info_.overview >= 0) {
+      xml += "<OpenOptions><OOI key=\"OVERVIEW_LEVEL\">" + std::to_string(info_.overview) + "</OOI></OpenOptions>";
+    }
+    xml += "<SourceBand>" + std::to_string(band.index) + "</SourceBand>";
+    if (band.nodata) xml += "<NODATA>" + number(*band.nodata) + "</NODATA>";
+    if (info_.unpacked) {
+      xml +=
+          "<ScaleOffset>" + number(band.offset) + "</ScaleOffset><ScaleRatio>" + number(band.scale) + "</ScaleRatio>";
+    }
+    xml += "</ComplexSource></VRTRasterBand>";
+  }
+  warper_vrt_ = xml + "</VRTDataset>";
 }
 
 void RasterReader::survey_decoding(GDALDatasetH ds) {
@@ -112,16 +311,24 @@ void RasterReader::survey_decoding(GDALDatasetH ds) {
   // or uncompressed GeoTIFF can also be decoded a few rows of every tile at a time
   // (TiffTileStreams), so memory does not follow its tile height: 32-row units, 16-row units with
   // one kept behind, and those with zlib's smaller inflate state. Each is opened once here, so
-  // that the plan prices it and says why a file has none.
+  // that the plan prices it and says why a file has none. Several bands read together take a
+  // row of blocks of all of them (GdalBandsDecoder), never streams; the streams read plain local
+  // GeoTIFF files at full resolution only (anything else reads through GDAL).
+  const auto band_count = std::max<std::size_t>(1, info_.bands.size());
   block_row_bytes_ = 0;
   if (info_.block_width > 0 && info_.block_height > 0 &&
       __builtin_mul_overflow(
-          padded_width(),
+          padded_width() * band_count,
           static_cast<std::size_t>(info_.block_height) * static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info_.type)),
           &block_row_bytes_)) {
     block_row_bytes_ = std::numeric_limits<std::size_t>::max();
   }
-  if (info_.block_width > 0 && info_.block_height > 0) {
+  streams_shape_ = small_shape_ = zlib_shape_ = StreamShape{};
+  if (band_count > 1) {
+    streams_refused_ = "several bands, decoded together through GDAL";
+  } else if (!plain_file_ || info_.overview >= 0) {
+    streams_refused_ = info_.overview >= 0 ? "an overview is read" : "not a plain local file";
+  } else if (info_.block_width > 0 && info_.block_height > 0) {
     const auto probe = [&](int unit_rows, TiffTileStreams::Inflater inflater, std::string* why) {
       StreamShape shape;
       if (auto streams = TiffTileStreams::open(ds, info_.path, info_.band, where_, why, unit_rows, inflater)) {
@@ -231,8 +438,27 @@ void RasterReader::set_up_decoding(GDALDatasetH ds, Decoding d) {
   blocks_.reset();
   decoder_.reset();
   streams_ = nullptr;
+  bands_decoder_ = nullptr;
   decoding_ = d;
   const BlockRows::Layout layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type};
+  if (d == Decoding::block_rows && info_.bands.size() > 1) {
+    // Several bands: a row of blocks of all of them, pixel-interleaved, decoded once (a
+    // pixel-interleaved file's block holds every band) and shared out as one band is.
+    std::vector<int> indices;
+    for (const auto& b : info_.bands) indices.push_back(b.index);
+    auto decoder = std::make_unique<GdalBandsDecoder>(
+        [this] { return dataset(); }, std::move(indices),
+        GdalBandsDecoder::Layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type}, where_,
+        info_.path);
+    bands_decoder_ = decoder.get();
+    decoder_ = std::move(decoder);
+    const auto n = static_cast<std::int64_t>(info_.bands.size());
+    blocks_ = std::make_unique<BlockRows>(
+        BlockRows::Layout{info_.width * n, info_.height, info_.block_width * static_cast<int>(n), info_.block_height,
+                          info_.type},
+        *decoder_, where_, info_.path, 1);
+    return;
+  }
   if (d == Decoding::block_rows) {
     spdlog::debug("{}: {} is decoded a whole row of blocks at a time", where_, info_.path);
     decoder_ = std::make_unique<GdalBlockDecoder>([this] { return band(); }, info_.block_height, info_.height, where_,
@@ -302,7 +528,8 @@ std::uint64_t RasterReader::block_bytes() const {
   std::uint64_t bytes = 0;
   const auto bw = static_cast<std::uint64_t>(std::max(1, info_.block_width));
   const auto bh = static_cast<std::uint64_t>(std::max(1, info_.block_height));
-  if (__builtin_mul_overflow(bw * bh, static_cast<std::uint64_t>(GDALGetDataTypeSizeBytes(info_.type)), &bytes)) {
+  const auto n = static_cast<std::uint64_t>(std::max<std::size_t>(1, info_.bands.size()));
+  if (__builtin_mul_overflow(bw * bh * n, static_cast<std::uint64_t>(GDALGetDataTypeSizeBytes(info_.type)), &bytes)) {
     return std::numeric_limits<std::uint64_t>::max();
   }
   return bytes;
@@ -312,16 +539,73 @@ std::size_t RasterReader::decoded_rows_bytes() const { return blocks_ ? strategy
 
 void RasterReader::read(const PixelWindow& w, double* out) {
   if (w.empty()) return;
+  if (info_.bands.size() > 1) {
+    // One band of several read together: the others' values are read and dropped.
+    thread_local std::vector<double> all;
+    all.resize(info_.bands.size() * static_cast<std::size_t>(w.cells()));
+    read_bands(w, all.data());
+    std::copy_n(all.data(), w.cells(), out);
+    return;
+  }
   if (blocks_) {
     blocks_->read(w.col0, w.row0, w.cols, w.rows, out);
   } else {
     read_through_gdal(w, out);
   }
-  if (info_.signed_byte) {
-    for (std::int64_t i = 0; i < w.cells(); ++i) {
-      if (out[i] > 127.0) out[i] -= 256.0;
+  finish_values(0, out, w.cells());
+}
+
+void RasterReader::read_bands(const PixelWindow& w, double* out) {
+  if (w.empty()) return;
+  const auto n = static_cast<std::int64_t>(info_.bands.size());
+  if (n == 1) {
+    read(w, out);
+    return;
+  }
+  const std::int64_t cells = w.cells();
+  if (blocks_) {
+    // Pixel-interleaved rows of blocks: a window of n times the columns, then one band after another.
+    thread_local std::vector<double> interleaved;
+    interleaved.resize(static_cast<std::size_t>(n * cells));
+    blocks_->read(w.col0 * n, w.row0, w.cols * n, w.rows, interleaved.data());
+    for (std::int64_t i = 0; i < cells; ++i) {
+      for (std::int64_t k = 0; k < n; ++k) out[k * cells + i] = interleaved[static_cast<std::size_t>(i * n + k)];
+    }
+  } else {
+    std::vector<int> indices;
+    for (const auto& b : info_.bands) indices.push_back(b.index);
+    const CPLErr err =
+        GDALDatasetRasterIO(dataset(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0),
+                            static_cast<int>(w.cols), static_cast<int>(w.rows), out, static_cast<int>(w.cols),
+                            static_cast<int>(w.rows), GDT_Float64, static_cast<int>(n), indices.data(), 0, 0, 0);
+    if (err != CE_None) {
+      throw_io_error(where_, "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" +
+                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + last_gdal_error("read error"));
     }
   }
+  for (std::int64_t k = 0; k < n; ++k) finish_values(static_cast<std::size_t>(k), out + k * cells, cells);
+}
+
+void RasterReader::finish_values(std::size_t band, double* values, std::int64_t count) const {
+  if (info_.signed_byte) {
+    for (std::int64_t i = 0; i < count; ++i) {
+      if (values[i] > 127.0) values[i] -= 256.0;
+    }
+  }
+  if (!info_.unpacked) return;
+  // Unpacked as xarray decodes CF packing: nodata is tested on the stored value, and becomes NaN.
+  const BandInfo& b = info_.bands[band];
+  const bool has_nodata = b.nodata.has_value();
+  const double nodata = b.nodata.value_or(0.0);
+  for (std::int64_t i = 0; i < count; ++i) {
+    const double v = values[i];
+    values[i] = (std::isnan(v) || (has_nodata && v == nodata)) ? std::numeric_limits<double>::quiet_NaN()
+                                                               : v * b.scale + b.offset;
+  }
+}
+
+std::int64_t RasterReader::multi_band_blocks_decoded() const {
+  return bands_decoder_ != nullptr ? bands_decoder_->blocks_decoded() : 0;
 }
 
 void RasterReader::read_native(const PixelWindow& w, std::byte* out) {
@@ -374,8 +658,9 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
     return fp;
   }
   if (info_.crs.empty()) {
-    throw_graph_error(where_,
-                      "option \"path\": " + info_.path + " has no CRS, so it cannot be placed on the grid's CRS");
+    throw_graph_error(where_, "option \"crs\": " + info_.path +
+                                  " has no CRS, so it cannot be placed on the grid's CRS; give the source a \"crs\" "
+                                  "(as gdalwarp -s_srs), e.g. \"crs\": \"EPSG:4326\" for latitude/longitude axes");
   }
   const SrsPtr src = make_srs(info_.crs);
   const SrsPtr dst = make_srs(grid_crs);
@@ -391,16 +676,127 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
   OCTDestroyCoordinateTransformation(ct);
   if (!ok) throw_graph_error(where_, "the extent of " + info_.path + " cannot be transformed into the grid's CRS");
   fp.extent = {xmin, ymin, xmax, ymax};
+  // The resolution gdalwarp would choose for this source alone in the grid's CRS.
+  const DatasetPtr ds = open();
+  GeoTransform src_gt = info_.gt;
+  void* transformer =
+      ds ? GDALCreateGenImgProjTransformer3(info_.crs.c_str(), src_gt.data(), grid_crs.c_str(), nullptr) : nullptr;
+  if (transformer != nullptr) {
+    double gt[6] = {};
+    double extents[4] = {};
+    int pixels = 0, lines = 0;
+    if (GDALSuggestedWarpOutput2(get(ds), GDALGenImgProjTransform, transformer, gt, &pixels, &lines, extents, 0) ==
+            CE_None &&
+        gt[1] > 0) {
+      fp.suggested_resolution = std::array<double, 2>{gt[1], std::fabs(gt[5])};
+    }
+    GDALDestroyGenImgProjTransformer(transformer);
+  }
   return fp;
 }
 
+void RasterReader::choose_overview(const Grid& grid) {
+  if (request_.overviews != "auto") {
+    info_.overview_reason = info_.overview_count > 0 ? "none: full resolution (overviews: none; the file has " +
+                                                           std::to_string(info_.overview_count) + ")"
+                                                     : "none: full resolution";
+    return;
+  }
+  if (info_.overview >= 0 || !info_.overview_reason.empty()) return;  // chosen by an earlier reader of this source
+  if (info_.overview_count == 0) {
+    info_.overview_reason = "full resolution (overviews: auto, but the file has none)";
+    return;
+  }
+  // gdalwarp -ovr AUTO (GDAL 3.6, gdalwarp_lib.cpp): the source pixels per grid cell that
+  // GDALSuggestedWarpOutput2 gives for the source in the grid's pixels, then the last overview
+  // whose ratio to full resolution is still below that (or within 0.1 of it).
+  const DatasetPtr ds = open();
+  GeoTransform src_gt = info_.gt;
+  GeoTransform dst_gt = grid.geotransform();
+  void* transformer = GDALCreateGenImgProjTransformer3(info_.crs.empty() ? nullptr : info_.crs.c_str(), src_gt.data(),
+                                                       grid.crs.empty() ? nullptr : grid.crs.c_str(), dst_gt.data());
+  double gt[6] = {};
+  double extents[4] = {};
+  int pixels = 0, lines = 0;
+  const bool suggested = ds && transformer != nullptr &&
+                         GDALSuggestedWarpOutput2(get(ds), GDALGenImgProjTransform, transformer, gt, &pixels, &lines,
+                                                  extents, 0) == CE_None;
+  if (transformer != nullptr) GDALDestroyGenImgProjTransformer(transformer);
+  if (!suggested || gt[1] <= 0) {
+    info_.overview_reason = "full resolution (overviews: auto, but GDAL suggests no output for the grid)";
+    return;
+  }
+  const double target = 1.0 / gt[1];
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.4g", target);
+  if (target <= 1.0) {
+    info_.overview_reason = std::string("full resolution (overviews: auto; the grid reads ") + ratio +
+                            " source pixels per cell across, not more than 1)";
+    return;
+  }
+  GDALRasterBandH band = GDALGetRasterBand(get(ds), info_.band);
+  const auto full = static_cast<double>(GDALGetRasterBandXSize(band));
+  const int count = GDALGetOverviewCount(band);
+  int level = -1;
+  for (; level < count - 1; ++level) {
+    const double here = level < 0 ? 1.0 : full / GDALGetRasterBandXSize(GDALGetOverview(band, level));
+    const double next = full / GDALGetRasterBandXSize(GDALGetOverview(band, level + 1));
+    if (here < target && next > target) break;
+    if (std::fabs(here - target) < 1e-1) break;
+  }
+  if (level < 0) {
+    info_.overview_reason = std::string("full resolution (overviews: auto; ") + ratio +
+                            " source pixels per cell across, below the first overview's ratio)";
+    return;
+  }
+  info_.overview = level;
+  const DatasetPtr ovr = open();
+  if (!ovr) {
+    throw_graph_error(where_, "option \"overviews\": GDAL cannot open overview level " + std::to_string(level) +
+                                  " of " + info_.path + ": " + last_gdal_error("unknown error"));
+  }
+  read_geometry(get(ovr));
+  info_.overview_reason = "overview level " + std::to_string(level) + " (" + std::to_string(info_.width) + " x " +
+                          std::to_string(info_.height) + "), as gdalwarp -ovr AUTO: " + ratio +
+                          " source pixels per cell across";
+  handles_.clear();
+  warper_handles_.clear();
+  make_warper_vrt();
+  if (forced_ && *forced_ != Decoding::block_rows && *forced_ != Decoding::gdal_cache) {
+    throw_graph_error(where_, std::string("option \"decoding\": ") + decoding_name(*forced_) +
+                                  " reads full resolution only, and overviews: auto reads overview level " +
+                                  std::to_string(level) + " of " + info_.path +
+                                  " (use block_rows, gdal_cache or auto)");
+  }
+  survey_decoding(get(ovr));
+}
+
 std::vector<std::string> RasterReader::describe() const {
+  std::string bands;
+  for (const auto& b : info_.bands) bands += (bands.empty() ? "" : ", ") + std::to_string(b.index);
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%s band %d: %lld x %lld %s%s, pixel %.9g x %.9g, nodata %s", info_.path.c_str(),
-                info_.band, static_cast<long long>(info_.width), static_cast<long long>(info_.height),
-                GDALGetDataTypeName(info_.type), info_.signed_byte ? " (signed: Int8)" : "", info_.gt[1], -info_.gt[5],
+  std::snprintf(buf, sizeof buf, "%s band%s %s: %lld x %lld %s%s, pixel %.9g x %.9g, nodata %s", info_.path.c_str(),
+                info_.bands.size() > 1 ? "s" : "", bands.c_str(), static_cast<long long>(info_.width),
+                static_cast<long long>(info_.height), GDALGetDataTypeName(info_.type),
+                info_.signed_byte ? " (signed: Int8)" : "", info_.gt[1], -info_.gt[5],
                 info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
   std::vector<std::string> lines{buf};
+  if (!info_.variables.empty()) lines.push_back("variables in the file: " + joined(info_.variables));
+  if (info_.crs_given) lines.push_back("CRS from option crs (as gdalwarp -s_srs): " + hooks().crs_label(info_.crs));
+  for (const auto& b : info_.bands) {
+    if (b.scale == 1.0 && b.offset == 0.0) continue;
+    char packed[160];
+    std::snprintf(
+        packed, sizeof packed, "band %d: scale %.9g, offset %.9g, %s", b.index, b.scale, b.offset,
+        info_.unpacked ? "unpacked to Float64 (nodata tested on the stored value)" : "not unpacked (unpack: false)");
+    lines.emplace_back(packed);
+  }
+  lines.push_back(
+      "overviews: " +
+      (info_.overview_reason.empty()
+           ? std::string(info_.overview_count > 0 ? "none (the file has " + std::to_string(info_.overview_count) + ")"
+                                                  : "none")
+           : info_.overview_reason));
   const auto mib = [](std::size_t bytes) { return std::to_string((bytes + (std::size_t{1} << 19)) >> 20) + " MiB"; };
   std::string line = std::string("decoding: ") + decoding_name(decoding_) + ", " + decoding_description(decoding_);
   if (streams_) {

@@ -1,5 +1,6 @@
 #pragma once
-// The reading of one band of a raster file that GDAL can open: what raster_source hands the
+// The reading of the bands of a raster dataset that GDAL can open (a file, a container's
+// variable, an archive member, an overview level): what raster_source hands the
 // nodes that read it (as its payload, and to their prepare() through ReaderSource), so that
 // edges carry a reader, not a node to down-cast. Readers read exactly the source window each
 // tile needs, each thread with its own dataset handle (GDAL handles are not thread-safe), from
@@ -7,6 +8,8 @@
 #include <oneapi/tbb/enumerable_thread_specific.h>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "nodes/common/block_decoder.hpp"
 #include "nodes/common/block_rows.hpp"
@@ -18,25 +21,53 @@
 
 namespace rasterflow::nodes {
 
+// What raster_source asks of its reader (its options).
+struct SourceRequest {
+  std::string path;                       // a file or any GDAL dataset name
+  std::optional<std::string> variable;    // a container's subdataset, by variable name
+  std::vector<std::string> bands{"1"};    // band numbers, or {"all"}
+  std::optional<std::string> band_names;  // number | description | metadata:KEY (absent: number)
+  std::optional<double> nodata;           // overrides the file's
+  std::optional<std::string> crs;         // the source's CRS, overriding the file's (gdalwarp -s_srs)
+  bool unpack = true;                     // apply the bands' scale and offset
+  std::string overviews = "none";         // none | auto
+};
+
+// One band read.
+struct BandInfo {
+  int index = 1;                 // 1-based, in the dataset read
+  std::string label;             // what names its column: its number, description or metadata item
+  std::optional<double> nodata;  // packed (as stored), from the file or the node's `nodata` option
+  double scale = 1;              // value = stored * scale + offset, when unpacked
+  double offset = 0;
+};
+
 struct RasterInfo {
-  std::string path;
-  int band = 1;
-  std::int64_t width = 0;
+  std::string path;  // the dataset read (the subdataset when `variable` picked one)
+  int band = 1;      // the first band read (bands.front().index)
+  std::vector<BandInfo> bands;
+  std::vector<std::string> variables;  // the container's variables, when it has several
+  std::int64_t width = 0;              // of the level read (an overview with overviews: auto)
   std::int64_t height = 0;
   GeoTransform gt{};
-  std::string crs;  // WKT, "" when the file has none
-  GDALDataType type = GDT_Unknown;
-  std::optional<double> nodata;  // from the file or the node's `nodata` option
-  bool signed_byte = false;      // GDAL 3.6's Int8: Byte with PIXELTYPE=SIGNEDBYTE
-  int block_width = 0;           // the file's native tiling (strips: width x rows per strip)
+  std::string crs;  // WKT, "" when the file has none and no `crs` was given
+  bool crs_given = false;
+  GDALDataType type = GDT_Unknown;  // as stored
+  std::optional<double> nodata;     // the first band's
+  bool signed_byte = false;         // GDAL 3.6's Int8: Byte with PIXELTYPE=SIGNEDBYTE
+  bool unpacked = false;            // values are unpacked (some band has a scale or offset, and unpack is on)
+  int block_width = 0;              // the file's native tiling (strips: width x rows per strip)
   int block_height = 0;
+  int overview = -1;  // the overview level read, -1: full resolution
+  int overview_count = 0;
+  std::string overview_reason;  // why that level (overviews: auto)
 };
 
 class RasterReader final {
  public:
-  // Opens band `band` of `path`; `nodata` overrides the file's; `where` names the node in
-  // errors. Throws GraphError (exit 2) for anything that makes the file unreadable.
-  RasterReader(std::string path, int band, std::optional<double> nodata, std::string where);
+  // Opens the bands `request` asks for; `where` names the node in errors. Throws GraphError
+  // (exit 2) for anything that makes the file unreadable.
+  RasterReader(SourceRequest request, std::string where);
   RasterReader(const RasterReader&) = delete;
   RasterReader& operator=(const RasterReader&) = delete;
   SourceFootprint footprint(const std::string& grid_crs) const;
@@ -46,6 +77,25 @@ class RasterReader final {
   void prepare(int threads, std::uint64_t memory_limit);
 
   const RasterInfo& info() const { return info_; }
+  std::size_t band_count() const { return info_.bands.size(); }
+  // What names each band's column after its reader's id: nothing (one plain column) for one
+  // band without band_names, else each band's label.
+  std::vector<std::string> column_suffixes() const {
+    std::vector<std::string> out;
+    if (info_.bands.size() == 1 && !request_.band_names) return out;
+    for (const auto& b : info_.bands) out.push_back(b.label);
+    return out;
+  }
+  // The type values have once read: Float64 when unpacked, else the stored type.
+  GDALDataType value_type() const { return info_.unpacked ? GDT_Float64 : info_.type; }
+  // The nodata value the kernels test band k's values against: none when unpacked (nodata
+  // became NaN as it was read), else the band's.
+  std::optional<double> kernel_nodata(std::size_t k) const {
+    return info_.unpacked ? std::nullopt : info_.bands[k].nodata;
+  }
+  // With overviews: auto, reads the overview level gdalwarp -ovr AUTO would read for `grid`
+  // (before the run, before any read).
+  void choose_overview(const Grid& grid);
   // This thread's handle on the dataset (opened on first use).
   GDALDatasetH dataset();
   GDALRasterBandH band();
@@ -53,16 +103,26 @@ class RasterReader final {
   // `nan_is_only_nodata()` (a floating source with a numeric nodata value is seen through a
   // VRT that turns that value into NaN, so that NaN and nodata are both left out).
   GDALDatasetH warper_dataset();
-  int warper_band() const { return warper_vrt_.empty() ? info_.band : 1; }
+  int warper_band(std::size_t k = 0) const {
+    return warper_vrt_.empty() ? info_.bands[k].index : static_cast<int>(k) + 1;
+  }
   bool nan_is_only_nodata() const { return !warper_vrt_.empty(); }
   // Reads `window` of the band as doubles into `out` (row-major, window.cols x window.rows):
   // from the shared decoded block rows, or straight through GDAL when the file's blocks are
   // too large to hold a row of them (then GDAL's cache serves the repeated reads).
   void read(const PixelWindow& window, double* out);
   // The same in the file's own type (info().type; GDAL 3.6's signed Byte as its bytes), without
-  // a conversion pass: `out` holds window.cells() samples of sample_bytes() each.
+  // a conversion pass: `out` holds window.cells() samples of sample_bytes() each. One band
+  // read, values as stored (not unpacked): see reads_native().
   void read_native(const PixelWindow& window, std::byte* out);
   int sample_bytes() const { return GDALGetDataTypeSizeBytes(info_.type); }
+  // Whether read_native() gives this source's values: one band, not unpacked.
+  bool reads_native() const { return info_.bands.size() == 1 && !info_.unpacked; }
+  // Every band's values over `window`, band after band (band_count() x window.cells()), each
+  // block decoded once for all of them.
+  void read_bands(const PixelWindow& window, double* out);
+  // Blocks decoded for several bands at once (each once for all bands), for tests.
+  std::int64_t multi_band_blocks_decoded() const;
   // Keeps the block rows covering source rows [row0, row1) decoded while the result lives (a
   // tile's reads), so that the strips of one tile never decode a block row twice.
   BlockRows::Hold hold(std::int64_t row0, std::int64_t row1);
@@ -90,8 +150,12 @@ class RasterReader final {
   // Rows of tiles kept above the highest asked for, for tiles that start late, at most.
   static constexpr std::size_t kStreamKeptBytes = std::size_t{8} << 20;
   void make_warper_vrt();
-  void open_source(std::optional<double> given_nodata);  // the constructor's work, whose allocation failures it names
-  std::uint64_t block_bytes() const;                     // one of the file's blocks, decoded (saturating)
+  void open_source();                   // the constructor's work, whose allocation failures it names
+  DatasetPtr open_checked();            // the dataset named by the path (and variable), or GraphError
+  void select_bands(GDALDatasetH ds);   // info_.bands from the request
+  void read_geometry(GDALDatasetH ds);  // size, geotransform, blocks of the level read
+  void finish_values(std::size_t band, double* values, std::int64_t count) const;  // signed bytes, unpacking
+  std::uint64_t block_bytes() const;  // one of the file's blocks, decoded (saturating)
   std::size_t padded_width() const;
   // What the streams of one strategy would be, found when the file is opened.
   struct StreamShape {
@@ -105,10 +169,13 @@ class RasterReader final {
   std::size_t strategy_bytes(Decoding d) const;
   int stream_rows_kept(Decoding d) const;
   DatasetPtr open() const;
+  bool plain_file_ = false;  // a plain local file at full resolution (the only kind the TIFF streams read)
+  const GdalBandsDecoder* bands_decoder_ = nullptr;   // decoder_, when several bands share blocks_
   void survey_decoding(GDALDatasetH ds);              // the constructor's: the strategies the file allows
   void set_up_decoding(GDALDatasetH ds, Decoding d);  // builds the decoder of `d`
   void read_through_gdal(const PixelWindow& window, double* out);
   [[noreturn]] void fail_gdal_read(const PixelWindow& window) const;  // names the rows and blocks read
+  SourceRequest request_;
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
   std::string warper_vrt_;  // VRT XML, or "" when the file itself is used

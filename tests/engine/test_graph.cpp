@@ -43,7 +43,7 @@ TEST_CASE("Graph.Load.ValidGraphInTopologicalOrder") {
   CHECK(g.grid.resolution.value()[0] == 0.5);
   // Input paths are relative to the graph file's folder; defaults are bound.
   CHECK(g.nodes[0].options.str("path") == "graphs/a.tif");
-  CHECK(g.nodes[0].options.integer("band") == 1);
+  CHECK(g.nodes[0].options.strings("band") == std::vector<std::string>{"1"});
   CHECK(g.nodes[2].options.str("drop") == "all_nodata");
 }
 
@@ -87,7 +87,8 @@ TEST_CASE("Graph.Errors.BadOptionValueListsChoices") {
 
 TEST_CASE("Graph.Errors.WrongOptionType") {
   CHECK(graph_error(replace(kValid, "\"path\": \"a.tif\"", "\"path\": \"a.tif\", \"band\": \"one\""))
-            .find("option \"band\": expected an integer, got a string") != std::string::npos);
+            .find("option \"band\": expected an integer >= 1, a list of them or \"all\", got a string") !=
+        std::string::npos);
   CHECK(graph_error(replace(kValid, "\"path\": \"a.tif\"", "\"path\": \"a.tif\", \"band\": 0"))
             .find("option \"band\": 0 is out of range") != std::string::npos);
   CHECK(graph_error(replace(kValid, "\"path\": \"a.tif\"", "\"path\": 3")).find("option \"path\": expected a string") !=

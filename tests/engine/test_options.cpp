@@ -157,7 +157,8 @@ TEST_CASE("Options.Bind.TypeMismatchSameThroughTheRegistryAsThroughTheGraph") {
     {"id": "m", "type": "merge", "inputs": ["a"]},
     {"id": "out", "type": "csv_sink", "inputs": ["m"], "path": "out.csv"}]})";
   const std::string expected =
-      "graphs/g.json: node \"a_src\" (raster_source): option \"band\": expected an integer, got a string";
+      "graphs/g.json: node \"a_src\" (raster_source): option \"band\": expected an integer >= 1, a list of them or "
+      "\"all\", got a string";
   CHECK_THROWS_WITH_AS(parse_graph(graph, "graphs/g.json"), expected.c_str(), GraphError);
   NodeSpec spec;
   spec.id = "a_src";

@@ -65,7 +65,7 @@ TEST_CASE("Catalogue.Sources" * doctest::timeout(120)) {
   EXPECT_REFUSED(2, graph_with("data/temperature.tif", R"(, "band": 4)"), "", "node \"t_src\"",
                  "option \"band\": band 4 does not exist");
   EXPECT_REFUSED(2, graph_with("data/temperature.tif", R"(, "band": "two")"), "",
-                 "option \"band\": expected an integer, got a string");
+                 "option \"band\": expected an integer >= 1, a list of them or \"all\", got a string");
   EXPECT_REFUSED(2, graph_with("/vsicurl/http://example.com/t.tif"), "", "node \"t_src\"", "refused by default",
                  "engine.allow_vsi");
 }

@@ -100,7 +100,7 @@ TEST_CASE("Cli.Nodes.ListsEveryTypeWithItsOptions") {
   for (const char* type : {"raster_source:", "resample:", "merge:", "csv_sink:"})
     CHECK(out.find(type) != std::string::npos);
   CHECK(out.find("inputs: 1 (source, from raster_source)") != std::string::npos);
-  CHECK(out.find("band            integer, default 1; >= 1") != std::string::npos);
+  CHECK(out.find("band            integer, list or \"all\", default 1") != std::string::npos);
   CHECK(out.find("path            input path, required") != std::string::npos);
   CHECK(out.find("drop            string, default \"all_nodata\"; one of: all_nodata, any_nodata, none") !=
         std::string::npos);

@@ -27,6 +27,12 @@ struct TileAlignment {
   std::int64_t phase = 0;
 };
 
+// An input path as the graph gives it, resolved (see EngineHooks::resolve_input_path).
+struct ResolvedInput {
+  std::string path;     // as the node will open it
+  bool remote = false;  // reaches the network or a virtual file system (refused unless engine.allow_vsi)
+};
+
 struct EngineHooks {
   // CRS text (EPSG:4326, WKT, PROJ string) to the form sources compare with; throws GraphError
   // naming `where` when it is not understood.
@@ -35,6 +41,10 @@ struct EngineHooks {
   std::function<std::string(const std::string& crs)> crs_label;
   // Sets the bytes of the cache sources read through (the engine sizes it inside the budget).
   std::function<void(std::uint64_t bytes)> set_read_cache_bytes;
+  // An input path's local file part made relative to `base` (the graph file's folder), in
+  // names that hold more than a file (GDAL's `NETCDF:"f.nc":pr`, `/vsizip/a.zip/b.tif`).
+  // Without a registration: a plain path, remote when it starts with /vsi or holds "://".
+  std::function<ResolvedInput(const std::string& text, const std::filesystem::path& base)> resolve_input_path;
   // The grid of a graph from its `grid` section and its (built) nodes; throws GraphError
   // naming `where` (the graph file's grid section) or the node at fault.
   std::function<GridDecision(const GridSpec& spec, const std::string& where, std::span<Node* const> nodes)>

@@ -132,6 +132,7 @@ class OptionDecl {
   OptionDecl& input_path();   // string members: a file read, relative to the graph file's folder
   OptionDecl& output_path();  // string members: a file written, relative to --output-dir
   OptionDecl& secret();       // string members: masked wherever it is shown or stored
+  OptionDecl& index_list();   // list members: an integer, a list of integers or "all" (JSON 3, [1, 2], "all")
 
  private:
   OptionSpec& spec();

@@ -20,6 +20,7 @@ enum class OptionType {
   input_path,   // a file read by the node; relative to the graph file's folder
   output_path,  // a file written by the node; relative to --output-dir
   secret,       // a string never shown whole (a URL with a password): masked in plans, logs, metrics
+  index_list,   // an integer, a list of integers or "all" (1-based indices such as bands), kept as strings
 };
 const char* to_string(OptionType type);
 // What a value of the type must be, as error messages say it ("an integer", "true or false").
