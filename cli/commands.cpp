@@ -327,20 +327,23 @@ void agree_on_failure(RunSession& session) {
   if (stops_all) world.notify_failure();
   const int first = world.first_failed(stops_all);
   if (first < 0) return;
+  // Whether a signal stopped any rank (collective: any): then every rank exits as interrupted
+  // (130); when ranks only failed, every rank exits 1, whichever rank's exit mpirun reports.
+  const bool signalled = session.interrupted && !stopped_by_peer;
+  const bool any_signalled = world.any(signalled);
   // A resume needs every rank's checkpoint: when one rank kept none, no rank keeps its own
   // (collective: any, on every rank that gets here, which is all or none).
   if (world.any(resume_hint(session).empty())) discard_checkpoint(session);
   // Every rank removes its band file; the output never appears under its final name.
   std::error_code ec;
   for (const auto& out : session.summary.outputs) std::filesystem::remove(out, ec);
-  const bool signalled = session.interrupted && !stopped_by_peer;
   if (session.recorder) {
-    session.recorder->finish(signalled ? "interrupted" : "failed",
-                             "rank " + std::to_string(first) + (signalled ? " was interrupted" : " failed"),
+    session.recorder->finish(any_signalled ? "interrupted" : "failed",
+                             "rank " + std::to_string(first) + (any_signalled ? " was interrupted" : " failed"),
                              std::chrono::seconds(5), rank == 0);
   }
   if (signalled) throw Interrupted("rank " + std::to_string(rank) + ": " + session.failure + resume_hint(session));
-  if (session.interrupted)
+  if (session.interrupted && any_signalled)
     throw Interrupted("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
                       " was interrupted or failed" + resume_hint(session));
   if (stops_all) throw RunError("rank " + std::to_string(rank) + ": " + session.failure + resume_hint(session));
@@ -459,7 +462,8 @@ void print_summary(RunSession& session) {
 }
 
 // The MPI collectives, in the same order on every rank: first_failed (start), broadcast
-// (experiment id, with metrics), first_failed (end; after a failure, any: the checkpoints kept),
+// (experiment id, with metrics), first_failed (end; after a failure, any: a rank signalled, any:
+// the checkpoints kept),
 // each sink's gather, barrier.
 int cmd_run(const RunArgs& a, World* world) {
   // From the start: a SIGTERM while the graph is set up stops the run before its first tile.
