@@ -101,6 +101,7 @@ struct RunSession {
   std::string failure;  // the run's error message; empty when it succeeded
   bool interrupted = false;
   std::optional<Checkpoint> resumed;  // the checkpoint a --resume run continues
+  bool band_from_start = false;       // MPI --resume: this rank had no checkpoint (set_up)
   std::exception_ptr error;
 };
 
@@ -191,6 +192,18 @@ void set_up(RunSession& session) {
                  pipeline.grid().height, band.input_pixels / 1e6);
   }
   // Never over an interrupted run's checkpoint; with --resume, only over a matching one.
+  // Under MPI a rank with no checkpoint of its own (a job killed before this rank saved its
+  // first one, or while the ranks removed theirs) writes its band from its first row while the
+  // others resume theirs: each band's bytes depend only on its rows. start_all_or_none()
+  // refuses --resume when no rank has a checkpoint.
+  std::error_code exists_ec;
+  const std::filesystem::path checkpoint = pipeline.checkpoint_path();
+  if (world && a.resume && !checkpoint.empty() && pipeline.checkpoint_refusal().empty() &&
+      !std::filesystem::exists(checkpoint, exists_ec)) {
+    session.resumed = pipeline.prepare_checkpoint(false);
+    session.band_from_start = true;
+    return;
+  }
   session.resumed = pipeline.prepare_checkpoint(a.resume);
 }
 
@@ -218,7 +231,11 @@ std::string resume_command(const RunSession& session) {
 void discard_checkpoint(const RunSession& session) {
   if (!session.pipeline) return;
   std::error_code ec;
-  std::filesystem::remove(session.pipeline->checkpoint_path(), ec);
+  const std::filesystem::path checkpoint = session.pipeline->checkpoint_path();
+  if (!checkpoint.empty()) {
+    std::filesystem::remove(checkpoint, ec);
+    std::filesystem::remove(checkpoint.string() + ".tmp", ec);  // a killed run's temporary
+  }
   for (SinkNode* sink : session.pipeline->sinks()) {
     if (const ResumableSink* r = sink->resumable()) std::filesystem::remove(r->written().partial, ec);
   }
@@ -251,6 +268,17 @@ void start_all_or_none(RunSession& session) {
     if (first >= 0) {
       throw RunError("rank " + std::to_string(session.rank) + ": stopped because rank " + std::to_string(first) +
                      " could not start (its error is above)");
+    }
+    // --resume: some rank's checkpoint, or nothing to resume (collective: any, on every rank).
+    if (session.args.resume && !session.world->any(session.resumed.has_value())) {
+      throw UsageError("--resume: no checkpoint at " + session.pipeline->checkpoint_path().string() +
+                       " nor at any other rank's (the run finished, was never interrupted, or wrote its outputs "
+                       "elsewhere: check --output-dir)");
+    }
+    if (session.band_from_start) {
+      spdlog::warn("--resume: no checkpoint at {}: this rank writes its band from its first row, the others "
+                   "resume theirs",
+                   session.pipeline->checkpoint_path().string());
     }
   }
 }
@@ -364,6 +392,8 @@ void gather_outputs(RunSession& session) {
     path.resize(path.size() - session.options.output_suffix.size());
     return path;
   };
+  const std::filesystem::path checkpoint = session.pipeline->checkpoint_path();
+  std::error_code ec;
   try {
     for (SinkNode* sink : session.pipeline->sinks()) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -377,14 +407,22 @@ void gather_outputs(RunSession& session) {
       }
     }
   } catch (const std::exception& e) {
-    std::error_code ec;
-    for (const auto& out : s.outputs) {  // the bands not gathered yet
-      std::filesystem::remove(out, ec);
+    for (const auto& out : s.outputs) {  // the outputs not gathered yet
       if (rank == 0) std::filesystem::remove(final_of(out) + ".partial", ec);
     }
+    // The bands are complete: with this rank's checkpoint they are kept, and --resume gathers
+    // them again without computing anything (a disk that filled up while gathering).
+    const std::string hint = resume_hint(session);
+    if (hint.empty()) discard_checkpoint(session);
     if (session.recorder) session.recorder->finish("failed", e.what(), std::chrono::seconds(5), rank == 0);
-    throw;
+    if (hint.empty()) throw;
+    throw RunError(std::string(e.what()) + hint);
   }
+  // Every output is under its final name (rank 0 renamed them and every rank learned it in each
+  // gather): the checkpoint first, then the band files it names, so that a job killed in
+  // between never leaves a checkpoint naming a band file that is gone.
+  std::filesystem::remove(checkpoint, ec);
+  discard_checkpoint(session);
 }
 
 // --report: the run's HTML report (rank 0's figures under MPI).

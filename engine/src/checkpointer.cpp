@@ -85,6 +85,8 @@ std::int64_t Checkpointer::next_row() const {
 void Checkpointer::remove() noexcept {
   std::error_code ec;
   std::filesystem::remove(file_, ec);
+  // A checkpoint being written when an earlier run was killed (write_checkpoint's temporary).
+  std::filesystem::remove(file_.string() + ".tmp", ec);
 }
 
 }  // namespace rasterflow::detail

@@ -379,8 +379,13 @@ void Runner::open_sinks() {
   start_row_ = resume ? resume->next_row : m_.band().first;
   if (resume) {
     for (std::size_t k = 0; k < resumable.size(); ++k) resumable[k]->reopen(resume->sinks[k].state);
-    spdlog::info("resuming from {}: rows {}-{} were written, continuing at row {}", m_.checkpoint_file().string(),
-                 m_.band().first, start_row_ - 1, start_row_);
+    if (start_row_ > m_.band().first) {
+      spdlog::info("resuming from {}: rows {}-{} were written, continuing at row {}", m_.checkpoint_file().string(),
+                   m_.band().first, start_row_ - 1, start_row_);
+    } else {
+      spdlog::info("resuming from {}: no row was written yet, continuing at row {}", m_.checkpoint_file().string(),
+                   start_row_);
+    }
   } else {
     // Never over an interrupted run's checkpoint (the command line says so before running;
     // embedders get the same guarantee here).
@@ -480,10 +485,15 @@ RunSummary Runner::run() {
     // Cancelled after the last tile was admitted counts too: nothing is committed once asked to stop.
     if (interrupted_ || cancelled()) {
       if (stop_sinks(true)) {
-        throw Interrupted("interrupted: rows " + std::to_string(m_.band().first) + "-" +
-                          std::to_string(checkpointer_->next_row() - 1) + " of " + std::to_string(m_.band().first) +
-                          "-" + std::to_string(m_.band().second - 1) + " are written; the checkpoint " +
-                          checkpointer_->file().string() + " and the partial outputs are kept for --resume");
+        const std::int64_t first = m_.band().first;
+        const std::int64_t next = checkpointer_->next_row();
+        const std::string band = std::to_string(first) + "-" + std::to_string(m_.band().second - 1);
+        throw Interrupted("interrupted: " +
+                          (next > first ? "rows " + std::to_string(first) + "-" + std::to_string(next - 1) + " of " +
+                                              band + " are written"
+                                        : "none of rows " + band + " is written yet") +
+                          "; the checkpoint " + checkpointer_->file().string() +
+                          " and the partial outputs are kept for --resume");
       }
       throw Interrupted("interrupted: the run was cancelled; no output was written under its final name");
     }
@@ -495,8 +505,11 @@ RunSummary Runner::run() {
       if (checkpointer_) checkpointer_->remove();
       throw;
     }
-    // The outputs are under their final names: the checkpoint has served.
-    if (checkpointer_) checkpointer_->remove();
+    // The outputs are under their final names: the checkpoint has served. Under MPI the bands
+    // are complete but not yet gathered: the caller removes the checkpoint once every sink's
+    // gather() has put the output under its final name (a job killed while gathering resumes
+    // with nothing left to compute and gathers again).
+    if (checkpointer_ && m_.options.ranks <= 1) checkpointer_->remove();
   }
   RunSummary summary = summarize();
   for (auto& o : observers_) o->on_finish(summary);

@@ -41,7 +41,16 @@ void FileSink::write_bytes(std::string_view bytes, std::uint64_t rows) {
   rows_.fetch_add(rows);
 }
 
-void FileSink::commit() { file_.commit(); }
+void FileSink::commit() {
+  // A rank's band stays `<band>.partial` until gather() has put the whole output under its final
+  // name: the checkpoint that names it stays valid until then (docs/hpc.md).
+  if (!final_.empty()) {
+    file_.sync();
+    file_.keep();
+    return;
+  }
+  file_.commit();
+}
 
 void FileSink::abort() noexcept { file_.abort(); }
 
@@ -64,19 +73,19 @@ void FileSink::suspend() noexcept { file_.keep(); }
 SinkNode::Gathered FileSink::gather(Ranks& ranks) {
   // Every rank's band file into <final>.partial at its offset (MPI-IO), then rank 0 renames it
   // once every rank has written its part; every rank learns whether that worked, so all of
-  // them fail or go on together.
-  const std::filesystem::path& band = file_.path();
+  // them fail or go on together. The band files (`<band>.partial`, which a checkpoint may name)
+  // are left to the caller, who removes them with the checkpoint once every sink has gathered,
+  // or keeps both to resume a failed gather.
+  const std::filesystem::path& band = file_.partial();
   const std::filesystem::path partial = final_.string() + ".partial";
   std::error_code ec;
   std::uint64_t total = 0;
   try {
     total = ranks.concatenate(band, partial);
   } catch (...) {
-    std::filesystem::remove(band, ec);
     if (ranks.rank() == 0) std::filesystem::remove(partial, ec);
     throw;
   }
-  std::filesystem::remove(band, ec);
   if (ranks.rank() == 0) std::filesystem::rename(partial, final_, ec);
   if (ranks.broadcast(ranks.rank() == 0 && ec ? 1 : 0) != 0) {
     const std::string why = ranks.rank() == 0 ? ": " + ec.message() : "";
