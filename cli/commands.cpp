@@ -276,9 +276,10 @@ void start_all_or_none(RunSession& session) {
                        "elsewhere: check --output-dir)");
     }
     if (session.band_from_start) {
-      spdlog::warn("--resume: no checkpoint at {}: this rank writes its band from its first row, the others "
-                   "resume theirs",
-                   session.pipeline->checkpoint_path().string());
+      spdlog::warn(
+          "--resume: no checkpoint at {}: this rank writes its band from its first row, the others "
+          "resume theirs",
+          session.pipeline->checkpoint_path().string());
     }
   }
 }
@@ -408,6 +409,7 @@ void gather_outputs(RunSession& session) {
     }
   } catch (const std::exception& e) {
     for (const auto& out : s.outputs) {  // the outputs not gathered yet
+      std::filesystem::remove(out, ec);  // a band under its own name (raster_sink's raw rows)
       if (rank == 0) std::filesystem::remove(final_of(out) + ".partial", ec);
     }
     // The bands are complete: with this rank's checkpoint they are kept, and --resume gathers

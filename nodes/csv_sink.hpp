@@ -33,10 +33,11 @@ class CsvSink final : public FileSink {
   void write(const TileRequest& tile, const PayloadPtr& data) override;
   std::vector<std::string> describe() const override;
   ResourceNeeds resources() const override;
-  // Plain CSV text is written in tile order: an interrupted run resumes by cutting the file back.
-  // Compressed output (a gzip member or zstd frame per tile) is not resumable yet: no test covers
-  // cutting it back, so --resume refuses it (docs/hpc.md).
-  ResumableSink* resumable() override { return compressor_ ? nullptr : this; }
+  // Written in tile order, so an interrupted run resumes by cutting the file back to its length
+  // after a tile: plain text, and compressed output too, whose tiles are whole gzip members or
+  // zstd frames (a length after a tile ends one; the members or frames appended after it make
+  // one valid stream, decompressing to the plain CSV). docs/hpc.md.
+  ResumableSink* resumable() override { return this; }
 
  private:
   // The most one row can take: the widest x and y, and each value (<= 24 characters for a

@@ -488,12 +488,12 @@ RunSummary Runner::run() {
         const std::int64_t first = m_.band().first;
         const std::int64_t next = checkpointer_->next_row();
         const std::string band = std::to_string(first) + "-" + std::to_string(m_.band().second - 1);
-        throw Interrupted("interrupted: " +
-                          (next > first ? "rows " + std::to_string(first) + "-" + std::to_string(next - 1) + " of " +
-                                              band + " are written"
-                                        : "none of rows " + band + " is written yet") +
-                          "; the checkpoint " + checkpointer_->file().string() +
-                          " and the partial outputs are kept for --resume");
+        throw Interrupted(
+            "interrupted: " +
+            (next > first
+                 ? "rows " + std::to_string(first) + "-" + std::to_string(next - 1) + " of " + band + " are written"
+                 : "none of rows " + band + " is written yet") +
+            "; the checkpoint " + checkpointer_->file().string() + " and the partial outputs are kept for --resume");
       }
       throw Interrupted("interrupted: the run was cancelled; no output was written under its final name");
     }

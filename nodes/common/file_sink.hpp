@@ -3,7 +3,9 @@
 // `<path>` only by commit(), removed by abort()), written serially in tile order, with byte and
 // row accounting for the run summary. Under MPI each rank writes its band to a rank-local file
 // and gather() concatenates the bands in rank order: right for any output whose bands are
-// byte ranges of the whole (CSV text); sinks whose files are not override gather().
+// byte ranges of the whole (CSV text); sinks whose files are not override gather(). A band is
+// committed by syncing it, not renaming it: it stays `<band>.partial`, the file its checkpoint
+// names, until the caller removes both once every sink has gathered (docs/hpc.md).
 #include <atomic>
 #include <filesystem>
 #include <string_view>

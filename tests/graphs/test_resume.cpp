@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -97,9 +98,11 @@ std::string describe_processes(const std::vector<pid_t>& pids) {
 // Runs `command` (through sh, in a session of its own) and, when `sig` is not 0, sends it to
 // `target` after `after`. Waits at most `deadline` for the command and every process it started
 // (orphaned MPI ranks included) to end; what is left then is killed and named in `hung`.
+// With `started` files, `after` counts from the moment the first of them exists (a run's first
+// checkpoint: the moment its writing starts, however slow the machine is today).
 Stopped run_job(const std::string& command, const fs::path& log, int sig = 0,
                 std::chrono::milliseconds after = std::chrono::milliseconds(0), Target target = Target::group,
-                std::chrono::seconds deadline = std::chrono::seconds(90)) {
+                const std::vector<fs::path>& started = {}, std::chrono::seconds deadline = std::chrono::seconds(90)) {
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -111,12 +114,25 @@ Stopped run_job(const std::string& command, const fs::path& log, int sig = 0,
   int status = 0;
   bool reaped = false;
   if (sig != 0) {
-    std::this_thread::sleep_for(after);
-    reaped = ::waitpid(pid, &status, WNOHANG) == pid;
+    const auto has_started = [&] {
+      for (const auto& f : started)
+        if (fs::exists(f)) return true;
+      return started.empty();
+    };
+    while (!has_started() && !reaped && std::chrono::steady_clock::now() - start < deadline) {
+      reaped = ::waitpid(pid, &status, WNOHANG) == pid;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (!reaped) std::this_thread::sleep_for(after);
+    reaped = reaped || ::waitpid(pid, &status, WNOHANG) == pid;
     if (!reaped) {
       switch (target) {
-        case Target::group: ::kill(-pid, sig); break;
-        case Target::launcher: ::kill(pid, sig); break;
+        case Target::group:
+          ::kill(-pid, sig);
+          break;
+        case Target::launcher:
+          ::kill(pid, sig);
+          break;
         case Target::job:
         case Target::ranks:
           for (const pid_t p : session_members(pid))
@@ -164,13 +180,22 @@ std::string after(const std::string& text, const std::string& marker) {
 struct Stop {
   int sig;
   Target target;
+  bool after_start = false;  // the delay counts from the first checkpoint, not from the launch
 };
 
 // Stops `run` at random moments (from `seed`) with each of `stops`, resumes, compares.
 // `checkpoints`: merged.csv.checkpoint, or every MPI rank's merged.csv.rank<R>.checkpoint.
-void stop_and_resume(Project& p, const std::string& run, const fs::path& out, const std::vector<std::string>& checkpoints,
-                     const std::vector<Stop>& stops, unsigned seed, int rounds, int min_ms, int max_ms,
-                     int& resumed_mid_run) {
+// `output`: the final file's name in `out`, and `text` what it holds as CSV text (the file's
+// bytes, or zcat's or zstdcat's output of it).
+struct Output {
+  std::string name = "merged.csv";
+  std::function<std::string(const fs::path&)> text = [](const fs::path& f) { return read_text(f); };
+};
+
+void stop_and_resume(Project& p, const std::string& run, const fs::path& out,
+                     const std::vector<std::string>& checkpoints, const std::vector<Stop>& stops, unsigned seed,
+                     int rounds, int min_ms, int max_ms, int& resumed_mid_run, const Output& output = Output{}) {
+  const fs::path final_file = out / output.name;
   const bool mpi = checkpoints.size() > 1;
   std::mt19937 random(seed);
   std::uniform_int_distribution<int> delay(min_ms, max_ms);
@@ -179,9 +204,13 @@ void stop_and_resume(Project& p, const std::string& run, const fs::path& out, co
       const int sig = stop.sig;
       const int ms = delay(random);
       INFO("seed " << seed << ", round " << round << ", signal " << sig << " to target "
-                   << static_cast<int>(stop.target) << " after " << ms << " ms");
+                   << static_cast<int>(stop.target) << " after " << ms << " ms"
+                   << (stop.after_start ? " from the first checkpoint" : ""));
       fs::remove_all(out);
-      const Stopped s = run_job(run, p.dir / "log.txt", sig, std::chrono::milliseconds(ms), stop.target);
+      std::vector<fs::path> started;
+      if (stop.after_start)
+        for (const auto& c : checkpoints) started.push_back(out / c);
+      const Stopped s = run_job(run, p.dir / "log.txt", sig, std::chrono::milliseconds(ms), stop.target, started);
       INFO(s.output);
       REQUIRE_MESSAGE(s.hung.empty(), "still running " << 90 << " s after the signal:\n" << s.hung);
       bool any_checkpoint = false;
@@ -193,7 +222,7 @@ void stop_and_resume(Project& p, const std::string& run, const fs::path& out, co
       };
       if (s.status == 0) {  // finished first
         trace("finished");
-        CHECK(read_text(out / "merged.csv") == p.reference);
+        CHECK(output.text(final_file) == p.reference);
         CHECK_FALSE(any_checkpoint);
         continue;
       }
@@ -201,8 +230,8 @@ void stop_and_resume(Project& p, const std::string& run, const fs::path& out, co
       if (!any_checkpoint && (s.status == 128 + SIGKILL || s.status == 128 + SIGTERM || mpi)) {
         // Killed before the first checkpoint (or, under mpirun, before the ranks started, or
         // after they finished while mpirun was ending): nothing to resume, nothing in the way.
-        trace(fs::exists(out / "merged.csv") ? "no checkpoint, output complete" : "no checkpoint, nothing written");
-        if (fs::exists(out / "merged.csv")) CHECK(read_text(out / "merged.csv") == p.reference);
+        trace(fs::exists(final_file) ? "no checkpoint, output complete" : "no checkpoint, nothing written");
+        if (fs::exists(final_file)) CHECK(output.text(final_file) == p.reference);
         continue;
       }
       std::string resume = run + " --resume";
@@ -222,8 +251,8 @@ void stop_and_resume(Project& p, const std::string& run, const fs::path& out, co
       const bool mid_run = resumed.output.find("were written, continuing at row") != std::string::npos;
       if (mid_run) ++resumed_mid_run;
       trace(std::string("resumed ") + (mid_run ? "mid-run" : "from the start") + ", output " +
-            (read_text(out / "merged.csv") == p.reference ? "same" : "DIFFERENT"));
-      CHECK_MESSAGE(read_text(out / "merged.csv") == p.reference, "seed " << seed);
+            (output.text(final_file) == p.reference ? "same" : "DIFFERENT"));
+      CHECK_MESSAGE(output.text(final_file) == p.reference, "seed " << seed);
       if (rasterflow::test::sqlite_number(out / "rasterflow_metrics.sqlite",
                                           "SELECT count(*) FROM experiments e JOIN experiments f ON f.id = "
                                           "e.resumed_from WHERE f.status = 'interrupted' AND e.status = "
@@ -231,7 +260,7 @@ void stop_and_resume(Project& p, const std::string& run, const fs::path& out, co
         ++g_linked;
       for (const auto& entry : fs::directory_iterator(out)) {
         const std::string name = entry.path().filename().string();
-        CHECK_MESSAGE((name == "merged.csv" || name.rfind("rasterflow_metrics", 0) == 0), name);
+        CHECK_MESSAGE((name == output.name || name.rfind("rasterflow_metrics", 0) == 0), name);
       }
     }
   }
@@ -254,13 +283,60 @@ TEST_CASE("Resume.SigtermAndSigkillAtRandomPoints.SameBytes" * doctest::timeout(
   const std::string run = std::string(RASTERFLOW_CLI) + " run " + p.graph + " --output-dir " + out.string() +
                           " --threads 1 --set checkpoint.interval_s=0.02 --progress never";
   int resumed_mid_run = 0;
-  stop_and_resume(p, run, out, {"merged.csv.checkpoint"}, {{SIGTERM, Target::group}, {SIGKILL, Target::group}}, seed,
-                  3, 40, 700, resumed_mid_run);
+  stop_and_resume(p, run, out, {"merged.csv.checkpoint"}, {{SIGTERM, Target::group}, {SIGKILL, Target::group}}, seed, 3,
+                  40, 700, resumed_mid_run);
   // At least one stop came after rows were written (the runs take about a second here).
   CHECK_MESSAGE(resumed_mid_run >= 1, "seed " << seed);
   // The metrics record the interrupted run and link the resumed one to it (each resume checked).
   CHECK_MESSAGE(g_linked >= resumed_mid_run, "seed " << seed);
   CHECK(g_linked >= 1);
+}
+
+// Compressed CSV resumes the same way: each tile is one gzip member or zstd frame, the checkpoint
+// records the compressed length after a tile, and the members or frames appended after the cut
+// make one valid stream. zcat/zstdcat of the final file give the plain CSV of a run never
+// stopped, and the compressed bytes are those of a compressed run never stopped.
+TEST_CASE("Resume.CompressedCsv.SigtermAndSigkillAtRandomPoints.SameText" * doctest::timeout(240)) {
+  Project p;
+  const unsigned seed = test_seed();
+  MESSAGE("seed " << seed << " (RASTERFLOW_TEST_SEED=" << seed << " repeats it)");
+  for (const std::string ext : {"gz", "zst"}) {
+    INFO(ext);
+    const std::string tool = ext == "gz" ? "zcat" : "zstdcat";
+    const std::string name = "merged.csv." + ext;
+    // gzip at level 1: level 6 would triple the test's time for nothing more to check.
+    const std::string args = " --threads 1 --progress never --set nodes.table.path=" + name +
+                             (ext == "gz" ? " --set nodes.table.compression_level=1" : "");
+    std::string text;
+    const fs::path ref = p.dir / ("ref-" + ext);
+    REQUIRE_MESSAGE(run_shell(std::string(RASTERFLOW_CLI) + " run " + p.graph + " --output-dir " + ref.string() + args +
+                                  " --set metrics.backend=none",
+                              &text) == 0,
+                    text);
+    const std::string compressed_reference = read_text(ref / name);
+    Output output;
+    output.name = name;
+    output.text = [&p, tool, compressed_reference](const fs::path& file) {
+      const fs::path plain = p.dir / "decompressed.csv";
+      std::string out;
+      // Valid as one stream (every member or frame whole), then its text; and the compressed
+      // bytes those of a run never stopped (each tile's member or frame is the same).
+      if (run_shell(tool + " " + file.string() + " > " + plain.string(), &out) != 0) return "invalid stream: " + out;
+      if (read_text(file) != compressed_reference) return std::string("compressed bytes differ");
+      return read_text(plain);
+    };
+    REQUIRE(output.text(ref / name) == p.reference);
+    const fs::path out = p.dir / ("out-" + ext);
+    const std::string run = std::string(RASTERFLOW_CLI) + " run " + p.graph + " --output-dir " + out.string() + args +
+                            " --set checkpoint.interval_s=0.02";
+    int resumed_mid_run = 0;
+    // From the first checkpoint on (the run writing), so that a loaded machine still stops it
+    // while it writes; the plain CSV's test covers stops from the launch.
+    stop_and_resume(p, run, out, {name + ".checkpoint"},
+                    {{SIGTERM, Target::group, true}, {SIGKILL, Target::group, true}}, seed + (ext == "gz" ? 0 : 1), 2,
+                    0, 500, resumed_mid_run, output);
+    CHECK_MESSAGE(resumed_mid_run >= 1, "seed " << seed);
+  }
 }
 
 #ifdef RASTERFLOW_MPIEXEC
@@ -280,12 +356,16 @@ TEST_CASE("Resume.Mpi.TwoRanksResumeTheirBands" * doctest::timeout(240)) {
   const std::string run = mpirun + RASTERFLOW_CLI + " run " + p.graph + " --output-dir " + out.string() +
                           " --threads 1 --set checkpoint.interval_s=0.02 --progress never";
   int resumed_mid_run = 0;
-  // The ranks start about 0.5 s after mpirun and write for about 0.4 s on this 2-core VM.
-  stop_and_resume(p, run, out, {"merged.csv.rank0.checkpoint", "merged.csv.rank1.checkpoint"},
-                  {{SIGTERM, Target::ranks}, {SIGKILL, Target::job}, {SIGTERM, Target::job}}, seed, 2, 550, 1000,
+  const std::vector<std::string> checkpoints = {"merged.csv.rank0.checkpoint", "merged.csv.rank1.checkpoint"};
+  // The ranks write for about 0.4 s on this 2-core VM, from their first checkpoint on (which
+  // they save about 0.5 s after mpirun starts): stops within 450 ms of it land while they
+  // write, gather or end, whatever the machine's load.
+  stop_and_resume(p, run, out, checkpoints,
+                  {{SIGTERM, Target::ranks, true}, {SIGKILL, Target::job, true}, {SIGTERM, Target::job, true}}, seed, 2,
+                  0, 450, resumed_mid_run);
+  // From the launch: before the ranks start or while they do, and through mpirun's relay.
+  stop_and_resume(p, run, out, checkpoints, {{SIGKILL, Target::job}, {SIGTERM, Target::launcher}}, seed + 1, 1, 0, 700,
                   resumed_mid_run);
-  stop_and_resume(p, run, out, {"merged.csv.rank0.checkpoint", "merged.csv.rank1.checkpoint"},
-                  {{SIGTERM, Target::launcher}}, seed + 1, 1, 0, 300, resumed_mid_run);
   CHECK_MESSAGE(resumed_mid_run >= 1, "seed " << seed);
 }
 #endif
