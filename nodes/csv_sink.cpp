@@ -49,7 +49,9 @@ void CsvSinkOptions::declare(OptionBinder& args) {
            "tile is compressed in parallel into its own gzip member or zstd frame",
            compression, "auto")
       .choices({"auto", "none", "gzip", "zstd"});
-  args.add("compression_level", "gzip 1-9 (default 6), zstd 1-19 (default 3, up to 22)", compression_level);
+  args.add("compression_level",
+           "gzip 1-9 (1-3 ISA-L igzip, default 3; 4-9 zlib, as gzip -4..-9), zstd 1-19 (default 3, up to 22)",
+           compression_level);
 }
 
 CsvSink::CsvSink(NodeSpec spec) : CsvSink(bind_options<CsvSinkOptions>(spec), std::move(spec)) {}
