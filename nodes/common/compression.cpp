@@ -39,7 +39,7 @@ int max_level(Codec codec) { return codec == Codec::zstd ? ZSTD_maxCLevel() : co
 // One thread's compression state: an ISA-L or zlib deflate stream (reset between tiles) or a
 // zstd context.
 struct TileCompressor::Context {
-  std::unique_ptr<isal_zstream> isal;   // gzip levels 1-3 (about 100 KiB with its level buffer)
+  std::unique_ptr<isal_zstream> isal;    // gzip levels 1-3 (about 100 KiB with its level buffer)
   std::vector<std::uint8_t> isal_level;  // ISA-L's working memory for levels above 0
   z_stream z{};
   bool z_ready = false;

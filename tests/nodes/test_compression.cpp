@@ -104,8 +104,7 @@ TEST_CASE("Compression.GzipDefault.IgzipLevelThreeAsSmallAsZlibSix") {
   CHECK(rasterflow::nodes::default_level(Codec::gzip) == 3);
   const double igzip3 = size_at(3);
   const double zlib6 = size_at(6);
-  MESSAGE("igzip 3: " << igzip3 << " bytes, zlib 6: " << zlib6 << ", igzip 1: " << size_at(1) << " of "
-                      << text.size());
+  MESSAGE("igzip 3: " << igzip3 << " bytes, zlib 6: " << zlib6 << ", igzip 1: " << size_at(1) << " of " << text.size());
   CHECK(igzip3 < zlib6 * 1.05);
   CHECK(igzip3 < size_at(1));
 }
