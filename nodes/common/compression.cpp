@@ -39,8 +39,10 @@ int max_level(Codec codec) { return codec == Codec::zstd ? ZSTD_maxCLevel() : co
 // One thread's compression state: an ISA-L or zlib deflate stream (reset between tiles) or a
 // zstd context.
 struct TileCompressor::Context {
-  std::unique_ptr<isal_zstream> isal;    // gzip levels 1-3 (about 100 KiB with its level buffer)
-  std::vector<std::uint8_t> isal_level;  // ISA-L's working memory for levels above 0
+  // gzip levels 1-3: the stream (80 KiB) and its level's hash tables (276-340 KiB, ISA-L's
+  // "default" sizes); zlib's deflate state at levels 4-9 is about 270 KiB.
+  std::unique_ptr<isal_zstream> isal;
+  std::vector<std::uint8_t> isal_level;
   z_stream z{};
   bool z_ready = false;
   ZSTD_CCtx* zstd = nullptr;
