@@ -129,6 +129,14 @@ TEST_CASE("PostgresSink.Failure.NodeErrorLeavesTheDatabaseAsItWas" * doctest::ti
                 &out) == 1);
   CHECK_MESSAGE(out.find("south.tif") != std::string::npos, out);
   CHECK(psql(dir, url, kExists) == "f");
+  // With a PostGIS geometry and create_postgis: the extension made in the run's transaction is
+  // rolled back with the table.
+  CHECK(run_cli("run " + broken("gis", options_for(url, "t") + R"(, "geometry": "geom", "create_postgis": true)") +
+                    " --output-dir " + (dir / "o").string() + " --set merge.chunk_size=4 --threads 1",
+                &out) == 1);
+  CHECK_MESSAGE(out.find("south.tif") != std::string::npos, out);
+  CHECK(psql(dir, url, kExists) == "f");
+  CHECK(psql(dir, url, "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'") == "0");
   // replace and append onto an existing table: the failed run leaves it as it was.
   psql(dir, url,
        "CREATE TABLE t (x double precision, y double precision, temperature real, elevation double precision, "
