@@ -196,7 +196,7 @@ void PostgresSink::prepare(const RunContext& ctx, std::span<Node* const> inputs)
       refusal = "option \"table\": table \"" + options_.table +
                 "\" already exists (if_exists is \"fail\"; \"replace\" or \"append\" to write it)";
     }
-    if (!options_.geometry.empty()) refusal = check_postgis(q);
+    if (refusal.empty() && !options_.geometry.empty()) refusal = check_postgis(q);
     if (refusal.empty() && table_exists_ && options_.if_exists == "append") {
       const auto dot = options_.table.find('.');
       const std::string schema = dot == std::string::npos ? "" : options_.table.substr(0, dot);

@@ -47,7 +47,8 @@ class PostgresSink final : public SinkNode {
   std::uint64_t rows_written() const override { return rows_; }
   std::uint64_t bytes_written() const override { return bytes_; }
   std::vector<std::string> describe() const override;
-  ResourceNeeds resources() const override { return {.bytes_per_cell = 48}; }
+  // A row's COPY text, and its point's 50 hex digits of EWKB with a geometry.
+  ResourceNeeds resources() const override { return {.bytes_per_cell = options_.geometry.empty() ? 48.0 : 100.0}; }
 
  private:
   PostgresSink(PostgresSinkOptions options, NodeSpec&& spec);

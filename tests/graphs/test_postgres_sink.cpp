@@ -281,6 +281,9 @@ TEST_CASE("PostgresSink.Geometry.PostgisPointsEqualXyWithTheGridSrid" * doctest:
   CHECK(psql(dir, url,
              "SELECT count(*) FROM t WHERE geom IS NOT NULL AND ST_SRID(geom) = 4326 AND ST_X(geom) = x AND "
              "ST_Y(geom) = y") == rows);
+  // if_exists fail still refuses an existing table with a geometry asked for.
+  CHECK(run("fail", options_for(url, "t") + R"(, "geometry": "geom")") == 2);
+  CHECK_MESSAGE(out.find(R"(option "table": table "t" already exists)") != std::string::npos, out);
   // append checks the column's type and SRID before running.
   CHECK(run("srid", options_for(url, "t", "append") + R"(, "geometry": "geom", "srid": 3857)") == 2);
   CHECK_MESSAGE(out.find(R"(option "geometry": column "geom" of table "t" is geometry(Point,4326), not )"
