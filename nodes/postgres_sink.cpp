@@ -281,7 +281,13 @@ void PostgresSink::open() {
     session_->tx = std::make_unique<pqxx::work>(*session_->conn, "rasterflow postgres_sink");
     pqxx::work& tx = *session_->tx;
     tx.exec0("SET LOCAL client_min_messages TO warning");
-    if (create_postgis_now_) tx.exec0("CREATE EXTENSION IF NOT EXISTS postgis");
+    if (create_postgis_now_) {
+      tx.exec0("CREATE EXTENSION IF NOT EXISTS postgis");
+      // The check prepare() could not make before the extension (and its spatial_ref_sys) existed.
+      if (srid_ != 0 && tx.exec_params("SELECT 1 FROM spatial_ref_sys WHERE srid = $1", srid_).empty())
+        throw std::runtime_error("option \"srid\": SRID " + std::to_string(srid_) +
+                                 " is not in PostGIS's spatial_ref_sys");
+    }
     const std::string name = quoted_table(*session_->conn, options_.table);
     if (options_.if_exists == "replace") tx.exec0("DROP TABLE IF EXISTS " + name);
     std::string columns = "x double precision NOT NULL, y double precision NOT NULL";

@@ -305,6 +305,16 @@ TEST_CASE("PostgresSink.Geometry.PostgisPointsEqualXyWithTheGridSrid" * doctest:
   // The index answers a bounding-box query as the plain columns do.
   CHECK(psql(dir, url, "SELECT count(*) FROM t WHERE geom && ST_MakeEnvelope(-10, 40, 0, 45, 4326)") ==
         psql(dir, url, "SELECT count(*) FROM t WHERE x BETWEEN -10 AND 0 AND y BETWEEN 40 AND 45"));
+  // An SRID outside spatial_ref_sys in a database whose PostGIS the run creates: refused at the
+  // start of the transaction, which takes the extension back with it.
+  psql(dir, url, "CREATE DATABASE fresh");
+  std::string fresh = url;
+  fresh.replace(fresh.find("/postgres?"), std::string("/postgres?").size(), "/fresh?");
+  CHECK(run("fresh", options_for(fresh, "t") + R"(, "geometry": "geom", "create_postgis": true, "srid": 999999)") == 1);
+  CHECK_MESSAGE(out.find(R"(option "srid": SRID 999999 is not in PostGIS's spatial_ref_sys)") != std::string::npos,
+                out);
+  CHECK(psql(dir, fresh, kExists) == "f");
+  CHECK(psql(dir, fresh, "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'") == "0");
 }
 
 TEST_CASE("PostgresSink.Geometry.CrsWithoutEpsgCodeNeedsSrid" * doctest::timeout(120)) {
