@@ -53,13 +53,26 @@ char* format_float32(char* p, float value) {
       // digits followed by zeros.
       return std::to_chars(p, p + 24, static_cast<std::uint64_t>(std::fabs(value))).ptr;
     }
-    if (-exponent < n) {  // digits on both sides of the point
-      char text[16];
-      put_digits(text, digits, n);
+    if (-exponent < n) {  // digits on both sides of the point: written in place, two at a time
+      // from the last (copying them from a buffer stalls on reading back what was just stored)
       const int whole = n + exponent;
-      std::memcpy(p, text, static_cast<std::size_t>(whole));
       p[whole] = '.';
-      std::memcpy(p + whole + 1, text + whole, static_cast<std::size_t>(-exponent));
+      std::uint32_t rest = digits;
+      int i = n;  // digits [0, i) are still to write; digit k goes to p[k] before the point, p[k + 1] after
+      while (i >= 2) {
+        const char* two = kTwoDigits + (rest % 100) * 2;
+        rest /= 100;
+        if (i - 2 >= whole) {
+          std::memcpy(p + i - 1, two, 2);
+        } else if (i <= whole) {
+          std::memcpy(p + i - 2, two, 2);
+        } else {  // the point falls between the two
+          p[i] = two[1];
+          p[i - 2] = two[0];
+        }
+        i -= 2;
+      }
+      if (i == 1) p[0] = static_cast<char>('0' + rest);  // n odd: the first digit is before the point
       return p + n + 1;
     }
     p[0] = '0';
