@@ -329,9 +329,12 @@ void RasterReader::survey_decoding(GDALDatasetH ds) {
   } else if (!plain_file_ || info_.overview >= 0) {
     streams_refused_ = info_.overview >= 0 ? "an overview is read" : "not a plain local file";
   } else if (info_.block_width > 0 && info_.block_height > 0) {
+    // The 32-row probe decodes the first block and checks it against GDAL; the smaller units
+    // read the same streams, so their probes only size them (each is checked again when set up).
     const auto probe = [&](int unit_rows, TiffTileStreams::Inflater inflater, std::string* why) {
       StreamShape shape;
-      if (auto streams = TiffTileStreams::open(ds, info_.path, info_.band, where_, why, unit_rows, inflater)) {
+      if (auto streams =
+              TiffTileStreams::open(ds, info_.path, info_.band, where_, why, unit_rows, inflater, unit_rows == 32)) {
         shape = {true, streams->unit_rows(), streams->state_bytes()};
       }
       return shape;
