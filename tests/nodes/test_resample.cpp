@@ -419,7 +419,8 @@ TEST_CASE("Resample.AgreesWithGdalwarp.WideSourceEveryDecoding" * doctest::timeo
             "fastest this file allows"));
     CHECK(has("a tighter limit would switch to lean_block_rows (up to 32 MiB, 1.2 x the CPU)"));
   }
-  for (const char* decoding : {"block_rows", "streams", "small_streams", "zlib_streams", "gdal_cache"}) {
+  for (const char* decoding :
+       {"block_rows", "lean_block_rows", "streams", "small_streams", "zlib_streams", "gdal_cache"}) {
     const std::string decoding_text = decoding;
     CAPTURE(decoding_text);
     for (const char* method : {"average", "nearest", "max"}) {
