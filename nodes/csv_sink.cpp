@@ -138,13 +138,25 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   next_buffer();
   std::vector<const Column*> columns;
   for (const auto& c : table->columns) columns.push_back(c.get());
+  // The kept cells come in raster order: their row and column follow without a division per
+  // cell (a jump back, which a table should not have, divides).
+  const auto width = static_cast<std::size_t>(tile.width);
+  std::size_t r = 0;
+  std::size_t row_start = 0;
   for (const std::uint32_t cell : table->cells) {
     if (static_cast<std::size_t>(end - p) < row_bytes)
       next_buffer();
     else if (rows_in_chunk == chunk_rows_)
       close_chunk();
-    const auto r = static_cast<std::size_t>(cell / static_cast<std::uint64_t>(tile.width));
-    const auto c = static_cast<std::size_t>(cell % static_cast<std::uint64_t>(tile.width));
+    if (cell < row_start) {
+      r = cell / width;
+      row_start = r * width;
+    }
+    while (cell >= row_start + width) {
+      row_start += width;
+      ++r;
+    }
+    const std::size_t c = cell - row_start;
     p = x_text_.put(p, c);
     *p++ = ',';
     p = y_text_.put(p, static_cast<std::size_t>(tile.row0) + r);

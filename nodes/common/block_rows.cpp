@@ -96,9 +96,11 @@ BlockRows::Hold BlockRows::hold(std::int64_t row0, std::int64_t row1) {
 
 void BlockRows::drop_passed_rows(std::int64_t keep_first, std::int64_t keep_last) {
   // Tiles come in raster order, but not quite: the flow graph may start a tile before the one
-  // above it. An unheld row is done with once a row two below it has been asked for; the row
-  // just above the highest stays, so such a late tile still finds it (without this, 3 to 25%
-  // of rows were decoded twice). Its buffer then serves the next row: two rows in memory.
+  // above it. An unheld row is done with once it is more than keep_behind_ rows above the
+  // highest asked for; keep_behind_ grows to the distance late tiles have been seen at (up to
+  // the cap: one row per thread for GDAL's block rows), so such a tile still finds its rows
+  // (with one row kept, 3 to 25% of rows were decoded twice). Their buffers then serve the
+  // next rows.
   for (auto it = rows_.begin(); it != rows_.end() && it->first < highest_ - keep_behind_;) {
     Row& row = *it->second;
     if (row.pins > 0 || (it->first >= keep_first && it->first <= keep_last)) {
