@@ -199,9 +199,13 @@ void CsvSink::write(const TileRequest&, const PayloadPtr& data) {
 std::vector<std::string> CsvSink::describe() const {
   std::string line = "writes " + output_path().string() + " (via " + output_path().string() + ".partial)";
   if (compressor_) {
+    const bool igzip = compressor_->codec() == Codec::gzip && compressor_->level() <= kIsalGzipMaxLevel;
     line += std::string(", compressed with ") + codec_name(compressor_->codec()) + " level " +
-            std::to_string(compressor_->level()) + ", one " +
-            (compressor_->codec() == Codec::gzip ? "gzip member" : "zstd frame") + " per tile";
+            std::to_string(compressor_->level()) +
+            (compressor_->codec() == Codec::zstd ? ""
+             : igzip                             ? " (ISA-L's igzip)"
+                                                 : " (zlib)") +
+            ", one " + (compressor_->codec() == Codec::gzip ? "gzip member" : "zstd frame") + " per tile";
   }
   return {line};
 }
