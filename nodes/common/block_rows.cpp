@@ -5,6 +5,8 @@
 #include <cstring>
 #include <exception>
 
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
 #include <spdlog/spdlog.h>
 
 #include "nodes/common/block_decoder.hpp"
@@ -197,8 +199,7 @@ void BlockRows::decode(const std::shared_ptr<Row>& row) {
   decode_blocks(*row);
 }
 
-void BlockRows::decode_blocks(Row& row) {
-  // Claim blocks until none is left, then wait for those the other threads claimed.
+void BlockRows::claim_blocks(Row& row) {
   for (;;) {
     const std::int64_t b = row.next.fetch_add(1);
     if (b >= blocks_per_row_) break;
@@ -211,6 +212,26 @@ void BlockRows::decode_blocks(Row& row) {
     std::lock_guard lock(mutex_);
     if (error && !row.error) row.error = error;
     if (++row.done == blocks_per_row_) decoded_.notify_all();
+  }
+}
+
+void BlockRows::decode_blocks(Row& row) {
+  // Claim blocks until none is left, with the help of the run's idle threads: a row's blocks
+  // are independent, so a row is decoded on every core even when one tile alone asks for it
+  // (thin tiles under a tight limit; few tile bands). The helpers only claim and decode; the
+  // isolation keeps this thread, while it waits for them, from taking up another tile (which
+  // could ask for this very row). Then wait for the blocks other tiles' threads claimed.
+  if (row.next.load() < blocks_per_row_ - 1) {
+    oneapi::tbb::this_task_arena::isolate([&] {
+      oneapi::tbb::task_group helpers;
+      const int others =
+          std::min<std::int64_t>(oneapi::tbb::this_task_arena::max_concurrency() - 1, blocks_per_row_ - 1);
+      for (int i = 0; i < others; ++i) helpers.run([this, &row] { claim_blocks(row); });
+      claim_blocks(row);
+      helpers.wait();
+    });
+  } else {
+    claim_blocks(row);
   }
   std::unique_lock lock(mutex_);
   decoded_.wait(lock, [&] { return row.done == blocks_per_row_; });

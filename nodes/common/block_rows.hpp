@@ -97,6 +97,7 @@ class BlockRows {
   void unpin(std::int64_t first, std::int64_t last);
   void decode(const std::shared_ptr<Row>& row);
   void decode_blocks(Row& row);
+  void claim_blocks(Row& row);  // decodes blocks of the row until none is left to claim
   // Calls copy(src, dst_offset_in_samples, samples) for each run of the window within one block.
   template <typename Copy>
   void copy_window(std::int64_t col0, std::int64_t row0, std::int64_t cols, std::int64_t rows, Copy&& copy);
