@@ -49,7 +49,9 @@ void CsvSinkOptions::declare(OptionBinder& args) {
            "tile is compressed in parallel into its own gzip member or zstd frame",
            compression, "auto")
       .choices({"auto", "none", "gzip", "zstd"});
-  args.add("compression_level", "gzip 1-9 (default 6), zstd 1-19 (default 3, up to 22)", compression_level);
+  args.add("compression_level",
+           "gzip 1-9 (1-3 ISA-L igzip, default 3; 4-9 zlib, as gzip -4..-9), zstd 1-19 (default 3, up to 22)",
+           compression_level);
 }
 
 CsvSink::CsvSink(NodeSpec spec) : CsvSink(bind_options<CsvSinkOptions>(spec), std::move(spec)) {}
@@ -136,13 +138,25 @@ PayloadPtr CsvSink::process(const TileRequest& tile, std::span<const PayloadPtr>
   next_buffer();
   std::vector<const Column*> columns;
   for (const auto& c : table->columns) columns.push_back(c.get());
+  // The kept cells come in raster order: their row and column follow without a division per
+  // cell (a jump back, which a table should not have, divides).
+  const auto width = static_cast<std::size_t>(tile.width);
+  std::size_t r = 0;
+  std::size_t row_start = 0;
   for (const std::uint32_t cell : table->cells) {
     if (static_cast<std::size_t>(end - p) < row_bytes)
       next_buffer();
     else if (rows_in_chunk == chunk_rows_)
       close_chunk();
-    const auto r = static_cast<std::size_t>(cell / static_cast<std::uint64_t>(tile.width));
-    const auto c = static_cast<std::size_t>(cell % static_cast<std::uint64_t>(tile.width));
+    if (cell < row_start) {
+      r = cell / width;
+      row_start = r * width;
+    }
+    while (cell >= row_start + width) {
+      row_start += width;
+      ++r;
+    }
+    const std::size_t c = cell - row_start;
     p = x_text_.put(p, c);
     *p++ = ',';
     p = y_text_.put(p, static_cast<std::size_t>(tile.row0) + r);
@@ -185,9 +199,13 @@ void CsvSink::write(const TileRequest&, const PayloadPtr& data) {
 std::vector<std::string> CsvSink::describe() const {
   std::string line = "writes " + output_path().string() + " (via " + output_path().string() + ".partial)";
   if (compressor_) {
+    const bool igzip = compressor_->codec() == Codec::gzip && compressor_->level() <= kIsalGzipMaxLevel;
     line += std::string(", compressed with ") + codec_name(compressor_->codec()) + " level " +
-            std::to_string(compressor_->level()) + ", one " +
-            (compressor_->codec() == Codec::gzip ? "gzip member" : "zstd frame") + " per tile";
+            std::to_string(compressor_->level()) +
+            (compressor_->codec() == Codec::zstd ? ""
+             : igzip                             ? " (ISA-L's igzip)"
+                                                 : " (zlib)") +
+            ", one " + (compressor_->codec() == Codec::gzip ? "gzip member" : "zstd frame") + " per tile";
   }
   return {line};
 }

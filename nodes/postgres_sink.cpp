@@ -8,6 +8,10 @@
 #include <pqxx/tablewriter>
 #pragma GCC diagnostic pop
 
+#include <ogr_srs_api.h>
+
+#include <cstdlib>
+#include <cstring>
 #include <map>
 
 #include "nodes/common/csv_format.hpp"
@@ -45,6 +49,37 @@ std::string quoted_table(pqxx::connection_base& conn, const std::string& table) 
   return conn.quote_name(table.substr(0, dot)) + "." + conn.quote_name(table.substr(dot + 1));
 }
 
+// The EPSG code of a CRS (WKT), when it has one or GDAL identifies one.
+std::optional<std::int64_t> epsg_code(const std::string& wkt) {
+  if (wkt.empty()) return std::nullopt;
+  const std::unique_ptr<void, void (*)(void*)> srs(OSRNewSpatialReference(nullptr), [](void* h) {
+    OSRDestroySpatialReference(static_cast<OGRSpatialReferenceH>(h));
+  });
+  auto* h = static_cast<OGRSpatialReferenceH>(srs.get());
+  if (OSRSetFromUserInput(h, wkt.c_str()) != OGRERR_NONE) return std::nullopt;
+  const auto code = [&]() -> std::optional<std::int64_t> {
+    const char* auth = OSRGetAuthorityName(h, nullptr);
+    const char* value = OSRGetAuthorityCode(h, nullptr);
+    if (auth == nullptr || value == nullptr || std::strcmp(auth, "EPSG") != 0) return std::nullopt;
+    return std::strtoll(value, nullptr, 10);
+  };
+  if (auto found = code()) return found;
+  if (OSRAutoIdentifyEPSG(h) == OGRERR_NONE) return code();
+  return std::nullopt;
+}
+
+// Little-endian bytes as hex, as PostGIS's hex EWKB text carries them.
+template <typename T>
+void append_hex(std::string& out, T value) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  unsigned char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));  // x86-64 and every platform Debian builds PostGIS for here: little-endian
+  for (const unsigned char b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+}
+
 }  // namespace
 
 struct PostgresSink::Session {
@@ -65,6 +100,19 @@ void PostgresSinkOptions::declare(OptionBinder& args) {
            "transaction), append (add the rows; its columns must include x, y and the merged columns)",
            if_exists, "fail")
       .choices({"fail", "replace", "append"});
+  args.add("geometry",
+           "name of a PostGIS geometry(Point, srid) column holding each row's (x, y) (\"\": none); the database "
+           "needs the PostGIS extension (see create_postgis)",
+           geometry, "");
+  args.add("srid",
+           "the geometry's SRID (default: the grid CRS's EPSG code; a CRS without one needs srid, 0 for unknown)", srid)
+      .min(0);
+  args.add("create_postgis",
+           "when the database lacks PostGIS: create it (CREATE EXTENSION IF NOT EXISTS postgis, in the run's "
+           "transaction) rather than refuse the run",
+           create_postgis, false);
+  args.add("geometry_index", "build a GiST index on the geometry column after the rows, in the run's transaction",
+           geometry_index, false);
 }
 
 PostgresSink::PostgresSink(NodeSpec spec) : PostgresSink(bind_options<PostgresSinkOptions>(spec), std::move(spec)) {}
@@ -76,6 +124,14 @@ PostgresSink::PostgresSink(PostgresSinkOptions options, NodeSpec&& spec)
   if (dot != std::string::npos &&
       (dot == 0 || dot + 1 == options_.table.size() || options_.table.find('.', dot + 1) != std::string::npos)) {
     throw_graph_error(where(), "option \"table\": \"" + options_.table + "\" is not a table or schema.table name");
+  }
+  if (options_.geometry.empty()) {
+    const char* needs = options_.srid             ? "srid"
+                        : options_.create_postgis ? "create_postgis"
+                        : options_.geometry_index ? "geometry_index"
+                                                  : nullptr;
+    if (needs != nullptr)
+      throw_graph_error(where(), std::string("option \"") + needs + "\": no geometry column (set option \"geometry\")");
   }
 }
 
@@ -116,6 +172,10 @@ void PostgresSink::prepare(const RunContext& ctx, std::span<Node* const> inputs)
   y_text_.assign(static_cast<std::size_t>(grid.height), std::string());
   for (std::int64_t r = 0; r < grid.height; ++r)
     append_fixed(y_text_[static_cast<std::size_t>(r)], grid.center_y(r), y_decimals);
+  ewkb_prefix_.clear();
+  x_ewkb_.clear();
+  y_ewkb_.clear();
+  if (!options_.geometry.empty()) prepare_geometry(grid);
   // Before anything runs: the server answers, and the table is as if_exists needs it.
   session_ = std::make_unique<Session>();
   try {
@@ -136,7 +196,8 @@ void PostgresSink::prepare(const RunContext& ctx, std::span<Node* const> inputs)
       refusal = "option \"table\": table \"" + options_.table +
                 "\" already exists (if_exists is \"fail\"; \"replace\" or \"append\" to write it)";
     }
-    if (table_exists_ && options_.if_exists == "append") {
+    if (refusal.empty() && !options_.geometry.empty()) refusal = check_postgis(q);
+    if (refusal.empty() && table_exists_ && options_.if_exists == "append") {
       const auto dot = options_.table.find('.');
       const std::string schema = dot == std::string::npos ? "" : options_.table.substr(0, dot);
       const std::string name = dot == std::string::npos ? options_.table : options_.table.substr(dot + 1);
@@ -149,12 +210,23 @@ void PostgresSink::prepare(const RunContext& ctx, std::span<Node* const> inputs)
       std::string missing;
       std::vector<std::string> wanted = {"x", "y"};
       wanted.insert(wanted.end(), names_.begin(), names_.end());
+      if (!options_.geometry.empty()) wanted.push_back(options_.geometry);
       for (const auto& w : wanted) {
         if (std::find(have.begin(), have.end(), w) == have.end()) missing += (missing.empty() ? "" : ", ") + w;
       }
       if (!missing.empty()) {
         refusal = "option \"table\": table \"" + options_.table + "\" has no column for: " + missing +
                   " (if_exists is \"append\")";
+      } else if (!options_.geometry.empty()) {
+        const pqxx::result type = q.exec_params(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = to_regclass($1) AND "
+            "attname = $2 AND NOT attisdropped",
+            quoted_table(*session_->conn, options_.table), options_.geometry);
+        const std::string have_type = type.empty() ? "" : type[0][0].as<std::string>();
+        if (have_type != geometry_type()) {
+          refusal = "option \"geometry\": column \"" + options_.geometry + "\" of table \"" + options_.table +
+                    "\" is " + have_type + ", not " + geometry_type() + " (if_exists is \"append\")";
+        }
       }
     }
   } catch (const std::exception& e) {
@@ -171,7 +243,8 @@ PayloadPtr PostgresSink::process(const TileRequest& tile, std::span<const Payloa
   if (!table) throw_node_error(where(), "input is not a merged table");
   auto out = std::make_shared<CopyText>();
   std::string& text = out->text;
-  text.reserve(table->cells.size() * (16 + 12 * table->columns.size()));
+  const bool geometry = !ewkb_prefix_.empty();
+  text.reserve(table->cells.size() * (16 + 12 * table->columns.size() + (geometry ? 52 : 0)));
   for (const std::uint32_t cell : table->cells) {
     if (!text.empty()) text += '\n';
     const auto r = static_cast<std::size_t>(cell / static_cast<std::uint64_t>(tile.width));
@@ -185,6 +258,12 @@ PayloadPtr PostgresSink::process(const TileRequest& tile, std::span<const Payloa
         append_value(text, col->values[cell], col->kind);
       else
         text += "\\N";
+    }
+    if (geometry) {
+      text += '\t';
+      text += ewkb_prefix_;
+      text += x_ewkb_[c];
+      text += y_ewkb_[static_cast<std::size_t>(tile.row0) + r];
     }
   }
   out->rows = table->cells.size();
@@ -202,15 +281,24 @@ void PostgresSink::open() {
     session_->tx = std::make_unique<pqxx::work>(*session_->conn, "rasterflow postgres_sink");
     pqxx::work& tx = *session_->tx;
     tx.exec0("SET LOCAL client_min_messages TO warning");
+    if (create_postgis_now_) {
+      tx.exec0("CREATE EXTENSION IF NOT EXISTS postgis");
+      // The check prepare() could not make before the extension (and its spatial_ref_sys) existed.
+      if (srid_ != 0 && tx.exec_params("SELECT 1 FROM spatial_ref_sys WHERE srid = $1", srid_).empty())
+        throw std::runtime_error("option \"srid\": SRID " + std::to_string(srid_) +
+                                 " is not in PostGIS's spatial_ref_sys");
+    }
     const std::string name = quoted_table(*session_->conn, options_.table);
     if (options_.if_exists == "replace") tx.exec0("DROP TABLE IF EXISTS " + name);
     std::string columns = "x double precision NOT NULL, y double precision NOT NULL";
     for (std::size_t i = 0; i < names_.size(); ++i) columns += ", " + tx.quote_name(names_[i]) + " " + sql_types_[i];
+    if (!options_.geometry.empty()) columns += ", " + tx.quote_name(options_.geometry) + " " + geometry_type();
     // fail: a table made since prepare() fails here, inside the transaction.
     tx.exec0(std::string(options_.if_exists == "append" ? "CREATE TABLE IF NOT EXISTS " : "CREATE TABLE ") + name +
              " (" + columns + ")");
     std::vector<std::string> copy_columns = {"x", "y"};
     copy_columns.insert(copy_columns.end(), names_.begin(), names_.end());
+    if (!options_.geometry.empty()) copy_columns.push_back(options_.geometry);
     for (auto& c : copy_columns) c = tx.quote_name(c);
     session_->copy = std::make_unique<pqxx::tablewriter>(tx, name, copy_columns.begin(), copy_columns.end());
   } catch (const std::exception& e) {
@@ -235,6 +323,15 @@ void PostgresSink::commit() {
   try {
     session_->copy->complete();
     session_->copy.reset();
+    if (options_.geometry_index) {
+      // Named after the table and column, so that an append finds the index it made before.
+      const auto dot = options_.table.find('.');
+      const std::string bare = dot == std::string::npos ? options_.table : options_.table.substr(dot + 1);
+      session_->tx->exec0("CREATE INDEX IF NOT EXISTS " +
+                          session_->tx->quote_name(bare + "_" + options_.geometry + "_gist") + " ON " +
+                          quoted_table(*session_->conn, options_.table) + " USING gist (" +
+                          session_->tx->quote_name(options_.geometry) + ")");
+    }
     session_->tx->commit();
   } catch (const std::exception& e) {
     abort();
@@ -263,9 +360,60 @@ void PostgresSink::abort() noexcept {
   session_.reset();
 }
 
+std::string PostgresSink::geometry_type() const {
+  return srid_ == 0 ? std::string("geometry(Point)") : "geometry(Point," + std::to_string(srid_) + ")";
+}
+
+void PostgresSink::prepare_geometry(const Grid& grid) {
+  const auto clash = std::find(names_.begin(), names_.end(), options_.geometry);
+  if (options_.geometry == "x" || options_.geometry == "y" || clash != names_.end())
+    throw_graph_error(where(), "option \"geometry\": \"" + options_.geometry + "\" is already a column of the table");
+  if (options_.srid) {
+    srid_ = *options_.srid;
+  } else if (const auto code = epsg_code(grid.crs)) {
+    srid_ = *code;
+  } else {
+    throw_graph_error(where(),
+                      "option \"geometry\": the grid's CRS has no EPSG code to use as the SRID; set option "
+                      "\"srid\" (0: unknown)");
+  }
+  if (srid_ > std::numeric_limits<std::int32_t>::max())
+    throw_graph_error(where(), "option \"srid\": " + std::to_string(srid_) + " is out of range");
+  // Hex EWKB, little-endian (01); the point type 1, with the SRID flag 0x20000000 and the SRID
+  // when there is one.
+  ewkb_prefix_ = "01";
+  append_hex(ewkb_prefix_, static_cast<std::uint32_t>(srid_ == 0 ? 1u : 0x20000001u));
+  if (srid_ != 0) append_hex(ewkb_prefix_, static_cast<std::uint32_t>(srid_));
+  // The doubles PostgreSQL's float8 input makes of the x and y text (strtod, correctly rounded).
+  for (const auto& x : x_text_) append_hex(x_ewkb_.emplace_back(), std::strtod(x.c_str(), nullptr));
+  for (const auto& y : y_text_) append_hex(y_ewkb_.emplace_back(), std::strtod(y.c_str(), nullptr));
+}
+
+std::string PostgresSink::check_postgis(pqxx::transaction_base& q) {
+  create_postgis_now_ = false;
+  const pqxx::result installed = q.exec("SELECT extversion FROM pg_extension WHERE extname = 'postgis'");
+  if (installed.empty()) {
+    if (!options_.create_postgis) {
+      return "option \"geometry\": the database has no PostGIS extension (CREATE EXTENSION postgis; as its owner, or "
+             "set option \"create_postgis\": true)";
+    }
+    if (q.exec("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").empty()) {
+      return "option \"create_postgis\": the server has no PostGIS to create (install it on the server, e.g. "
+             "Debian's postgresql-15-postgis-3)";
+    }
+    create_postgis_now_ = true;
+    return "";
+  }
+  if (srid_ != 0 && q.exec_params("SELECT 1 FROM spatial_ref_sys WHERE srid = $1", srid_).empty())
+    return "option \"srid\": SRID " + std::to_string(srid_) + " is not in the database's spatial_ref_sys";
+  return "";
+}
+
 std::vector<std::string> PostgresSink::describe() const {
   std::string columns;
   for (std::size_t i = 0; i < names_.size(); ++i) columns += ", " + names_[i] + " " + sql_types_[i];
+  if (!options_.geometry.empty())
+    columns += ", " + options_.geometry + " " + geometry_type() + (options_.geometry_index ? " with a GiST index" : "");
   return {"writes table " + options_.table + " (x, y" + columns + ") at " + mask_password(options_.url) +
           " with COPY in one transaction (if_exists " + options_.if_exists + ")"};
 }

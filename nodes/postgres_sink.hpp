@@ -4,14 +4,21 @@
 // filled inside it, so a failed or interrupted run (rollback, or the server's own when the
 // process dies) leaves the database as it was. Rows are formatted as COPY text in parallel;
 // the serial writer streams them in tile order. One transaction cannot span MPI ranks: the sink
-// refuses MPI before anything runs. libpqxx stays inside postgres_sink.cpp.
+// refuses MPI before anything runs. With `geometry`, a PostGIS geometry(Point, SRID) column is
+// filled with each row's (x, y), sent in the same COPY as hex EWKB. libpqxx stays inside
+// postgres_sink.cpp.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "rasterflow/node.hpp"
 #include "rasterflow/option_binder.hpp"
+
+namespace pqxx {
+class transaction_base;
+}
 
 namespace rasterflow::nodes {
 
@@ -19,6 +26,10 @@ struct PostgresSinkOptions {
   std::string url;
   std::string table;
   std::string if_exists;
+  std::string geometry;              // PostGIS point column's name; empty: none
+  std::optional<std::int64_t> srid;  // default: the grid CRS's EPSG code
+  bool create_postgis = false;       // CREATE EXTENSION IF NOT EXISTS postgis in the transaction
+  bool geometry_index = false;       // a GiST index on the geometry, built before the commit
   void declare(OptionBinder& args);
 };
 
@@ -36,12 +47,19 @@ class PostgresSink final : public SinkNode {
   std::uint64_t rows_written() const override { return rows_; }
   std::uint64_t bytes_written() const override { return bytes_; }
   std::vector<std::string> describe() const override;
-  ResourceNeeds resources() const override { return {.bytes_per_cell = 48}; }
+  // A row's COPY text, and its point's 50 hex digits of EWKB with a geometry.
+  ResourceNeeds resources() const override { return {.bytes_per_cell = options_.geometry.empty() ? 48.0 : 100.0}; }
 
  private:
   PostgresSink(PostgresSinkOptions options, NodeSpec&& spec);
   // The text of an error with any password in it masked.
   std::string masked(const std::string& text) const;
+  // With a geometry: its SRID, the EWKB text of every column's x and row's y.
+  void prepare_geometry(const Grid& grid);
+  // "" when the database can take the geometry column, else the refusal's text (after "node: ").
+  std::string check_postgis(pqxx::transaction_base& query);
+  // geometry(Point,SRID) as PostgreSQL's format_type() writes it.
+  std::string geometry_type() const;
 
   struct Session;  // the libpqxx connection, transaction and COPY stream
   PostgresSinkOptions options_;
@@ -50,6 +68,14 @@ class PostgresSink final : public SinkNode {
   std::vector<std::string> sql_types_;
   std::vector<std::string> x_text_;  // every grid column's centre, as the CSV writes it
   std::vector<std::string> y_text_;  // every grid row's
+  // With a geometry: the hex EWKB of a point's prefix (byte order, type, SRID), and of every
+  // grid column's x and row's y as the doubles PostgreSQL reads from x_text_ and y_text_, so
+  // that ST_X(geometry) = x and ST_Y(geometry) = y exactly.
+  std::string ewkb_prefix_;
+  std::vector<std::string> x_ewkb_;
+  std::vector<std::string> y_ewkb_;
+  std::int64_t srid_ = 0;
+  bool create_postgis_now_ = false;  // the extension is missing and create_postgis asked for it
   bool table_exists_ = false;
   std::uint64_t rows_ = 0;
   std::uint64_t bytes_ = 0;

@@ -28,7 +28,8 @@ void RasterSourceOptions::declare(OptionBinder& args) {
       .choices({"none", "auto"});
   args.add("decoding",
            "how the blocks are decoded: auto (the fastest that fits the memory limit), or one strategy: block_rows, "
-           "streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF files, one band)",
+           "lean_block_rows, streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF "
+           "files, one band)",
            decoding, std::string("auto"))
       .choices(decoding_choices());
 }

@@ -550,7 +550,7 @@ ResourceNeeds Resample::resources() const {
       const bool gives_up = next->kind == Decoding::gdal_cache;
       r.steps.push_back({gives_up ? std::string("read the source through GDAL's block cache")
                                   : std::string("decode the source as ") + decoding_name(next->kind),
-                         gives_up});
+                         gives_up, next->cost / measured_cost(reader_->decoding())});
     }
   }
   return r;

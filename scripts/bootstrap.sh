@@ -23,6 +23,7 @@ packages+=(libssl-dev)  # SHA-256 for checkpoint identities: OpenSSL libcrypto (
 packages+=(pybind11-dev python3-pybind11 python3-dev python3-pandas python3-xarray)  # Python bindings: pybind11, to_pandas, to_xarray (#23)
 packages+=(libzstd-dev zstd)  # csv_sink writes .zst (libzstd); tests read it back with zstdcat (#22)
 packages+=(python3-h5py)  # HDF5 test inputs for raster_source variables (#20)
+packages+=(postgresql-15-postgis-3)  # PostGIS for postgres_sink's geometry column and its tests (#22)
 
 if [ "${1:-}" = "--bench" ]; then
   # The benchmark harness's comparisons and plot.

@@ -47,9 +47,10 @@ MemoryPlan MemoryPlanner::reserve(std::span<Node* const> nodes) const {
 }
 
 bool MemoryPlanner::take_steps(std::span<Node* const> nodes, bool give_up) const {
-  // Steps that keep held memory (a smaller way to decode) are taken one node at a time, the node
-  // holding the most first, so that a limit costs only the steps it needs; giving up is taken by
-  // every node at once (the last resort).
+  // Steps that keep held memory (a smaller way to decode) are taken one node at a time, the
+  // cheapest step in CPU first and, among equally cheap ones, the node holding the most, so that
+  // a limit costs only the steps it needs; giving up is taken by every node at once (the last
+  // resort).
   if (give_up) {
     bool took = false;
     for (Node* n : nodes) {
@@ -58,15 +59,21 @@ bool MemoryPlanner::take_steps(std::span<Node* const> nodes, bool give_up) const
     }
     return took;
   }
-  std::vector<std::pair<std::size_t, Node*>> candidates;
+  struct Candidate {
+    double cost;
+    std::size_t held;
+    Node* node;
+  };
+  std::vector<Candidate> candidates;
   for (Node* n : nodes) {
     const ResourceNeeds r = n->resources();
-    if (!r.steps.empty() && !r.steps.front().gives_up) candidates.emplace_back(r.held, n);
+    if (!r.steps.empty() && !r.steps.front().gives_up) candidates.push_back({r.steps.front().cost, r.held, n});
   }
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return a.cost != b.cost ? a.cost < b.cost : a.held > b.held;
+  });
   for (const auto& candidate : candidates) {
-    if (candidate.second->take_step()) return true;
+    if (candidate.node->take_step()) return true;
   }
   return false;
 }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <algorithm>
 
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/global_control.h>
@@ -221,7 +222,11 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.threads = threads.threads;
   m.threads_source = threads.source;
   m.topology = read_topology();
-  m.placement = decide_placement(m.config.engine.numa, m.topology, m.threads, tbb_numa_ids());
+  // TBB's NUMA ids (it loads libtbbbind to find them: a few ms) only matter with two nodes or more.
+  const bool several_nodes =
+      std::count_if(m.topology.nodes.begin(), m.topology.nodes.end(), [](const auto& n) { return n.pus > 0; }) > 1;
+  m.placement = decide_placement(m.config.engine.numa, m.topology, m.threads,
+                                 several_nodes ? tbb_numa_ids() : std::vector<int>{});
   for (const auto& f : m.placement.fallbacks) spdlog::warn("NUMA placement: {}", f);
   m.build_nodes();
   m.resolve_grid();

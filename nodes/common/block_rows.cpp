@@ -5,6 +5,8 @@
 #include <cstring>
 #include <exception>
 
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
 #include <spdlog/spdlog.h>
 
 #include "nodes/common/block_decoder.hpp"
@@ -96,9 +98,11 @@ BlockRows::Hold BlockRows::hold(std::int64_t row0, std::int64_t row1) {
 
 void BlockRows::drop_passed_rows(std::int64_t keep_first, std::int64_t keep_last) {
   // Tiles come in raster order, but not quite: the flow graph may start a tile before the one
-  // above it. An unheld row is done with once a row two below it has been asked for; the row
-  // just above the highest stays, so such a late tile still finds it (without this, 3 to 25%
-  // of rows were decoded twice). Its buffer then serves the next row: two rows in memory.
+  // above it. An unheld row is done with once it is more than keep_behind_ rows above the
+  // highest asked for; keep_behind_ grows to the distance late tiles have been seen at (up to
+  // the cap: one row per thread for GDAL's block rows), so such a tile still finds its rows
+  // (with one row kept, 3 to 25% of rows were decoded twice). Their buffers then serve the
+  // next rows.
   for (auto it = rows_.begin(); it != rows_.end() && it->first < highest_ - keep_behind_;) {
     Row& row = *it->second;
     if (row.pins > 0 || (it->first >= keep_first && it->first <= keep_last)) {
@@ -195,8 +199,7 @@ void BlockRows::decode(const std::shared_ptr<Row>& row) {
   decode_blocks(*row);
 }
 
-void BlockRows::decode_blocks(Row& row) {
-  // Claim blocks until none is left, then wait for those the other threads claimed.
+void BlockRows::claim_blocks(Row& row) {
   for (;;) {
     const std::int64_t b = row.next.fetch_add(1);
     if (b >= blocks_per_row_) break;
@@ -209,6 +212,26 @@ void BlockRows::decode_blocks(Row& row) {
     std::lock_guard lock(mutex_);
     if (error && !row.error) row.error = error;
     if (++row.done == blocks_per_row_) decoded_.notify_all();
+  }
+}
+
+void BlockRows::decode_blocks(Row& row) {
+  // Claim blocks until none is left, with the help of the run's idle threads: a row's blocks
+  // are independent, so a row is decoded on every core even when one tile alone asks for it
+  // (thin tiles under a tight limit; few tile bands). The helpers only claim and decode; the
+  // isolation keeps this thread, while it waits for them, from taking up another tile (which
+  // could ask for this very row). Then wait for the blocks other tiles' threads claimed.
+  if (row.next.load() < blocks_per_row_ - 1) {
+    oneapi::tbb::this_task_arena::isolate([&] {
+      oneapi::tbb::task_group helpers;
+      const int others =
+          std::min<std::int64_t>(oneapi::tbb::this_task_arena::max_concurrency() - 1, blocks_per_row_ - 1);
+      for (int i = 0; i < others; ++i) helpers.run([this, &row] { claim_blocks(row); });
+      claim_blocks(row);
+      helpers.wait();
+    });
+  } else {
+    claim_blocks(row);
   }
   std::unique_lock lock(mutex_);
   decoded_.wait(lock, [&] { return row.done == blocks_per_row_; });

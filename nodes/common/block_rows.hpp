@@ -8,7 +8,8 @@
 // own handle with GDALReadBlock, which bypasses GDAL's cache), held while tiles use it and
 // released once no tile holds it and the row after next has been asked for (tiles come in
 // raster order, give or take one). A released buffer is kept for the next row, so decoding does
-// not page-fault fresh memory. Two rows of blocks live at a time in a steady run.
+// not page-fault fresh memory. In a steady run the rows alive are the highest asked for and the
+// few rows behind it that late tiles have been seen to need.
 //
 // A "row" is whatever unit the decoder gives: a row of the file's blocks through GDAL, or a few
 // rows of every tile when TiffTileStreams decodes tiles a unit at a time (then Layout's
@@ -96,6 +97,7 @@ class BlockRows {
   void unpin(std::int64_t first, std::int64_t last);
   void decode(const std::shared_ptr<Row>& row);
   void decode_blocks(Row& row);
+  void claim_blocks(Row& row);  // decodes blocks of the row until none is left to claim
   // Calls copy(src, dst_offset_in_samples, samples) for each run of the window within one block.
   template <typename Copy>
   void copy_window(std::int64_t col0, std::int64_t row0, std::int64_t cols, std::int64_t rows, Copy&& copy);

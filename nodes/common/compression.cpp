@@ -1,8 +1,11 @@
 #include "nodes/common/compression.hpp"
 
+#include <isa-l/igzip_lib.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 
@@ -29,12 +32,17 @@ const char* codec_name(Codec codec) {
   return "none";
 }
 
-int default_level(Codec codec) { return codec == Codec::zstd ? 3 : codec == Codec::gzip ? 6 : 0; }
+int default_level(Codec codec) { return codec == Codec::zstd ? 3 : codec == Codec::gzip ? kIsalGzipMaxLevel : 0; }
 int min_level(Codec codec) { return codec == Codec::none ? 0 : 1; }
 int max_level(Codec codec) { return codec == Codec::zstd ? ZSTD_maxCLevel() : codec == Codec::gzip ? 9 : 0; }
 
-// One thread's compression state: a deflate stream (reset between tiles) or a zstd context.
+// One thread's compression state: an ISA-L or zlib deflate stream (reset between tiles) or a
+// zstd context.
 struct TileCompressor::Context {
+  // gzip levels 1-3: the stream (80 KiB) and its level's hash tables (276-340 KiB, ISA-L's
+  // "default" sizes); zlib's deflate state at levels 4-9 is about 270 KiB.
+  std::unique_ptr<isal_zstream> isal;
+  std::vector<std::uint8_t> isal_level;
   z_stream z{};
   bool z_ready = false;
   ZSTD_CCtx* zstd = nullptr;
@@ -57,7 +65,18 @@ std::unique_ptr<TileCompressor::Context> TileCompressor::take() {
     }
   }
   auto c = std::make_unique<Context>();
-  if (codec_ == Codec::gzip) {
+  if (codec_ == Codec::gzip && level_ <= kIsalGzipMaxLevel) {
+    c->isal = std::make_unique<isal_zstream>();
+    isal_deflate_init(c->isal.get());
+    c->isal_level.resize(level_ == 1   ? ISAL_DEF_LVL1_DEFAULT
+                         : level_ == 2 ? ISAL_DEF_LVL2_DEFAULT
+                                       : ISAL_DEF_LVL3_DEFAULT);
+    c->isal->level = static_cast<std::uint32_t>(level_);
+    c->isal->level_buf = c->isal_level.data();
+    c->isal->level_buf_size = static_cast<std::uint32_t>(c->isal_level.size());
+    c->isal->gzip_flag = IGZIP_GZIP;  // a gzip header and CRC-32 trailer, as igzip(1) writes
+    c->isal->flush = NO_FLUSH;
+  } else if (codec_ == Codec::gzip) {
     // windowBits 15 + 16: a gzip wrapper (header and CRC-32 trailer), as gzip(1) writes.
     if (deflateInit2(&c->z, level_, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
       throw std::runtime_error("zlib cannot start a deflate stream");
@@ -104,6 +123,44 @@ void deflate_pieces(z_stream& z, std::span<const std::string_view> pieces, std::
   out.resize(out.size() - z.avail_out);
 }
 
+// As deflate_pieces, with ISA-L's igzip. It has no deflateBound(): the output grows when full
+// (incompressible text can come out slightly larger than it went in).
+void isal_pieces(isal_zstream& s, std::span<const std::string_view> pieces, std::string& out) {
+  isal_deflate_reset(&s);
+  s.gzip_flag = IGZIP_GZIP;  // igzip turns it into IGZIP_GZIP_NO_HDR once it wrote a header
+  std::size_t total = 0;
+  for (const auto piece : pieces) total += piece.size();
+  const std::size_t start = out.size();
+  std::size_t used = 0;  // bytes of out after start that hold output
+  const auto grow = [&](std::size_t room) {
+    out.resize(start + used + room);
+    s.next_out = reinterpret_cast<std::uint8_t*>(out.data() + start + used);
+    s.avail_out = static_cast<std::uint32_t>(std::min<std::size_t>(room, std::numeric_limits<std::uint32_t>::max()));
+  };
+  grow(total + total / 16 + 1024);
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    std::string_view piece = pieces[i];
+    const bool last_piece = i + 1 == pieces.size();
+    do {
+      const std::size_t n = std::min<std::size_t>(piece.size(), std::numeric_limits<std::uint32_t>::max() / 2);
+      s.next_in = reinterpret_cast<std::uint8_t*>(const_cast<char*>(piece.data()));
+      s.avail_in = static_cast<std::uint32_t>(n);
+      piece.remove_prefix(n);
+      s.end_of_stream = last_piece && piece.empty() ? 1 : 0;
+      for (;;) {
+        const char* before = reinterpret_cast<const char*>(s.next_out);
+        if (isal_deflate(&s) != COMP_OK) throw std::runtime_error("ISA-L failed to deflate a tile");
+        used += static_cast<std::size_t>(reinterpret_cast<const char*>(s.next_out) - before);
+        const bool done = s.end_of_stream ? s.internal_state.state == ZSTATE_END : s.avail_in == 0;
+        if (done) break;
+        if (s.avail_out != 0) throw std::runtime_error("ISA-L stopped deflating a tile with room left");
+        grow(std::max<std::size_t>(total / 8, 1 << 16));
+      }
+    } while (!piece.empty());
+  }
+  out.resize(start + used);
+}
+
 void zstd_pieces(ZSTD_CCtx* cctx, std::span<const std::string_view> pieces, std::string& out) {
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
   std::size_t total = 0;
@@ -136,7 +193,9 @@ void TileCompressor::compress(std::span<const std::string_view> pieces, std::str
     return;
   }
   auto context = take();
-  if (codec_ == Codec::gzip)
+  if (context->isal)
+    isal_pieces(*context->isal, pieces, out);
+  else if (codec_ == Codec::gzip)
     deflate_pieces(context->z, pieces, out);
   else
     zstd_pieces(context->zstd, pieces, out);

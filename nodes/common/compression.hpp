@@ -1,6 +1,7 @@
 #pragma once
 // Whole-tile compression for sinks that write text: each call turns a tile's bytes into one
-// self-contained gzip member (RFC 1952, zlib) or zstd frame (libzstd), so that tiles are
+// self-contained gzip member (RFC 1952; ISA-L's igzip at levels 1-3, zlib at 4-9) or zstd frame
+// (libzstd), so that tiles are
 // compressed in parallel and the members or frames, written one after the other in tile order
 // (and the ranks' bands concatenated under MPI), make one valid .gz or .zst file: gzip, zcat,
 // zstd and zstdcat read concatenated members and frames as one stream (RFC 1952 section 2.2;
@@ -19,7 +20,11 @@ enum class Codec { none, gzip, zstd };
 // The codec a path's extension asks for: .gz gzip, .zst zstd, anything else none.
 Codec codec_of_path(std::string_view path);
 const char* codec_name(Codec codec);
-// The levels each codec accepts, and the default (gzip's 6 as gzip(1); zstd's 3 as zstd(1)).
+// gzip levels up to this one are ISA-L's igzip levels 1-3 (what `igzip -1`..`-3` writes), the
+// ones above zlib's 4-9 (what `gzip -4`..`-9` writes). igzip's level 3 compresses CSV about as
+// well as zlib's 6 at a tenth of its CPU, so it is gzip's default (docs/benchmarks.md).
+inline constexpr int kIsalGzipMaxLevel = 3;
+// The levels each codec accepts, and the default (gzip 3, igzip's highest; zstd's 3 as zstd(1)).
 int default_level(Codec codec);
 int min_level(Codec codec);
 int max_level(Codec codec);

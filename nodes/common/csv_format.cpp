@@ -1,6 +1,105 @@
 #include "nodes/common/csv_format.hpp"
 
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+
 namespace rasterflow::nodes {
+
+namespace {
+
+constexpr char kTwoDigits[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495"
+    "05152535455565758596061626364656667686970717273747576777879808182838485868788899091929394959697989"
+    "9";
+constexpr std::uint32_t kPowersOf10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
+
+int decimal_digits(std::uint32_t n) {
+  const int t = (32 - __builtin_clz(n | 1)) * 1233 >> 12;  // floor(log10) or one less
+  return t + (n >= kPowersOf10[t] ? 1 : 0);
+}
+
+// The `len` decimal digits of n at p.
+void put_digits(char* p, std::uint32_t n, int len) {
+  char* e = p + len;
+  while (n >= 100) {
+    e -= 2;
+    std::memcpy(e, kTwoDigits + (n % 100) * 2, 2);
+    n /= 100;
+  }
+  if (n >= 10) {
+    std::memcpy(e - 2, kTwoDigits + n * 2, 2);
+  } else {
+    e[-1] = static_cast<char>('0' + n);
+  }
+}
+
+}  // namespace
+
+char* format_float32(char* p, float value) {
+  if (!std::isfinite(value) || value == 0.0f) return std::to_chars(p, p + 24, value).ptr;
+  const auto decimal = fmt::detail::dragonbox::to_decimal(value);
+  const std::uint32_t digits = decimal.significand;
+  const int exponent = decimal.exponent;  // value = digits x 10^exponent
+  if (std::signbit(value)) *p++ = '-';
+  const int n = decimal_digits(digits);
+  const int sci_exponent = exponent + n - 1;
+  const int sci_length = n + (n > 1 ? 1 : 0) + 2 + (std::abs(sci_exponent) >= 100 ? 3 : 2);
+  const int fixed_length = exponent >= 0 ? n + exponent : (-exponent < n ? n + 1 : 2 - exponent);
+  if (fixed_length <= sci_length) {
+    if (exponent >= 0) {
+      // An integer: std::to_chars writes its exact value (below 10^14 here), not the shortest
+      // digits followed by zeros.
+      return std::to_chars(p, p + 24, static_cast<std::uint64_t>(std::fabs(value))).ptr;
+    }
+    if (-exponent < n) {  // digits on both sides of the point: written in place, two at a time
+      // from the last (copying them from a buffer stalls on reading back what was just stored)
+      const int whole = n + exponent;
+      p[whole] = '.';
+      std::uint32_t rest = digits;
+      int i = n;  // digits [0, i) are still to write; digit k goes to p[k] before the point, p[k + 1] after
+      while (i >= 2) {
+        const char* two = kTwoDigits + (rest % 100) * 2;
+        rest /= 100;
+        if (i - 2 >= whole) {
+          std::memcpy(p + i - 1, two, 2);
+        } else if (i <= whole) {
+          std::memcpy(p + i - 2, two, 2);
+        } else {  // the point falls between the two
+          p[i] = two[1];
+          p[i - 2] = two[0];
+        }
+        i -= 2;
+      }
+      if (i == 1) p[0] = static_cast<char>('0' + rest);  // n odd: the first digit is before the point
+      return p + n + 1;
+    }
+    p[0] = '0';
+    p[1] = '.';
+    const int zeros = -exponent - n;
+    std::memset(p + 2, '0', static_cast<std::size_t>(zeros));
+    put_digits(p + 2 + zeros, digits, n);
+    return p + 2 + zeros + n;
+  }
+  char text[16];
+  put_digits(text, digits, n);
+  *p++ = text[0];
+  if (n > 1) {
+    *p++ = '.';
+    std::memcpy(p, text + 1, static_cast<std::size_t>(n - 1));
+    p += n - 1;
+  }
+  *p++ = 'e';
+  *p++ = sci_exponent < 0 ? '-' : '+';
+  int magnitude = std::abs(sci_exponent);
+  if (magnitude >= 100) {
+    *p++ = static_cast<char>('0' + magnitude / 100);
+    magnitude %= 100;
+  }
+  std::memcpy(p, kTwoDigits + magnitude * 2, 2);
+  return p + 2;
+}
 
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) return text;

@@ -14,6 +14,12 @@
 
 namespace rasterflow::nodes {
 
+// The same characters as std::to_chars(p, end, value) (the shortest text that reads back as
+// the same float, fixed or scientific, whichever is shorter, fixed on a tie), about 1.6 x
+// faster on the harness's values: the digits come from fmt's Dragonbox (libfmt, which spdlog
+// already links), the layout is written here. Needs 24 bytes at p; returns the end.
+char* format_float32(char* p, float value);
+
 // Shortest text of a value: integers as integers, Float32 as the float it is. Writes at p
 // (at most 24 characters) and returns the end.
 inline char* format_value(char* p, char* end, double value, ValueKind kind) {
@@ -21,7 +27,7 @@ inline char* format_value(char* p, char* end, double value, ValueKind kind) {
     case ValueKind::integer:
       return std::to_chars(p, end, static_cast<std::int64_t>(value)).ptr;
     case ValueKind::float32:
-      return std::to_chars(p, end, static_cast<float>(value)).ptr;
+      return format_float32(p, static_cast<float>(value));
     case ValueKind::float64:
       return std::to_chars(p, end, value).ptr;
   }

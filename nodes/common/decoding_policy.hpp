@@ -12,12 +12,16 @@
 namespace rasterflow::nodes {
 
 enum class Decoding {
-  block_rows,     // whole rows of the file's blocks, decoded once each by GDAL (libdeflate for DEFLATE)
-  streams,        // a few rows of every tile at a time (32-row units), ISA-L's inflate
-  small_streams,  // 16-row units, one kept behind
-  zlib_streams,   // 16-row units with zlib's smaller inflate state
-  gdal_cache,     // nothing held: read through GDAL's block cache (blocks decoded again per tile)
+  block_rows,       // whole rows of the file's blocks, decoded once each by GDAL (libdeflate for DEFLATE)
+  lean_block_rows,  // the same, one row kept behind the highest: a tile that starts late may decode again
+  streams,          // a few rows of every tile at a time (32-row units), ISA-L's inflate
+  small_streams,    // 16-row units, one kept behind
+  zlib_streams,     // 16-row units with zlib's smaller inflate state
+  gdal_cache,       // nothing held: read through GDAL's block cache (blocks decoded again per tile)
 };
+
+// Whether a strategy holds whole rows of the file's blocks (block_rows or lean_block_rows).
+inline bool holds_block_rows(Decoding d) { return d == Decoding::block_rows || d == Decoding::lean_block_rows; }
 
 // The option value ("block_rows", ...) and a sentence for plans.
 const char* decoding_name(Decoding d);

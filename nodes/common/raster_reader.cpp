@@ -329,9 +329,12 @@ void RasterReader::survey_decoding(GDALDatasetH ds) {
   } else if (!plain_file_ || info_.overview >= 0) {
     streams_refused_ = info_.overview >= 0 ? "an overview is read" : "not a plain local file";
   } else if (info_.block_width > 0 && info_.block_height > 0) {
+    // The 32-row probe decodes the first block and checks it against GDAL; the smaller units
+    // read the same streams, so their probes only size them (each is checked again when set up).
     const auto probe = [&](int unit_rows, TiffTileStreams::Inflater inflater, std::string* why) {
       StreamShape shape;
-      if (auto streams = TiffTileStreams::open(ds, info_.path, info_.band, where_, why, unit_rows, inflater)) {
+      if (auto streams =
+              TiffTileStreams::open(ds, info_.path, info_.band, where_, why, unit_rows, inflater, unit_rows == 32)) {
         shape = {true, streams->unit_rows(), streams->state_bytes()};
       }
       return shape;
@@ -361,6 +364,13 @@ const RasterReader::StreamShape& RasterReader::shape(Decoding d) const {
   }
 }
 
+int RasterReader::block_rows_kept(Decoding d) const {
+  // One row behind the highest per thread: a tile that starts late (the flow graph may start a
+  // tile before the one above it) finds its rows still decoded. With one kept, 3 to 25% of the
+  // rows were decoded twice; lean_block_rows keeps one for the memory limit.
+  return d == Decoding::block_rows ? std::max(1, threads_) : 1;
+}
+
 int RasterReader::stream_rows_kept(Decoding d) const {
   if (d != Decoding::streams) return 1;
   const std::size_t unit_row_bytes = padded_width() * static_cast<std::size_t>(shape(d).unit_rows) *
@@ -370,9 +380,11 @@ int RasterReader::stream_rows_kept(Decoding d) const {
 
 std::size_t RasterReader::strategy_bytes(Decoding d) const {
   if (d == Decoding::gdal_cache) return 0;
-  if (d == Decoding::block_rows) {
-    return block_row_bytes_ > std::numeric_limits<std::size_t>::max() / 2 ? std::numeric_limits<std::size_t>::max()
-                                                                          : 2 * block_row_bytes_;
+  if (holds_block_rows(d)) {
+    // The highest row asked for and the rows kept behind it for tiles that start late.
+    const auto rows = static_cast<std::size_t>(1 + block_rows_kept(d));
+    return block_row_bytes_ > std::numeric_limits<std::size_t>::max() / rows ? std::numeric_limits<std::size_t>::max()
+                                                                             : rows * block_row_bytes_;
   }
   // The units kept behind the highest asked for, the spare buffers, and those the threads'
   // tiles hold (a tile's source rows mostly fall in one unit), then the inflate states.
@@ -388,8 +400,10 @@ std::vector<DecodingPrice> RasterReader::decoding_ladder() const {
   const auto add = [&](Decoding d) {
     if (!forced_ || *forced_ == d) available.push_back({d, strategy_bytes(d), measured_cost(d)});
   };
-  if (info_.block_width > 0 && info_.block_height > 0 && block_row_bytes_ <= kMaxBlockRowBytes)
+  if (info_.block_width > 0 && info_.block_height > 0 && block_row_bytes_ <= kMaxBlockRowBytes) {
     add(Decoding::block_rows);
+    if (block_rows_kept(Decoding::block_rows) > 1) add(Decoding::lean_block_rows);
+  }
   for (const Decoding d : {Decoding::streams, Decoding::small_streams, Decoding::zlib_streams}) {
     if (shape(d).available) add(d);
   }
@@ -416,6 +430,7 @@ void RasterReader::force_decoding(Decoding d) {
   const bool allowed = [&] {
     switch (d) {
       case Decoding::block_rows:
+      case Decoding::lean_block_rows:
         return info_.block_width > 0 && info_.block_height > 0 && block_row_bytes_ <= kMaxBlockRowBytes;
       case Decoding::gdal_cache:
         return true;
@@ -424,7 +439,7 @@ void RasterReader::force_decoding(Decoding d) {
     }
   }();
   if (!allowed) {
-    const std::string why = d == Decoding::block_rows  ? "a row of its blocks would hold more than 256 MiB"
+    const std::string why = holds_block_rows(d)        ? "a row of its blocks would hold more than 256 MiB"
                             : streams_refused_.empty() ? "its tiles do not divide into units of 16 rows"
                                                        : streams_refused_;
     throw_graph_error(where_, std::string("option \"decoding\": ") + info_.path + " cannot be decoded as " +
@@ -441,7 +456,7 @@ void RasterReader::set_up_decoding(GDALDatasetH ds, Decoding d) {
   bands_decoder_ = nullptr;
   decoding_ = d;
   const BlockRows::Layout layout{info_.width, info_.height, info_.block_width, info_.block_height, info_.type};
-  if (d == Decoding::block_rows && info_.bands.size() > 1) {
+  if (holds_block_rows(d) && info_.bands.size() > 1) {
     // Several bands: a row of blocks of all of them, pixel-interleaved, decoded once (a
     // pixel-interleaved file's block holds every band) and shared out as one band is.
     std::vector<int> indices;
@@ -456,14 +471,14 @@ void RasterReader::set_up_decoding(GDALDatasetH ds, Decoding d) {
     blocks_ = std::make_unique<BlockRows>(
         BlockRows::Layout{info_.width * n, info_.height, info_.block_width * static_cast<int>(n), info_.block_height,
                           info_.type},
-        *decoder_, where_, info_.path, 1);
+        *decoder_, where_, info_.path, block_rows_kept(d));
     return;
   }
-  if (d == Decoding::block_rows) {
+  if (holds_block_rows(d)) {
     spdlog::debug("{}: {} is decoded a whole row of blocks at a time", where_, info_.path);
     decoder_ = std::make_unique<GdalBlockDecoder>([this] { return band(); }, info_.block_height, info_.height, where_,
                                                   info_.path);
-    blocks_ = std::make_unique<BlockRows>(layout, *decoder_, where_, info_.path, 1);
+    blocks_ = std::make_unique<BlockRows>(layout, *decoder_, where_, info_.path, block_rows_kept(d));
     return;
   }
   if (d == Decoding::gdal_cache) return;
@@ -510,7 +525,10 @@ std::size_t RasterReader::padded_width() const {
 }
 
 void RasterReader::prepare(int threads, std::uint64_t memory_limit) {
+  const bool rows_kept_change = threads != threads_ && decoding_ == Decoding::block_rows;
   threads_ = threads;
+  // Rows of blocks kept behind follow the threads (nothing is decoded yet).
+  if (rows_kept_change) set_up_decoding(dataset(), decoding_);
   // Whichever way the file is read, a block is decoded whole somewhere (GDAL's cache, a row
   // of blocks, the check of the streams): a file whose blocks alone would take half the memory
   // limit is refused before anything is allocated for them.
@@ -762,7 +780,7 @@ void RasterReader::choose_overview(const Grid& grid) {
   handles_.clear();
   warper_handles_.clear();
   make_warper_vrt();
-  if (forced_ && *forced_ != Decoding::block_rows && *forced_ != Decoding::gdal_cache) {
+  if (forced_ && !holds_block_rows(*forced_) && *forced_ != Decoding::gdal_cache) {
     throw_graph_error(where_, std::string("option \"decoding\": ") + decoding_name(*forced_) +
                                   " reads full resolution only, and overviews: auto reads overview level " +
                                   std::to_string(level) + " of " + info_.path +

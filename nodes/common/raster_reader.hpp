@@ -167,6 +167,7 @@ class RasterReader final {
   // Bytes a strategy holds: units of rows kept at most (and as many spare buffers), those the
   // threads' tiles hold, and the inflate states; two rows of blocks; nothing through GDAL's cache.
   std::size_t strategy_bytes(Decoding d) const;
+  int block_rows_kept(Decoding d) const;
   int stream_rows_kept(Decoding d) const;
   DatasetPtr open() const;
   bool plain_file_ = false;  // a plain local file at full resolution (the only kind the TIFF streams read)

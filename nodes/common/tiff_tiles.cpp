@@ -119,7 +119,7 @@ struct TiffTileStreams::Column {
 
 std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const std::string& path, int band_index,
                                                        std::string where, std::string* why, int max_unit_rows,
-                                                       Inflater inflater) {
+                                                       Inflater inflater, bool check) {
   const auto refuse = [&](std::string reason) -> std::unique_ptr<TiffTileStreams> {
     if (why != nullptr) *why = std::move(reason);
     return nullptr;
@@ -138,7 +138,7 @@ std::unique_ptr<TiffTileStreams> TiffTileStreams::open(GDALDatasetH ds, const st
   std::string reason = s->read_metadata(ds, band, max_unit_rows);
   if (reason.empty()) reason = s->read_header();
   if (reason.empty()) reason = s->read_sizes(band, band_index);
-  if (reason.empty()) reason = s->check_against_gdal(band);
+  if (reason.empty() && check) reason = s->check_against_gdal(band);
   if (!reason.empty()) return refuse(std::move(reason));
   return s;
 }

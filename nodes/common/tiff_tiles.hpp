@@ -40,9 +40,11 @@ class TiffTileStreams {
 
   // Streams for band `band_index` of the dataset `ds` opened from `path`, or null with the
   // reason in `why`. `where` names the node in errors. Units of at most `max_unit_rows` rows.
+  // `check`: decode the first block and compare it with GDAL's decoding (false only to size
+  // streams that are not used: every stream that decodes is checked).
   static std::unique_ptr<TiffTileStreams> open(GDALDatasetH ds, const std::string& path, int band_index,
                                                std::string where, std::string* why, int max_unit_rows = 64,
-                                               Inflater inflater = Inflater::isal);
+                                               Inflater inflater = Inflater::isal, bool check = true);
   ~TiffTileStreams();
   TiffTileStreams(const TiffTileStreams&) = delete;
   TiffTileStreams& operator=(const TiffTileStreams&) = delete;

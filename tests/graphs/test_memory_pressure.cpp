@@ -243,20 +243,22 @@ std::string wide_average_graph(const test::TempDir& dir, const test::RasterSpec&
 
 TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(120)) {
   test::TempDir dir;
-  // 4096 pixels wide in 16 x 16 blocks: a row of blocks is 4096 * 16 * 4 bytes, two are held.
+  // 4096 pixels wide in 16 x 16 blocks: a row of blocks is 4096 * 16 * 4 bytes; the highest row
+  // and one behind it per thread are held.
   test::RasterSpec spec{.width = 4096, .height = 40, .gt = {0.0, 0.01, 0.0, 1.0, 0.0, -0.01}};
   std::string reference;
   const std::string graph = wide_average_graph(dir, spec, 1000, 0.5, "0.01", &reference);
-  const std::uint64_t held = 2 * 4096 * 16 * 4;
+  const std::uint64_t held = 3 * 4096 * 16 * 4;
   const std::vector<std::string> two = {"engine.threads=2"};
   const std::uint64_t buffers =
       plan_figure(dir.path(), graph, two, "thread_buffers") + plan_figure(dir.path(), graph, two, "decoded_block_rows");
   CHECK(plan_figure(dir.path(), graph, two, "decoded_block_rows") == held);
   const std::uint64_t cache = plan_figure(dir.path(), graph, two, "gdal_cache");
   const auto row = static_cast<std::uint64_t>(plan_figure(dir.path(), graph, two, "bytes_per_cell") * 4096);
-  // A limit that leaves 1.5 grid rows for tiles while the block rows are held: they are given up
-  // (the buffers shrink by exactly them), and the run still writes the same bytes.
-  const auto limit = static_cast<std::uint64_t>(static_cast<double>(cache + buffers + row * 3 / 2) / 0.8);
+  // A limit that leaves 1.5 grid rows for tiles while two of the block rows are held (the step
+  // before giving them up, lean_block_rows): they are given up (the buffers shrink by exactly
+  // them), and the run still writes the same bytes.
+  const auto limit = static_cast<std::uint64_t>(static_cast<double>(cache + buffers - held / 3 + row * 3 / 2) / 0.8);
   const std::vector<std::string> tight = {"engine.threads=2", "memory.limit=" + std::to_string(limit)};
   CHECK(plan_figure(dir.path(), graph, tight, "decoded_block_rows") == 0);
   CHECK(plan_figure(dir.path(), graph, tight, "thread_buffers") == buffers - held);
@@ -280,10 +282,11 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
 
 TEST_CASE("Budget.DecodingStepsDownTheLadder" * doctest::timeout(180)) {
   test::TempDir dir;
-  // 8192 pixels of Float64 in 256 x 256 DEFLATE tiles. Unlimited, two whole rows of blocks are
-  // held (the fastest). Each limit that leaves 1.5 grid rows beside what the step before held
-  // takes one step down the ladder (32-row streams, 16-row streams, zlib's), each holding less,
-  // and the last gives the rows up; every run writes the same bytes.
+  // 8192 pixels of Float64 in 256 x 256 DEFLATE tiles. Unlimited, three whole rows of blocks
+  // are held (the fastest; one and one behind it per thread). Each limit that leaves 1.5 grid
+  // rows beside what the step before held takes one step down the ladder (two rows, 32-row
+  // streams, 16-row streams, zlib's), each holding less, and the last gives the rows up; every
+  // run writes the same bytes.
   test::RasterSpec spec{.width = 8192,
                         .height = 300,
                         .gt = {0.0, 0.04, 0.0, 12.0, 0.0, -0.04},
@@ -293,19 +296,19 @@ TEST_CASE("Budget.DecodingStepsDownTheLadder" * doctest::timeout(180)) {
   const std::string graph = wide_average_graph(dir, spec, 1013, 0.25, "0.16", &reference);
   const std::vector<std::string> two = {"engine.threads=2"};
   std::uint64_t held = plan_figure(dir.path(), graph, two, "decoded_block_rows");
-  CHECK(held == 2 * 8192 * 256 * 8);
+  CHECK(held == 3 * 8192 * 256 * 8);
   const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers");
   const std::uint64_t cache = plan_figure(dir.path(), graph, two, "gdal_cache");
   const auto row = static_cast<std::uint64_t>(plan_figure(dir.path(), graph, two, "bytes_per_cell") * 2048);
   RunOptions options;
   options.memory_source = std::make_shared<EmptyProcess>();
-  for (int step = 1; step <= 4; ++step) {
+  for (int step = 1; step <= 5; ++step) {
     CAPTURE(step);
     const auto limit = static_cast<std::uint64_t>(static_cast<double>(cache + buffers + held + row * 3 / 2) / 0.8);
     const std::vector<std::string> tight = {"engine.threads=2", "memory.limit=" + std::to_string(limit)};
     const std::uint64_t now = plan_figure(dir.path(), graph, tight, "decoded_block_rows");
     CHECK(now < held);
-    if (step < 4) {
+    if (step < 5) {
       CHECK(now > 0);
     } else {
       CHECK(now == 0);  // read through GDAL's cache

@@ -129,6 +129,14 @@ TEST_CASE("PostgresSink.Failure.NodeErrorLeavesTheDatabaseAsItWas" * doctest::ti
                 &out) == 1);
   CHECK_MESSAGE(out.find("south.tif") != std::string::npos, out);
   CHECK(psql(dir, url, kExists) == "f");
+  // With a PostGIS geometry and create_postgis: the extension made in the run's transaction is
+  // rolled back with the table.
+  CHECK(run_cli("run " + broken("gis", options_for(url, "t") + R"(, "geometry": "geom", "create_postgis": true)") +
+                    " --output-dir " + (dir / "o").string() + " --set merge.chunk_size=4 --threads 1",
+                &out) == 1);
+  CHECK_MESSAGE(out.find("south.tif") != std::string::npos, out);
+  CHECK(psql(dir, url, kExists) == "f");
+  CHECK(psql(dir, url, "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'") == "0");
   // replace and append onto an existing table: the failed run leaves it as it was.
   psql(dir, url,
        "CREATE TABLE t (x double precision, y double precision, temperature real, elevation double precision, "
@@ -231,4 +239,100 @@ TEST_CASE("PostgresSink.BadInput.UnreachableDatabaseAndMpi" * doctest::timeout(1
   CHECK(run_cli("run " + pg_graph(dir, "bad", R"(, "table": "a.b.c")") + " --output-dir " + (dir / "o").string(),
                 &out) == 2);
   CHECK_MESSAGE(out.find(R"(option "table": "a.b.c" is not a table or schema.table name)") != std::string::npos, out);
+}
+
+TEST_CASE("PostgresSink.Geometry.PostgisPointsEqualXyWithTheGridSrid" * doctest::timeout(240)) {
+  REQUIRE(rasterflow::test::TestPostgres::available());
+  rasterflow::test::TempDir dir;
+  rasterflow::test::make_demo_project(dir);
+  rasterflow::test::TestPostgres server;
+  const std::string url = server.url();
+  std::string out;
+  const auto run = [&](const std::string& name, const std::string& options, std::string extra = "") {
+    return run_cli("run " + pg_graph(dir, name, options) + " --output-dir " + (dir / "o").string() + " " + extra, &out);
+  };
+  // No PostGIS in the database: refused before anything is written, naming node and option.
+  CHECK(run("nogis", options_for(url, "t") + R"(, "geometry": "geom")") == 2);
+  CHECK_MESSAGE(out.find(R"(node "table" (postgres_sink): option "geometry": the database has no PostGIS extension)") !=
+                    std::string::npos,
+                out);
+  CHECK(psql(dir, url, kExists) == "f");
+  CHECK(psql(dir, url, "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'") == "0");
+  // Options that need a geometry column, without one.
+  CHECK(run("nogeom", options_for(url, "t") + R"(, "srid": 4326)") == 2);
+  CHECK_MESSAGE(out.find(R"(option "srid": no geometry column (set option "geometry"))") != std::string::npos, out);
+  // A geometry column named like a merged column.
+  CHECK(run("clash", options_for(url, "t") + R"(, "geometry": "elevation", "create_postgis": true)") == 2);
+  CHECK_MESSAGE(out.find(R"(option "geometry": "elevation" is already a column of the table)") != std::string::npos,
+                out);
+
+  // create_postgis: the extension is made in the run's transaction; the SRID is the grid's EPSG code.
+  REQUIRE_MESSAGE(run("gis", options_for(url, "t") + R"(, "geometry": "geom", "create_postgis": true)",
+                      "--set merge.chunk_size=7") == 0,
+                  out);
+  CHECK(psql(dir, url, "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'") == "1");
+  CHECK(psql(dir, url,
+             "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 't'::regclass AND "
+             "attname = 'geom'") == "geometry(Point,4326)");
+  CHECK(psql(dir, url, "SELECT type || ' ' || srid FROM geometry_columns WHERE f_table_name = 't'") == "POINT 4326");
+  const std::string rows = psql(dir, url, "SELECT count(*) FROM t");
+  REQUIRE(std::stoll(rows) > 1000);
+  // Every row's point is exactly its (x, y), with SRID 4326.
+  CHECK(psql(dir, url,
+             "SELECT count(*) FROM t WHERE geom IS NOT NULL AND ST_SRID(geom) = 4326 AND ST_X(geom) = x AND "
+             "ST_Y(geom) = y") == rows);
+  // if_exists fail still refuses an existing table with a geometry asked for.
+  CHECK(run("fail", options_for(url, "t") + R"(, "geometry": "geom")") == 2);
+  CHECK_MESSAGE(out.find(R"(option "table": table "t" already exists)") != std::string::npos, out);
+  // append checks the column's type and SRID before running.
+  CHECK(run("srid", options_for(url, "t", "append") + R"(, "geometry": "geom", "srid": 3857)") == 2);
+  CHECK_MESSAGE(out.find(R"(option "geometry": column "geom" of table "t" is geometry(Point,4326), not )"
+                         R"(geometry(Point,3857) (if_exists is "append"))") != std::string::npos,
+                out);
+  CHECK(run("unknown", options_for(url, "u") + R"(, "geometry": "geom", "srid": 999999)") == 2);
+  CHECK_MESSAGE(out.find(R"(option "srid": SRID 999999 is not in the database's spatial_ref_sys)") != std::string::npos,
+                out);
+  // replace with a GiST index; append keeps it (one index) and adds points as exact.
+  REQUIRE_MESSAGE(
+      run("index", options_for(url, "t", "replace") + R"(, "geometry": "geom", "geometry_index": true)") == 0, out);
+  REQUIRE_MESSAGE(
+      run("again", options_for(url, "t", "append") + R"(, "geometry": "geom", "geometry_index": true)") == 0, out);
+  CHECK(psql(dir, url,
+             "SELECT indexname || ' ' || (indexdef LIKE '%USING gist (geom)%') FROM pg_indexes WHERE "
+             "tablename = 't'") == "t_geom_gist true");
+  CHECK(psql(dir, url, "SELECT count(*) FROM t WHERE ST_X(geom) = x AND ST_Y(geom) = y AND ST_SRID(geom) = 4326") ==
+        std::to_string(2 * std::stoll(rows)));
+  // The index answers a bounding-box query as the plain columns do.
+  CHECK(psql(dir, url, "SELECT count(*) FROM t WHERE geom && ST_MakeEnvelope(-10, 40, 0, 45, 4326)") ==
+        psql(dir, url, "SELECT count(*) FROM t WHERE x BETWEEN -10 AND 0 AND y BETWEEN 40 AND 45"));
+  // An SRID outside spatial_ref_sys in a database whose PostGIS the run creates: refused at the
+  // start of the transaction, which takes the extension back with it.
+  psql(dir, url, "CREATE DATABASE fresh");
+  std::string fresh = url;
+  fresh.replace(fresh.find("/postgres?"), std::string("/postgres?").size(), "/fresh?");
+  CHECK(run("fresh", options_for(fresh, "t") + R"(, "geometry": "geom", "create_postgis": true, "srid": 999999)") == 1);
+  CHECK_MESSAGE(out.find(R"(option "srid": SRID 999999 is not in PostGIS's spatial_ref_sys)") != std::string::npos,
+                out);
+  CHECK(psql(dir, fresh, kExists) == "f");
+  CHECK(psql(dir, fresh, "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'") == "0");
+}
+
+TEST_CASE("PostgresSink.Geometry.CrsWithoutEpsgCodeNeedsSrid" * doctest::timeout(120)) {
+  rasterflow::test::TempDir dir;
+  rasterflow::test::make_demo_project(dir);
+  std::string out;
+  // A spherical longitude/latitude CRS (no EPSG code): the SRID must be given. Refused while
+  // planning, before any connection is tried (the URL points nowhere).
+  std::string graph = rasterflow::test::read_text(dir / "graphs/demo.json");
+  const std::string epsg = R"("crs": "EPSG:4326")";
+  graph.replace(graph.find(epsg), epsg.size(), R"("crs": "+proj=longlat +R=6370997 +no_defs")");
+  rasterflow::test::write_text(dir / "graphs/demo.json", graph);
+  CHECK(run_cli(
+            "run " +
+                pg_graph(dir, "sphere", options_for("host=/nonexistent-socket-dir", "t") + R"(, "geometry": "geom")") +
+                " --output-dir " + (dir / "o").string(),
+            &out) == 2);
+  CHECK_MESSAGE(out.find(R"(node "table" (postgres_sink): option "geometry": the grid's CRS has no EPSG code)") !=
+                    std::string::npos,
+                out);
 }

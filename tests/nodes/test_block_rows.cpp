@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -464,6 +465,38 @@ TEST_CASE("BlockRows.DecodesEachRowOnceInRasterOrder") {
   }
   CHECK(rows.stats().rows_decoded == 4);  // 64 rows in blocks of 16: every block row once
   CHECK(rows.stats().rows_live_peak <= 2);
+}
+
+TEST_CASE("BlockRows.RowsKeptBehindForLateTilesFollowTheCap") {
+  // Block rows asked for in raster order, with a tile that starts two rows late after every
+  // third (as the flow graph may start one): with two rows kept behind (block_rows with 2
+  // threads) only the first late tile decodes its row again (the rows kept grow to the distance
+  // seen); with one kept (lean_block_rows) every late tile does.
+  const nodes::BlockRows::Layout layout{16, 16 * 12, 16, 16, GDT_Float32};
+  const auto late_tiles_redecoded = [&](int cap) {
+    std::atomic<int> decoded{0};
+    nodes::BlockRows rows(
+        layout,
+        [&](std::int64_t row, std::int64_t, std::byte* dst) {
+          ++decoded;
+          std::vector<float> block(16 * 16, static_cast<float>(row));
+          std::memcpy(dst, block.data(), block.size() * sizeof(float));
+        },
+        "node \"s\" (raster_source)", "f.tif", cap);
+    std::vector<double> buf(16 * 16);
+    for (int r = 0; r < 12; ++r) {
+      { const auto hold = rows.hold(r * 16, r * 16 + 16); }
+      if (r % 3 == 2) {
+        const auto hold = rows.hold((r - 2) * 16, (r - 2) * 16 + 16);
+        rows.read(0, (r - 2) * 16, 16, 16, buf.data());
+        CHECK(buf[0] == static_cast<double>(r - 2));
+      }
+    }
+    CHECK(rows.stats().rows_decoded == decoded.load());
+    return decoded.load() - 12;
+  };
+  CHECK(late_tiles_redecoded(2) == 1);
+  CHECK(late_tiles_redecoded(1) == 4);
 }
 
 TEST_CASE("BlockRows.ThreadsShareTheDecoding") {

@@ -1,7 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <charconv>
+#include <cstring>
 #include <filesystem>
+#include <limits>
+#include <string>
 
+#include "nodes/common/csv_format.hpp"
 #include "nodes/common/payloads.hpp"
 #include "nodes/csv_sink.hpp"
 #include "nodes/merge.hpp"
@@ -48,6 +53,60 @@ TEST_CASE("CsvSink.Values.IntegersAndShortestRoundTrip") {
   CHECK(value(static_cast<double>(0.1f), nodes::ValueKind::float64) == "0.10000000149011612");
   CHECK(value(5.5, nodes::ValueKind::float64) == "5.5");
   CHECK(value(12.0, nodes::ValueKind::float64) == "12");
+}
+
+TEST_CASE("CsvSink.Values.Float32TextIsStdToChars") {
+  // format_float32 writes what std::to_chars writes for every float: one in 2039 of all 2^32
+  // bit patterns (every sign, exponent and a spread of significands), and the edges.
+  const auto same = [](float f) {
+    char ours[32];
+    char theirs[32];
+    const char* our_end = nodes::format_float32(ours, f);
+    const char* their_end = std::to_chars(theirs, theirs + sizeof theirs, f).ptr;
+    return std::string(static_cast<const char*>(ours), our_end) ==
+           std::string(static_cast<const char*>(theirs), their_end);
+  };
+  std::uint64_t differ = 0;
+  std::string first;
+  for (std::uint64_t bits = 0; bits < (std::uint64_t{1} << 32); bits += 2039) {
+    const auto pattern = static_cast<std::uint32_t>(bits);
+    float f = 0;
+    std::memcpy(&f, &pattern, sizeof f);
+    if (!same(f)) {
+      if (differ++ == 0) first = std::to_string(pattern);
+    }
+  }
+  CHECK_MESSAGE(differ == 0, "first differing bit pattern: " << first);
+  for (const float f : {0.0f,
+                        -0.0f,
+                        1.0f,
+                        -1.0f,
+                        0.1f,
+                        1e-45f,
+                        -1e-45f,
+                        1.17549435e-38f,
+                        3.40282347e+38f,
+                        1e7f,
+                        1e8f,
+                        123456789.0f,
+                        16777216.0f,
+                        16777217.0f,
+                        33554430.0f,
+                        1e10f,
+                        1e-5f,
+                        0.0001f,
+                        0.001f,
+                        1234.5f,
+                        -20.784664f,
+                        1e16f,
+                        1e-10f,
+                        std::numeric_limits<float>::infinity(),
+                        -std::numeric_limits<float>::infinity(),
+                        std::numeric_limits<float>::quiet_NaN()}) {
+    CAPTURE(f);
+    CHECK(same(f));
+  }
+  for (int i = -1000000; i <= 1000000; i += 7) CHECK_MESSAGE(same(static_cast<float>(i) / 1000.0f), i);
 }
 
 namespace {

@@ -23,7 +23,8 @@ using nodes::DecodingPrice;
 
 namespace {
 
-const char* const kStrategies[] = {"block_rows", "streams", "small_streams", "zlib_streams", "gdal_cache"};
+const char* const kStrategies[] = {"block_rows",    "lean_block_rows", "streams",
+                                   "small_streams", "zlib_streams",    "gdal_cache"};
 
 // Writes `name` (values varied enough to give DEFLATE real work, within every type's range) and
 // returns the graph that averages it 2 x 2 onto a grid, into o.csv, decoded as `decoding`.
@@ -65,18 +66,18 @@ std::string graph_for(const std::string& file, const std::string& decoding) {
 
 TEST_CASE("Decoding.LadderPicksTheFastestThatFits") {
   // Given prices (bytes held, CPU per pixel), as the planner sees them.
-  const std::vector<DecodingPrice> prices = {{Decoding::gdal_cache, 0, 25.0},
-                                             {Decoding::zlib_streams, 20, 3.3},
-                                             {Decoding::block_rows, 100, 1.0},
-                                             {Decoding::small_streams, 30, 2.2},
-                                             {Decoding::streams, 40, 2.1}};
+  const std::vector<DecodingPrice> prices = {{Decoding::gdal_cache, 0, 25.0},    {Decoding::zlib_streams, 20, 3.3},
+                                             {Decoding::block_rows, 100, 1.0},   {Decoding::lean_block_rows, 70, 1.25},
+                                             {Decoding::small_streams, 30, 2.2}, {Decoding::streams, 40, 2.1}};
   const auto kind = [&](std::size_t budget) {
     const auto p = nodes::fastest_within(prices, budget);
     return p ? std::string(nodes::decoding_name(p->kind)) : std::string("none");
   };
   CHECK(kind(1000) == "block_rows");
   CHECK(kind(100) == "block_rows");
-  CHECK(kind(99) == "streams");
+  CHECK(kind(99) == "lean_block_rows");
+  CHECK(kind(70) == "lean_block_rows");
+  CHECK(kind(69) == "streams");
   CHECK(kind(40) == "streams");
   CHECK(kind(35) == "small_streams");
   CHECK(kind(25) == "zlib_streams");
@@ -88,12 +89,14 @@ TEST_CASE("Decoding.LadderPicksTheFastestThatFits") {
   const auto ladder = nodes::decoding_ladder(dominated);
   std::vector<std::string> names;
   for (const auto& p : ladder) names.emplace_back(nodes::decoding_name(p.kind));
-  CHECK(names == std::vector<std::string>{"block_rows", "streams", "small_streams", "zlib_streams", "gdal_cache"});
-  CHECK(ladder[1].bytes == 40);
+  CHECK(names == std::vector<std::string>{"block_rows", "lean_block_rows", "streams", "small_streams", "zlib_streams",
+                                          "gdal_cache"});
+  CHECK(ladder[2].bytes == 40);
   // Without a way to hold less, the fastest is the only one; nothing fits below its bytes.
   CHECK(!nodes::fastest_within({{Decoding::block_rows, 100, 1.0}}, 99).has_value());
   // The measured prices order the strategies as the ladder steps through them.
-  CHECK(nodes::measured_cost(Decoding::block_rows) < nodes::measured_cost(Decoding::streams));
+  CHECK(nodes::measured_cost(Decoding::block_rows) < nodes::measured_cost(Decoding::lean_block_rows));
+  CHECK(nodes::measured_cost(Decoding::lean_block_rows) < nodes::measured_cost(Decoding::streams));
   CHECK(nodes::measured_cost(Decoding::streams) < nodes::measured_cost(Decoding::small_streams));
   CHECK(nodes::measured_cost(Decoding::small_streams) < nodes::measured_cost(Decoding::zlib_streams));
   CHECK(nodes::measured_cost(Decoding::zlib_streams) < nodes::measured_cost(Decoding::gdal_cache));
@@ -127,7 +130,8 @@ TEST_CASE("Decoding.EveryStrategyWritesTheSameBytes" * doctest::timeout(240)) {
         const bool streams = options[0] != "COMPRESS=LZW";
         for (const std::string decoding : kStrategies) {
           CAPTURE(decoding);
-          const bool allowed = streams || decoding == "block_rows" || decoding == "gdal_cache";
+          const bool allowed =
+              streams || decoding == "block_rows" || decoding == "lean_block_rows" || decoding == "gdal_cache";
           if (!allowed) {
             CHECK_THROWS_WITH_AS(test::run_graph_json(dir.path(), graph_for(file, decoding)),
                                  doctest::Contains("option \"decoding\""), GraphError);
@@ -141,7 +145,7 @@ TEST_CASE("Decoding.EveryStrategyWritesTheSameBytes" * doctest::timeout(240)) {
       }
     }
   }
-  CHECK(compared == 6 * 2 * (5 * 3 + 2) + 2 * 2 * 5);
+  CHECK(compared == 6 * 2 * (6 * 3 + 3) + 2 * 2 * 6);
 }
 
 TEST_CASE("Decoding.DamagedBlockFailsTheRunNamingFileAndBlock" * doctest::timeout(240)) {

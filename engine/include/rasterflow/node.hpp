@@ -50,6 +50,7 @@ struct ResourceNeeds {
   struct Step {
     std::string what;
     bool gives_up = false;
+    double cost = 1.0;  // the CPU after the step over the CPU before (the cheapest steps are taken first)
   };
   std::vector<Step> steps;
 };
