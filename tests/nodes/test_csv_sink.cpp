@@ -244,11 +244,14 @@ TEST_CASE("CsvSink.Ranks.GatherConcatenatesBandsUnderTheFinalName") {
   CHECK(sink.output_path() == dir / "o.csv.rank0");
   sink.open();
   sink.commit();
-  CHECK(std::filesystem::exists(dir / "o.csv.rank0"));
+  // A committed band stays <band>.partial (the file a checkpoint names) until the caller
+  // removes it once every sink has gathered.
+  CHECK(std::filesystem::exists(dir / "o.csv.rank0.partial"));
+  CHECK_FALSE(std::filesystem::exists(dir / "o.csv.rank0"));
   OneRank ranks;
   const SinkNode::Gathered g = sink.gather(ranks);
   CHECK(g.path == dir / "o.csv");
   CHECK(std::filesystem::exists(dir / "o.csv"));
-  CHECK_FALSE(std::filesystem::exists(dir / "o.csv.rank0"));
+  CHECK(std::filesystem::exists(dir / "o.csv.rank0.partial"));
   CHECK_FALSE(std::filesystem::exists(dir / "o.csv.partial"));
 }
