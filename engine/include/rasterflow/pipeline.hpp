@@ -46,7 +46,10 @@ struct RunOptions {
   std::int64_t row_end = 0;
   // Appended to every sink's output path (".rank3": rank-local files an MPI run gathers).
   std::string output_suffix;
-  // This process's rank among `ranks` (an MPI run's), for the checkpoint's identity.
+  // This process's rank among `ranks` (an MPI run's), for the checkpoint's identity. With
+  // ranks > 1 a successful run() leaves its checkpoint: the caller removes it (and the sinks'
+  // band files) once every sink's gather() has put the output under its final name, as the
+  // command line does, so that a job killed while gathering can still resume.
   int rank = 0;
   int ranks = 1;
   // Keep a checkpoint while writing, for a later resume (the command line asks for it; an
