@@ -283,9 +283,15 @@ TEST_CASE("Resume.SigtermAndSigkillAtRandomPoints.SameBytes" * doctest::timeout(
   const std::string run = std::string(RASTERFLOW_CLI) + " run " + p.graph + " --output-dir " + out.string() +
                           " --threads 1 --set checkpoint.interval_s=0.02 --progress never";
   int resumed_mid_run = 0;
-  stop_and_resume(p, run, out, {"merged.csv.checkpoint"}, {{SIGTERM, Target::group}, {SIGKILL, Target::group}}, seed, 3,
+  // From the launch (before the handler is set, while setting up, while writing)...
+  stop_and_resume(p, run, out, {"merged.csv.checkpoint"}, {{SIGTERM, Target::group}, {SIGKILL, Target::group}}, seed, 2,
                   40, 700, resumed_mid_run);
-  // At least one stop came after rows were written (the runs take about a second here).
+  // ... and from the first checkpoint, so that a loaded machine (or a sanitizer's slower
+  // start) still stops a run while it writes.
+  stop_and_resume(p, run, out, {"merged.csv.checkpoint"},
+                  {{SIGTERM, Target::group, true}, {SIGKILL, Target::group, true}}, seed + 1, 1, 0, 400,
+                  resumed_mid_run);
+  // At least one stop came after rows were written (the runs write for about half a second here).
   CHECK_MESSAGE(resumed_mid_run >= 1, "seed " << seed);
   // The metrics record the interrupted run and link the resumed one to it (each resume checked).
   CHECK_MESSAGE(g_linked >= resumed_mid_run, "seed " << seed);
