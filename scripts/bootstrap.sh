@@ -3,6 +3,8 @@
 #   scripts/bootstrap.sh            install packages + build (Release) into build/
 #   scripts/bootstrap.sh --deps     install packages only
 #   scripts/bootstrap.sh --bench    also the benchmark harness's packages, then build
+#   scripts/bootstrap.sh --demo     only what the rasterflow command needs, then build it alone
+#                                   (no tests, Python module, MPI, PostgreSQL server or sanitizers)
 # Runs apt-get as root, or through sudo otherwise. Safe to run again: it only installs what is missing.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,7 +27,22 @@ packages+=(libzstd-dev zstd)  # csv_sink writes .zst (libzstd); tests read it ba
 packages+=(python3-h5py)  # HDF5 test inputs for raster_source variables (#20)
 packages+=(postgresql-15-postgis-3)  # PostGIS for postgres_sink's geometry column and its tests (#22)
 
-if [ "${1:-}" = "--bench" ]; then
+mode="${1:-}"
+if [ "$mode" = "--demo" ]; then
+  # The rasterflow command alone: its compiler and build tools, the libraries it links (libpqxx
+  # links the PostgreSQL client library, not the server) and GDAL's runtime data.
+  packages=(
+    build-essential cmake ninja-build pkg-config
+    libtbb-dev libtbbbind-2-5 libhwloc-dev
+    libgdal32 gdal-data
+    libboost-json1.81-dev libpqxx-dev libsqlite3-dev
+    libspdlog-dev libyaml-cpp-dev libcli11-dev libisal-dev zlib1g-dev libtiff-dev
+    libssl-dev libzstd-dev
+  )
+  shift
+fi
+
+if [ "$mode" = "--bench" ]; then
   # The benchmark harness's comparisons and plot.
   packages+=(python3-rasterio python3-xarray python3-pandas gnuplot-nox linux-perf)
   shift
@@ -61,5 +78,13 @@ fi
 [ "${1:-}" = "--deps" ] && exit 0
 
 jobs="${RASTERFLOW_JOBS:-2}"
-cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${RASTERFLOW_BUILD_TYPE:-Release}" >/dev/null
-cmake --build "$build_dir" -j "$jobs"
+if [ "$mode" = "--demo" ]; then
+  cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${RASTERFLOW_BUILD_TYPE:-Release}" \
+    -DRASTERFLOW_BUILD_TESTS=OFF -DRASTERFLOW_BUILD_BENCH=OFF -DRASTERFLOW_PYTHON=OFF -DRASTERFLOW_MPI=OFF >/dev/null
+  cmake --build "$build_dir" -j "$jobs" --target rasterflow
+else
+  # Everything on, also in a build folder that the demo configured.
+  cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${RASTERFLOW_BUILD_TYPE:-Release}" \
+    -DRASTERFLOW_BUILD_TESTS=ON -DRASTERFLOW_BUILD_BENCH=ON -DRASTERFLOW_PYTHON=ON -DRASTERFLOW_MPI=ON >/dev/null
+  cmake --build "$build_dir" -j "$jobs"
+fi

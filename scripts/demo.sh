@@ -4,7 +4,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 size="${1:-small}"
-bash "$here/scripts/bootstrap.sh"
+bash "$here/scripts/bootstrap.sh" --demo
 cli="${RASTERFLOW_BUILD_DIR:-$here/build}/rasterflow"
 "$cli" sample-data "$here/sample_data" --size "$size"
 "$cli" run "$here/graphs/demo.json" --config "$here/config.yml" --output-dir "$here/out"
