@@ -35,6 +35,47 @@ void put_digits(char* p, std::uint32_t n, int len) {
   }
 }
 
+// The n digits with a point after the first `whole` of them (0 < whole < n), written in place
+// two at a time from the last (copying them from a buffer stalls on reading back what was just
+// stored). Returns the end.
+char* put_digits_with_point(char* p, std::uint32_t digits, int n, int whole) {
+  p[whole] = '.';
+  int i = n;  // digits [0, i) are still to write; digit k goes to p[k] before the point, p[k + 1] after
+  while (i >= 2) {
+    const char* two = kTwoDigits + (digits % 100) * 2;
+    digits /= 100;
+    if (i - 2 >= whole) {
+      std::memcpy(p + i - 1, two, 2);
+    } else if (i <= whole) {
+      std::memcpy(p + i - 2, two, 2);
+    } else {  // the point falls between the two
+      p[i] = two[1];
+      p[i - 2] = two[0];
+    }
+    i -= 2;
+  }
+  if (i == 1) p[0] = static_cast<char>('0' + digits);  // n odd: the first digit is before the point
+  return p + n + 1;
+}
+
+// d.ddde+XX (or e-XX, three exponent digits from 100): the n digits, then the exponent.
+char* put_scientific(char* p, std::uint32_t digits, int n, int exponent) {
+  if (n > 1) {
+    p = put_digits_with_point(p, digits, n, 1);
+  } else {
+    *p++ = static_cast<char>('0' + digits);
+  }
+  *p++ = 'e';
+  *p++ = exponent < 0 ? '-' : '+';
+  int magnitude = std::abs(exponent);
+  if (magnitude >= 100) {
+    *p++ = static_cast<char>('0' + magnitude / 100);
+    magnitude %= 100;
+  }
+  std::memcpy(p, kTwoDigits + magnitude * 2, 2);
+  return p + 2;
+}
+
 }  // namespace
 
 char* format_float32(char* p, float value) {
@@ -47,58 +88,19 @@ char* format_float32(char* p, float value) {
   const int sci_exponent = exponent + n - 1;
   const int sci_length = n + (n > 1 ? 1 : 0) + 2 + (std::abs(sci_exponent) >= 100 ? 3 : 2);
   const int fixed_length = exponent >= 0 ? n + exponent : (-exponent < n ? n + 1 : 2 - exponent);
-  if (fixed_length <= sci_length) {
-    if (exponent >= 0) {
-      // An integer: std::to_chars writes its exact value (below 10^14 here), not the shortest
-      // digits followed by zeros.
-      return std::to_chars(p, p + 24, static_cast<std::uint64_t>(std::fabs(value))).ptr;
-    }
-    if (-exponent < n) {  // digits on both sides of the point: written in place, two at a time
-      // from the last (copying them from a buffer stalls on reading back what was just stored)
-      const int whole = n + exponent;
-      p[whole] = '.';
-      std::uint32_t rest = digits;
-      int i = n;  // digits [0, i) are still to write; digit k goes to p[k] before the point, p[k + 1] after
-      while (i >= 2) {
-        const char* two = kTwoDigits + (rest % 100) * 2;
-        rest /= 100;
-        if (i - 2 >= whole) {
-          std::memcpy(p + i - 1, two, 2);
-        } else if (i <= whole) {
-          std::memcpy(p + i - 2, two, 2);
-        } else {  // the point falls between the two
-          p[i] = two[1];
-          p[i - 2] = two[0];
-        }
-        i -= 2;
-      }
-      if (i == 1) p[0] = static_cast<char>('0' + rest);  // n odd: the first digit is before the point
-      return p + n + 1;
-    }
-    p[0] = '0';
-    p[1] = '.';
-    const int zeros = -exponent - n;
-    std::memset(p + 2, '0', static_cast<std::size_t>(zeros));
-    put_digits(p + 2 + zeros, digits, n);
-    return p + 2 + zeros + n;
+  if (fixed_length > sci_length) return put_scientific(p, digits, n, sci_exponent);
+  if (exponent >= 0) {
+    // An integer: std::to_chars writes its exact value (below 10^14 here), not the shortest
+    // digits followed by zeros.
+    return std::to_chars(p, p + 24, static_cast<std::uint64_t>(std::fabs(value))).ptr;
   }
-  char text[16];
-  put_digits(text, digits, n);
-  *p++ = text[0];
-  if (n > 1) {
-    *p++ = '.';
-    std::memcpy(p, text + 1, static_cast<std::size_t>(n - 1));
-    p += n - 1;
-  }
-  *p++ = 'e';
-  *p++ = sci_exponent < 0 ? '-' : '+';
-  int magnitude = std::abs(sci_exponent);
-  if (magnitude >= 100) {
-    *p++ = static_cast<char>('0' + magnitude / 100);
-    magnitude %= 100;
-  }
-  std::memcpy(p, kTwoDigits + magnitude * 2, 2);
-  return p + 2;
+  if (-exponent < n) return put_digits_with_point(p, digits, n, n + exponent);
+  p[0] = '0';
+  p[1] = '.';
+  const int zeros = -exponent - n;
+  std::memset(p + 2, '0', static_cast<std::size_t>(zeros));
+  put_digits(p + 2 + zeros, digits, n);
+  return p + 2 + zeros + n;
 }
 
 std::string csv_field(const std::string& text) {
