@@ -216,11 +216,12 @@ class Python(unittest.TestCase):
     def test_KeyboardInterruptStopsRunLeavingNoOutput(self):
         threads = self.engine_warm()
         out = self.out_dir("interrupted")
+        # A run of about 2 s (at 0.002 it took 0.6 s, and once ended before the 0.5 s timer fired).
         timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
         timer.start()
         start = time.monotonic()
         with self.assertRaises(KeyboardInterrupt):
-            rasterflow.run(graph_dict(resolution=0.002), output_dir=out, base_dir=WORK, threads=2)
+            rasterflow.run(graph_dict(resolution=0.001), output_dir=out, base_dir=WORK, threads=2)
         stopped = time.monotonic() - start
         timer.join()
         self.assertLess(stopped, 5.0)
