@@ -85,6 +85,8 @@ void ChunkSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   if (table == nullptr)
     throw_graph_error(where(), "field \"inputs\": node \"" + inputs[0]->id() + "\" does not produce a table");
   names_ = table->column_names();
+  types_ = table->column_types();
+  types_.resize(names_.size());
   const Grid& g = ctx.grid;
   x_coords_ = csv_coordinates(g.x0, g.res_x, g.width, false, false, g);
   y_coords_ = csv_coordinates(g.y0, g.res_y, g.height, true, true, g);

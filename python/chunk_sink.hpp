@@ -79,11 +79,14 @@ class ChunkSink final : public SinkNode {
   const std::vector<double>& x_coords() const { return x_coords_; }
   const std::vector<double>& y_coords() const { return y_coords_; }
   const std::vector<std::string>& column_names() const { return names_; }
+  // Each column's GDAL data type name ("Byte", "Int16", "Float32", ...; "" when not known).
+  const std::vector<std::string>& column_types() const { return types_; }
 
  private:
   std::shared_ptr<ChunkQueue> queue_;
   bool masked_;
   std::vector<std::string> names_;
+  std::vector<std::string> types_;
   std::vector<double> x_coords_, y_coords_;
   std::atomic<std::uint64_t> rows_{0};  // written by the serial writer
 };

@@ -450,6 +450,7 @@ class Stream {
   }
 
   std::vector<std::string> columns() const { return sink_->column_names(); }
+  std::vector<std::string> column_types() const { return sink_->column_types(); }
   py::array x_coords() const { return py::array_t<double>(sink_->x_coords().size(), sink_->x_coords().data()); }
   py::array y_coords() const { return py::array_t<double>(sink_->y_coords().size(), sink_->y_coords().data()); }
   py::dict grid() const {
@@ -564,6 +565,7 @@ PYBIND11_MODULE(_core, m) {
       .def("next", &Stream::next)
       .def("close", &Stream::close)
       .def_property_readonly("columns", &Stream::columns)
+      .def_property_readonly("column_types", &Stream::column_types)
       .def_property_readonly("x_coords", &Stream::x_coords)
       .def_property_readonly("y_coords", &Stream::y_coords)
       .def_property_readonly("grid", &Stream::grid)

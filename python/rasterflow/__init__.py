@@ -308,54 +308,61 @@ def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, 
 
 
 def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None):
-    """The merged table as an xarray Dataset on the grid (xarray must be installed): dimensions
-    ``y`` (north to south) and ``x``, coordinates the cell centres (as the CSV writes them), one
-    variable per merged column (float64, or float32 for Float32 columns), NaN for nodata and for
-    the cells the merge drops; attribute ``crs`` (WKT) and the grid's ``transform`` (GDAL
-    geotransform).
+    """The merged table as an xarray Dataset on the grid (xarray must be installed), ready to
+    join with rioxarray's arrays: dimensions ``y`` (north to south) and ``x``, their coordinates
+    the cell centres computed from the grid's transform exactly as rioxarray computes them; one
+    variable per merged column (float32 for Float32 and for integer columns of up to 16 bits,
+    float64 otherwise), NaN for nodata and for the cells the merge drops; the CRS as the
+    ``spatial_ref`` coordinate (``crs_wkt``, ``spatial_ref``, ``GeoTransform`` and, with pyproj,
+    CF's grid mapping attributes) that every variable's ``grid_mapping`` encoding names, and
+    ``_FillValue`` encodings (integer columns are written back as their own type), so that
+    ``ds.x.rio.crs`` and ``ds.to_netcdf()`` (opened by GDAL with its CRS and geotransform) work.
 
     Refused with UsageError when the Dataset would not fit the memory limit (its bytes above
     ``memory.warning_threshold`` of the limit): use chunks() then.
 {common}{stream}
     sink: as in chunks()."""
     try:
-        import xarray as xr
+        import xarray  # noqa: F401
     except ImportError as e:
         raise ImportError("rasterflow.to_xarray needs xarray (Debian: python3-xarray)") from e
-    import numpy as np
+    from . import _xarray
     stream = _stream(graph, config, set, memory_limit, threads, base_dir, False, sink, 2)
     try:
         g = stream.grid
-        width, height = g["width"], g["height"]
-        names = list(stream.columns)
-        needed = width * height * 8 * max(1, len(names)) + (width + height) * 8
-        allowed = stream.memory_limit * stream.warning_threshold
-        if needed > allowed:
-            raise UsageError(
-                f"to_xarray: the grid of {width} x {height} cells with {len(names)} columns needs "
-                f"{needed / 2**20:.0f} MiB as a Dataset, more than the memory limit allows "
-                f"({stream.warning_threshold:.0%} of {stream.memory_limit / 2**20:.0f} MiB); "
-                "use rasterflow.chunks() to stream it, or raise memory_limit")
-        arrays = None
-        x_coords = stream.x_coords
-        y_coords = stream.y_coords
-        while True:
-            try:
-                values, _ = stream.next()
-            except StopIteration:
-                break
-            if arrays is None:
-                arrays = {n: np.full((height, width), np.nan, dtype=values[n].dtype) for n in names}
-            rows, cols = values["_row"], values["_col"]
-            for n in names:
-                arrays[n][rows, cols] = values[n]
+        types = dict(zip(stream.columns, stream.column_types))
+        arrays = _grid_arrays(stream, g, types)
     finally:
         stream.close()
-    if arrays is None:
-        arrays = {n: np.full((height, width), np.nan) for n in names}
-    transform = [g["x0"], g["res_x"], 0.0, g["y0"], 0.0, -g["res_y"]]
-    return xr.Dataset({n: (("y", "x"), a) for n, a in arrays.items()}, coords={"y": y_coords, "x": x_coords},
-                      attrs={"crs": g["crs"], "transform": transform})
+    return _xarray.dataset(arrays, g, types)
+
+
+_NARROW_TYPES = ("Byte", "Int8", "UInt16", "Int16", "Float32")  # exact in float32
+
+
+def _grid_arrays(stream, g, types):
+    """Fills one (height, width) NaN array per column from the stream's chunks."""
+    import numpy as np
+    width, height = g["width"], g["height"]
+    dtypes = {n: np.float32 if t in _NARROW_TYPES else np.float64 for n, t in types.items()}
+    needed = width * height * sum(np.dtype(d).itemsize for d in dtypes.values()) + (width + height) * 8
+    allowed = stream.memory_limit * stream.warning_threshold
+    if needed > allowed:
+        raise UsageError(
+            f"to_xarray: the grid of {width} x {height} cells with {len(types)} columns needs "
+            f"{needed / 2**20:.0f} MiB as a Dataset, more than the memory limit allows "
+            f"({stream.warning_threshold:.0%} of {stream.memory_limit / 2**20:.0f} MiB); "
+            "use rasterflow.chunks() to stream it, or raise memory_limit")
+    arrays = {n: np.full((height, width), np.nan, dtype=d) for n, d in dtypes.items()}
+    while True:
+        try:
+            values, _ = stream.next()
+        except StopIteration:
+            break
+        rows, cols = values["_row"], values["_col"]
+        for n, a in arrays.items():
+            a[rows, cols] = values[n]
+    return arrays
 
 
 def set_log_level(level):
