@@ -193,6 +193,8 @@ class _Chunks:
     @staticmethod
     def _generate(stream, masked):
         import numpy as np
+        from ._types import native
+        types = dict(zip(stream.columns, stream.column_types))
         try:
             while True:
                 try:
@@ -202,7 +204,7 @@ class _Chunks:
                 del values["_row"], values["_col"]
                 if masks is not None:
                     for name, mask in masks.items():
-                        values[name] = np.ma.MaskedArray(values[name], mask=mask)
+                        values[name] = np.ma.MaskedArray(native(values[name], types.get(name, "")), mask=mask)
                 yield values
         finally:
             stream.close()
@@ -264,8 +266,8 @@ def chunks(graph, *, config=None, set=None, memory_limit=None, threads=None, mas
 
     Nodata: with ``masked=False`` (the default) integer columns are float64 and nodata is NaN
     (float32 columns stay float32, with NaN), as pandas and xarray hold gaps; with
-    ``masked=True`` every column is a ``numpy.ma.MaskedArray`` of its own type (int64 for
-    integer columns, float32, float64) masked where the cell is nodata.
+    ``masked=True`` every column is a ``numpy.ma.MaskedArray`` of the column's own type (uint8
+    for Byte, int16 for Int16, ... float32, float64) masked where the cell is nodata.
 
     The graph's sinks do not run: the chunks take their place, reading what they read (with
     several sinks reading different tables, ``sink`` names the one). Nothing is written and no
@@ -283,28 +285,43 @@ def chunks(graph, *, config=None, set=None, memory_limit=None, threads=None, mas
     return _Chunks(_stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch), masked)
 
 
-def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None):
+def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None,
+              nullable=True):
     """The merged table as a pandas DataFrame (pandas must be installed): columns x, y and the
-    merged columns, one row per kept cell in raster order, the same rows and values as the CSV;
-    nodata is NaN (integer columns are float64).
+    merged columns, one row per kept cell in raster order, the same rows and values as the CSV.
+    Columns keep their types: integer columns are pandas' nullable integers of their own width
+    (``UInt8`` for Byte, ``Int16``...; ``<NA>`` for nodata), float columns float32 or float64
+    with NaN for nodata.
 
     The whole table is held in memory; for grids larger than memory, use chunks().
 {common}{stream}
-    sink: as in chunks()."""
+    sink: as in chunks().
+    nullable: True (the default): integer columns as pandas' nullable integer types; False:
+        integer columns as float64 with NaN for nodata."""
     try:
         import pandas as pd
     except ImportError as e:
         raise ImportError("rasterflow.to_pandas needs pandas (Debian: python3-pandas)") from e
-    import numpy as np
-    stream = _stream(graph, config, set, memory_limit, threads, base_dir, False, sink, 2)
-    names = ["x", "y"] + list(stream.columns)
+    from ._types import pandas_column
+    stream = _stream(graph, config, set, memory_limit, threads, base_dir, True, sink, 2)
+    names = list(stream.columns)
+    types = dict(zip(names, stream.column_types))
+    coords = {"x": [], "y": []}
     parts = {n: [] for n in names}
-    it = _Chunks(stream, False)
-    with it:
+    masks = {n: [] for n in names}
+    import numpy as np
+    with _Chunks(stream, True) as it:
         for chunk in it:
+            for n in coords:
+                coords[n].append(chunk[n])
             for n in names:
-                parts[n].append(chunk[n])
-    return pd.DataFrame({n: (np.concatenate(parts[n]) if parts[n] else np.empty(0)) for n in names})
+                parts[n].append(chunk[n].data)
+                masks[n].append(np.ma.getmaskarray(chunk[n]))
+                del chunk[n]
+    columns = {n: (np.concatenate(v) if v else np.empty(0)) for n, v in coords.items()}
+    for n in names:
+        columns[n] = pandas_column(parts.pop(n), masks.pop(n), types[n], nullable)
+    return pd.DataFrame(columns)
 
 
 def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None):
