@@ -9,7 +9,6 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include <thread>
 
 #include "python/chunk_sink.hpp"
+#include "python/log_bridge.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/metrics.hpp"
@@ -241,6 +241,7 @@ py::dict summary_dict(const RunSummary& s, std::optional<std::int64_t> experimen
 
 // rasterflow.run(): `rasterflow run` without MPI.
 py::dict run(const py::dict& args, const py::object& progress) {
+  const LogScope log;
   const Args a = parse_args(args);
   std::atomic<bool> cancel{false};
   Config config;
@@ -279,6 +280,7 @@ py::dict run(const py::dict& args, const py::object& progress) {
         py::gil_scoped_release nogil;
         done = engine.wait_for(kPollMs);
       }
+      forward_logs();
       if (done) break;
       if (signalled()) throw py::error_already_set();
       if (!progress.is_none() && seconds() >= next_progress) {
@@ -309,6 +311,7 @@ py::dict run(const py::dict& args, const py::object& progress) {
 
 // rasterflow.validate(): `rasterflow validate`.
 py::dict validate(const py::dict& args) {
+  const LogScope log;
   const Args a = parse_args(args);
   std::size_t nodes = 0;
   Grid grid;
@@ -329,6 +332,7 @@ py::dict validate(const py::dict& args) {
 
 // rasterflow.plan(): `rasterflow plan --format json` (the text; __init__ parses it).
 std::string plan(const py::dict& args, const std::string& format) {
+  const LogScope log;
   const Args a = parse_args(args);
   py::gil_scoped_release nogil;
   const Config config = make_config(a);
@@ -393,6 +397,7 @@ class Stream {
  public:
   Stream(const py::dict& args, bool masked, const std::string& sink, int prefetch)
       : queue_(std::make_shared<ChunkQueue>(static_cast<std::size_t>(std::max(1, prefetch)))) {
+    const LogScope log;
     const Args a = parse_args(args);
     py::gil_scoped_release nogil;
     config_ = make_config(a);
@@ -416,6 +421,7 @@ class Stream {
 
   // The next chunk as (columns, nodata masks or None); raises StopIteration at the end.
   py::tuple next() {
+    const LogScope log;
     if (!started_) {  // the run starts with the first chunk asked for
       started_ = true;
       engine_ = std::make_unique<EngineThread>(*pipeline_, cancel_, [q = queue_] { q->finish(); });
@@ -427,6 +433,7 @@ class Stream {
         py::gil_scoped_release nogil;
         chunk = queue_->pop(kPollMs);
       }
+      forward_logs();
       if (chunk) return to_python(chunk);
       if (queue_->finished_and_empty()) {
         engine_->join();
@@ -537,12 +544,7 @@ PYBIND11_MODULE(_core, m) {
   using namespace rasterflow::python;
   namespace rf = rasterflow;
   m.doc() = "rasterflow's compiled core; use the rasterflow package's functions.";
-  {
-    auto logger = spdlog::stderr_color_mt("rasterflow-python");
-    logger->set_pattern("%^[%l]%$ %v");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::warn);
-  }
+  install_log_bridge();
   g_exc.error = make_exception(m, "Error", {PyExc_Exception}, "Base of rasterflow's errors.");
   g_exc.usage = make_exception(m, "UsageError", {g_exc.error, PyExc_ValueError},
                                "Bad usage, configuration or graph, found before anything ran (the CLI's exit 2).");
@@ -558,7 +560,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("validate", &validate, py::arg("args"));
   m.def("plan", &plan, py::arg("args"), py::arg("format"));
   m.def("version", &rf::version);
-  m.def("set_log_level", &rf::set_log_level, py::arg("level"));
+  m.def("forward_logs", &forward_logs, "Hands the engine's queued messages to logging.getLogger(\"rasterflow\").");
   py::class_<Stream>(m, "Stream")
       .def(py::init<const py::dict&, bool, const std::string&, int>(), py::arg("args"), py::arg("masked"),
            py::arg("sink"), py::arg("prefetch"))

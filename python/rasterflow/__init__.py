@@ -18,6 +18,7 @@ line's. Ctrl-C raises ``KeyboardInterrupt`` and stops the run, leaving no output
 name. The engine works on its own threads without the GIL.
 """
 import json as _json
+import logging as _logging
 import os as _os
 from dataclasses import dataclass as _dataclass, field as _field
 
@@ -25,6 +26,7 @@ from . import _core
 from ._core import ConfigError, Error, GraphError, IoError, NodeError, RunError, UsageError
 
 __version__ = _core.version()
+_log = _logging.getLogger("rasterflow")  # the engine's messages (set_log_level)
 __all__ = [
     "run", "validate", "plan", "chunks", "to_pandas", "to_xarray", "set_log_level", "RunSummary",
     "Error", "UsageError", "ConfigError", "GraphError", "RunError", "IoError", "NodeError", "__version__",
@@ -152,8 +154,11 @@ def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, thre
         raise TypeError("progress: expected a callable or None")
     s = _core.run(args, progress)
     known = RunSummary.__dataclass_fields__
-    return RunSummary(**{k: v for k, v in s.items() if k in known},
-                      extra={k: v for k, v in s.items() if k not in known})
+    summary = RunSummary(**{k: v for k, v in s.items() if k in known},
+                         extra={k: v for k, v in s.items() if k not in known})
+    _log.info("run: %d rows of %d cells in %.2f s, peak RSS %.0f MiB, outputs: %s", summary.rows, summary.cells,
+              summary.seconds, summary.peak_rss_bytes / 2**20, ", ".join(summary.outputs) or "none")
+    return summary
 
 
 def validate(graph, *, config=None, set=None, base_dir=None):
@@ -382,10 +387,32 @@ def _grid_arrays(stream, g, types):
     return arrays
 
 
+_LEVEL_ALIASES = {"trace": 5, "warn": _logging.WARNING}
+
+
 def set_log_level(level):
-    """The engine's log level: "trace", "debug", "info", "warn" (the module's default) or "error".
-    Messages go to stderr."""
-    _core.set_log_level(level)
+    """The level of the ``rasterflow`` logger (Python's ``logging``, where the engine's messages
+    go): a standard level name ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", any case), a
+    level number (``logging.INFO``), or the command line's "trace" (5, below DEBUG) and "warn".
+    Equivalent to ``logging.getLogger("rasterflow").setLevel(...)``; the engine skips the
+    messages below it. Without a configured handler, logging prints WARNING and above to
+    sys.stderr (a notebook shows them in the cell)."""
+    if isinstance(level, bool):
+        raise TypeError("level: expected a level name or number, got a bool")
+    if isinstance(level, int):
+        number = level
+    elif isinstance(level, str):
+        key = level.strip()
+        number = _LEVEL_ALIASES.get(key.lower())
+        if number is None:
+            named = _logging.getLevelName(key.upper())
+            number = named if isinstance(named, int) else None
+        if number is None:
+            raise UsageError(f'level: unknown level "{level}" (expected DEBUG, INFO, WARNING, ERROR, CRITICAL, '
+                             'a number, or trace/warn)')
+    else:
+        raise TypeError(f"level: expected a level name or number, got {type(level).__name__}")
+    _log.setLevel(number)
 
 
 for _f in (run, validate, plan, chunks, to_pandas, to_xarray):
