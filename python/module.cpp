@@ -414,6 +414,7 @@ class Stream {
       return node;
     };
     pipeline_ = std::make_unique<Pipeline>(graph_, config_, options);
+    sink_->set_chunk_rows(pipeline_->tile_rows());
   }
   ~Stream() { close(); }
   Stream(const Stream&) = delete;
@@ -472,6 +473,13 @@ class Stream {
     d["height"] = g.height;
     return d;
   }
+  std::string plan_json() const { return pipeline_->plan_json(); }
+  // The number of chunks the stream yields: one per planned tile (ChunkSink::set_chunk_rows).
+  std::int64_t chunk_count() const {
+    const std::int64_t rows = std::max<std::int64_t>(1, pipeline_->tile_rows());
+    return (static_cast<std::int64_t>(pipeline_->grid().height) + rows - 1) / rows;
+  }
+  std::int64_t chunk_rows() const { return pipeline_->tile_rows(); }
   std::uint64_t memory_limit() const { return pipeline_->memory_limit(); }
   double warning_threshold() const { return config_.memory.warning_threshold; }
 
@@ -571,6 +579,9 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("x_coords", &Stream::x_coords)
       .def_property_readonly("y_coords", &Stream::y_coords)
       .def_property_readonly("grid", &Stream::grid)
+      .def_property_readonly("plan_json", &Stream::plan_json)
+      .def_property_readonly("chunk_count", &Stream::chunk_count)
+      .def_property_readonly("chunk_rows", &Stream::chunk_rows)
       .def_property_readonly("memory_limit", &Stream::memory_limit)
       .def_property_readonly("warning_threshold", &Stream::warning_threshold);
 }

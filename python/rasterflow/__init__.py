@@ -22,13 +22,13 @@ import logging as _logging
 import os as _os
 from dataclasses import dataclass as _dataclass, field as _field
 
-from . import _core
+from . import _core, _progress
 from ._core import ConfigError, Error, GraphError, IoError, NodeError, RunError, UsageError
 
 __version__ = _core.version()
 _log = _logging.getLogger("rasterflow")  # the engine's messages (set_log_level)
 __all__ = [
-    "run", "validate", "plan", "chunks", "to_pandas", "to_xarray", "set_log_level", "RunSummary",
+    "run", "validate", "plan", "chunks", "to_pandas", "to_xarray", "set_log_level", "RunSummary", "Chunks",
     "Error", "UsageError", "ConfigError", "GraphError", "RunError", "IoError", "NodeError", "__version__",
 ]
 
@@ -124,6 +124,22 @@ class RunSummary:
     bytes_written: int = 0
     extra: dict = _field(default_factory=dict, repr=False)
 
+    def __repr__(self):
+        outputs = ", ".join(self.outputs) or "no file"
+        return (f"RunSummary({self.rows:,} rows of {self.cells:,} cells ({self.grid_width} x {self.grid_height}) in "
+                f"{self.seconds:.2f} s ({self.cpu_seconds:.2f} s CPU), {self.tiles} tiles, {self.threads} threads, "
+                f"peak RSS {_size(self.peak_rss_bytes)} (limit {_size(self.memory_limit)}), "
+                f"{_size(self.bytes_written)} written to {outputs}"
+                f"{', %d throttle events' % len(self.throttle_events) if self.throttle_events else ''})")
+
+
+def _size(n):
+    """Bytes as people read them: KiB, MiB or GiB with one decimal."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} B"
+
 
 def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, threads=None, streaming=True,
         database=None, experiment=None, progress=None, base_dir=None):
@@ -138,9 +154,10 @@ def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, thre
         (SQLite ``rasterflow_metrics.sqlite`` in output_dir by default; ``--set
         metrics.backend=none`` records none).
     experiment: the experiment's name in the metrics (default: the graph's name).
-    progress: None, or a callable given a dict of live figures (cells_done, cells_total,
-        rows_written, level, window_size, tiles_in_flight, seconds) at most 4 times a second,
-        and once at the end; if it raises, the run stops and the exception propagates.
+    progress: True shows the cells' progress (tqdm when installed, else a line on stderr); or a
+        callable given a dict of live figures (cells_done, cells_total, rows_written, level,
+        window_size, tiles_in_flight, seconds) at most 4 times a second, and once at the end;
+        if it raises, the run stops and the exception propagates. None or False: nothing.
 
     Raises UsageError (ConfigError, GraphError; ValueError subclasses) before anything runs,
     RunError (IoError, NodeError; RuntimeError subclasses) when the run fails, and
@@ -150,9 +167,18 @@ def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, thre
     args["output_dir"] = _os.fspath(output_dir)
     args["database"] = database
     args["experiment"] = experiment
+    display = None
+    if progress is True:
+        progress = display = _progress.RunProgress()
+    elif progress is False:
+        progress = None
     if progress is not None and not callable(progress):
-        raise TypeError("progress: expected a callable or None")
-    s = _core.run(args, progress)
+        raise TypeError("progress: expected True, False, a callable or None")
+    try:
+        s = _core.run(args, progress)
+    finally:
+        if display is not None:
+            display.close()
     known = RunSummary.__dataclass_fields__
     summary = RunSummary(**{k: v for k, v in s.items() if k in known},
                          extra={k: v for k, v in s.items() if k not in known})
@@ -186,17 +212,22 @@ def plan(graph, *, config=None, set=None, memory_limit=None, threads=None, strea
     return _json.loads(text) if format == "json" else text
 
 
-class _Chunks:
-    """The generator chunks() returns: an iterator over the run's chunks that stops the run when
-    closed, deleted or left by ``break`` (with ``with``, on leaving the block)."""
+class Chunks:
+    """The iterator chunks() returns: the run's chunks (dicts of column -> 1-D NumPy array), one
+    per planned tile in raster order, ``len()`` of them. It stops the run when closed, deleted or
+    left by ``break`` (with ``with``, on leaving the block). ``plan`` is the run's plan (as
+    plan() gives it), ``columns``, ``grid`` and ``count`` (chunks yielded so far) describe it."""
 
-    def __init__(self, stream, masked):
+    def __init__(self, stream, masked, progress=False):
         self._stream = stream
         self._masked = masked
-        self._gen = _Chunks._generate(stream, masked)  # no reference to self: freed on `break`
+        self._state = {"count": 0, "done": False}
+        bar = _progress.bar(stream.chunk_count, "chunks", "rasterflow chunks") if progress else None
+        # No reference to self in the generator: the iterator is freed (and the run stopped) on `break`.
+        self._gen = Chunks._generate(stream, masked, self._state, bar)
 
     @staticmethod
-    def _generate(stream, masked):
+    def _generate(stream, masked, state, bar):
         import numpy as np
         from ._types import native
         types = dict(zip(stream.columns, stream.column_types))
@@ -210,9 +241,27 @@ class _Chunks:
                 if masks is not None:
                     for name, mask in masks.items():
                         values[name] = np.ma.MaskedArray(native(values[name], types.get(name, "")), mask=mask)
+                state["count"] += 1
+                if bar is not None:
+                    bar.update(1)
                 yield values
         finally:
+            state["done"] = True
             stream.close()
+            if bar is not None:
+                bar.close()
+
+    def __len__(self):
+        """The number of chunks the iterator yields in all (the plan's tiles)."""
+        return self._stream.chunk_count
+
+    def __repr__(self):
+        g = self._stream.grid
+        crs = self.plan["grid"]["crs"]
+        state = "finished" if self._state["done"] else f"{self._state['count']} yielded"
+        return (f"<rasterflow.Chunks: {len(self)} chunks of up to {self._stream.chunk_rows} rows x {g['width']} "
+                f"cells, grid {crs} {g['width']} x {g['height']}, columns {', '.join(self.columns)}"
+                f"{' (masked)' if self._masked else ''}; {state}>")
 
     def __iter__(self):
         return self
@@ -244,6 +293,16 @@ class _Chunks:
             pass
 
     @property
+    def count(self):
+        """How many chunks were yielded so far."""
+        return self._state["count"]
+
+    @property
+    def plan(self):
+        """The run's plan as a dict (grid, tiles, nodes, memory), as plan() gives it."""
+        return _json.loads(self._stream.plan_json)
+
+    @property
     def columns(self):
         """The merged columns' names (x and y come first in every chunk)."""
         return self._stream.columns
@@ -263,7 +322,7 @@ def _stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, p
 
 
 def chunks(graph, *, config=None, set=None, memory_limit=None, threads=None, masked=False, sink=None, prefetch=2,
-           base_dir=None):
+           base_dir=None, progress=False):
     """Streams the merged table into Python: yields, per tile in raster order (north to south,
     west to east), a dict of column name -> 1-D NumPy array of the rows the merge keeps (the
     rows of the CSV, in its order): ``x`` and ``y`` (float64 cell centres, as the CSV writes
@@ -286,12 +345,20 @@ def chunks(graph, *, config=None, set=None, memory_limit=None, threads=None, mas
 {common}{stream}
     masked: False (NaN for nodata) or True (masked arrays keeping each column's type).
     sink: the id of the sink whose input is streamed (only needed when sinks read different nodes).
-    prefetch: how many chunks may wait for the loop (default 2)."""
-    return _Chunks(_stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch), masked)
+    prefetch: how many chunks may wait for the loop (default 2).
+    progress: True shows the chunks' progress (tqdm when installed, else a line on stderr).
+
+    Returns a Chunks iterator: ``len()`` is the number of chunks it yields (one per planned tile;
+    tiles the engine splits under memory pressure are joined again), ``plan`` the run's plan."""
+    show = _progress.check(progress)
+    return Chunks(_stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch), masked, show)
+
+
+_Chunks = Chunks  # the name before #31
 
 
 def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None,
-              nullable=True):
+              nullable=True, progress=False):
     """The merged table as a pandas DataFrame (pandas must be installed): columns x, y and the
     merged columns, one row per kept cell in raster order, the same rows and values as the CSV.
     Columns keep their types: integer columns are pandas' nullable integers of their own width
@@ -302,7 +369,9 @@ def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, 
 {common}{stream}
     sink: as in chunks().
     nullable: True (the default): integer columns as pandas' nullable integer types; False:
-        integer columns as float64 with NaN for nodata."""
+        integer columns as float64 with NaN for nodata.
+    progress: True shows the chunks' progress (tqdm when installed, else a line on stderr)."""
+    show = _progress.check(progress)
     try:
         import pandas as pd
     except ImportError as e:
@@ -315,7 +384,7 @@ def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, 
     parts = {n: [] for n in names}
     masks = {n: [] for n in names}
     import numpy as np
-    with _Chunks(stream, True) as it:
+    with Chunks(stream, True, show) as it:
         for chunk in it:
             for n in coords:
                 coords[n].append(chunk[n])
@@ -329,7 +398,8 @@ def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, 
     return pd.DataFrame(columns)
 
 
-def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None):
+def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None,
+              progress=False):
     """The merged table as an xarray Dataset on the grid (xarray must be installed), ready to
     join with rioxarray's arrays: dimensions ``y`` (north to south) and ``x``, their coordinates
     the cell centres computed from the grid's transform exactly as rioxarray computes them; one
@@ -343,7 +413,9 @@ def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, 
     Refused with UsageError when the Dataset would not fit the memory limit (its bytes above
     ``memory.warning_threshold`` of the limit): use chunks() then.
 {common}{stream}
-    sink: as in chunks()."""
+    sink: as in chunks().
+    progress: True shows the chunks' progress (tqdm when installed, else a line on stderr)."""
+    show = _progress.check(progress)
     try:
         import xarray  # noqa: F401
     except ImportError as e:
@@ -353,7 +425,7 @@ def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, 
     try:
         g = stream.grid
         types = dict(zip(stream.columns, stream.column_types))
-        arrays = _grid_arrays(stream, g, types)
+        arrays = _grid_arrays(stream, g, types, show)
     finally:
         stream.close()
     return _xarray.dataset(arrays, g, types)
@@ -362,7 +434,7 @@ def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, 
 _NARROW_TYPES = ("Byte", "Int8", "UInt16", "Int16", "Float32")  # exact in float32
 
 
-def _grid_arrays(stream, g, types):
+def _grid_arrays(stream, g, types, show):
     """Fills one (height, width) NaN array per column from the stream's chunks."""
     import numpy as np
     width, height = g["width"], g["height"]
@@ -376,14 +448,21 @@ def _grid_arrays(stream, g, types):
             f"({stream.warning_threshold:.0%} of {stream.memory_limit / 2**20:.0f} MiB); "
             "use rasterflow.chunks() to stream it, or raise memory_limit")
     arrays = {n: np.full((height, width), np.nan, dtype=d) for n, d in dtypes.items()}
-    while True:
-        try:
-            values, _ = stream.next()
-        except StopIteration:
-            break
-        rows, cols = values["_row"], values["_col"]
-        for n, a in arrays.items():
-            a[rows, cols] = values[n]
+    bar = _progress.bar(stream.chunk_count, "chunks", "rasterflow to_xarray") if show else None
+    try:
+        while True:
+            try:
+                values, _ = stream.next()
+            except StopIteration:
+                break
+            rows, cols = values["_row"], values["_col"]
+            for n, a in arrays.items():
+                a[rows, cols] = values[n]
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     return arrays
 
 
