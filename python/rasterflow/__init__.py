@@ -22,19 +22,24 @@ import logging as _logging
 import os as _os
 from dataclasses import dataclass as _dataclass, field as _field
 
-from . import _core, _progress
+from . import _core, _graph, _progress
+from ._graph import Source, merge_graph
 from ._core import ConfigError, Error, GraphError, IoError, NodeError, RunError, UsageError
 
 __version__ = _core.version()
 _log = _logging.getLogger("rasterflow")  # the engine's messages (set_log_level)
 __all__ = [
     "run", "validate", "plan", "chunks", "to_pandas", "to_xarray", "set_log_level", "RunSummary", "Chunks",
+    "Source", "merge_graph",
     "Error", "UsageError", "ConfigError", "GraphError", "RunError", "IoError", "NodeError", "__version__",
 ]
 
 _COMMON_ARGS = """
     graph: the graph: a path to a graph JSON file (its input paths relative to its folder), or a
-        dict in the graph JSON format (its input paths relative to ``base_dir``).
+        dict in the graph JSON format (its input paths relative to ``base_dir``) whose values
+        may be Python ones: paths (os.PathLike), NumPy numbers, CRS objects (anything with
+        ``to_wkt()``); ``merge_graph()`` makes one. chunks(), to_pandas() and to_xarray() take
+        dict graphs without a sink.
     config: path to a configuration file (config.yml); None: the defaults.
     set: configuration overrides, as ``rasterflow run --set``: a dict ``{"merge.chunk_size": 2000,
         "nodes.temperature.method": "max"}`` or a list of ``"KEY=VALUE"`` strings.
@@ -56,10 +61,11 @@ _STREAM_ARGS = """
     threads: worker threads; None: ``engine.threads`` (auto)."""
 
 
-def _graph_args(graph, config, set, base_dir):
+def _graph_args(graph, config, set, base_dir, streamed=False):
     args = {"config": None if config is None else _os.fspath(config)}
     if isinstance(graph, dict):
-        args["graph_json"] = _json.dumps(graph)
+        graph = _graph.jsonable(graph)
+        args["graph_json"] = _json.dumps(_graph.with_placeholder_sink(graph) if streamed else graph)
         args["base_dir"] = None if base_dir is None else _os.fspath(base_dir)
     elif isinstance(graph, (str, bytes, _os.PathLike)):
         args["graph_path"] = _os.fsdecode(graph)
@@ -314,7 +320,7 @@ class Chunks:
 
 
 def _stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch):
-    args = _graph_args(graph, config, set, base_dir)
+    args = _graph_args(graph, config, set, base_dir, streamed=True)
     args.update(_run_args(memory_limit, threads, True))
     if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 1:
         raise UsageError(f"prefetch: expected a positive number of chunks, got {prefetch!r}")
