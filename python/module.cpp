@@ -54,7 +54,8 @@ struct Args {
   std::string config;
   std::vector<std::string> sets;  // KEY=VALUE
   std::string output_dir = ".";
-  std::string memory_limit;
+  std::string memory_limit;          // rasterflow's own budget: added to the process's RSS at the call
+  std::string process_memory_limit;  // the whole process's limit (memory.limit as the command line takes it)
   int threads = 0;
   int streaming = -1;  // -1: the configuration's merge.enable_streaming
   std::string database;
@@ -76,6 +77,7 @@ Args parse_args(const py::dict& d) {
   a.sets = get<std::vector<std::string>>(d, "set", {});
   a.output_dir = get<std::string>(d, "output_dir", ".");
   a.memory_limit = get<std::string>(d, "memory_limit", "");
+  a.process_memory_limit = get<std::string>(d, "process_memory_limit", "");
   a.threads = get<int>(d, "threads", 0);
   a.streaming = get<int>(d, "streaming", -1);
   a.database = get<std::string>(d, "database", "");
@@ -88,7 +90,13 @@ Config make_config(const Args& a) {
   Config config = a.config.empty() ? Config{} : Config::load(a.config);
   for (const auto& s : a.sets) config.set(s);
   config.validate();
-  if (!a.memory_limit.empty()) config.set("memory.limit", a.memory_limit, "memory_limit");
+  if (!a.process_memory_limit.empty()) config.set("memory.limit", a.process_memory_limit, "process_memory_limit");
+  if (!a.memory_limit.empty()) {
+    // A notebook already holding gigabytes gives rasterflow its budget on top of them: the
+    // engine's whole-process limit is the budget plus what the process holds now.
+    config.set("memory.limit", a.memory_limit, "memory_limit");
+    config.memory.limit += current_rss();
+  }
   if (a.threads < 0) throw UsageError("threads: expected a positive number, got " + std::to_string(a.threads));
   if (a.threads > 0) config.set("engine.threads", std::to_string(a.threads), "threads");
   if (a.streaming >= 0) config.merge.enable_streaming = a.streaming == 1;

@@ -47,8 +47,12 @@ _COMMON_ARGS = """
         folder). Ignored for a graph file."""
 
 _RUN_ARGS = """
-    memory_limit: the memory limit, as ``--memory-limit``: ``"512MiB"``, ``"4GiB"``, or a number
-        of bytes; None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the machine's).
+    memory_limit: rasterflow's own memory budget: ``"512MiB"``, ``"4GiB"``, or a number of
+        bytes, on top of what the process already holds when called (a notebook holding 2 GiB
+        can run with ``"256MiB"``); None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the
+        machine's, for the whole process).
+    process_memory_limit: the whole process's limit instead, as the command line's
+        ``--memory-limit`` (what ``memory_limit`` meant before #31); give one of the two.
     threads: worker threads; None: ``engine.threads`` (auto).
     streaming: True streams chunks to the sinks (``--streaming``, the default), False
         materialises the merged grid before export (``--in-memory``); None: the configuration's
@@ -56,8 +60,12 @@ _RUN_ARGS = """
 
 
 _STREAM_ARGS = """
-    memory_limit: the memory limit, as ``--memory-limit``: ``"512MiB"``, ``"4GiB"``, or a number
-        of bytes; None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the machine's).
+    memory_limit: rasterflow's own memory budget: ``"512MiB"``, ``"4GiB"``, or a number of
+        bytes, on top of what the process already holds when called (a notebook holding 2 GiB
+        can run with ``"256MiB"``); None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the
+        machine's, for the whole process).
+    process_memory_limit: the whole process's limit instead, as the command line's
+        ``--memory-limit`` (what ``memory_limit`` meant before #31); give one of the two.
     threads: worker threads; None: ``engine.threads`` (auto)."""
 
 
@@ -88,10 +96,14 @@ def _set_value(value):
     return str(value)
 
 
-def _run_args(memory_limit, threads, streaming):
+def _run_args(memory_limit, threads, streaming, process_memory_limit=None):
     args = {}
+    if memory_limit is not None and process_memory_limit is not None:
+        raise UsageError("memory_limit and process_memory_limit: give one of them")
     if memory_limit is not None:
         args["memory_limit"] = str(memory_limit)
+    if process_memory_limit is not None:
+        args["process_memory_limit"] = str(process_memory_limit)
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int):
             raise TypeError(f"threads: expected an int, got {type(threads).__name__}")
@@ -147,7 +159,7 @@ def _size(n):
     return f"{n} B"
 
 
-def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, threads=None, streaming=True,
+def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, process_memory_limit=None, threads=None, streaming=True,
         database=None, experiment=None, progress=None, base_dir=None):
     """Runs a graph, as ``rasterflow run`` does; returns a RunSummary.
 
@@ -169,7 +181,7 @@ def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, thre
     RunError (IoError, NodeError; RuntimeError subclasses) when the run fails, and
     KeyboardInterrupt when interrupted."""
     args = _graph_args(graph, config, set, base_dir)
-    args.update(_run_args(memory_limit, threads, streaming))
+    args.update(_run_args(memory_limit, threads, streaming, process_memory_limit))
     args["output_dir"] = _os.fspath(output_dir)
     args["database"] = database
     args["experiment"] = experiment
@@ -202,7 +214,7 @@ def validate(graph, *, config=None, set=None, base_dir=None):
     return _core.validate(_graph_args(graph, config, set, base_dir))
 
 
-def plan(graph, *, config=None, set=None, memory_limit=None, threads=None, streaming=None, base_dir=None,
+def plan(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, streaming=None, base_dir=None,
          format="json"):
     """The run's plan (grid, tiles, nodes and their options, memory), as ``rasterflow plan``.
 
@@ -213,7 +225,7 @@ def plan(graph, *, config=None, set=None, memory_limit=None, threads=None, strea
     if format not in ("json", "text", "dot"):
         raise UsageError(f'format: expected "json", "text" or "dot", got "{format}"')
     args = _graph_args(graph, config, set, base_dir)
-    args.update(_run_args(memory_limit, threads, streaming))
+    args.update(_run_args(memory_limit, threads, streaming, process_memory_limit))
     text = _core.plan(args, format)
     return _json.loads(text) if format == "json" else text
 
@@ -319,15 +331,15 @@ class Chunks:
         return self._stream.grid
 
 
-def _stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch):
+def _stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch, process_memory_limit=None):
     args = _graph_args(graph, config, set, base_dir, streamed=True)
-    args.update(_run_args(memory_limit, threads, True))
+    args.update(_run_args(memory_limit, threads, True, process_memory_limit))
     if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 1:
         raise UsageError(f"prefetch: expected a positive number of chunks, got {prefetch!r}")
     return _core.Stream(args, bool(masked), sink or "", prefetch)
 
 
-def chunks(graph, *, config=None, set=None, memory_limit=None, threads=None, masked=False, sink=None, prefetch=2,
+def chunks(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, masked=False, sink=None, prefetch=2,
            base_dir=None, progress=False):
     """Streams the merged table into Python: yields, per tile in raster order (north to south,
     west to east), a dict of column name -> 1-D NumPy array of the rows the merge keeps (the
@@ -357,13 +369,14 @@ def chunks(graph, *, config=None, set=None, memory_limit=None, threads=None, mas
     Returns a Chunks iterator: ``len()`` is the number of chunks it yields (one per planned tile;
     tiles the engine splits under memory pressure are joined again), ``plan`` the run's plan."""
     show = _progress.check(progress)
-    return Chunks(_stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch), masked, show)
+    stream = _stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch, process_memory_limit)
+    return Chunks(stream, masked, show)
 
 
 _Chunks = Chunks  # the name before #31
 
 
-def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None,
+def to_pandas(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, sink=None, base_dir=None,
               nullable=True, progress=False):
     """The merged table as a pandas DataFrame (pandas must be installed): columns x, y and the
     merged columns, one row per kept cell in raster order, the same rows and values as the CSV.
@@ -383,7 +396,7 @@ def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, 
     except ImportError as e:
         raise ImportError("rasterflow.to_pandas needs pandas (Debian: python3-pandas)") from e
     from ._types import pandas_column
-    stream = _stream(graph, config, set, memory_limit, threads, base_dir, True, sink, 2)
+    stream = _stream(graph, config, set, memory_limit, threads, base_dir, True, sink, 2, process_memory_limit)
     names = list(stream.columns)
     types = dict(zip(names, stream.column_types))
     coords = {"x": [], "y": []}
@@ -404,7 +417,7 @@ def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, 
     return pd.DataFrame(columns)
 
 
-def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None,
+def to_xarray(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, sink=None, base_dir=None,
               progress=False):
     """The merged table as an xarray Dataset on the grid (xarray must be installed), ready to
     join with rioxarray's arrays: dimensions ``y`` (north to south) and ``x``, their coordinates
@@ -427,7 +440,7 @@ def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, 
     except ImportError as e:
         raise ImportError("rasterflow.to_xarray needs xarray (Debian: python3-xarray)") from e
     from . import _xarray
-    stream = _stream(graph, config, set, memory_limit, threads, base_dir, False, sink, 2)
+    stream = _stream(graph, config, set, memory_limit, threads, base_dir, False, sink, 2, process_memory_limit)
     try:
         g = stream.grid
         types = dict(zip(stream.columns, stream.column_types))
