@@ -211,7 +211,7 @@ def validate(graph, *, config=None, set=None, base_dir=None):
     Returns a dict: nodes (count), grid_width, grid_height. Raises UsageError (ConfigError,
     GraphError) with the command line's message when anything is wrong.
 {common}"""
-    return _core.validate(_graph_args(graph, config, set, base_dir))
+    return _core.validate(_graph_args(graph, config, set, base_dir, streamed=True))
 
 
 def plan(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, streaming=None, base_dir=None,
@@ -224,7 +224,7 @@ def plan(graph, *, config=None, set=None, memory_limit=None, process_memory_limi
     format: "json" (a dict), "text" or "dot" (a str)."""
     if format not in ("json", "text", "dot"):
         raise UsageError(f'format: expected "json", "text" or "dot", got "{format}"')
-    args = _graph_args(graph, config, set, base_dir)
+    args = _graph_args(graph, config, set, base_dir, streamed=True)
     args.update(_run_args(memory_limit, threads, streaming, process_memory_limit))
     text = _core.plan(args, format)
     return _json.loads(text) if format == "json" else text
