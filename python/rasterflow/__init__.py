@@ -395,26 +395,14 @@ def to_pandas(graph, *, config=None, set=None, memory_limit=None, process_memory
         import pandas as pd
     except ImportError as e:
         raise ImportError("rasterflow.to_pandas needs pandas (Debian: python3-pandas)") from e
-    from ._types import pandas_column
+    from ._types import TableBuilder
     stream = _stream(graph, config, set, memory_limit, threads, base_dir, True, sink, 2, process_memory_limit)
-    names = list(stream.columns)
-    types = dict(zip(names, stream.column_types))
-    coords = {"x": [], "y": []}
-    parts = {n: [] for n in names}
-    masks = {n: [] for n in names}
-    import numpy as np
+    g = stream.grid
+    table = TableBuilder(list(stream.columns), list(stream.column_types), g["width"] * g["height"], nullable)
     with Chunks(stream, True, show) as it:
         for chunk in it:
-            for n in coords:
-                coords[n].append(chunk[n])
-            for n in names:
-                parts[n].append(chunk[n].data)
-                masks[n].append(np.ma.getmaskarray(chunk[n]))
-                del chunk[n]
-    columns = {n: (np.concatenate(v) if v else np.empty(0)) for n, v in coords.items()}
-    for n in names:
-        columns[n] = pandas_column(parts.pop(n), masks.pop(n), types[n], nullable)
-    return pd.DataFrame(columns)
+            table.add(chunk)
+    return table.frame()
 
 
 def to_xarray(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, sink=None, base_dir=None,

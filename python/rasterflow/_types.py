@@ -23,16 +23,48 @@ def native(values, gdal_type):
     return values.astype(dtype)
 
 
-def pandas_column(parts, masks, gdal_type, nullable):
-    """One DataFrame column from its chunks' native values and nodata masks: integer columns as
-    pandas' nullable type (``nullable``) or float64 with NaN, floats of their width with NaN."""
-    import pandas as pd
-    values = _np.concatenate(parts) if parts else _np.empty(0, dtype=NUMPY.get(gdal_type, "float64"))
-    mask = _np.concatenate(masks) if masks else _np.zeros(0, dtype=bool)
-    if values.dtype.kind in "iu":
-        if nullable:
-            return pd.arrays.IntegerArray(values, mask)
-        values = values.astype(_np.float64)
-    if mask.any():
-        values[mask] = _np.nan
-    return values
+class TableBuilder:
+    """to_pandas' table, filled chunk by chunk into arrays allocated once for every cell of the
+    grid (the most rows the merge can keep; pages never written take no memory), then handed to
+    pandas column by column, so the peak stays near the DataFrame's own size."""
+
+    def __init__(self, names, types, cells, nullable):
+        self.names, self.types, self.nullable, self.rows = names, dict(zip(names, types)), nullable, 0
+        self.values = {"x": _np.empty(cells), "y": _np.empty(cells)}
+        self.masks = {}
+        for n in names:
+            dtype = NUMPY.get(self.types[n], "float64")
+            if not nullable and _np.dtype(dtype).kind in "iu":
+                dtype = "float64"
+            self.values[n] = _np.empty(cells, dtype=dtype)
+            if _np.dtype(dtype).kind in "iu":
+                self.masks[n] = _np.empty(cells, dtype=bool)
+
+    def add(self, chunk):
+        """Copies a masked chunk's rows in (nodata: the mask, or NaN for float columns)."""
+        start, end = self.rows, self.rows + len(chunk["x"])
+        for n, a in self.values.items():
+            column = chunk[n]
+            if n in self.masks:
+                a[start:end] = _np.ma.getdata(column)
+                self.masks[n][start:end] = _np.ma.getmaskarray(column)
+            elif isinstance(column, _np.ma.MaskedArray):
+                a[start:end] = column.filled(_np.nan) if column.dtype.kind == "f" else column.astype(a.dtype).filled(
+                    _np.nan)
+            else:
+                a[start:end] = column
+        self.rows = end
+
+    def frame(self):
+        """The DataFrame; each array is released as soon as pandas holds its column."""
+        import pandas as pd
+        rows = self.rows
+        df = pd.DataFrame(index=pd.RangeIndex(rows))
+        for n in list(self.values):
+            values = self.values.pop(n)[:rows]
+            if n in self.masks:
+                df[n] = pd.arrays.IntegerArray(values, self.masks.pop(n)[:rows])
+            else:
+                df[n] = values
+            del values
+        return df
