@@ -10,6 +10,10 @@ and keep its contracts (docs/python.md):
         ...
     rasterflow.validate(graph), rasterflow.plan(graph)
     rasterflow.to_pandas(graph), rasterflow.to_xarray(graph)
+    graph = rasterflow.merge_graph({"t": rasterflow.Source("t.tif", method="average")}, resolution=0.01)
+
+Messages go through ``logging.getLogger("rasterflow")``; ``progress=True`` shows a bar (tqdm) or
+a line; ``memory_limit`` is rasterflow's own budget on top of what the process holds.
 
 Errors: bad usage, configuration or graph raise ``UsageError`` (``ConfigError``,
 ``GraphError``), subclasses of ``ValueError``; failures while running raise ``RunError``
