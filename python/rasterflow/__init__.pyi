@@ -64,7 +64,7 @@ class Source:
 
 def merge_graph(sources: Mapping[str, Union[PathLike, Tuple[PathLike, str], Source]], crs: Any = ...,
                 resolution: Union[float, Sequence[float], None] = ..., extent: Union[str, Sequence[float], None] = ...,
-                output: Optional[PathLike] = ..., name: str = ...) -> Dict[str, Any]: ...
+                output: Optional[PathLike] = ..., name: str = ..., like: Any = ...) -> Dict[str, Any]: ...
 
 def run(graph: Graph, *, config: Optional[PathLike] = ..., set: Settings = ..., output_dir: PathLike = ...,
         memory_limit: Size = ..., process_memory_limit: Size = ..., threads: Optional[int] = ...,

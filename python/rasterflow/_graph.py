@@ -82,10 +82,50 @@ class Source:
         return f"Source({_os.fspath(self.path)!r}, method={self.method!r}{extra})"
 
 
-def merge_graph(sources, crs=None, resolution=None, extent=None, output=None, name="python_merge"):
+def _like_grid(like):
+    """crs (WKT), geotransform and shape of ``like``: an xarray object with rioxarray's ``rio``
+    accessor (CRS and transform), or a raster path (through GDAL's Python bindings)."""
+    rio = getattr(like, "rio", None)
+    if rio is not None:
+        if rio.crs is None:
+            raise ValueError("like: the xarray object has no CRS (rio.crs is None)")
+        return rio.crs.to_wkt(), tuple(rio.transform().to_gdal()), (rio.height, rio.width)
+    if isinstance(like, (str, _os.PathLike)):
+        from osgeo import gdal
+        ds = gdal.Open(_os.fspath(like))
+        if ds is None:
+            raise ValueError(f"like: {_os.fspath(like)}: GDAL cannot open it")
+        return ds.GetProjection(), tuple(ds.GetGeoTransform()), (ds.RasterYSize, ds.RasterXSize)
+    raise TypeError(f"like: expected an xarray object with a CRS (rioxarray) or a raster path, got "
+                    f"{type(like).__name__}")
+
+
+def like_grid(like):
+    """The graph grid that is ``like``'s grid (rioxarray's reproject_match in one call). Refused
+    when the engine cannot make that grid exactly: rotated transforms, or an origin that is not a
+    whole multiple of the resolution (the engine snaps extents to multiples, as gdalwarp -tap;
+    arbitrary origins need the grid origin/like work of #28)."""
+    wkt, (x0, rx, xr, y0, yr, ry), (height, width) = _like_grid(like)
+    if xr != 0 or yr != 0 or rx <= 0 or ry >= 0:
+        raise ValueError(f"like: a north-up grid without rotation is needed, got the geotransform "
+                         f"{(x0, rx, xr, y0, yr, ry)}")
+    for name, edge, res in (("west", x0, rx), ("north", y0, -ry)):
+        cells = edge / res
+        if abs(cells - round(cells)) > 1e-9:
+            raise ValueError(f"like: the {name} edge {edge!r} is not a whole multiple of the resolution {res!r}: "
+                             "not implemented yet (the engine snaps grids to multiples of the resolution; an "
+                             "arbitrary origin needs the grid origin work of #28)")
+    extent = [x0, y0 + height * ry, x0 + width * rx, y0]
+    return {"crs": wkt, "resolution": [rx, -ry], "extent": extent}
+
+
+def merge_graph(sources, crs=None, resolution=None, extent=None, output=None, name="python_merge", like=None):
     """The graph of a merge of ``sources`` (column name -> path, (path, method) or Source) onto
-    the grid given by crs / resolution / extent; with ``output``, a sink writing it (a .csv path:
-    csv_sink; any other: raster_sink)."""
+    the grid given by crs / resolution / extent, or by ``like`` (an xarray object carrying a CRS
+    and transform, or a raster path: its grid exactly, as rioxarray's reproject_match); with
+    ``output``, a sink writing it (a .csv path: csv_sink; any other: raster_sink)."""
+    if like is not None and (crs, resolution, extent) != (None, None, None):
+        raise ValueError("like: give either like or crs/resolution/extent")
     if not isinstance(sources, dict) or not sources:
         raise TypeError("sources: expected a dict of column name -> path, (path, method) or Source")
     nodes, columns = [], []
@@ -103,4 +143,6 @@ def merge_graph(sources, crs=None, resolution=None, extent=None, output=None, na
         nodes.append({"id": "output", "type": "csv_sink" if csv else "raster_sink", "inputs": ["merged"],
                       "path": output})
     grid = {k: v for k, v in (("crs", crs), ("resolution", resolution), ("extent", extent)) if v is not None}
+    if like is not None:
+        grid = like_grid(like)
     return {"name": name, "grid": grid, "nodes": nodes}

@@ -100,6 +100,35 @@ class Graph(unittest.TestCase):
         with self.assertRaises(TypeError):
             rasterflow.merge_graph([data / "temperature.tif"])
 
+    def test_MergeLikeAnXarrayGrid(self):
+        # like=: rioxarray's reproject_match in one call, onto the grid of an array rioxarray
+        # opened (here the engine's own GeoTIFF of a 0.03 degree EPSG:4326 grid), or of a path.
+        try:
+            import rioxarray
+        except ImportError:
+            self.skipTest("rioxarray is not installed (scripts/bootstrap.sh unpacks it into .deps/python)")
+        import xarray as xr
+        g = demo()
+        g["grid"]["resolution"] = 0.03
+        g["nodes"][-1] = {"id": "tif", "type": "raster_sink", "inputs": ["merged"], "path": "grid.tif"}
+        out = os.path.join(WORK, "like")
+        rasterflow.run(g, output_dir=out, set={"metrics.backend": "none"})
+        template = rioxarray.open_rasterio(os.path.join(out, "grid.tif")).isel(band=0, drop=True)
+        data = pathlib.Path(WORK) / "data"
+        for like in (template, os.path.join(out, "grid.tif")):
+            ds = rasterflow.to_xarray(rasterflow.merge_graph({"elevation": (data / "elevation.tif", "average")},
+                                                             like=like))
+            np.testing.assert_array_equal(ds["x"].values, template["x"].values)
+            np.testing.assert_array_equal(ds["y"].values, template["y"].values)
+            self.assertEqual(dict(xr.merge([ds, template.rename("t")]).sizes), dict(template.sizes))
+            self.assertEqual(ds.rio.crs, template.rio.crs)
+        # A grid the engine cannot make exactly yet is refused, not approximated.
+        shifted = template.assign_coords(x=template["x"] + 0.015)
+        with self.assertRaises(ValueError) as e:
+            rasterflow.merge_graph({"elevation": data / "elevation.tif"}, like=shifted)
+        self.assertIn("like: the west edge 0.015 is not a whole multiple of the resolution 0.03: not implemented yet",
+                      str(e.exception))
+
 
 if __name__ == "__main__":
     unittest.main()
