@@ -145,6 +145,16 @@ std::vector<ColumnMetadata> Resample::column_metadata() const {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> Resample::metric_tags() const {
+  std::string units;
+  for (const auto& m : column_metadata()) {
+    if (m.units.empty() || ("," + units + ",").find("," + m.units + ",") != std::string::npos) continue;
+    units += (units.empty() ? "" : ",") + m.units;
+  }
+  if (units.empty()) return {};
+  return {{"units", units}};
+}
+
 void ResampleOptions::declare(OptionBinder& args) {
   args.add("method", "gdalwarp resampling method", method, "nearest").choices(method_choices_for_registry());
   args.add("implementation",

@@ -34,6 +34,8 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   // the source's integer type.
   std::string column_type() const override;
   std::vector<ColumnMetadata> column_metadata() const override;
+  // Its columns' units ("K", or "K,degC" for bands in different units), when the source gives them.
+  std::vector<std::pair<std::string, std::string>> metric_tags() const override;
   static constexpr std::size_t kStripPixels = 1u << 18;      // fast path: source pixels read at once
   static constexpr double kWarpMemory = 16.0 * 1024 * 1024;  // warper: GDAL's working memory per warp
   explicit Resample(NodeSpec spec);

@@ -3,10 +3,14 @@
 #include <cpl_string.h>
 #include <ogr_srs_api.h>
 
+#include <boost/json.hpp>
 #include <cmath>
+#include <fstream>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <set>
+#include <sstream>
 
 #include "nodes/common/gdal.hpp"
 #include "rasterflow/errors.hpp"
@@ -45,6 +49,9 @@ class Writer {
   void write_rows(GDALMDArrayH array, std::int64_t step, std::int64_t row0, std::int64_t rows,
                   const std::vector<double>& values) const;
   void close();
+  // Zarr: GDAL keeps the CRS in its own _CRS attribute; CF readers (xarray, rioxarray) look for a
+  // grid_mapping variable, added here with the CRS's WKT.
+  void zarr_grid_mapping();
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
@@ -52,6 +59,8 @@ class Writer {
   }
   void string_attribute(GDALMDArrayH array, const char* name, const std::string& value) const;
   ArrayPtr axis(GDALDimensionH dim, const char* name, const std::vector<double>& values) const;
+
+  bool is_zarr() const { return std::string(GDALGetDriverShortName(out_.driver)) == "Zarr"; }
 
   const CfOutput& out_;
   const Grid& grid_;
@@ -153,6 +162,7 @@ GDALMDArrayH Writer::variable(const std::string& name, GDALDataType type, const 
   string_attribute(array.get(), "long_name", meta.long_name);
   string_attribute(array.get(), "standard_name", meta.standard_name);
   if (!grid_.crs.empty() && !GDALMDArraySetSpatialRef(array.get(), srs_)) fail("setting the grid mapping of");
+  if (!grid_.crs.empty() && is_zarr()) string_attribute(array.get(), "grid_mapping", "spatial_ref");
   arrays_.push_back(std::move(array));
   return arrays_.back().get();
 }
@@ -172,6 +182,23 @@ void Writer::write_rows(GDALMDArrayH array, std::int64_t step, std::int64_t row0
     fail("writing rows of");
 }
 
+void Writer::zarr_grid_mapping() {
+  if (grid_.crs.empty() || !is_zarr()) return;
+  TypePtr i32(GDALExtendedDataTypeCreate(GDT_Int32));
+  ArrayPtr array(GDALGroupCreateMDArray(root_.get(), "spatial_ref", 0, nullptr, i32.get(), nullptr));
+  if (!array) fail("creating variable spatial_ref in");
+  const std::int32_t zero = 0;
+  if (!GDALMDArrayWrite(array.get(), nullptr, nullptr, nullptr, nullptr, i32.get(), &zero, nullptr, 0))
+    fail("writing spatial_ref of");
+  char* wkt = nullptr;
+  OSRExportToWkt(srs_, &wkt);
+  const std::string text = wkt != nullptr ? wkt : "";
+  CPLFree(wkt);
+  string_attribute(array.get(), "crs_wkt", text);
+  string_attribute(array.get(), "spatial_ref", text);
+  arrays_.push_back(std::move(array));
+}
+
 void Writer::close() {
   arrays_.clear();
   x_.reset();
@@ -183,6 +210,27 @@ void Writer::close() {
   if (srs_ != nullptr) OSRDestroySpatialReference(srs_);
   srs_ = nullptr;
   if (CPLGetLastErrorType() == CE_Failure) fail("closing");
+}
+
+// GDAL 3.6's Zarr driver writes no `_ARRAY_DIMENSIONS` for a scalar array; xarray needs it (an
+// empty list) to open the dataset. Added to the array's .zattrs and to the consolidated
+// .zmetadata, once the dataset is closed.
+void zarr_scalar_dimensions(const std::string& path, const std::string& name, const std::string& where) {
+  const auto patch = [&](const std::string& file, const std::function<boost::json::object&(boost::json::value&)>& at) {
+    std::ifstream in(file);
+    if (!in) return;
+    std::stringstream text;
+    text << in.rdbuf();
+    boost::json::value doc = boost::json::parse(text.str());
+    at(doc)["_ARRAY_DIMENSIONS"] = boost::json::array{};
+    std::ofstream out(file, std::ios::trunc);
+    out << boost::json::serialize(doc);
+    if (!out) throw_io_error(where, "writing " + file + " failed");
+  };
+  patch(path + "/" + name + "/.zattrs", [](boost::json::value& v) -> boost::json::object& { return v.as_object(); });
+  patch(path + "/.zmetadata", [&](boost::json::value& v) -> boost::json::object& {
+    return v.as_object()["metadata"].as_object()[name + "/.zattrs"].as_object();
+  });
 }
 
 }  // namespace
@@ -223,6 +271,7 @@ void write_cf_dataset(const CfOutput& out, GDALDatasetH source, const Grid& grid
   } else {
     for (const auto& c : columns) arrays.push_back(writer.variable(c.name, c.type, c.metadata, false));
   }
+  writer.zarr_grid_mapping();
   std::vector<double> values;
   for (std::int64_t row0 = 0; row0 < grid.height; row0 += rows_per_batch) {
     const std::int64_t rows = std::min(rows_per_batch, grid.height - row0);
@@ -246,6 +295,8 @@ void write_cf_dataset(const CfOutput& out, GDALDatasetH source, const Grid& grid
     }
   }
   writer.close();
+  if (!grid.crs.empty() && std::string(GDALGetDriverShortName(out.driver)) == "Zarr")
+    zarr_scalar_dimensions(out.path, "spatial_ref", out.where);
 }
 
 }  // namespace rasterflow::nodes

@@ -350,10 +350,9 @@ TEST_CASE("PostgresSink.Units.ColumnCommentsCarryTheSourcesUnits" * doctest::tim
                   out);
   rasterflow::test::TestPostgres server;
   const std::string url = server.url();
-  REQUIRE_MESSAGE(run_cli("run " + pg_graph(dir, "pg", options_for(url, "t")) + " --output-dir " +
-                              (dir / "o").string(),
-                          &out) == 0,
-                  out);
+  REQUIRE_MESSAGE(
+      run_cli("run " + pg_graph(dir, "pg", options_for(url, "t")) + " --output-dir " + (dir / "o").string(), &out) == 0,
+      out);
   CHECK(psql(dir, url,
              "SELECT coalesce(col_description('t'::regclass, ordinal_position), '-') FROM "
              "information_schema.columns WHERE table_name = 't' ORDER BY ordinal_position") ==

@@ -347,3 +347,45 @@ TEST_CASE("CF.NetCdf.AVariablePerColumnInItsOwnType" * doctest::timeout(180)) {
   CHECK(GDALGetRasterDataType(GDALGetRasterBand(ds, 1)) == GDT_Int16);
   GDALClose(ds);
 }
+
+TEST_CASE("CF.Units.InTheMetricsStageRows" * doctest::timeout(120)) {
+  test::TempDir dir;
+  make_inputs(dir);
+  test::write_text(dir / "graph.json", R"({"nodes": [
+    {"id": "s", "type": "raster_source", "path": "packed_f4.nc", "crs": "EPSG:4326"},
+    {"id": "v", "type": "resample", "inputs": ["s"], "method": "nearest"},
+    {"id": "m", "type": "merge", "inputs": ["v"]},
+    {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
+  std::string out;
+  REQUIRE_MESSAGE(test::run_shell(std::string(RASTERFLOW_CLI) + " run " + (dir / "graph.json").string() +
+                                      " --output-dir " + dir.path().string() + " --progress never 2>&1",
+                                  &out) == 0,
+                  out);
+  REQUIRE(test::run_shell("sqlite3 " + (dir / "rasterflow_metrics.sqlite").string() +
+                              " \"SELECT DISTINCT json_extract(metadata, '$.units') FROM pipeline_metrics WHERE "
+                              "metric_type = 'stage' AND json_extract(metadata, '$.stage') = 'v'\"",
+                          &out) == 0);
+  CHECK(out == "K\n");
+}
+
+TEST_CASE("CF.Zarr.ReadBackByXarrayWithItsGridMapping" * doctest::timeout(180)) {
+  test::TempDir dir;
+  const json::value expected = make_inputs(dir);
+  const std::string sink =
+      R"(, {"id": "r", "type": "raster_sink", "inputs": ["m"], "path": "o.zarr", "format": "Zarr"})";
+  const Csv csv = run_graph(
+      dir, R"("path": "cal_360_day.nc", "crs": "EPSG:4326", "band": "all", "band_names": "coordinates")", sink);
+  const json::value back = read_back_with_xarray(dir / "o.zarr", "zarr");
+  const auto& v = back.at("variables").at("v");
+  CHECK(json::serialize(v.at("dims")) == R"(["time","lat","lon"])");
+  CHECK(std::string(v.at("dtype").as_string()) == "float32");
+  CHECK(std::string(v.at("attrs").at("units").as_string()) == "K");
+  CHECK(std::string(v.at("attrs").at("grid_mapping").as_string()) == "spatial_ref");
+  CHECK(back.at("coords").at("time") == expected.at("calendars").at("360_day"));
+  const auto& values = v.at("values").as_array();
+  REQUIRE(values.size() == 6 * 20);
+  for (std::size_t k = 0; k < 6; ++k) {
+    for (std::size_t i = 0; i < 20; ++i)
+      CHECK(std::stod(std::string(values[k * 20 + i].as_string())) == std::stod(csv.rows[i][2 + k]));
+  }
+}
