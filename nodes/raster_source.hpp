@@ -19,6 +19,7 @@ struct RasterSourceOptions {
   std::optional<std::string> variable;
   std::vector<std::string> band;  // {"1"}, {"1", "3"} or {"all"}
   std::optional<std::string> band_names;
+  std::optional<std::vector<std::string>> select;
   std::optional<double> nodata;  // overrides the file's
   std::optional<std::string> crs;
   bool unpack = true;

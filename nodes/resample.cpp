@@ -117,7 +117,8 @@ ValueKind output_kind(Method m, GDALDataType source_type) {
 
 std::string Resample::column_type() const {
   if (!reader_) return {};
-  switch (output_kind(method_, reader_->info().type)) {
+  // Unpacked values have the type CF gives them (Float32 or Float64), not the stored one.
+  switch (output_kind(method_, reader_->value_type())) {
     case ValueKind::float32:
       return "Float32";
     case ValueKind::float64:
@@ -125,7 +126,33 @@ std::string Resample::column_type() const {
     case ValueKind::integer:
       break;
   }
-  return GDALGetDataTypeName(reader_->info().type);
+  return GDALGetDataTypeName(reader_->value_type());
+}
+
+std::vector<ColumnMetadata> Resample::column_metadata() const {
+  std::vector<ColumnMetadata> out;
+  if (!reader_) return out;
+  for (const auto& b : reader_->info().bands) {
+    ColumnMetadata m{.units = b.units, .standard_name = b.standard_name, .long_name = b.long_name, .variable = id()};
+    for (const auto& c : b.coordinates) {
+      if (c.dimension != "time" || !c.time) continue;
+      m.time = c.value;
+      m.time_units = c.units;
+      m.time_calendar = c.calendar;
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Resample::metric_tags() const {
+  std::string units;
+  for (const auto& m : column_metadata()) {
+    if (m.units.empty() || ("," + units + ",").find("," + m.units + ",") != std::string::npos) continue;
+    units += (units.empty() ? "" : ",") + m.units;
+  }
+  if (units.empty()) return {};
+  return {{"units", units}};
 }
 
 void ResampleOptions::declare(OptionBinder& args) {

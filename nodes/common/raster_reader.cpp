@@ -51,6 +51,16 @@ std::string variable_of(const std::string& subdataset) {
   return v;
 }
 
+std::vector<std::string> describe_units_and_coordinates(const RasterInfo& info) {
+  std::vector<std::string> units;
+  std::vector<BandCoordinates> coordinates;
+  for (const auto& b : info.bands) {
+    units.push_back(b.units);
+    coordinates.push_back(b.coordinates);
+  }
+  return describe_bands(units, coordinates);
+}
+
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
@@ -167,16 +177,38 @@ void RasterReader::select_bands(GDALDatasetH ds) {
   }
   const std::string names = request_.band_names.value_or("number");
   const bool by_metadata = names.rfind("metadata:", 0) == 0;
-  if (names != "number" && names != "description" && (!by_metadata || names.size() == 9)) {
+  if (names != "number" && names != "description" && names != "coordinates" && (!by_metadata || names.size() == 9)) {
     throw_graph_error(where, "option \"band_names\": unknown value \"" + names +
-                                 "\" (expected number, description or metadata:<KEY>, e.g. metadata:NETCDF_DIM_time)");
+                                 "\" (expected number, description, coordinates or metadata:<KEY>, e.g. "
+                                 "metadata:NETCDF_DIM_time)");
   }
+  std::vector<BandCoordinates> coordinates = read_band_coordinates(ds, indices, where, info_.path);
+  if (!request_.select.empty()) {
+    std::vector<int> kept;
+    std::vector<BandCoordinates> kept_coordinates;
+    for (const std::size_t i : select_by_coordinates(coordinates, request_.select, where, info_.path)) {
+      kept.push_back(indices[i]);
+      kept_coordinates.push_back(coordinates[i]);
+    }
+    indices = std::move(kept);
+    coordinates = std::move(kept_coordinates);
+    name_coordinates(coordinates);
+  }
+  const std::vector<std::string> coordinate_names =
+      names == "coordinates" ? coordinate_labels(coordinates, where, info_.path) : std::vector<std::string>{};
   info_.bands.clear();
-  for (const int b : indices) {
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    const int b = indices[i];
     GDALRasterBandH h = GDALGetRasterBand(ds, b);
     BandInfo band;
     band.index = b;
-    if (names == "number") {
+    band.units = band_units(h);
+    band.standard_name = band_item(h, "standard_name");
+    band.long_name = band_long_name(h);
+    band.coordinates = coordinates[i];
+    if (names == "coordinates") {
+      band.label = coordinate_names[i];
+    } else if (names == "number") {
       band.label = std::to_string(b);
     } else if (names == "description") {
       band.label = GDALGetDescription(h) != nullptr ? GDALGetDescription(h) : "";
@@ -242,6 +274,7 @@ void RasterReader::open_source() {
     if (request_.unpack && (band.scale != 1.0 || band.offset != 0.0)) info_.unpacked = true;
   }
   info_.nodata = info_.bands.front().nodata;
+  if (info_.unpacked) info_.unpacked_type = cf_unpacked_type(get(ds), info_.band);
   make_warper_vrt();
   survey_decoding(get(ds));
   switch (info_.type) {
@@ -615,6 +648,18 @@ void RasterReader::finish_values(std::size_t band, double* values, std::int64_t 
   const BandInfo& b = info_.bands[band];
   const bool has_nodata = b.nodata.has_value();
   const double nodata = b.nodata.value_or(0.0);
+  if (info_.unpacked_type == GDT_Float32) {
+    // In float32 arithmetic, as xarray decodes a variable whose scale_factor/add_offset are float32.
+    const auto scale = static_cast<float>(b.scale);
+    const auto offset = static_cast<float>(b.offset);
+    for (std::int64_t i = 0; i < count; ++i) {
+      const double v = values[i];
+      const float scaled = static_cast<float>(v) * scale;
+      values[i] = (std::isnan(v) || (has_nodata && v == nodata)) ? std::numeric_limits<double>::quiet_NaN()
+                                                                 : static_cast<double>(scaled + offset);
+    }
+    return;
+  }
   for (std::int64_t i = 0; i < count; ++i) {
     const double v = values[i];
     values[i] = (std::isnan(v) || (has_nodata && v == nodata)) ? std::numeric_limits<double>::quiet_NaN()
@@ -801,12 +846,17 @@ std::vector<std::string> RasterReader::describe() const {
   std::vector<std::string> lines{buf};
   if (!info_.variables.empty()) lines.push_back("variables in the file: " + joined(info_.variables));
   if (info_.crs_given) lines.push_back("CRS from option crs (as gdalwarp -s_srs): " + hooks().crs_label(info_.crs));
+  for (auto& line : describe_units_and_coordinates(info_)) lines.push_back(std::move(line));
   for (const auto& b : info_.bands) {
     if (b.scale == 1.0 && b.offset == 0.0) continue;
-    char packed[160];
+    char packed[256];
     std::snprintf(
         packed, sizeof packed, "band %d: scale %.9g, offset %.9g, %s", b.index, b.scale, b.offset,
-        info_.unpacked ? "unpacked to Float64 (nodata tested on the stored value)" : "not unpacked (unpack: false)");
+        info_.unpacked
+            ? (info_.unpacked_type == GDT_Float32
+                   ? "unpacked to Float32 (CF: float32 scale_factor/add_offset; nodata tested on the stored value)"
+                   : "unpacked to Float64 (nodata tested on the stored value)")
+            : "not unpacked (unpack: false)");
     lines.emplace_back(packed);
   }
   lines.push_back(

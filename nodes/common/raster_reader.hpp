@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "nodes/common/band_coordinates.hpp"
 #include "nodes/common/block_decoder.hpp"
 #include "nodes/common/block_rows.hpp"
 #include "nodes/common/decoding_policy.hpp"
@@ -26,7 +27,8 @@ struct SourceRequest {
   std::string path;                       // a file or any GDAL dataset name
   std::optional<std::string> variable;    // a container's subdataset, by variable name
   std::vector<std::string> bands{"1"};    // band numbers, or {"all"}
-  std::optional<std::string> band_names;  // number | description | metadata:KEY (absent: number)
+  std::optional<std::string> band_names;  // number | description | coordinates | metadata:KEY (absent: number)
+  std::vector<std::string> select;        // "dim=value" items: bands chosen by coordinate value
   std::optional<double> nodata;           // overrides the file's
   std::optional<std::string> crs;         // the source's CRS, overriding the file's (gdalwarp -s_srs)
   bool unpack = true;                     // apply the bands' scale and offset
@@ -40,6 +42,10 @@ struct BandInfo {
   std::optional<double> nodata;  // packed (as stored), from the file or the node's `nodata` option
   double scale = 1;              // value = stored * scale + offset, when unpacked
   double offset = 0;
+  std::string units;            // of its values (GDAL's unit type, GRIB's unit, netCDF units)
+  std::string standard_name;    // CF standard_name ("" when none)
+  std::string long_name;        // CF long_name, or GRIB's comment without its unit
+  BandCoordinates coordinates;  // along the non-spatial dimensions (time, level)
 };
 
 struct RasterInfo {
@@ -52,11 +58,12 @@ struct RasterInfo {
   GeoTransform gt{};
   std::string crs;  // WKT, "" when the file has none and no `crs` was given
   bool crs_given = false;
-  GDALDataType type = GDT_Unknown;  // as stored
-  std::optional<double> nodata;     // the first band's
-  bool signed_byte = false;         // GDAL 3.6's Int8: Byte with PIXELTYPE=SIGNEDBYTE
-  bool unpacked = false;            // values are unpacked (some band has a scale or offset, and unpack is on)
-  int block_width = 0;              // the file's native tiling (strips: width x rows per strip)
+  GDALDataType type = GDT_Unknown;           // as stored
+  std::optional<double> nodata;              // the first band's
+  bool signed_byte = false;                  // GDAL 3.6's Int8: Byte with PIXELTYPE=SIGNEDBYTE
+  bool unpacked = false;                     // values are unpacked (some band has a scale or offset, and unpack is on)
+  GDALDataType unpacked_type = GDT_Float64;  // CF: the type of scale_factor/add_offset (Float32 or Float64)
+  int block_width = 0;                       // the file's native tiling (strips: width x rows per strip)
   int block_height = 0;
   int overview = -1;  // the overview level read, -1: full resolution
   int overview_count = 0;
@@ -86,8 +93,9 @@ class RasterReader final {
     for (const auto& b : info_.bands) out.push_back(b.label);
     return out;
   }
-  // The type values have once read: Float64 when unpacked, else the stored type.
-  GDALDataType value_type() const { return info_.unpacked ? GDT_Float64 : info_.type; }
+  // The type values have once read: the unpacked type CF gives (that of scale_factor/add_offset)
+  // when unpacked, else the stored type.
+  GDALDataType value_type() const { return info_.unpacked ? info_.unpacked_type : info_.type; }
   // The nodata value the kernels test band k's values against: none when unpacked (nodata
   // became NaN as it was read), else the band's.
   std::optional<double> kernel_nodata(std::size_t k) const {
