@@ -78,11 +78,6 @@ bool build_dictionary(const std::string& values, std::size_t limit, std::string&
     } else {
       ids[i] = slots[s] - 1;
     }
-    // Give up early when the dictionary and its indices would not be smaller than the values.
-    if ((i & (i + 1)) == 0 && i >= 1023 &&
-        keys.size() * sizeof(T) + (i + 1) * static_cast<std::size_t>(bit_width_of(keys.size())) / 8 >=
-            (i + 1) * sizeof(T))
-      return false;
   }
   if (keys.size() * sizeof(T) + n * static_cast<std::size_t>(bit_width_of(keys.size())) / 8 >= n * sizeof(T))
     return false;
