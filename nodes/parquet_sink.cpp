@@ -136,6 +136,8 @@ void ParquetSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) 
   if (table == nullptr)
     throw_graph_error(where(), "field \"inputs\": node \"" + inputs[0]->id() + "\" does not produce a table");
   if (options_.geometry == "point") {
+    if (grid_.crs.empty())
+      throw_graph_error(where(), "option \"geometry\": the grid has no CRS, which GeoParquet needs (as PROJJSON)");
     projjson_ = crs_projjson(grid_.crs);
     if (projjson_.empty())
       throw_graph_error(where(), "option \"geometry\": the grid's CRS has no PROJJSON (GDAL cannot export \"" +
