@@ -44,39 +44,45 @@ std::optional<std::pair<std::string, std::string>> min_max(const std::string& va
 }
 
 // A dictionary of the values in order of first appearance and each value's index, or false
-// when it would take more than `limit` bytes or would not be smaller than PLAIN.
+// when it would take more than `limit` bytes or would not be smaller than PLAIN. Gives up after
+// kSample values of which more than 3 in 4 are distinct (continuous data: a dictionary of them
+// would be as large as the values).
+constexpr std::size_t kSample = 65536;
+
 template <class T, class Key>
 bool build_dictionary(const std::string& values, std::size_t limit, std::string& dict,
                       std::vector<std::uint32_t>& ids) {
   const std::size_t n = values.size() / sizeof(T);
   std::vector<Key> keys;
-  std::vector<std::uint32_t> slots(1024, 0);  // index + 1; 0 empty
-  std::size_t mask = slots.size() - 1;
+  int bits = 10;
+  std::vector<std::uint32_t> slots(std::size_t{1} << bits, 0);  // index + 1; 0 empty
   ids.resize(n);
+  // Fibonacci hashing: the product's top bits.
   const auto slot_of = [&](Key k) {
-    return static_cast<std::size_t>((std::uint64_t{k} * 0x9E3779B97F4A7C15ull) >> 20);
+    return static_cast<std::size_t>((std::uint64_t{k} * 0x9E3779B97F4A7C15ull) >> (64 - bits));
   };
   for (std::size_t i = 0; i < n; ++i) {
+    if (i == kSample && keys.size() * 4 > kSample * 3) return false;
     Key k;
     std::memcpy(&k, values.data() + i * sizeof(T), sizeof(T));
-    std::size_t s = slot_of(k) & mask;
+    const std::size_t mask = slots.size() - 1;
+    std::size_t s = slot_of(k);
     while (slots[s] != 0 && keys[slots[s] - 1] != k) s = (s + 1) & mask;
-    if (slots[s] == 0) {
-      keys.push_back(k);
-      slots[s] = static_cast<std::uint32_t>(keys.size());
-      if (keys.size() * sizeof(T) > limit) return false;
-      if (keys.size() * 2 > slots.size()) {
-        slots.assign(slots.size() * 2, 0);
-        mask = slots.size() - 1;
-        for (std::size_t j = 0; j < keys.size(); ++j) {
-          std::size_t t = slot_of(keys[j]) & mask;
-          while (slots[t] != 0) t = (t + 1) & mask;
-          slots[t] = static_cast<std::uint32_t>(j + 1);
-        }
-      }
-      ids[i] = static_cast<std::uint32_t>(keys.size() - 1);
-    } else {
+    if (slots[s] != 0) {
       ids[i] = slots[s] - 1;
+      continue;
+    }
+    keys.push_back(k);
+    slots[s] = static_cast<std::uint32_t>(keys.size());
+    ids[i] = static_cast<std::uint32_t>(keys.size() - 1);
+    if (keys.size() * sizeof(T) > limit) return false;
+    if (keys.size() * 2 > slots.size()) {
+      slots.assign(std::size_t{1} << ++bits, 0);
+      for (std::size_t j = 0; j < keys.size(); ++j) {
+        std::size_t t = slot_of(keys[j]);
+        while (slots[t] != 0) t = (t + 1) & (slots.size() - 1);
+        slots[t] = static_cast<std::uint32_t>(j + 1);
+      }
     }
   }
   if (keys.size() * sizeof(T) + n * static_cast<std::size_t>(bit_width_of(keys.size())) / 8 >= n * sizeof(T))

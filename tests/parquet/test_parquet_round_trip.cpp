@@ -171,16 +171,18 @@ TEST_CASE("ParquetRoundTrip.RowGroupBoundaries.ReadersAgreeWithTheCsv" * doctest
 TEST_CASE("ParquetRoundTrip.LargeDictionaries.UsedWhenSmallerElsePlain" * doctest::timeout(240)) {
   rasterflow::test::TempDir dir;
   Table t;
-  t.add("classes", kTypes[4]);   // 40000 distinct INT32 in 200000 rows: a 160 KB dictionary
-  t.add("unique", kTypes[5]);    // 200000 distinct INT64: a 1.6 MB dictionary, over the 1 MiB limit
-  t.add("few", kTypes[7]);       // 3 distinct floats
-  t.add("repeated", kTypes[8]);  // 70000 distinct doubles, each 3 times (560 KB dictionary)
+  t.add("classes", kTypes[4]);     // 40000 distinct INT32 in 200000 rows: a 160 KB dictionary
+  t.add("unique", kTypes[5]);      // 200000 distinct INT64: a 1.6 MB dictionary, over the 1 MiB limit
+  t.add("few", kTypes[7]);         // 3 distinct floats
+  t.add("repeated", kTypes[8]);    // 70000 distinct doubles, each 3 times (560 KB dictionary)
+  t.add("continuous", kTypes[8]);  // all distinct: given up after the first 65536 values
   std::mt19937_64 random(6);
   for (std::size_t r = 0; r < 200000; ++r) {
     t.texts[0].push_back(r % 11 == 0 ? "" : std::to_string(random() % 40000));
     t.texts[1].push_back(std::to_string(static_cast<std::int64_t>(r) * 1000003 - 5));
     t.texts[2].push_back(text_of(kTypes[7], 0.1 * static_cast<double>(r % 3)));
-    t.texts[3].push_back(text_of(kTypes[8], static_cast<double>((r * 7919) % 70000) / 3.0));
+    t.texts[3].push_back(text_of(kTypes[8], static_cast<double>((r * 7919) % 20000) / 3.0));
+    t.texts[4].push_back(text_of(kTypes[8], static_cast<double>(r) / 7.0));
   }
   const auto writer = write_and_check(dir, "dictionaries", t, 200000, {});
   const auto& chunks = writer.row_groups().at(0).chunks;
@@ -189,6 +191,7 @@ TEST_CASE("ParquetRoundTrip.LargeDictionaries.UsedWhenSmallerElsePlain" * doctes
   CHECK_FALSE(dictionary(1));
   CHECK(dictionary(2));
   CHECK(dictionary(3));
+  CHECK_FALSE(dictionary(4));
   // The fallback to PLAIN with a smaller dictionary limit, values unchanged.
   const auto plain = write_and_check(dir, "dictionaries_plain", t, 200000, {.dictionary_bytes = 100000});
   CHECK_FALSE(plain.row_groups().at(0).chunks[0].dictionary_page_offset.has_value());
