@@ -12,6 +12,33 @@ using parquet::Physical;
 // 1 + 4 + 8 + 8: a little-endian WKB point.
 constexpr std::size_t kWkbPoint = 21;
 
+// Values written in place into buffers sized for every row (then cut to the values written):
+// no growth or zero-filling per value.
+template <class T, class Convert>
+void put_values(parquet::ColumnData& out, const parquet::ColumnSpec& spec, const Column& col,
+                const tile_memory::Vector<std::uint32_t>& cells, Convert convert) {
+  const std::size_t rows = cells.size();
+  out.values.resize(rows * sizeof(T));
+  char* p = out.values.data();
+  std::uint8_t* levels = nullptr;
+  if (spec.optional) {
+    out.defined.resize(rows);
+    levels = out.defined.data();
+  }
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::uint32_t cell = cells[i];
+    const bool present = col.valid[cell] != 0;
+    if (levels != nullptr) levels[i] = present ? 1 : 0;
+    if (!present) continue;
+    const T v = convert(col.values[cell]);
+    std::memcpy(p + n * sizeof(T), &v, sizeof(T));
+    ++n;
+  }
+  out.values.resize(n * sizeof(T));
+  out.rows = n;
+}
+
 template <class T>
 void put_integers(parquet::ColumnData& out, const parquet::ColumnSpec& spec, const Column& col,
                   const tile_memory::Vector<std::uint32_t>& cells) {
@@ -21,30 +48,19 @@ void put_integers(parquet::ColumnData& out, const parquet::ColumnSpec& spec, con
     lo = -std::ldexp(1.0, sizeof(T) * 8 - 1);
     hi = std::ldexp(1.0, sizeof(T) * 8 - 1) - 1;
   }
-  for (const std::uint32_t cell : cells) {
-    const bool present = col.valid[cell] != 0;
-    if (spec.optional) out.define(present);
-    if (!present) continue;
-    const double v = col.values[cell];
+  const bool unsigned64 = !spec.is_signed && spec.int_bits == 64;
+  put_values<T>(out, spec, col, cells, [&](double v) {
     if (!(v >= lo && v <= hi) || v != std::trunc(v))
       throw std::runtime_error("column \"" + spec.name + "\": value " + std::to_string(v) +
                                " is not an integer of its type");
-    if (!spec.is_signed && spec.int_bits == 64) {
-      out.add(static_cast<T>(static_cast<std::uint64_t>(v)));
-    } else {
-      out.add(static_cast<T>(v));
-    }
-  }
+    return unsigned64 ? static_cast<T>(static_cast<std::uint64_t>(v)) : static_cast<T>(v);
+  });
 }
 
 template <class T>
 void put_floats(parquet::ColumnData& out, const parquet::ColumnSpec& spec, const Column& col,
                 const tile_memory::Vector<std::uint32_t>& cells) {
-  for (const std::uint32_t cell : cells) {
-    const bool present = col.valid[cell] != 0;
-    if (spec.optional) out.define(present);
-    if (present) out.add(static_cast<T>(col.values[cell]));
-  }
+  put_values<T>(out, spec, col, cells, [](double v) { return static_cast<T>(v); });
 }
 
 void put_column(parquet::ColumnData& out, const parquet::ColumnSpec& spec, const Column& col,
@@ -103,15 +119,17 @@ std::shared_ptr<ParquetRows> parquet_rows(const ParquetLayout& layout, const Tab
   rows->rows = table.cells.size();
   auto& x = rows->columns[0];
   auto& y = rows->columns[1];
-  x.values.reserve(rows->rows * 8);
-  y.values.reserve(rows->rows * 8);
+  x.values.resize(rows->rows * 8);
+  y.values.resize(rows->rows * 8);
+  x.rows = y.rows = rows->rows;
   auto& bbox = rows->bbox;
   bbox = {INFINITY, INFINITY, -INFINITY, -INFINITY};
-  for (const std::uint32_t cell : table.cells) {
+  for (std::size_t i = 0; i < rows->rows; ++i) {
+    const std::uint32_t cell = table.cells[i];
     const double cx = xs[cell % tile_width];
     const double cy = ys[static_cast<std::size_t>(tile_row0) + cell / tile_width];
-    x.add(cx);
-    y.add(cy);
+    std::memcpy(x.values.data() + i * 8, &cx, 8);
+    std::memcpy(y.values.data() + i * 8, &cy, 8);
     bbox = {std::min(bbox[0], cx), std::min(bbox[1], cy), std::max(bbox[2], cx), std::max(bbox[3], cy)};
   }
   for (std::size_t k = 0; k < table.columns.size(); ++k)
