@@ -4,7 +4,8 @@
 # --memory-limit 256MiB. Each Parquet file is checked before its time counts: its row count
 # against the CSV's lines with DuckDB, and the default's (below 5 M rows: reading it all in
 # Node.js takes minutes) every value against the CSV with tests/parquet/check_parquet.mjs.
-#   bench/parquet_vs_csv.sh [small|medium|large] [repeats] [threads]
+#   bench/parquet_vs_csv.sh [small|medium|large] [repeats] [threads] [all|default]
+# (`default`: the CSV and Parquet's default only, for large.)
 # Needs the test readers (ctest -R Parquet.InstallReaders, or tests/parquet/install_readers.sh
 # build/tests/parquet_readers). Prints one Markdown row per output: wall seconds (median),
 # CPU seconds, peak RSS, bytes written, and both against the plain CSV.
@@ -12,6 +13,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "${1:-medium}"
 repeats="${2:-3}"
 threads="${3:-0}"
+variants="${4:-all}"
 readers="${RASTERFLOW_PARQUET_READERS:-$here/build/tests/parquet_readers}"
 thread_args=()
 [ "$threads" != 0 ] && thread_args=(--threads "$threads")
@@ -23,6 +25,7 @@ for spec in "csv_sink:table.csv:csv_sink:" "parquet_sink zstd 3 (default):table.
   "parquet_sink snappy:table.parquet:parquet_sink:, \"compression\": \"snappy\"" \
   "parquet_sink none:table.parquet:parquet_sink:, \"compression\": \"none\""; do
   IFS=: read -r label file type options <<< "$spec"
+  [ "$variants" = default ] && [ "$label" != csv_sink ] && [ "$label" != "parquet_sink zstd 3 (default)" ] && continue
   cat > "$work/parquet_vs_csv.json" <<JSON
 { "grid": { "crs": "EPSG:4326", "resolution": 0.02 },
   "nodes": [
