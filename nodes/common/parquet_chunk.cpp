@@ -160,6 +160,52 @@ Statistics statistics_of(const ColumnSpec& spec, const ColumnData& data, std::si
   return s;
 }
 
+namespace {
+
+// Where the next data page starts in a chunk's values: the first value (index into the
+// dictionary ids) and its byte in ColumnData::values.
+struct PageCursor {
+  std::size_t value = 0;
+  std::size_t byte = 0;
+};
+
+// The body of the data page of rows [r0, r1): its definition levels (nullable columns), then
+// its values, PLAIN bytes or (ids != nullptr) dictionary indices of `bits` bits; advances `at`.
+void data_page_body(std::string& body, const ColumnSpec& spec, const ColumnData& data, std::size_t r0, std::size_t r1,
+                    const std::vector<std::uint32_t>* ids, int bits, PageCursor& at) {
+  std::size_t count = r1 - r0;
+  body.clear();
+  if (spec.optional) {
+    count = 0;
+    for (std::size_t r = r0; r < r1; ++r) count += data.defined[r];
+    std::string levels;
+    append_rle_hybrid(levels, data.defined.data() + r0, r1 - r0, 1);
+    const auto length = static_cast<std::uint32_t>(levels.size());
+    body.append(reinterpret_cast<const char*>(&length), 4);
+    body += levels;
+  }
+  if (ids != nullptr) {
+    body += static_cast<char>(bits);
+    append_rle_hybrid(body, ids->data() + at.value, count, bits);
+  } else {
+    const std::size_t width = value_width(spec);
+    std::size_t end = at.byte + count * width;
+    if (width == 0) {  // byte arrays: each value's length first
+      end = at.byte;
+      for (std::size_t k = 0; k < count; ++k) {
+        std::uint32_t length = 0;
+        std::memcpy(&length, data.values.data() + end, 4);
+        end += 4 + length;
+      }
+    }
+    body.append(data.values, at.byte, end - at.byte);
+    at.byte = end;
+  }
+  at.value += count;
+}
+
+}  // namespace
+
 EncodedChunk encode_chunk(const ColumnSpec& spec, const ColumnData& data, std::size_t rows,
                           const WriterOptions& options) {
   EncodedChunk chunk;
@@ -172,7 +218,6 @@ EncodedChunk encode_chunk(const ColumnSpec& spec, const ColumnData& data, std::s
   const std::size_t width = value_width(spec);
   const int bits = use_dict ? bit_width_of(dict.size() / width) : 0;
   std::size_t uncompressed = 0;
-  std::string body;
   if (use_dict) {
     meta.dictionary_page_offset = 0;
     PageHeader h{.dictionary = true, .num_values = static_cast<std::int32_t>(dict.size() / width)};
@@ -185,42 +230,14 @@ EncodedChunk encode_chunk(const ColumnSpec& spec, const ColumnData& data, std::s
   const std::size_t average =
       width != 0 ? width : (data.rows > 0 ? std::max<std::size_t>(1, data.values.size() / data.rows) : 1);
   const std::size_t page_rows = std::max<std::size_t>(1, options.page_bytes / average);
-  std::size_t value = 0;        // the first value of the page
-  std::size_t byte_offset = 0;  // of that value in data.values
-  for (std::size_t r0 = 0; r0 < rows || (rows == 0 && r0 == 0); r0 += page_rows) {
+  PageCursor at;
+  std::string body;
+  for (std::size_t r0 = 0; r0 < rows; r0 += page_rows) {
     const std::size_t r1 = std::min(rows, r0 + page_rows);
-    std::size_t count = r1 - r0;
-    body.clear();
-    if (spec.optional) {
-      count = 0;
-      for (std::size_t r = r0; r < r1; ++r) count += data.defined[r];
-      std::string levels;
-      append_rle_hybrid(levels, data.defined.data() + r0, r1 - r0, 1);
-      const auto length = static_cast<std::uint32_t>(levels.size());
-      body.append(reinterpret_cast<const char*>(&length), 4);
-      body += levels;
-    }
-    if (use_dict) {
-      body += static_cast<char>(bits);
-      append_rle_hybrid(body, ids.data() + value, count, bits);
-    } else {
-      std::size_t end = byte_offset + count * width;
-      if (width == 0) {
-        end = byte_offset;
-        for (std::size_t k = 0; k < count; ++k) {
-          std::uint32_t length = 0;
-          std::memcpy(&length, data.values.data() + end, 4);
-          end += 4 + length;
-        }
-      }
-      body.append(data.values, byte_offset, end - byte_offset);
-      byte_offset = end;
-    }
-    value += count;
+    data_page_body(body, spec, data, r0, r1, use_dict ? &ids : nullptr, bits, at);
     PageHeader h{.num_values = static_cast<std::int32_t>(r1 - r0),
                  .encoding = use_dict ? Encoding::rle_dictionary : Encoding::plain};
     uncompressed += append_page(chunk.bytes, h, body, options);
-    if (rows == 0) break;
   }
   meta.uncompressed = static_cast<std::int64_t>(uncompressed);
   meta.compressed = static_cast<std::int64_t>(chunk.bytes.size());
