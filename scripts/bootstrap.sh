@@ -24,6 +24,11 @@ packages=(
 packages+=(libssl-dev)  # SHA-256 for checkpoint identities: OpenSSL libcrypto (#21)
 packages+=(pybind11-dev python3-pybind11 python3-dev python3-pandas python3-xarray)  # Python bindings: pybind11, to_pandas, to_xarray (#23)
 packages+=(libzstd-dev zstd)  # csv_sink writes .zst (libzstd); tests read it back with zstdcat (#22)
+packages+=(libsnappy-dev)  # parquet_sink's SNAPPY compression (#32)
+# Node.js and npm: the tests read parquet_sink's files with pinned npm readers (DuckDB, parquet-wasm;
+# tests/parquet/install_readers.sh, #32). npm only when missing: NodeSource's nodejs bundles it.
+packages+=(nodejs)
+command -v npm > /dev/null || packages+=(npm)
 packages+=(python3-h5py)  # HDF5 test inputs for raster_source variables (#20)
 packages+=(postgresql-15-postgis-3)  # PostGIS for postgres_sink's geometry column and its tests (#22)
 # Python as Python users expect it: rioxarray's dependencies (rioxarray itself is unpacked into
@@ -43,7 +48,7 @@ if [ "$mode" = "--demo" ]; then
     libgdal32 gdal-data
     libboost-json1.81-dev libpqxx-dev libsqlite3-dev
     libspdlog-dev libyaml-cpp-dev libcli11-dev libisal-dev zlib1g-dev libtiff-dev
-    libssl-dev libzstd-dev
+    libssl-dev libzstd-dev libsnappy-dev
   )
   shift
 fi

@@ -10,6 +10,7 @@ and keep its contracts (docs/python.md):
         ...
     rasterflow.validate(graph), rasterflow.plan(graph)
     rasterflow.to_pandas(graph), rasterflow.to_xarray(graph)
+    rasterflow.to_parquet(graph, "table.parquet")   # through parquet_sink
     graph = rasterflow.merge_graph({"t": rasterflow.Source("t.tif", method="average")}, resolution=0.01)
 
 Messages go through ``logging.getLogger("rasterflow")``; ``progress=True`` shows a bar (tqdm) or
@@ -33,8 +34,8 @@ from ._core import ConfigError, Error, GraphError, IoError, NodeError, RunError,
 __version__ = _core.version()
 _log = _logging.getLogger("rasterflow")  # the engine's messages (set_log_level)
 __all__ = [
-    "run", "validate", "plan", "chunks", "to_pandas", "to_xarray", "set_log_level", "RunSummary", "Chunks",
-    "Source", "merge_graph",
+    "run", "validate", "plan", "chunks", "to_pandas", "to_xarray", "to_parquet", "set_log_level", "RunSummary",
+    "Chunks", "Source", "merge_graph",
     "Error", "UsageError", "ConfigError", "GraphError", "RunError", "IoError", "NodeError", "__version__",
 ]
 
@@ -409,6 +410,62 @@ def to_pandas(graph, *, config=None, set=None, memory_limit=None, process_memory
     return table.frame()
 
 
+_TABLE_SINKS = ("csv_sink", "parquet_sink", "postgres_sink")
+
+
+def _parquet_graph(graph, path, sink, options):
+    """The graph with its table sinks replaced by one parquet_sink writing `path`."""
+    g = dict(graph)
+    sinks = [n for n in g.get("nodes", []) if n.get("type") in _TABLE_SINKS and (sink is None or n.get("id") == sink)]
+    tables = {tuple(n.get("inputs", [])) for n in sinks}
+    if not sinks:
+        raise UsageError(f"to_parquet: the graph has no table sink{'' if sink is None else ' ' + repr(sink)} "
+                         f"(one of {', '.join(_TABLE_SINKS)}) whose input to write")
+    if len(tables) > 1:
+        raise UsageError("to_parquet: the graph's table sinks read different nodes; name one with sink=")
+    ids = {n.get("id") for n in g["nodes"]}
+    node_id = "parquet"
+    while node_id in ids:
+        node_id += "_"
+    node = {"id": node_id, "type": "parquet_sink", "inputs": list(sinks[0]["inputs"]), "path": path}
+    node.update({k: v for k, v in options.items() if v is not None})
+    g["nodes"] = [n for n in g["nodes"] if not str(n.get("type", "")).endswith("_sink")] + [node]
+    return g
+
+
+def to_parquet(graph, path, *, compression=None, compression_level=None, row_group_size=None, geometry=None,
+               bbox=None, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None,
+               sink=None, base_dir=None):
+    """Writes the merged table as a Parquet file through the engine's parquet_sink (docs/parquet.md):
+    columns x, y and the merged columns in their own types (nodata as null), the same rows and
+    values as the CSV, written as ``<path>.partial`` and renamed when complete. The graph's table
+    sinks (csv_sink, parquet_sink, postgres_sink; ``sink`` names one when they read different
+    nodes) are replaced by this one, and its other sinks do not run. Returns a RunSummary.
+
+    compression ("zstd", "snappy", "gzip", "none"), compression_level, row_group_size,
+    geometry ("none" or "point": GeoParquet 1.1) and bbox are parquet_sink's options; None: its
+    defaults. Metrics are recorded as by run() (by default in rasterflow_metrics.sqlite beside
+    the file; ``set={{"metrics.backend": "none"}}`` records none).
+{common}{stream}
+    sink: as in chunks()."""
+    if isinstance(graph, dict):
+        g = graph
+    elif isinstance(graph, (str, bytes, _os.PathLike)):
+        graph_path = _os.fsdecode(graph)
+        with open(graph_path, encoding="utf-8") as f:
+            g = _json.load(f)
+        if base_dir is None:
+            base_dir = _os.path.dirname(_os.path.abspath(graph_path))
+    else:
+        raise TypeError(f"graph: expected a path or a dict in the graph JSON format, got {type(graph).__name__}")
+    target = _os.path.abspath(_os.fsdecode(path))
+    options = {"compression": compression, "compression_level": compression_level,
+               "row_group_size": row_group_size, "geometry": geometry, "bbox": bbox}
+    g = _parquet_graph(g, _os.path.basename(target), sink, options)
+    return run(g, config=config, set=set, output_dir=_os.path.dirname(target), memory_limit=memory_limit,
+               process_memory_limit=process_memory_limit, threads=threads, base_dir=base_dir)
+
+
 def to_xarray(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, sink=None, base_dir=None,
               progress=False):
     """The merged table as an xarray Dataset on the grid (xarray must be installed), ready to
@@ -505,6 +562,6 @@ def set_log_level(level):
     _log.setLevel(number)
 
 
-for _f in (run, validate, plan, chunks, to_pandas, to_xarray):
+for _f in (run, validate, plan, chunks, to_pandas, to_xarray, to_parquet):
     _f.__doc__ = _f.__doc__.format(common=_COMMON_ARGS, run=_RUN_ARGS, stream=_STREAM_ARGS)
 del _f

@@ -86,4 +86,9 @@ def to_pandas(graph: Graph, *, config: Optional[PathLike] = ..., set: Settings =
 def to_xarray(graph: Graph, *, config: Optional[PathLike] = ..., set: Settings = ..., memory_limit: Size = ...,
               process_memory_limit: Size = ..., threads: Optional[int] = ..., sink: Optional[str] = ...,
               base_dir: Optional[PathLike] = ..., progress: bool = ...) -> Any: ...
+def to_parquet(graph: Graph, path: PathLike, *, compression: Optional[str] = ..., compression_level: Optional[int] = ...,
+               row_group_size: Optional[int] = ..., geometry: Optional[str] = ..., bbox: Optional[bool] = ...,
+               config: Optional[PathLike] = ..., set: Settings = ..., memory_limit: Size = ...,
+               process_memory_limit: Size = ..., threads: Optional[int] = ..., sink: Optional[str] = ...,
+               base_dir: Optional[PathLike] = ...) -> RunSummary: ...
 def set_log_level(level: Union[str, int]) -> None: ...

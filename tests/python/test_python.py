@@ -359,6 +359,31 @@ class Python(unittest.TestCase):
         self.assertIn("to_xarray: the grid of 10000 x 5000 cells with 3 columns needs 763 MiB", str(e.exception))
         self.assertIn("rasterflow.chunks()", str(e.exception))
 
+    def test_ToParquetMatchesCsv(self):
+        # to_parquet through parquet_sink; the file read back by DuckDB and Arrow's Rust reader
+        # (tests/parquet/check_parquet.mjs, the readers the fixture Parquet.InstallReaders installs).
+        out = os.path.join(WORK, "to_parquet", "merged.parquet")
+        summary = rasterflow.to_parquet(graph_dict(), out, base_dir=WORK, row_group_size=7000,
+                                        set={"metrics.backend": "none"})
+        self.assertEqual(summary.outputs, [out])
+        self.assertFalse(os.path.exists(out + ".partial"))
+        spec = os.path.join(WORK, "to_parquet", "spec.json")
+        with open(spec, "w") as f:
+            json.dump({"types": {"x": ["DOUBLE", "Float64"], "y": ["DOUBLE", "Float64"],
+                                 "temperature": ["FLOAT", "Float32"], "elevation": ["DOUBLE", "Float64"],
+                                 "landcover": ["UTINYINT", "Uint8"]},
+                       "row_groups": [7000, 7000, 6000], "kv": ["rasterflow.version"]}, f)
+        readers = os.path.join(os.environ["RASTERFLOW_BINARY_DIR"], "tests", "parquet_readers")
+        r = subprocess.run(["node", os.path.join(SOURCE_DIR, "tests", "parquet", "check_parquet.mjs"), readers, out,
+                            self.cli_csv(), spec], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # parquet_sink's options are checked before anything runs, naming the node and option.
+        with self.assertRaises(rasterflow.UsageError) as e:
+            rasterflow.to_parquet(graph_dict(), os.path.join(WORK, "to_parquet", "bad.parquet"), base_dir=WORK,
+                                  compression="lz4")
+        self.assertIn('node "parquet" (parquet_sink): option "compression": unknown value "lz4"', str(e.exception))
+        self.assertFalse(os.path.exists(os.path.join(WORK, "to_parquet", "bad.parquet")))
+
     def test_PlanReturnsTheJsonPlan(self):
         path = write_graph(graph_dict())
         got = rasterflow.plan(path)
