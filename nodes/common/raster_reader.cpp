@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "nodes/common/dataset_name.hpp"
+#include "nodes/common/validity.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/hooks.hpp"
 #include "rasterflow/registry.hpp"
@@ -151,8 +152,12 @@ void RasterReader::select_bands(GDALDatasetH ds) {
   const std::string& where = where_;
   const int count = GDALGetRasterCount(ds);
   std::vector<int> indices;
+  // The alpha band (the last, as gdalwarp finds it) is no data band of "all" while it masks.
+  const int alpha = find_validity(ds, {}, request_.alpha_as_data).alpha_band;
   if (request_.bands.size() == 1 && request_.bands.front() == "all") {
-    for (int b = 1; b <= count; ++b) indices.push_back(b);
+    for (int b = 1; b <= count; ++b) {
+      if (b != alpha) indices.push_back(b);
+    }
   } else {
     for (const auto& text : request_.bands) {
       const int b = std::stoi(text);
@@ -207,6 +212,7 @@ void RasterReader::select_bands(GDALDatasetH ds) {
     }
     info_.bands.push_back(std::move(band));
   }
+  info_.validity = find_validity(ds, indices, request_.alpha_as_data);
 }
 
 void RasterReader::read_geometry(GDALDatasetH ds) {
@@ -300,6 +306,15 @@ void RasterReader::make_warper_vrt() {
           "<ScaleOffset>" + number(band.offset) + "</ScaleOffset><ScaleRatio>" + number(band.scale) + "</ScaleRatio>";
     }
     xml += "</ComplexSource></VRTRasterBand>";
+  }
+  if (info_.validity.kind == MaskKind::alpha) {  // the warper's source alpha, as the file's
+    xml += "<VRTRasterBand dataType=\"Float64\" band=\"" + std::to_string(info_.bands.size() + 1) +
+           "\"><ColorInterp>Alpha</ColorInterp><SimpleSource><SourceFilename relativeToVRT=\"0\">" + source +
+           "</SourceFilename>";
+    if (info_.overview >= 0) {
+      xml += "<OpenOptions><OOI key=\"OVERVIEW_LEVEL\">" + std::to_string(info_.overview) + "</OOI></OpenOptions>";
+    }
+    xml += "<SourceBand>" + std::to_string(info_.validity.alpha_band) + "</SourceBand></SimpleSource></VRTRasterBand>";
   }
   warper_vrt_ = xml + "</VRTDataset>";
 }
@@ -571,6 +586,7 @@ void RasterReader::read(const PixelWindow& w, double* out) {
     read_through_gdal(w, out);
   }
   finish_values(0, out, w.cells());
+  apply_validity(0, w, out);
 }
 
 void RasterReader::read_bands(const PixelWindow& w, double* out) {
@@ -601,7 +617,25 @@ void RasterReader::read_bands(const PixelWindow& w, double* out) {
                                  std::to_string(w.row0 + w.rows - 1) + " failed: " + last_gdal_error("read error"));
     }
   }
-  for (std::int64_t k = 0; k < n; ++k) finish_values(static_cast<std::size_t>(k), out + k * cells, cells);
+  for (std::int64_t k = 0; k < n; ++k) {
+    finish_values(static_cast<std::size_t>(k), out + k * cells, cells);
+    apply_validity(static_cast<std::size_t>(k), w, out + k * cells, k > 0);
+  }
+}
+
+void RasterReader::apply_validity(std::size_t k, const PixelWindow& w, double* values, bool shared) {
+  const Validity& v = info_.validity;
+  if (!v.active()) return;
+  thread_local std::vector<std::uint8_t> valid;
+  if (!shared || v.kind == MaskKind::per_band) {
+    valid.resize(static_cast<std::size_t>(w.cells()));
+    if (!read_valid(dataset(), v, info_.bands[k].index, w, valid.data())) {
+      throw_io_error(where_, "reading the " + std::string(v.kind == MaskKind::alpha ? "alpha band" : "mask") + " of " +
+                                 info_.path + " rows " + std::to_string(w.row0) + "-" +
+                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + last_gdal_error("read error"));
+    }
+  }
+  blank_invalid(valid.data(), values, w.cells());
 }
 
 void RasterReader::finish_values(std::size_t band, double* values, std::int64_t count) const {
@@ -800,6 +834,7 @@ std::vector<std::string> RasterReader::describe() const {
                 info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
   std::vector<std::string> lines{buf};
   if (!info_.variables.empty()) lines.push_back("variables in the file: " + joined(info_.variables));
+  if (const std::string masks = info_.validity.describe(); !masks.empty()) lines.push_back(masks);
   if (info_.crs_given) lines.push_back("CRS from option crs (as gdalwarp -s_srs): " + hooks().crs_label(info_.crs));
   for (const auto& b : info_.bands) {
     if (b.scale == 1.0 && b.offset == 0.0) continue;
