@@ -212,6 +212,11 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   const double src_py = source_extent_.height() / static_cast<double>(info.height);
   xscale_ = src_px / grid_.res_x;
   yscale_ = src_py / grid_.res_y;
+  if ((info.gt[2] != 0.0 || info.gt[4] != 0.0) && same_crs(grid_.crs, info.crs)) {
+    // Rotated or sheared: cells per source pixel along the source's own axes (the full affine).
+    xscale_ = std::hypot(info.gt[1] / grid_.res_x, info.gt[4] / grid_.res_y);
+    yscale_ = std::hypot(info.gt[2] / grid_.res_x, info.gt[5] / grid_.res_y);
+  }
   const std::string refusal = fast_path_refusal();
   if (options_.implementation == "fast" && !refusal.empty()) {
     throw_graph_error(where(), "option \"implementation\": the fast path does not apply: " + refusal);

@@ -695,18 +695,54 @@ void RasterReader::fail_gdal_read(const PixelWindow& w) const {
                              ")) through GDAL's cache failed: " + last_gdal_error("read error"));
 }
 
+Extent RasterReader::corner_extent() const {
+  // All four corners: a rotated or sheared geotransform puts its extremes at any of them.
+  const auto& gt = info_.gt;
+  const auto w = static_cast<double>(info_.width), h = static_cast<double>(info_.height);
+  Extent e{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+           -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  for (const auto& [px, py] : {std::pair{0.0, 0.0}, std::pair{w, 0.0}, std::pair{0.0, h}, std::pair{w, h}}) {
+    const double x = gt[0] + px * gt[1] + py * gt[2];
+    const double y = gt[3] + px * gt[4] + py * gt[5];
+    e = {std::min(e.xmin, x), std::min(e.ymin, y), std::max(e.xmax, x), std::max(e.ymax, y)};
+  }
+  return e;
+}
+
+std::optional<std::array<double, 2>> RasterReader::suggested_resolution(const std::string& grid_crs) const {
+  // The resolution gdalwarp would choose for this source alone in the grid's CRS.
+  const DatasetPtr ds = open();
+  GeoTransform src_gt = info_.gt;
+  void* transformer =
+      ds ? GDALCreateGenImgProjTransformer3(info_.crs.empty() ? nullptr : info_.crs.c_str(), src_gt.data(),
+                                            grid_crs.empty() ? nullptr : grid_crs.c_str(), nullptr)
+         : nullptr;
+  if (transformer == nullptr) return std::nullopt;
+  double out_gt[6] = {};
+  double extents[4] = {};
+  int pixels = 0, lines = 0;
+  std::optional<std::array<double, 2>> res;
+  if (GDALSuggestedWarpOutput2(get(ds), GDALGenImgProjTransform, transformer, out_gt, &pixels, &lines, extents, 0) ==
+          CE_None &&
+      out_gt[1] > 0) {
+    res = std::array<double, 2>{out_gt[1], std::fabs(out_gt[5])};
+  }
+  GDALDestroyGenImgProjTransformer(transformer);
+  return res;
+}
+
 SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
   SourceFootprint fp;
   fp.crs = info_.crs;
   const auto& gt = info_.gt;
-  const double xs[2] = {gt[0],
-                        gt[0] + static_cast<double>(info_.width) * gt[1] + static_cast<double>(info_.height) * gt[2]};
-  const double ys[2] = {gt[3],
-                        gt[3] + static_cast<double>(info_.width) * gt[4] + static_cast<double>(info_.height) * gt[5]};
-  const Extent native{std::min(xs[0], xs[1]), std::min(ys[0], ys[1]), std::max(xs[0], xs[1]), std::max(ys[0], ys[1])};
+  const Extent native = corner_extent();
   if (grid_crs.empty() || same_crs(grid_crs, info_.crs)) {
     fp.extent = native;
-    if (gt[2] == 0.0 && gt[4] == 0.0) fp.resolution = std::array<double, 2>{std::fabs(gt[1]), std::fabs(gt[5])};
+    if (gt[2] == 0.0 && gt[4] == 0.0) {
+      fp.resolution = std::array<double, 2>{std::fabs(gt[1]), std::fabs(gt[5])};
+    } else {
+      fp.suggested_resolution = suggested_resolution(grid_crs);  // rotated: gdalwarp's default resolution
+    }
     return fp;
   }
   if (info_.crs.empty()) {
@@ -728,22 +764,7 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
   OCTDestroyCoordinateTransformation(ct);
   if (!ok) throw_graph_error(where_, "the extent of " + info_.path + " cannot be transformed into the grid's CRS");
   fp.extent = {xmin, ymin, xmax, ymax};
-  // The resolution gdalwarp would choose for this source alone in the grid's CRS.
-  const DatasetPtr ds = open();
-  GeoTransform src_gt = info_.gt;
-  void* transformer =
-      ds ? GDALCreateGenImgProjTransformer3(info_.crs.c_str(), src_gt.data(), grid_crs.c_str(), nullptr) : nullptr;
-  if (transformer != nullptr) {
-    double gt[6] = {};
-    double extents[4] = {};
-    int pixels = 0, lines = 0;
-    if (GDALSuggestedWarpOutput2(get(ds), GDALGenImgProjTransform, transformer, gt, &pixels, &lines, extents, 0) ==
-            CE_None &&
-        gt[1] > 0) {
-      fp.suggested_resolution = std::array<double, 2>{gt[1], std::fabs(gt[5])};
-    }
-    GDALDestroyGenImgProjTransformer(transformer);
-  }
+  fp.suggested_resolution = suggested_resolution(grid_crs);
   return fp;
 }
 

@@ -181,6 +181,8 @@ class RasterReader final {
   int block_rows_kept(Decoding d) const;
   int stream_rows_kept(Decoding d) const;
   DatasetPtr open() const;
+  Extent corner_extent() const;  // the bounding box of all four corners, in the source's CRS
+  std::optional<std::array<double, 2>> suggested_resolution(const std::string& grid_crs) const;
   bool plain_file_ = false;  // a plain local file at full resolution (the only kind the TIFF streams read)
   const GdalBandsDecoder* bands_decoder_ = nullptr;   // decoder_, when several bands share blocks_
   void survey_decoding(GDALDatasetH ds);              // the constructor's: the strategies the file allows
