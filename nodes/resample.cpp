@@ -364,12 +364,13 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
 
   std::unique_ptr<void, WarpOperationCloser> operation(GDALCreateWarpOperation(options.get()));
   if (!operation) throw_node_error(where(), "GDAL refused the warp: " + last_gdal_error("invalid warp options"));
+  const GdalErrors errors;
   const CPLErr err = GDALChunkAndWarpImage(static_cast<GDALWarpOperationH>(operation.get()), 0, 0,
                                            static_cast<int>(tile.width), static_cast<int>(tile.rows));
   if (err != CE_None) {
     throw_io_error(where(), "resampling rows " + std::to_string(tile.row0) + "-" +
                                 std::to_string(tile.row0 + tile.rows - 1) + " of " + info.path +
-                                " failed: " + (masks.error.empty() ? last_gdal_error("warp error") : masks.error));
+                                " failed: " + (masks.error.empty() ? errors.text("warp error") : masks.error));
   }
   for (std::size_t i = 0; src_alpha > 0 && i < dst_alpha.size(); ++i) {
     if (dst_alpha[i] == 0.0) {

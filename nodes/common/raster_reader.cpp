@@ -608,13 +608,14 @@ void RasterReader::read_bands(const PixelWindow& w, double* out) {
   } else {
     std::vector<int> indices;
     for (const auto& b : info_.bands) indices.push_back(b.index);
+    const GdalErrors errors;
     const CPLErr err =
         GDALDatasetRasterIO(dataset(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0),
                             static_cast<int>(w.cols), static_cast<int>(w.rows), out, static_cast<int>(w.cols),
                             static_cast<int>(w.rows), GDT_Float64, static_cast<int>(n), indices.data(), 0, 0, 0);
     if (err != CE_None) {
       throw_io_error(where_, "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" +
-                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + last_gdal_error("read error"));
+                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + errors.text("read error"));
     }
   }
   for (std::int64_t k = 0; k < n; ++k) {
@@ -628,11 +629,12 @@ void RasterReader::apply_validity(std::size_t k, const PixelWindow& w, double* v
   if (!v.active()) return;
   thread_local std::vector<std::uint8_t> valid;
   if (!shared || v.kind == MaskKind::per_band) {
+    const GdalErrors errors;
     valid.resize(static_cast<std::size_t>(w.cells()));
     if (!read_valid(dataset(), v, info_.bands[k].index, w, valid.data())) {
       throw_io_error(where_, "reading the " + std::string(v.kind == MaskKind::alpha ? "alpha band" : "mask") + " of " +
                                  info_.path + " rows " + std::to_string(w.row0) + "-" +
-                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + last_gdal_error("read error"));
+                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + errors.text("read error"));
     }
   }
   blank_invalid(valid.data(), values, w.cells());
@@ -666,21 +668,23 @@ void RasterReader::read_native(const PixelWindow& w, std::byte* out) {
     blocks_->read_native(w.col0, w.row0, w.cols, w.rows, out);
     return;
   }
+  const GdalErrors errors;
   if (GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0), static_cast<int>(w.cols),
                    static_cast<int>(w.rows), out, static_cast<int>(w.cols), static_cast<int>(w.rows), info_.type, 0,
                    0) != CE_None) {
-    fail_gdal_read(w);
+    fail_gdal_read(w, errors.text("read error"));
   }
 }
 
 void RasterReader::read_through_gdal(const PixelWindow& w, double* out) {
+  const GdalErrors errors;
   const CPLErr err = GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0),
                                   static_cast<int>(w.cols), static_cast<int>(w.rows), out, static_cast<int>(w.cols),
                                   static_cast<int>(w.rows), GDT_Float64, 0, 0);
-  if (err != CE_None) fail_gdal_read(w);
+  if (err != CE_None) fail_gdal_read(w, errors.text("read error"));
 }
 
-void RasterReader::fail_gdal_read(const PixelWindow& w) const {
+void RasterReader::fail_gdal_read(const PixelWindow& w, const std::string& gdal_message) const {
   // GDAL names the block it failed on ("IReadBlock failed at X offset 1, Y offset 1"); the
   // rows of blocks read are named too, as the other strategies name them.
   const std::int64_t bh = std::max(1, info_.block_height);
@@ -692,7 +696,7 @@ void RasterReader::fail_gdal_read(const PixelWindow& w) const {
                              std::to_string(w.row0 + w.rows - 1) + " (" + blocks + " (rows " +
                              std::to_string(first * bh) + "-" +
                              std::to_string(std::min(info_.height, (last + 1) * bh) - 1) +
-                             ")) through GDAL's cache failed: " + last_gdal_error("read error"));
+                             ")) through GDAL's cache failed: " + gdal_message);
 }
 
 Extent RasterReader::corner_extent() const {

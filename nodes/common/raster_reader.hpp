@@ -188,7 +188,8 @@ class RasterReader final {
   void survey_decoding(GDALDatasetH ds);              // the constructor's: the strategies the file allows
   void set_up_decoding(GDALDatasetH ds, Decoding d);  // builds the decoder of `d`
   void read_through_gdal(const PixelWindow& window, double* out);
-  [[noreturn]] void fail_gdal_read(const PixelWindow& window) const;  // names the rows and blocks read
+  // Names the rows and blocks read, and GDAL's message (its first error, then its last).
+  [[noreturn]] void fail_gdal_read(const PixelWindow& window, const std::string& gdal_message) const;
   SourceRequest request_;
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
