@@ -262,10 +262,17 @@ void RasterReader::open_source() {
     case GDT_Int8:
 #endif
       break;
-    default:
-      throw_graph_error(
-          where, "option \"band\": data type " + std::string(GDALGetDataTypeName(info_.type)) +
-                     " is not supported (expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64)");
+    default: {
+      // Complex types have no single value per pixel; 64-bit integers do not fit the doubles
+      // columns hold without losing digits (beyond 2^53): refused, naming the file and type.
+      const std::string type = GDALGetDataTypeName(info_.type);
+      const bool wide = type == "Int64" || type == "UInt64";
+      throw_graph_error(where, "option \"band\": " + info_.path + " band " + std::to_string(info_.band) + " is " +
+                                   type + ", which is not supported" +
+                                   (wide ? " (its values beyond 2^53 would lose digits as doubles)"
+                                         : " (complex values: read a real band, e.g. through a VRT)") +
+                                   "; expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64");
+    }
   }
 }
 

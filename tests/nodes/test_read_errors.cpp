@@ -63,3 +63,27 @@ TEST_CASE("ReadErrors.FailingBlockNamesFileAndGdalsFirstError" * doctest::timeou
     CHECK(message.find("node \"") != std::string::npos);    // the node (the source reads, the warper warps)
   }
 }
+
+TEST_CASE("ReadErrors.UnsupportedTypesNameFileAndType") {
+  test::TempDir dir;
+  for (const std::string type : {"CInt16", "CFloat32", "Int64", "UInt64"}) {
+    CAPTURE(type);
+    test::write_raster(dir / "typed.tif", {.width = 4, .height = 4, .type = type, .creation_options = {}},
+                       {std::vector<double>(16, 1.0)});
+    const std::string graph = R"({"nodes": [
+        {"id": "s", "type": "raster_source", "path": "typed.tif"},
+        {"id": "v", "type": "resample", "inputs": ["s"]},
+        {"id": "m", "type": "merge", "inputs": ["v"]},
+        {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
+    std::string message = "no error";
+    try {
+      test::run_graph_json(dir.path(), graph);
+    } catch (const GraphError& e) {
+      message = e.what();
+    }
+    CAPTURE(message);
+    CHECK(message.find("typed.tif band 1 is " + type) != std::string::npos);
+    CHECK(message.find("node \"s\"") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir / "o.csv"));
+  }
+}
