@@ -26,6 +26,11 @@ packages+=(pybind11-dev python3-pybind11 python3-dev python3-pandas python3-xarr
 packages+=(libzstd-dev zstd)  # csv_sink writes .zst (libzstd); tests read it back with zstdcat (#22)
 packages+=(python3-h5py)  # HDF5 test inputs for raster_source variables (#20)
 packages+=(postgresql-15-postgis-3)  # PostGIS for postgres_sink's geometry column and its tests (#22)
+# Python as Python users expect it: rioxarray's dependencies (rioxarray itself is unpacked into
+# .deps/ below), NetCDF for to_netcdf, tqdm progress bars, mypy on the stubs, venv/pip/wheel for
+# the install test (#31)
+packages+=(python3-rasterio python3-pyproj python3-netcdf4 python3-tqdm python3-mypy python3-venv python3-pip
+  python3-setuptools python3-wheel)
 
 mode="${1:-}"
 if [ "$mode" = "--demo" ]; then
@@ -73,6 +78,22 @@ if [ ! -f /usr/include/gdal/gdal.h ] && [ ! -f "$gdal_deps/usr/include/gdal/gdal
   dpkg-deb -x "$tmp"/libgdal-dev_*.deb "$gdal_deps"
   rm -rf "$tmp"
   echo "bootstrap: GDAL headers unpacked into $gdal_deps"
+fi
+
+# rioxarray (the Python tests compare rasterflow.to_xarray with it, #31). Debian 12's
+# python3-rioxarray depends on python3-scipy -> python3-pythran -> libboost-dev (1.74), which
+# conflicts with libboost1.81-dev as above. rioxarray imports no scipy (only its interpolate_na
+# does), so its pure-Python package is unpacked into .deps/python (never into the system); the
+# tests put .deps/python/usr/lib/python3/dist-packages on PYTHONPATH.
+rio_deps="$here/.deps/python"
+if [ "$mode" != "--demo" ] && ! /usr/bin/python3 -c "import rioxarray" 2>/dev/null &&
+  [ ! -f "$rio_deps/usr/lib/python3/dist-packages/rioxarray/__init__.py" ]; then
+  tmp="$(mktemp -d)"; chmod 777 "$tmp"
+  (cd "$tmp" && apt-get download -qq python3-rioxarray 2>/dev/null || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq; apt-get download -qq python3-rioxarray; })
+  mkdir -p "$rio_deps"
+  dpkg-deb -x "$tmp"/python3-rioxarray_*.deb "$rio_deps"
+  rm -rf "$tmp"
+  echo "bootstrap: rioxarray unpacked into $rio_deps"
 fi
 
 [ "${1:-}" = "--deps" ] && exit 0
