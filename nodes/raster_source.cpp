@@ -35,6 +35,12 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "none: read full resolution (exact); auto: the overview level gdalwarp -ovr AUTO reads for the grid",
            overviews, "none")
       .choices({"none", "auto"});
+  args.add("alpha",
+           "mask: an alpha band (the last band, of colour interpretation alpha) makes its pixels of alpha 0 nodata and "
+           "is no data band of band \"all\" (gdalwarp's default -srcalpha); data: it is a band like the others and "
+           "masks nothing (gdalwarp -nosrcalpha)",
+           alpha, std::string("mask"))
+      .choices({"mask", "data"});
   args.add("decoding",
            "how the blocks are decoded: auto (the fastest that fits the memory limit), or one strategy: block_rows, "
            "lean_block_rows, streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF "
@@ -55,6 +61,7 @@ SourceRequest RasterSourceOptions::request() const {
   r.crs = crs;
   r.unpack = unpack;
   r.overviews = overviews;
+  r.alpha_as_data = alpha == "data";
   return r;
 }
 

@@ -24,6 +24,7 @@ struct RasterSourceOptions {
   std::optional<std::string> crs;
   bool unpack = true;
   std::string overviews;
+  std::string alpha = "mask";     // mask | data (gdalwarp -srcalpha | -nosrcalpha)
   std::string decoding = "auto";  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
   void declare(OptionBinder& args);
   SourceRequest request() const;

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "nodes/common/dataset_name.hpp"
+#include "nodes/common/validity.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/hooks.hpp"
 #include "rasterflow/registry.hpp"
@@ -161,8 +162,12 @@ void RasterReader::select_bands(GDALDatasetH ds) {
   const std::string& where = where_;
   const int count = GDALGetRasterCount(ds);
   std::vector<int> indices;
+  // The alpha band (the last, as gdalwarp finds it) is no data band of "all" while it masks.
+  const int alpha = find_validity(ds, {}, request_.alpha_as_data).alpha_band;
   if (request_.bands.size() == 1 && request_.bands.front() == "all") {
-    for (int b = 1; b <= count; ++b) indices.push_back(b);
+    for (int b = 1; b <= count; ++b) {
+      if (b != alpha) indices.push_back(b);
+    }
   } else {
     for (const auto& text : request_.bands) {
       const int b = std::stoi(text);
@@ -239,6 +244,7 @@ void RasterReader::select_bands(GDALDatasetH ds) {
     }
     info_.bands.push_back(std::move(band));
   }
+  info_.validity = find_validity(ds, indices, request_.alpha_as_data);
 }
 
 void RasterReader::read_geometry(GDALDatasetH ds) {
@@ -289,10 +295,17 @@ void RasterReader::open_source() {
     case GDT_Int8:
 #endif
       break;
-    default:
-      throw_graph_error(
-          where, "option \"band\": data type " + std::string(GDALGetDataTypeName(info_.type)) +
-                     " is not supported (expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64)");
+    default: {
+      // Complex types have no single value per pixel; 64-bit integers do not fit the doubles
+      // columns hold without losing digits (beyond 2^53): refused, naming the file and type.
+      const std::string type = GDALGetDataTypeName(info_.type);
+      const bool wide = type == "Int64" || type == "UInt64";
+      throw_graph_error(where, "option \"band\": " + info_.path + " band " + std::to_string(info_.band) + " is " +
+                                   type + ", which is not supported" +
+                                   (wide ? " (its values beyond 2^53 would lose digits as doubles)"
+                                         : " (complex values: read a real band, e.g. through a VRT)") +
+                                   "; expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64");
+    }
   }
 }
 
@@ -333,6 +346,15 @@ void RasterReader::make_warper_vrt() {
           "<ScaleOffset>" + number(band.offset) + "</ScaleOffset><ScaleRatio>" + number(band.scale) + "</ScaleRatio>";
     }
     xml += "</ComplexSource></VRTRasterBand>";
+  }
+  if (info_.validity.kind == MaskKind::alpha) {  // the warper's source alpha, as the file's
+    xml += "<VRTRasterBand dataType=\"Float64\" band=\"" + std::to_string(info_.bands.size() + 1) +
+           "\"><ColorInterp>Alpha</ColorInterp><SimpleSource><SourceFilename relativeToVRT=\"0\">" + source +
+           "</SourceFilename>";
+    if (info_.overview >= 0) {
+      xml += "<OpenOptions><OOI key=\"OVERVIEW_LEVEL\">" + std::to_string(info_.overview) + "</OOI></OpenOptions>";
+    }
+    xml += "<SourceBand>" + std::to_string(info_.validity.alpha_band) + "</SourceBand></SimpleSource></VRTRasterBand>";
   }
   warper_vrt_ = xml + "</VRTDataset>";
 }
@@ -604,6 +626,7 @@ void RasterReader::read(const PixelWindow& w, double* out) {
     read_through_gdal(w, out);
   }
   finish_values(0, out, w.cells());
+  apply_validity(0, w, out);
 }
 
 void RasterReader::read_bands(const PixelWindow& w, double* out) {
@@ -625,16 +648,36 @@ void RasterReader::read_bands(const PixelWindow& w, double* out) {
   } else {
     std::vector<int> indices;
     for (const auto& b : info_.bands) indices.push_back(b.index);
+    const GdalErrors errors;
     const CPLErr err =
         GDALDatasetRasterIO(dataset(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0),
                             static_cast<int>(w.cols), static_cast<int>(w.rows), out, static_cast<int>(w.cols),
                             static_cast<int>(w.rows), GDT_Float64, static_cast<int>(n), indices.data(), 0, 0, 0);
     if (err != CE_None) {
       throw_io_error(where_, "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" +
-                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + last_gdal_error("read error"));
+                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + errors.text("read error"));
     }
   }
-  for (std::int64_t k = 0; k < n; ++k) finish_values(static_cast<std::size_t>(k), out + k * cells, cells);
+  for (std::int64_t k = 0; k < n; ++k) {
+    finish_values(static_cast<std::size_t>(k), out + k * cells, cells);
+    apply_validity(static_cast<std::size_t>(k), w, out + k * cells, k > 0);
+  }
+}
+
+void RasterReader::apply_validity(std::size_t k, const PixelWindow& w, double* values, bool shared) {
+  const Validity& v = info_.validity;
+  if (!v.active()) return;
+  thread_local std::vector<std::uint8_t> valid;
+  if (!shared || v.kind == MaskKind::per_band) {
+    const GdalErrors errors;
+    valid.resize(static_cast<std::size_t>(w.cells()));
+    if (!read_valid(dataset(), v, info_.bands[k].index, w, valid.data())) {
+      throw_io_error(where_, "reading the " + std::string(v.kind == MaskKind::alpha ? "alpha band" : "mask") + " of " +
+                                 info_.path + " rows " + std::to_string(w.row0) + "-" +
+                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + errors.text("read error"));
+    }
+  }
+  blank_invalid(valid.data(), values, w.cells());
 }
 
 void RasterReader::finish_values(std::size_t band, double* values, std::int64_t count) const {
@@ -677,21 +720,23 @@ void RasterReader::read_native(const PixelWindow& w, std::byte* out) {
     blocks_->read_native(w.col0, w.row0, w.cols, w.rows, out);
     return;
   }
+  const GdalErrors errors;
   if (GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0), static_cast<int>(w.cols),
                    static_cast<int>(w.rows), out, static_cast<int>(w.cols), static_cast<int>(w.rows), info_.type, 0,
                    0) != CE_None) {
-    fail_gdal_read(w);
+    fail_gdal_read(w, errors.text("read error"));
   }
 }
 
 void RasterReader::read_through_gdal(const PixelWindow& w, double* out) {
+  const GdalErrors errors;
   const CPLErr err = GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0),
                                   static_cast<int>(w.cols), static_cast<int>(w.rows), out, static_cast<int>(w.cols),
                                   static_cast<int>(w.rows), GDT_Float64, 0, 0);
-  if (err != CE_None) fail_gdal_read(w);
+  if (err != CE_None) fail_gdal_read(w, errors.text("read error"));
 }
 
-void RasterReader::fail_gdal_read(const PixelWindow& w) const {
+void RasterReader::fail_gdal_read(const PixelWindow& w, const std::string& gdal_message) const {
   // GDAL names the block it failed on ("IReadBlock failed at X offset 1, Y offset 1"); the
   // rows of blocks read are named too, as the other strategies name them.
   const std::int64_t bh = std::max(1, info_.block_height);
@@ -703,21 +748,57 @@ void RasterReader::fail_gdal_read(const PixelWindow& w) const {
                              std::to_string(w.row0 + w.rows - 1) + " (" + blocks + " (rows " +
                              std::to_string(first * bh) + "-" +
                              std::to_string(std::min(info_.height, (last + 1) * bh) - 1) +
-                             ")) through GDAL's cache failed: " + last_gdal_error("read error"));
+                             ")) through GDAL's cache failed: " + gdal_message);
+}
+
+Extent RasterReader::corner_extent() const {
+  // All four corners: a rotated or sheared geotransform puts its extremes at any of them.
+  const auto& gt = info_.gt;
+  const auto w = static_cast<double>(info_.width), h = static_cast<double>(info_.height);
+  Extent e{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+           -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  for (const auto& [px, py] : {std::pair{0.0, 0.0}, std::pair{w, 0.0}, std::pair{0.0, h}, std::pair{w, h}}) {
+    const double x = gt[0] + px * gt[1] + py * gt[2];
+    const double y = gt[3] + px * gt[4] + py * gt[5];
+    e = {std::min(e.xmin, x), std::min(e.ymin, y), std::max(e.xmax, x), std::max(e.ymax, y)};
+  }
+  return e;
+}
+
+std::optional<std::array<double, 2>> RasterReader::suggested_resolution(const std::string& grid_crs) const {
+  // The resolution gdalwarp would choose for this source alone in the grid's CRS.
+  const DatasetPtr ds = open();
+  GeoTransform src_gt = info_.gt;
+  void* transformer =
+      ds ? GDALCreateGenImgProjTransformer3(info_.crs.empty() ? nullptr : info_.crs.c_str(), src_gt.data(),
+                                            grid_crs.empty() ? nullptr : grid_crs.c_str(), nullptr)
+         : nullptr;
+  if (transformer == nullptr) return std::nullopt;
+  double out_gt[6] = {};
+  double extents[4] = {};
+  int pixels = 0, lines = 0;
+  std::optional<std::array<double, 2>> res;
+  if (GDALSuggestedWarpOutput2(get(ds), GDALGenImgProjTransform, transformer, out_gt, &pixels, &lines, extents, 0) ==
+          CE_None &&
+      out_gt[1] > 0) {
+    res = std::array<double, 2>{out_gt[1], std::fabs(out_gt[5])};
+  }
+  GDALDestroyGenImgProjTransformer(transformer);
+  return res;
 }
 
 SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
   SourceFootprint fp;
   fp.crs = info_.crs;
   const auto& gt = info_.gt;
-  const double xs[2] = {gt[0],
-                        gt[0] + static_cast<double>(info_.width) * gt[1] + static_cast<double>(info_.height) * gt[2]};
-  const double ys[2] = {gt[3],
-                        gt[3] + static_cast<double>(info_.width) * gt[4] + static_cast<double>(info_.height) * gt[5]};
-  const Extent native{std::min(xs[0], xs[1]), std::min(ys[0], ys[1]), std::max(xs[0], xs[1]), std::max(ys[0], ys[1])};
+  const Extent native = corner_extent();
   if (grid_crs.empty() || same_crs(grid_crs, info_.crs)) {
     fp.extent = native;
-    if (gt[2] == 0.0 && gt[4] == 0.0) fp.resolution = std::array<double, 2>{std::fabs(gt[1]), std::fabs(gt[5])};
+    if (gt[2] == 0.0 && gt[4] == 0.0) {
+      fp.resolution = std::array<double, 2>{std::fabs(gt[1]), std::fabs(gt[5])};
+    } else {
+      fp.suggested_resolution = suggested_resolution(grid_crs);  // rotated: gdalwarp's default resolution
+    }
     return fp;
   }
   if (info_.crs.empty()) {
@@ -739,22 +820,7 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
   OCTDestroyCoordinateTransformation(ct);
   if (!ok) throw_graph_error(where_, "the extent of " + info_.path + " cannot be transformed into the grid's CRS");
   fp.extent = {xmin, ymin, xmax, ymax};
-  // The resolution gdalwarp would choose for this source alone in the grid's CRS.
-  const DatasetPtr ds = open();
-  GeoTransform src_gt = info_.gt;
-  void* transformer =
-      ds ? GDALCreateGenImgProjTransformer3(info_.crs.c_str(), src_gt.data(), grid_crs.c_str(), nullptr) : nullptr;
-  if (transformer != nullptr) {
-    double gt[6] = {};
-    double extents[4] = {};
-    int pixels = 0, lines = 0;
-    if (GDALSuggestedWarpOutput2(get(ds), GDALGenImgProjTransform, transformer, gt, &pixels, &lines, extents, 0) ==
-            CE_None &&
-        gt[1] > 0) {
-      fp.suggested_resolution = std::array<double, 2>{gt[1], std::fabs(gt[5])};
-    }
-    GDALDestroyGenImgProjTransformer(transformer);
-  }
+  fp.suggested_resolution = suggested_resolution(grid_crs);
   return fp;
 }
 
@@ -845,6 +911,7 @@ std::vector<std::string> RasterReader::describe() const {
                 info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
   std::vector<std::string> lines{buf};
   if (!info_.variables.empty()) lines.push_back("variables in the file: " + joined(info_.variables));
+  if (const std::string masks = info_.validity.describe(); !masks.empty()) lines.push_back(masks);
   if (info_.crs_given) lines.push_back("CRS from option crs (as gdalwarp -s_srs): " + hooks().crs_label(info_.crs));
   for (auto& line : describe_units_and_coordinates(info_)) lines.push_back(std::move(line));
   for (const auto& b : info_.bands) {

@@ -18,6 +18,7 @@
 #include "nodes/common/gdal.hpp"
 #include "nodes/common/planning.hpp"
 #include "nodes/common/tiff_tiles.hpp"
+#include "nodes/common/validity.hpp"
 #include "rasterflow/node.hpp"
 
 namespace rasterflow::nodes {
@@ -33,6 +34,7 @@ struct SourceRequest {
   std::optional<std::string> crs;         // the source's CRS, overriding the file's (gdalwarp -s_srs)
   bool unpack = true;                     // apply the bands' scale and offset
   std::string overviews = "none";         // none | auto
+  bool alpha_as_data = false;             // the alpha band masks nothing (gdalwarp -nosrcalpha)
 };
 
 // One band read.
@@ -68,6 +70,7 @@ struct RasterInfo {
   int overview = -1;  // the overview level read, -1: full resolution
   int overview_count = 0;
   std::string overview_reason;  // why that level (overviews: auto)
+  Validity validity;            // masks beyond the nodata values (alpha, per-dataset, per-band)
 };
 
 class RasterReader final {
@@ -125,7 +128,12 @@ class RasterReader final {
   void read_native(const PixelWindow& window, std::byte* out);
   int sample_bytes() const { return GDALGetDataTypeSizeBytes(info_.type); }
   // Whether read_native() gives this source's values: one band, not unpacked.
-  bool reads_native() const { return info_.bands.size() == 1 && !info_.unpacked; }
+  bool reads_native() const { return info_.bands.size() == 1 && !info_.unpacked && !info_.validity.active(); }
+  // The warper's source alpha band (in warper_dataset()), 0 when no alpha band masks.
+  int warper_alpha_band() const {
+    if (info_.validity.kind != MaskKind::alpha) return 0;
+    return warper_vrt_.empty() ? info_.validity.alpha_band : static_cast<int>(info_.bands.size()) + 1;
+  }
   // Every band's values over `window`, band after band (band_count() x window.cells()), each
   // block decoded once for all of them.
   void read_bands(const PixelWindow& window, double* out);
@@ -163,6 +171,9 @@ class RasterReader final {
   void select_bands(GDALDatasetH ds);   // info_.bands from the request
   void read_geometry(GDALDatasetH ds);  // size, geotransform, blocks of the level read
   void finish_values(std::size_t band, double* values, std::int64_t count) const;  // signed bytes, unpacking
+  // Turns the pixels of `window` that the source's masks say are invalid into NaN: band k's
+  // values at `values` (validity.hpp). `shared`: the mask was read for an earlier band.
+  void apply_validity(std::size_t k, const PixelWindow& window, double* values, bool shared = false);
   std::uint64_t block_bytes() const;  // one of the file's blocks, decoded (saturating)
   std::size_t padded_width() const;
   // What the streams of one strategy would be, found when the file is opened.
@@ -178,12 +189,15 @@ class RasterReader final {
   int block_rows_kept(Decoding d) const;
   int stream_rows_kept(Decoding d) const;
   DatasetPtr open() const;
+  Extent corner_extent() const;  // the bounding box of all four corners, in the source's CRS
+  std::optional<std::array<double, 2>> suggested_resolution(const std::string& grid_crs) const;
   bool plain_file_ = false;  // a plain local file at full resolution (the only kind the TIFF streams read)
   const GdalBandsDecoder* bands_decoder_ = nullptr;   // decoder_, when several bands share blocks_
   void survey_decoding(GDALDatasetH ds);              // the constructor's: the strategies the file allows
   void set_up_decoding(GDALDatasetH ds, Decoding d);  // builds the decoder of `d`
   void read_through_gdal(const PixelWindow& window, double* out);
-  [[noreturn]] void fail_gdal_read(const PixelWindow& window) const;  // names the rows and blocks read
+  // Names the rows and blocks read, and GDAL's message (its first error, then its last).
+  [[noreturn]] void fail_gdal_read(const PixelWindow& window, const std::string& gdal_message) const;
   SourceRequest request_;
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
