@@ -26,6 +26,11 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "none: read full resolution (exact); auto: the overview level gdalwarp -ovr AUTO reads for the grid",
            overviews, "none")
       .choices({"none", "auto"});
+  args.add("wrap_longitude",
+           "a source in a geographic CRS spanning 360 degrees of longitude is periodic: it reaches grids on either "
+           "convention (-180..180, 0..360) and bilinear/cubic take neighbours across the seam; false: read it as a "
+           "plain rectangle",
+           wrap_longitude, true);
   args.add("decoding",
            "how the blocks are decoded: auto (the fastest that fits the memory limit), or one strategy: block_rows, "
            "lean_block_rows, streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF "
@@ -44,6 +49,7 @@ SourceRequest RasterSourceOptions::request() const {
   r.crs = crs;
   r.unpack = unpack;
   r.overviews = overviews;
+  r.wrap_longitude = wrap_longitude;
   return r;
 }
 

@@ -23,6 +23,7 @@ struct RasterSourceOptions {
   std::optional<std::string> crs;
   bool unpack = true;
   std::string overviews;
+  bool wrap_longitude = true;
   std::string decoding = "auto";  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
   void declare(OptionBinder& args);
   SourceRequest request() const;

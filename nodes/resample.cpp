@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "nodes/common/longitude_wrap.hpp"
 #include "nodes/resample_kernels.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
@@ -211,6 +212,7 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   const double src_py = source_extent_.height() / static_cast<double>(info.height);
   xscale_ = src_px / grid_.res_x;
   yscale_ = src_py / grid_.res_y;
+  wrap_ = wraps_longitude(*reader_);
   const std::string refusal = fast_path_refusal();
   if (options_.implementation == "fast" && !refusal.empty()) {
     throw_graph_error(where(), "option \"implementation\": the fast path does not apply: " + refusal);
@@ -234,6 +236,7 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     path_reason_ = "warper (GDAL's warp kernel per tile): " +
                    (refusal.empty() ? std::string("forced by option implementation") : refusal);
   }
+  if (wrap_) path_reason_ += "; the source spans 360 degrees of longitude: read as periodic (wrap_longitude)";
   if (info.signed_byte && !fast_) {
     throw_graph_error(
         where(),
@@ -314,6 +317,14 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
 
   GDALDatasetH src = reader_->warper_dataset();
   GeoTransform src_gt = info.gt;
+  std::vector<int> src_bands(reader_->band_count());
+  for (std::size_t k = 0; k < src_bands.size(); ++k) src_bands[k] = reader_->warper_band(k);
+  DatasetPtr periodic;
+  if (wrap_) {
+    periodic = periodic_dataset(src, src_bands, info.gt, info.width, info.height, src_gt);
+    src = get(periodic);
+    for (std::size_t k = 0; k < src_bands.size(); ++k) src_bands[k] = static_cast<int>(k) + 1;
+  }
   GeoTransform dst_gt = grid_.geotransform();
   std::unique_ptr<void, TransformerCloser> grid_transformer(GDALCreateGenImgProjTransformer3(
       info.crs.empty() ? nullptr : info.crs.c_str(), src_gt.data(), grid_.crs.c_str(), dst_gt.data()));
@@ -323,13 +334,11 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
 
   const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64 || reader_->nan_is_only_nodata();
   std::vector<std::optional<double>> src_nodata(reader_->band_count());
-  std::vector<int> src_bands(reader_->band_count());
   for (std::size_t k = 0; k < src_nodata.size(); ++k) {
     const auto& nodata = info.bands[k].nodata;
     if (nodata || is_float) {
       src_nodata[k] = nodata && !reader_->nan_is_only_nodata() ? *nodata : std::numeric_limits<double>::quiet_NaN();
     }
-    src_bands[k] = reader_->warper_band(k);
   }
   const WarpOptionsPtr options = warp_options(src, src_bands, get(dst), gdal_alg(method_), src_nodata);
   if (method_ == Method::bilinear || method_ == Method::cubic) set_kernel_scale(*options, xscale_, yscale_);
@@ -383,6 +392,7 @@ void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
   // without a conversion pass.
   thread_local std::vector<double> buffer;
   thread_local std::vector<double> scratch;
+  thread_local std::vector<double> wrapped_piece;
   const SampleType type = sample_type_of(info);
   const auto sample_bytes = static_cast<std::size_t>(reader_->sample_bytes());
   const bool native = reader_->reads_native();
@@ -392,16 +402,20 @@ void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
     const std::int64_t src_row_first = offset_y_ + (tile.row0 + r0) * ky_;
     const std::int64_t src_col_first = offset_x_;
     PixelWindow w;
-    w.col0 = std::max<std::int64_t>(0, src_col_first);
+    w.col0 = wrap_ ? src_col_first : std::max<std::int64_t>(0, src_col_first);
     w.row0 = std::max<std::int64_t>(0, src_row_first);
-    w.cols = std::min<std::int64_t>(info.width, src_col_first + tile.width * kx_) - w.col0;
+    w.cols = (wrap_ ? src_col_first + tile.width * kx_
+                    : std::min<std::int64_t>(info.width, src_col_first + tile.width * kx_)) -
+             w.col0;
     w.rows = std::min<std::int64_t>(info.height, src_row_first + rows * ky_) - w.row0;
     const auto first_cell = static_cast<std::size_t>(r0 * tile.width);
     const auto cells = static_cast<std::size_t>(rows * tile.width);
     if (w.empty()) continue;  // stays nodata
     // One band as stored: its own type, no conversion pass. Several bands, or unpacked values:
     // doubles, band after band.
-    if (native) {
+    if (wrap_) {
+      read_wrapped(*reader_, w, native, buffer, wrapped_piece);
+    } else if (native) {
       buffer.resize((static_cast<std::size_t>(w.cells()) * sample_bytes + sizeof(double) - 1) / sizeof(double));
       reader_->read_native(w, reinterpret_cast<std::byte*>(buffer.data()));
     } else {
@@ -439,6 +453,7 @@ void Resample::expand(const TileRequest& tile, std::span<Column* const> out) {
   const std::int64_t rows_per_strip = std::max<std::int64_t>(
       my_, static_cast<std::int64_t>(kStripPixels) / std::max<std::int64_t>(1, tile.width) * my_);
   thread_local std::vector<double> buffer;
+  thread_local std::vector<double> wrapped_piece;
   const auto held =
       reader_->hold(floor_div(tile.row0 - cells_y_, my_), floor_div(tile.row0 + tile.rows - 1 - cells_y_, my_) + 1);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += rows_per_strip) {
@@ -446,14 +461,19 @@ void Resample::expand(const TileRequest& tile, std::span<Column* const> out) {
     const std::int64_t g0 = tile.row0 + r0;
     PixelWindow w;
     w.row0 = std::max<std::int64_t>(0, floor_div(g0 - cells_y_, my_));
-    w.col0 = std::max<std::int64_t>(0, floor_div(-cells_x_, mx_));
+    w.col0 = wrap_ ? floor_div(-cells_x_, mx_) : std::max<std::int64_t>(0, floor_div(-cells_x_, mx_));
     const std::int64_t row_end = std::min<std::int64_t>(info.height, floor_div(g0 + rows - 1 - cells_y_, my_) + 1);
-    const std::int64_t col_end = std::min<std::int64_t>(info.width, floor_div(tile.width - 1 - cells_x_, mx_) + 1);
+    const std::int64_t col_last = floor_div(tile.width - 1 - cells_x_, mx_) + 1;
+    const std::int64_t col_end = wrap_ ? col_last : std::min<std::int64_t>(info.width, col_last);
     w.rows = row_end - w.row0;
     w.cols = col_end - w.col0;
     if (w.empty()) continue;  // stays nodata
-    buffer.resize(static_cast<std::size_t>(w.cells()) * out.size());
-    reader_->read_bands(w, buffer.data());
+    if (wrap_) {
+      read_wrapped(*reader_, w, false, buffer, wrapped_piece);
+    } else {
+      buffer.resize(static_cast<std::size_t>(w.cells()) * out.size());
+      reader_->read_bands(w, buffer.data());
+    }
     ExpandLayout layout;
     layout.src_width = w.cols;
     layout.src_height = w.rows;
@@ -495,7 +515,8 @@ PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr
     expand(tile, out);
   } else if (fast_) {
     reduce(tile, out);
-  } else if (!intersect(band, source_extent_).empty()) {
+  } else if (!intersect(band, source_extent_).empty() ||
+             (wrap_ && band.ymin < source_extent_.ymax && band.ymax > source_extent_.ymin)) {
     warp(tile, out);
     for (Column* column : out) {
       for (std::size_t i = 0; i < cells; ++i) column->valid[i] = std::isnan(column->values[i]) ? 0 : 1;

@@ -67,6 +67,9 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   bool upsample_ = false;
   std::int64_t mx_ = 1, my_ = 1, cells_x_ = 0, cells_y_ = 0;
   void expand(const TileRequest& tile, std::span<Column* const> out);
+  // The source is periodic in longitude (longitude_wrap.hpp): the fast path reads its columns
+  // modulo its width, the warper three copies side by side.
+  bool wrap_ = false;
   std::vector<std::string> suffixes_;
   std::shared_ptr<RasterReader> reader_;  // its input's, handed over at prepare
   Grid grid_;

@@ -43,7 +43,36 @@ struct Covered {
   std::optional<std::array<double, 2>> finest_suggested;  // of sources in other CRSs
   std::string finest_suggested_by;
   std::vector<std::pair<std::string, Extent>> footprints;
+  std::optional<std::pair<double, double>> circle;  // the first periodic source's longitudes
+  std::optional<std::pair<double, double>> xs;      // the others' x range (union or intersection)
 };
+
+Extent with_x(Extent e, const std::pair<double, double>& xs) {
+  e.xmin = xs.first;
+  e.xmax = xs.second;
+  return e;
+}
+
+// Adds a source's footprint. Sources periodic in longitude cover the whole circle: they take no
+// part in the x range unless all are periodic (then the first one's window is the grid's), so a
+// 0..360 source and a -180..180 source overlap everywhere.
+void combine(Covered& c, ExtentMode mode, const SourceFootprint& fp) {
+  const bool unite_them = mode == ExtentMode::union_;
+  if (fp.periodic) {
+    if (!c.circle) c.circle = std::pair{fp.extent.xmin, fp.extent.xmax};
+  } else if (!c.xs) {
+    c.xs = std::pair{fp.extent.xmin, fp.extent.xmax};
+  } else {
+    c.xs = unite_them ? std::pair{std::min(c.xs->first, fp.extent.xmin), std::max(c.xs->second, fp.extent.xmax)}
+                      : std::pair{std::max(c.xs->first, fp.extent.xmin), std::min(c.xs->second, fp.extent.xmax)};
+  }
+  if (!c.extent)
+    c.extent = fp.extent;
+  else if (unite_them)
+    c.extent = unite(*c.extent, fp.extent);
+  else
+    c.extent = intersect(*c.extent, fp.extent);
+}
 
 Covered cover(const GridSpec& spec, const std::string& crs, std::span<Node* const> nodes) {
   Covered c;
@@ -61,12 +90,16 @@ Covered cover(const GridSpec& spec, const std::string& crs, std::span<Node* cons
       c.finest_suggested = fp.suggested_resolution;
       c.finest_suggested_by = node->id();
     }
-    if (!c.extent)
-      c.extent = fp.extent;
-    else if (spec.extent_mode == ExtentMode::union_)
-      c.extent = unite(*c.extent, fp.extent);
-    else
-      c.extent = intersect(*c.extent, fp.extent);
+    combine(c, spec.extent_mode, fp);
+  }
+  if (c.extent && c.circle) {  // longitudes: the first periodic source's window, or the others' range
+    c.extent->xmin = c.xs ? c.xs->first : c.circle->first;
+    c.extent->xmax = c.xs ? c.xs->second : c.circle->second;
+    if (spec.extent_mode == ExtentMode::union_) {
+      c.extent->xmin = std::min(c.extent->xmin, c.circle->first);
+      c.extent->xmax = std::max(c.extent->xmax, c.circle->second);
+      if (c.extent->xmax - c.extent->xmin > 360.0 + 1e-9) *c.extent = with_x(*c.extent, *c.circle);
+    }
   }
   return c;
 }

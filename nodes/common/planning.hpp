@@ -21,6 +21,9 @@ struct SourceFootprint {
   std::optional<std::array<double, 2>> resolution;  // in the grid's CRS, when it is the same CRS
   // In another CRS: the resolution gdalwarp would suggest for it in the grid's (GDALSuggestedWarpOutput2).
   std::optional<std::array<double, 2>> suggested_resolution;
+  // Periodic in longitude (longitude_wrap.hpp), in the grid's CRS: its x range is one period
+  // of a circle, and it covers every longitude.
+  bool periodic = false;
 };
 
 // Source-like nodes (raster_source): their footprint in `grid_crs` (WKT; empty = their own CRS).

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "nodes/common/dataset_name.hpp"
+#include "nodes/common/longitude_wrap.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/hooks.hpp"
 #include "rasterflow/registry.hpp"
@@ -673,6 +674,7 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
   if (grid_crs.empty() || same_crs(grid_crs, info_.crs)) {
     fp.extent = native;
     if (gt[2] == 0.0 && gt[4] == 0.0) fp.resolution = std::array<double, 2>{std::fabs(gt[1]), std::fabs(gt[5])};
+    fp.periodic = wraps_longitude(*this);
     return fp;
   }
   if (info_.crs.empty()) {

@@ -31,6 +31,7 @@ struct SourceRequest {
   std::optional<std::string> crs;         // the source's CRS, overriding the file's (gdalwarp -s_srs)
   bool unpack = true;                     // apply the bands' scale and offset
   std::string overviews = "none";         // none | auto
+  bool wrap_longitude = true;             // a global geographic source is periodic (longitude_wrap.hpp)
 };
 
 // One band read.
@@ -77,6 +78,7 @@ class RasterReader final {
   void prepare(int threads, std::uint64_t memory_limit);
 
   const RasterInfo& info() const { return info_; }
+  bool wrap_longitude() const { return request_.wrap_longitude; }
   std::size_t band_count() const { return info_.bands.size(); }
   // What names each band's column after its reader's id: nothing (one plain column) for one
   // band without band_names, else each band's label.
