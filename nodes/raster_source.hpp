@@ -33,6 +33,10 @@ class RasterSource final : public Node, public FootprintSource, public ReaderSou
  public:
   explicit RasterSource(NodeSpec spec);
   SourceFootprint footprint(const std::string& grid_crs) const override { return reader_->footprint(grid_crs); }
+  SourceGrid source_grid() const override {
+    const auto& info = reader_->info();
+    return {info.crs, info.gt, info.width, info.height};
+  }
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override { return reader_->describe(); }
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;

@@ -9,6 +9,12 @@ namespace rasterflow::nodes {
 
 namespace {
 
+std::string number_text(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.12g", v + 0.0);
+  return text;
+}
+
 std::vector<std::pair<const Node*, const FootprintSource*>> sources_of(std::span<Node* const> nodes) {
   std::vector<std::pair<const Node*, const FootprintSource*>> out;
   for (const Node* n : nodes) {
@@ -43,6 +49,8 @@ struct Covered {
   std::optional<std::array<double, 2>> finest_suggested;  // of sources in other CRSs
   std::string finest_suggested_by;
   std::vector<std::pair<std::string, Extent>> footprints;
+  std::optional<std::array<double, 2>> lattice;  // the finest source's pixel corner
+  std::string lattice_by;
   std::optional<std::pair<double, double>> circle;  // the first periodic source's longitudes
   std::optional<std::pair<double, double>> xs;      // the others' x range (union or intersection)
 };
@@ -79,6 +87,10 @@ Covered cover(const GridSpec& spec, const std::string& crs, std::span<Node* cons
   for (const auto& [node, source] : sources_of(nodes)) {
     const SourceFootprint fp = source->footprint(crs);
     c.footprints.emplace_back(node->id(), fp.extent);
+    if (fp.resolution && (!c.lattice || (*fp.resolution)[0] < (*c.finest)[0])) {
+      c.lattice = std::array<double, 2>{fp.extent.xmin, fp.extent.ymax};  // a north-up source's corner
+      c.lattice_by = node->id();
+    }
     if (fp.resolution) {
       if (!c.finest)
         c.finest = fp.resolution;
@@ -126,9 +138,32 @@ Extent grid_extent(const GridSpec& spec, const std::string& where, const Covered
   return *c.extent;
 }
 
+// The grid on its lattice (GridSpec::align, origin), and the plan's words for it.
+Grid on_lattice(const GridSpec& spec, const Extent& extent, const std::array<double, 2>& res, const std::string& crs,
+                const Covered& c, std::string& origin) {
+  if (spec.origin) {
+    origin += ", cell edges through the origin [" + number_text((*spec.origin)[0]) + ", " +
+              number_text((*spec.origin)[1]) + "]";
+    return lattice_grid(extent, res[0], res[1], (*spec.origin)[0], (*spec.origin)[1], crs);
+  }
+  if (spec.align == GridSpec::Align::resolution) {
+    origin += ", cell edges on whole multiples of the resolution (align: resolution, as gdalwarp -tap)";
+    return lattice_grid(extent, res[0], res[1], 0.0, 0.0, crs);
+  }
+  if (c.lattice) {
+    origin += ", cell edges on the pixels of source \"" + c.lattice_by +
+              "\" (align: source, gdalwarp's default; before #28 the default was whole multiples of the "
+              "resolution: \"align\": \"resolution\")";
+    return lattice_grid(extent, res[0], res[1], (*c.lattice)[0], (*c.lattice)[1], crs);
+  }
+  origin += ", cell edges from the extent's north-west corner (no source in the grid's CRS; as gdalwarp)";
+  return lattice_grid(extent, res[0], res[1], extent.xmin, extent.ymax, crs);
+}
+
 }  // namespace
 
 GridDecision resolve_grid(const GridSpec& spec, const std::string& where, std::span<Node* const> nodes) {
+  if (spec.like) return grid_like(spec, where, nodes);
   const std::string crs = grid_crs(spec, where, nodes);
   const Covered covered = cover(spec, crs, nodes);
   GridDecision d;
@@ -149,7 +184,7 @@ GridDecision resolve_grid(const GridSpec& spec, const std::string& where, std::s
   } else {
     throw_graph_error(where, "field \"resolution\": required when the sources are not in the grid's CRS");
   }
-  d.grid = snap_grid(extent, res[0], res[1], crs);
+  d.grid = on_lattice(spec, extent, res, crs, covered, d.origin);
   return d;
 }
 

@@ -26,11 +26,19 @@ struct SourceFootprint {
   bool periodic = false;
 };
 
+// A source's own pixel grid (grid "like": a source id).
+struct SourceGrid {
+  std::string crs;
+  GeoTransform gt{};
+  std::int64_t width = 0, height = 0;
+};
+
 // Source-like nodes (raster_source): their footprint in `grid_crs` (WKT; empty = their own CRS).
 class FootprintSource {
  public:
   virtual ~FootprintSource() = default;
   virtual SourceFootprint footprint(const std::string& grid_crs) const = 0;
+  virtual SourceGrid source_grid() const = 0;
 };
 
 // Tiles that start and end on grid rows phase + k * rows read whole blocks of this reader's
@@ -50,6 +58,8 @@ class SourceReader {
   virtual double input_pixels(std::int64_t row0, std::int64_t rows) const = 0;
 };
 
+// The grid of spec.like (a source id or a raster path): nodes/common/grid_like.cpp.
+GridDecision grid_like(const GridSpec& spec, const std::string& where, std::span<Node* const> nodes);
 GridDecision resolve_grid(const GridSpec& spec, const std::string& where, std::span<Node* const> nodes);
 TileAlignment tile_alignment(std::span<Node* const> nodes);
 double input_pixels(std::span<Node* const> nodes, std::int64_t row0, std::int64_t rows);
