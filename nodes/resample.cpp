@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "nodes/common/longitude_wrap.hpp"
+#include "nodes/common/signed_bytes.hpp"
 #include "nodes/resample_kernels.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
@@ -238,11 +239,15 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   }
   if (wrap_) path_reason_ += "; the source spans 360 degrees of longitude: read as periodic (wrap_longitude)";
   if (info.signed_byte && !fast_) {
-    throw_graph_error(
-        where(),
-        "the source is Int8 (signed bytes), which GDAL 3.6's warper reads as unsigned; only the fast path "
-        "(same CRS, grid aligned on whole source pixels) handles it: " +
-            (refusal.empty() ? std::string("implementation is warper") : refusal));
+    if (info.unpacked) {
+      throw_graph_error(where(),
+                        "the source is packed Int8 (signed bytes with a scale or offset), which GDAL 3.6's warper "
+                        "reads as unsigned; only the fast path (same CRS, grid aligned on whole source pixels) "
+                        "handles it, or give the raster_source \"unpack\": false: " +
+                            (refusal.empty() ? std::string("implementation is warper") : refusal));
+    }
+    signed_vrt_ = signed_byte_vrt(info);
+    path_reason_ += "; Int8 read through a VRT of signed values (GDAL 3.6's warper reads signed bytes as unsigned)";
   }
 }
 
@@ -311,14 +316,26 @@ void set_kernel_scale(GDALWarpOptions& options, double xscale, double yscale) {
 
 }  // namespace
 
+GDALDatasetH Resample::signed_dataset() {
+  auto& handle = signed_handles_.local();
+  if (!handle) {
+    handle.reset(GDALOpen(signed_vrt_.c_str(), GA_ReadOnly));
+    if (!handle)
+      throw_io_error(where(), "cannot open " + reader_->info().path +
+                                  " as signed bytes through a VRT: " + last_gdal_error("unknown error"));
+  }
+  return get(handle);
+}
+
 void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
   const auto& info = reader_->info();
   const DatasetPtr dst = tile_dataset(grid_, tile, out);
 
-  GDALDatasetH src = reader_->warper_dataset();
+  GDALDatasetH src = signed_vrt_.empty() ? reader_->warper_dataset() : signed_dataset();
   GeoTransform src_gt = info.gt;
   std::vector<int> src_bands(reader_->band_count());
-  for (std::size_t k = 0; k < src_bands.size(); ++k) src_bands[k] = reader_->warper_band(k);
+  for (std::size_t k = 0; k < src_bands.size(); ++k)
+    src_bands[k] = signed_vrt_.empty() ? reader_->warper_band(k) : static_cast<int>(k) + 1;
   DatasetPtr periodic;
   if (wrap_) {
     periodic = periodic_dataset(src, src_bands, info.gt, info.width, info.height, src_gt);
@@ -332,12 +349,14 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
     throw_node_error(where(), "GDAL cannot transform the source into the grid: " + last_gdal_error("no transformer"));
   TileTransformer tile_transformer{grid_transformer.get(), static_cast<double>(tile.row0)};
 
-  const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64 || reader_->nan_is_only_nodata();
+  // Signed bytes through their VRT: nodata became NaN, as in a floating source.
+  const bool nan_nodata = reader_->nan_is_only_nodata() || !signed_vrt_.empty();
+  const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64 || nan_nodata;
   std::vector<std::optional<double>> src_nodata(reader_->band_count());
   for (std::size_t k = 0; k < src_nodata.size(); ++k) {
     const auto& nodata = info.bands[k].nodata;
     if (nodata || is_float) {
-      src_nodata[k] = nodata && !reader_->nan_is_only_nodata() ? *nodata : std::numeric_limits<double>::quiet_NaN();
+      src_nodata[k] = nodata && !nan_nodata ? *nodata : std::numeric_limits<double>::quiet_NaN();
     }
   }
   const WarpOptionsPtr options = warp_options(src, src_bands, get(dst), gdal_alg(method_), src_nodata);
