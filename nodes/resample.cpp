@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "nodes/common/library_diagnostics.hpp"
 #include "nodes/common/longitude_wrap.hpp"
 #include "nodes/common/signed_bytes.hpp"
 #include "nodes/resample_kernels.hpp"
@@ -319,6 +320,7 @@ void set_kernel_scale(GDALWarpOptions& options, double xscale, double yscale) {
 GDALDatasetH Resample::signed_dataset() {
   auto& handle = signed_handles_.local();
   if (!handle) {
+    quiet_library_diagnostics();
     handle.reset(GDALOpen(signed_vrt_.c_str(), GA_ReadOnly));
     if (!handle)
       throw_io_error(where(), "cannot open " + reader_->info().path +
