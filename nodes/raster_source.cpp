@@ -1,5 +1,6 @@
 #include "nodes/raster_source.hpp"
 
+#include "nodes/common/source_warnings.hpp"
 #include "rasterflow/registry.hpp"
 
 namespace rasterflow::nodes {
@@ -53,10 +54,20 @@ SourceRequest RasterSourceOptions::request() const {
   return r;
 }
 
+namespace {
+// The reader of `request`, GDAL's warnings while it opens the file logged once each (#28).
+std::shared_ptr<RasterReader> open_reader(const SourceRequest& request, const std::string& where) {
+  SourceWarnings warnings;
+  auto reader = std::make_shared<RasterReader>(request, where);
+  warnings.report(where, reader->info().path);
+  return reader;
+}
+}  // namespace
+
 RasterSource::RasterSource(NodeSpec spec)
     : Node(std::move(spec)),
       options_(bind_options<RasterSourceOptions>(this->spec())),
-      reader_(std::make_shared<RasterReader>(options_.request(), where())) {
+      reader_(open_reader(options_.request(), where())) {
   if (const auto forced = decoding_from_name(options_.decoding)) reader_->force_decoding(*forced);
 }
 
