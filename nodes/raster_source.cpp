@@ -1,6 +1,8 @@
 #include "nodes/raster_source.hpp"
 
+#include "nodes/common/irregular_axes.hpp"
 #include "nodes/common/source_warnings.hpp"
+#include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 
 namespace rasterflow::nodes {
@@ -32,6 +34,11 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "convention (-180..180, 0..360) and bilinear/cubic take neighbours across the seam; false: read it as a "
            "plain rectangle",
            wrap_longitude, true);
+  args.add("irregular_axes",
+           "a variable whose latitude/longitude values are not evenly spaced (more than 1% of a step): refuse (the "
+           "default, naming the deviation) or even (GDAL's even spacing, the deviation printed in the plan)",
+           irregular_axes, std::string("refuse"))
+      .choices({"refuse", "even"});
   args.add("decoding",
            "how the blocks are decoded: auto (the fastest that fits the memory limit), or one strategy: block_rows, "
            "lean_block_rows, streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF "
@@ -62,12 +69,28 @@ std::shared_ptr<RasterReader> open_reader(const SourceRequest& request, const st
   warnings.report(where, reader->info().path);
   return reader;
 }
+
+// A variable whose axes are not evenly spaced: refused unless irregular_axes is "even"; the
+// deviation for the plan.
+std::string check_axes(const RasterSourceOptions& o, const std::string& where) {
+  if (!o.variable) return {};
+  const auto d = uneven_axis(o.path, *o.variable);
+  if (!d) return {};
+  const std::string text = o.path + ": " + deviation_text(*d);
+  if (o.irregular_axes != "even") {
+    throw_graph_error(where, "option \"irregular_axes\": " + text +
+                                 "; GDAL would place it on an even spacing. rasterflow cannot yet resample from the "
+                                 "true coordinates: give \"irregular_axes\": \"even\" to accept the even spacing");
+  }
+  return text + " (placed on the even spacing: irregular_axes even)";
+}
 }  // namespace
 
 RasterSource::RasterSource(NodeSpec spec)
     : Node(std::move(spec)),
       options_(bind_options<RasterSourceOptions>(this->spec())),
       reader_(open_reader(options_.request(), where())) {
+  axes_note_ = check_axes(options_, where());
   if (const auto forced = decoding_from_name(options_.decoding)) reader_->force_decoding(*forced);
 }
 

@@ -24,6 +24,7 @@ struct RasterSourceOptions {
   bool unpack = true;
   std::string overviews;
   bool wrap_longitude = true;
+  std::string irregular_axes = "refuse";
   std::string decoding = "auto";  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
   void declare(OptionBinder& args);
   SourceRequest request() const;
@@ -38,13 +39,18 @@ class RasterSource final : public Node, public FootprintSource, public ReaderSou
     return {info.crs, info.gt, info.width, info.height};
   }
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
-  std::vector<std::string> describe() const override { return reader_->describe(); }
+  std::vector<std::string> describe() const override {
+    auto lines = reader_->describe();
+    if (!axes_note_.empty()) lines.push_back(axes_note_);
+    return lines;
+  }
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
   std::shared_ptr<RasterReader> reader() const override { return reader_; }
 
  private:
   RasterSourceOptions options_;
   std::shared_ptr<RasterReader> reader_;
+  std::string axes_note_;  // an irregular axis accepted on GDAL's even spacing
 };
 
 }  // namespace rasterflow::nodes

@@ -70,7 +70,7 @@ TEST_CASE("SourceWarnings.UnevenLatitudesNamedOnceAtWarningLevel") {
   test::TempDir dir;
   write_uneven(dir / "uneven.nc");
   test::write_text(dir / "graph.json", R"({"grid": {}, "nodes": [
-      {"id": "s", "type": "raster_source", "path": "uneven.nc", "variable": "t"},
+      {"id": "s", "type": "raster_source", "path": "uneven.nc", "variable": "t", "irregular_axes": "even"},
       {"id": "v", "type": "resample", "inputs": ["s"]},
       {"id": "m", "type": "merge", "inputs": ["v"]},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
@@ -84,4 +84,33 @@ TEST_CASE("SourceWarnings.UnevenLatitudesNamedOnceAtWarningLevel") {
   CHECK(line.find("warn") != std::string::npos);
   CHECK(line.find("uneven.nc") != std::string::npos);
   CHECK(line.find("node \"s\"") != std::string::npos);
+}
+
+TEST_CASE("IrregularAxes.RefusedNamingFileAndDeviationOrPlannedWithIt") {
+  test::TempDir dir;
+  write_uneven(dir / "uneven.nc");
+  const std::string graph = R"({"grid": {}, "nodes": [
+      {"id": "s", "type": "raster_source", "path": "uneven.nc", "variable": "t"OPTION},
+      {"id": "v", "type": "resample", "inputs": ["s"]},
+      {"id": "m", "type": "merge", "inputs": ["v"]},
+      {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
+  std::string text = graph;
+  text.replace(text.find("OPTION"), 6, "");
+  test::write_text(dir / "graph.json", text);
+  std::string out;
+  CHECK(test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + dir.path().string(), &out) == 2);
+  CAPTURE(out);
+  CHECK(out.find("node \"s\" (raster_source): option \"irregular_axes\"") != std::string::npos);
+  CHECK(out.find("uneven.nc") != std::string::npos);
+  CHECK(out.find("axis \"lat\" is not evenly spaced") != std::string::npos);
+  // The largest deviation from the line through the first and last latitudes (40, 59.04): 41.04 at
+  // index 1, against 40 + 19.04 / 19.
+  CHECK(out.find("its value 1 is 0.0378947 from the even spacing of 1.00211") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "o.csv"));
+  text = graph;
+  text.replace(text.find("OPTION"), 6, R"(, "irregular_axes": "even")");
+  test::write_text(dir / "graph.json", text);
+  CHECK(test::run_cli("plan " + (dir / "graph.json").string(), &out) == 0);
+  CHECK(out.find("axis \"lat\" is not evenly spaced") != std::string::npos);
+  CHECK(out.find("irregular_axes even") != std::string::npos);
 }
