@@ -403,6 +403,22 @@ SampleType sample_type_of(const RasterInfo& info) {
 }
 }  // namespace
 
+void Resample::read_strip(const PixelWindow& w, bool native, std::vector<double>& buffer) {
+  // One band as stored: its own type, no conversion pass. Several bands, or unpacked values:
+  // doubles, band after band. A periodic source: its columns modulo its width.
+  thread_local std::vector<double> wrapped_piece;
+  if (wrap_) {
+    read_wrapped(*reader_, w, native, buffer, wrapped_piece);
+  } else if (native) {
+    const auto sample_bytes = static_cast<std::size_t>(reader_->sample_bytes());
+    buffer.resize((static_cast<std::size_t>(w.cells()) * sample_bytes + sizeof(double) - 1) / sizeof(double));
+    reader_->read_native(w, reinterpret_cast<std::byte*>(buffer.data()));
+  } else {
+    buffer.resize(static_cast<std::size_t>(w.cells()) * reader_->band_count());
+    reader_->read_bands(w, buffer.data());
+  }
+}
+
 void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
   const auto& info = reader_->info();
   // Source rows are read in strips of whole cell rows, so the buffer stays small (about
@@ -413,9 +429,7 @@ void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
   // without a conversion pass.
   thread_local std::vector<double> buffer;
   thread_local std::vector<double> scratch;
-  thread_local std::vector<double> wrapped_piece;
   const SampleType type = sample_type_of(info);
-  const auto sample_bytes = static_cast<std::size_t>(reader_->sample_bytes());
   const bool native = reader_->reads_native();
   const auto held = reader_->hold(offset_y_ + tile.row0 * ky_, offset_y_ + (tile.row0 + tile.rows) * ky_);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += strip) {
@@ -432,17 +446,7 @@ void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
     const auto first_cell = static_cast<std::size_t>(r0 * tile.width);
     const auto cells = static_cast<std::size_t>(rows * tile.width);
     if (w.empty()) continue;  // stays nodata
-    // One band as stored: its own type, no conversion pass. Several bands, or unpacked values:
-    // doubles, band after band.
-    if (wrap_) {
-      read_wrapped(*reader_, w, native, buffer, wrapped_piece);
-    } else if (native) {
-      buffer.resize((static_cast<std::size_t>(w.cells()) * sample_bytes + sizeof(double) - 1) / sizeof(double));
-      reader_->read_native(w, reinterpret_cast<std::byte*>(buffer.data()));
-    } else {
-      buffer.resize(static_cast<std::size_t>(w.cells()) * out.size());
-      reader_->read_bands(w, buffer.data());
-    }
+    read_strip(w, native, buffer);
     BlockLayout layout;
     layout.src_width = w.cols;
     layout.src_height = w.rows;

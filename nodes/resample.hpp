@@ -54,6 +54,8 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   void warp(const TileRequest& tile, std::span<Column* const> out);
   GDALDatasetH signed_dataset();  // this thread's handle on signed_vrt_
   void reduce(const TileRequest& tile, std::span<Column* const> out);
+  // The fast path's source strip `w` into `buffer` (see reduce).
+  void read_strip(const PixelWindow& w, bool native, std::vector<double>& buffer);
   // Why the fast path does not apply ("" when it does).
   std::string fast_path_refusal() const;
 
