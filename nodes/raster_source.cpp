@@ -1,5 +1,8 @@
 #include "nodes/raster_source.hpp"
 
+#include "nodes/common/irregular_axes.hpp"
+#include "nodes/common/source_warnings.hpp"
+#include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 
 namespace rasterflow::nodes {
@@ -41,6 +44,16 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "masks nothing (gdalwarp -nosrcalpha)",
            alpha, std::string("mask"))
       .choices({"mask", "data"});
+  args.add("wrap_longitude",
+           "a source in a geographic CRS spanning 360 degrees of longitude is periodic: it reaches grids on either "
+           "convention (-180..180, 0..360) and bilinear/cubic take neighbours across the seam; false: read it as a "
+           "plain rectangle",
+           wrap_longitude, true);
+  args.add("irregular_axes",
+           "a variable whose latitude/longitude values are not evenly spaced (more than 1% of a step): refuse (the "
+           "default, naming the deviation) or even (GDAL's even spacing, the deviation printed in the plan)",
+           irregular_axes, std::string("refuse"))
+      .choices({"refuse", "even"});
   args.add("decoding",
            "how the blocks are decoded: auto (the fastest that fits the memory limit), or one strategy: block_rows, "
            "lean_block_rows, streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF "
@@ -62,13 +75,40 @@ SourceRequest RasterSourceOptions::request() const {
   r.unpack = unpack;
   r.overviews = overviews;
   r.alpha_as_data = alpha == "data";
+  r.wrap_longitude = wrap_longitude;
   return r;
 }
+
+namespace {
+// The reader of `request`, GDAL's warnings while it opens the file logged once each (#28).
+std::shared_ptr<RasterReader> open_reader(const SourceRequest& request, const std::string& where) {
+  SourceWarnings warnings;
+  auto reader = std::make_shared<RasterReader>(request, where);
+  warnings.report(where, reader->info().path);
+  return reader;
+}
+
+// A variable whose axes are not evenly spaced: refused unless irregular_axes is "even"; the
+// deviation for the plan.
+std::string check_axes(const RasterSourceOptions& o, const std::string& where) {
+  if (!o.variable) return {};
+  const auto d = uneven_axis(o.path, *o.variable);
+  if (!d) return {};
+  const std::string text = o.path + ": " + deviation_text(*d);
+  if (o.irregular_axes != "even") {
+    throw_graph_error(where, "option \"irregular_axes\": " + text +
+                                 "; GDAL would place it on an even spacing. rasterflow cannot yet resample from the "
+                                 "true coordinates: give \"irregular_axes\": \"even\" to accept the even spacing");
+  }
+  return text + " (placed on the even spacing: irregular_axes even)";
+}
+}  // namespace
 
 RasterSource::RasterSource(NodeSpec spec)
     : Node(std::move(spec)),
       options_(bind_options<RasterSourceOptions>(this->spec())),
-      reader_(std::make_shared<RasterReader>(options_.request(), where())) {
+      reader_(open_reader(options_.request(), where())) {
+  axes_note_ = check_axes(options_, where());
   if (const auto forced = decoding_from_name(options_.decoding)) reader_->force_decoding(*forced);
 }
 

@@ -25,6 +25,8 @@ struct RasterSourceOptions {
   bool unpack = true;
   std::string overviews;
   std::string alpha = "mask";     // mask | data (gdalwarp -srcalpha | -nosrcalpha)
+  bool wrap_longitude = true;
+  std::string irregular_axes = "refuse";
   std::string decoding = "auto";  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
   void declare(OptionBinder& args);
   SourceRequest request() const;
@@ -34,14 +36,23 @@ class RasterSource final : public Node, public FootprintSource, public ReaderSou
  public:
   explicit RasterSource(NodeSpec spec);
   SourceFootprint footprint(const std::string& grid_crs) const override { return reader_->footprint(grid_crs); }
+  SourceGrid source_grid() const override {
+    const auto& info = reader_->info();
+    return {info.crs, info.gt, info.width, info.height};
+  }
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
-  std::vector<std::string> describe() const override { return reader_->describe(); }
+  std::vector<std::string> describe() const override {
+    auto lines = reader_->describe();
+    if (!axes_note_.empty()) lines.push_back(axes_note_);
+    return lines;
+  }
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
   std::shared_ptr<RasterReader> reader() const override { return reader_; }
 
  private:
   RasterSourceOptions options_;
   std::shared_ptr<RasterReader> reader_;
+  std::string axes_note_;  // an irregular axis accepted on GDAL's even spacing
 };
 
 }  // namespace rasterflow::nodes

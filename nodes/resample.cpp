@@ -7,6 +7,9 @@
 #include <cmath>
 #include <limits>
 
+#include "nodes/common/library_diagnostics.hpp"
+#include "nodes/common/longitude_wrap.hpp"
+#include "nodes/common/signed_bytes.hpp"
 #include "nodes/common/warp_validity.hpp"
 #include "nodes/resample_kernels.hpp"
 #include "rasterflow/errors.hpp"
@@ -244,6 +247,7 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     xscale_ = std::hypot(info.gt[1] / grid_.res_x, info.gt[4] / grid_.res_y);
     yscale_ = std::hypot(info.gt[2] / grid_.res_x, info.gt[5] / grid_.res_y);
   }
+  wrap_ = wraps_longitude(*reader_);
   const std::string refusal = fast_path_refusal();
   if (options_.implementation == "fast" && !refusal.empty()) {
     throw_graph_error(where(), "option \"implementation\": the fast path does not apply: " + refusal);
@@ -267,12 +271,27 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     path_reason_ = "warper (GDAL's warp kernel per tile): " +
                    (refusal.empty() ? std::string("forced by option implementation") : refusal);
   }
+  if (wrap_) path_reason_ += "; the source spans 360 degrees of longitude: read as periodic (wrap_longitude)";
   if (info.signed_byte && !fast_) {
-    throw_graph_error(
-        where(),
-        "the source is Int8 (signed bytes), which GDAL 3.6's warper reads as unsigned; only the fast path "
-        "(same CRS, grid aligned on whole source pixels) handles it: " +
-            (refusal.empty() ? std::string("implementation is warper") : refusal));
+    if (info.unpacked) {
+      throw_graph_error(where(),
+                        "the source is packed Int8 (signed bytes with a scale or offset), which GDAL 3.6's warper "
+                        "reads as unsigned; only the fast path (same CRS, grid aligned on whole source pixels) "
+                        "handles it, or give the raster_source \"unpack\": false: " +
+                            (refusal.empty() ? std::string("implementation is warper") : refusal));
+    }
+    signed_vrt_ = signed_byte_vrt(info);
+    path_reason_ += "; Int8 read through a VRT of signed values (GDAL 3.6's warper reads signed bytes as unsigned)";
+  }
+  if (!fast_ && (wrap_ || !signed_vrt_.empty()) && info.validity.active()) {
+    // The periodic and signed-byte VRTs carry no mask bands: refused rather than read as valid.
+    throw_graph_error(where(),
+                      info.path +
+                          " has a validity mask or alpha band, which the warper path does not combine "
+                          "with " +
+                          (wrap_ ? std::string("longitude wrap yet (give the raster_source \"wrap_longitude\": "
+                                               "false, or a grid aligned on its pixels for the fast path)")
+                                 : std::string("signed bytes yet (use a grid aligned on its pixels)")));
   }
 }
 
@@ -344,6 +363,18 @@ void set_kernel_scale(GDALWarpOptions& options, double xscale, double yscale) {
 
 }  // namespace
 
+GDALDatasetH Resample::signed_dataset() {
+  auto& handle = signed_handles_.local();
+  if (!handle) {
+    quiet_library_diagnostics();
+    handle.reset(GDALOpen(signed_vrt_.c_str(), GA_ReadOnly));
+    if (!handle)
+      throw_io_error(where(), "cannot open " + reader_->info().path +
+                                  " as signed bytes through a VRT: " + last_gdal_error("unknown error"));
+  }
+  return get(handle);
+}
+
 void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
   const auto& info = reader_->info();
   // An alpha band that masks: a destination alpha too, as gdalwarp adds one (-dstalpha), so that
@@ -353,8 +384,17 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
   if (src_alpha > 0) dst_alpha.assign(static_cast<std::size_t>(tile.cells()), 0.0);
   const DatasetPtr dst = tile_dataset(grid_, tile, out, src_alpha > 0 ? dst_alpha.data() : nullptr);
 
-  GDALDatasetH src = reader_->warper_dataset();
+  GDALDatasetH src = signed_vrt_.empty() ? reader_->warper_dataset() : signed_dataset();
   GeoTransform src_gt = info.gt;
+  std::vector<int> src_bands(reader_->band_count());
+  for (std::size_t k = 0; k < src_bands.size(); ++k)
+    src_bands[k] = signed_vrt_.empty() ? reader_->warper_band(k) : static_cast<int>(k) + 1;
+  DatasetPtr periodic;
+  if (wrap_) {
+    periodic = periodic_dataset(src, src_bands, info.gt, info.width, info.height, src_gt);
+    src = get(periodic);
+    for (std::size_t k = 0; k < src_bands.size(); ++k) src_bands[k] = static_cast<int>(k) + 1;
+  }
   GeoTransform dst_gt = grid_.geotransform();
   std::unique_ptr<void, TransformerCloser> grid_transformer(GDALCreateGenImgProjTransformer3(
       info.crs.empty() ? nullptr : info.crs.c_str(), src_gt.data(), grid_.crs.c_str(), dst_gt.data()));
@@ -362,15 +402,15 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
     throw_node_error(where(), "GDAL cannot transform the source into the grid: " + last_gdal_error("no transformer"));
   TileTransformer tile_transformer{grid_transformer.get(), static_cast<double>(tile.row0)};
 
-  const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64 || reader_->nan_is_only_nodata();
+  // Signed bytes through their VRT: nodata became NaN, as in a floating source.
+  const bool nan_nodata = reader_->nan_is_only_nodata() || !signed_vrt_.empty();
+  const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64 || nan_nodata;
   std::vector<std::optional<double>> src_nodata(reader_->band_count());
-  std::vector<int> src_bands(reader_->band_count());
   for (std::size_t k = 0; k < src_nodata.size(); ++k) {
     const auto& nodata = info.bands[k].nodata;
     if (nodata || is_float) {
-      src_nodata[k] = nodata && !reader_->nan_is_only_nodata() ? *nodata : std::numeric_limits<double>::quiet_NaN();
+      src_nodata[k] = nodata && !nan_nodata ? *nodata : std::numeric_limits<double>::quiet_NaN();
     }
-    src_bands[k] = reader_->warper_band(k);
   }
   const WarpOptionsPtr options = warp_options(src, src_bands, get(dst), gdal_alg(method_), src_nodata);
   if (method_ == Method::bilinear || method_ == Method::cubic) set_kernel_scale(*options, xscale_, yscale_);
@@ -432,6 +472,22 @@ SampleType sample_type_of(const RasterInfo& info) {
 }
 }  // namespace
 
+void Resample::read_strip(const PixelWindow& w, bool native, std::vector<double>& buffer) {
+  // One band as stored: its own type, no conversion pass. Several bands, or unpacked values:
+  // doubles, band after band. A periodic source: its columns modulo its width.
+  thread_local std::vector<double> wrapped_piece;
+  if (wrap_) {
+    read_wrapped(*reader_, w, native, buffer, wrapped_piece);
+  } else if (native) {
+    const auto sample_bytes = static_cast<std::size_t>(reader_->sample_bytes());
+    buffer.resize((static_cast<std::size_t>(w.cells()) * sample_bytes + sizeof(double) - 1) / sizeof(double));
+    reader_->read_native(w, reinterpret_cast<std::byte*>(buffer.data()));
+  } else {
+    buffer.resize(static_cast<std::size_t>(w.cells()) * reader_->band_count());
+    reader_->read_bands(w, buffer.data());
+  }
+}
+
 void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
   const auto& info = reader_->info();
   // Source rows are read in strips of whole cell rows, so the buffer stays small (about
@@ -443,7 +499,6 @@ void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
   thread_local std::vector<double> buffer;
   thread_local std::vector<double> scratch;
   const SampleType type = sample_type_of(info);
-  const auto sample_bytes = static_cast<std::size_t>(reader_->sample_bytes());
   const bool native = reader_->reads_native();
   const auto held = reader_->hold(offset_y_ + tile.row0 * ky_, offset_y_ + (tile.row0 + tile.rows) * ky_);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += strip) {
@@ -451,22 +506,16 @@ void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
     const std::int64_t src_row_first = offset_y_ + (tile.row0 + r0) * ky_;
     const std::int64_t src_col_first = offset_x_;
     PixelWindow w;
-    w.col0 = std::max<std::int64_t>(0, src_col_first);
+    w.col0 = wrap_ ? src_col_first : std::max<std::int64_t>(0, src_col_first);
     w.row0 = std::max<std::int64_t>(0, src_row_first);
-    w.cols = std::min<std::int64_t>(info.width, src_col_first + tile.width * kx_) - w.col0;
+    w.cols = (wrap_ ? src_col_first + tile.width * kx_
+                    : std::min<std::int64_t>(info.width, src_col_first + tile.width * kx_)) -
+             w.col0;
     w.rows = std::min<std::int64_t>(info.height, src_row_first + rows * ky_) - w.row0;
     const auto first_cell = static_cast<std::size_t>(r0 * tile.width);
     const auto cells = static_cast<std::size_t>(rows * tile.width);
     if (w.empty()) continue;  // stays nodata
-    // One band as stored: its own type, no conversion pass. Several bands, or unpacked values:
-    // doubles, band after band.
-    if (native) {
-      buffer.resize((static_cast<std::size_t>(w.cells()) * sample_bytes + sizeof(double) - 1) / sizeof(double));
-      reader_->read_native(w, reinterpret_cast<std::byte*>(buffer.data()));
-    } else {
-      buffer.resize(static_cast<std::size_t>(w.cells()) * out.size());
-      reader_->read_bands(w, buffer.data());
-    }
+    read_strip(w, native, buffer);
     BlockLayout layout;
     layout.src_width = w.cols;
     layout.src_height = w.rows;
@@ -498,6 +547,7 @@ void Resample::expand(const TileRequest& tile, std::span<Column* const> out) {
   const std::int64_t rows_per_strip = std::max<std::int64_t>(
       my_, static_cast<std::int64_t>(kStripPixels) / std::max<std::int64_t>(1, tile.width) * my_);
   thread_local std::vector<double> buffer;
+  thread_local std::vector<double> wrapped_piece;
   const auto held =
       reader_->hold(floor_div(tile.row0 - cells_y_, my_), floor_div(tile.row0 + tile.rows - 1 - cells_y_, my_) + 1);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += rows_per_strip) {
@@ -505,14 +555,19 @@ void Resample::expand(const TileRequest& tile, std::span<Column* const> out) {
     const std::int64_t g0 = tile.row0 + r0;
     PixelWindow w;
     w.row0 = std::max<std::int64_t>(0, floor_div(g0 - cells_y_, my_));
-    w.col0 = std::max<std::int64_t>(0, floor_div(-cells_x_, mx_));
+    w.col0 = wrap_ ? floor_div(-cells_x_, mx_) : std::max<std::int64_t>(0, floor_div(-cells_x_, mx_));
     const std::int64_t row_end = std::min<std::int64_t>(info.height, floor_div(g0 + rows - 1 - cells_y_, my_) + 1);
-    const std::int64_t col_end = std::min<std::int64_t>(info.width, floor_div(tile.width - 1 - cells_x_, mx_) + 1);
+    const std::int64_t col_last = floor_div(tile.width - 1 - cells_x_, mx_) + 1;
+    const std::int64_t col_end = wrap_ ? col_last : std::min<std::int64_t>(info.width, col_last);
     w.rows = row_end - w.row0;
     w.cols = col_end - w.col0;
     if (w.empty()) continue;  // stays nodata
-    buffer.resize(static_cast<std::size_t>(w.cells()) * out.size());
-    reader_->read_bands(w, buffer.data());
+    if (wrap_) {
+      read_wrapped(*reader_, w, false, buffer, wrapped_piece);
+    } else {
+      buffer.resize(static_cast<std::size_t>(w.cells()) * out.size());
+      reader_->read_bands(w, buffer.data());
+    }
     ExpandLayout layout;
     layout.src_width = w.cols;
     layout.src_height = w.rows;
@@ -554,7 +609,8 @@ PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr
     expand(tile, out);
   } else if (fast_) {
     reduce(tile, out);
-  } else if (!intersect(band, source_extent_).empty()) {
+  } else if (!intersect(band, source_extent_).empty() ||
+             (wrap_ && band.ymin < source_extent_.ymax && band.ymax > source_extent_.ymin)) {
     warp(tile, out);
     for (Column* column : out) {
       for (std::size_t i = 0; i < cells; ++i) column->valid[i] = std::isnan(column->values[i]) ? 0 : 1;

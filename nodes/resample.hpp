@@ -55,7 +55,10 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
  private:
   // Each fills one Column per band of the source (`out`, in the source's band order).
   void warp(const TileRequest& tile, std::span<Column* const> out);
+  GDALDatasetH signed_dataset();  // this thread's handle on signed_vrt_
   void reduce(const TileRequest& tile, std::span<Column* const> out);
+  // The fast path's source strip `w` into `buffer` (see reduce).
+  void read_strip(const PixelWindow& w, bool native, std::vector<double>& buffer);
   // Why the fast path does not apply ("" when it does).
   std::string fast_path_refusal() const;
 
@@ -70,6 +73,13 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   bool upsample_ = false;
   std::int64_t mx_ = 1, my_ = 1, cells_x_ = 0, cells_y_ = 0;
   void expand(const TileRequest& tile, std::span<Column* const> out);
+  // The source is periodic in longitude (longitude_wrap.hpp): the fast path reads its columns
+  // modulo its width, the warper three copies side by side.
+  bool wrap_ = false;
+  // Int8 (GDAL 3.6's signed Byte) for the warper: a VRT of signed values (signed_bytes.hpp),
+  // one handle per thread.
+  std::string signed_vrt_;
+  oneapi::tbb::enumerable_thread_specific<DatasetPtr> signed_handles_;
   std::vector<std::string> suffixes_;
   std::shared_ptr<RasterReader> reader_;  // its input's, handed over at prepare
   Grid grid_;

@@ -302,9 +302,33 @@ GridSpec parse_grid(const json::value& v, const std::string& file) {
       } else {
         throw_graph_error(where, "field \"extent\": expected \"intersection\", \"union\" or [xmin, ymin, xmax, ymax]");
       }
+    } else if (key == "align") {
+      if (value == "source")
+        grid.align = GridSpec::Align::source;
+      else if (value == "resolution")
+        grid.align = GridSpec::Align::resolution;
+      else
+        throw_graph_error(where,
+                          "field \"align\": expected \"source\" (cell edges on the finest source's pixels, "
+                          "gdalwarp's default) or \"resolution\" (whole multiples, gdalwarp -tap)");
+    } else if (key == "origin") {
+      const auto* a = value.if_array();
+      if (a == nullptr || a->size() != 2 || !as_number((*a)[0]) || !as_number((*a)[1]) ||
+          !std::isfinite(*as_number((*a)[0])) || !std::isfinite(*as_number((*a)[1])))
+        throw_graph_error(where, "field \"origin\": expected [x, y], a cell corner the grid's edges go through");
+      grid.origin = std::array<double, 2>{*as_number((*a)[0]), *as_number((*a)[1])};
+    } else if (key == "like") {
+      if (!value.is_string() || value.as_string().empty())
+        throw_graph_error(where, "field \"like\": expected a source id or a raster path");
+      grid.like = std::string(value.as_string());
+      const std::filesystem::path p(*grid.like);
+      grid.like_path = p.is_relative() && grid.like->rfind("/vsi", 0) != 0
+                           ? (std::filesystem::path(file).parent_path() / p).lexically_normal().string()
+                           : *grid.like;
     } else {
-      throw_graph_error(where, "unknown field \"" + std::string(key) + "\"" +
-                                   did_you_mean(std::string(key), {"crs", "resolution", "extent"}));
+      throw_graph_error(where,
+                        "unknown field \"" + std::string(key) + "\"" +
+                            did_you_mean(std::string(key), {"crs", "resolution", "extent", "align", "origin", "like"}));
     }
   }
   return grid;

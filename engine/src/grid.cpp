@@ -42,8 +42,37 @@ Grid snap_grid(const Extent& extent, double res_x, double res_y, std::string crs
   const double kx1 = snapped_ceil(extent.xmax, res_x);
   const double ky0 = snapped_floor(extent.ymin, res_y);
   const double ky1 = snapped_ceil(extent.ymax, res_y);
-  g.x0 = kx0 * res_x;
-  g.y0 = ky1 * res_y;
+  g.x0 = kx0 * res_x + 0.0;  // + 0.0: -0 becomes 0
+  g.y0 = ky1 * res_y + 0.0;
+  g.width = static_cast<std::int64_t>(kx1 - kx0);
+  g.height = static_cast<std::int64_t>(ky1 - ky0);
+  return g;
+}
+
+namespace {
+double lattice_floor(double value, double step) {
+  const double k = value / step;
+  const double r = std::round(k);
+  return std::fabs(k - r) < kLatticeTolerance ? r : std::floor(k);
+}
+double lattice_ceil(double value, double step) {
+  const double k = value / step;
+  const double r = std::round(k);
+  return std::fabs(k - r) < kLatticeTolerance ? r : std::ceil(k);
+}
+}  // namespace
+
+Grid lattice_grid(const Extent& extent, double res_x, double res_y, double origin_x, double origin_y, std::string crs) {
+  Grid g;
+  g.crs = std::move(crs);
+  g.res_x = res_x;
+  g.res_y = res_y;
+  const double kx0 = lattice_floor(extent.xmin - origin_x, res_x);
+  const double kx1 = lattice_ceil(extent.xmax - origin_x, res_x);
+  const double ky0 = lattice_floor(origin_y - extent.ymax, res_y);
+  const double ky1 = lattice_ceil(origin_y - extent.ymin, res_y);
+  g.x0 = origin_x + kx0 * res_x + 0.0;  // + 0.0: -0 becomes 0
+  g.y0 = origin_y - ky0 * res_y + 0.0;
   g.width = static_cast<std::int64_t>(kx1 - kx0);
   g.height = static_cast<std::int64_t>(ky1 - ky0);
   return g;

@@ -14,7 +14,9 @@ GridDecision explicit_grid(const GridSpec& spec, const std::string& where, std::
         where,
         "give \"extent\": [xmin, ymin, xmax, ymax] and \"resolution\" (no node library derives the grid from sources)");
   }
-  return {snap_grid(spec.extent, (*spec.resolution)[0], (*spec.resolution)[1], spec.crs.value_or("")),
+  const std::array<double, 2> origin = spec.origin.value_or(std::array<double, 2>{0.0, 0.0});
+  return {lattice_grid(spec.extent, (*spec.resolution)[0], (*spec.resolution)[1], origin[0], origin[1],
+                       spec.crs.value_or("")),
           "explicit extent"};
 }
 

@@ -9,6 +9,12 @@ namespace rasterflow::nodes {
 
 namespace {
 
+std::string number_text(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.12g", v + 0.0);
+  return text;
+}
+
 std::vector<std::pair<const Node*, const FootprintSource*>> sources_of(std::span<Node* const> nodes) {
   std::vector<std::pair<const Node*, const FootprintSource*>> out;
   for (const Node* n : nodes) {
@@ -43,13 +49,48 @@ struct Covered {
   std::optional<std::array<double, 2>> finest_suggested;  // of sources in other CRSs
   std::string finest_suggested_by;
   std::vector<std::pair<std::string, Extent>> footprints;
+  std::optional<std::array<double, 2>> lattice;  // the finest source's pixel corner
+  std::string lattice_by;
+  std::optional<std::pair<double, double>> circle;  // the first periodic source's longitudes
+  std::optional<std::pair<double, double>> xs;      // the others' x range (union or intersection)
 };
+
+Extent with_x(Extent e, const std::pair<double, double>& xs) {
+  e.xmin = xs.first;
+  e.xmax = xs.second;
+  return e;
+}
+
+// Adds a source's footprint. Sources periodic in longitude cover the whole circle: they take no
+// part in the x range unless all are periodic (then the first one's window is the grid's), so a
+// 0..360 source and a -180..180 source overlap everywhere.
+void combine(Covered& c, ExtentMode mode, const SourceFootprint& fp) {
+  const bool unite_them = mode == ExtentMode::union_;
+  if (fp.periodic) {
+    if (!c.circle) c.circle = std::pair{fp.extent.xmin, fp.extent.xmax};
+  } else if (!c.xs) {
+    c.xs = std::pair{fp.extent.xmin, fp.extent.xmax};
+  } else {
+    c.xs = unite_them ? std::pair{std::min(c.xs->first, fp.extent.xmin), std::max(c.xs->second, fp.extent.xmax)}
+                      : std::pair{std::max(c.xs->first, fp.extent.xmin), std::min(c.xs->second, fp.extent.xmax)};
+  }
+  if (!c.extent)
+    c.extent = fp.extent;
+  else if (unite_them)
+    c.extent = unite(*c.extent, fp.extent);
+  else
+    c.extent = intersect(*c.extent, fp.extent);
+}
 
 Covered cover(const GridSpec& spec, const std::string& crs, std::span<Node* const> nodes) {
   Covered c;
   for (const auto& [node, source] : sources_of(nodes)) {
     const SourceFootprint fp = source->footprint(crs);
     c.footprints.emplace_back(node->id(), fp.extent);
+    if (fp.resolution && (!c.lattice || (*fp.resolution)[0] < (*c.finest)[0])) {
+      c.lattice = std::array<double, 2>{fp.extent.xmin, fp.extent.ymax};  // a north-up source's corner
+      c.lattice_by = node->id();
+    }
     if (fp.resolution) {
       if (!c.finest)
         c.finest = fp.resolution;
@@ -61,12 +102,16 @@ Covered cover(const GridSpec& spec, const std::string& crs, std::span<Node* cons
       c.finest_suggested = fp.suggested_resolution;
       c.finest_suggested_by = node->id();
     }
-    if (!c.extent)
-      c.extent = fp.extent;
-    else if (spec.extent_mode == ExtentMode::union_)
-      c.extent = unite(*c.extent, fp.extent);
-    else
-      c.extent = intersect(*c.extent, fp.extent);
+    combine(c, spec.extent_mode, fp);
+  }
+  if (c.extent && c.circle) {  // longitudes: the first periodic source's window, or the others' range
+    c.extent->xmin = c.xs ? c.xs->first : c.circle->first;
+    c.extent->xmax = c.xs ? c.xs->second : c.circle->second;
+    if (spec.extent_mode == ExtentMode::union_) {
+      c.extent->xmin = std::min(c.extent->xmin, c.circle->first);
+      c.extent->xmax = std::max(c.extent->xmax, c.circle->second);
+      if (c.extent->xmax - c.extent->xmin > 360.0 + 1e-9) *c.extent = with_x(*c.extent, *c.circle);
+    }
   }
   return c;
 }
@@ -93,9 +138,32 @@ Extent grid_extent(const GridSpec& spec, const std::string& where, const Covered
   return *c.extent;
 }
 
+// The grid on its lattice (GridSpec::align, origin), and the plan's words for it.
+Grid on_lattice(const GridSpec& spec, const Extent& extent, const std::array<double, 2>& res, const std::string& crs,
+                const Covered& c, std::string& origin) {
+  if (spec.origin) {
+    origin += ", cell edges through the origin [" + number_text((*spec.origin)[0]) + ", " +
+              number_text((*spec.origin)[1]) + "]";
+    return lattice_grid(extent, res[0], res[1], (*spec.origin)[0], (*spec.origin)[1], crs);
+  }
+  if (spec.align == GridSpec::Align::resolution) {
+    origin += ", cell edges on whole multiples of the resolution (align: resolution, as gdalwarp -tap)";
+    return lattice_grid(extent, res[0], res[1], 0.0, 0.0, crs);
+  }
+  if (c.lattice) {
+    origin += ", cell edges on the pixels of source \"" + c.lattice_by +
+              "\" (align: source, gdalwarp's default; before #28 the default was whole multiples of the "
+              "resolution: \"align\": \"resolution\")";
+    return lattice_grid(extent, res[0], res[1], (*c.lattice)[0], (*c.lattice)[1], crs);
+  }
+  origin += ", cell edges from the extent's north-west corner (no source in the grid's CRS; as gdalwarp)";
+  return lattice_grid(extent, res[0], res[1], extent.xmin, extent.ymax, crs);
+}
+
 }  // namespace
 
 GridDecision resolve_grid(const GridSpec& spec, const std::string& where, std::span<Node* const> nodes) {
+  if (spec.like) return grid_like(spec, where, nodes);
   const std::string crs = grid_crs(spec, where, nodes);
   const Covered covered = cover(spec, crs, nodes);
   GridDecision d;
@@ -116,7 +184,7 @@ GridDecision resolve_grid(const GridSpec& spec, const std::string& where, std::s
   } else {
     throw_graph_error(where, "field \"resolution\": required when the sources are not in the grid's CRS");
   }
-  d.grid = snap_grid(extent, res[0], res[1], crs);
+  d.grid = on_lattice(spec, extent, res, crs, covered, d.origin);
   return d;
 }
 

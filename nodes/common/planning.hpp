@@ -21,6 +21,16 @@ struct SourceFootprint {
   std::optional<std::array<double, 2>> resolution;  // in the grid's CRS, when it is the same CRS
   // In another CRS: the resolution gdalwarp would suggest for it in the grid's (GDALSuggestedWarpOutput2).
   std::optional<std::array<double, 2>> suggested_resolution;
+  // Periodic in longitude (longitude_wrap.hpp), in the grid's CRS: its x range is one period
+  // of a circle, and it covers every longitude.
+  bool periodic = false;
+};
+
+// A source's own pixel grid (grid "like": a source id).
+struct SourceGrid {
+  std::string crs;
+  GeoTransform gt{};
+  std::int64_t width = 0, height = 0;
 };
 
 // Source-like nodes (raster_source): their footprint in `grid_crs` (WKT; empty = their own CRS).
@@ -28,6 +38,7 @@ class FootprintSource {
  public:
   virtual ~FootprintSource() = default;
   virtual SourceFootprint footprint(const std::string& grid_crs) const = 0;
+  virtual SourceGrid source_grid() const = 0;
 };
 
 // Tiles that start and end on grid rows phase + k * rows read whole blocks of this reader's
@@ -47,6 +58,8 @@ class SourceReader {
   virtual double input_pixels(std::int64_t row0, std::int64_t rows) const = 0;
 };
 
+// The grid of spec.like (a source id or a raster path): nodes/common/grid_like.cpp.
+GridDecision grid_like(const GridSpec& spec, const std::string& where, std::span<Node* const> nodes);
 GridDecision resolve_grid(const GridSpec& spec, const std::string& where, std::span<Node* const> nodes);
 TileAlignment tile_alignment(std::span<Node* const> nodes);
 double input_pixels(std::span<Node* const> nodes, std::int64_t row0, std::int64_t rows);

@@ -10,6 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "nodes/common/dataset_name.hpp"
+#include "nodes/common/library_diagnostics.hpp"
+#include "nodes/common/longitude_wrap.hpp"
 #include "nodes/common/validity.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/hooks.hpp"
@@ -20,6 +22,7 @@ namespace rasterflow::nodes {
 
 DatasetPtr RasterReader::open() const {
   ensure_gdal();
+  quiet_library_diagnostics();  // HDF5's error stacks, per thread (library_diagnostics.hpp)
   std::string level = "OVERVIEW_LEVEL=" + std::to_string(info_.overview);
   const char* const open_options[] = {level.c_str(), nullptr};
   DatasetPtr ds(GDALOpenEx(info_.path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr,
@@ -560,6 +563,7 @@ GDALDatasetH RasterReader::warper_dataset() {
   if (warper_vrt_.empty()) return dataset();
   auto& handle = warper_handles_.local();
   if (!handle) {
+    quiet_library_diagnostics();
     handle.reset(GDALOpen(warper_vrt_.c_str(), GA_ReadOnly));
     if (!handle)
       throw_io_error(where_, "cannot open " + info_.path + " through a VRT: " + last_gdal_error("unknown error"));
@@ -799,6 +803,7 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
     } else {
       fp.suggested_resolution = suggested_resolution(grid_crs);  // rotated: gdalwarp's default resolution
     }
+    fp.periodic = wraps_longitude(*this);
     return fp;
   }
   if (info_.crs.empty()) {

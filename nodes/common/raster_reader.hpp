@@ -35,6 +35,7 @@ struct SourceRequest {
   bool unpack = true;                     // apply the bands' scale and offset
   std::string overviews = "none";         // none | auto
   bool alpha_as_data = false;             // the alpha band masks nothing (gdalwarp -nosrcalpha)
+  bool wrap_longitude = true;             // a global geographic source is periodic (longitude_wrap.hpp)
 };
 
 // One band read.
@@ -87,6 +88,7 @@ class RasterReader final {
   void prepare(int threads, std::uint64_t memory_limit);
 
   const RasterInfo& info() const { return info_; }
+  bool wrap_longitude() const { return request_.wrap_longitude; }
   std::size_t band_count() const { return info_.bands.size(); }
   // What names each band's column after its reader's id: nothing (one plain column) for one
   // band without band_names, else each band's label.

@@ -229,10 +229,13 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryMethodOnNonIntegerRatio" * doctest::
        {"nearest", "bilinear", "cubic", "average", "sum", "min", "max", "med", "mode", "q1", "q3", "rms"}) {
     const std::string method_text = method;
     CAPTURE(method_text);
-    const std::string graph = std::string(R"({"grid": {"resolution": 0.3, "extent": "union"}, "nodes": [
+    // Cell edges on whole multiples of the resolution (-tap), as the reference grid below (#28
+    // made the source's pixel lattice the default).
+    const std::string graph =
+        std::string(R"({"grid": {"resolution": 0.3, "extent": "union", "align": "resolution"}, "nodes": [
       {"id": "s", "type": "raster_source", "path": "src.tif"},
       {"id": "v", "type": "resample", "inputs": ["s"], "method": ")") +
-                              method + R"("},
+        method + R"("},
       {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
     RunOptions options;
@@ -272,7 +275,10 @@ TEST_CASE("Resample.FastPath.SameValuesAsWarper" * doctest::timeout(240)) {
     for (const int k : {1, 2, 3, 4, -2, -4}) {
       // A grid wider than the source on every side, so blocks are cut at the source's edges.
       const double res = k > 0 ? 0.1 * k : 0.1 / -k;
-      const std::string grid = R"({"resolution": )" + std::to_string(res) + R"(, "extent": [9.6, 46.6, 14.5, 50.4]})";
+      // Edges on multiples of the resolution (-tap), the grids the margins below were derived for
+      // (#28 made the source's pixel lattice the default).
+      const std::string grid =
+          R"({"resolution": )" + std::to_string(res) + R"(, "extent": [9.6, 46.6, 14.5, 50.4], "align": "resolution"})";
       for (const char* method : kFastMethods) {
         if (k < 0 && std::string(method) == "sum") continue;  // not on the upsampling fast path
         CAPTURE(type);
@@ -521,8 +527,12 @@ TEST_CASE("Resample.Sources.Int8ReadAsSigned") {
   CHECK(values[0] == -100.0);
   const auto [grid2, avg] = resample_once(dir, "i8.tif", "average", "auto", R"({"resolution": 2})");
   CHECK(avg[0] == doctest::Approx(1.0));  // (-100 - 1 + 5 + 100) / 4
-  CHECK_THROWS_WITH_AS(resample_once(dir, "i8.tif", "average", "auto", R"({"resolution": 0.75})"),
-                       doctest::Contains("Int8 (signed bytes)"), GraphError);
+  // The warper reads the signed values through a VRT since #28 (it refused them before); every
+  // cell of this grid lies within one source pixel.
+  const auto [grid3, warped] = resample_once(dir, "i8.tif", "average", "warper", R"({"resolution": 0.5})");
+  REQUIRE(warped.size() == 16);
+  CHECK(warped[0] == -100.0);
+  CHECK(warped[3] == -1.0);
 }
 
 TEST_CASE("Resample.Errors.NoCrsUntransformableAndDisjoint") {

@@ -18,6 +18,14 @@ struct GridSpec {
   std::optional<std::array<double, 2>> resolution;
   ExtentMode extent_mode = ExtentMode::intersection;
   Extent extent;  // when explicit
+  // Where cell edges lie (#28): on the finest source's pixel lattice (gdalwarp's default), on
+  // whole multiples of the resolution (gdalwarp -tap), or on the lattice through `origin`.
+  enum class Align { source, resolution } align = Align::source;
+  std::optional<std::array<double, 2>> origin;  // a cell corner [x, y]
+  // The whole grid (CRS, lattice, resolution, extent) of a source id or a raster file; the
+  // path as written and resolved against the graph file's folder.
+  std::optional<std::string> like;
+  std::string like_path;
 };
 
 struct GraphSpec {

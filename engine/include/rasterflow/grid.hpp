@@ -53,6 +53,14 @@ struct Grid {
 // multiples up to floating-point noise.
 Grid snap_grid(const Extent& extent, double res_x, double res_y, std::string crs);
 
+// The grid covering `extent` whose cell edges lie on the lattice through (origin_x, origin_y)
+// with steps res_x, res_y (gdalwarp's default grid follows its source's pixels this way): edges
+// snap outwards, except that an edge within kLatticeTolerance of a cell of a lattice line is
+// taken on that line, so that geotransform noise never adds a row or a column. snap_grid is the
+// lattice through (0, 0). No coordinate is -0.
+constexpr double kLatticeTolerance = 1e-4;
+Grid lattice_grid(const Extent& extent, double res_x, double res_y, double origin_x, double origin_y, std::string crs);
+
 // Pixels of a raster (geotransform `gt`, size width x height, north-up, no rotation) that
 // intersect `area`, grown by `margin` pixels on each side and clipped to the raster.
 PixelWindow window_for(const GeoTransform& gt, std::int64_t width, std::int64_t height, const Extent& area, int margin);
