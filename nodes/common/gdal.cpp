@@ -57,9 +57,15 @@ std::string last_gdal_error(const std::string& fallback) {
 GdalErrors::GdalErrors() : outer_(t_scope) {
   t_scope = this;
   t_first.clear();
+  // This thread's own handler while the scope lasts: another library in the process (rasterio,
+  // GDAL's Python bindings) may have replaced the global one that ensure_gdal() set.
+  CPLPushErrorHandler(log_gdal_message);
 }
 
-GdalErrors::~GdalErrors() { t_scope = outer_; }
+GdalErrors::~GdalErrors() {
+  CPLPopErrorHandler();
+  t_scope = outer_;
+}
 
 std::string GdalErrors::text(const std::string& fallback) const {
   const std::string last = last_gdal_error("");
