@@ -100,6 +100,7 @@ struct RunSession {
   RunSummary summary;
   std::string failure;  // the run's error message; empty when it succeeded
   bool interrupted = false;
+  bool memory_too_small = false;  // interrupted because the memory limit is too small to go on
   std::optional<Checkpoint> resumed;  // the checkpoint a --resume run continues
   bool band_from_start = false;       // MPI --resume: this rank had no checkpoint (set_up)
   std::exception_ptr error;
@@ -129,7 +130,7 @@ std::string configured_limit_source(const RunArgs& a) {
 // of the cgroup, RLIMIT_AS, SLURM's variables and the machine.
 MemoryLimit node_memory_limit(const Config& config, const std::string& configured_source) {
   if (config.memory.limit > 0) return {config.memory.limit, configured_source};
-  return SystemMemorySource().decide_limit();
+  return with_job_headroom(SystemMemorySource().decide_limit());
 }
 
 // Ranks on one node share its memory limit and its CPUs. Returns where the thread count came from;
@@ -183,6 +184,8 @@ void set_up(RunSession& session) {
   }
   session.pipeline = std::make_unique<Pipeline>(session.graph, session.config, options);
   Pipeline& pipeline = *session.pipeline;
+  // One writer per output, from before anything (checkpoint, partial file) is looked at.
+  pipeline.claim_outputs();
   if (world) {
     for (const SinkNode* sink : pipeline.sinks()) sink->check_ranks(world->size());
     const auto bands = pipeline.bands(world->size());
@@ -337,6 +340,7 @@ void run_with_signals(RunSession& session) {
     session.summary = run_rank(session.args, session.world, session.recorder.get(), pipeline);
   } catch (const Interrupted& e) {
     session.interrupted = true;
+    session.memory_too_small = dynamic_cast<const MemoryTooSmall*>(&e) != nullptr;
     session.failure = e.what();
     session.error = std::current_exception();
   } catch (const std::exception& e) {
@@ -371,6 +375,8 @@ void agree_on_failure(RunSession& session) {
                              "rank " + std::to_string(first) + (any_signalled ? " was interrupted" : " failed"),
                              std::chrono::seconds(5), rank == 0);
   }
+  if (signalled && session.memory_too_small)
+    throw MemoryTooSmall("rank " + std::to_string(rank) + ": " + session.failure + resume_hint(session));
   if (signalled) throw Interrupted("rank " + std::to_string(rank) + ": " + session.failure + resume_hint(session));
   if (session.interrupted && any_signalled)
     throw Interrupted("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
@@ -506,9 +512,10 @@ void print_summary(RunSession& session) {
 // the checkpoints kept),
 // each sink's gather, barrier.
 int cmd_run(const RunArgs& a, World* world) {
-  // From the start: a SIGTERM while the graph is set up stops the run before its first tile.
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  // From the start: a stop signal while the graph is set up stops the run before its first tile.
+  // Every signal batch systems send to stop a job (SLURM --signal, PBS, LSF, Grid Engine's
+  // notices and soft limits) stops cleanly: tiles in flight finished, checkpoint saved, exit 130.
+  for (const int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGXCPU}) std::signal(sig, on_signal);
   RunSession session(a, world);
   start_all_or_none(session);
   open_metrics(session);
@@ -525,6 +532,7 @@ int cmd_run(const RunArgs& a, World* world) {
                                std::chrono::seconds(5));
     const std::string hint = resume_hint(session);
     if (hint.empty()) std::rethrow_exception(session.error);
+    if (session.memory_too_small) throw MemoryTooSmall(session.failure + hint);
     if (session.interrupted) throw Interrupted(session.failure + hint);
     spdlog::error("{}", session.failure);
     throw RunError("the run failed" + hint);
@@ -684,16 +692,11 @@ int suggest_job(MetricsBackend& db, const std::string& id) {
       *std::max_element(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.peak_gb < b.peak_gb; });
   // Memory: the highest peak working set (the process's peak RSS) plus 25%, in whole MiB, or
   // whole GiB from 4 GiB on; sbatch --mem reads a number without a unit as MiB.
-  const double mib = std::ceil(peak.peak_gb * 1024.0 * 1.25);
-  char mem[64];
-  if (mib >= 4096)
-    std::snprintf(mem, sizeof mem, "%.0fG", std::ceil(mib / 1024.0));
-  else
-    std::snprintf(mem, sizeof mem, "%.0fM", mib);
+  const std::string mem = sbatch_mem(static_cast<std::uint64_t>(peak.peak_gb * 1.25 * 1024.0 * 1024.0 * 1024.0));
   std::cout << "suggestion from " << runs.size() << " successful run" << (runs.size() == 1 ? "" : "s")
             << " of the graph of experiment " << id << " (\"" << name.rows[0][0].value_or("")
             << "\", same graph text) in " << db.describe() << ":\n";
-  std::printf("  memory:  #SBATCH --mem=%s   (peak working set %s in experiment %s, plus 25%%)\n", mem,
+  std::printf("  memory:  #SBATCH --mem=%s   (peak working set %s in experiment %s, plus 25%%)\n", mem.c_str(),
               format_size(static_cast<std::uint64_t>(peak.peak_gb * 1024.0 * 1024.0 * 1024.0)).c_str(),
               peak.id.c_str());
   // Time: the slowest complete run's seconds per input pixel (a resumed run did only part).
@@ -937,6 +940,9 @@ int main(int argc, char** argv) {
     if (*metrics_cmd)
       return cmd_metrics(c.metrics_db, c.metrics_sqlite, c.metrics_experiment, c.metrics_report, c.metrics_suggest);
     if (*sample_cmd) return cmd_sample_data(c.sample_dir, c.sample_size);
+  } catch (const MemoryTooSmall& e) {
+    spdlog::error("{}", e.what());
+    return kExitMemoryTooSmall;
   } catch (const Interrupted& e) {
     spdlog::error("{}", e.what());
     return 130;

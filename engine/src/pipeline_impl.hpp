@@ -13,6 +13,7 @@
 
 #include "plan.hpp"
 #include "rasterflow/hooks.hpp"
+#include "rasterflow/output_lock.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "rasterflow/placement.hpp"
 #include "rasterflow/topology.hpp"
@@ -43,6 +44,9 @@ boost::json::object topology_json(const TopologySummary& t, const NumaPlacement&
 }  // namespace detail
 
 struct Pipeline::Impl {
+  // One writer per output (claim_outputs): declared first, so released after the nodes are gone.
+  std::vector<OutputLock> output_locks;
+  bool outputs_claimed = false;
   GraphSpec graph;
   Config config;
   RunOptions options;

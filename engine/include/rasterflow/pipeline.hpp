@@ -171,6 +171,13 @@ class Pipeline {
   // The graph's sinks, in the graph's order (an MPI run gathers each).
   std::vector<SinkNode*> sinks() const;
 
+  // One writer per output (rasterflow/output_lock.hpp): locks every sink's output (and, on an MPI
+  // rank 0, the final output its band is gathered into) and lets each sink claim what else it
+  // writes (SinkNode::claim_output), for as long as the pipeline lives. Throws OutputBusy
+  // naming the output and its holder, before anything touched it. Called by prepare_checkpoint()
+  // and run() when the caller did not; calling it again does nothing.
+  void claim_outputs();
+
   // Checkpoint and resume (rasterflow/checkpoint.hpp, docs/hpc.md). The run's checkpoint file,
   // beside its first sink's output (`<output>.checkpoint`); "" when the graph has no sink.
   std::filesystem::path checkpoint_path() const;
