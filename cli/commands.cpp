@@ -100,7 +100,8 @@ struct RunSession {
   RunSummary summary;
   std::string failure;  // the run's error message; empty when it succeeded
   bool interrupted = false;
-  bool memory_too_small = false;  // interrupted because the memory limit is too small to go on
+  bool memory_too_small = false;
+  double gather_seconds = 0;  // MPI: the sinks' gather, after the run (rank 0's clock)  // interrupted because the memory limit is too small to go on
   std::optional<Checkpoint> resumed;  // the checkpoint a --resume run continues
   bool band_from_start = false;       // MPI --resume: this rank had no checkpoint (set_up)
   std::exception_ptr error;
@@ -405,6 +406,7 @@ void gather_outputs(RunSession& session) {
     for (SinkNode* sink : session.pipeline->sinks()) {
       const auto t0 = std::chrono::steady_clock::now();
       const SinkNode::Gathered out = sink->gather(world);
+      session.gather_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (rank == 0) {
         spdlog::info("gathered {} from {} ranks with MPI-IO in {:.2f} s (the run itself: {:.2f} s on rank 0)",
                      format_size(out.bytes), world.size(),
@@ -478,10 +480,19 @@ void print_summary(RunSession& session) {
   if (session.recorder) {
     MetricsRecorder& recorder = *session.recorder;
     // The run's figures that `metrics --suggest` sizes the next job from (rank 0's under MPI).
-    const std::string meta = "{\"resumed\":" + std::string(s.resumed_at_row >= 0 ? "true" : "false") + "}";
+    // Under MPI the figures are rank 0's, with the ranks (per node) to size a node from, and the
+    // wall time includes the gather.
+    const int ranks = session.world ? session.world->size() : 1;
+    const int per_node = session.world ? session.world->local_size() : 1;
+    const std::string meta = "{\"resumed\":" + std::string(s.resumed_at_row >= 0 ? "true" : "false") +
+                             ",\"ranks\":" + std::to_string(ranks) + ",\"ranks_per_node\":" +
+                             std::to_string(per_node) + "}";
     recorder.record(MetricRow{"run", "peak_rss_gb", static_cast<double>(s.peak_rss_bytes) / (1024.0 * 1024.0 * 1024.0),
                               meta, Clock::now()});
-    recorder.record(MetricRow{"run", "wall_seconds", s.wall_seconds, meta, Clock::now()});
+    recorder.record(MetricRow{"run", "wall_seconds", s.wall_seconds + session.gather_seconds, meta, Clock::now()});
+    recorder.record(MetricRow{"run", "gather_seconds", session.gather_seconds, meta, Clock::now()});
+    recorder.record(MetricRow{"run", "ranks", static_cast<double>(ranks), meta, Clock::now()});
+    recorder.record(MetricRow{"run", "ranks_per_node", static_cast<double>(per_node), meta, Clock::now()});
     recorder.record(MetricRow{"run", "threads", static_cast<double>(s.threads), meta, Clock::now()});
     recorder.record(MetricRow{"run", "input_pixels", session.pipeline->input_pixels(), meta, Clock::now()});
     recorder.record(MetricRow{"run", "cells", static_cast<double>(s.cells), meta, Clock::now()});
@@ -658,9 +669,13 @@ void print_table(const std::string& title, const QueryResult& r) {
 
 // `metrics --suggest`: the next job's size from the successful runs of the same graph (its
 // text, as recorded): memory as sbatch --mem takes it, threads, time per input pixel.
-int suggest_job(MetricsBackend& db, const std::string& id) {
-  const QueryResult name = db.query("SELECT name FROM experiments WHERE id = $1", {id});
-  if (name.rows.empty()) throw UsageError("metrics: no experiment " + id + " in " + db.describe());
+struct SuggestRun {
+  std::string id;
+  double peak_gb = 0, seconds = 0, pixels = 0, threads = 0, cells = 0, gather = 0, ranks = 1, per_node = 1;
+  bool resumed = false;
+};
+
+std::vector<SuggestRun> suggest_runs(MetricsBackend& db, const std::string& id) {
   const QueryResult r = db.query(
       "SELECT e.id, "
       "MAX(CASE WHEN m.metric_name = 'peak_rss_gb' THEN m.metric_value END), "
@@ -668,60 +683,92 @@ int suggest_job(MetricsBackend& db, const std::string& id) {
       "MAX(CASE WHEN m.metric_name = 'input_pixels' THEN m.metric_value END), "
       "MAX(CASE WHEN m.metric_name = 'threads' THEN m.metric_value END), "
       "MAX(CASE WHEN m.metric_name = 'cells' THEN m.metric_value END), "
-      "MAX(e.resumed_from) "
+      "MAX(e.resumed_from), "
+      "MAX(CASE WHEN m.metric_name = 'gather_seconds' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'ranks' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'ranks_per_node' THEN m.metric_value END) "
       "FROM experiments e JOIN pipeline_metrics m ON m.experiment_id = e.id AND m.metric_type = 'run' "
       "WHERE e.status = 'succeeded' AND e.graph_json = (SELECT graph_json FROM experiments WHERE id = $1) "
       "GROUP BY e.id ORDER BY e.id",
       {id});
-  if (r.rows.empty()) {
-    throw UsageError("metrics --suggest: no successful run of the graph of experiment " + id + " (\"" +
-                     name.rows[0][0].value_or("") + "\") in " + db.describe() + " recorded its figures");
-  }
-  struct Run {
-    std::string id;
-    double peak_gb = 0, seconds = 0, pixels = 0, threads = 0, cells = 0;
-    bool resumed = false;
+  std::vector<SuggestRun> runs;
+  const auto number = [](const std::optional<std::string>& v, double otherwise = 0.0) {
+    return v ? std::strtod(v->c_str(), nullptr) : otherwise;
   };
-  std::vector<Run> runs;
-  const auto number = [](const std::optional<std::string>& v) { return v ? std::strtod(v->c_str(), nullptr) : 0.0; };
   for (const auto& row : r.rows) {
     runs.push_back({row[0].value_or("?"), number(row[1]), number(row[2]), number(row[3]), number(row[4]),
-                    number(row[5]), row[6].has_value()});
+                    number(row[5]), number(row[7]), number(row[8], 1.0), number(row[9], 1.0), row[6].has_value()});
   }
-  const Run& peak =
-      *std::max_element(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.peak_gb < b.peak_gb; });
-  // Memory: the highest peak working set (the process's peak RSS) plus 25%, in whole MiB, or
-  // whole GiB from 4 GiB on; sbatch --mem reads a number without a unit as MiB.
-  const std::string mem = sbatch_mem(static_cast<std::uint64_t>(peak.peak_gb * 1.25 * 1024.0 * 1024.0 * 1024.0));
-  std::cout << "suggestion from " << runs.size() << " successful run" << (runs.size() == 1 ? "" : "s")
-            << " of the graph of experiment " << id << " (\"" << name.rows[0][0].value_or("")
-            << "\", same graph text) in " << db.describe() << ":\n";
-  std::printf("  memory:  #SBATCH --mem=%s   (peak working set %s in experiment %s, plus 25%%)\n", mem.c_str(),
-              format_size(static_cast<std::uint64_t>(peak.peak_gb * 1024.0 * 1024.0 * 1024.0)).c_str(),
-              peak.id.c_str());
-  // Time: the slowest complete run's seconds per input pixel (a resumed run did only part).
-  const Run* slowest = nullptr;
-  for (const Run& run : runs) {
+  return runs;
+}
+
+// Memory: the highest peak working set (the process's peak RSS; rank 0's under MPI) plus 25%;
+// under MPI, per node: that per rank times the ranks on a node.
+void suggest_memory(const std::vector<SuggestRun>& runs) {
+  const SuggestRun& peak = *std::max_element(
+      runs.begin(), runs.end(), [](const SuggestRun& a, const SuggestRun& b) { return a.peak_gb < b.peak_gb; });
+  const double bytes = peak.peak_gb * 1.25 * 1024.0 * 1024.0 * 1024.0;
+  const std::string seen = format_size(static_cast<std::uint64_t>(peak.peak_gb * 1024.0 * 1024.0 * 1024.0));
+  if (peak.ranks <= 1) {
+    std::printf("  memory:  #SBATCH --mem=%s   (peak working set %s in experiment %s, plus 25%%)\n",
+                sbatch_mem(static_cast<std::uint64_t>(bytes)).c_str(), seen.c_str(), peak.id.c_str());
+    return;
+  }
+  std::printf(
+      "  memory:  #SBATCH --mem=%s   per node, for %.0f ranks per node (rank 0's peak working set %s per rank in "
+      "experiment %s, a run of %.0f ranks, plus 25%%: %s per rank; --mem is per node, the ranks on a node share it)\n",
+      sbatch_mem(static_cast<std::uint64_t>(bytes * peak.per_node)).c_str(), peak.per_node, seen.c_str(),
+      peak.id.c_str(), peak.ranks, sbatch_mem(static_cast<std::uint64_t>(bytes)).c_str());
+}
+
+// Time: the slowest complete run's seconds per input pixel (a resumed run did only part; an MPI
+// run's include its gather), plus 50%, plus the signal's lead and the 60 s by which SLURM may
+// deliver a --signal early, so that the signal comes well after the expected end.
+void suggest_time(const std::vector<SuggestRun>& runs) {
+  const SuggestRun* slowest = nullptr;
+  for (const SuggestRun& run : runs) {
     if (run.resumed || run.pixels <= 0) continue;
     if (slowest == nullptr || run.seconds / run.pixels > slowest->seconds / slowest->pixels) slowest = &run;
   }
   if (slowest == nullptr) {
     std::cout << "  time:    no complete (not resumed) run recorded its input pixels\n";
-  } else {
-    const double per_pixel = slowest->seconds / slowest->pixels;
-    const double latest_pixels = runs.back().pixels > 0 ? runs.back().pixels : slowest->pixels;
-    const double seconds = std::max(60.0, std::ceil(latest_pixels * per_pixel * 1.5 / 60.0) * 60.0);
-    const auto minutes = static_cast<long long>(seconds / 60.0);
-    std::printf(
-        "  time:    %.3g ns per input pixel (experiment %s: %.1f s for %.4g input pixels, %.0f threads); "
-        "#SBATCH --time=%lld:%02lld:00 for %.4g input pixels, with 50%% to spare (and --signal=B:TERM@120 "
-        "with --resume: docs/hpc.md)\n",
-        per_pixel * 1e9, slowest->id.c_str(), slowest->seconds, slowest->pixels, slowest->threads, minutes / 60,
-        minutes % 60, latest_pixels);
+    return;
   }
+  constexpr double kLead = 60;   // --signal's lead: stopping takes the tiles in flight and a checkpoint
+  constexpr double kEarly = 60;  // SLURM checks signals about once a minute: up to 60 s early
+  const double per_pixel = slowest->seconds / slowest->pixels;
+  const double latest_pixels = runs.back().pixels > 0 ? runs.back().pixels : slowest->pixels;
+  const double expected = latest_pixels * per_pixel * 1.5;
+  const double seconds = std::ceil((expected + kLead + kEarly) / 60.0) * 60.0;
+  const auto minutes = static_cast<long long>(seconds / 60.0);
+  const std::string gather =
+      slowest->ranks > 1 ? ", of which " + std::to_string(static_cast<int>(std::lround(slowest->gather))) +
+                               " s gathering the ranks' outputs" : std::string();
+  std::printf(
+      "  time:    %.3g ns per input pixel (experiment %s: %.1f s for %.4g input pixels, %.0f threads%s); "
+      "#SBATCH --time=%lld:%02lld:00 for %.4g input pixels: %.0f s expected with 50%% to spare, then "
+      "#SBATCH --signal=B:TERM@%.0f (--signal=TERM@%.0f under srun/MPI) comes at least %.0f s after that (SLURM may "
+      "send it up to %.0f s early) with --resume: docs/hpc.md\n",
+      per_pixel * 1e9, slowest->id.c_str(), slowest->seconds, slowest->pixels, slowest->threads, gather.c_str(),
+      minutes / 60, minutes % 60, latest_pixels, expected, kLead, kLead, seconds - kLead - kEarly - expected, kEarly);
+}
+
+int suggest_job(MetricsBackend& db, const std::string& id) {
+  const QueryResult name = db.query("SELECT name FROM experiments WHERE id = $1", {id});
+  if (name.rows.empty()) throw UsageError("metrics: no experiment " + id + " in " + db.describe());
+  const std::vector<SuggestRun> runs = suggest_runs(db, id);
+  if (runs.empty()) {
+    throw UsageError("metrics --suggest: no successful run of the graph of experiment " + id + " (\"" +
+                     name.rows[0][0].value_or("") + "\") in " + db.describe() + " recorded its figures");
+  }
+  std::cout << "suggestion from " << runs.size() << " successful run" << (runs.size() == 1 ? "" : "s")
+            << " of the graph of experiment " << id << " (\"" << name.rows[0][0].value_or("")
+            << "\", same graph text) in " << db.describe() << ":\n";
+  suggest_memory(runs);
+  suggest_time(runs);
   // Threads: the count of the run that took the least time per input pixel.
-  const Run* fastest = nullptr;
-  for (const Run& run : runs) {
+  const SuggestRun* fastest = nullptr;
+  for (const SuggestRun& run : runs) {
     if (run.resumed || run.pixels <= 0) continue;
     if (fastest == nullptr || run.seconds / run.pixels < fastest->seconds / fastest->pixels) fastest = &run;
   }

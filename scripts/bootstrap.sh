@@ -26,6 +26,7 @@ packages+=(pybind11-dev python3-pybind11 python3-dev python3-pandas python3-xarr
 packages+=(libzstd-dev zstd)  # csv_sink writes .zst (libzstd); tests read it back with zstdcat (#22)
 packages+=(python3-h5py)  # HDF5 test inputs for raster_source variables (#20)
 packages+=(postgresql-15-postgis-3)  # PostGIS for postgres_sink's geometry column and its tests (#22)
+packages+=(slurm-wlm munge)  # a real one-node SLURM for the batch recipes' test, Slurm.Recipes (#33)
 
 mode="${1:-}"
 if [ "$mode" = "--demo" ]; then

@@ -302,6 +302,7 @@ Pipeline::Live Pipeline::live() const {
   const Impl& m = *impl_;
   Live l;
   l.cells_done = m.live_cells.load();
+  l.cells_before = m.live_cells_before.load();
   l.cells_total = static_cast<std::uint64_t>(m.band_height() * m.context.grid.width);
   l.rows_written = m.live_rows.load();
   l.level = static_cast<PressureLevel>(m.live_level.load());

@@ -75,6 +75,7 @@ struct Pipeline::Impl {
   double plan_bytes_per_cell = 0;
   // Live figures for progress displays.
   std::atomic<std::uint64_t> live_cells{0};
+  std::atomic<std::uint64_t> live_cells_before{0};  // written before this run (a resumed run's)
   std::atomic<std::uint64_t> live_rows{0};
   std::atomic<int> live_level{0};
   std::atomic<int> live_window{0};

@@ -115,6 +115,7 @@ Runner::Runner(Pipeline::Impl& m)
       admission_(m.budget),
       crawl_(std::chrono::seconds(m.config.memory.critical_pause_s), 0.5) {
   m_.live_cells.store(0);
+  m_.live_cells_before.store(0);
   m_.live_rows.store(0);
   m_.live_window.store(m.config.resampling.window_size);
   for (const auto& node : m_.nodes) {
@@ -422,6 +423,7 @@ void Runner::open_sinks() {
     for (auto* s : sinks_) s->open();
   }
   m_.live_cells.store(static_cast<std::uint64_t>((start_row_ - m_.band().first) * g_.width));
+  m_.live_cells_before.store(m_.live_cells.load());
   if (!m_.checkpoint_refusal().empty()) {
     spdlog::debug("no checkpoint: {}", m_.checkpoint_refusal());
     return;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -548,11 +549,30 @@ TEST_CASE("Resume.BatchStopSignals.Usr1Usr2XcpuStopCheckpointAndResume" * doctes
     const std::string printed = after(s.output, "resume with: ");
     REQUIRE(printed.find("--resume") != std::string::npos);
     CHECK_FALSE(fs::exists(out / "merged.csv"));
-    const Stopped resumed = run_job(printed, p.dir / "resume.txt");
+    // The printed command, with progress lines: after --resume they count this run's work only.
+    std::string command = printed;
+    command.replace(command.find("--progress never"), 16, "--progress always");
+    const Stopped resumed = run_job(command, p.dir / "resume.txt");
     INFO(resumed.output);
     REQUIRE(resumed.status == 0);
     CHECK(resumed.output.find("were written, continuing at row") != std::string::npos);
     CHECK(read_text(out / "merged.csv") == p.reference);
+    // The last progress line: "... N/T cells, ..., R Mcells/s, ... (resumed at B cells: this run
+    // K cells in S s)": K = T - B, and the rate is K over S, not N over S.
+    const auto at = resumed.output.rfind("(resumed at ");
+    REQUIRE_MESSAGE(at != std::string::npos, resumed.output);
+    unsigned long long before = 0, this_run = 0;
+    double seconds = 0;
+    REQUIRE(std::sscanf(resumed.output.c_str() + at, "(resumed at %llu cells: this run %llu cells in %lf s)", &before,
+                        &this_run, &seconds) == 3);
+    const std::string line = resumed.output.substr(resumed.output.rfind('\r', at) + 1, at);
+    const auto rate_at = line.rfind(" Mcells/s");
+    REQUIRE(rate_at != std::string::npos);
+    const double rate = std::stod(line.substr(line.rfind(' ', rate_at - 1) + 1));
+    CHECK(before > 0);
+    CHECK(before + this_run == 1200ull * 600ull);
+    const double expected = static_cast<double>(this_run) / seconds / 1e6;
+    CHECK_MESSAGE(std::abs(rate - expected) <= 0.006 + 0.01 * expected, line);  // printed with 2 decimals
   }
 }
 

@@ -197,6 +197,7 @@ class Pipeline {
   // What a progress display shows; safe to read from any thread while run() works.
   struct Live {
     std::uint64_t cells_done = 0;
+    std::uint64_t cells_before = 0;  // of cells_done, those a resumed run found written
     std::uint64_t cells_total = 0;
     std::uint64_t rows_written = 0;
     PressureLevel level = PressureLevel::normal;
