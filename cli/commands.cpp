@@ -101,7 +101,8 @@ struct RunSession {
   std::string failure;  // the run's error message; empty when it succeeded
   bool interrupted = false;
   bool memory_too_small = false;
-  double gather_seconds = 0;  // MPI: the sinks' gather, after the run (rank 0's clock)  // interrupted because the memory limit is too small to go on
+  double gather_seconds = 0;  // MPI: the sinks' gather, after the run (rank 0's clock)  // interrupted because the
+                              // memory limit is too small to go on
   std::optional<Checkpoint> resumed;  // the checkpoint a --resume run continues
   bool band_from_start = false;       // MPI --resume: this rank had no checkpoint (set_up)
   std::exception_ptr error;
@@ -485,8 +486,8 @@ void print_summary(RunSession& session) {
     const int ranks = session.world ? session.world->size() : 1;
     const int per_node = session.world ? session.world->local_size() : 1;
     const std::string meta = "{\"resumed\":" + std::string(s.resumed_at_row >= 0 ? "true" : "false") +
-                             ",\"ranks\":" + std::to_string(ranks) + ",\"ranks_per_node\":" +
-                             std::to_string(per_node) + "}";
+                             ",\"ranks\":" + std::to_string(ranks) + ",\"ranks_per_node\":" + std::to_string(per_node) +
+                             "}";
     recorder.record(MetricRow{"run", "peak_rss_gb", static_cast<double>(s.peak_rss_bytes) / (1024.0 * 1024.0 * 1024.0),
                               meta, Clock::now()});
     recorder.record(MetricRow{"run", "wall_seconds", s.wall_seconds + session.gather_seconds, meta, Clock::now()});
@@ -741,9 +742,10 @@ void suggest_time(const std::vector<SuggestRun>& runs) {
   const double expected = latest_pixels * per_pixel * 1.5;
   const double seconds = std::ceil((expected + kLead + kEarly) / 60.0) * 60.0;
   const auto minutes = static_cast<long long>(seconds / 60.0);
-  const std::string gather =
-      slowest->ranks > 1 ? ", of which " + std::to_string(static_cast<int>(std::lround(slowest->gather))) +
-                               " s gathering the ranks' outputs" : std::string();
+  const std::string gather = slowest->ranks > 1
+                                 ? ", of which " + std::to_string(static_cast<int>(std::lround(slowest->gather))) +
+                                       " s gathering the ranks' outputs"
+                                 : std::string();
   std::printf(
       "  time:    %.3g ns per input pixel (experiment %s: %.1f s for %.4g input pixels, %.0f threads%s); "
       "#SBATCH --time=%lld:%02lld:00 for %.4g input pixels: %.0f s expected with 50%% to spare, then "

@@ -301,7 +301,7 @@ void PostgresSink::claim_output() {
     lock_ = std::make_unique<Session>();
     lock_->conn = std::make_unique<pqxx::connection>(options_.url);
     pqxx::nontransaction q(*lock_->conn);
-    q.exec_params0("SELECT set_config('application_name', $1, false)",
+    q.exec_params1("SELECT set_config('application_name', $1, false)",
                    ("rasterflow " + this_process_description()).substr(0, 63));
     const std::int64_t key = q.exec_params1(std::string("SELECT ") + kLockKey, schema, table)[0].as<std::int64_t>();
     if (!q.exec_params1("SELECT pg_try_advisory_lock($1)", key)[0].as<bool>()) busy = lock_holder(q, key);

@@ -24,7 +24,8 @@ bool try_lock(int fd) {
 // Whether `fd` is still the file at `path` (a holder removes the file while it holds the lock:
 // the lock of an unlinked file protects nothing).
 bool still_linked(int fd, const std::filesystem::path& path) {
-  struct stat opened {}, named {};
+  struct stat opened {
+  }, named{};
   if (::fstat(fd, &opened) != 0 || ::stat(path.c_str(), &named) != 0) return false;
   return opened.st_dev == named.st_dev && opened.st_ino == named.st_ino;
 }
@@ -83,9 +84,7 @@ OutputLock::OutputLock(const std::filesystem::path& output, const std::string& w
   write_holder(fd_);
 }
 
-OutputLock::OutputLock(OutputLock&& other) noexcept : file_(std::move(other.file_)), fd_(other.fd_) {
-  other.fd_ = -1;
-}
+OutputLock::OutputLock(OutputLock&& other) noexcept : file_(std::move(other.file_)), fd_(other.fd_) { other.fd_ = -1; }
 
 OutputLock& OutputLock::operator=(OutputLock&& other) noexcept {
   if (this != &other) {

@@ -36,9 +36,7 @@ class Runner {
   void deliver(std::size_t k, const Message& msg);
   void tile_done(const TileRequest& tile);
   // A signal, or the memory limit too small to go on (memory_stop_).
-  bool cancelled() const {
-    return memory_stop_.load() || (m_.options.cancel != nullptr && m_.options.cancel->load());
-  }
+  bool cancelled() const { return memory_stop_.load() || (m_.options.cancel != nullptr && m_.options.cancel->load()); }
   TileRequest next_tile(std::uint64_t seq, std::int64_t row, std::int64_t band_end) const;
   void admit_tiles(FlowBuilder& flows);
   void execute();
@@ -313,9 +311,10 @@ void Runner::watch_crawl(PressureLevel level, const MemorySample& sample) {
   }
   if (crawl_.on_sample(std::chrono::steady_clock::now(), level == PressureLevel::critical, adaptive_.at_minimum()) &&
       !memory_stop_.exchange(true)) {
-    spdlog::warn("memory critical for {:.0f} s with every tile at its smallest (one-row tiles, one in flight): "
-                 "stopping instead of crawling",
-                 crawl_.critical_seconds());
+    spdlog::warn(
+        "memory critical for {:.0f} s with every tile at its smallest (one-row tiles, one in flight): "
+        "stopping instead of crawling",
+        crawl_.critical_seconds());
   }
 }
 
@@ -518,16 +517,16 @@ void Runner::throw_interrupted() {
   // The measured need: the most the run held at once with the smallest tiles, a floor of what it
   // needs; the next job's size from it as `metrics --suggest` makes one (plus 25%).
   const std::uint64_t need = std::max(peak_working_set_.load(), peak_rss_bytes());
-  throw MemoryTooSmall("memory limit too small: critical pressure (" +
-                       std::to_string(static_cast<int>(m_.config.memory.critical_threshold * 100)) + "% of " +
-                       format_size(m_.limit) + ", " + m_.limit_source + ") lasted " +
-                       std::to_string(m_.config.memory.critical_pause_s) +
-                       " s with nothing left to shed (one-row tiles, one tile in flight, lean decoding); the run held " +
-                       format_size(need) + " at its smallest and needs more than that\n" + what +
-                       "\ngive the next job more memory: #SBATCH --mem=" +
-                       sbatch_mem(static_cast<std::uint64_t>(static_cast<double>(need) * 1.25)) +
-                       " (the measured need plus 25%, as metrics --suggest sizes it) or --memory-limit " +
-                       format_size(static_cast<std::uint64_t>(static_cast<double>(need) * 1.25)));
+  throw MemoryTooSmall(
+      "memory limit too small: critical pressure (" +
+      std::to_string(static_cast<int>(m_.config.memory.critical_threshold * 100)) + "% of " + format_size(m_.limit) +
+      ", " + m_.limit_source + ") lasted " + std::to_string(m_.config.memory.critical_pause_s) +
+      " s with nothing left to shed (one-row tiles, one tile in flight, lean decoding); the run held " +
+      format_size(need) + " at its smallest and needs more than that\n" + what +
+      "\ngive the next job more memory: #SBATCH --mem=" +
+      sbatch_mem(static_cast<std::uint64_t>(static_cast<double>(need) * 1.25)) +
+      " (the measured need plus 25%, as metrics --suggest sizes it) or --memory-limit " +
+      format_size(static_cast<std::uint64_t>(static_cast<double>(need) * 1.25)));
 }
 
 RunSummary Runner::run() {

@@ -565,7 +565,8 @@ TEST_CASE("Resume.BatchStopSignals.Usr1Usr2XcpuStopCheckpointAndResume" * doctes
     double seconds = 0;
     REQUIRE(std::sscanf(resumed.output.c_str() + at, "(resumed at %llu cells: this run %llu cells in %lf s)", &before,
                         &this_run, &seconds) == 3);
-    const std::string line = resumed.output.substr(resumed.output.rfind('\r', at) + 1, at);
+    const auto line_start = resumed.output.rfind('\r', at) + 1;
+    const std::string line = resumed.output.substr(line_start, at - line_start);
     const auto rate_at = line.rfind(" Mcells/s");
     REQUIRE(rate_at != std::string::npos);
     const double rate = std::stod(line.substr(line.rfind(' ', rate_at - 1) + 1));
