@@ -708,17 +708,23 @@ std::vector<SuggestRun> suggest_runs(MetricsBackend& db, const std::string& id) 
 void suggest_memory(const std::vector<SuggestRun>& runs) {
   const SuggestRun& peak = *std::max_element(
       runs.begin(), runs.end(), [](const SuggestRun& a, const SuggestRun& b) { return a.peak_gb < b.peak_gb; });
+  // SLURM's accounting counts the job's other processes (batch shell, srun): the limit rasterflow
+  // takes from SLURM's variables is lowered by their headroom, which --mem must add back.
   const double bytes = peak.peak_gb * 1.25 * 1024.0 * 1024.0 * 1024.0;
+  const auto headroom = static_cast<double>(kJobHeadroom);
   const std::string seen = format_size(static_cast<std::uint64_t>(peak.peak_gb * 1024.0 * 1024.0 * 1024.0));
   if (peak.ranks <= 1) {
-    std::printf("  memory:  #SBATCH --mem=%s   (peak working set %s in experiment %s, plus 25%%)\n",
-                sbatch_mem(static_cast<std::uint64_t>(bytes)).c_str(), seen.c_str(), peak.id.c_str());
+    std::printf(
+        "  memory:  #SBATCH --mem=%s   (peak working set %s in experiment %s, plus 25%%, plus %s for the job's other "
+        "processes)\n",
+        sbatch_mem(static_cast<std::uint64_t>(bytes + headroom)).c_str(), seen.c_str(), peak.id.c_str(),
+        format_size(kJobHeadroom).c_str());
     return;
   }
   std::printf(
       "  memory:  #SBATCH --mem=%s   per node, for %.0f ranks per node (rank 0's peak working set %s per rank in "
       "experiment %s, a run of %.0f ranks, plus 25%%: %s per rank; --mem is per node, the ranks on a node share it)\n",
-      sbatch_mem(static_cast<std::uint64_t>(bytes * peak.per_node)).c_str(), peak.per_node, seen.c_str(),
+      sbatch_mem(static_cast<std::uint64_t>(bytes * peak.per_node + headroom)).c_str(), peak.per_node, seen.c_str(),
       peak.id.c_str(), peak.ranks, sbatch_mem(static_cast<std::uint64_t>(bytes)).c_str());
 }
 

@@ -524,8 +524,9 @@ void Runner::throw_interrupted() {
       " s with nothing left to shed (one-row tiles, one tile in flight, lean decoding); the run held " +
       format_size(need) + " at its smallest and needs more than that\n" + what +
       "\ngive the next job more memory: #SBATCH --mem=" +
-      sbatch_mem(static_cast<std::uint64_t>(static_cast<double>(need) * 1.25)) +
-      " (the measured need plus 25%, as metrics --suggest sizes it) or --memory-limit " +
+      sbatch_mem(static_cast<std::uint64_t>(static_cast<double>(need) * 1.25) + kJobHeadroom) +
+      " (the measured need plus 25% and the job's other processes' headroom, as metrics --suggest sizes it) or "
+      "--memory-limit " +
       format_size(static_cast<std::uint64_t>(static_cast<double>(need) * 1.25)));
 }
 
