@@ -95,6 +95,10 @@ def main():
     # Two bands, band-interleaved.
     make("tile-deflate-p2-int16-2bands.tif", 50, 40, "Int16", bands=2, COMPRESS="DEFLATE", PREDICTOR=2, INTERLEAVE="BAND", **tiled)
     make("strip-none-byte-2bands.tif", 40, 40, "Byte", bands=2, COMPRESS="NONE", INTERLEAVE="BAND", **strips)
+    # One-row strips (#29): hundreds of strips, the shape that made BlockRows quadratic. The
+    # streams refuse them (a strip is not a whole number of 16-row units): the seed checks that
+    # refusal, and mutations of its strip tables.
+    make("strip1-deflate-byte-400rows.tif", 16, 400, "Byte", COMPRESS="DEFLATE", BLOCKYSIZE=1)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,32 @@
 #include <map>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 
 namespace rasterflow::nodes {
+namespace {
+
+// Columns that measure one quantity (same standard_name or long_name) in different units: GDAL
+// gives GRIB2 temperatures in degrees C and GRIB1 ones in K, for one.
+std::vector<std::string> mixed_units(const std::vector<std::string>& names, const std::vector<ColumnMetadata>& meta) {
+  std::map<std::string, std::pair<std::string, std::string>> first;  // quantity -> (units, column)
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < meta.size() && i < names.size(); ++i) {
+    const std::string q = meta[i].quantity();
+    if (q.empty() || meta[i].units.empty()) continue;
+    const auto [it, inserted] = first.emplace(q, std::make_pair(meta[i].units, names[i]));
+    if (!inserted && it->second.first != meta[i].units) {
+      out.push_back("columns " + it->second.second + " (" + it->second.first + ") and " + names[i] + " (" +
+                    meta[i].units + ") measure " + q + " in different units");
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 void MergeOptions::declare(OptionBinder& args) {
   args.add("columns", "column names, one per input (default: the inputs' ids)", columns);
@@ -33,6 +55,10 @@ Merge::Merge(NodeSpec spec) : Node(std::move(spec)), options_(bind_options<Merge
 void Merge::prepare(const RunContext&, std::span<Node* const> inputs) {
   inputs_.assign(inputs.begin(), inputs.end());
   std::vector<std::string> expanded;
+  const auto warn_mixed_units = [this] {
+    unit_warnings_ = mixed_units(names_, column_metadata());
+    for (const auto& w : unit_warnings_) spdlog::warn("{}: {}", where(), w);
+  };
   for (std::size_t i = 0; i < inputs.size() && i < names_.size(); ++i) {
     const auto* bands = dynamic_cast<const ColumnSuffixes*>(inputs[i]);
     const std::vector<std::string> suffixes = bands != nullptr ? bands->column_suffixes() : std::vector<std::string>{};
@@ -42,7 +68,7 @@ void Merge::prepare(const RunContext&, std::span<Node* const> inputs) {
     }
     for (const auto& s : suffixes) expanded.push_back(names_[i] + "_" + s);
   }
-  if (expanded == names_) return;
+  if (expanded == names_) return warn_mixed_units();
   std::map<std::string, std::string> seen{{"x", "(the x coordinate)"}, {"y", "(the y coordinate)"}};
   std::size_t k = 0;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -58,6 +84,7 @@ void Merge::prepare(const RunContext&, std::span<Node* const> inputs) {
     }
   }
   names_ = std::move(expanded);
+  warn_mixed_units();
 }
 
 std::vector<std::string> Merge::column_types() const {
@@ -70,6 +97,19 @@ std::vector<std::string> Merge::column_types() const {
     for (std::size_t j = 0; j < count; ++j) types.push_back(column != nullptr ? column->column_type() : std::string());
   }
   return types;
+}
+
+std::vector<ColumnMetadata> Merge::column_metadata() const {
+  std::vector<ColumnMetadata> out;
+  for (const Node* in : inputs_) {
+    const auto* column = dynamic_cast<const ColumnProducer*>(in);
+    const auto* bands = dynamic_cast<const ColumnSuffixes*>(in);
+    const std::size_t count = bands != nullptr ? std::max<std::size_t>(1, bands->column_suffixes().size()) : 1;
+    std::vector<ColumnMetadata> given = column != nullptr ? column->column_metadata() : std::vector<ColumnMetadata>{};
+    given.resize(count);
+    out.insert(out.end(), given.begin(), given.end());
+  }
+  return out;
 }
 
 PayloadPtr Merge::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
@@ -99,7 +139,15 @@ PayloadPtr Merge::process(const TileRequest& tile, std::span<const PayloadPtr> i
 std::vector<std::string> Merge::describe() const {
   std::string cols;
   for (const auto& n : names_) cols += (cols.empty() ? "" : ", ") + n;
-  return {"columns: " + cols + "; drop: " + options_.drop};
+  std::vector<std::string> lines{"columns: " + cols + "; drop: " + options_.drop};
+  const auto meta = column_metadata();
+  std::string units;
+  for (std::size_t i = 0; i < meta.size() && i < names_.size(); ++i) {
+    if (!meta[i].units.empty()) units += (units.empty() ? "" : ", ") + names_[i] + " " + meta[i].units;
+  }
+  if (!units.empty()) lines.push_back("units: " + units);
+  for (const auto& w : unit_warnings_) lines.push_back("warning: " + w);
+  return lines;
 }
 
 }  // namespace rasterflow::nodes

@@ -19,6 +19,7 @@ class Merge final : public Node, public TableProducer {
  public:
   const std::vector<std::string>& column_names() const override { return names_; }
   std::vector<std::string> column_types() const override;
+  std::vector<ColumnMetadata> column_metadata() const override;
   explicit Merge(NodeSpec spec);
   // Expands the inputs that read several bands into one column each (<name>_<suffix>).
   void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
@@ -33,7 +34,8 @@ class Merge final : public Node, public TableProducer {
   MergeOptions options_;
   std::vector<std::string> names_;  // one per column (after prepare, bands expanded)
   DropRule drop_ = DropRule::all_nodata;
-  std::vector<const Node*> inputs_;  // from prepare, for column_types()
+  std::vector<const Node*> inputs_;         // from prepare, for column_types()
+  std::vector<std::string> unit_warnings_;  // columns of one quantity in different units
 };
 
 }  // namespace rasterflow::nodes

@@ -161,6 +161,7 @@ void PostgresSink::prepare(const RunContext& ctx, std::span<Node* const> inputs)
   if (table == nullptr)
     throw_graph_error(where(), "field \"inputs\": node \"" + inputs[0]->id() + "\" does not produce a table");
   names_ = table->column_names();
+  metadata_ = table->column_metadata();
   const auto types = table->column_types();
   sql_types_.clear();
   for (std::size_t i = 0; i < names_.size(); ++i) sql_types_.push_back(sql_type(i < types.size() ? types[i] : ""));
@@ -341,6 +342,12 @@ void PostgresSink::open() {
     // fail: a table made since prepare() fails here, inside the transaction.
     tx.exec0(std::string(options_.if_exists == "append" ? "CREATE TABLE IF NOT EXISTS " : "CREATE TABLE ") + name +
              " (" + columns + ")");
+    // Each column's units as its comment (psql's \d+ shows them), when the source gives them.
+    for (std::size_t i = 0; i < names_.size() && i < metadata_.size(); ++i) {
+      if (metadata_[i].units.empty()) continue;
+      tx.exec0("COMMENT ON COLUMN " + name + "." + tx.quote_name(names_[i]) + " IS " +
+               tx.quote("units: " + metadata_[i].units));
+    }
     std::vector<std::string> copy_columns = {"x", "y"};
     copy_columns.insert(copy_columns.end(), names_.begin(), names_.end());
     if (!options_.geometry.empty()) copy_columns.push_back(options_.geometry);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "nodes/common/payloads.hpp"
 #include "rasterflow/node.hpp"
 #include "rasterflow/option_binder.hpp"
 
@@ -69,6 +70,7 @@ class PostgresSink final : public SinkNode {
   PostgresSinkOptions options_;
   std::unique_ptr<Session> session_;
   std::unique_ptr<Session> lock_;  // the connection holding the advisory lock (claim_output)
+  std::vector<ColumnMetadata> metadata_;  // units per column, from the table
   std::vector<std::string> names_;
   std::vector<std::string> sql_types_;
   std::vector<std::string> x_text_;  // every grid column's centre, as the CSV writes it

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <limits>
 
+#include <spdlog/spdlog.h>
+
 #include "nodes/common/payloads.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
@@ -126,6 +128,12 @@ void RasterSinkOptions::declare(OptionBinder& args) {
            "nodata value of every band (default: NaN for floating types, the type's lowest signed or highest "
            "unsigned value for integers)",
            nodata);
+  args.add("layout",
+           "netCDF and Zarr: columns (a variable per column, named after it), time (one variable with a time "
+           "dimension, when the columns are the time steps of one source variable) or auto (time when they are, "
+           "else columns)",
+           layout, "auto")
+      .choices({"auto", "columns", "time"});
 }
 
 RasterSink::RasterSink(NodeSpec spec) : RasterSink(bind_options<RasterSinkOptions>(spec), std::move(spec)) {}
@@ -143,6 +151,10 @@ RasterSink::RasterSink(RasterSinkOptions options, NodeSpec&& spec)
       throw_graph_error(where(), "option \"format\": GDAL driver \"" + options_.format + "\" cannot create files");
     copy_only_ = true;
   }
+  // netCDF and Zarr are written through GDAL's multidimensional API as CF datasets, from a
+  // staged GTiff (GDAL's raster mode would name the variables Band1..N and give them one type).
+  cf_ = is_cf_driver(options_.format);
+  if (cf_) copy_only_ = true;
   const StringList creation(options_.creation_options.value_or(std::vector<std::string>{}));
   CPLErrorReset();
   if (!GDALValidateCreationOptions(driver_, creation.list)) {
@@ -172,6 +184,7 @@ void RasterSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   if (table == nullptr)
     throw_graph_error(where(), "field \"inputs\": node \"" + inputs[0]->id() + "\" does not produce a table");
   names_ = table->column_names();
+  metadata_ = table->column_metadata();
   if (options_.data_type != "auto") {
     type_ = GDALGetDataTypeByName(options_.data_type.c_str());
   } else {
@@ -185,6 +198,7 @@ void RasterSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     if (type_ == GDT_Unknown) type_ = GDT_Float64;
   }
   type_bytes_ = static_cast<std::size_t>(GDALGetDataTypeSizeBytes(type_));
+  if (cf_) prepare_cf(table->column_types());
   const GDALDriverH writer = copy_only_ ? GDALGetDriverByName("GTiff") : driver_;
   for (const GDALDriverH d : {driver_, writer}) {
     if (!driver_stores(d, type_)) {
@@ -235,8 +249,62 @@ PayloadPtr RasterSink::process(const TileRequest& tile, std::span<const PayloadP
                       out->data.data() + ((r * bands + b) * width) * type_bytes_, type_, static_cast<int>(type_bytes_),
                       static_cast<GPtrDiff_t>(width));
     }
+    if (options_.data_type != "auto") count_changed(values, out->data.data(), b, bands, width, tile.rows);
   }
   return out;
+}
+
+// A data_type chosen by the user may change values (rounding, clamping): counted, and warned of
+// at commit with the count, as the values written are not the table's.
+void RasterSink::count_changed(const std::vector<double>& values, const std::byte* rows, std::size_t band,
+                               std::size_t bands, std::size_t width, std::int64_t count) const {
+  std::vector<double> back(width);
+  std::uint64_t changed = 0;
+  for (std::size_t r = 0; r < static_cast<std::size_t>(count); ++r) {
+    GDALCopyWords64(rows + ((r * bands + band) * width) * type_bytes_, type_, static_cast<int>(type_bytes_),
+                    back.data(), GDT_Float64, sizeof(double), static_cast<GPtrDiff_t>(width));
+    for (std::size_t c = 0; c < width; ++c) {
+      const double v = values[r * width + c];
+      changed += !(v == back[c] || (std::isnan(v) && std::isnan(back[c])));
+    }
+  }
+  if (changed > 0) changed_->fetch_add(changed, std::memory_order_relaxed);
+}
+
+void RasterSink::prepare_cf(const std::vector<std::string>& types) {
+  cf_columns_.clear();
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    CfColumn c;
+    c.name = names_[i];
+    // Each variable in its column's own type (with data_type auto), else the type asked for.
+    c.type = options_.data_type != "auto"            ? type_
+             : i < types.size() && !types[i].empty() ? GDALGetDataTypeByName(types[i].c_str())
+                                                     : GDT_Float64;
+    if (i < metadata_.size()) c.metadata = metadata_[i];
+    cf_columns_.push_back(std::move(c));
+  }
+  std::string why;
+  const bool stackable = stackable_in_time(cf_columns_, &why);
+  if (options_.layout == "time" && !stackable)
+    throw_graph_error(where(),
+                      "option \"layout\": time needs the columns to be the time steps of one variable (" + why + ")");
+  layout_ = options_.layout == "time" || (options_.layout == "auto" && stackable && cf_columns_.size() > 1)
+                ? CfLayout::time
+                : CfLayout::columns;
+}
+
+void RasterSink::write_cf() const {
+  const DatasetPtr source(GDALOpen(temporary_gtiff().c_str(), GA_ReadOnly));
+  if (!source) throw_io_error(where(), "cannot reopen " + temporary_gtiff() + ": " + last_gdal_error("no reason"));
+  CfOutput out;
+  out.driver = driver_;
+  out.path = partial_name();
+  out.layout = layout_;
+  out.nodata = options_.nodata.value_or(std::numeric_limits<double>::quiet_NaN());
+  out.creation_options = options_.creation_options.value_or(std::vector<std::string>{});
+  out.where = where();
+  write_cf_dataset(out, get(source), grid_, cf_columns_, std::max<std::int64_t>(1, block_rows_));
+  std::filesystem::remove(temporary_gtiff());
 }
 
 void RasterSink::open() {
@@ -270,6 +338,8 @@ void RasterSink::create_dataset() {
   for (int b = 0; b < bands; ++b) {
     GDALRasterBandH band = GDALGetRasterBand(ds, b + 1);
     GDALSetDescription(band, names_[static_cast<std::size_t>(b)].c_str());
+    if (static_cast<std::size_t>(b) < metadata_.size() && !metadata_[static_cast<std::size_t>(b)].units.empty())
+      GDALSetRasterUnitType(band, metadata_[static_cast<std::size_t>(b)].units.c_str());
     GDALSetRasterNoDataValue(band, nodata_);
   }
   int block_x = 0, block_y = 0;
@@ -338,7 +408,9 @@ void RasterSink::finish_dataset() {
     dataset_.reset();  // GDALClose: writes what is left, and the header
     if (CPLGetLastErrorType() == CE_Failure)
       throw_io_error(where(), "closing " + partial_name() + " failed: " + last_gdal_error("no reason given"));
-    if (copy_only_) {
+    if (cf_) {
+      write_cf();
+    } else if (copy_only_) {
       const DatasetPtr source(GDALOpen(temporary_gtiff().c_str(), GA_ReadOnly));
       if (!source) throw_io_error(where(), "cannot reopen " + temporary_gtiff() + ": " + last_gdal_error("no reason"));
       const StringList creation(options_.creation_options.value_or(std::vector<std::string>{}));
@@ -372,6 +444,12 @@ void RasterSink::finish_dataset() {
 }
 
 void RasterSink::commit() {
+  if (const std::uint64_t changed = changed_->load(); changed > 0) {
+    spdlog::warn(
+        "{}: option \"data_type\": {} value{} changed when written as {} (the CSV of the same run has the "
+        "exact values; use data_type: auto to keep them)",
+        where(), changed, changed == 1 ? "" : "s", GDALGetDataTypeName(type_));
+  }
   if (!band_.empty()) {
     band_file_.commit();
     return;
@@ -438,10 +516,20 @@ SinkNode::Gathered RasterSink::gather(Ranks& ranks) {
 
 std::vector<std::string> RasterSink::describe() const {
   std::string line = "writes " + final_.string() + " with GDAL driver " + options_.format + " (via " + partial_name() +
-                     (copy_only_ ? ", copied from the temporary GTiff " + temporary_gtiff() : std::string()) +
+                     (cf_          ? ", written as CF from the temporary GTiff " + temporary_gtiff()
+                      : copy_only_ ? ", copied from the temporary GTiff " + temporary_gtiff()
+                                   : std::string()) +
                      "): " + std::to_string(names_.size()) + " " + GDALGetDataTypeName(type_) + " bands, nodata " +
                      number_text(nodata_);
-  return {line};
+  if (!cf_) return {line};
+  std::string vars;
+  if (layout_ == CfLayout::time) {
+    vars = cf_columns_.front().metadata.variable + "(time, y, x) " + GDALGetDataTypeName(cf_columns_.front().type) +
+           ", " + std::to_string(cf_columns_.size()) + " time steps";
+  } else {
+    for (const auto& c : cf_columns_) vars += (vars.empty() ? "" : ", ") + c.name + " " + GDALGetDataTypeName(c.type);
+  }
+  return {line, "CF variables (layout " + options_.layout + "): " + vars};
 }
 
 ResourceNeeds RasterSink::resources() const {

@@ -8,14 +8,17 @@
 // GTiff, copied at commit. Under MPI each rank writes its rows as raw band-typed values;
 // gather() concatenates them and rank 0 writes the dataset from them with the same staging,
 // so the file equals one process's.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "nodes/common/atomic_file.hpp"
+#include "nodes/common/cf_writer.hpp"
 #include "nodes/common/gdal.hpp"
 #include "rasterflow/node.hpp"
 #include "rasterflow/option_binder.hpp"
@@ -28,6 +31,7 @@ struct RasterSinkOptions {
   std::optional<std::vector<std::string>> creation_options;
   std::string data_type;
   std::optional<double> nodata;
+  std::string layout;  // netCDF/Zarr: auto | columns | time
   void declare(OptionBinder& args);
 };
 
@@ -53,6 +57,10 @@ class RasterSink final : public SinkNode {
   RasterSink(RasterSinkOptions options, NodeSpec&& spec);
   // Creates the dataset (or the temporary GTiff of a copy-only driver) under its partial name.
   void create_dataset();
+  void prepare_cf(const std::vector<std::string>& types);
+  void write_cf() const;
+  void count_changed(const std::vector<double>& values, const std::byte* rows, std::size_t band, std::size_t bands,
+                     std::size_t width, std::int64_t count) const;
   // Appends `count` rows (row-major: row, then band, then column, band-typed) to the staged
   // block, handing full blocks to GDAL.
   void stage(const std::byte* rows, std::int64_t count);
@@ -66,8 +74,13 @@ class RasterSink final : public SinkNode {
   RasterSinkOptions options_;
   Grid grid_;
   std::vector<std::string> names_;
+  std::vector<ColumnMetadata> metadata_;  // units per column, from the table
+  std::unique_ptr<std::atomic<std::uint64_t>> changed_ = std::make_unique<std::atomic<std::uint64_t>>(0);
   GDALDriverH driver_ = nullptr;
   bool copy_only_ = false;  // the driver has CreateCopy but no Create
+  bool cf_ = false;         // netCDF/Zarr: staged as a GTiff, written at commit as a CF dataset
+  CfLayout layout_ = CfLayout::columns;
+  std::vector<CfColumn> cf_columns_;
   GDALDataType type_ = GDT_Float64;
   double nodata_ = 0;
   std::size_t type_bytes_ = 8;

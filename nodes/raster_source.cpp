@@ -15,9 +15,18 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            std::vector<std::string>{"1"})
       .index_list();
   args.add("band_names",
-           "what names the column of each band read (<resample id>_<name>): number, description or metadata:<KEY> "
-           "(e.g. metadata:NETCDF_DIM_time); default: number, and a single band keeps the plain <resample id>",
+           "what names the column of each band read (<resample id>_<name>): number, description, coordinates (the "
+           "bands' decoded time and level values that differ: tas_2006-01-16, z_2006-01-16_500hPa) or metadata:<KEY> "
+           "(e.g. metadata:NETCDF_DIM_time); default: number (coordinates with select), and a single band keeps the "
+           "plain <resample id>",
            band_names);
+  args.add(
+          "select",
+          "bands chosen by coordinate value, among all bands: {\"time\": [\"2006-01\", \"2006-03\"], \"plev\": 500}; a "
+          "date prefix, a range \"2006-01/2006-06\" (ends inclusive), a number or a text such as \"500hPa\"; several "
+          "values of one dimension are alternatives (NetCDF/HDF5 dimensions, GRIB's time and level)",
+          select)
+      .selection();
   args.add("nodata", "nodata value for every band read, overriding the file's (tested on the stored value)", nodata);
   args.add("crs", "the source's CRS when it has none or a wrong one (as gdalwarp -s_srs), e.g. EPSG:4326", crs);
   args.add("unpack", "apply the bands' scale and offset (CF scale_factor/add_offset) as xarray decodes them", unpack,
@@ -26,6 +35,12 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "none: read full resolution (exact); auto: the overview level gdalwarp -ovr AUTO reads for the grid",
            overviews, "none")
       .choices({"none", "auto"});
+  args.add("alpha",
+           "mask: an alpha band (the last band, of colour interpretation alpha) makes its pixels of alpha 0 nodata and "
+           "is no data band of band \"all\" (gdalwarp's default -srcalpha); data: it is a band like the others and "
+           "masks nothing (gdalwarp -nosrcalpha)",
+           alpha, std::string("mask"))
+      .choices({"mask", "data"});
   args.add("decoding",
            "how the blocks are decoded: auto (the fastest that fits the memory limit), or one strategy: block_rows, "
            "lean_block_rows, streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF "
@@ -38,12 +53,15 @@ SourceRequest RasterSourceOptions::request() const {
   SourceRequest r;
   r.path = path;
   r.variable = variable;
-  r.bands = band;
+  r.bands = select ? std::vector<std::string>{"all"} : band;
   r.band_names = band_names;
+  r.select = select.value_or(std::vector<std::string>{});
+  if (select && !band_names) r.band_names = "coordinates";
   r.nodata = nodata;
   r.crs = crs;
   r.unpack = unpack;
   r.overviews = overviews;
+  r.alpha_as_data = alpha == "data";
   return r;
 }
 

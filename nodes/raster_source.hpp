@@ -19,10 +19,12 @@ struct RasterSourceOptions {
   std::optional<std::string> variable;
   std::vector<std::string> band;  // {"1"}, {"1", "3"} or {"all"}
   std::optional<std::string> band_names;
+  std::optional<std::vector<std::string>> select;
   std::optional<double> nodata;  // overrides the file's
   std::optional<std::string> crs;
   bool unpack = true;
   std::string overviews;
+  std::string alpha = "mask";     // mask | data (gdalwarp -srcalpha | -nosrcalpha)
   std::string decoding = "auto";  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
   void declare(OptionBinder& args);
   SourceRequest request() const;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "nodes/common/warp_validity.hpp"
 #include "nodes/resample_kernels.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
@@ -117,7 +118,8 @@ ValueKind output_kind(Method m, GDALDataType source_type) {
 
 std::string Resample::column_type() const {
   if (!reader_) return {};
-  switch (output_kind(method_, reader_->info().type)) {
+  // Unpacked values have the type CF gives them (Float32 or Float64), not the stored one.
+  switch (output_kind(method_, reader_->value_type())) {
     case ValueKind::float32:
       return "Float32";
     case ValueKind::float64:
@@ -125,7 +127,33 @@ std::string Resample::column_type() const {
     case ValueKind::integer:
       break;
   }
-  return GDALGetDataTypeName(reader_->info().type);
+  return GDALGetDataTypeName(reader_->value_type());
+}
+
+std::vector<ColumnMetadata> Resample::column_metadata() const {
+  std::vector<ColumnMetadata> out;
+  if (!reader_) return out;
+  for (const auto& b : reader_->info().bands) {
+    ColumnMetadata m{.units = b.units, .standard_name = b.standard_name, .long_name = b.long_name, .variable = id()};
+    for (const auto& c : b.coordinates) {
+      if (c.dimension != "time" || !c.time) continue;
+      m.time = c.value;
+      m.time_units = c.units;
+      m.time_calendar = c.calendar;
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Resample::metric_tags() const {
+  std::string units;
+  for (const auto& m : column_metadata()) {
+    if (m.units.empty() || ("," + units + ",").find("," + m.units + ",") != std::string::npos) continue;
+    units += (units.empty() ? "" : ",") + m.units;
+  }
+  if (units.empty()) return {};
+  return {{"units", units}};
 }
 
 void ResampleOptions::declare(OptionBinder& args) {
@@ -211,6 +239,11 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   const double src_py = source_extent_.height() / static_cast<double>(info.height);
   xscale_ = src_px / grid_.res_x;
   yscale_ = src_py / grid_.res_y;
+  if ((info.gt[2] != 0.0 || info.gt[4] != 0.0) && same_crs(grid_.crs, info.crs)) {
+    // Rotated or sheared: cells per source pixel along the source's own axes (the full affine).
+    xscale_ = std::hypot(info.gt[1] / grid_.res_x, info.gt[4] / grid_.res_y);
+    yscale_ = std::hypot(info.gt[2] / grid_.res_x, info.gt[5] / grid_.res_y);
+  }
   const std::string refusal = fast_path_refusal();
   if (options_.implementation == "fast" && !refusal.empty()) {
     throw_graph_error(where(), "option \"implementation\": the fast path does not apply: " + refusal);
@@ -249,16 +282,19 @@ using WarpOptionsPtr = std::unique_ptr<GDALWarpOptions, WarpOptionsCloser>;
 
 // A MEM dataset of the tile's rows on the grid whose Float64 bands are the columns' values (not
 // copied: the warp writes the tile's cells in place).
-DatasetPtr tile_dataset(const Grid& grid, const TileRequest& tile, std::span<Column* const> columns) {
+// `alpha` (tile cells, or null): a last band for the warper's destination alpha.
+DatasetPtr tile_dataset(const Grid& grid, const TileRequest& tile, std::span<Column* const> columns, double* alpha) {
   GDALDriverH mem = GDALGetDriverByName("MEM");
   DatasetPtr dst(
       GDALCreate(mem, "", static_cast<int>(tile.width), static_cast<int>(tile.rows), 0, GDT_Float64, nullptr));
-  for (Column* column : columns) {
+  const auto add_band = [&](double* data) {
     char pointer_option[64];
-    std::snprintf(pointer_option, sizeof pointer_option, "DATAPOINTER=%p", static_cast<void*>(column->values.data()));
+    std::snprintf(pointer_option, sizeof pointer_option, "DATAPOINTER=%p", static_cast<void*>(data));
     char* band_options[] = {pointer_option, nullptr};
     GDALAddBand(get(dst), GDT_Float64, band_options);
-  }
+  };
+  for (Column* column : columns) add_band(column->values.data());
+  if (alpha != nullptr) add_band(alpha);
   GeoTransform tile_gt = grid.geotransform();
   tile_gt[3] = grid.y0 - static_cast<double>(tile.row0) * grid.res_y;
   GDALSetGeoTransform(get(dst), tile_gt.data());
@@ -310,7 +346,12 @@ void set_kernel_scale(GDALWarpOptions& options, double xscale, double yscale) {
 
 void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
   const auto& info = reader_->info();
-  const DatasetPtr dst = tile_dataset(grid_, tile, out);
+  // An alpha band that masks: a destination alpha too, as gdalwarp adds one (-dstalpha), so that
+  // partly transparent pixels are written, not blended into the destination's nodata.
+  const int src_alpha = reader_->warper_alpha_band();
+  thread_local std::vector<double> dst_alpha;
+  if (src_alpha > 0) dst_alpha.assign(static_cast<std::size_t>(tile.cells()), 0.0);
+  const DatasetPtr dst = tile_dataset(grid_, tile, out, src_alpha > 0 ? dst_alpha.data() : nullptr);
 
   GDALDatasetH src = reader_->warper_dataset();
   GeoTransform src_gt = info.gt;
@@ -335,15 +376,33 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
   if (method_ == Method::bilinear || method_ == Method::cubic) set_kernel_scale(*options, xscale_, yscale_);
   options->pfnTransformer = transform_tile;
   options->pTransformerArg = &tile_transformer;
+  if (src_alpha > 0) {
+    // As gdalwarp with its destination alpha: cells start at 0 (a partly transparent pixel's
+    // value is weighed against a destination of density 0; NaN * 0 would make it NaN), and the
+    // destination alpha says which were written.
+    set_warp_alpha(*options, src_alpha, static_cast<int>(out.size()) + 1);
+    CPLFree(options->padfDstNoDataReal);
+    options->padfDstNoDataReal = nullptr;
+    options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "0");
+  }
+  ChunkMasks masks{reader_->dataset(), info.validity, {}, {}};
+  for (const auto& b : info.bands) masks.bands.push_back(b.index);
+  set_warp_masks(*options, masks);
 
   std::unique_ptr<void, WarpOperationCloser> operation(GDALCreateWarpOperation(options.get()));
   if (!operation) throw_node_error(where(), "GDAL refused the warp: " + last_gdal_error("invalid warp options"));
+  const GdalErrors errors;
   const CPLErr err = GDALChunkAndWarpImage(static_cast<GDALWarpOperationH>(operation.get()), 0, 0,
                                            static_cast<int>(tile.width), static_cast<int>(tile.rows));
   if (err != CE_None) {
     throw_io_error(where(), "resampling rows " + std::to_string(tile.row0) + "-" +
                                 std::to_string(tile.row0 + tile.rows - 1) + " of " + info.path +
-                                " failed: " + last_gdal_error("warp error"));
+                                " failed: " + (masks.error.empty() ? errors.text("warp error") : masks.error));
+  }
+  for (std::size_t i = 0; src_alpha > 0 && i < dst_alpha.size(); ++i) {
+    if (dst_alpha[i] == 0.0) {
+      for (Column* column : out) column->values[i] = std::numeric_limits<double>::quiet_NaN();
+    }
   }
 }
 

@@ -33,6 +33,9 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   // The GDAL type holding its values exactly: Float32 or Float64 as output_kind() has it, or
   // the source's integer type.
   std::string column_type() const override;
+  std::vector<ColumnMetadata> column_metadata() const override;
+  // Its columns' units ("K", or "K,degC" for bands in different units), when the source gives them.
+  std::vector<std::pair<std::string, std::string>> metric_tags() const override;
   static constexpr std::size_t kStripPixels = 1u << 18;      // fast path: source pixels read at once
   static constexpr double kWarpMemory = 16.0 * 1024 * 1024;  // warper: GDAL's working memory per warp
   explicit Resample(NodeSpec spec);

@@ -85,7 +85,10 @@ void ChunkSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   if (table == nullptr)
     throw_graph_error(where(), "field \"inputs\": node \"" + inputs[0]->id() + "\" does not produce a table");
   names_ = table->column_names();
+  types_ = table->column_types();
+  types_.resize(names_.size());
   const Grid& g = ctx.grid;
+  height_ = g.height;
   x_coords_ = csv_coordinates(g.x0, g.res_x, g.width, false, false, g);
   y_coords_ = csv_coordinates(g.y0, g.res_y, g.height, true, true, g);
 }
@@ -146,10 +149,46 @@ PayloadPtr ChunkSink::process(const TileRequest& tile, std::span<const PayloadPt
   return chunk;
 }
 
-void ChunkSink::write(const TileRequest&, const PayloadPtr& data) {
-  auto chunk = std::static_pointer_cast<const Chunk>(data);
+namespace {
+template <typename T>
+void append(std::vector<T>& to, const std::vector<T>& from) {
+  to.insert(to.end(), from.begin(), from.end());
+}
+
+void append(Chunk& to, const Chunk& from) {
+  append(to.x, from.x);
+  append(to.y, from.y);
+  append(to.row, from.row);
+  append(to.col, from.col);
+  for (std::size_t k = 0; k < to.columns.size(); ++k) {
+    append(to.columns[k].f64, from.columns[k].f64);
+    append(to.columns[k].f32, from.columns[k].f32);
+    append(to.columns[k].i64, from.columns[k].i64);
+    append(to.columns[k].nodata, from.columns[k].nodata);
+  }
+}
+}  // namespace
+
+void ChunkSink::push(ChunkPtr chunk) {
   const std::size_t rows = chunk->x.size();
   if (queue_->push(std::move(chunk))) rows_ += rows;
+}
+
+void ChunkSink::write(const TileRequest& tile, const PayloadPtr& data) {
+  auto chunk = std::static_pointer_cast<const Chunk>(data);
+  if (chunk_rows_ <= 0) return push(std::move(chunk));
+  // The end of the planned tile this piece belongs to.
+  const std::int64_t planned_end = std::min(height_, (tile.row0 / chunk_rows_ + 1) * chunk_rows_);
+  const bool completes = tile.row0 + tile.rows >= planned_end;
+  if (!pending_ && completes) return push(std::move(chunk));
+  if (!pending_)
+    pending_ = std::make_shared<Chunk>(*chunk);
+  else
+    append(*pending_, *chunk);
+  if (completes) {
+    push(std::move(pending_));
+    pending_.reset();
+  }
 }
 
 std::vector<std::string> ChunkSink::describe() const {

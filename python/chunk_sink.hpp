@@ -79,13 +79,24 @@ class ChunkSink final : public SinkNode {
   const std::vector<double>& x_coords() const { return x_coords_; }
   const std::vector<double>& y_coords() const { return y_coords_; }
   const std::vector<std::string>& column_names() const { return names_; }
+  // Chunks of whole planned tiles of `rows` grid rows (the last one shorter): pieces of a tile
+  // the engine split at run time (under memory pressure) are joined again, so that the number
+  // of chunks is the plan's. 0: one chunk per tile as run.
+  void set_chunk_rows(std::int64_t rows) { chunk_rows_ = rows; }
+  // Each column's GDAL data type name ("Byte", "Int16", "Float32", ...; "" when not known).
+  const std::vector<std::string>& column_types() const { return types_; }
 
  private:
   std::shared_ptr<ChunkQueue> queue_;
   bool masked_;
   std::vector<std::string> names_;
+  std::vector<std::string> types_;
   std::vector<double> x_coords_, y_coords_;
   std::atomic<std::uint64_t> rows_{0};  // written by the serial writer
+  std::int64_t chunk_rows_ = 0;
+  std::int64_t height_ = 0;
+  std::shared_ptr<Chunk> pending_;  // the pieces of a split tile so far (serial writer)
+  void push(ChunkPtr chunk);
 };
 
 // The node type the chunk stream takes the place of a graph's sink with. Registered by the

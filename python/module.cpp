@@ -9,7 +9,6 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include <thread>
 
 #include "python/chunk_sink.hpp"
+#include "python/log_bridge.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/metrics.hpp"
@@ -54,7 +54,8 @@ struct Args {
   std::string config;
   std::vector<std::string> sets;  // KEY=VALUE
   std::string output_dir = ".";
-  std::string memory_limit;
+  std::string memory_limit;          // rasterflow's own budget: added to the process's RSS at the call
+  std::string process_memory_limit;  // the whole process's limit (memory.limit as the command line takes it)
   int threads = 0;
   int streaming = -1;  // -1: the configuration's merge.enable_streaming
   std::string database;
@@ -76,6 +77,7 @@ Args parse_args(const py::dict& d) {
   a.sets = get<std::vector<std::string>>(d, "set", {});
   a.output_dir = get<std::string>(d, "output_dir", ".");
   a.memory_limit = get<std::string>(d, "memory_limit", "");
+  a.process_memory_limit = get<std::string>(d, "process_memory_limit", "");
   a.threads = get<int>(d, "threads", 0);
   a.streaming = get<int>(d, "streaming", -1);
   a.database = get<std::string>(d, "database", "");
@@ -88,7 +90,13 @@ Config make_config(const Args& a) {
   Config config = a.config.empty() ? Config{} : Config::load(a.config);
   for (const auto& s : a.sets) config.set(s);
   config.validate();
-  if (!a.memory_limit.empty()) config.set("memory.limit", a.memory_limit, "memory_limit");
+  if (!a.process_memory_limit.empty()) config.set("memory.limit", a.process_memory_limit, "process_memory_limit");
+  if (!a.memory_limit.empty()) {
+    // A notebook already holding gigabytes gives rasterflow its budget on top of them: the
+    // engine's whole-process limit is the budget plus what the process holds now.
+    config.set("memory.limit", a.memory_limit, "memory_limit");
+    config.memory.limit += current_rss();
+  }
   if (a.threads < 0) throw UsageError("threads: expected a positive number, got " + std::to_string(a.threads));
   if (a.threads > 0) config.set("engine.threads", std::to_string(a.threads), "threads");
   if (a.streaming >= 0) config.merge.enable_streaming = a.streaming == 1;
@@ -241,6 +249,7 @@ py::dict summary_dict(const RunSummary& s, std::optional<std::int64_t> experimen
 
 // rasterflow.run(): `rasterflow run` without MPI.
 py::dict run(const py::dict& args, const py::object& progress) {
+  const LogScope log;
   const Args a = parse_args(args);
   std::atomic<bool> cancel{false};
   Config config;
@@ -279,6 +288,7 @@ py::dict run(const py::dict& args, const py::object& progress) {
         py::gil_scoped_release nogil;
         done = engine.wait_for(kPollMs);
       }
+      forward_logs();
       if (done) break;
       if (signalled()) throw py::error_already_set();
       if (!progress.is_none() && seconds() >= next_progress) {
@@ -309,6 +319,7 @@ py::dict run(const py::dict& args, const py::object& progress) {
 
 // rasterflow.validate(): `rasterflow validate`.
 py::dict validate(const py::dict& args) {
+  const LogScope log;
   const Args a = parse_args(args);
   std::size_t nodes = 0;
   Grid grid;
@@ -329,6 +340,7 @@ py::dict validate(const py::dict& args) {
 
 // rasterflow.plan(): `rasterflow plan --format json` (the text; __init__ parses it).
 std::string plan(const py::dict& args, const std::string& format) {
+  const LogScope log;
   const Args a = parse_args(args);
   py::gil_scoped_release nogil;
   const Config config = make_config(a);
@@ -393,6 +405,7 @@ class Stream {
  public:
   Stream(const py::dict& args, bool masked, const std::string& sink, int prefetch)
       : queue_(std::make_shared<ChunkQueue>(static_cast<std::size_t>(std::max(1, prefetch)))) {
+    const LogScope log;
     const Args a = parse_args(args);
     py::gil_scoped_release nogil;
     config_ = make_config(a);
@@ -409,6 +422,7 @@ class Stream {
       return node;
     };
     pipeline_ = std::make_unique<Pipeline>(graph_, config_, options);
+    sink_->set_chunk_rows(pipeline_->tile_rows());
   }
   ~Stream() { close(); }
   Stream(const Stream&) = delete;
@@ -416,6 +430,7 @@ class Stream {
 
   // The next chunk as (columns, nodata masks or None); raises StopIteration at the end.
   py::tuple next() {
+    const LogScope log;
     if (!started_) {  // the run starts with the first chunk asked for
       started_ = true;
       engine_ = std::make_unique<EngineThread>(*pipeline_, cancel_, [q = queue_] { q->finish(); });
@@ -427,6 +442,7 @@ class Stream {
         py::gil_scoped_release nogil;
         chunk = queue_->pop(kPollMs);
       }
+      forward_logs();
       if (chunk) return to_python(chunk);
       if (queue_->finished_and_empty()) {
         engine_->join();
@@ -450,6 +466,7 @@ class Stream {
   }
 
   std::vector<std::string> columns() const { return sink_->column_names(); }
+  std::vector<std::string> column_types() const { return sink_->column_types(); }
   py::array x_coords() const { return py::array_t<double>(sink_->x_coords().size(), sink_->x_coords().data()); }
   py::array y_coords() const { return py::array_t<double>(sink_->y_coords().size(), sink_->y_coords().data()); }
   py::dict grid() const {
@@ -464,6 +481,13 @@ class Stream {
     d["height"] = g.height;
     return d;
   }
+  std::string plan_json() const { return pipeline_->plan_json(); }
+  // The number of chunks the stream yields: one per planned tile (ChunkSink::set_chunk_rows).
+  std::int64_t chunk_count() const {
+    const std::int64_t rows = std::max<std::int64_t>(1, pipeline_->tile_rows());
+    return (static_cast<std::int64_t>(pipeline_->grid().height) + rows - 1) / rows;
+  }
+  std::int64_t chunk_rows() const { return pipeline_->tile_rows(); }
   std::uint64_t memory_limit() const { return pipeline_->memory_limit(); }
   double warning_threshold() const { return config_.memory.warning_threshold; }
 
@@ -536,12 +560,7 @@ PYBIND11_MODULE(_core, m) {
   using namespace rasterflow::python;
   namespace rf = rasterflow;
   m.doc() = "rasterflow's compiled core; use the rasterflow package's functions.";
-  {
-    auto logger = spdlog::stderr_color_mt("rasterflow-python");
-    logger->set_pattern("%^[%l]%$ %v");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::warn);
-  }
+  install_log_bridge();
   g_exc.error = make_exception(m, "Error", {PyExc_Exception}, "Base of rasterflow's errors.");
   g_exc.usage = make_exception(m, "UsageError", {g_exc.error, PyExc_ValueError},
                                "Bad usage, configuration or graph, found before anything ran (the CLI's exit 2).");
@@ -557,16 +576,20 @@ PYBIND11_MODULE(_core, m) {
   m.def("validate", &validate, py::arg("args"));
   m.def("plan", &plan, py::arg("args"), py::arg("format"));
   m.def("version", &rf::version);
-  m.def("set_log_level", &rf::set_log_level, py::arg("level"));
+  m.def("forward_logs", &forward_logs, "Hands the engine's queued messages to logging.getLogger(\"rasterflow\").");
   py::class_<Stream>(m, "Stream")
       .def(py::init<const py::dict&, bool, const std::string&, int>(), py::arg("args"), py::arg("masked"),
            py::arg("sink"), py::arg("prefetch"))
       .def("next", &Stream::next)
       .def("close", &Stream::close)
       .def_property_readonly("columns", &Stream::columns)
+      .def_property_readonly("column_types", &Stream::column_types)
       .def_property_readonly("x_coords", &Stream::x_coords)
       .def_property_readonly("y_coords", &Stream::y_coords)
       .def_property_readonly("grid", &Stream::grid)
+      .def_property_readonly("plan_json", &Stream::plan_json)
+      .def_property_readonly("chunk_count", &Stream::chunk_count)
+      .def_property_readonly("chunk_rows", &Stream::chunk_rows)
       .def_property_readonly("memory_limit", &Stream::memory_limit)
       .def_property_readonly("warning_threshold", &Stream::warning_threshold);
 }

@@ -24,8 +24,19 @@ packages=(
 packages+=(libssl-dev)  # SHA-256 for checkpoint identities: OpenSSL libcrypto (#21)
 packages+=(pybind11-dev python3-pybind11 python3-dev python3-pandas python3-xarray)  # Python bindings: pybind11, to_pandas, to_xarray (#23)
 packages+=(libzstd-dev zstd)  # csv_sink writes .zst (libzstd); tests read it back with zstdcat (#22)
+packages+=(libsnappy-dev)  # parquet_sink's SNAPPY compression (#32)
+# Node.js and npm: the tests read parquet_sink's files with pinned npm readers (DuckDB, parquet-wasm;
+# tests/parquet/install_readers.sh, #32). npm only when missing: NodeSource's nodejs bundles it.
+packages+=(nodejs)
+command -v npm > /dev/null || packages+=(npm)
 packages+=(python3-h5py)  # HDF5 test inputs for raster_source variables (#20)
 packages+=(postgresql-15-postgis-3)  # PostGIS for postgres_sink's geometry column and its tests (#22)
+# Python as Python users expect it: rioxarray's dependencies (rioxarray itself is unpacked into
+# .deps/ below), NetCDF for to_netcdf, tqdm progress bars, mypy on the stubs, venv/pip/wheel for
+# the install test (#31)
+packages+=(python3-rasterio python3-pyproj python3-netcdf4 python3-tqdm python3-mypy python3-venv python3-pip
+  python3-setuptools python3-wheel)
+packages+=(python3-netcdf4 python3-zarr)  # CF inputs written by the tests, Zarr outputs read back by xarray (#30)
 packages+=(slurm-wlm munge)  # a real one-node SLURM for the batch recipes' test, Slurm.Recipes (#33)
 
 mode="${1:-}"
@@ -38,7 +49,7 @@ if [ "$mode" = "--demo" ]; then
     libgdal32 gdal-data
     libboost-json1.81-dev libpqxx-dev libsqlite3-dev
     libspdlog-dev libyaml-cpp-dev libcli11-dev libisal-dev zlib1g-dev libtiff-dev
-    libssl-dev libzstd-dev
+    libssl-dev libzstd-dev libsnappy-dev
   )
   shift
 fi
@@ -74,6 +85,22 @@ if [ ! -f /usr/include/gdal/gdal.h ] && [ ! -f "$gdal_deps/usr/include/gdal/gdal
   dpkg-deb -x "$tmp"/libgdal-dev_*.deb "$gdal_deps"
   rm -rf "$tmp"
   echo "bootstrap: GDAL headers unpacked into $gdal_deps"
+fi
+
+# rioxarray (the Python tests compare rasterflow.to_xarray with it, #31). Debian 12's
+# python3-rioxarray depends on python3-scipy -> python3-pythran -> libboost-dev (1.74), which
+# conflicts with libboost1.81-dev as above. rioxarray imports no scipy (only its interpolate_na
+# does), so its pure-Python package is unpacked into .deps/python (never into the system); the
+# tests put .deps/python/usr/lib/python3/dist-packages on PYTHONPATH.
+rio_deps="$here/.deps/python"
+if [ "$mode" != "--demo" ] && ! /usr/bin/python3 -c "import rioxarray" 2>/dev/null &&
+  [ ! -f "$rio_deps/usr/lib/python3/dist-packages/rioxarray/__init__.py" ]; then
+  tmp="$(mktemp -d)"; chmod 777 "$tmp"
+  (cd "$tmp" && apt-get download -qq python3-rioxarray 2>/dev/null || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq; apt-get download -qq python3-rioxarray; })
+  mkdir -p "$rio_deps"
+  dpkg-deb -x "$tmp"/python3-rioxarray_*.deb "$rio_deps"
+  rm -rf "$tmp"
+  echo "bootstrap: rioxarray unpacked into $rio_deps"
 fi
 
 [ "${1:-}" = "--deps" ] && exit 0

@@ -72,6 +72,30 @@ json::value parse_json(const std::string& text, const std::string& file) {
   return parser.release();
 }
 
+// {"time": ["2006-01", "2006-03"], "plev": 500} -> {"plev=500", "time=2006-01", "time=2006-03"}.
+OptionValue bind_json_selection(const OptionSpec& spec, const json::value& v, const std::string& where) {
+  const auto wrong = [&](const std::string& what) {
+    throw_graph_error(where, "option \"" + spec.name + "\": expected " + expected_text(spec.type) + ", got " + what);
+  };
+  if (!v.is_object() || v.as_object().empty()) wrong(kind_of(v));
+  std::vector<std::string> out;
+  const auto text = [&](const std::string& key, const json::value& item) {
+    if (item.is_string()) return key + "=" + std::string(item.as_string());
+    const auto n = as_number(item);
+    if (!n) wrong(kind_of(item) + " for \"" + key + "\"");
+    return key + "=" + option_value_text(OptionValue{*n});
+  };
+  for (const auto& [key, value] : v.as_object()) {
+    if (!value.is_array()) {
+      out.push_back(text(std::string(key), value));
+      continue;
+    }
+    if (value.as_array().empty()) wrong("an empty list for \"" + std::string(key) + "\"");
+    for (const auto& item : value.as_array()) out.push_back(text(std::string(key), item));
+  }
+  return out;
+}
+
 OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const std::string& where) {
   const auto wrong = [&](const std::string& expected) {
     throw_graph_error(where, "option \"" + spec.name + "\": expected " + expected + ", got " + kind_of(v));
@@ -121,6 +145,8 @@ OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const
       if (out.empty()) wrong(expected_text(spec.type));
       return out;
     }
+    case OptionType::selection:
+      return bind_json_selection(spec, v, where);
     case OptionType::string_list: {
       if (v.is_string()) return std::vector<std::string>{std::string(v.as_string())};
       if (!v.is_array()) wrong(expected_text(spec.type));

@@ -93,7 +93,8 @@ void MetricsObserver::on_sample(PressureLevel level, const MemorySample& sample)
 
 void MetricsObserver::on_finish(RunSummary& summary) {
   for (const NodeStats& st : summary.nodes) {
-    const boost::json::object meta{{"stage", st.id}, {"type", st.type}, {"operation", st.operation}};
+    boost::json::object meta{{"stage", st.id}, {"type", st.type}, {"operation", st.operation}};
+    for (const auto& [key, value] : st.tags) meta[key] = value;
     const std::string meta_text = json_text(meta);
     const std::pair<const char*, double> figures[] = {
         {"memory_peak_gb", st.rss_peak_bytes / kGiB}, {"memory_avg_gb", st.rss_avg_bytes / kGiB},

@@ -54,6 +54,14 @@ OptionDecl& OptionDecl::index_list() {
   return *this;
 }
 
+OptionDecl& OptionDecl::selection() {
+  if (spec().type != OptionType::string_list) {
+    throw std::logic_error("option \"" + spec().name + "\": selection() needs a std::vector<std::string> member");
+  }
+  spec().type = OptionType::selection;
+  return *this;
+}
+
 OptionDecl OptionBinder::declare(OptionSpec spec, Setter setter) {
   for (const auto& s : specs_) {
     if (s.name == spec.name) throw std::logic_error("option \"" + spec.name + "\" declared twice");

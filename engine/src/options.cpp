@@ -30,6 +30,8 @@ const char* to_string(OptionType type) {
       return "secret";
     case OptionType::index_list:
       return "integer, list or \"all\"";
+    case OptionType::selection:
+      return "object";
   }
   return "?";
 }
@@ -51,6 +53,8 @@ const char* expected_text(OptionType type) {
       return "a list of strings";
     case OptionType::index_list:
       return "an integer >= 1, a list of them or \"all\"";
+    case OptionType::selection:
+      return "an object of names and values (e.g. {\"time\": [\"2006-01\", \"2006-03\"], \"plev\": 500})";
   }
   return "a value";
 }
@@ -92,11 +96,15 @@ std::optional<OptionValue> parse_option_text(const OptionSpec& spec, const std::
       if (items.empty()) return std::nullopt;
       return OptionValue{items};
     }
+    case OptionType::selection:  // --set: time=2006-01,plev=500
     case OptionType::string_list: {
       std::vector<std::string> items;
       std::stringstream in(text);
       std::string item;
-      while (std::getline(in, item, ',')) items.push_back(item);
+      while (std::getline(in, item, ',')) {
+        if (spec.type == OptionType::selection && item.find('=') == std::string::npos) return std::nullopt;
+        items.push_back(item);
+      }
       return OptionValue{items};
     }
   }

@@ -483,6 +483,7 @@ RunSummary Runner::summarize() const {
     st.bytes = counters_[i].bytes.load();
     st.busy_seconds = static_cast<double>(counters_[i].busy_ns.load()) * 1e-9;
     st.operation = view_.operations[i];
+    st.tags = m_.nodes[i]->metric_tags();
     summary.nodes.push_back(st);
     if (m_.input_index[i].empty()) summary.tiles = std::max<std::uint64_t>(summary.tiles, st.items);
   }

@@ -16,11 +16,12 @@ GdalBlockDecoder::GdalBlockDecoder(std::function<GDALRasterBandH()> band, int bl
       path_(std::move(path)) {}
 
 void GdalBlockDecoder::decode(std::int64_t row, std::int64_t column, std::byte* dst) {
+  const GdalErrors errors;
   if (GDALReadBlock(band_(), static_cast<int>(column), static_cast<int>(row), dst) != CE_None) {
     throw_io_error(where_, "reading " + path_ + " block " + std::to_string(column) + " of block row " +
                                std::to_string(row) + " (rows " + std::to_string(row * block_height_) + "-" +
                                std::to_string(std::min(height_, (row + 1) * block_height_) - 1) +
-                               ") failed: " + last_gdal_error("read error"));
+                               ") failed: " + errors.text("read error"));
   }
 }
 
@@ -33,6 +34,7 @@ GdalBandsDecoder::GdalBandsDecoder(std::function<GDALDatasetH()> dataset, std::v
       path_(std::move(path)) {}
 
 void GdalBandsDecoder::decode(std::int64_t row, std::int64_t column, std::byte* dst) {
+  const GdalErrors errors;
   const std::int64_t x0 = column * layout_.block_width;
   const std::int64_t y0 = row * layout_.block_height;
   const auto cols = static_cast<int>(std::min<std::int64_t>(layout_.block_width, layout_.width - x0));
@@ -46,7 +48,7 @@ void GdalBandsDecoder::decode(std::int64_t row, std::int64_t column, std::byte* 
   if (err != CE_None) {
     throw_io_error(where_, "reading " + path_ + " block " + std::to_string(column) + " of block row " +
                                std::to_string(row) + " (rows " + std::to_string(y0) + "-" +
-                               std::to_string(y0 + rows - 1) + ") failed: " + last_gdal_error("read error"));
+                               std::to_string(y0 + rows - 1) + ") failed: " + errors.text("read error"));
   }
   decoded_.fetch_add(1, std::memory_order_relaxed);
 }

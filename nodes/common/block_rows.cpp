@@ -103,16 +103,19 @@ void BlockRows::drop_passed_rows(std::int64_t keep_first, std::int64_t keep_last
   // the cap: one row per thread for GDAL's block rows), so such a tile still finds its rows
   // (with one row kept, 3 to 25% of rows were decoded twice). Their buffers then serve the
   // next rows.
-  for (auto it = rows_.begin(); it != rows_.end() && it->first < highest_ - keep_behind_;) {
-    Row& row = *it->second;
-    if (row.pins > 0 || (it->first >= keep_first && it->first <= keep_last)) {
-      ++it;
+  for (auto u = unpinned_.begin(); u != unpinned_.end() && *u < highest_ - keep_behind_;) {
+    if (*u >= keep_first && *u <= keep_last) {
+      ++u;
       continue;
     }
+    const auto it = rows_.find(*u);
+    Row& row = *it->second;
     if (spare_.size() < static_cast<std::size_t>(keep_behind_) && !row.error && row.done == blocks_per_row_) {
       spare_.push_back(std::move(row.data));
     }
-    it = rows_.erase(it);
+    undecoded_.erase(*u);
+    rows_.erase(it);
+    u = unpinned_.erase(u);
   }
 }
 
@@ -145,8 +148,9 @@ std::vector<std::shared_ptr<BlockRows::Row>> BlockRows::pin(std::int64_t first, 
           }
         }
         ++stats_.rows_decoded;
+        undecoded_.insert(k);
       }
-      ++slot->pins;
+      if (slot->pins++ == 0) unpinned_.erase(k);
       pinned.push_back(slot);
     }
     stats_.rows_live_peak =
@@ -165,10 +169,14 @@ void BlockRows::unpin(std::int64_t first, std::int64_t last) {
   std::lock_guard lock(mutex_);
   for (std::int64_t k = first; k <= last; ++k) {
     const auto it = rows_.find(k);
-    if (it != rows_.end()) {
-      --it->second->pins;
+    if (it != rows_.end() && --it->second->pins == 0) {
       // A row whose decoding failed is not kept: a later tile tries again (and fails again).
-      if (it->second->pins == 0 && it->second->error) rows_.erase(it);
+      if (it->second->error) {
+        undecoded_.erase(k);
+        rows_.erase(it);
+      } else {
+        unpinned_.insert(k);
+      }
     }
   }
   drop_passed_rows(0, -1);
@@ -181,11 +189,12 @@ void BlockRows::decode(const std::shared_ptr<Row>& row) {
   std::vector<std::shared_ptr<Row>> above;
   {
     std::lock_guard lock(mutex_);
-    above.reserve(rows_.size());  // no allocation (nor its failure) once pins are taken
-    for (auto it = rows_.begin(); it != rows_.end() && it->first < row->index; ++it) {
-      if (it->second->done < blocks_per_row_ && it->second.get() != row.get()) {
-        ++it->second->pins;
-        above.push_back(it->second);
+    above.reserve(undecoded_.size());  // no allocation (nor its failure) once pins are taken
+    for (auto u = undecoded_.begin(); u != undecoded_.end() && *u < row->index; ++u) {
+      const auto& r = rows_.at(*u);
+      if (r->done < blocks_per_row_ && r.get() != row.get()) {
+        if (r->pins++ == 0) unpinned_.erase(*u);
+        above.push_back(r);
       }
     }
   }
@@ -211,7 +220,10 @@ void BlockRows::claim_blocks(Row& row) {
     }
     std::lock_guard lock(mutex_);
     if (error && !row.error) row.error = error;
-    if (++row.done == blocks_per_row_) decoded_.notify_all();
+    if (++row.done == blocks_per_row_) {
+      undecoded_.erase(row.index);
+      decoded_.notify_all();
+    }
   }
 }
 

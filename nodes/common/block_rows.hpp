@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,11 @@ class BlockRows {
   mutable std::mutex mutex_;
   std::condition_variable decoded_;
   std::map<std::int64_t, std::shared_ptr<Row>> rows_;
+  // Indices of rows_ not fully decoded, and of those no tile pins: what decode() and
+  // drop_passed_rows() walk, so that neither walks the rows a tile pins (a tile of one-row
+  // strips pins thousands), keeping the bookkeeping linear in the number of rows.
+  std::set<std::int64_t> undecoded_;
+  std::set<std::int64_t> unpinned_;
   std::vector<std::unique_ptr<std::byte[]>> spare_;
   std::int64_t highest_ = -1;  // the highest row pinned so far
   Stats stats_;

@@ -7,7 +7,12 @@
 
 namespace rasterflow::nodes {
 namespace {
+// This thread's innermost GdalErrors, and the first error it has seen.
+thread_local GdalErrors* t_scope = nullptr;
+thread_local std::string t_first;
+
 void CPL_STDCALL log_gdal_message(CPLErr level, CPLErrorNum number, const char* message) {
+  if (level >= CE_Failure && t_scope != nullptr && t_first.empty() && message != nullptr) t_first = message;
   if (level == CE_Debug) {
     spdlog::trace("GDAL: {}", message);
   } else if (level == CE_Warning) {
@@ -47,6 +52,20 @@ bool same_crs(const std::string& a, const std::string& b) {
 std::string last_gdal_error(const std::string& fallback) {
   const char* msg = CPLGetLastErrorMsg();
   return (msg != nullptr && *msg != '\0') ? std::string(msg) : fallback;
+}
+
+GdalErrors::GdalErrors() : outer_(t_scope) {
+  t_scope = this;
+  t_first.clear();
+}
+
+GdalErrors::~GdalErrors() { t_scope = outer_; }
+
+std::string GdalErrors::text(const std::string& fallback) const {
+  const std::string last = last_gdal_error("");
+  if (t_first.empty()) return last.empty() ? fallback : last;
+  if (last.empty() || last == t_first) return t_first;
+  return t_first + " (then: " + last + ")";
 }
 
 }  // namespace rasterflow::nodes

@@ -37,4 +37,20 @@ bool same_crs(const std::string& a, const std::string& b);
 // The last GDAL error message of this thread, or `fallback`.
 std::string last_gdal_error(const std::string& fallback);
 
+// The GDAL errors of this thread while it lives (one read): GDAL's first error usually names the
+// cause ("ZIPDecode:Decoding error at scanline 32"), its last only the call that gave up
+// ("IReadBlock failed at X offset 1, Y offset 1: TIFFReadEncodedTile() failed.").
+class GdalErrors {
+ public:
+  GdalErrors();
+  ~GdalErrors();
+  GdalErrors(const GdalErrors&) = delete;
+  GdalErrors& operator=(const GdalErrors&) = delete;
+  // The first error, then the last when it is another ("first (then: last)"), or `fallback`.
+  std::string text(const std::string& fallback) const;
+
+ private:
+  GdalErrors* outer_;
+};
+
 }  // namespace rasterflow::nodes

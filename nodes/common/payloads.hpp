@@ -2,6 +2,7 @@
 // What the raster nodes send each other for one tile.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,19 @@ class ColumnSuffixes {
   virtual std::vector<std::string> column_suffixes() const = 0;
 };
 
+// What a column measures, carried from its source to the outputs that have a place for it
+// (NetCDF attributes, GeoTIFF band unit type, PostgreSQL column comments, Parquet metadata).
+struct ColumnMetadata {
+  std::string units;           // "K", "degC", "m2 s-2"; "" when the source gives none
+  std::string standard_name;   // CF standard_name
+  std::string long_name;       // CF long_name, or GRIB's comment without its unit
+  std::string variable;        // the node that made the column (one variable's bands share it)
+  std::optional<double> time;  // the band's time coordinate as stored, when it has one
+  std::string time_units;      // "days since 1850-01-01"
+  std::string time_calendar;   // "noleap"
+  std::string quantity() const { return !standard_name.empty() ? standard_name : long_name; }
+};
+
 // A node whose output is a Table says its columns before the run (sinks size and check their
 // output by them).
 class TableProducer {
@@ -51,6 +65,8 @@ class TableProducer {
   // The GDAL data type name of each column's values ("Byte", "Int16", "Float32", ...), once
   // the producer and its inputs are prepared; "" for a column whose type is not known.
   virtual std::vector<std::string> column_types() const { return {}; }
+  // One per column, once prepared (empty when the producer knows none).
+  virtual std::vector<ColumnMetadata> column_metadata() const { return {}; }
 };
 
 // A node whose output is a Column says the GDAL data type of its values once prepared.
@@ -58,6 +74,8 @@ class ColumnProducer {
  public:
   virtual ~ColumnProducer() = default;
   virtual std::string column_type() const = 0;
+  // One per band it gives (a column each), once prepared.
+  virtual std::vector<ColumnMetadata> column_metadata() const { return {}; }
 };
 
 // The merged table of a tile: the kept cells (indices into the tile, ascending) and, per

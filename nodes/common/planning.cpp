@@ -112,7 +112,7 @@ GridDecision resolve_grid(const GridSpec& spec, const std::string& where, std::s
     char text[64];
     std::snprintf(text, sizeof text, "%.9g x %.9g", res[0], res[1]);
     d.origin += std::string(", resolution ") + text + " suggested by GDAL (GDALSuggestedWarpOutput2) for source \"" +
-                covered.finest_suggested_by + "\", the finest of the sources in other CRSs";
+                covered.finest_suggested_by + "\", the finest of the sources in other CRSs or rotated";
   } else {
     throw_graph_error(where, "field \"resolution\": required when the sources are not in the grid's CRS");
   }

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "nodes/common/dataset_name.hpp"
+#include "nodes/common/validity.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/hooks.hpp"
 #include "rasterflow/registry.hpp"
@@ -49,6 +50,16 @@ std::string variable_of(const std::string& subdataset) {
   std::string v = colon == std::string::npos || colon < from ? subdataset : subdataset.substr(colon + 1);
   while (!v.empty() && v.front() == '/') v.erase(v.begin());
   return v;
+}
+
+std::vector<std::string> describe_units_and_coordinates(const RasterInfo& info) {
+  std::vector<std::string> units;
+  std::vector<BandCoordinates> coordinates;
+  for (const auto& b : info.bands) {
+    units.push_back(b.units);
+    coordinates.push_back(b.coordinates);
+  }
+  return describe_bands(units, coordinates);
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -151,8 +162,12 @@ void RasterReader::select_bands(GDALDatasetH ds) {
   const std::string& where = where_;
   const int count = GDALGetRasterCount(ds);
   std::vector<int> indices;
+  // The alpha band (the last, as gdalwarp finds it) is no data band of "all" while it masks.
+  const int alpha = find_validity(ds, {}, request_.alpha_as_data).alpha_band;
   if (request_.bands.size() == 1 && request_.bands.front() == "all") {
-    for (int b = 1; b <= count; ++b) indices.push_back(b);
+    for (int b = 1; b <= count; ++b) {
+      if (b != alpha) indices.push_back(b);
+    }
   } else {
     for (const auto& text : request_.bands) {
       const int b = std::stoi(text);
@@ -167,16 +182,38 @@ void RasterReader::select_bands(GDALDatasetH ds) {
   }
   const std::string names = request_.band_names.value_or("number");
   const bool by_metadata = names.rfind("metadata:", 0) == 0;
-  if (names != "number" && names != "description" && (!by_metadata || names.size() == 9)) {
+  if (names != "number" && names != "description" && names != "coordinates" && (!by_metadata || names.size() == 9)) {
     throw_graph_error(where, "option \"band_names\": unknown value \"" + names +
-                                 "\" (expected number, description or metadata:<KEY>, e.g. metadata:NETCDF_DIM_time)");
+                                 "\" (expected number, description, coordinates or metadata:<KEY>, e.g. "
+                                 "metadata:NETCDF_DIM_time)");
   }
+  std::vector<BandCoordinates> coordinates = read_band_coordinates(ds, indices, where, info_.path);
+  if (!request_.select.empty()) {
+    std::vector<int> kept;
+    std::vector<BandCoordinates> kept_coordinates;
+    for (const std::size_t i : select_by_coordinates(coordinates, request_.select, where, info_.path)) {
+      kept.push_back(indices[i]);
+      kept_coordinates.push_back(coordinates[i]);
+    }
+    indices = std::move(kept);
+    coordinates = std::move(kept_coordinates);
+    name_coordinates(coordinates);
+  }
+  const std::vector<std::string> coordinate_names =
+      names == "coordinates" ? coordinate_labels(coordinates, where, info_.path) : std::vector<std::string>{};
   info_.bands.clear();
-  for (const int b : indices) {
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    const int b = indices[i];
     GDALRasterBandH h = GDALGetRasterBand(ds, b);
     BandInfo band;
     band.index = b;
-    if (names == "number") {
+    band.units = band_units(h);
+    band.standard_name = band_item(h, "standard_name");
+    band.long_name = band_long_name(h);
+    band.coordinates = coordinates[i];
+    if (names == "coordinates") {
+      band.label = coordinate_names[i];
+    } else if (names == "number") {
       band.label = std::to_string(b);
     } else if (names == "description") {
       band.label = GDALGetDescription(h) != nullptr ? GDALGetDescription(h) : "";
@@ -207,6 +244,7 @@ void RasterReader::select_bands(GDALDatasetH ds) {
     }
     info_.bands.push_back(std::move(band));
   }
+  info_.validity = find_validity(ds, indices, request_.alpha_as_data);
 }
 
 void RasterReader::read_geometry(GDALDatasetH ds) {
@@ -242,6 +280,7 @@ void RasterReader::open_source() {
     if (request_.unpack && (band.scale != 1.0 || band.offset != 0.0)) info_.unpacked = true;
   }
   info_.nodata = info_.bands.front().nodata;
+  if (info_.unpacked) info_.unpacked_type = cf_unpacked_type(get(ds), info_.band);
   make_warper_vrt();
   survey_decoding(get(ds));
   switch (info_.type) {
@@ -256,10 +295,17 @@ void RasterReader::open_source() {
     case GDT_Int8:
 #endif
       break;
-    default:
-      throw_graph_error(
-          where, "option \"band\": data type " + std::string(GDALGetDataTypeName(info_.type)) +
-                     " is not supported (expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64)");
+    default: {
+      // Complex types have no single value per pixel; 64-bit integers do not fit the doubles
+      // columns hold without losing digits (beyond 2^53): refused, naming the file and type.
+      const std::string type = GDALGetDataTypeName(info_.type);
+      const bool wide = type == "Int64" || type == "UInt64";
+      throw_graph_error(where, "option \"band\": " + info_.path + " band " + std::to_string(info_.band) + " is " +
+                                   type + ", which is not supported" +
+                                   (wide ? " (its values beyond 2^53 would lose digits as doubles)"
+                                         : " (complex values: read a real band, e.g. through a VRT)") +
+                                   "; expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64");
+    }
   }
 }
 
@@ -300,6 +346,15 @@ void RasterReader::make_warper_vrt() {
           "<ScaleOffset>" + number(band.offset) + "</ScaleOffset><ScaleRatio>" + number(band.scale) + "</ScaleRatio>";
     }
     xml += "</ComplexSource></VRTRasterBand>";
+  }
+  if (info_.validity.kind == MaskKind::alpha) {  // the warper's source alpha, as the file's
+    xml += "<VRTRasterBand dataType=\"Float64\" band=\"" + std::to_string(info_.bands.size() + 1) +
+           "\"><ColorInterp>Alpha</ColorInterp><SimpleSource><SourceFilename relativeToVRT=\"0\">" + source +
+           "</SourceFilename>";
+    if (info_.overview >= 0) {
+      xml += "<OpenOptions><OOI key=\"OVERVIEW_LEVEL\">" + std::to_string(info_.overview) + "</OOI></OpenOptions>";
+    }
+    xml += "<SourceBand>" + std::to_string(info_.validity.alpha_band) + "</SourceBand></SimpleSource></VRTRasterBand>";
   }
   warper_vrt_ = xml + "</VRTDataset>";
 }
@@ -571,6 +626,7 @@ void RasterReader::read(const PixelWindow& w, double* out) {
     read_through_gdal(w, out);
   }
   finish_values(0, out, w.cells());
+  apply_validity(0, w, out);
 }
 
 void RasterReader::read_bands(const PixelWindow& w, double* out) {
@@ -592,16 +648,36 @@ void RasterReader::read_bands(const PixelWindow& w, double* out) {
   } else {
     std::vector<int> indices;
     for (const auto& b : info_.bands) indices.push_back(b.index);
+    const GdalErrors errors;
     const CPLErr err =
         GDALDatasetRasterIO(dataset(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0),
                             static_cast<int>(w.cols), static_cast<int>(w.rows), out, static_cast<int>(w.cols),
                             static_cast<int>(w.rows), GDT_Float64, static_cast<int>(n), indices.data(), 0, 0, 0);
     if (err != CE_None) {
       throw_io_error(where_, "reading " + info_.path + " rows " + std::to_string(w.row0) + "-" +
-                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + last_gdal_error("read error"));
+                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + errors.text("read error"));
     }
   }
-  for (std::int64_t k = 0; k < n; ++k) finish_values(static_cast<std::size_t>(k), out + k * cells, cells);
+  for (std::int64_t k = 0; k < n; ++k) {
+    finish_values(static_cast<std::size_t>(k), out + k * cells, cells);
+    apply_validity(static_cast<std::size_t>(k), w, out + k * cells, k > 0);
+  }
+}
+
+void RasterReader::apply_validity(std::size_t k, const PixelWindow& w, double* values, bool shared) {
+  const Validity& v = info_.validity;
+  if (!v.active()) return;
+  thread_local std::vector<std::uint8_t> valid;
+  if (!shared || v.kind == MaskKind::per_band) {
+    const GdalErrors errors;
+    valid.resize(static_cast<std::size_t>(w.cells()));
+    if (!read_valid(dataset(), v, info_.bands[k].index, w, valid.data())) {
+      throw_io_error(where_, "reading the " + std::string(v.kind == MaskKind::alpha ? "alpha band" : "mask") + " of " +
+                                 info_.path + " rows " + std::to_string(w.row0) + "-" +
+                                 std::to_string(w.row0 + w.rows - 1) + " failed: " + errors.text("read error"));
+    }
+  }
+  blank_invalid(valid.data(), values, w.cells());
 }
 
 void RasterReader::finish_values(std::size_t band, double* values, std::int64_t count) const {
@@ -615,6 +691,18 @@ void RasterReader::finish_values(std::size_t band, double* values, std::int64_t 
   const BandInfo& b = info_.bands[band];
   const bool has_nodata = b.nodata.has_value();
   const double nodata = b.nodata.value_or(0.0);
+  if (info_.unpacked_type == GDT_Float32) {
+    // In float32 arithmetic, as xarray decodes a variable whose scale_factor/add_offset are float32.
+    const auto scale = static_cast<float>(b.scale);
+    const auto offset = static_cast<float>(b.offset);
+    for (std::int64_t i = 0; i < count; ++i) {
+      const double v = values[i];
+      const float scaled = static_cast<float>(v) * scale;
+      values[i] = (std::isnan(v) || (has_nodata && v == nodata)) ? std::numeric_limits<double>::quiet_NaN()
+                                                                 : static_cast<double>(scaled + offset);
+    }
+    return;
+  }
   for (std::int64_t i = 0; i < count; ++i) {
     const double v = values[i];
     values[i] = (std::isnan(v) || (has_nodata && v == nodata)) ? std::numeric_limits<double>::quiet_NaN()
@@ -632,21 +720,23 @@ void RasterReader::read_native(const PixelWindow& w, std::byte* out) {
     blocks_->read_native(w.col0, w.row0, w.cols, w.rows, out);
     return;
   }
+  const GdalErrors errors;
   if (GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0), static_cast<int>(w.cols),
                    static_cast<int>(w.rows), out, static_cast<int>(w.cols), static_cast<int>(w.rows), info_.type, 0,
                    0) != CE_None) {
-    fail_gdal_read(w);
+    fail_gdal_read(w, errors.text("read error"));
   }
 }
 
 void RasterReader::read_through_gdal(const PixelWindow& w, double* out) {
+  const GdalErrors errors;
   const CPLErr err = GDALRasterIO(band(), GF_Read, static_cast<int>(w.col0), static_cast<int>(w.row0),
                                   static_cast<int>(w.cols), static_cast<int>(w.rows), out, static_cast<int>(w.cols),
                                   static_cast<int>(w.rows), GDT_Float64, 0, 0);
-  if (err != CE_None) fail_gdal_read(w);
+  if (err != CE_None) fail_gdal_read(w, errors.text("read error"));
 }
 
-void RasterReader::fail_gdal_read(const PixelWindow& w) const {
+void RasterReader::fail_gdal_read(const PixelWindow& w, const std::string& gdal_message) const {
   // GDAL names the block it failed on ("IReadBlock failed at X offset 1, Y offset 1"); the
   // rows of blocks read are named too, as the other strategies name them.
   const std::int64_t bh = std::max(1, info_.block_height);
@@ -658,21 +748,57 @@ void RasterReader::fail_gdal_read(const PixelWindow& w) const {
                              std::to_string(w.row0 + w.rows - 1) + " (" + blocks + " (rows " +
                              std::to_string(first * bh) + "-" +
                              std::to_string(std::min(info_.height, (last + 1) * bh) - 1) +
-                             ")) through GDAL's cache failed: " + last_gdal_error("read error"));
+                             ")) through GDAL's cache failed: " + gdal_message);
+}
+
+Extent RasterReader::corner_extent() const {
+  // All four corners: a rotated or sheared geotransform puts its extremes at any of them.
+  const auto& gt = info_.gt;
+  const auto w = static_cast<double>(info_.width), h = static_cast<double>(info_.height);
+  Extent e{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+           -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  for (const auto& [px, py] : {std::pair{0.0, 0.0}, std::pair{w, 0.0}, std::pair{0.0, h}, std::pair{w, h}}) {
+    const double x = gt[0] + px * gt[1] + py * gt[2];
+    const double y = gt[3] + px * gt[4] + py * gt[5];
+    e = {std::min(e.xmin, x), std::min(e.ymin, y), std::max(e.xmax, x), std::max(e.ymax, y)};
+  }
+  return e;
+}
+
+std::optional<std::array<double, 2>> RasterReader::suggested_resolution(const std::string& grid_crs) const {
+  // The resolution gdalwarp would choose for this source alone in the grid's CRS.
+  const DatasetPtr ds = open();
+  GeoTransform src_gt = info_.gt;
+  void* transformer =
+      ds ? GDALCreateGenImgProjTransformer3(info_.crs.empty() ? nullptr : info_.crs.c_str(), src_gt.data(),
+                                            grid_crs.empty() ? nullptr : grid_crs.c_str(), nullptr)
+         : nullptr;
+  if (transformer == nullptr) return std::nullopt;
+  double out_gt[6] = {};
+  double extents[4] = {};
+  int pixels = 0, lines = 0;
+  std::optional<std::array<double, 2>> res;
+  if (GDALSuggestedWarpOutput2(get(ds), GDALGenImgProjTransform, transformer, out_gt, &pixels, &lines, extents, 0) ==
+          CE_None &&
+      out_gt[1] > 0) {
+    res = std::array<double, 2>{out_gt[1], std::fabs(out_gt[5])};
+  }
+  GDALDestroyGenImgProjTransformer(transformer);
+  return res;
 }
 
 SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
   SourceFootprint fp;
   fp.crs = info_.crs;
   const auto& gt = info_.gt;
-  const double xs[2] = {gt[0],
-                        gt[0] + static_cast<double>(info_.width) * gt[1] + static_cast<double>(info_.height) * gt[2]};
-  const double ys[2] = {gt[3],
-                        gt[3] + static_cast<double>(info_.width) * gt[4] + static_cast<double>(info_.height) * gt[5]};
-  const Extent native{std::min(xs[0], xs[1]), std::min(ys[0], ys[1]), std::max(xs[0], xs[1]), std::max(ys[0], ys[1])};
+  const Extent native = corner_extent();
   if (grid_crs.empty() || same_crs(grid_crs, info_.crs)) {
     fp.extent = native;
-    if (gt[2] == 0.0 && gt[4] == 0.0) fp.resolution = std::array<double, 2>{std::fabs(gt[1]), std::fabs(gt[5])};
+    if (gt[2] == 0.0 && gt[4] == 0.0) {
+      fp.resolution = std::array<double, 2>{std::fabs(gt[1]), std::fabs(gt[5])};
+    } else {
+      fp.suggested_resolution = suggested_resolution(grid_crs);  // rotated: gdalwarp's default resolution
+    }
     return fp;
   }
   if (info_.crs.empty()) {
@@ -694,22 +820,7 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
   OCTDestroyCoordinateTransformation(ct);
   if (!ok) throw_graph_error(where_, "the extent of " + info_.path + " cannot be transformed into the grid's CRS");
   fp.extent = {xmin, ymin, xmax, ymax};
-  // The resolution gdalwarp would choose for this source alone in the grid's CRS.
-  const DatasetPtr ds = open();
-  GeoTransform src_gt = info_.gt;
-  void* transformer =
-      ds ? GDALCreateGenImgProjTransformer3(info_.crs.c_str(), src_gt.data(), grid_crs.c_str(), nullptr) : nullptr;
-  if (transformer != nullptr) {
-    double gt[6] = {};
-    double extents[4] = {};
-    int pixels = 0, lines = 0;
-    if (GDALSuggestedWarpOutput2(get(ds), GDALGenImgProjTransform, transformer, gt, &pixels, &lines, extents, 0) ==
-            CE_None &&
-        gt[1] > 0) {
-      fp.suggested_resolution = std::array<double, 2>{gt[1], std::fabs(gt[5])};
-    }
-    GDALDestroyGenImgProjTransformer(transformer);
-  }
+  fp.suggested_resolution = suggested_resolution(grid_crs);
   return fp;
 }
 
@@ -800,13 +911,19 @@ std::vector<std::string> RasterReader::describe() const {
                 info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
   std::vector<std::string> lines{buf};
   if (!info_.variables.empty()) lines.push_back("variables in the file: " + joined(info_.variables));
+  if (const std::string masks = info_.validity.describe(); !masks.empty()) lines.push_back(masks);
   if (info_.crs_given) lines.push_back("CRS from option crs (as gdalwarp -s_srs): " + hooks().crs_label(info_.crs));
+  for (auto& line : describe_units_and_coordinates(info_)) lines.push_back(std::move(line));
   for (const auto& b : info_.bands) {
     if (b.scale == 1.0 && b.offset == 0.0) continue;
-    char packed[160];
+    char packed[256];
     std::snprintf(
         packed, sizeof packed, "band %d: scale %.9g, offset %.9g, %s", b.index, b.scale, b.offset,
-        info_.unpacked ? "unpacked to Float64 (nodata tested on the stored value)" : "not unpacked (unpack: false)");
+        info_.unpacked
+            ? (info_.unpacked_type == GDT_Float32
+                   ? "unpacked to Float32 (CF: float32 scale_factor/add_offset; nodata tested on the stored value)"
+                   : "unpacked to Float64 (nodata tested on the stored value)")
+            : "not unpacked (unpack: false)");
     lines.emplace_back(packed);
   }
   lines.push_back(

@@ -11,12 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "nodes/common/band_coordinates.hpp"
 #include "nodes/common/block_decoder.hpp"
 #include "nodes/common/block_rows.hpp"
 #include "nodes/common/decoding_policy.hpp"
 #include "nodes/common/gdal.hpp"
 #include "nodes/common/planning.hpp"
 #include "nodes/common/tiff_tiles.hpp"
+#include "nodes/common/validity.hpp"
 #include "rasterflow/node.hpp"
 
 namespace rasterflow::nodes {
@@ -26,11 +28,13 @@ struct SourceRequest {
   std::string path;                       // a file or any GDAL dataset name
   std::optional<std::string> variable;    // a container's subdataset, by variable name
   std::vector<std::string> bands{"1"};    // band numbers, or {"all"}
-  std::optional<std::string> band_names;  // number | description | metadata:KEY (absent: number)
+  std::optional<std::string> band_names;  // number | description | coordinates | metadata:KEY (absent: number)
+  std::vector<std::string> select;        // "dim=value" items: bands chosen by coordinate value
   std::optional<double> nodata;           // overrides the file's
   std::optional<std::string> crs;         // the source's CRS, overriding the file's (gdalwarp -s_srs)
   bool unpack = true;                     // apply the bands' scale and offset
   std::string overviews = "none";         // none | auto
+  bool alpha_as_data = false;             // the alpha band masks nothing (gdalwarp -nosrcalpha)
 };
 
 // One band read.
@@ -40,6 +44,10 @@ struct BandInfo {
   std::optional<double> nodata;  // packed (as stored), from the file or the node's `nodata` option
   double scale = 1;              // value = stored * scale + offset, when unpacked
   double offset = 0;
+  std::string units;            // of its values (GDAL's unit type, GRIB's unit, netCDF units)
+  std::string standard_name;    // CF standard_name ("" when none)
+  std::string long_name;        // CF long_name, or GRIB's comment without its unit
+  BandCoordinates coordinates;  // along the non-spatial dimensions (time, level)
 };
 
 struct RasterInfo {
@@ -52,15 +60,17 @@ struct RasterInfo {
   GeoTransform gt{};
   std::string crs;  // WKT, "" when the file has none and no `crs` was given
   bool crs_given = false;
-  GDALDataType type = GDT_Unknown;  // as stored
-  std::optional<double> nodata;     // the first band's
-  bool signed_byte = false;         // GDAL 3.6's Int8: Byte with PIXELTYPE=SIGNEDBYTE
-  bool unpacked = false;            // values are unpacked (some band has a scale or offset, and unpack is on)
-  int block_width = 0;              // the file's native tiling (strips: width x rows per strip)
+  GDALDataType type = GDT_Unknown;           // as stored
+  std::optional<double> nodata;              // the first band's
+  bool signed_byte = false;                  // GDAL 3.6's Int8: Byte with PIXELTYPE=SIGNEDBYTE
+  bool unpacked = false;                     // values are unpacked (some band has a scale or offset, and unpack is on)
+  GDALDataType unpacked_type = GDT_Float64;  // CF: the type of scale_factor/add_offset (Float32 or Float64)
+  int block_width = 0;                       // the file's native tiling (strips: width x rows per strip)
   int block_height = 0;
   int overview = -1;  // the overview level read, -1: full resolution
   int overview_count = 0;
   std::string overview_reason;  // why that level (overviews: auto)
+  Validity validity;            // masks beyond the nodata values (alpha, per-dataset, per-band)
 };
 
 class RasterReader final {
@@ -86,8 +96,9 @@ class RasterReader final {
     for (const auto& b : info_.bands) out.push_back(b.label);
     return out;
   }
-  // The type values have once read: Float64 when unpacked, else the stored type.
-  GDALDataType value_type() const { return info_.unpacked ? GDT_Float64 : info_.type; }
+  // The type values have once read: the unpacked type CF gives (that of scale_factor/add_offset)
+  // when unpacked, else the stored type.
+  GDALDataType value_type() const { return info_.unpacked ? info_.unpacked_type : info_.type; }
   // The nodata value the kernels test band k's values against: none when unpacked (nodata
   // became NaN as it was read), else the band's.
   std::optional<double> kernel_nodata(std::size_t k) const {
@@ -117,7 +128,12 @@ class RasterReader final {
   void read_native(const PixelWindow& window, std::byte* out);
   int sample_bytes() const { return GDALGetDataTypeSizeBytes(info_.type); }
   // Whether read_native() gives this source's values: one band, not unpacked.
-  bool reads_native() const { return info_.bands.size() == 1 && !info_.unpacked; }
+  bool reads_native() const { return info_.bands.size() == 1 && !info_.unpacked && !info_.validity.active(); }
+  // The warper's source alpha band (in warper_dataset()), 0 when no alpha band masks.
+  int warper_alpha_band() const {
+    if (info_.validity.kind != MaskKind::alpha) return 0;
+    return warper_vrt_.empty() ? info_.validity.alpha_band : static_cast<int>(info_.bands.size()) + 1;
+  }
   // Every band's values over `window`, band after band (band_count() x window.cells()), each
   // block decoded once for all of them.
   void read_bands(const PixelWindow& window, double* out);
@@ -155,6 +171,9 @@ class RasterReader final {
   void select_bands(GDALDatasetH ds);   // info_.bands from the request
   void read_geometry(GDALDatasetH ds);  // size, geotransform, blocks of the level read
   void finish_values(std::size_t band, double* values, std::int64_t count) const;  // signed bytes, unpacking
+  // Turns the pixels of `window` that the source's masks say are invalid into NaN: band k's
+  // values at `values` (validity.hpp). `shared`: the mask was read for an earlier band.
+  void apply_validity(std::size_t k, const PixelWindow& window, double* values, bool shared = false);
   std::uint64_t block_bytes() const;  // one of the file's blocks, decoded (saturating)
   std::size_t padded_width() const;
   // What the streams of one strategy would be, found when the file is opened.
@@ -170,12 +189,15 @@ class RasterReader final {
   int block_rows_kept(Decoding d) const;
   int stream_rows_kept(Decoding d) const;
   DatasetPtr open() const;
+  Extent corner_extent() const;  // the bounding box of all four corners, in the source's CRS
+  std::optional<std::array<double, 2>> suggested_resolution(const std::string& grid_crs) const;
   bool plain_file_ = false;  // a plain local file at full resolution (the only kind the TIFF streams read)
   const GdalBandsDecoder* bands_decoder_ = nullptr;   // decoder_, when several bands share blocks_
   void survey_decoding(GDALDatasetH ds);              // the constructor's: the strategies the file allows
   void set_up_decoding(GDALDatasetH ds, Decoding d);  // builds the decoder of `d`
   void read_through_gdal(const PixelWindow& window, double* out);
-  [[noreturn]] void fail_gdal_read(const PixelWindow& window) const;  // names the rows and blocks read
+  // Names the rows and blocks read, and GDAL's message (its first error, then its last).
+  [[noreturn]] void fail_gdal_read(const PixelWindow& window, const std::string& gdal_message) const;
   SourceRequest request_;
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;

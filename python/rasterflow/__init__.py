@@ -10,6 +10,11 @@ and keep its contracts (docs/python.md):
         ...
     rasterflow.validate(graph), rasterflow.plan(graph)
     rasterflow.to_pandas(graph), rasterflow.to_xarray(graph)
+    rasterflow.to_parquet(graph, "table.parquet")   # through parquet_sink
+    graph = rasterflow.merge_graph({"t": rasterflow.Source("t.tif", method="average")}, resolution=0.01)
+
+Messages go through ``logging.getLogger("rasterflow")``; ``progress=True`` shows a bar (tqdm) or
+a line; ``memory_limit`` is rasterflow's own budget on top of what the process holds.
 
 Errors: bad usage, configuration or graph raise ``UsageError`` (``ConfigError``,
 ``GraphError``), subclasses of ``ValueError``; failures while running raise ``RunError``
@@ -18,21 +23,28 @@ line's. Ctrl-C raises ``KeyboardInterrupt`` and stops the run, leaving no output
 name. The engine works on its own threads without the GIL.
 """
 import json as _json
+import logging as _logging
 import os as _os
 from dataclasses import dataclass as _dataclass, field as _field
 
-from . import _core
+from . import _core, _graph, _progress
+from ._graph import Source, merge_graph
 from ._core import ConfigError, Error, GraphError, IoError, NodeError, RunError, UsageError
 
 __version__ = _core.version()
+_log = _logging.getLogger("rasterflow")  # the engine's messages (set_log_level)
 __all__ = [
-    "run", "validate", "plan", "chunks", "to_pandas", "to_xarray", "set_log_level", "RunSummary",
+    "run", "validate", "plan", "chunks", "to_pandas", "to_xarray", "to_parquet", "set_log_level", "RunSummary",
+    "Chunks", "Source", "merge_graph",
     "Error", "UsageError", "ConfigError", "GraphError", "RunError", "IoError", "NodeError", "__version__",
 ]
 
 _COMMON_ARGS = """
     graph: the graph: a path to a graph JSON file (its input paths relative to its folder), or a
-        dict in the graph JSON format (its input paths relative to ``base_dir``).
+        dict in the graph JSON format (its input paths relative to ``base_dir``) whose values
+        may be Python ones: paths (os.PathLike), NumPy numbers, CRS objects (anything with
+        ``to_wkt()``); ``merge_graph()`` makes one. chunks(), to_pandas() and to_xarray() take
+        dict graphs without a sink.
     config: path to a configuration file (config.yml); None: the defaults.
     set: configuration overrides, as ``rasterflow run --set``: a dict ``{"merge.chunk_size": 2000,
         "nodes.temperature.method": "max"}`` or a list of ``"KEY=VALUE"`` strings.
@@ -40,8 +52,12 @@ _COMMON_ARGS = """
         folder). Ignored for a graph file."""
 
 _RUN_ARGS = """
-    memory_limit: the memory limit, as ``--memory-limit``: ``"512MiB"``, ``"4GiB"``, or a number
-        of bytes; None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the machine's).
+    memory_limit: rasterflow's own memory budget: ``"512MiB"``, ``"4GiB"``, or a number of
+        bytes, on top of what the process already holds when called (a notebook holding 2 GiB
+        can run with ``"256MiB"``); None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the
+        machine's, for the whole process).
+    process_memory_limit: the whole process's limit instead, as the command line's
+        ``--memory-limit`` (what ``memory_limit`` meant before #31); give one of the two.
     threads: worker threads; None: ``engine.threads`` (auto).
     streaming: True streams chunks to the sinks (``--streaming``, the default), False
         materialises the merged grid before export (``--in-memory``); None: the configuration's
@@ -49,15 +65,20 @@ _RUN_ARGS = """
 
 
 _STREAM_ARGS = """
-    memory_limit: the memory limit, as ``--memory-limit``: ``"512MiB"``, ``"4GiB"``, or a number
-        of bytes; None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the machine's).
+    memory_limit: rasterflow's own memory budget: ``"512MiB"``, ``"4GiB"``, or a number of
+        bytes, on top of what the process already holds when called (a notebook holding 2 GiB
+        can run with ``"256MiB"``); None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the
+        machine's, for the whole process).
+    process_memory_limit: the whole process's limit instead, as the command line's
+        ``--memory-limit`` (what ``memory_limit`` meant before #31); give one of the two.
     threads: worker threads; None: ``engine.threads`` (auto)."""
 
 
-def _graph_args(graph, config, set, base_dir):
+def _graph_args(graph, config, set, base_dir, streamed=False):
     args = {"config": None if config is None else _os.fspath(config)}
     if isinstance(graph, dict):
-        args["graph_json"] = _json.dumps(graph)
+        graph = _graph.jsonable(graph)
+        args["graph_json"] = _json.dumps(_graph.with_placeholder_sink(graph) if streamed else graph)
         args["base_dir"] = None if base_dir is None else _os.fspath(base_dir)
     elif isinstance(graph, (str, bytes, _os.PathLike)):
         args["graph_path"] = _os.fsdecode(graph)
@@ -80,10 +101,14 @@ def _set_value(value):
     return str(value)
 
 
-def _run_args(memory_limit, threads, streaming):
+def _run_args(memory_limit, threads, streaming, process_memory_limit=None):
     args = {}
+    if memory_limit is not None and process_memory_limit is not None:
+        raise UsageError("memory_limit and process_memory_limit: give one of them")
     if memory_limit is not None:
         args["memory_limit"] = str(memory_limit)
+    if process_memory_limit is not None:
+        args["process_memory_limit"] = str(process_memory_limit)
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int):
             raise TypeError(f"threads: expected an int, got {type(threads).__name__}")
@@ -122,8 +147,24 @@ class RunSummary:
     bytes_written: int = 0
     extra: dict = _field(default_factory=dict, repr=False)
 
+    def __repr__(self):
+        outputs = ", ".join(self.outputs) or "no file"
+        return (f"RunSummary({self.rows:,} rows of {self.cells:,} cells ({self.grid_width} x {self.grid_height}) in "
+                f"{self.seconds:.2f} s ({self.cpu_seconds:.2f} s CPU), {self.tiles} tiles, {self.threads} threads, "
+                f"peak RSS {_size(self.peak_rss_bytes)} (limit {_size(self.memory_limit)}), "
+                f"{_size(self.bytes_written)} written to {outputs}"
+                f"{', %d throttle events' % len(self.throttle_events) if self.throttle_events else ''})")
 
-def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, threads=None, streaming=True,
+
+def _size(n):
+    """Bytes as people read them: KiB, MiB or GiB with one decimal."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} B"
+
+
+def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, process_memory_limit=None, threads=None, streaming=True,
         database=None, experiment=None, progress=None, base_dir=None):
     """Runs a graph, as ``rasterflow run`` does; returns a RunSummary.
 
@@ -136,24 +177,37 @@ def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, thre
         (SQLite ``rasterflow_metrics.sqlite`` in output_dir by default; ``--set
         metrics.backend=none`` records none).
     experiment: the experiment's name in the metrics (default: the graph's name).
-    progress: None, or a callable given a dict of live figures (cells_done, cells_total,
-        rows_written, level, window_size, tiles_in_flight, seconds) at most 4 times a second,
-        and once at the end; if it raises, the run stops and the exception propagates.
+    progress: True shows the cells' progress (tqdm when installed, else a line on stderr); or a
+        callable given a dict of live figures (cells_done, cells_total, rows_written, level,
+        window_size, tiles_in_flight, seconds) at most 4 times a second, and once at the end;
+        if it raises, the run stops and the exception propagates. None or False: nothing.
 
     Raises UsageError (ConfigError, GraphError; ValueError subclasses) before anything runs,
     RunError (IoError, NodeError; RuntimeError subclasses) when the run fails, and
     KeyboardInterrupt when interrupted."""
     args = _graph_args(graph, config, set, base_dir)
-    args.update(_run_args(memory_limit, threads, streaming))
+    args.update(_run_args(memory_limit, threads, streaming, process_memory_limit))
     args["output_dir"] = _os.fspath(output_dir)
     args["database"] = database
     args["experiment"] = experiment
+    display = None
+    if progress is True:
+        progress = display = _progress.RunProgress()
+    elif progress is False:
+        progress = None
     if progress is not None and not callable(progress):
-        raise TypeError("progress: expected a callable or None")
-    s = _core.run(args, progress)
+        raise TypeError("progress: expected True, False, a callable or None")
+    try:
+        s = _core.run(args, progress)
+    finally:
+        if display is not None:
+            display.close()
     known = RunSummary.__dataclass_fields__
-    return RunSummary(**{k: v for k, v in s.items() if k in known},
-                      extra={k: v for k, v in s.items() if k not in known})
+    summary = RunSummary(**{k: v for k, v in s.items() if k in known},
+                         extra={k: v for k, v in s.items() if k not in known})
+    _log.info("run: %d rows of %d cells in %.2f s, peak RSS %.0f MiB, outputs: %s", summary.rows, summary.cells,
+              summary.seconds, summary.peak_rss_bytes / 2**20, ", ".join(summary.outputs) or "none")
+    return summary
 
 
 def validate(graph, *, config=None, set=None, base_dir=None):
@@ -162,10 +216,10 @@ def validate(graph, *, config=None, set=None, base_dir=None):
     Returns a dict: nodes (count), grid_width, grid_height. Raises UsageError (ConfigError,
     GraphError) with the command line's message when anything is wrong.
 {common}"""
-    return _core.validate(_graph_args(graph, config, set, base_dir))
+    return _core.validate(_graph_args(graph, config, set, base_dir, streamed=True))
 
 
-def plan(graph, *, config=None, set=None, memory_limit=None, threads=None, streaming=None, base_dir=None,
+def plan(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, streaming=None, base_dir=None,
          format="json"):
     """The run's plan (grid, tiles, nodes and their options, memory), as ``rasterflow plan``.
 
@@ -175,24 +229,31 @@ def plan(graph, *, config=None, set=None, memory_limit=None, threads=None, strea
     format: "json" (a dict), "text" or "dot" (a str)."""
     if format not in ("json", "text", "dot"):
         raise UsageError(f'format: expected "json", "text" or "dot", got "{format}"')
-    args = _graph_args(graph, config, set, base_dir)
-    args.update(_run_args(memory_limit, threads, streaming))
+    args = _graph_args(graph, config, set, base_dir, streamed=True)
+    args.update(_run_args(memory_limit, threads, streaming, process_memory_limit))
     text = _core.plan(args, format)
     return _json.loads(text) if format == "json" else text
 
 
-class _Chunks:
-    """The generator chunks() returns: an iterator over the run's chunks that stops the run when
-    closed, deleted or left by ``break`` (with ``with``, on leaving the block)."""
+class Chunks:
+    """The iterator chunks() returns: the run's chunks (dicts of column -> 1-D NumPy array), one
+    per planned tile in raster order, ``len()`` of them. It stops the run when closed, deleted or
+    left by ``break`` (with ``with``, on leaving the block). ``plan`` is the run's plan (as
+    plan() gives it), ``columns``, ``grid`` and ``count`` (chunks yielded so far) describe it."""
 
-    def __init__(self, stream, masked):
+    def __init__(self, stream, masked, progress=False):
         self._stream = stream
         self._masked = masked
-        self._gen = _Chunks._generate(stream, masked)  # no reference to self: freed on `break`
+        self._state = {"count": 0, "done": False}
+        bar = _progress.bar(stream.chunk_count, "chunks", "rasterflow chunks") if progress else None
+        # No reference to self in the generator: the iterator is freed (and the run stopped) on `break`.
+        self._gen = Chunks._generate(stream, masked, self._state, bar)
 
     @staticmethod
-    def _generate(stream, masked):
+    def _generate(stream, masked, state, bar):
         import numpy as np
+        from ._types import native
+        types = dict(zip(stream.columns, stream.column_types))
         try:
             while True:
                 try:
@@ -202,10 +263,28 @@ class _Chunks:
                 del values["_row"], values["_col"]
                 if masks is not None:
                     for name, mask in masks.items():
-                        values[name] = np.ma.MaskedArray(values[name], mask=mask)
+                        values[name] = np.ma.MaskedArray(native(values[name], types.get(name, "")), mask=mask)
+                state["count"] += 1
+                if bar is not None:
+                    bar.update(1)
                 yield values
         finally:
+            state["done"] = True
             stream.close()
+            if bar is not None:
+                bar.close()
+
+    def __len__(self):
+        """The number of chunks the iterator yields in all (the plan's tiles)."""
+        return self._stream.chunk_count
+
+    def __repr__(self):
+        g = self._stream.grid
+        crs = self.plan["grid"]["crs"]
+        state = "finished" if self._state["done"] else f"{self._state['count']} yielded"
+        return (f"<rasterflow.Chunks: {len(self)} chunks of up to {self._stream.chunk_rows} rows x {g['width']} "
+                f"cells, grid {crs} {g['width']} x {g['height']}, columns {', '.join(self.columns)}"
+                f"{' (masked)' if self._masked else ''}; {state}>")
 
     def __iter__(self):
         return self
@@ -237,6 +316,16 @@ class _Chunks:
             pass
 
     @property
+    def count(self):
+        """How many chunks were yielded so far."""
+        return self._state["count"]
+
+    @property
+    def plan(self):
+        """The run's plan as a dict (grid, tiles, nodes, memory), as plan() gives it."""
+        return _json.loads(self._stream.plan_json)
+
+    @property
     def columns(self):
         """The merged columns' names (x and y come first in every chunk)."""
         return self._stream.columns
@@ -247,16 +336,16 @@ class _Chunks:
         return self._stream.grid
 
 
-def _stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch):
-    args = _graph_args(graph, config, set, base_dir)
-    args.update(_run_args(memory_limit, threads, True))
+def _stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch, process_memory_limit=None):
+    args = _graph_args(graph, config, set, base_dir, streamed=True)
+    args.update(_run_args(memory_limit, threads, True, process_memory_limit))
     if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 1:
         raise UsageError(f"prefetch: expected a positive number of chunks, got {prefetch!r}")
     return _core.Stream(args, bool(masked), sink or "", prefetch)
 
 
-def chunks(graph, *, config=None, set=None, memory_limit=None, threads=None, masked=False, sink=None, prefetch=2,
-           base_dir=None):
+def chunks(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, masked=False, sink=None, prefetch=2,
+           base_dir=None, progress=False):
     """Streams the merged table into Python: yields, per tile in raster order (north to south,
     west to east), a dict of column name -> 1-D NumPy array of the rows the merge keeps (the
     rows of the CSV, in its order): ``x`` and ``y`` (float64 cell centres, as the CSV writes
@@ -264,8 +353,8 @@ def chunks(graph, *, config=None, set=None, memory_limit=None, threads=None, mas
 
     Nodata: with ``masked=False`` (the default) integer columns are float64 and nodata is NaN
     (float32 columns stay float32, with NaN), as pandas and xarray hold gaps; with
-    ``masked=True`` every column is a ``numpy.ma.MaskedArray`` of its own type (int64 for
-    integer columns, float32, float64) masked where the cell is nodata.
+    ``masked=True`` every column is a ``numpy.ma.MaskedArray`` of the column's own type (uint8
+    for Byte, int16 for Int16, ... float32, float64) masked where the cell is nodata.
 
     The graph's sinks do not run: the chunks take their place, reading what they read (with
     several sinks reading different tables, ``sink`` names the one). Nothing is written and no
@@ -279,91 +368,200 @@ def chunks(graph, *, config=None, set=None, memory_limit=None, threads=None, mas
 {common}{stream}
     masked: False (NaN for nodata) or True (masked arrays keeping each column's type).
     sink: the id of the sink whose input is streamed (only needed when sinks read different nodes).
-    prefetch: how many chunks may wait for the loop (default 2)."""
-    return _Chunks(_stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch), masked)
+    prefetch: how many chunks may wait for the loop (default 2).
+    progress: True shows the chunks' progress (tqdm when installed, else a line on stderr).
+
+    Returns a Chunks iterator: ``len()`` is the number of chunks it yields (one per planned tile;
+    tiles the engine splits under memory pressure are joined again), ``plan`` the run's plan."""
+    show = _progress.check(progress)
+    stream = _stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch, process_memory_limit)
+    return Chunks(stream, masked, show)
 
 
-def to_pandas(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None):
+_Chunks = Chunks  # the name before #31
+
+
+def to_pandas(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, sink=None, base_dir=None,
+              nullable=True, progress=False):
     """The merged table as a pandas DataFrame (pandas must be installed): columns x, y and the
-    merged columns, one row per kept cell in raster order, the same rows and values as the CSV;
-    nodata is NaN (integer columns are float64).
+    merged columns, one row per kept cell in raster order, the same rows and values as the CSV.
+    Columns keep their types: integer columns are pandas' nullable integers of their own width
+    (``UInt8`` for Byte, ``Int16``...; ``<NA>`` for nodata), float columns float32 or float64
+    with NaN for nodata.
 
     The whole table is held in memory; for grids larger than memory, use chunks().
 {common}{stream}
-    sink: as in chunks()."""
+    sink: as in chunks().
+    nullable: True (the default): integer columns as pandas' nullable integer types; False:
+        integer columns as float64 with NaN for nodata.
+    progress: True shows the chunks' progress (tqdm when installed, else a line on stderr)."""
+    show = _progress.check(progress)
     try:
         import pandas as pd
     except ImportError as e:
         raise ImportError("rasterflow.to_pandas needs pandas (Debian: python3-pandas)") from e
-    import numpy as np
-    stream = _stream(graph, config, set, memory_limit, threads, base_dir, False, sink, 2)
-    names = ["x", "y"] + list(stream.columns)
-    parts = {n: [] for n in names}
-    it = _Chunks(stream, False)
-    with it:
+    from ._types import TableBuilder
+    stream = _stream(graph, config, set, memory_limit, threads, base_dir, True, sink, 2, process_memory_limit)
+    g = stream.grid
+    table = TableBuilder(list(stream.columns), list(stream.column_types), g["width"] * g["height"], nullable)
+    with Chunks(stream, True, show) as it:
         for chunk in it:
-            for n in names:
-                parts[n].append(chunk[n])
-    return pd.DataFrame({n: (np.concatenate(parts[n]) if parts[n] else np.empty(0)) for n in names})
+            table.add(chunk)
+    return table.frame()
 
 
-def to_xarray(graph, *, config=None, set=None, memory_limit=None, threads=None, sink=None, base_dir=None):
-    """The merged table as an xarray Dataset on the grid (xarray must be installed): dimensions
-    ``y`` (north to south) and ``x``, coordinates the cell centres (as the CSV writes them), one
-    variable per merged column (float64, or float32 for Float32 columns), NaN for nodata and for
-    the cells the merge drops; attribute ``crs`` (WKT) and the grid's ``transform`` (GDAL
-    geotransform).
+_TABLE_SINKS = ("csv_sink", "parquet_sink", "postgres_sink")
+
+
+def _parquet_graph(graph, path, sink, options):
+    """The graph with its table sinks replaced by one parquet_sink writing `path`."""
+    g = dict(graph)
+    sinks = [n for n in g.get("nodes", []) if n.get("type") in _TABLE_SINKS and (sink is None or n.get("id") == sink)]
+    tables = {tuple(n.get("inputs", [])) for n in sinks}
+    if not sinks:
+        raise UsageError(f"to_parquet: the graph has no table sink{'' if sink is None else ' ' + repr(sink)} "
+                         f"(one of {', '.join(_TABLE_SINKS)}) whose input to write")
+    if len(tables) > 1:
+        raise UsageError("to_parquet: the graph's table sinks read different nodes; name one with sink=")
+    ids = {n.get("id") for n in g["nodes"]}
+    node_id = "parquet"
+    while node_id in ids:
+        node_id += "_"
+    node = {"id": node_id, "type": "parquet_sink", "inputs": list(sinks[0]["inputs"]), "path": path}
+    node.update({k: v for k, v in options.items() if v is not None})
+    g["nodes"] = [n for n in g["nodes"] if not str(n.get("type", "")).endswith("_sink")] + [node]
+    return g
+
+
+def to_parquet(graph, path, *, compression=None, compression_level=None, row_group_size=None, geometry=None,
+               bbox=None, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None,
+               sink=None, base_dir=None):
+    """Writes the merged table as a Parquet file through the engine's parquet_sink (docs/parquet.md):
+    columns x, y and the merged columns in their own types (nodata as null), the same rows and
+    values as the CSV, written as ``<path>.partial`` and renamed when complete. The graph's table
+    sinks (csv_sink, parquet_sink, postgres_sink; ``sink`` names one when they read different
+    nodes) are replaced by this one, and its other sinks do not run. Returns a RunSummary.
+
+    compression ("zstd", "snappy", "gzip", "none"), compression_level, row_group_size,
+    geometry ("none" or "point": GeoParquet 1.1) and bbox are parquet_sink's options; None: its
+    defaults. Metrics are recorded as by run() (by default in rasterflow_metrics.sqlite beside
+    the file; ``set={{"metrics.backend": "none"}}`` records none).
+{common}{stream}
+    sink: as in chunks()."""
+    if isinstance(graph, dict):
+        g = graph
+    elif isinstance(graph, (str, bytes, _os.PathLike)):
+        graph_path = _os.fsdecode(graph)
+        with open(graph_path, encoding="utf-8") as f:
+            g = _json.load(f)
+        if base_dir is None:
+            base_dir = _os.path.dirname(_os.path.abspath(graph_path))
+    else:
+        raise TypeError(f"graph: expected a path or a dict in the graph JSON format, got {type(graph).__name__}")
+    target = _os.path.abspath(_os.fsdecode(path))
+    options = {"compression": compression, "compression_level": compression_level,
+               "row_group_size": row_group_size, "geometry": geometry, "bbox": bbox}
+    g = _parquet_graph(g, _os.path.basename(target), sink, options)
+    return run(g, config=config, set=set, output_dir=_os.path.dirname(target), memory_limit=memory_limit,
+               process_memory_limit=process_memory_limit, threads=threads, base_dir=base_dir)
+
+
+def to_xarray(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, sink=None, base_dir=None,
+              progress=False):
+    """The merged table as an xarray Dataset on the grid (xarray must be installed), ready to
+    join with rioxarray's arrays: dimensions ``y`` (north to south) and ``x``, their coordinates
+    the cell centres computed from the grid's transform exactly as rioxarray computes them; one
+    variable per merged column (float32 for Float32 and for integer columns of up to 16 bits,
+    float64 otherwise), NaN for nodata and for the cells the merge drops; the CRS as the
+    ``spatial_ref`` coordinate (``crs_wkt``, ``spatial_ref``, ``GeoTransform`` and, with pyproj,
+    CF's grid mapping attributes) that every variable's ``grid_mapping`` encoding names, and
+    ``_FillValue`` encodings (integer columns are written back as their own type), so that
+    ``ds.x.rio.crs`` and ``ds.to_netcdf()`` (opened by GDAL with its CRS and geotransform) work.
 
     Refused with UsageError when the Dataset would not fit the memory limit (its bytes above
     ``memory.warning_threshold`` of the limit): use chunks() then.
 {common}{stream}
-    sink: as in chunks()."""
+    sink: as in chunks().
+    progress: True shows the chunks' progress (tqdm when installed, else a line on stderr)."""
+    show = _progress.check(progress)
     try:
-        import xarray as xr
+        import xarray  # noqa: F401
     except ImportError as e:
         raise ImportError("rasterflow.to_xarray needs xarray (Debian: python3-xarray)") from e
-    import numpy as np
-    stream = _stream(graph, config, set, memory_limit, threads, base_dir, False, sink, 2)
+    from . import _xarray
+    stream = _stream(graph, config, set, memory_limit, threads, base_dir, False, sink, 2, process_memory_limit)
     try:
         g = stream.grid
-        width, height = g["width"], g["height"]
-        names = list(stream.columns)
-        needed = width * height * 8 * max(1, len(names)) + (width + height) * 8
-        allowed = stream.memory_limit * stream.warning_threshold
-        if needed > allowed:
-            raise UsageError(
-                f"to_xarray: the grid of {width} x {height} cells with {len(names)} columns needs "
-                f"{needed / 2**20:.0f} MiB as a Dataset, more than the memory limit allows "
-                f"({stream.warning_threshold:.0%} of {stream.memory_limit / 2**20:.0f} MiB); "
-                "use rasterflow.chunks() to stream it, or raise memory_limit")
-        arrays = None
-        x_coords = stream.x_coords
-        y_coords = stream.y_coords
+        types = dict(zip(stream.columns, stream.column_types))
+        arrays = _grid_arrays(stream, g, types, show)
+    finally:
+        stream.close()
+    return _xarray.dataset(arrays, g, types)
+
+
+_NARROW_TYPES = ("Byte", "Int8", "UInt16", "Int16", "Float32")  # exact in float32
+
+
+def _grid_arrays(stream, g, types, show):
+    """Fills one (height, width) NaN array per column from the stream's chunks."""
+    import numpy as np
+    width, height = g["width"], g["height"]
+    dtypes = {n: np.float32 if t in _NARROW_TYPES else np.float64 for n, t in types.items()}
+    needed = width * height * sum(np.dtype(d).itemsize for d in dtypes.values()) + (width + height) * 8
+    allowed = stream.memory_limit * stream.warning_threshold
+    if needed > allowed:
+        raise UsageError(
+            f"to_xarray: the grid of {width} x {height} cells with {len(types)} columns needs "
+            f"{needed / 2**20:.0f} MiB as a Dataset, more than the memory limit allows "
+            f"({stream.warning_threshold:.0%} of {stream.memory_limit / 2**20:.0f} MiB); "
+            "use rasterflow.chunks() to stream it, or raise memory_limit")
+    arrays = {n: np.full((height, width), np.nan, dtype=d) for n, d in dtypes.items()}
+    bar = _progress.bar(stream.chunk_count, "chunks", "rasterflow to_xarray") if show else None
+    try:
         while True:
             try:
                 values, _ = stream.next()
             except StopIteration:
                 break
-            if arrays is None:
-                arrays = {n: np.full((height, width), np.nan, dtype=values[n].dtype) for n in names}
             rows, cols = values["_row"], values["_col"]
-            for n in names:
-                arrays[n][rows, cols] = values[n]
+            for n, a in arrays.items():
+                a[rows, cols] = values[n]
+            if bar is not None:
+                bar.update(1)
     finally:
-        stream.close()
-    if arrays is None:
-        arrays = {n: np.full((height, width), np.nan) for n in names}
-    transform = [g["x0"], g["res_x"], 0.0, g["y0"], 0.0, -g["res_y"]]
-    return xr.Dataset({n: (("y", "x"), a) for n, a in arrays.items()}, coords={"y": y_coords, "x": x_coords},
-                      attrs={"crs": g["crs"], "transform": transform})
+        if bar is not None:
+            bar.close()
+    return arrays
+
+
+_LEVEL_ALIASES = {"trace": 5, "warn": _logging.WARNING}
 
 
 def set_log_level(level):
-    """The engine's log level: "trace", "debug", "info", "warn" (the module's default) or "error".
-    Messages go to stderr."""
-    _core.set_log_level(level)
+    """The level of the ``rasterflow`` logger (Python's ``logging``, where the engine's messages
+    go): a standard level name ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", any case), a
+    level number (``logging.INFO``), or the command line's "trace" (5, below DEBUG) and "warn".
+    Equivalent to ``logging.getLogger("rasterflow").setLevel(...)``; the engine skips the
+    messages below it. Without a configured handler, logging prints WARNING and above to
+    sys.stderr (a notebook shows them in the cell)."""
+    if isinstance(level, bool):
+        raise TypeError("level: expected a level name or number, got a bool")
+    if isinstance(level, int):
+        number = level
+    elif isinstance(level, str):
+        key = level.strip()
+        number = _LEVEL_ALIASES.get(key.lower())
+        if number is None:
+            named = _logging.getLevelName(key.upper())
+            number = named if isinstance(named, int) else None
+        if number is None:
+            raise UsageError(f'level: unknown level "{level}" (expected DEBUG, INFO, WARNING, ERROR, CRITICAL, '
+                             'a number, or trace/warn)')
+    else:
+        raise TypeError(f"level: expected a level name or number, got {type(level).__name__}")
+    _log.setLevel(number)
 
 
-for _f in (run, validate, plan, chunks, to_pandas, to_xarray):
+for _f in (run, validate, plan, chunks, to_pandas, to_xarray, to_parquet):
     _f.__doc__ = _f.__doc__.format(common=_COMMON_ARGS, run=_RUN_ARGS, stream=_STREAM_ARGS)
 del _f

@@ -180,7 +180,8 @@ TEST_CASE("Graph.Errors.MissingFile") {
 }
 
 TEST_CASE("Registry.Nodes.EveryExpectedTypeIsRegistered") {
-  for (const char* name : {"raster_source", "resample", "merge", "csv_sink", "raster_sink", "postgres_sink"}) {
+  for (const char* name :
+       {"raster_source", "resample", "merge", "csv_sink", "raster_sink", "postgres_sink", "parquet_sink"}) {
     CHECK_MESSAGE(NodeRegistry::instance().find(name) != nullptr, name);
   }
 }

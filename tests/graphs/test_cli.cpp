@@ -121,7 +121,7 @@ TEST_CASE("Cli.Nodes.UnknownTypeIsTwoWithSuggestion") {
   std::string out;
   CHECK(run_cli("nodes resampel", &out) == 2);
   CHECK(out.find("nodes: unknown node type \"resampel\" (did you mean \"resample\"?) (known: raster_source, resample, "
-                 "merge, csv_sink, postgres_sink, raster_sink)") != std::string::npos);
+                 "merge, csv_sink, parquet_sink, postgres_sink, raster_sink)") != std::string::npos);
   CHECK(run_cli("nodes resampel --markdown", &out) == 2);
 }
 

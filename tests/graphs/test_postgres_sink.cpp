@@ -403,3 +403,25 @@ TEST_CASE("PostgresSink.OneWriter.SecondRunOnTheTableRefused" * doctest::timeout
   REQUIRE_MESSAGE(run_shell(run, &out) == 0, out);
   CHECK(psql(dir, url, "SELECT count(*) FROM t") == rows);
 }
+
+TEST_CASE("PostgresSink.Units.ColumnCommentsCarryTheSourcesUnits" * doctest::timeout(180)) {
+  // #30: each column's units, where its source has them, as the column's comment.
+  REQUIRE(rasterflow::test::TestPostgres::available());
+  rasterflow::test::TempDir dir;
+  rasterflow::test::make_demo_project(dir);
+  std::string out;
+  REQUIRE_MESSAGE(run_shell("/usr/bin/python3 -c \"from osgeo import gdal; d = gdal.Open('" +
+                                (dir / "sample_data/temperature.tif").string() +
+                                "', gdal.GA_Update); d.GetRasterBand(1).SetUnitType('degC'); d = None\" 2>&1",
+                            &out) == 0,
+                  out);
+  rasterflow::test::TestPostgres server;
+  const std::string url = server.url();
+  REQUIRE_MESSAGE(
+      run_cli("run " + pg_graph(dir, "pg", options_for(url, "t")) + " --output-dir " + (dir / "o").string(), &out) == 0,
+      out);
+  CHECK(psql(dir, url,
+             "SELECT coalesce(col_description('t'::regclass, ordinal_position), '-') FROM "
+             "information_schema.columns WHERE table_name = 't' ORDER BY ordinal_position") ==
+        "-\n-\nunits: degC\n-\n-");
+}

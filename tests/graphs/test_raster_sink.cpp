@@ -164,17 +164,23 @@ TEST_CASE("RasterSink.Formats.ReadBackEqualsTheCsv" * doctest::timeout(240)) {
         run_cli("run " + graph + " --output-dir " + outdir.string() + " --set merge.chunk_size=7", &out) == 0, out);
     const std::string file = (outdir / c.path).string();
     std::vector<std::string> names = {file};
-    if (c.format == "netCDF" || c.format == "Zarr") {
+    const bool cf = c.format == "netCDF" || c.format == "Zarr";
+    if (cf) {
+      // CF datasets: a variable per column, named after it, in its own type (#30).
       names.clear();
-      for (int b = 1; b <= 3; ++b) {
-        names.push_back(c.format == "netCDF" ? "NETCDF:\"" + file + "\":Band" + std::to_string(b)
-                                             : "ZARR:\"" + file + "\":/Band" + std::to_string(b));
+      for (const char* column : {"temperature", "elevation", "landcover"}) {
+        names.push_back(c.format == "netCDF" ? "NETCDF:\"" + file + "\":" + column
+                                             : "ZARR:\"" + file + "\":/" + column);
       }
     }
     INFO(c.format << " " << c.path);
     const Bands r = read_bands(names);
     check_equals_csv(r, csv, 3);
-    for (const double nd : r.nodata) CHECK(std::isnan(nd));
+    // One band type for GTiff (Float32 holds the three), NaN its nodata; CF variables keep the
+    // columns' types, and the Byte land cover has 255.
+    CHECK(std::isnan(r.nodata[0]));
+    CHECK(std::isnan(r.nodata[1]));
+    CHECK((cf ? r.nodata[2] == 255.0 : std::isnan(r.nodata[2])));
     if (c.format == "GTiff" || c.format == "COG") {
       CHECK(joined(r.descriptions) == "temperature elevation landcover ");
     }

@@ -169,7 +169,7 @@ class Python(unittest.TestCase):
         masked = list(rasterflow.chunks(graph_dict(), base_dir=WORK, masked=True))
         landcover = np.ma.concatenate([c["landcover"] for c in masked])
         self.assertIsInstance(masked[0]["landcover"], np.ma.MaskedArray)
-        self.assertEqual(landcover.dtype, np.int64)
+        self.assertEqual(landcover.dtype, np.uint8)  # the column's own type (Byte)
         self.assertEqual(list(np.ma.getmaskarray(landcover)), [r[4] == "" for r in rows])
         self.assertEqual([str(v) for v in landcover.compressed()], [r[4] for r in rows if r[4] != ""])
 
@@ -180,7 +180,9 @@ class Python(unittest.TestCase):
         rows = 0
         peak_seen = 0
         start = time.monotonic()
-        for chunk in rasterflow.chunks(graph_dict(resolution=0.002), base_dir=WORK, memory_limit=limit):
+        # The whole process's limit (process_memory_limit; memory_limit is a budget on top of
+        # what the process holds, #31).
+        for chunk in rasterflow.chunks(graph_dict(resolution=0.002), base_dir=WORK, process_memory_limit=limit):
             rows += len(chunk["x"])
             peak_seen = max(peak_seen, status_bytes("VmRSS"))
             time.sleep(0.003)
@@ -195,7 +197,7 @@ class Python(unittest.TestCase):
         # to get far even on a busy machine), and the same measure goes over the limit.
         code = ("import json, sys, time, rasterflow\n"
                 "g = json.loads(sys.argv[1])\n"
-                "for i, c in enumerate(rasterflow.chunks(g, base_dir=sys.argv[2], memory_limit=int(sys.argv[3]),\n"
+                "for i, c in enumerate(rasterflow.chunks(g, base_dir=sys.argv[2], process_memory_limit=int(sys.argv[3]),\n"
                 "                                        prefetch=10**6)):\n"
                 "    if i == 0: time.sleep(3)\n"
                 "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])\n")
@@ -323,6 +325,8 @@ class Python(unittest.TestCase):
         for n in header:
             expected = csv_df[n].to_numpy(dtype=np.float64)
             got = df[n].to_numpy()
+            if df[n].dtype == "UInt8":  # landcover: pandas' nullable UInt8, <NA> for nodata
+                got = df[n].astype("float64").to_numpy()
             if got.dtype == np.float32:
                 expected = expected.astype(np.float32)
             np.testing.assert_array_equal(got, expected, err_msg=n)
@@ -333,11 +337,14 @@ class Python(unittest.TestCase):
         ds = rasterflow.to_xarray(graph_dict(), base_dir=WORK)
         self.assertEqual(dict(ds.sizes), {"y": 100, "x": 200})
         self.assertEqual(list(ds.data_vars), header[2:])
-        xs = {v: i for i, v in enumerate(ds["x"].values)}
-        ys = {v: i for i, v in enumerate(ds["y"].values)}
+        # The CSV's centres, placed on the grid by its transform (the Dataset's coordinates are
+        # rioxarray's, computed from the transform, not parsed from the CSV's text).
+        x0, res_x, _, y0, _, res_y = (float(v) for v in ds["spatial_ref"].attrs["GeoTransform"].split())
         kept = np.zeros((100, 200), dtype=bool)
         for _, r in csv_df.iterrows():
-            row, col = ys[r["y"]], xs[r["x"]]
+            row, col = int((r["y"] - y0) / res_y), int((r["x"] - x0) / res_x)
+            self.assertLess(abs(ds["x"].values[col] - r["x"]), 1e-9)
+            self.assertLess(abs(ds["y"].values[row] - r["y"]), 1e-9)
             kept[row, col] = True
             for n in header[2:]:
                 value = ds[n].values[row, col]
@@ -348,8 +355,34 @@ class Python(unittest.TestCase):
         # A grid too large for the memory limit is refused, before anything is held.
         with self.assertRaises(rasterflow.UsageError) as e:
             rasterflow.to_xarray(graph_dict(resolution=0.001), base_dir=WORK, memory_limit="512MiB")
-        self.assertIn("to_xarray: the grid of 10000 x 5000 cells with 3 columns needs 1145 MiB", str(e.exception))
+        # float32 for the Float32 and Byte columns, float64 for the averaged elevation: 16 bytes a cell.
+        self.assertIn("to_xarray: the grid of 10000 x 5000 cells with 3 columns needs 763 MiB", str(e.exception))
         self.assertIn("rasterflow.chunks()", str(e.exception))
+
+    def test_ToParquetMatchesCsv(self):
+        # to_parquet through parquet_sink; the file read back by DuckDB and Arrow's Rust reader
+        # (tests/parquet/check_parquet.mjs, the readers the fixture Parquet.InstallReaders installs).
+        out = os.path.join(WORK, "to_parquet", "merged.parquet")
+        summary = rasterflow.to_parquet(graph_dict(), out, base_dir=WORK, row_group_size=7000,
+                                        set={"metrics.backend": "none"})
+        self.assertEqual(summary.outputs, [out])
+        self.assertFalse(os.path.exists(out + ".partial"))
+        spec = os.path.join(WORK, "to_parquet", "spec.json")
+        with open(spec, "w") as f:
+            json.dump({"types": {"x": ["DOUBLE", "Float64"], "y": ["DOUBLE", "Float64"],
+                                 "temperature": ["FLOAT", "Float32"], "elevation": ["DOUBLE", "Float64"],
+                                 "landcover": ["UTINYINT", "Uint8"]},
+                       "row_groups": [7000, 7000, 6000], "kv": ["rasterflow.version"]}, f)
+        readers = os.path.join(os.environ["RASTERFLOW_BINARY_DIR"], "tests", "parquet_readers")
+        r = subprocess.run(["node", os.path.join(SOURCE_DIR, "tests", "parquet", "check_parquet.mjs"), readers, out,
+                            self.cli_csv(), spec], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # parquet_sink's options are checked before anything runs, naming the node and option.
+        with self.assertRaises(rasterflow.UsageError) as e:
+            rasterflow.to_parquet(graph_dict(), os.path.join(WORK, "to_parquet", "bad.parquet"), base_dir=WORK,
+                                  compression="lz4")
+        self.assertIn('node "parquet" (parquet_sink): option "compression": unknown value "lz4"', str(e.exception))
+        self.assertFalse(os.path.exists(os.path.join(WORK, "to_parquet", "bad.parquet")))
 
     def test_PlanReturnsTheJsonPlan(self):
         path = write_graph(graph_dict())

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rasterflow/checkpoint.hpp"
@@ -88,6 +89,9 @@ class Node {
   virtual PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) = 0;
   // Human-readable facts for `rasterflow plan` (one line each).
   virtual std::vector<std::string> describe() const { return {}; }
+  // Key/value tags the node adds to the metadata of its stage rows in the metrics database
+  // (a resample node's units, for one), once prepared.
+  virtual std::vector<std::pair<std::string, std::string>> metric_tags() const { return {}; }
   // Its memory needs, once prepared (the planner's input).
   virtual ResourceNeeds resources() const { return {}; }
   // Takes the first step of resources().steps; returns whether the node now holds less.

@@ -133,6 +133,7 @@ class OptionDecl {
   OptionDecl& output_path();  // string members: a file written, relative to --output-dir
   OptionDecl& secret();       // string members: masked wherever it is shown or stored
   OptionDecl& index_list();   // list members: an integer, a list of integers or "all" (JSON 3, [1, 2], "all")
+  OptionDecl& selection();    // list members: a JSON object {"name": value or [values]}, as "name=value" items
 
  private:
   OptionSpec& spec();

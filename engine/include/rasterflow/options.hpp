@@ -21,6 +21,7 @@ enum class OptionType {
   output_path,  // a file written by the node; relative to --output-dir
   secret,       // a string never shown whole (a URL with a password): masked in plans, logs, metrics
   index_list,   // an integer, a list of integers or "all" (1-based indices such as bands), kept as strings
+  selection,    // a JSON object {"name": value or [values]}, kept as "name=value" strings
 };
 const char* to_string(OptionType type);
 // What a value of the type must be, as error messages say it ("an integer", "true or false").

@@ -91,6 +91,7 @@ struct NodeStats {
   std::uint64_t cells = 0;
   std::uint64_t bytes = 0;
   double busy_seconds = 0;
+  std::vector<std::pair<std::string, std::string>> tags;  // Node::metric_tags()
 };
 
 // One memory sample of the run (for reports).
