@@ -69,7 +69,7 @@ class PostgresSink final : public SinkNode {
   struct Session;  // the libpqxx connection, transaction and COPY stream
   PostgresSinkOptions options_;
   std::unique_ptr<Session> session_;
-  std::unique_ptr<Session> lock_;  // the connection holding the advisory lock (claim_output)
+  std::unique_ptr<Session> lock_;         // the connection holding the advisory lock (claim_output)
   std::vector<ColumnMetadata> metadata_;  // units per column, from the table
   std::vector<std::string> names_;
   std::vector<std::string> sql_types_;
