@@ -100,6 +100,9 @@ struct RunSession {
   RunSummary summary;
   std::string failure;  // the run's error message; empty when it succeeded
   bool interrupted = false;
+  bool memory_too_small = false;
+  double gather_seconds = 0;  // MPI: the sinks' gather, after the run (rank 0's clock)  // interrupted because the
+                              // memory limit is too small to go on
   std::optional<Checkpoint> resumed;  // the checkpoint a --resume run continues
   bool band_from_start = false;       // MPI --resume: this rank had no checkpoint (set_up)
   std::exception_ptr error;
@@ -129,7 +132,7 @@ std::string configured_limit_source(const RunArgs& a) {
 // of the cgroup, RLIMIT_AS, SLURM's variables and the machine.
 MemoryLimit node_memory_limit(const Config& config, const std::string& configured_source) {
   if (config.memory.limit > 0) return {config.memory.limit, configured_source};
-  return SystemMemorySource().decide_limit();
+  return with_job_headroom(SystemMemorySource().decide_limit());
 }
 
 // Ranks on one node share its memory limit and its CPUs. Returns where the thread count came from;
@@ -183,6 +186,8 @@ void set_up(RunSession& session) {
   }
   session.pipeline = std::make_unique<Pipeline>(session.graph, session.config, options);
   Pipeline& pipeline = *session.pipeline;
+  // One writer per output, from before anything (checkpoint, partial file) is looked at.
+  pipeline.claim_outputs();
   if (world) {
     for (const SinkNode* sink : pipeline.sinks()) sink->check_ranks(world->size());
     const auto bands = pipeline.bands(world->size());
@@ -337,6 +342,7 @@ void run_with_signals(RunSession& session) {
     session.summary = run_rank(session.args, session.world, session.recorder.get(), pipeline);
   } catch (const Interrupted& e) {
     session.interrupted = true;
+    session.memory_too_small = dynamic_cast<const MemoryTooSmall*>(&e) != nullptr;
     session.failure = e.what();
     session.error = std::current_exception();
   } catch (const std::exception& e) {
@@ -371,6 +377,8 @@ void agree_on_failure(RunSession& session) {
                              "rank " + std::to_string(first) + (any_signalled ? " was interrupted" : " failed"),
                              std::chrono::seconds(5), rank == 0);
   }
+  if (signalled && session.memory_too_small)
+    throw MemoryTooSmall("rank " + std::to_string(rank) + ": " + session.failure + resume_hint(session));
   if (signalled) throw Interrupted("rank " + std::to_string(rank) + ": " + session.failure + resume_hint(session));
   if (session.interrupted && any_signalled)
     throw Interrupted("rank " + std::to_string(rank) + ": stopped because rank " + std::to_string(first) +
@@ -399,6 +407,7 @@ void gather_outputs(RunSession& session) {
     for (SinkNode* sink : session.pipeline->sinks()) {
       const auto t0 = std::chrono::steady_clock::now();
       const SinkNode::Gathered out = sink->gather(world);
+      session.gather_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (rank == 0) {
         spdlog::info("gathered {} from {} ranks with MPI-IO in {:.2f} s (the run itself: {:.2f} s on rank 0)",
                      format_size(out.bytes), world.size(),
@@ -472,10 +481,19 @@ void print_summary(RunSession& session) {
   if (session.recorder) {
     MetricsRecorder& recorder = *session.recorder;
     // The run's figures that `metrics --suggest` sizes the next job from (rank 0's under MPI).
-    const std::string meta = "{\"resumed\":" + std::string(s.resumed_at_row >= 0 ? "true" : "false") + "}";
+    // Under MPI the figures are rank 0's, with the ranks (per node) to size a node from, and the
+    // wall time includes the gather.
+    const int ranks = session.world ? session.world->size() : 1;
+    const int per_node = session.world ? session.world->local_size() : 1;
+    const std::string meta = "{\"resumed\":" + std::string(s.resumed_at_row >= 0 ? "true" : "false") +
+                             ",\"ranks\":" + std::to_string(ranks) + ",\"ranks_per_node\":" + std::to_string(per_node) +
+                             "}";
     recorder.record(MetricRow{"run", "peak_rss_gb", static_cast<double>(s.peak_rss_bytes) / (1024.0 * 1024.0 * 1024.0),
                               meta, Clock::now()});
-    recorder.record(MetricRow{"run", "wall_seconds", s.wall_seconds, meta, Clock::now()});
+    recorder.record(MetricRow{"run", "wall_seconds", s.wall_seconds + session.gather_seconds, meta, Clock::now()});
+    recorder.record(MetricRow{"run", "gather_seconds", session.gather_seconds, meta, Clock::now()});
+    recorder.record(MetricRow{"run", "ranks", static_cast<double>(ranks), meta, Clock::now()});
+    recorder.record(MetricRow{"run", "ranks_per_node", static_cast<double>(per_node), meta, Clock::now()});
     recorder.record(MetricRow{"run", "threads", static_cast<double>(s.threads), meta, Clock::now()});
     recorder.record(MetricRow{"run", "input_pixels", session.pipeline->input_pixels(), meta, Clock::now()});
     recorder.record(MetricRow{"run", "cells", static_cast<double>(s.cells), meta, Clock::now()});
@@ -506,9 +524,10 @@ void print_summary(RunSession& session) {
 // the checkpoints kept),
 // each sink's gather, barrier.
 int cmd_run(const RunArgs& a, World* world) {
-  // From the start: a SIGTERM while the graph is set up stops the run before its first tile.
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  // From the start: a stop signal while the graph is set up stops the run before its first tile.
+  // Every signal batch systems send to stop a job (SLURM --signal, PBS, LSF, Grid Engine's
+  // notices and soft limits) stops cleanly: tiles in flight finished, checkpoint saved, exit 130.
+  for (const int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGXCPU}) std::signal(sig, on_signal);
   RunSession session(a, world);
   start_all_or_none(session);
   open_metrics(session);
@@ -525,6 +544,7 @@ int cmd_run(const RunArgs& a, World* world) {
                                std::chrono::seconds(5));
     const std::string hint = resume_hint(session);
     if (hint.empty()) std::rethrow_exception(session.error);
+    if (session.memory_too_small) throw MemoryTooSmall(session.failure + hint);
     if (session.interrupted) throw Interrupted(session.failure + hint);
     spdlog::error("{}", session.failure);
     throw RunError("the run failed" + hint);
@@ -650,9 +670,13 @@ void print_table(const std::string& title, const QueryResult& r) {
 
 // `metrics --suggest`: the next job's size from the successful runs of the same graph (its
 // text, as recorded): memory as sbatch --mem takes it, threads, time per input pixel.
-int suggest_job(MetricsBackend& db, const std::string& id) {
-  const QueryResult name = db.query("SELECT name FROM experiments WHERE id = $1", {id});
-  if (name.rows.empty()) throw UsageError("metrics: no experiment " + id + " in " + db.describe());
+struct SuggestRun {
+  std::string id;
+  double peak_gb = 0, seconds = 0, pixels = 0, threads = 0, cells = 0, gather = 0, ranks = 1, per_node = 1;
+  bool resumed = false;
+};
+
+std::vector<SuggestRun> suggest_runs(MetricsBackend& db, const std::string& id) {
   const QueryResult r = db.query(
       "SELECT e.id, "
       "MAX(CASE WHEN m.metric_name = 'peak_rss_gb' THEN m.metric_value END), "
@@ -660,65 +684,99 @@ int suggest_job(MetricsBackend& db, const std::string& id) {
       "MAX(CASE WHEN m.metric_name = 'input_pixels' THEN m.metric_value END), "
       "MAX(CASE WHEN m.metric_name = 'threads' THEN m.metric_value END), "
       "MAX(CASE WHEN m.metric_name = 'cells' THEN m.metric_value END), "
-      "MAX(e.resumed_from) "
+      "MAX(e.resumed_from), "
+      "MAX(CASE WHEN m.metric_name = 'gather_seconds' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'ranks' THEN m.metric_value END), "
+      "MAX(CASE WHEN m.metric_name = 'ranks_per_node' THEN m.metric_value END) "
       "FROM experiments e JOIN pipeline_metrics m ON m.experiment_id = e.id AND m.metric_type = 'run' "
       "WHERE e.status = 'succeeded' AND e.graph_json = (SELECT graph_json FROM experiments WHERE id = $1) "
       "GROUP BY e.id ORDER BY e.id",
       {id});
-  if (r.rows.empty()) {
-    throw UsageError("metrics --suggest: no successful run of the graph of experiment " + id + " (\"" +
-                     name.rows[0][0].value_or("") + "\") in " + db.describe() + " recorded its figures");
-  }
-  struct Run {
-    std::string id;
-    double peak_gb = 0, seconds = 0, pixels = 0, threads = 0, cells = 0;
-    bool resumed = false;
+  std::vector<SuggestRun> runs;
+  const auto number = [](const std::optional<std::string>& v, double otherwise = 0.0) {
+    return v ? std::strtod(v->c_str(), nullptr) : otherwise;
   };
-  std::vector<Run> runs;
-  const auto number = [](const std::optional<std::string>& v) { return v ? std::strtod(v->c_str(), nullptr) : 0.0; };
   for (const auto& row : r.rows) {
     runs.push_back({row[0].value_or("?"), number(row[1]), number(row[2]), number(row[3]), number(row[4]),
-                    number(row[5]), row[6].has_value()});
+                    number(row[5]), number(row[7]), number(row[8], 1.0), number(row[9], 1.0), row[6].has_value()});
   }
-  const Run& peak =
-      *std::max_element(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.peak_gb < b.peak_gb; });
-  // Memory: the highest peak working set (the process's peak RSS) plus 25%, in whole MiB, or
-  // whole GiB from 4 GiB on; sbatch --mem reads a number without a unit as MiB.
-  const double mib = std::ceil(peak.peak_gb * 1024.0 * 1.25);
-  char mem[64];
-  if (mib >= 4096)
-    std::snprintf(mem, sizeof mem, "%.0fG", std::ceil(mib / 1024.0));
-  else
-    std::snprintf(mem, sizeof mem, "%.0fM", mib);
-  std::cout << "suggestion from " << runs.size() << " successful run" << (runs.size() == 1 ? "" : "s")
-            << " of the graph of experiment " << id << " (\"" << name.rows[0][0].value_or("")
-            << "\", same graph text) in " << db.describe() << ":\n";
-  std::printf("  memory:  #SBATCH --mem=%s   (peak working set %s in experiment %s, plus 25%%)\n", mem,
-              format_size(static_cast<std::uint64_t>(peak.peak_gb * 1024.0 * 1024.0 * 1024.0)).c_str(),
-              peak.id.c_str());
-  // Time: the slowest complete run's seconds per input pixel (a resumed run did only part).
-  const Run* slowest = nullptr;
-  for (const Run& run : runs) {
+  return runs;
+}
+
+// Memory: the highest peak working set (the process's peak RSS; rank 0's under MPI) plus 25%;
+// under MPI, per node: that per rank times the ranks on a node.
+void suggest_memory(const std::vector<SuggestRun>& runs) {
+  const SuggestRun& peak = *std::max_element(
+      runs.begin(), runs.end(), [](const SuggestRun& a, const SuggestRun& b) { return a.peak_gb < b.peak_gb; });
+  // SLURM's accounting counts the job's other processes (batch shell, srun): the limit rasterflow
+  // takes from SLURM's variables is lowered by their headroom, which --mem must add back.
+  const double bytes = peak.peak_gb * 1.25 * 1024.0 * 1024.0 * 1024.0;
+  const auto headroom = static_cast<double>(kJobHeadroom);
+  const std::string seen = format_size(static_cast<std::uint64_t>(peak.peak_gb * 1024.0 * 1024.0 * 1024.0));
+  if (peak.ranks <= 1) {
+    std::printf(
+        "  memory:  #SBATCH --mem=%s   (peak working set %s in experiment %s, plus 25%%, plus %s for the job's other "
+        "processes)\n",
+        sbatch_mem(static_cast<std::uint64_t>(bytes + headroom)).c_str(), seen.c_str(), peak.id.c_str(),
+        format_size(kJobHeadroom).c_str());
+    return;
+  }
+  std::printf(
+      "  memory:  #SBATCH --mem=%s   per node, for %.0f ranks per node (rank 0's peak working set %s per rank in "
+      "experiment %s, a run of %.0f ranks, plus 25%%: %s per rank; --mem is per node, the ranks on a node share it)\n",
+      sbatch_mem(static_cast<std::uint64_t>(bytes * peak.per_node + headroom)).c_str(), peak.per_node, seen.c_str(),
+      peak.id.c_str(), peak.ranks, sbatch_mem(static_cast<std::uint64_t>(bytes)).c_str());
+}
+
+// Time: the slowest complete run's seconds per input pixel (a resumed run did only part; an MPI
+// run's include its gather), plus 50%, plus the signal's lead and the 60 s by which SLURM may
+// deliver a --signal early, so that the signal comes well after the expected end.
+void suggest_time(const std::vector<SuggestRun>& runs) {
+  const SuggestRun* slowest = nullptr;
+  for (const SuggestRun& run : runs) {
     if (run.resumed || run.pixels <= 0) continue;
     if (slowest == nullptr || run.seconds / run.pixels > slowest->seconds / slowest->pixels) slowest = &run;
   }
   if (slowest == nullptr) {
     std::cout << "  time:    no complete (not resumed) run recorded its input pixels\n";
-  } else {
-    const double per_pixel = slowest->seconds / slowest->pixels;
-    const double latest_pixels = runs.back().pixels > 0 ? runs.back().pixels : slowest->pixels;
-    const double seconds = std::max(60.0, std::ceil(latest_pixels * per_pixel * 1.5 / 60.0) * 60.0);
-    const auto minutes = static_cast<long long>(seconds / 60.0);
-    std::printf(
-        "  time:    %.3g ns per input pixel (experiment %s: %.1f s for %.4g input pixels, %.0f threads); "
-        "#SBATCH --time=%lld:%02lld:00 for %.4g input pixels, with 50%% to spare (and --signal=B:TERM@120 "
-        "with --resume: docs/hpc.md)\n",
-        per_pixel * 1e9, slowest->id.c_str(), slowest->seconds, slowest->pixels, slowest->threads, minutes / 60,
-        minutes % 60, latest_pixels);
+    return;
   }
+  constexpr double kLead = 60;   // --signal's lead: stopping takes the tiles in flight and a checkpoint
+  constexpr double kEarly = 60;  // SLURM checks signals about once a minute: up to 60 s early
+  const double per_pixel = slowest->seconds / slowest->pixels;
+  const double latest_pixels = runs.back().pixels > 0 ? runs.back().pixels : slowest->pixels;
+  const double expected = latest_pixels * per_pixel * 1.5;
+  const double seconds = std::ceil((expected + kLead + kEarly) / 60.0) * 60.0;
+  const auto minutes = static_cast<long long>(seconds / 60.0);
+  const std::string gather = slowest->ranks > 1
+                                 ? ", of which " + std::to_string(static_cast<int>(std::lround(slowest->gather))) +
+                                       " s gathering the ranks' outputs"
+                                 : std::string();
+  std::printf(
+      "  time:    %.3g ns per input pixel (experiment %s: %.1f s for %.4g input pixels, %.0f threads%s); "
+      "#SBATCH --time=%lld:%02lld:00 for %.4g input pixels: %.0f s expected with 50%% to spare, then "
+      "#SBATCH --signal=B:TERM@%.0f (--signal=TERM@%.0f under srun/MPI) comes at least %.0f s after that (SLURM may "
+      "send it up to %.0f s early) with --resume: docs/hpc.md\n",
+      per_pixel * 1e9, slowest->id.c_str(), slowest->seconds, slowest->pixels, slowest->threads, gather.c_str(),
+      minutes / 60, minutes % 60, latest_pixels, expected, kLead, kLead, seconds - kLead - kEarly - expected, kEarly);
+}
+
+int suggest_job(MetricsBackend& db, const std::string& id) {
+  const QueryResult name = db.query("SELECT name FROM experiments WHERE id = $1", {id});
+  if (name.rows.empty()) throw UsageError("metrics: no experiment " + id + " in " + db.describe());
+  const std::vector<SuggestRun> runs = suggest_runs(db, id);
+  if (runs.empty()) {
+    throw UsageError("metrics --suggest: no successful run of the graph of experiment " + id + " (\"" +
+                     name.rows[0][0].value_or("") + "\") in " + db.describe() + " recorded its figures");
+  }
+  std::cout << "suggestion from " << runs.size() << " successful run" << (runs.size() == 1 ? "" : "s")
+            << " of the graph of experiment " << id << " (\"" << name.rows[0][0].value_or("")
+            << "\", same graph text) in " << db.describe() << ":\n";
+  suggest_memory(runs);
+  suggest_time(runs);
   // Threads: the count of the run that took the least time per input pixel.
-  const Run* fastest = nullptr;
-  for (const Run& run : runs) {
+  const SuggestRun* fastest = nullptr;
+  for (const SuggestRun& run : runs) {
     if (run.resumed || run.pixels <= 0) continue;
     if (fastest == nullptr || run.seconds / run.pixels < fastest->seconds / fastest->pixels) fastest = &run;
   }
@@ -937,6 +995,9 @@ int main(int argc, char** argv) {
     if (*metrics_cmd)
       return cmd_metrics(c.metrics_db, c.metrics_sqlite, c.metrics_experiment, c.metrics_report, c.metrics_suggest);
     if (*sample_cmd) return cmd_sample_data(c.sample_dir, c.sample_size);
+  } catch (const MemoryTooSmall& e) {
+    spdlog::error("{}", e.what());
+    return kExitMemoryTooSmall;
   } catch (const Interrupted& e) {
     spdlog::error("{}", e.what());
     return 130;

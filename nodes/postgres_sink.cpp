@@ -18,6 +18,7 @@
 #include "nodes/common/payloads.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/metrics.hpp"
+#include "rasterflow/output_lock.hpp"
 #include "rasterflow/registry.hpp"
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -269,6 +270,50 @@ PayloadPtr PostgresSink::process(const TileRequest& tile, std::span<const Payloa
   }
   out->rows = table->cells.size();
   return out;
+}
+
+namespace {
+
+// The advisory lock's key: a hash of schema.table (the schema the session would create an
+// unqualified table in). The same text on every client gives the same key.
+constexpr const char* kLockKey =
+    "hashtextextended('rasterflow postgres_sink ' || coalesce(nullif($1, ''), current_schema()) || '.' || $2, 0)";
+
+// Who holds the lock on `key`: the application name rasterflow sets, the client and backend.
+std::string lock_holder(pqxx::nontransaction& q, std::int64_t key) {
+  const pqxx::result r = q.exec_params(
+      "SELECT coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), a.pid "
+      "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+      "AND l.classid::bigint = (($1::bigint >> 32) & 4294967295) AND l.objid::bigint = ($1::bigint & 4294967295)",
+      key);
+  if (r.empty()) return "a session that ended just now";
+  return r[0][0].as<std::string>() + ", client " + r[0][1].as<std::string>() + ", server backend pid " +
+         r[0][2].as<std::string>();
+}
+
+}  // namespace
+
+void PostgresSink::claim_output() {
+  const auto dot = options_.table.find('.');
+  const std::string schema = dot == std::string::npos ? "" : options_.table.substr(0, dot);
+  const std::string table = dot == std::string::npos ? options_.table : options_.table.substr(dot + 1);
+  std::string busy;
+  try {
+    lock_ = std::make_unique<Session>();
+    lock_->conn = std::make_unique<pqxx::connection>(options_.url);
+    pqxx::nontransaction q(*lock_->conn);
+    q.exec_params1("SELECT set_config('application_name', $1, false)",
+                   ("rasterflow " + this_process_description()).substr(0, 63));
+    const std::int64_t key = q.exec_params1(std::string("SELECT ") + kLockKey, schema, table)[0].as<std::int64_t>();
+    if (!q.exec_params1("SELECT pg_try_advisory_lock($1)", key)[0].as<bool>()) busy = lock_holder(q, key);
+  } catch (const std::exception& e) {
+    lock_.reset();
+    throw_io_error(where(), "cannot lock table \"" + options_.table + "\": " + masked(e.what()));
+  }
+  if (busy.empty()) return;
+  lock_.reset();
+  throw OutputBusy(where() + ": the output table \"" + options_.table + "\" is being written by another run (" + busy +
+                   "): one writer per output; wait for it to end or stop it");
 }
 
 void PostgresSink::open() {

@@ -45,6 +45,10 @@ class PostgresSink final : public SinkNode {
   void commit() override;
   void abort() noexcept override;
   void check_ranks(int ranks) const override;
+  // One writer per table: a session advisory lock (pg_try_advisory_lock on a hash of
+  // schema.table) on a connection of its own, held until the sink goes; the server releases it
+  // when the process dies. Throws OutputBusy naming the table and the holder.
+  void claim_output() override;
   std::uint64_t rows_written() const override { return rows_; }
   std::uint64_t bytes_written() const override { return bytes_; }
   std::vector<std::string> describe() const override;
@@ -65,6 +69,7 @@ class PostgresSink final : public SinkNode {
   struct Session;  // the libpqxx connection, transaction and COPY stream
   PostgresSinkOptions options_;
   std::unique_ptr<Session> session_;
+  std::unique_ptr<Session> lock_;         // the connection holding the advisory lock (claim_output)
   std::vector<ColumnMetadata> metadata_;  // units per column, from the table
   std::vector<std::string> names_;
   std::vector<std::string> sql_types_;

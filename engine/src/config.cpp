@@ -134,8 +134,9 @@ const std::vector<KeyBinding>& bindings() {
     t.push_back(int_key("memory.sample_interval_ms", "200", "memory monitor sampling period", 10,
                         [](Config& c) -> int& { return c.memory.sample_interval_ms; }));
     t.push_back(int_key("memory.critical_pause_s", "30",
-                        "seconds admission may pause at critical pressure before the run stops with an error", 1,
-                        [](Config& c) -> int& { return c.memory.critical_pause_s; }));
+                        "seconds at critical pressure with nothing left to shed before the run stops (checkpoint "
+                        "kept, exit 75)",
+                        1, [](Config& c) -> int& { return c.memory.critical_pause_s; }));
     t.push_back(int_key("resampling.window_size", "2048",
                         "tile size bound: a tile holds at most window_size^2 target cells", 256,
                         [](Config& c) -> int& { return c.resampling.window_size; }));

@@ -1,4 +1,5 @@
 #include "rasterflow/memory.hpp"
+#include "rasterflow/size.hpp"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -223,6 +224,15 @@ std::optional<MemoryLimit> slurm_memory_limit(const Environment& env) {
     break;
   }
   return MemoryLimit{*bytes * cpus, "SLURM_MEM_PER_CPU=" + *per_cpu + slurm_unit(*per_cpu) + " x " + cpus_from};
+}
+
+MemoryLimit with_job_headroom(MemoryLimit limit) {
+  if (limit.source.rfind("SLURM_MEM_", 0) != 0) return limit;
+  const std::uint64_t headroom = std::max(kJobHeadroom, limit.bytes / 100);
+  if (limit.bytes <= 2 * headroom) return limit;  // too small to share: the plan says so
+  limit.bytes -= headroom;
+  limit.source += " less " + format_size(headroom) + " for the job's other processes (batch shell, srun)";
+  return limit;
 }
 
 MemoryLimit SystemMemorySource::decide_limit() {

@@ -182,7 +182,11 @@ std::vector<Node*> Pipeline::Impl::node_ptrs() const {
 }
 
 void Pipeline::Impl::size_memory() {
-  baseline_rss = memory_source->sample().process_rss;
+  // What is in use already: this process, or, when the limit is its cgroup's, the cgroup's
+  // working set (the job's other processes count against the same limit).
+  const MemorySample now = memory_source->sample();
+  baseline_rss = now.process_rss;
+  if (now.in_cgroup && now.system_total == limit) baseline_rss = std::max(baseline_rss, now.system_used);
   const Grid& g = context.grid;  // plan_bytes_per_cell: set once the nodes are prepared
   const auto one_row = static_cast<std::uint64_t>(plan_bytes_per_cell * static_cast<double>(g.width));
   const detail::MemoryPlanner planner({.limit = limit,
@@ -238,7 +242,7 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
     m.limit = m.config.memory.limit;
     m.limit_source = m.options.memory_limit_source.empty() ? "memory.limit" : m.options.memory_limit_source;
   } else {
-    const MemoryLimit decided = m.memory_source->decide_limit();
+    const MemoryLimit decided = with_job_headroom(m.memory_source->decide_limit());
     m.limit = decided.bytes;
     m.limit_source = decided.source;
   }
@@ -263,6 +267,25 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
 
 Pipeline::~Pipeline() = default;
 
+void Pipeline::claim_outputs() {
+  Impl& m = *impl_;
+  if (m.outputs_claimed) return;
+  const std::string& suffix = m.options.output_suffix;
+  for (SinkNode* sink : sinks()) {
+    const std::filesystem::path out = sink->output_path();
+    if (!out.empty()) {
+      m.output_locks.emplace_back(out, sink->where());
+      // Rank 0 gathers every band into the final output: a run of another shape on it (one
+      // process, another rank count) meets this lock.
+      const std::string text = out.string();
+      if (m.options.rank == 0 && !suffix.empty() && text.size() > suffix.size() && text.ends_with(suffix))
+        m.output_locks.emplace_back(text.substr(0, text.size() - suffix.size()), sink->where());
+    }
+    sink->claim_output();
+  }
+  m.outputs_claimed = true;
+}
+
 const Grid& Pipeline::grid() const { return impl_->context.grid; }
 
 std::vector<SinkNode*> Pipeline::sinks() const {
@@ -279,6 +302,7 @@ Pipeline::Live Pipeline::live() const {
   const Impl& m = *impl_;
   Live l;
   l.cells_done = m.live_cells.load();
+  l.cells_before = m.live_cells_before.load();
   l.cells_total = static_cast<std::uint64_t>(m.band_height() * m.context.grid.width);
   l.rows_written = m.live_rows.load();
   l.level = static_cast<PressureLevel>(m.live_level.load());

@@ -13,6 +13,7 @@
 
 #include "plan.hpp"
 #include "rasterflow/hooks.hpp"
+#include "rasterflow/output_lock.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "rasterflow/placement.hpp"
 #include "rasterflow/topology.hpp"
@@ -43,6 +44,9 @@ boost::json::object topology_json(const TopologySummary& t, const NumaPlacement&
 }  // namespace detail
 
 struct Pipeline::Impl {
+  // One writer per output (claim_outputs): declared first, so released after the nodes are gone.
+  std::vector<OutputLock> output_locks;
+  bool outputs_claimed = false;
   GraphSpec graph;
   Config config;
   RunOptions options;
@@ -71,6 +75,7 @@ struct Pipeline::Impl {
   double plan_bytes_per_cell = 0;
   // Live figures for progress displays.
   std::atomic<std::uint64_t> live_cells{0};
+  std::atomic<std::uint64_t> live_cells_before{0};  // written before this run (a resumed run's)
   std::atomic<std::uint64_t> live_rows{0};
   std::atomic<int> live_level{0};
   std::atomic<int> live_window{0};

@@ -104,6 +104,7 @@ RunIdentity Pipeline::Impl::run_identity() const {
 
 std::optional<Checkpoint> Pipeline::prepare_checkpoint(bool resume) {
   Impl& m = *impl_;
+  claim_outputs();
   m.resume_from.reset();
   const std::filesystem::path file = checkpoint_path();
   std::error_code ec;

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "checkpointer.hpp"
+#include "crawl_watch.hpp"
 #include "flow.hpp"
 #include "observers.hpp"
 #include "pipeline_impl.hpp"
@@ -34,12 +35,15 @@ class Runner {
   Message run_node(std::size_t i, int domain, const TileRequest& tile, std::span<const PayloadPtr> inputs);
   void deliver(std::size_t k, const Message& msg);
   void tile_done(const TileRequest& tile);
-  bool cancelled() const { return m_.options.cancel != nullptr && m_.options.cancel->load(); }
+  // A signal, or the memory limit too small to go on (memory_stop_).
+  bool cancelled() const { return memory_stop_.load() || (m_.options.cancel != nullptr && m_.options.cancel->load()); }
   TileRequest next_tile(std::uint64_t seq, std::int64_t row, std::int64_t band_end) const;
   void admit_tiles(FlowBuilder& flows);
   void execute();
   void export_held();
-  [[noreturn]] void pause_timeout() const;
+  void pause_timeout();
+  void watch_crawl(PressureLevel level, const MemorySample& sample);
+  [[noreturn]] void throw_interrupted();
   void abort_all() noexcept {
     for (auto* s : sinks_) s->abort();
   }
@@ -69,6 +73,11 @@ class Runner {
   std::atomic<bool> failed_{false};
   std::atomic<bool> writing_failed_{false};  // a sink could not write its output
   bool interrupted_ = false;
+  // No crawling: critical pressure with nothing left to shed for memory.critical_pause_s stops
+  // the run as a signal would (checkpoint kept), with MemoryTooSmall.
+  CrawlWatch crawl_;
+  std::atomic<bool> memory_stop_{false};
+  std::atomic<std::uint64_t> peak_working_set_{0};  // the most the run (or its cgroup) held at once
   double paused_seconds_ = 0;
   std::vector<std::unique_ptr<oneapi::tbb::task_arena>> arenas_;
   std::vector<std::uint64_t> tiles_per_domain_;
@@ -101,8 +110,10 @@ Runner::Runner(Pipeline::Impl& m)
       adaptive_({m.config.resampling.window_size, m.config.merge.chunk_size, m.max_in_flight, m.gdal_cache}, start_),
       monitor_(m.memory_source, m.limit, thresholds_of(m.config),
                std::chrono::milliseconds(m.config.memory.sample_interval_ms)),
-      admission_(m.budget) {
+      admission_(m.budget),
+      crawl_(std::chrono::seconds(m.config.memory.critical_pause_s), 0.5) {
   m_.live_cells.store(0);
+  m_.live_cells_before.store(0);
   m_.live_rows.store(0);
   m_.live_window.store(m.config.resampling.window_size);
   for (const auto& node : m_.nodes) {
@@ -159,6 +170,7 @@ void Runner::watch_memory() {
   monitor_.register_recovery_callback(react);
   monitor_.register_sample_callback([this](PressureLevel level, const MemorySample& sample, double) {
     for (auto& o : observers_) o->on_sample(level, sample);
+    watch_crawl(level, sample);
   });
 }
 
@@ -284,13 +296,26 @@ void Runner::tile_done(const TileRequest& tile) {
   for (auto& o : observers_) o->on_tile_done(tile);
 }
 
-void Runner::pause_timeout() const {
-  const MemorySample s = monitor_.last_sample();
-  throw RunError("memory stayed critical for " + std::to_string(m_.config.memory.critical_pause_s) +
-                 " s with every tile size at its minimum (process RSS " + format_size(s.process_rss) +
-                 " of a limit of " + format_size(m_.limit) + "; " + (s.in_cgroup ? "cgroup" : "machine") + " uses " +
-                 format_size(s.system_used) + " of " + format_size(s.system_total) +
-                 "); stopped before the kernel kills the process. Free memory or raise --memory-limit");
+void Runner::pause_timeout() {
+  // Admission paused that long with nothing in flight: stop as a signal would (admit_tiles sees it).
+  if (!memory_stop_.exchange(true))
+    spdlog::warn("memory stayed critical for {} s with every tile at its smallest and nothing in flight: stopping",
+                 m_.config.memory.critical_pause_s);
+}
+
+void Runner::watch_crawl(PressureLevel level, const MemorySample& sample) {
+  // The job's working set: the cgroup's (the job's other processes too) where it has one.
+  const std::uint64_t held = std::max(sample.process_rss, sample.in_cgroup ? sample.system_used : 0);
+  std::uint64_t peak = peak_working_set_.load();
+  while (held > peak && !peak_working_set_.compare_exchange_weak(peak, held)) {
+  }
+  if (crawl_.on_sample(std::chrono::steady_clock::now(), level == PressureLevel::critical, adaptive_.at_minimum()) &&
+      !memory_stop_.exchange(true)) {
+    spdlog::warn(
+        "memory critical for {:.0f} s with every tile at its smallest (one-row tiles, one in flight): "
+        "stopping instead of crawling",
+        crawl_.critical_seconds());
+  }
 }
 
 TileRequest Runner::next_tile(std::uint64_t seq, std::int64_t row, std::int64_t band_end) const {
@@ -397,6 +422,7 @@ void Runner::open_sinks() {
     for (auto* s : sinks_) s->open();
   }
   m_.live_cells.store(static_cast<std::uint64_t>((start_row_ - m_.band().first) * g_.width));
+  m_.live_cells_before.store(m_.live_cells.load());
   if (!m_.checkpoint_refusal().empty()) {
     spdlog::debug("no checkpoint: {}", m_.checkpoint_refusal());
     return;
@@ -476,6 +502,35 @@ RunSummary Runner::summarize() const {
   return summary;
 }
 
+void Runner::throw_interrupted() {
+  std::string what = "interrupted: the run was cancelled; no output was written under its final name";
+  if (stop_sinks(true)) {
+    const std::int64_t first = m_.band().first;
+    const std::int64_t next = checkpointer_->next_row();
+    const std::string band = std::to_string(first) + "-" + std::to_string(m_.band().second - 1);
+    what = "interrupted: " +
+           (next > first
+                ? "rows " + std::to_string(first) + "-" + std::to_string(next - 1) + " of " + band + " are written"
+                : "none of rows " + band + " is written yet") +
+           "; the checkpoint " + checkpointer_->file().string() + " and the partial outputs are kept for --resume";
+  }
+  if (!memory_stop_.load()) throw Interrupted(what);
+  // The measured need: the most the run held at once with the smallest tiles, a floor of what it
+  // needs; the next job's size from it as `metrics --suggest` makes one (plus 25%).
+  const std::uint64_t need = std::max(peak_working_set_.load(), peak_rss_bytes());
+  throw MemoryTooSmall(
+      "memory limit too small: critical pressure (" +
+      std::to_string(static_cast<int>(m_.config.memory.critical_threshold * 100)) + "% of " + format_size(m_.limit) +
+      ", " + m_.limit_source + ") lasted " + std::to_string(m_.config.memory.critical_pause_s) +
+      " s with nothing left to shed (one-row tiles, one tile in flight, lean decoding); the run held " +
+      format_size(need) + " at its smallest and needs more than that\n" + what +
+      "\ngive the next job more memory: #SBATCH --mem=" +
+      sbatch_mem(static_cast<std::uint64_t>(static_cast<double>(need) * 1.25) + kJobHeadroom) +
+      " (the measured need plus 25% and the job's other processes' headroom, as metrics --suggest sizes it) or "
+      "--memory-limit " +
+      format_size(static_cast<std::uint64_t>(static_cast<double>(need) * 1.25)));
+}
+
 RunSummary Runner::run() {
   {
     // Pooled tile buffers are unmapped when the run ends, after the last payload is freed.
@@ -484,20 +539,7 @@ RunSummary Runner::run() {
     } trim_pool;
     execute();
     // Cancelled after the last tile was admitted counts too: nothing is committed once asked to stop.
-    if (interrupted_ || cancelled()) {
-      if (stop_sinks(true)) {
-        const std::int64_t first = m_.band().first;
-        const std::int64_t next = checkpointer_->next_row();
-        const std::string band = std::to_string(first) + "-" + std::to_string(m_.band().second - 1);
-        throw Interrupted(
-            "interrupted: " +
-            (next > first
-                 ? "rows " + std::to_string(first) + "-" + std::to_string(next - 1) + " of " + band + " are written"
-                 : "none of rows " + band + " is written yet") +
-            "; the checkpoint " + checkpointer_->file().string() + " and the partial outputs are kept for --resume");
-      }
-      throw Interrupted("interrupted: the run was cancelled; no output was written under its final name");
-    }
+    if (interrupted_ || cancelled()) throw_interrupted();
     try {
       if (!streaming_) export_held();
       for (auto* s : sinks_) s->commit();
@@ -523,6 +565,9 @@ RunSummary Runner::run() {
 
 }  // namespace detail
 
-RunSummary Pipeline::run() { return detail::Runner(*impl_).run(); }
+RunSummary Pipeline::run() {
+  claim_outputs();
+  return detail::Runner(*impl_).run();
+}
 
 }  // namespace rasterflow

@@ -55,6 +55,16 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   return static_cast<std::uint64_t>(bytes);
 }
 
+std::string sbatch_mem(std::uint64_t bytes) {
+  const double mib = std::ceil(static_cast<double>(bytes) / (1024.0 * 1024.0));
+  char text[64];
+  if (mib >= 4096)
+    std::snprintf(text, sizeof text, "%.0fG", std::ceil(mib / 1024.0));
+  else
+    std::snprintf(text, sizeof text, "%.0fM", mib);
+  return text;
+}
+
 std::string format_size(std::uint64_t bytes) {
   static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = static_cast<double>(bytes);

@@ -130,30 +130,66 @@ TEST_CASE("Pressure.Ballast.ChunkSizeHalvesAtWarning" * doctest::timeout(120)) {
   CHECK(test::read_text(dir / "out.csv") == reference);
 }
 
-TEST_CASE("Pressure.PauseBeforeKill.StopsWithAClearError" * doctest::timeout(120)) {
+// No crawling (issue #33): a limit below what the run really needs (ballast holding 97% of it
+// from the second tile on) puts it at critical pressure with nothing left to shed; it stops
+// within the bound (memory.critical_pause_s) as a signal would: MemoryTooSmall (exit 75 from
+// the command line), the checkpoint and partial output kept, the measured need and an sbatch
+// line in the message; resumed with the memory back, the bytes are those of a run never stopped.
+TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * doctest::timeout(180)) {
   test::TempDir dir;
   nodes::generate_sample_data(dir / "data", "small");
+  test::run_graph_json(dir.path(), sample_graph("0.01"), {}, {"merge.chunk_size=10"});
+  const std::string reference = test::read_text(dir / "out.csv");
+  std::filesystem::rename(dir / "out.csv", dir / "reference.csv");
   SystemMemorySource memory;
   const std::uint64_t limit = memory.sample().process_rss + (300ull << 20);
+  const std::vector<std::string> sets = {"merge.chunk_size=10", "memory.limit=" + std::to_string(limit),
+                                         "memory.sample_interval_ms=10", "memory.critical_pause_s=2",
+                                         "checkpoint.interval_s=0.01"};
   Ballast ballast;
   RunOptions options;
+  options.checkpoint = true;
   int written = 0;
+  std::chrono::steady_clock::time_point held_at;
   options.on_tile_written = [&](const TileRequest&) {
-    if (++written == 2)
-      ballast.hold(static_cast<std::uint64_t>(0.97 * static_cast<double>(limit)) - memory.sample().process_rss);
+    if (++written != 2) return;
+    held_at = std::chrono::steady_clock::now();  // pressure rises while the ballast is touched
+    ballast.hold(static_cast<std::uint64_t>(0.97 * static_cast<double>(limit)) - memory.sample().process_rss);
   };
-  try {
-    test::run_graph_json(dir.path(), sample_graph("0.01"), options,
-                         {"merge.chunk_size=10", "memory.limit=" + std::to_string(limit),
-                          "memory.sample_interval_ms=10", "memory.critical_pause_s=1"});
-    FAIL("the run should have stopped");
-  } catch (const RunError& e) {
-    const std::string msg = e.what();
-    CHECK(msg.find("memory stayed critical for 1 s") != std::string::npos);
-    CHECK(msg.find("process RSS") != std::string::npos);
+  test::write_text(dir / "graph.json", sample_graph("0.01"));
+  Config config;
+  for (const auto& s : sets) config.set(s);
+  const GraphSpec graph = load_graph(dir / "graph.json", config);
+  options.output_dir = dir.path();
+  {
+    Pipeline pipeline(graph, config, options);
+    REQUIRE_FALSE(pipeline.prepare_checkpoint(false).has_value());
+    try {
+      pipeline.run();
+      FAIL("the run should have stopped");
+    } catch (const MemoryTooSmall& e) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - held_at).count();
+      const std::string msg = e.what();
+      INFO(msg);
+      CHECK(seconds >= 2.0);
+      CHECK(seconds < 2.0 + 8.0);  // the bound, plus a loaded machine's sampling and the tiles in flight
+      CHECK(msg.find("memory limit too small: critical pressure") != std::string::npos);
+      CHECK(msg.find("lasted 2 s with nothing left to shed") != std::string::npos);
+      CHECK(msg.find("#SBATCH --mem=") != std::string::npos);
+      CHECK(msg.find("the checkpoint") != std::string::npos);
+    }
   }
+  ballast.hold(0);
+  CHECK(kExitMemoryTooSmall == 75);
+  REQUIRE(std::filesystem::exists(dir / "out.csv.checkpoint"));
+  REQUIRE(std::filesystem::exists(dir / "out.csv.partial"));
   CHECK_FALSE(std::filesystem::exists(dir / "out.csv"));
-  CHECK_FALSE(std::filesystem::exists(dir / "out.csv.partial"));
+  // Resumed (the memory back): the same bytes as a run never stopped.
+  options.on_tile_written = nullptr;
+  Pipeline resumed(graph, config, options);
+  REQUIRE(resumed.prepare_checkpoint(true).has_value());
+  resumed.run();
+  CHECK(test::read_text(dir / "out.csv") == reference);
 }
 
 TEST_CASE("Modes.StreamingAndInMemory.IdenticalBytes" * doctest::timeout(120)) {

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <string>
@@ -335,6 +338,70 @@ TEST_CASE("PostgresSink.Geometry.CrsWithoutEpsgCodeNeedsSrid" * doctest::timeout
   CHECK_MESSAGE(out.find(R"(node "table" (postgres_sink): option "geometry": the grid's CRS has no EPSG code)") !=
                     std::string::npos,
                 out);
+}
+
+// One writer per table (issue #33): while a run writes table t (held with SIGSTOP once it holds
+// its advisory lock), a second run on t is refused before it touches anything (exit 2, naming
+// the table and the holder: pid and host); the first then commits all its rows. A run killed
+// (SIGKILL) leaves no lock behind: the server drops it with the connection.
+TEST_CASE("PostgresSink.OneWriter.SecondRunOnTheTableRefused" * doctest::timeout(240)) {
+  REQUIRE(rasterflow::test::TestPostgres::available());
+  rasterflow::test::TempDir dir;
+  rasterflow::test::make_demo_project(dir);
+  rasterflow::test::TestPostgres server;
+  const std::string url = server.url();
+  const std::string graph = pg_graph(dir, "pg", options_for(url, "t", "replace"), "0.02");
+  const std::string run = std::string(RASTERFLOW_CLI) + " run " + graph + " --output-dir " + (dir / "o").string() +
+                          " --threads 1 --progress never --set metrics.backend=none";
+  const auto start = [&](const std::string& log) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::execl("/bin/sh", "sh", "-c", ("exec " + run + " > " + (dir / log).string() + " 2>&1").c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    return pid;
+  };
+  const std::string holders =
+      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND "
+      "a.application_name LIKE 'rasterflow pid %'";
+  const pid_t first = start("first.txt");
+  bool holding = false;
+  for (int i = 0; i < 600 && !holding; ++i) {
+    holding = psql(dir, url, holders) == "1";
+    if (!holding) ::usleep(20000);
+  }
+  ::kill(first, SIGSTOP);
+  int status = 0;
+  REQUIRE_MESSAGE(holding, rasterflow::test::read_text(dir / "first.txt"));
+  REQUIRE(::waitpid(first, &status, WNOHANG) == 0);  // stopped, not ended
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::string out;
+  CHECK(run_shell(run, &out) == 2);
+  CHECK_MESSAGE(out.find("node \"table\" (postgres_sink): the output table \"t\" is being written by another run "
+                         "(rasterflow pid " +
+                         std::to_string(first) + " on host " + host) != std::string::npos,
+                out);
+  ::kill(first, SIGCONT);
+  REQUIRE(::waitpid(first, &status, 0) == first);
+  REQUIRE_MESSAGE((WIFEXITED(status) && WEXITSTATUS(status) == 0), rasterflow::test::read_text(dir / "first.txt"));
+  const std::string rows = psql(dir, url, "SELECT count(*) FROM t");
+  CHECK(std::stoll(rows) > 0);
+  CHECK(psql(dir, url, holders) == "0");
+  // Killed while holding the lock: the next run takes it.
+  const pid_t killed = start("killed.txt");
+  holding = false;
+  for (int i = 0; i < 600 && !holding; ++i) {
+    holding = psql(dir, url, holders) == "1";
+    if (!holding) ::usleep(20000);
+  }
+  ::kill(killed, SIGKILL);
+  ::waitpid(killed, &status, 0);
+  // The server ends the dead client's session (and its lock) as soon as it sees the socket closed.
+  for (int i = 0; i < 500 && psql(dir, url, holders) != "0"; ++i) ::usleep(20000);
+  REQUIRE_MESSAGE(run_shell(run, &out) == 0, out);
+  CHECK(psql(dir, url, "SELECT count(*) FROM t") == rows);
 }
 
 TEST_CASE("PostgresSink.Units.ColumnCommentsCarryTheSourcesUnits" * doctest::timeout(180)) {

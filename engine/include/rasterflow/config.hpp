@@ -22,8 +22,8 @@ struct MemorySettings {
   double warning_threshold = 0.80;
   double critical_threshold = 0.90;
   int sample_interval_ms = 200;
-  // How long admission may stay paused at critical pressure with every size at its minimum
-  // before the run stops with an error that reports the memory seen.
+  // How long a run may stay at critical pressure with every size at its minimum (pauses
+  // included) before it stops as a signal would, checkpoint kept (MemoryTooSmall, exit 75).
   int critical_pause_s = 30;
 };
 struct ResamplingSettings {

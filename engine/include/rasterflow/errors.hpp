@@ -25,6 +25,11 @@ class GraphError final : public UsageError {
  public:
   using UsageError::UsageError;
 };
+// Another process writes the same output (rasterflow/output_lock.hpp): nothing was touched.
+class OutputBusy final : public UsageError {
+ public:
+  using UsageError::UsageError;
+};
 
 // Failures while running (exit code 1).
 class RunError : public Error {
@@ -40,10 +45,18 @@ class NodeError final : public RunError {
   using RunError::RunError;
 };
 // The run was cancelled by a signal (exit code 130).
-class Interrupted final : public Error {
+class Interrupted : public Error {
  public:
   using Error::Error;
 };
+// The run stopped as an interruption does (checkpoint kept) because critical memory pressure
+// lasted with nothing left to shed: the memory limit is below what the run needs (exit code
+// kExitMemoryTooSmall, docs/command-line.md).
+class MemoryTooSmall final : public Interrupted {
+ public:
+  using Interrupted::Interrupted;
+};
+inline constexpr int kExitMemoryTooSmall = 75;  // EX_TEMPFAIL: retry with more memory
 
 [[noreturn]] void throw_config_error(const std::string& where, const std::string& what);
 [[noreturn]] void throw_graph_error(const std::string& where, const std::string& what);

@@ -56,6 +56,12 @@ std::optional<std::uint64_t> parse_slurm_memory(const std::string& text);
 // SLURM_MEM_PER_CPU times the CPUs the job has on this node (SLURM_CPUS_ON_NODE, else
 // SLURM_CPUS_PER_TASK, else 1). nullopt outside SLURM or when the variables are unusable.
 std::optional<MemoryLimit> slurm_memory_limit(const Environment& env);
+// A limit that SLURM enforces by accounting (its memory variables, no cgroup) counts every
+// process of the job step: the batch shell, srun, the launcher. Such a limit is lowered by a
+// stated headroom for them (kJobHeadroom, or 1% when larger), named in its source; other limits
+// are returned as they are (a cgroup's working set already counts the job's other processes).
+inline constexpr std::uint64_t kJobHeadroom = std::uint64_t{16} << 20;
+MemoryLimit with_job_headroom(MemoryLimit limit);
 
 // Reads /proc and the cgroup files (v2 memory.current/memory.max, v1
 // memory.usage_in_bytes/memory.limit_in_bytes). `proc_root` and `cgroup_root` default to

@@ -115,6 +115,11 @@ class SinkNode : public Node {
   virtual std::uint64_t rows_written() const { return 0; }
   virtual std::uint64_t bytes_written() const { return 0; }
   virtual std::filesystem::path output_path() const { return {}; }
+  // One writer per output: the engine locks output_path() itself (rasterflow/output_lock.hpp);
+  // a sink whose output is elsewhere (a database table) takes its own lock here, held until the
+  // sink is destroyed. Called once, before anything touches the output; throws OutputBusy naming
+  // the output and the holder.
+  virtual void claim_output() {}
 
   // Under MPI each rank runs a band of rows and its sinks commit that band; the sink decides
   // how the ranks' outputs become one. check_ranks() runs before anything runs and throws

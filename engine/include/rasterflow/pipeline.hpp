@@ -172,6 +172,13 @@ class Pipeline {
   // The graph's sinks, in the graph's order (an MPI run gathers each).
   std::vector<SinkNode*> sinks() const;
 
+  // One writer per output (rasterflow/output_lock.hpp): locks every sink's output (and, on an MPI
+  // rank 0, the final output its band is gathered into) and lets each sink claim what else it
+  // writes (SinkNode::claim_output), for as long as the pipeline lives. Throws OutputBusy
+  // naming the output and its holder, before anything touched it. Called by prepare_checkpoint()
+  // and run() when the caller did not; calling it again does nothing.
+  void claim_outputs();
+
   // Checkpoint and resume (rasterflow/checkpoint.hpp, docs/hpc.md). The run's checkpoint file,
   // beside its first sink's output (`<output>.checkpoint`); "" when the graph has no sink.
   std::filesystem::path checkpoint_path() const;
@@ -191,6 +198,7 @@ class Pipeline {
   // What a progress display shows; safe to read from any thread while run() works.
   struct Live {
     std::uint64_t cells_done = 0;
+    std::uint64_t cells_before = 0;  // of cells_done, those a resumed run found written
     std::uint64_t cells_total = 0;
     std::uint64_t rows_written = 0;
     PressureLevel level = PressureLevel::normal;

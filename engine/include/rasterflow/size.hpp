@@ -12,5 +12,8 @@ std::optional<std::uint64_t> parse_size(std::string_view text);
 
 // 1536 -> "1.5 KiB"
 std::string format_size(std::uint64_t bytes);
+// A memory size as `sbatch --mem` takes it: whole MiB rounded up ("143M"), or whole GiB from
+// 4 GiB on ("5G").
+std::string sbatch_mem(std::uint64_t bytes);
 
 }  // namespace rasterflow
