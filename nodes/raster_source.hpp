@@ -24,7 +24,7 @@ struct RasterSourceOptions {
   std::optional<std::string> crs;
   bool unpack = true;
   std::string overviews;
-  std::string alpha = "mask";     // mask | data (gdalwarp -srcalpha | -nosrcalpha)
+  std::string alpha = "mask";  // mask | data (gdalwarp -srcalpha | -nosrcalpha)
   bool wrap_longitude = true;
   std::string irregular_axes = "refuse";
   std::string decoding = "auto";  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
