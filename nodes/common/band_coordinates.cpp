@@ -194,7 +194,9 @@ std::vector<std::size_t> select_by_coordinates(const std::vector<BandCoordinates
   for (const auto& band : bands) {
     for (const auto& c : band) dims.insert(c.dimension);
   }
-  for (const auto& [dim, values] : wanted) {
+  for (const auto& entry : wanted) {
+    const std::string& dim = entry.first;  // a name, not a structured binding: lambdas capture it
+    const std::vector<std::string>& values = entry.second;
     if (dims.count(dim) == 0) {
       std::string list;
       for (const auto& d : dims) list += (list.empty() ? "" : ", ") + d;

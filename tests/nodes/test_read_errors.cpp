@@ -52,8 +52,11 @@ std::string failure(const test::TempDir& dir, const std::string& decoding, const
 TEST_CASE("ReadErrors.FailingBlockNamesFileAndGdalsFirstError" * doctest::timeout(60)) {
   test::TempDir dir;
   write_corrupt(dir / "bad.tif");
-  for (const auto& [decoding, implementation] :
+  for (const auto& strategy :
        {std::pair{"block_rows", "fast"}, std::pair{"gdal_cache", "fast"}, std::pair{"gdal_cache", "warper"}}) {
+    // Names, not a structured binding: doctest's CAPTURE takes them in a lambda (clang 14).
+    const char* const decoding = strategy.first;
+    const char* const implementation = strategy.second;
     CAPTURE(decoding);
     CAPTURE(implementation);
     const std::string message = failure(dir, decoding, implementation);
