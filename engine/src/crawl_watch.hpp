@@ -4,7 +4,8 @@
 // the sizes last recovered. Once that time passes the bound and makes most of the stretch, the
 // run is crawling (a tile now and then between pauses, as a too-small limit makes it) and should
 // stop with its checkpoint instead of going on until the kernel or the batch system kills it.
-// Fed by the memory monitor's thread only.
+// Not thread-safe: samples come from the monitor's thread and from the admitting thread
+// (MemoryMonitor::sample_now), so the runner serialises its calls.
 #include <chrono>
 #include <optional>
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 
 #include "checkpointer.hpp"
 #include "crawl_watch.hpp"
@@ -76,6 +77,7 @@ class Runner {
   // No crawling: critical pressure with nothing left to shed for memory.critical_pause_s stops
   // the run as a signal would (checkpoint kept), with MemoryTooSmall.
   CrawlWatch crawl_;
+  std::mutex crawl_mutex_;
   std::atomic<bool> memory_stop_{false};
   std::atomic<std::uint64_t> peak_working_set_{0};  // the most the run (or its cgroup) held at once
   double paused_seconds_ = 0;
@@ -309,6 +311,7 @@ void Runner::watch_crawl(PressureLevel level, const MemorySample& sample) {
   std::uint64_t peak = peak_working_set_.load();
   while (held > peak && !peak_working_set_.compare_exchange_weak(peak, held)) {
   }
+  std::lock_guard lock(crawl_mutex_);  // samples come from the monitor and the admitting thread
   if (crawl_.on_sample(std::chrono::steady_clock::now(), level == PressureLevel::critical, adaptive_.at_minimum()) &&
       !memory_stop_.exchange(true)) {
     spdlog::warn(
