@@ -55,6 +55,23 @@ std::string variable_of(const std::string& subdataset) {
   return v;
 }
 
+// The coordinates of bands `indices`; with `select`, only the bands it keeps (`indices` too).
+std::vector<BandCoordinates> selected_coordinates(GDALDatasetH ds, std::vector<int>& indices,
+                                                  const std::vector<std::string>& select, const std::string& where,
+                                                  const std::string& path) {
+  std::vector<BandCoordinates> coordinates = read_band_coordinates(ds, indices, where, path);
+  if (select.empty()) return coordinates;
+  std::vector<int> kept;
+  std::vector<BandCoordinates> kept_coordinates;
+  for (const std::size_t i : select_by_coordinates(coordinates, select, where, path)) {
+    kept.push_back(indices[i]);
+    kept_coordinates.push_back(coordinates[i]);
+  }
+  indices = std::move(kept);
+  name_coordinates(kept_coordinates);
+  return kept_coordinates;
+}
+
 std::vector<std::string> describe_units_and_coordinates(const RasterInfo& info) {
   std::vector<std::string> units;
   std::vector<BandCoordinates> coordinates;
@@ -190,18 +207,8 @@ void RasterReader::select_bands(GDALDatasetH ds) {
                                  "\" (expected number, description, coordinates or metadata:<KEY>, e.g. "
                                  "metadata:NETCDF_DIM_time)");
   }
-  std::vector<BandCoordinates> coordinates = read_band_coordinates(ds, indices, where, info_.path);
-  if (!request_.select.empty()) {
-    std::vector<int> kept;
-    std::vector<BandCoordinates> kept_coordinates;
-    for (const std::size_t i : select_by_coordinates(coordinates, request_.select, where, info_.path)) {
-      kept.push_back(indices[i]);
-      kept_coordinates.push_back(coordinates[i]);
-    }
-    indices = std::move(kept);
-    coordinates = std::move(kept_coordinates);
-    name_coordinates(coordinates);
-  }
+  const std::vector<BandCoordinates> coordinates =
+      selected_coordinates(ds, indices, request_.select, where, info_.path);
   const std::vector<std::string> coordinate_names =
       names == "coordinates" ? coordinate_labels(coordinates, where, info_.path) : std::vector<std::string>{};
   info_.bands.clear();
