@@ -38,7 +38,7 @@ class RasterSource final : public Node, public FootprintSource, public ReaderSou
   SourceFootprint footprint(const std::string& grid_crs) const override { return reader_->footprint(grid_crs); }
   SourceGrid source_grid() const override {
     const auto& info = reader_->info();
-    return {info.crs, info.gt, info.width, info.height};
+    return {info.crs, info.gt, info.width, info.height, info.geolocated()};
   }
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override {

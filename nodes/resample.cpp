@@ -189,6 +189,9 @@ std::string number_text(double v) {
 std::string Resample::fast_path_refusal() const {
   const auto& info = reader_->info();
   const auto& gt = info.gt;
+  if (info.geolocated())
+    return "the source is placed by its geolocation arrays (2-D latitude/longitude), through GDAL's geolocation "
+           "transformer (SRC_METHOD=GEOLOC_ARRAY, as gdalwarp -geoloc)";
   if (!fast_path_supports(method_)) return std::string(method_name(method_)) + " reads neighbouring pixels";
   if (!same_crs(grid_.crs, info.crs)) return "the source's CRS differs from the grid's";
   if (gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0) return "the source is rotated or not north-up";
@@ -272,6 +275,7 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
                    (refusal.empty() ? std::string("forced by option implementation") : refusal);
   }
   if (wrap_) path_reason_ += "; the source spans 360 degrees of longitude: read as periodic (wrap_longitude)";
+  if (info.geolocated()) prepare_geolocation();
   if (info.signed_byte && !fast_) {
     if (info.unpacked) {
       throw_graph_error(where(),
@@ -396,11 +400,15 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
     for (std::size_t k = 0; k < src_bands.size(); ++k) src_bands[k] = static_cast<int>(k) + 1;
   }
   GeoTransform dst_gt = grid_.geotransform();
-  std::unique_ptr<void, TransformerCloser> grid_transformer(GDALCreateGenImgProjTransformer3(
-      info.crs.empty() ? nullptr : info.crs.c_str(), src_gt.data(), grid_.crs.c_str(), dst_gt.data()));
-  if (!grid_transformer)
+  std::unique_ptr<void, TransformerCloser> grid_transformer;
+  if (!info.geolocated()) {
+    grid_transformer.reset(GDALCreateGenImgProjTransformer3(info.crs.empty() ? nullptr : info.crs.c_str(),
+                                                            src_gt.data(), grid_.crs.c_str(), dst_gt.data()));
+  }
+  void* transformer = info.geolocated() ? geoloc_transformer() : grid_transformer.get();
+  if (transformer == nullptr)
     throw_node_error(where(), "GDAL cannot transform the source into the grid: " + last_gdal_error("no transformer"));
-  TileTransformer tile_transformer{grid_transformer.get(), static_cast<double>(tile.row0)};
+  TileTransformer tile_transformer{transformer, static_cast<double>(tile.row0)};
 
   // Signed bytes through their VRT: nodata became NaN, as in a floating source.
   const bool nan_nodata = reader_->nan_is_only_nodata() || !signed_vrt_.empty();
@@ -648,6 +656,10 @@ ResourceNeeds Resample::resources() const {
                              static_cast<std::size_t>(kx_ * ky_) * sizeof(double)
                        : static_cast<std::size_t>(1.5 * kWarpMemory);
   if (reader_ == nullptr) return r;
+  // A thread's geolocation transformer: the two arrays as doubles and GDAL's backmap (about
+  // 1.3 backmap pixels of three floats per source pixel).
+  if (reader_->info().geolocated())
+    r.per_thread += 32 * static_cast<std::size_t>(reader_->info().width * reader_->info().height);
   // The fast path reads strips thinner than a block: one row of the source's blocks is read
   // again by the next strips (from the shared decoded rows when the source keeps them, else
   // through GDAL's cache). The warper reads chunks of up to its memory limit.

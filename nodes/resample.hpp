@@ -4,6 +4,7 @@
 // exact transformer (gdalwarp -et 0), so every cell equals what gdalwarp gives on the same grid.
 #include <string>
 
+#include "nodes/common/geolocation.hpp"
 #include "nodes/common/payloads.hpp"
 #include "nodes/common/planning.hpp"
 #include "nodes/common/raster_reader.hpp"
@@ -80,6 +81,11 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   // one handle per thread.
   std::string signed_vrt_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> signed_handles_;
+  // A source placed by geolocation arrays (resample_geolocation.cpp): GDAL's geolocation
+  // transformer onto the grid, one per thread (built on first use: it reads the arrays).
+  void prepare_geolocation();
+  void* geoloc_transformer();
+  oneapi::tbb::enumerable_thread_specific<std::unique_ptr<GeolocTransformer>> geoloc_;
   std::vector<std::string> suffixes_;
   std::shared_ptr<RasterReader> reader_;  // its input's, handed over at prepare
   Grid grid_;

@@ -49,6 +49,12 @@ GridDecision grid_like(const GridSpec& spec, const std::string& where, std::span
     if (source == nullptr)
       throw_graph_error(where, "field \"like\": node \"" + *spec.like + "\" is not a source (a raster_source)");
     const SourceGrid sg = source->source_grid();
+    if (sg.geolocated) {
+      throw_graph_error(where, "field \"like\": source \"" + *spec.like +
+                                   "\" is placed by geolocation arrays (2-D latitude/longitude) and has no regular "
+                                   "grid to take; leave \"like\" out (the default grid is gdalwarp -geoloc's) or give "
+                                   "\"crs\", \"extent\" and \"resolution\"");
+    }
     return {raster_grid(sg.gt, sg.width, sg.height, sg.crs, where, "source \"" + *spec.like + "\""),
             "like source \"" + *spec.like + "\": its CRS, pixels and extent"};
   }

@@ -31,6 +31,7 @@ struct SourceGrid {
   std::string crs;
   GeoTransform gt{};
   std::int64_t width = 0, height = 0;
+  bool geolocated = false;  // placed by geolocation arrays: no regular grid (gt unused)
 };
 
 // Source-like nodes (raster_source): their footprint in `grid_crs` (WKT; empty = their own CRS).

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "nodes/common/dataset_name.hpp"
+#include "nodes/common/geolocation.hpp"
 #include "nodes/common/library_diagnostics.hpp"
 #include "nodes/common/longitude_wrap.hpp"
 #include "nodes/common/validity.hpp"
@@ -261,7 +262,12 @@ void RasterReader::read_geometry(GDALDatasetH ds) {
   info_.width = GDALGetRasterXSize(ds);
   info_.height = GDALGetRasterYSize(ds);
   if (GDALGetGeoTransform(ds, info_.gt.data()) != CE_None) {
-    throw_graph_error(where_, "option \"path\": " + info_.path + " has no geotransform (it is not georeferenced)");
+    // 2-D latitude/longitude arrays (a curvilinear grid): GDAL's geolocation arrays (#28).
+    info_.geolocation = geolocation_items(ds);
+    if (info_.geolocation.empty()) {
+      throw_graph_error(where_, "option \"path\": " + info_.path +
+                                    " has no geotransform and no geolocation arrays (it is not georeferenced)");
+    }
   }
   GDALGetBlockSize(GDALGetRasterBand(ds, info_.band), &info_.block_width, &info_.block_height);
 }
@@ -275,6 +281,7 @@ void RasterReader::open_source() {
   read_geometry(get(ds));
   const char* wkt = GDALGetProjectionRef(get(ds));
   info_.crs = wkt != nullptr ? wkt : "";
+  if (info_.crs.empty() && info_.geolocated()) info_.crs = geolocation_item(info_.geolocation, "SRS");
   if (request_.crs) {
     info_.crs = hooks().normalize_crs(*request_.crs, where + ": option \"crs\"");
     info_.crs_given = true;
@@ -798,7 +805,25 @@ std::optional<std::array<double, 2>> RasterReader::suggested_resolution(const st
   return res;
 }
 
+SourceFootprint RasterReader::geolocated_footprint(const std::string& grid_crs) const {
+  // As gdalwarp -geoloc without -te/-tr: GDALSuggestedWarpOutput2 through the geolocation
+  // transformer gives the extent and resolution, in any CRS (the grid's corner is its corner).
+  SourceFootprint fp;
+  fp.crs = info_.crs;
+  const GeolocTransformer t(info_.geolocation, info_.crs_given ? info_.crs : "", info_.width, info_.height,
+                            grid_crs.empty() ? info_.crs : grid_crs, nullptr);
+  const auto out = suggested_output(t);
+  if (!out) {
+    throw_graph_error(where_, "option \"path\": GDAL cannot place " + info_.path + " by its geolocation arrays (" +
+                                  last_gdal_error("no geolocation transformer") + ")");
+  }
+  fp.extent = out->extent;
+  fp.suggested_resolution = out->resolution;
+  return fp;
+}
+
 SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
+  if (info_.geolocated()) return geolocated_footprint(grid_crs);
   SourceFootprint fp;
   fp.crs = info_.crs;
   const auto& gt = info_.gt;
@@ -837,6 +862,10 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
 }
 
 void RasterReader::choose_overview(const Grid& grid) {
+  if (info_.geolocated()) {
+    info_.overview_reason = "none: full resolution (the geolocation arrays describe full-resolution pixels)";
+    return;
+  }
   if (request_.overviews != "auto") {
     info_.overview_reason = info_.overview_count > 0 ? "none: full resolution (overviews: none; the file has " +
                                                            std::to_string(info_.overview_count) + ")"
@@ -922,7 +951,15 @@ std::vector<std::string> RasterReader::describe() const {
                 info_.signed_byte ? " (signed: Int8)" : "", info_.gt[1], -info_.gt[5],
                 info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
   std::vector<std::string> lines{buf};
+  if (info_.geolocated())
+    lines.front() = lines.front().substr(0, lines.front().find(", pixel")) + ", nodata " +
+                    (info_.nodata ? std::to_string(*info_.nodata) : std::string("none"));
   if (!info_.variables.empty()) lines.push_back("variables in the file: " + joined(info_.variables));
+  if (info_.geolocated()) {
+    lines.push_back("placed by geolocation arrays (no geotransform): longitudes " +
+                    geolocation_item(info_.geolocation, "X_DATASET") + ", latitudes " +
+                    geolocation_item(info_.geolocation, "Y_DATASET") + ", as gdalwarp -geoloc");
+  }
   if (const std::string masks = info_.validity.describe(); !masks.empty()) lines.push_back(masks);
   if (info_.crs_given) lines.push_back("CRS from option crs (as gdalwarp -s_srs): " + hooks().crs_label(info_.crs));
   for (auto& line : describe_units_and_coordinates(info_)) lines.push_back(std::move(line));

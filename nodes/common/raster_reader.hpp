@@ -72,6 +72,10 @@ struct RasterInfo {
   int overview_count = 0;
   std::string overview_reason;  // why that level (overviews: auto)
   Validity validity;            // masks beyond the nodata values (alpha, per-dataset, per-band)
+  // Placed by geolocation arrays (geolocation.hpp): GDAL's GEOLOCATION metadata items, and then
+  // `gt` is GDAL's default (no geotransform); empty for a source with a geotransform.
+  std::vector<std::string> geolocation;
+  bool geolocated() const { return !geolocation.empty(); }
 };
 
 class RasterReader final {
@@ -191,7 +195,9 @@ class RasterReader final {
   int block_rows_kept(Decoding d) const;
   int stream_rows_kept(Decoding d) const;
   DatasetPtr open() const;
-  Extent corner_extent() const;  // the bounding box of all four corners, in the source's CRS
+  Extent corner_extent() const;
+  SourceFootprint geolocated_footprint(
+      const std::string& grid_crs) const;  // the bounding box of all four corners, in the source's CRS
   std::optional<std::array<double, 2>> suggested_resolution(const std::string& grid_crs) const;
   bool plain_file_ = false;  // a plain local file at full resolution (the only kind the TIFF streams read)
   const GdalBandsDecoder* bands_decoder_ = nullptr;   // decoder_, when several bands share blocks_

@@ -1,0 +1,68 @@
+#include "nodes/common/geolocation.hpp"
+
+#include <cpl_string.h>
+#include <gdal_alg.h>
+
+#include <cmath>
+
+namespace rasterflow::nodes {
+
+std::vector<std::string> geolocation_items(GDALDatasetH ds) {
+  std::vector<std::string> out;
+  char** items = GDALGetMetadata(ds, "GEOLOCATION");
+  for (int i = 0; items != nullptr && items[i] != nullptr; ++i) out.emplace_back(items[i]);
+  return out;
+}
+
+std::string geolocation_item(const std::vector<std::string>& items, const std::string& key) {
+  for (const auto& item : items) {
+    if (item.size() > key.size() && item.compare(0, key.size(), key) == 0 && item[key.size()] == '=')
+      return item.substr(key.size() + 1);
+  }
+  return {};
+}
+
+GeolocTransformer::GeolocTransformer(const std::vector<std::string>& items, const std::string& crs, std::int64_t width,
+                                     std::int64_t height, const std::string& dst_crs, const GeoTransform* dst_gt) {
+  ensure_gdal();
+  carrier_.reset(GDALCreate(GDALGetDriverByName("MEM"), "", static_cast<int>(width), static_cast<int>(height), 0,
+                            GDT_Byte, nullptr));
+  if (!carrier_) return;
+  char** list = nullptr;
+  for (const auto& item : items) list = CSLAddString(list, item.c_str());
+  if (!crs.empty()) list = CSLSetNameValue(list, "SRS", crs.c_str());
+  GDALSetMetadata(nodes::get(carrier_), list, "GEOLOCATION");
+  CSLDestroy(list);
+  char** options = CSLSetNameValue(nullptr, "SRC_METHOD", "GEOLOC_ARRAY");
+  if (!dst_crs.empty()) options = CSLSetNameValue(options, "DST_SRS", dst_crs.c_str());
+  transformer_ = GDALCreateGenImgProjTransformer2(nodes::get(carrier_), nullptr, options);
+  CSLDestroy(options);
+  if (transformer_ != nullptr && dst_gt != nullptr) {
+    GeoTransform gt = *dst_gt;
+    GDALSetGenImgProjTransformerDstGeoTransform(transformer_, gt.data());
+  }
+}
+
+GeolocTransformer::~GeolocTransformer() {
+  if (transformer_ != nullptr) GDALDestroyGenImgProjTransformer(transformer_);
+}
+
+std::optional<SuggestedOutput> suggested_output(const GeolocTransformer& t) {
+  if (!t.ok()) return std::nullopt;
+  double gt[6] = {};
+  double extents[4] = {};
+  int pixels = 0, lines = 0;
+  if (GDALSuggestedWarpOutput2(t.carrier(), GDALGenImgProjTransform, t.get(), gt, &pixels, &lines, extents, 0) !=
+          CE_None ||
+      !(gt[1] > 0) || pixels <= 0 || lines <= 0)
+    return std::nullopt;
+  SuggestedOutput out;
+  out.resolution = {gt[1], std::fabs(gt[5])};
+  out.width = pixels;
+  out.height = lines;
+  // The grid gdalwarp creates: its corner and whole pixels from it.
+  out.extent = {gt[0], gt[3] + lines * gt[5], gt[0] + pixels * gt[1], gt[3]};
+  return out;
+}
+
+}  // namespace rasterflow::nodes

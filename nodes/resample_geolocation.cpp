@@ -1,0 +1,38 @@
+// resample over a source placed by geolocation arrays (#28): the warper path with GDAL's
+// geolocation transformer, as gdalwarp -geoloc (nodes/common/geolocation.hpp).
+#include "nodes/resample.hpp"
+#include "rasterflow/errors.hpp"
+
+namespace rasterflow::nodes {
+
+void Resample::prepare_geolocation() {
+  // nearest, bilinear and cubic read the pixels around each cell's mapped centre, which the
+  // transformer gives alike for every tile: equal to gdalwarp -geoloc (tests Geolocation.*). The
+  // area methods (GDAL's average/mode kernel) give cells beyond the source's edge values that
+  // depend on the source window of the chunk warped (gdalwarp itself gives other values for a
+  // part of its grid than for the whole), so they are refused rather than written unlike gdalwarp.
+  if (method_ == Method::nearest || method_ == Method::bilinear || method_ == Method::cubic) return;
+  throw_graph_error(where(), std::string("option \"method\": ") + method_name(method_) + " over " +
+                                 reader_->info().path +
+                                 ", which is placed by geolocation arrays (2-D latitude/longitude), is not "
+                                 "supported: GDAL 3.6's area kernels give the cells at the source's edge values that "
+                                 "depend on the window warped, unlike gdalwarp -geoloc on the whole grid; use "
+                                 "nearest, bilinear or cubic");
+}
+
+void* Resample::geoloc_transformer() {
+  auto& t = geoloc_.local();
+  if (!t) {
+    const auto& info = reader_->info();
+    const GeoTransform gt = grid_.geotransform();
+    t = std::make_unique<GeolocTransformer>(info.geolocation, info.crs_given ? info.crs : "", info.width, info.height,
+                                            grid_.crs, &gt);
+    if (!t->ok()) {
+      throw_node_error(where(), "GDAL cannot build the geolocation transformer of " + info.path + ": " +
+                                    last_gdal_error("unknown error"));
+    }
+  }
+  return t->get();
+}
+
+}  // namespace rasterflow::nodes
