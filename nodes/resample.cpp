@@ -284,6 +284,11 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
                         "handles it, or give the raster_source \"unpack\": false: " +
                             (refusal.empty() ? std::string("implementation is warper") : refusal));
     }
+    if (info.transposed) {
+      throw_graph_error(where(), info.path +
+                                     " is Int8 stored (lon, lat): its signed bytes cannot be read transposed on the "
+                                     "warper path; use a grid aligned on its pixels (the fast path)");
+    }
     signed_vrt_ = signed_byte_vrt(info);
     path_reason_ += "; Int8 read through a VRT of signed values (GDAL 3.6's warper reads signed bytes as unsigned)";
   }

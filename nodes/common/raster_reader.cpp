@@ -24,6 +24,7 @@ namespace rasterflow::nodes {
 DatasetPtr RasterReader::open() const {
   ensure_gdal();
   quiet_library_diagnostics();  // HDF5's error stacks, per thread (library_diagnostics.hpp)
+  if (transposed_) return open_transposed(*transposed_);
   std::string level = "OVERVIEW_LEVEL=" + std::to_string(info_.overview);
   const char* const open_options[] = {level.c_str(), nullptr};
   DatasetPtr ds(GDALOpenEx(info_.path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr,
@@ -261,7 +262,9 @@ void RasterReader::select_bands(GDALDatasetH ds) {
 void RasterReader::read_geometry(GDALDatasetH ds) {
   info_.width = GDALGetRasterXSize(ds);
   info_.height = GDALGetRasterYSize(ds);
-  if (GDALGetGeoTransform(ds, info_.gt.data()) != CE_None) {
+  if (transposed_) {
+    info_.gt = transposed_->gt;
+  } else if (GDALGetGeoTransform(ds, info_.gt.data()) != CE_None) {
     // 2-D latitude/longitude arrays (a curvilinear grid): GDAL's geolocation arrays (#28).
     info_.geolocation = geolocation_items(ds);
     if (info_.geolocation.empty()) {
@@ -277,8 +280,16 @@ void RasterReader::open_source() {
   const DatasetPtr ds = open_checked();
   select_bands(get(ds));
   info_.band = info_.bands.front().index;
+  find_transposed(get(ds));
+  // The pixels: the dataset itself, or its transposed view (the bands' metadata are the file's).
+  const DatasetPtr view = transposed_ ? open() : DatasetPtr{};
+  if (transposed_ && !view) {
+    throw_graph_error(where, "option \"path\": GDAL cannot read " + info_.path +
+                                 " transposed: " + last_gdal_error("no multidimensional view"));
+  }
+  const GDALDatasetH pixels = transposed_ ? get(view) : get(ds);
   // A rotated geotransform is kept: such sources take the warper path (Resample::fast_path_refusal).
-  read_geometry(get(ds));
+  read_geometry(pixels);
   const char* wkt = GDALGetProjectionRef(get(ds));
   info_.crs = wkt != nullptr ? wkt : "";
   if (info_.crs.empty() && info_.geolocated()) info_.crs = geolocation_item(info_.geolocation, "SRS");
@@ -299,7 +310,7 @@ void RasterReader::open_source() {
   info_.nodata = info_.bands.front().nodata;
   if (info_.unpacked) info_.unpacked_type = cf_unpacked_type(get(ds), info_.band);
   make_warper_vrt();
-  survey_decoding(get(ds));
+  survey_decoding(pixels);
   switch (info_.type) {
     case GDT_Byte:
     case GDT_UInt16:
@@ -324,6 +335,22 @@ void RasterReader::open_source() {
                                    "; expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64");
     }
   }
+}
+
+void RasterReader::find_transposed(GDALDatasetH ds) {
+  GDALDriverH driver = GDALGetDatasetDriver(ds);
+  if (driver == nullptr || std::string(GDALGetDriverShortName(driver)) != "netCDF") return;
+  const char* variable = GDALGetMetadataItem(GDALGetRasterBand(ds, info_.band), "NETCDF_VARNAME", nullptr);
+  const DatasetName name = resolve_dataset_name(info_.path, {});
+  if (variable == nullptr || name.file.empty()) return;
+  transposed_ = transposed_variable(name.file, variable, where_);
+  if (!transposed_) return;
+  if (request_.overviews == "auto") {
+    throw_graph_error(where_, "option \"overviews\": " + info_.path +
+                                  " is stored (lon, lat) and read transposed, at full resolution only; give "
+                                  "\"overviews\": \"none\"");
+  }
+  info_.transposed = true;
 }
 
 void RasterReader::make_warper_vrt() {
@@ -578,7 +605,8 @@ GDALDatasetH RasterReader::warper_dataset() {
   auto& handle = warper_handles_.local();
   if (!handle) {
     quiet_library_diagnostics();
-    handle.reset(GDALOpen(warper_vrt_.c_str(), GA_ReadOnly));
+    // A transposed view has no name a VRT's XML could give: its VRT is built on this thread's view.
+    handle = transposed_ ? nan_nodata_vrt(dataset(), info_) : DatasetPtr(GDALOpen(warper_vrt_.c_str(), GA_ReadOnly));
     if (!handle)
       throw_io_error(where_, "cannot open " + info_.path + " through a VRT: " + last_gdal_error("unknown error"));
   }
@@ -955,6 +983,10 @@ std::vector<std::string> RasterReader::describe() const {
     lines.front() = lines.front().substr(0, lines.front().find(", pixel")) + ", nodata " +
                     (info_.nodata ? std::to_string(*info_.nodata) : std::string("none"));
   if (!info_.variables.empty()) lines.push_back("variables in the file: " + joined(info_.variables));
+  if (transposed_) {
+    lines.push_back("stored (" + transposed_->lon_dim + ", " + transposed_->lat_dim +
+                    "): read transposed, rows north first, as xarray's transpose (GDAL's multidimensional view)");
+  }
   if (info_.geolocated()) {
     lines.push_back("placed by geolocation arrays (no geotransform): longitudes " +
                     geolocation_item(info_.geolocation, "X_DATASET") + ", latitudes " +

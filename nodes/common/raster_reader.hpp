@@ -18,6 +18,7 @@
 #include "nodes/common/gdal.hpp"
 #include "nodes/common/planning.hpp"
 #include "nodes/common/tiff_tiles.hpp"
+#include "nodes/common/transposed.hpp"
 #include "nodes/common/validity.hpp"
 #include "rasterflow/node.hpp"
 
@@ -76,6 +77,7 @@ struct RasterInfo {
   // `gt` is GDAL's default (no geotransform); empty for a source with a geotransform.
   std::vector<std::string> geolocation;
   bool geolocated() const { return !geolocation.empty(); }
+  bool transposed = false;  // stored (lon, lat), read transposed (transposed.hpp)
 };
 
 class RasterReader final {
@@ -206,6 +208,8 @@ class RasterReader final {
   void read_through_gdal(const PixelWindow& window, double* out);
   // Names the rows and blocks read, and GDAL's message (its first error, then its last).
   [[noreturn]] void fail_gdal_read(const PixelWindow& window, const std::string& gdal_message) const;
+  void find_transposed(GDALDatasetH ds);  // transposed_ for a (lon, lat) NetCDF variable
+  std::optional<TransposedVariable> transposed_;
   SourceRequest request_;
   RasterInfo info_;
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> handles_;
