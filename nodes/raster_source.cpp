@@ -50,10 +50,11 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "plain rectangle",
            wrap_longitude, true);
   args.add("irregular_axes",
-           "a variable whose latitude/longitude values are not evenly spaced (more than 1% of a step): refuse (the "
-           "default, naming the deviation) or even (GDAL's even spacing, the deviation printed in the plan)",
-           irregular_axes, std::string("refuse"))
-      .choices({"refuse", "even"});
+           "a NetCDF variable whose latitude/longitude values are not evenly spaced (more than 1% of a step): "
+           "coordinates (the default: resampled from the true coordinates, as 1-D geolocation arrays, on the warper "
+           "path), refuse (naming the deviation) or even (GDAL's even spacing, the deviation printed in the plan)",
+           irregular_axes, std::string("coordinates"))
+      .choices({"coordinates", "refuse", "even"});
   args.add("decoding",
            "how the blocks are decoded: auto (the fastest that fits the memory limit), or one strategy: block_rows, "
            "lean_block_rows, streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF "
@@ -76,6 +77,7 @@ SourceRequest RasterSourceOptions::request() const {
   r.overviews = overviews;
   r.alpha_as_data = alpha == "data";
   r.wrap_longitude = wrap_longitude;
+  r.irregular_coordinates = irregular_axes == "coordinates";
   return r;
 }
 
@@ -91,14 +93,15 @@ std::shared_ptr<RasterReader> open_reader(const SourceRequest& request, const st
 // A variable whose axes are not evenly spaced: refused unless irregular_axes is "even"; the
 // deviation for the plan.
 std::string check_axes(const RasterSourceOptions& o, const std::string& where) {
-  if (!o.variable) return {};
+  if (!o.variable || o.irregular_axes == "coordinates") return {};  // the reader places it by its coordinates
   const auto d = uneven_axis(o.path, *o.variable);
   if (!d) return {};
   const std::string text = o.path + ": " + deviation_text(*d);
   if (o.irregular_axes != "even") {
     throw_graph_error(where, "option \"irregular_axes\": " + text +
-                                 "; GDAL would place it on an even spacing. rasterflow cannot yet resample from the "
-                                 "true coordinates: give \"irregular_axes\": \"even\" to accept the even spacing");
+                                 "; GDAL would place it on an even spacing: give \"irregular_axes\": \"coordinates\" "
+                                 "(the default) to resample from the true coordinates, or \"even\" to accept the even "
+                                 "spacing");
   }
   return text + " (placed on the even spacing: irregular_axes even)";
 }

@@ -190,8 +190,8 @@ std::string Resample::fast_path_refusal() const {
   const auto& info = reader_->info();
   const auto& gt = info.gt;
   if (info.geolocated())
-    return "the source is placed by its geolocation arrays (2-D latitude/longitude), through GDAL's geolocation "
-           "transformer (SRC_METHOD=GEOLOC_ARRAY, as gdalwarp -geoloc)";
+    return "the source is placed by geolocation arrays (2-D latitude/longitude, or the true coordinates of an "
+           "uneven axis), through GDAL's geolocation transformer (SRC_METHOD=GEOLOC_ARRAY, as gdalwarp -geoloc)";
   if (!fast_path_supports(method_)) return std::string(method_name(method_)) + " reads neighbouring pixels";
   if (!same_crs(grid_.crs, info.crs)) return "the source's CRS differs from the grid's";
   if (gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0) return "the source is rotated or not north-up";

@@ -12,12 +12,12 @@ void Resample::prepare_geolocation() {
   // depend on the source window of the chunk warped (gdalwarp itself gives other values for a
   // part of its grid than for the whole), so they are refused rather than written unlike gdalwarp.
   if (method_ == Method::nearest || method_ == Method::bilinear || method_ == Method::cubic) return;
-  throw_graph_error(where(), std::string("option \"method\": ") + method_name(method_) + " over " +
-                                 reader_->info().path +
-                                 ", which is placed by geolocation arrays (2-D latitude/longitude), is not "
-                                 "supported: GDAL 3.6's area kernels give the cells at the source's edge values that "
-                                 "depend on the window warped, unlike gdalwarp -geoloc on the whole grid; use "
-                                 "nearest, bilinear or cubic");
+  throw_graph_error(where(),
+                    std::string("option \"method\": ") + method_name(method_) + " over " + reader_->info().path +
+                        ", which is placed by geolocation arrays (2-D latitude/longitude or an uneven axis), is not "
+                        "supported: GDAL 3.6's area kernels give the cells at the source's edge values that "
+                        "depend on the window warped, unlike gdalwarp -geoloc on the whole grid; use "
+                        "nearest, bilinear or cubic");
 }
 
 void* Resample::geoloc_transformer() {

@@ -3,6 +3,7 @@
 #include <cpl_string.h>
 #include <gdal_alg.h>
 
+#include <atomic>
 #include <cmath>
 
 namespace rasterflow::nodes {
@@ -20,6 +21,34 @@ std::string geolocation_item(const std::vector<std::string>& items, const std::s
       return item.substr(key.size() + 1);
   }
   return {};
+}
+
+namespace {
+// A one-row Float64 GeoTIFF of `values` in GDAL's in-memory files; its name.
+std::string one_row(const std::vector<double>& values, const std::string& name) {
+  ensure_gdal();
+  const DatasetPtr ds(GDALCreate(GDALGetDriverByName("GTiff"), name.c_str(), static_cast<int>(values.size()), 1, 1,
+                                 GDT_Float64, nullptr));
+  if (!ds) return {};
+  if (GDALRasterIO(GDALGetRasterBand(get(ds), 1), GF_Write, 0, 0, static_cast<int>(values.size()), 1,
+                   const_cast<double*>(values.data()), static_cast<int>(values.size()), 1, GDT_Float64, 0,
+                   0) != CE_None)
+    return {};
+  return name;
+}
+}  // namespace
+
+std::vector<std::string> axis_geolocation(const std::vector<double>& xs, const std::vector<double>& ys,
+                                          const std::string& srs) {
+  static std::atomic<int> serial{0};
+  const std::string stem = "/vsimem/rasterflow_axes_" + std::to_string(serial++);
+  const std::string x = one_row(xs, stem + "_x.tif");
+  const std::string y = one_row(ys, stem + "_y.tif");
+  if (x.empty() || y.empty()) return {};
+  return {"X_DATASET=" + x, "X_BAND=1",       "Y_DATASET=" + y,
+          "Y_BAND=1",       "PIXEL_OFFSET=0", "PIXEL_STEP=1",
+          "LINE_OFFSET=0",  "LINE_STEP=1",    "GEOREFERENCING_CONVENTION=PIXEL_CENTER",
+          "SRS=" + srs};
 }
 
 GeolocTransformer::GeolocTransformer(const std::vector<std::string>& items, const std::string& crs, std::int64_t width,

@@ -21,6 +21,13 @@ std::vector<std::string> geolocation_items(GDALDatasetH ds);
 // The value of `key` among `items` ("" when absent).
 std::string geolocation_item(const std::vector<std::string>& items, const std::string& key);
 
+// Geolocation items for 1-D axes (an irregular latitude or longitude axis, #28): the column
+// coordinates `xs` and row coordinates `ys` (pixel centres, rows in the dataset's order) as two
+// one-row rasters in GDAL's in-memory files, as GDAL reads a regular grid of geolocation arrays
+// (X_DATASET and Y_DATASET of one row each); `srs` their CRS.
+std::vector<std::string> axis_geolocation(const std::vector<double>& xs, const std::vector<double>& ys,
+                                          const std::string& srs);
+
 // GDAL's geolocation transformer from a source's pixels to a grid's (or to the grid CRS's
 // coordinates when no geotransform is given), and the dataset that carries the geolocation
 // metadata it was built from (the source's size, no bands). One per thread: GDAL's transformer

@@ -71,3 +71,82 @@ std::string deviation_text(const AxisDeviation& d) {
 }
 
 }  // namespace rasterflow::nodes
+
+namespace rasterflow::nodes {
+
+namespace {
+
+// The variable `variable` of the root group of `path`, with its file kept open by GDAL.
+GDALMDArrayH open_array(const std::string& path, const std::string& variable) {
+  ensure_gdal();
+  const DatasetPtr ds(GDALOpenEx(path.c_str(), GDAL_OF_MULTIDIM_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+  if (!ds) return nullptr;
+  GDALGroupH root = GDALDatasetGetRootGroup(get(ds));
+  if (root == nullptr) return nullptr;
+  GDALMDArrayH array = GDALGroupOpenMDArray(root, variable.c_str(), nullptr);
+  GDALGroupRelease(root);
+  return array;
+}
+
+std::vector<double> read_all(GDALMDArrayH a, std::size_t n) {
+  std::vector<double> v(n);
+  GDALExtendedDataTypeH f64 = GDALExtendedDataTypeCreate(GDT_Float64);
+  const GUInt64 start = 0;
+  if (!GDALMDArrayRead(a, &start, &n, nullptr, nullptr, f64, v.data(), nullptr, 0)) v.clear();
+  GDALExtendedDataTypeRelease(f64);
+  return v;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::vector<double>, std::vector<double>>> axis_values(const std::string& path,
+                                                                               const std::string& variable) {
+  GDALMDArrayH array = open_array(path, variable);
+  if (array == nullptr) return std::nullopt;
+  std::size_t count = 0;
+  GDALDimensionH* dims = GDALMDArrayGetDimensions(array, &count);
+  std::vector<double> axes[2];
+  for (std::size_t k = 0; count >= 2 && k < 2; ++k) {
+    GDALDimensionH dim = dims[count - 1 - k];  // x, then y
+    GDALMDArrayH indexing = GDALDimensionGetIndexingVariable(dim);
+    if (indexing == nullptr) continue;
+    axes[k] = read_all(indexing, static_cast<std::size_t>(GDALDimensionGetSize(dim)));
+    GDALMDArrayRelease(indexing);
+  }
+  GDALReleaseDimensions(dims, count);
+  GDALMDArrayRelease(array);
+  if (axes[0].empty() || axes[1].empty()) return std::nullopt;
+  return std::pair{std::move(axes[0]), std::move(axes[1])};
+}
+
+bool rows_reversed(GDALDatasetH ds, const std::string& path, const std::string& variable) {
+  GDALMDArrayH array = open_array(path, variable);
+  if (array == nullptr) return false;
+  const std::size_t n = GDALMDArrayGetDimensionCount(array);
+  const int width = GDALGetRasterXSize(ds), height = GDALGetRasterYSize(ds);
+  std::vector<GUInt64> start(n, 0);
+  std::vector<std::size_t> count(n, 1);
+  count[n - 2] = static_cast<std::size_t>(height);
+  count[n - 1] = static_cast<std::size_t>(width);
+  const auto cells = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
+  std::vector<double> file(cells), classic(cells);
+  GDALExtendedDataTypeH f64 = GDALExtendedDataTypeCreate(GDT_Float64);
+  const bool read = GDALMDArrayRead(array, start.data(), count.data(), nullptr, nullptr, f64, file.data(), nullptr, 0);
+  GDALExtendedDataTypeRelease(f64);
+  GDALMDArrayRelease(array);
+  if (!read || GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, width, height, classic.data(), width, height,
+                            GDT_Float64, 0, 0) != CE_None)
+    return false;
+  const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+  std::size_t as_is = 0, flipped = 0;
+  for (int r = 0; r < height; ++r) {
+    for (int c = 0; c < width; ++c) {
+      const double v = classic[static_cast<std::size_t>(r) * width + c];
+      as_is += same(v, file[static_cast<std::size_t>(r) * width + c]) ? 1 : 0;
+      flipped += same(v, file[static_cast<std::size_t>(height - 1 - r) * width + c]) ? 1 : 0;
+    }
+  }
+  return flipped > as_is;
+}
+
+}  // namespace rasterflow::nodes

@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <gdal.h>
 
 namespace rasterflow::nodes {
 
@@ -23,5 +27,19 @@ struct AxisDeviation {
 std::optional<AxisDeviation> uneven_axis(const std::string& path, const std::string& variable);
 
 std::string deviation_text(const AxisDeviation& d);
+
+}  // namespace rasterflow::nodes
+
+namespace rasterflow::nodes {
+
+// The values of the two spatial axes of `variable` (its last two dimensions' coordinate
+// variables): x (columns) then y (rows), in the file's order; nullopt when either has none.
+std::optional<std::pair<std::vector<double>, std::vector<double>>> axis_values(const std::string& path,
+                                                                               const std::string& variable);
+
+// Whether GDAL's classic dataset `ds` gives the rows of `variable` bottom-up relative to the file
+// (GDAL's netCDF reader puts ascending latitudes north first): its band 1 compared with the
+// variable's first 2-D slice read through the multidimensional API.
+bool rows_reversed(GDALDatasetH ds, const std::string& path, const std::string& variable);
 
 }  // namespace rasterflow::nodes

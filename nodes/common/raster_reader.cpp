@@ -11,6 +11,7 @@
 
 #include "nodes/common/dataset_name.hpp"
 #include "nodes/common/geolocation.hpp"
+#include "nodes/common/irregular_axes.hpp"
 #include "nodes/common/library_diagnostics.hpp"
 #include "nodes/common/longitude_wrap.hpp"
 #include "nodes/common/validity.hpp"
@@ -264,6 +265,8 @@ void RasterReader::read_geometry(GDALDatasetH ds) {
   info_.height = GDALGetRasterYSize(ds);
   if (transposed_) {
     info_.gt = transposed_->gt;
+  } else if (info_.geolocated()) {
+    info_.gt = {0, 1, 0, 0, 0, 1};  // placed by the axes' true coordinates (find_irregular_axes)
   } else if (GDALGetGeoTransform(ds, info_.gt.data()) != CE_None) {
     // 2-D latitude/longitude arrays (a curvilinear grid): GDAL's geolocation arrays (#28).
     info_.geolocation = geolocation_items(ds);
@@ -288,6 +291,7 @@ void RasterReader::open_source() {
                                  " transposed: " + last_gdal_error("no multidimensional view"));
   }
   const GDALDatasetH pixels = transposed_ ? get(view) : get(ds);
+  if (!transposed_ && request_.irregular_coordinates) find_irregular_axes(get(ds));
   // A rotated geotransform is kept: such sources take the warper path (Resample::fast_path_refusal).
   read_geometry(pixels);
   const char* wkt = GDALGetProjectionRef(get(ds));
@@ -351,6 +355,38 @@ void RasterReader::find_transposed(GDALDatasetH ds) {
                                   "\"overviews\": \"none\"");
   }
   info_.transposed = true;
+}
+
+void RasterReader::find_irregular_axes(GDALDatasetH ds) {
+  // An axis GDAL would place on an even spacing (or not at all): its true coordinates as 1-D
+  // geolocation arrays, so the warper maps each cell through them (#28, irregular_axes).
+  GDALDriverH driver = GDALGetDatasetDriver(ds);
+  if (driver == nullptr || std::string(GDALGetDriverShortName(driver)) != "netCDF") return;
+  const char* variable = GDALGetMetadataItem(GDALGetRasterBand(ds, info_.band), "NETCDF_VARNAME", nullptr);
+  const DatasetName name = resolve_dataset_name(info_.path, {});
+  if (variable == nullptr || name.file.empty()) return;
+  const auto deviation = uneven_axis(name.file, variable);
+  if (!deviation) return;
+  auto axes = axis_values(name.file, variable);
+  if (!axes || static_cast<int>(axes->first.size()) != GDALGetRasterXSize(ds) ||
+      static_cast<int>(axes->second.size()) != GDALGetRasterYSize(ds))
+    return;
+  if (rows_reversed(ds, name.file, variable)) std::reverse(axes->second.begin(), axes->second.end());
+  const char* wkt = GDALGetProjectionRef(ds);
+  std::string srs = wkt != nullptr ? wkt : "";
+  if (srs.empty()) {
+    const SrsPtr wgs84 = make_srs("EPSG:4326");
+    char* text = nullptr;
+    OSRExportToWkt(get(wgs84), &text);
+    srs = text != nullptr ? text : "";
+    CPLFree(text);
+  }
+  info_.geolocation = axis_geolocation(axes->first, axes->second, srs);
+  if (info_.geolocated()) {
+    irregular_note_ = deviation_text(*deviation) +
+                      ": resampled from the axes' true coordinates (1-D geolocation arrays; irregular_axes "
+                      "coordinates)";
+  }
 }
 
 void RasterReader::make_warper_vrt() {
@@ -987,7 +1023,9 @@ std::vector<std::string> RasterReader::describe() const {
     lines.push_back("stored (" + transposed_->lon_dim + ", " + transposed_->lat_dim +
                     "): read transposed, rows north first, as xarray's transpose (GDAL's multidimensional view)");
   }
-  if (info_.geolocated()) {
+  if (!irregular_note_.empty()) {
+    lines.push_back(irregular_note_);
+  } else if (info_.geolocated()) {
     lines.push_back("placed by geolocation arrays (no geotransform): longitudes " +
                     geolocation_item(info_.geolocation, "X_DATASET") + ", latitudes " +
                     geolocation_item(info_.geolocation, "Y_DATASET") + ", as gdalwarp -geoloc");

@@ -37,6 +37,7 @@ struct SourceRequest {
   std::string overviews = "none";         // none | auto
   bool alpha_as_data = false;             // the alpha band masks nothing (gdalwarp -nosrcalpha)
   bool wrap_longitude = true;             // a global geographic source is periodic (longitude_wrap.hpp)
+  bool irregular_coordinates = false;     // an uneven axis is read from its true coordinates (irregular_axes)
 };
 
 // One band read.
@@ -208,7 +209,9 @@ class RasterReader final {
   void read_through_gdal(const PixelWindow& window, double* out);
   // Names the rows and blocks read, and GDAL's message (its first error, then its last).
   [[noreturn]] void fail_gdal_read(const PixelWindow& window, const std::string& gdal_message) const;
-  void find_transposed(GDALDatasetH ds);  // transposed_ for a (lon, lat) NetCDF variable
+  void find_transposed(GDALDatasetH ds);      // transposed_ for a (lon, lat) NetCDF variable
+  void find_irregular_axes(GDALDatasetH ds);  // 1-D geolocation arrays for an uneven axis
+  std::string irregular_note_;                // the axis and its deviation, for the plan
   std::optional<TransposedVariable> transposed_;
   SourceRequest request_;
   RasterInfo info_;

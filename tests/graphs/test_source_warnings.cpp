@@ -95,7 +95,7 @@ TEST_CASE("IrregularAxes.RefusedNamingFileAndDeviationOrPlannedWithIt") {
       {"id": "m", "type": "merge", "inputs": ["v"]},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
   std::string text = graph;
-  text.replace(text.find("OPTION"), 6, "");
+  text.replace(text.find("OPTION"), 6, R"(, "irregular_axes": "refuse")");
   test::write_text(dir / "graph.json", text);
   std::string out;
   CHECK(test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + dir.path().string(), &out) == 2);

@@ -1,0 +1,55 @@
+// Irregular latitudes resampled from their true coordinates (#28): a Gaussian grid (64 Gaussian
+// latitudes, up to 0.4 degree from even: GDAL gives it no geotransform) and a mildly uneven one
+// (0.04 degree: GDAL places it on an even spacing with a warning) are read through 1-D
+// geolocation arrays of their axes' values. tests/data/irregular_axes.py writes them
+// (python3-netcdf4) and checks rasterflow's table against xarray on the same cell centres:
+// sel(method="nearest") for nearest, linear interpolation in longitude and latitude for bilinear.
+#include <doctest/doctest.h>
+
+#include "support/test_support.hpp"
+
+using namespace rasterflow;
+
+namespace {
+
+const std::string kScript = "/usr/bin/python3 " RASTERFLOW_SOURCE_DIR "/tests/data/irregular_axes.py ";
+
+// Runs `method` over `file` onto a 0.7-degree grid over `extent`; returns the checker's verdict.
+std::string run_and_check(const test::TempDir& dir, const std::string& file, const std::string& extent,
+                          const std::string& method) {
+  test::write_text(dir / "graph.json", R"({"grid": {"resolution": 0.7, "extent": )" + extent + R"(}, "nodes": [
+      {"id": "s", "type": "raster_source", "path": ")" +
+                                           file + R"("},
+      {"id": "v", "type": "resample", "inputs": ["s"], "method": ")" +
+                                           method + R"("},
+      {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
+      {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
+  std::string out;
+  REQUIRE_MESSAGE(test::run_cli("run " + (dir / "graph.json").string() + " --progress never --threads 2 --output-dir " +
+                                    dir.path().string(),
+                                &out) == 0,
+                  out);
+  REQUIRE(test::run_shell(kScript + "check " + (dir / file).string() + " " + (dir / "o.csv").string() + " " + method,
+                          &out) == 0);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("IrregularAxes.GaussianLatitudes.EqualXarrayFromTheTrueCoordinates" * doctest::timeout(280)) {
+  test::TempDir dir;
+  std::string out;
+  REQUIRE_MESSAGE(test::run_shell(kScript + "write " + dir.path().string(), &out) == 0, out);
+  for (const char* method : {"nearest", "bilinear"}) {
+    CAPTURE(method);
+    out = run_and_check(dir, "gauss.nc", "[3, -85, 350, 85]", method);
+    CAPTURE(out);
+    CHECK(out.find("valid 120528 mismatches 0") != std::string::npos);
+    out = run_and_check(dir, "mild.nc", "[1, 40.5, 29, 58.5]", method);
+    CHECK(out.find("valid 1040 mismatches 0") != std::string::npos);
+  }
+  std::string plan;
+  REQUIRE(test::run_cli("plan " + (dir / "graph.json").string(), &plan) == 0);
+  CHECK(plan.find("axis \"lat\" is not evenly spaced") != std::string::npos);
+  CHECK(plan.find("resampled from the axes' true coordinates") != std::string::npos);
+}
