@@ -77,7 +77,7 @@ SourceRequest RasterSourceOptions::request() const {
   r.overviews = overviews;
   r.alpha_as_data = alpha == "data";
   r.wrap_longitude = wrap_longitude;
-  r.irregular_coordinates = irregular_axes == "coordinates";
+  r.irregular_axes = irregular_axes;
   return r;
 }
 

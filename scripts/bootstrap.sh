@@ -38,6 +38,7 @@ packages+=(python3-rasterio python3-pyproj python3-netcdf4 python3-tqdm python3-
   python3-setuptools python3-wheel)
 packages+=(python3-netcdf4 python3-zarr)  # CF inputs written by the tests, Zarr outputs read back by xarray (#30)
 packages+=(slurm-wlm munge)  # a real one-node SLURM for the batch recipes' test, Slurm.Recipes (#33)
+packages+=(libeccodes-tools libeccodes-data)  # Gaussian GRIB test inputs written with grib_filter from ecCodes' samples (#28)
 
 mode="${1:-}"
 if [ "$mode" = "--demo" ]; then

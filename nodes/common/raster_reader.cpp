@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "nodes/common/dataset_name.hpp"
+#include "nodes/common/gaussian_grib.hpp"
 #include "nodes/common/geolocation.hpp"
 #include "nodes/common/irregular_axes.hpp"
 #include "nodes/common/library_diagnostics.hpp"
@@ -291,7 +292,7 @@ void RasterReader::open_source() {
                                  " transposed: " + last_gdal_error("no multidimensional view"));
   }
   const GDALDatasetH pixels = transposed_ ? get(view) : get(ds);
-  if (!transposed_ && request_.irregular_coordinates) find_irregular_axes(get(ds));
+  if (!transposed_) find_irregular_axes(get(ds));
   // A rotated geotransform is kept: such sources take the warper path (Resample::fast_path_refusal).
   read_geometry(pixels);
   const char* wkt = GDALGetProjectionRef(get(ds));
@@ -361,7 +362,9 @@ void RasterReader::find_irregular_axes(GDALDatasetH ds) {
   // An axis GDAL would place on an even spacing (or not at all): its true coordinates as 1-D
   // geolocation arrays, so the warper maps each cell through them (#28, irregular_axes).
   GDALDriverH driver = GDALGetDatasetDriver(ds);
-  if (driver == nullptr || std::string(GDALGetDriverShortName(driver)) != "netCDF") return;
+  const std::string kind = driver != nullptr ? GDALGetDriverShortName(driver) : "";
+  if (kind == "GRIB") find_gaussian_grib(ds);
+  if (kind != "netCDF" || request_.irregular_axes != "coordinates") return;
   const char* variable = GDALGetMetadataItem(GDALGetRasterBand(ds, info_.band), "NETCDF_VARNAME", nullptr);
   const DatasetName name = resolve_dataset_name(info_.path, {});
   if (variable == nullptr || name.file.empty()) return;
@@ -387,6 +390,45 @@ void RasterReader::find_irregular_axes(GDALDatasetH ds) {
                       ": resampled from the axes' true coordinates (1-D geolocation arrays; irregular_axes "
                       "coordinates)";
   }
+}
+
+void RasterReader::find_gaussian_grib(GDALDatasetH ds) {
+  const DatasetName name = resolve_dataset_name(info_.path, {});
+  const auto g = name.file.empty() ? std::nullopt : gaussian_grid(name.file);
+  if (!g) return;
+  const int width = GDALGetRasterXSize(ds), height = GDALGetRasterYSize(ds);
+  GeoTransform gt{};
+  if (g->reduced || height != 2 * g->n || GDALGetGeoTransform(ds, gt.data()) != CE_None) {
+    throw_graph_error(where_, "option \"path\": " + info_.path + " is a " + (g->reduced ? "reduced " : "") +
+                                  "Gaussian grid (N" + std::to_string(g->n) +
+                                  ") that GDAL does not give row by row; rasterflow reads regular Gaussian GRIB "
+                                  "grids only: regrid it first (e.g. cdo setgridtype,regular)");
+  }
+  std::vector<double> lats = gaussian_latitudes(g->n);
+  if (gt[5] > 0) std::reverse(lats.begin(), lats.end());
+  AxisDeviation d{.axis = "latitude (Gaussian N" + std::to_string(g->n) + ")", .spacing = std::fabs(gt[5])};
+  for (int r = 0; r < height; ++r) {
+    const double off = std::fabs(gt[3] + (r + 0.5) * gt[5] - lats[static_cast<std::size_t>(r)]);
+    if (off > d.deviation) d = {d.axis, off, d.spacing, r};
+  }
+  const std::string text = "GDAL's evenly spaced rows are up to " + std::to_string(d.deviation) +
+                           " degree from the true Gaussian latitudes (row " + std::to_string(d.index) + ", N" +
+                           std::to_string(g->n) + ")";
+  if (request_.irregular_axes == "refuse") {
+    throw_graph_error(where_, "option \"irregular_axes\": " + info_.path + ": " + text +
+                                  "; give \"coordinates\" (the default) to resample from the true latitudes, or "
+                                  "\"even\" to accept GDAL's even rows");
+  }
+  if (request_.irregular_axes == "even") {
+    irregular_note_ = text + " (placed on the even spacing: irregular_axes even)";
+    return;
+  }
+  std::vector<double> lons(static_cast<std::size_t>(width));
+  for (int c = 0; c < width; ++c) lons[static_cast<std::size_t>(c)] = gt[0] + (c + 0.5) * gt[1];
+  const char* wkt = GDALGetProjectionRef(ds);
+  info_.geolocation = axis_geolocation(lons, lats, wkt != nullptr ? wkt : "");
+  if (info_.geolocated())
+    irregular_note_ = text + ": resampled from the true latitudes (1-D geolocation arrays; irregular_axes coordinates)";
 }
 
 void RasterReader::make_warper_vrt() {

@@ -37,7 +37,7 @@ struct SourceRequest {
   std::string overviews = "none";         // none | auto
   bool alpha_as_data = false;             // the alpha band masks nothing (gdalwarp -nosrcalpha)
   bool wrap_longitude = true;             // a global geographic source is periodic (longitude_wrap.hpp)
-  bool irregular_coordinates = false;     // an uneven axis is read from its true coordinates (irregular_axes)
+  std::string irregular_axes = "even";    // coordinates | refuse | even: an uneven axis (raster_source's option)
 };
 
 // One band read.
@@ -211,6 +211,7 @@ class RasterReader final {
   [[noreturn]] void fail_gdal_read(const PixelWindow& window, const std::string& gdal_message) const;
   void find_transposed(GDALDatasetH ds);      // transposed_ for a (lon, lat) NetCDF variable
   void find_irregular_axes(GDALDatasetH ds);  // 1-D geolocation arrays for an uneven axis
+  void find_gaussian_grib(GDALDatasetH ds);   // the same for a Gaussian GRIB grid
   std::string irregular_note_;                // the axis and its deviation, for the plan
   std::optional<TransposedVariable> transposed_;
   SourceRequest request_;

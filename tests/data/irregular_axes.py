@@ -4,6 +4,12 @@ xarray.
     /usr/bin/python3 irregular_axes.py write DIR
         gauss.nc: a T42-like Gaussian grid (64 Gaussian latitudes, north first, 128 longitudes);
         mild.nc: latitudes within 0.04 degree of even (GDAL places them on an even spacing).
+    /usr/bin/python3 irregular_axes.py grib DIR
+        gauss.grib2 (ecCodes' regular Gaussian N32 sample, its values set with grib_filter) and
+        reduced.grib2 (ecCodes' reduced Gaussian N48 sample).
+    /usr/bin/python3 irregular_axes.py checkgrib FILE.grib2 OUT.csv
+        compares rasterflow's nearest with the value GDAL reads at the pixel of the nearest true
+        Gaussian latitude (numpy's Legendre roots) and longitude; prints "valid N mismatches M".
     /usr/bin/python3 irregular_axes.py check FILE.nc OUT.csv METHOD
         compares rasterflow's CSV with xarray on the same cell centres: sel(method="nearest") for
         nearest; for bilinear, linear interpolation in longitude then latitude over xarray's
@@ -34,6 +40,38 @@ def write(path, lats, lons):
     t[:] = (250 + 0.7 * i + 3 * np.sin(0.2 * j) + 0.01 * i * j).astype("f4")
     ds.close()
 
+
+SAMPLES = "/usr/share/eccodes/samples/"
+if sys.argv[1] == "grib":
+    import shutil
+    import subprocess
+    out = sys.argv[2]
+    j, i = np.meshgrid(np.arange(128), np.arange(64))
+    values = 250 + 0.7 * i + 3 * np.sin(0.2 * j) + 0.01 * i * j
+    with open(out + "/rules", "w") as f:
+        f.write("set values = {" + ",".join("%.4f" % v for v in values.ravel()) + "};\nwrite;\n")
+    subprocess.run(["grib_filter", "-o", out + "/gauss.grib2", out + "/rules", SAMPLES + "regular_gg_sfc_grib2.tmpl"],
+                   check=True)
+    shutil.copy(SAMPLES + "gg_sfc_grib2.tmpl", out + "/reduced.grib2")
+    sys.exit(0)
+
+if sys.argv[1] == "checkgrib":
+    from osgeo import gdal
+    ds = gdal.Open(sys.argv[2])
+    a, gt = ds.ReadAsArray(), ds.GetGeoTransform()
+    x, _ = np.polynomial.legendre.leggauss(ds.RasterYSize)
+    lats = np.degrees(np.arcsin(x))[::-1]
+    lons = gt[0] + (np.arange(ds.RasterXSize) + 0.5) * gt[1]
+    valid = mismatches = 0
+    for line in open(sys.argv[3]).read().splitlines()[1:]:
+        xs, ys, v = line.split(",")
+        if v == "":
+            continue
+        valid += 1
+        r, c = np.argmin(np.abs(lats - float(ys))), np.argmin(np.abs(lons - float(xs)))
+        mismatches += float(v) != a[r, c]
+    print("valid", valid, "mismatches", mismatches)
+    sys.exit(0)
 
 if sys.argv[1] == "write":
     out = sys.argv[2]

@@ -53,3 +53,34 @@ TEST_CASE("IrregularAxes.GaussianLatitudes.EqualXarrayFromTheTrueCoordinates" * 
   CHECK(plan.find("axis \"lat\" is not evenly spaced") != std::string::npos);
   CHECK(plan.find("resampled from the axes' true coordinates") != std::string::npos);
 }
+
+TEST_CASE("IrregularAxes.GaussianGrib.NearestFromTheTrueLatitudesReducedRefused" * doctest::timeout(200)) {
+  // GDAL 3.6 gives a regular Gaussian GRIB (N32) evenly spaced rows, up to 1.46 degree from the
+  // true latitudes; rasterflow computes them and resamples from them.
+  test::TempDir dir;
+  std::string out;
+  REQUIRE_MESSAGE(test::run_shell(kScript + "grib " + dir.path().string(), &out) == 0, out);
+  const auto graph = [&](const std::string& file, const std::string& option) {
+    test::write_text(dir / "graph.json", R"({"grid": {"resolution": 0.7, "extent": [3, -85, 350, 85]}, "nodes": [
+        {"id": "s", "type": "raster_source", "path": ")" +
+                                             file + "\"" + option + R"(},
+        {"id": "v", "type": "resample", "inputs": ["s"]},
+        {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
+        {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
+    return "run " + (dir / "graph.json").string() + " --progress never --output-dir " + dir.path().string();
+  };
+  REQUIRE_MESSAGE(test::run_cli(graph("gauss.grib2", ""), &out) == 0, out);
+  REQUIRE(test::run_shell(kScript + "checkgrib " + (dir / "gauss.grib2").string() + " " + (dir / "o.csv").string(),
+                          &out) == 0);
+  CHECK_MESSAGE(out.find("valid 120528 mismatches 0") != std::string::npos, out);
+  std::string plan;
+  REQUIRE(test::run_cli("plan " + (dir / "graph.json").string(), &plan) == 0);
+  CHECK(plan.find("up to 1.459902 degree from the true Gaussian latitudes (row 63, N32): resampled from the true "
+                  "latitudes") != std::string::npos);
+  CHECK(test::run_cli(graph("gauss.grib2", R"(, "irregular_axes": "refuse")"), &out) == 2);
+  CHECK(out.find("option \"irregular_axes\": ") != std::string::npos);
+  CHECK(out.find("1.459902 degree from the true Gaussian latitudes") != std::string::npos);
+  CHECK(test::run_cli(graph("reduced.grib2", ""), &out) == 2);
+  CHECK(out.find("is a reduced Gaussian grid (N48)") != std::string::npos);
+  CHECK(out.find("cdo setgridtype,regular") != std::string::npos);
+}
