@@ -292,11 +292,13 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     signed_vrt_ = signed_byte_vrt(info);
     path_reason_ += "; Int8 read through a VRT of signed values (GDAL 3.6's warper reads signed bytes as unsigned)";
   }
-  if (!fast_ && (wrap_ || !signed_vrt_.empty()) && info.validity.active()) {
-    // The periodic and signed-byte VRTs carry no mask bands: refused rather than read as valid.
+  if (!fast_ && (wrap_ || !signed_vrt_.empty()) && info.validity.kind == MaskKind::alpha) {
+    // The periodic and signed-byte VRTs carry no alpha band: refused rather than read as valid.
+    // Masks are read from the source itself by the warper's chunk processor (warp_validity.hpp),
+    // its columns modulo the width for a periodic source.
     throw_graph_error(where(),
                       info.path +
-                          " has a validity mask or alpha band, which the warper path does not combine "
+                          " has an alpha band, which the warper path does not combine "
                           "with " +
                           (wrap_ ? std::string("longitude wrap yet (give the raster_source \"wrap_longitude\": "
                                                "false, or a grid aligned on its pixels for the fast path)")
@@ -438,7 +440,7 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
     options->padfDstNoDataReal = nullptr;
     options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "0");
   }
-  ChunkMasks masks{reader_->dataset(), info.validity, {}, {}};
+  ChunkMasks masks{reader_->dataset(), info.validity, {}, {}, wrap_ ? info.width : 0};
   for (const auto& b : info.bands) masks.bands.push_back(b.index);
   set_warp_masks(*options, masks);
 

@@ -1,5 +1,6 @@
 #include "nodes/common/warp_validity.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "nodes/common/gdal.hpp"
@@ -31,6 +32,23 @@ GUInt32** target_mask(GDALWarpKernel& wk, const Validity& v, int k) {
   return &wk.papanBandSrcValid[k];
 }
 
+// read_valid over `w`, its columns taken modulo `period` when it is positive (a periodic source).
+bool read_valid_wrapped(const ChunkMasks& masks, int band, const PixelWindow& w, std::uint8_t* out) {
+  if (masks.period <= 0) return read_valid(masks.dataset, masks.validity, band, w, out);
+  std::vector<std::uint8_t> piece;
+  for (std::int64_t c = 0; c < w.cols;) {
+    const std::int64_t from = ((w.col0 + c) % masks.period + masks.period) % masks.period;
+    const std::int64_t cols = std::min(w.cols - c, masks.period - from);
+    piece.resize(static_cast<std::size_t>(cols * w.rows));
+    if (!read_valid(masks.dataset, masks.validity, band, PixelWindow{from, w.row0, cols, w.rows}, piece.data()))
+      return false;
+    for (std::int64_t r = 0; r < w.rows; ++r)
+      std::memcpy(out + r * w.cols + c, piece.data() + r * cols, static_cast<std::size_t>(cols));
+    c += cols;
+  }
+  return true;
+}
+
 CPLErr mask_chunk(void* kernel, void* arg) {
   auto& wk = *static_cast<GDALWarpKernel*>(kernel);
   auto& masks = *static_cast<ChunkMasks*>(arg);
@@ -39,7 +57,7 @@ CPLErr mask_chunk(void* kernel, void* arg) {
   std::vector<std::uint8_t> valid(static_cast<std::size_t>(w.cells()));
   const int reads = masks.validity.kind == MaskKind::per_band ? wk.nBands : 1;
   for (int k = 0; k < reads; ++k) {
-    if (!read_valid(masks.dataset, masks.validity, masks.bands[static_cast<std::size_t>(k)], w, valid.data())) {
+    if (!read_valid_wrapped(masks, masks.bands[static_cast<std::size_t>(k)], w, valid.data())) {
       masks.error = last_gdal_error("cannot read the mask");
       return CE_Failure;
     }

@@ -22,6 +22,9 @@ struct ChunkMasks {
   Validity validity;
   std::vector<int> bands;  // 1-based, in `dataset`, one per warped band
   std::string error;       // GDAL's message when a mask could not be read
+  // A periodic source (longitude_wrap.hpp) warped as copies side by side: the kernel's columns
+  // are the source's modulo `period` (its width); 0 when not periodic.
+  std::int64_t period = 0;
 };
 
 // Sets `options` up for `masks` (kept alive by the caller for the warp): the chunk processor for
