@@ -37,6 +37,7 @@ packages+=(postgresql-15-postgis-3)  # PostGIS for postgres_sink's geometry colu
 packages+=(python3-rasterio python3-pyproj python3-netcdf4 python3-tqdm python3-mypy python3-venv python3-pip
   python3-setuptools python3-wheel)
 packages+=(python3-netcdf4 python3-zarr)  # CF inputs written by the tests, Zarr outputs read back by xarray (#30)
+packages+=(python3-eccodes libeccodes-tools)  # GRIB1 and GRIB2 test inputs written by ECMWF's ecCodes, not GDAL (#30)
 packages+=(slurm-wlm munge)  # a real one-node SLURM for the batch recipes' test, Slurm.Recipes (#33)
 
 mode="${1:-}"
