@@ -10,6 +10,7 @@
 
 #include <cpl_conv.h>
 
+#include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "support/test_support.hpp"
@@ -132,4 +133,38 @@ TEST_CASE("GribUnits.PassThrough.TheFilesUnitsOnEveryThreadAndTheProcessLeftAlon
   make_inputs(mixed);
   const GribRun m = run_both(mixed, "", R"(, "grib_normalize_units": true)", 2);
   CHECK(worst(m.columns[1], expected.at("t2").at("values").as_array(), -273.15) < kFloat32Agreement);
+}
+
+TEST_CASE("GribUnits.Select.GribMessagesByTimeAndLevelAsNetCdfBands") {
+  // Four GRIB2 messages (two days, 500 and 850 hPa), chosen and named by their decoded valid time
+  // and level as a NetCDF variable's bands are; ecCodes wrote each as the field + level/100 + day.
+  test::TempDir dir;
+  const json::value expected = make_inputs(dir);
+  test::write_text(dir / "graph.json", R"({"grid": {"crs": "EPSG:4326", "resolution": 1.0,
+      "extent": [-0.5, 20.5, 39.5, 50.5]}, "nodes": [
+    {"id": "s", "type": "raster_source", "path": "levels.grib2", "grib_normalize_units": false,
+     "select": {"time": "2020-01-02", "level": 500}},
+    {"id": "t", "type": "resample", "inputs": ["s"], "method": "nearest"},
+    {"id": "m", "type": "merge", "inputs": ["t"], "drop": "none"},
+    {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
+  Config config;
+  RunOptions options;
+  options.output_dir = dir.path();
+  Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
+  CHECK(has_line(pipeline.plan(), "level: 500hPa"));
+  pipeline.run();
+  std::istringstream in(test::read_text(dir / "o.csv"));
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == "x,y,t_2020-01-02_500hPa");
+  const json::array& field = expected.at("t1").at("values").as_array();  // the field of every file
+  std::vector<double> column;
+  while (std::getline(in, line)) column.push_back(std::stod(line.substr(line.rfind(',') + 1)));
+  CHECK(worst(column, field, 500.0 / 100.0 + 2) < kFloat32Agreement);
+  // An unknown level is refused, listing the file's.
+  std::string bad = test::read_text(dir / "graph.json");
+  bad.replace(bad.find("\"level\": 500"), 12, "\"level\": 700");
+  test::write_text(dir / "bad.json", bad);
+  CHECK_THROWS_WITH_AS(Pipeline(load_graph(dir / "bad.json", config), config, options), doctest::Contains("850hPa"),
+                       GraphError);
 }
