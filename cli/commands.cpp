@@ -255,6 +255,16 @@ std::string resume_hint(const RunSession& session) {
   return "\nresume with: " + resume_command(session);
 }
 
+bool is_usage_error(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const UsageError&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 // set_up(); under MPI every rank starts, or none does (collective: first_failed).
 void start_all_or_none(RunSession& session) {
   std::exception_ptr setup_error;
@@ -269,10 +279,16 @@ void start_all_or_none(RunSession& session) {
     // first_failed() receives one notice from every failed rank (without them it waits forever).
     if (setup_error) session.world->notify_failure();
     const int first = session.world->first_failed(setup_error != nullptr);
+    // The ranks that could start exit as the one that could not: 2 for a usage error (a busy
+    // output, a bad option), so that the job's exit code does not depend on which rank mpirun
+    // hears from first (collective: any, on every rank).
+    const bool usage = session.world->any(setup_error != nullptr && is_usage_error(setup_error));
     if (setup_error) std::rethrow_exception(setup_error);
     if (first >= 0) {
-      throw RunError("rank " + std::to_string(session.rank) + ": stopped because rank " + std::to_string(first) +
-                     " could not start (its error is above)");
+      const std::string text = "rank " + std::to_string(session.rank) + ": stopped because rank " +
+                               std::to_string(first) + " could not start (its error is above)";
+      if (usage) throw UsageError(text);
+      throw RunError(text);
     }
     // --resume: some rank's checkpoint, or nothing to resume (collective: any, on every rank).
     if (session.args.resume && !session.world->any(session.resumed.has_value())) {
