@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "rasterflow/graph.hpp"
+#include "rasterflow/size.hpp"
 #include "support/test_support.hpp"
 
 using rasterflow::test::run_cli;
@@ -114,6 +115,18 @@ TEST_CASE("Mpi.TwoAndThreeRanks.SameBytesAsOneProcess" * doctest::timeout(300)) 
               db, "SELECT CAST(cells AS INTEGER) FROM v_stage_summary WHERE stage = 'merged'") == 200 * 100);
     REQUIRE(run_cli("metrics --sqlite " + db.string(), &out) == 0);
     CHECK(out.find("stages by rank (v_stage_by_rank)") != std::string::npos);
+    // Every rank records its peak working set, and --suggest sizes a node by the largest.
+    CHECK(rasterflow::test::sqlite_number(
+              db, "SELECT count(DISTINCT metadata->>'rank') FROM pipeline_metrics WHERE metric_name = 'peak_rss_gb'") ==
+          ranks);
+    const double largest = rasterflow::test::sqlite_number(
+        db,
+        "SELECT CAST(MAX(metric_value) * 1073741824 AS INTEGER) FROM pipeline_metrics WHERE metric_name = "
+        "'peak_rss_gb'");
+    REQUIRE(run_cli("metrics --sqlite " + db.string() + " --suggest", &out) == 0);
+    CHECK_MESSAGE(out.find("the largest rank's peak working set " +
+                           rasterflow::format_size(static_cast<std::uint64_t>(largest))) != std::string::npos,
+                  out);
   }
 }
 
