@@ -28,14 +28,14 @@ import os as _os
 from dataclasses import dataclass as _dataclass, field as _field
 
 from . import _core, _graph, _progress
-from ._graph import Source, merge_graph
+from ._graph import MergeGraph, Source, merge_graph
 from ._core import ConfigError, Error, GraphError, IoError, NodeError, RunError, UsageError
 
 __version__ = _core.version()
 _log = _logging.getLogger("rasterflow")  # the engine's messages (set_log_level)
 __all__ = [
     "run", "validate", "plan", "chunks", "to_pandas", "to_xarray", "to_parquet", "set_log_level", "RunSummary",
-    "Chunks", "Source", "merge_graph",
+    "Chunks", "Source", "merge_graph", "MergeGraph",
     "Error", "UsageError", "ConfigError", "GraphError", "RunError", "IoError", "NodeError", "__version__",
 ]
 
@@ -532,7 +532,7 @@ def to_xarray(graph, *, config=None, set=None, memory_limit=None, process_memory
         arrays = _grid_arrays(stream, g, variables, show)
     finally:
         stream.close()
-    return _xarray.dataset(variables, arrays, g)
+    return _xarray.dataset(variables, arrays, g, getattr(graph, "like_coordinates", None))
 
 
 _NARROW_TYPES = ("Byte", "Int8", "UInt16", "Int16", "Float32")  # exact in float32

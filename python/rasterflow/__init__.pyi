@@ -62,9 +62,12 @@ class Source:
     options: Dict[str, Any]
     def __init__(self, path: PathLike, method: str = ..., **options: Any) -> None: ...
 
+class MergeGraph(Dict[str, Any]):
+    like_coordinates: Optional[Tuple["npt.NDArray[Any]", "npt.NDArray[Any]"]]
+
 def merge_graph(sources: Mapping[str, Union[PathLike, Tuple[PathLike, str], Source]], crs: Any = ...,
                 resolution: Union[float, Sequence[float], None] = ..., extent: Union[str, Sequence[float], None] = ...,
-                output: Optional[PathLike] = ..., name: str = ..., like: Any = ...) -> Dict[str, Any]: ...
+                output: Optional[PathLike] = ..., name: str = ..., like: Any = ...) -> MergeGraph: ...
 
 def run(graph: Graph, *, config: Optional[PathLike] = ..., set: Settings = ..., output_dir: PathLike = ...,
         memory_limit: Size = ..., process_memory_limit: Size = ..., threads: Optional[int] = ...,

@@ -170,13 +170,28 @@ def time_coordinate(v):
     return xr.decode_cf(raw)[v.time_dim].variable
 
 
-def dataset(variables, arrays, grid):
+def template_coordinates(grid, like):
+    """The coordinates of a ``like=`` template (x and y in its order) as the grid's, north to
+    south: its own values, as rioxarray's reproject_match gives them; None when ``like`` holds
+    none or another grid (the graph was changed since)."""
+    if like is None:
+        return None
+    x, y = like
+    if len(x) != grid["width"] or len(y) != grid["height"]:
+        return None
+    if len(y) > 1 and y[0] < y[-1]:
+        y = y[::-1]
+    return x, y
+
+
+def dataset(variables, arrays, grid, like=None):
     """The Dataset of ``variables`` (plan_variables), their values in ``arrays`` (variable name
-    -> array: (time, y, x) or (y, x), rows north to south) on ``grid``."""
+    -> array: (time, y, x) or (y, x), rows north to south) on ``grid``; with ``like`` (a
+    merge_graph template's x and y), those coordinates."""
     import xarray as xr
 
     transform = geotransform(grid)
-    x, y = cell_centres(grid)
+    x, y = template_coordinates(grid, like) or cell_centres(grid)
     # x and y carry no CF axis attributes, as rioxarray's: with them GDAL's netCDF driver derives
     # the geotransform from the first and last centres (off in the last bits) instead of
     # reading GeoTransform.
