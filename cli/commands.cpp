@@ -565,15 +565,19 @@ int cmd_validate(const CommonArgs& a) {
   return 0;
 }
 
-int cmd_plan(const CommonArgs& a, const std::string& format, int ranks) {
-  const Config config = load_config(a);
-  const GraphSpec graph = load_graph(a.graph, config);
-  Pipeline pipeline(graph, config, RunOptions{});
+int cmd_plan(const RunArgs& a, const std::string& format, int ranks) {
+  const Config config = run_config(a);
+  const GraphSpec graph = load_graph(a.common.graph, config);
+  RunOptions options;
+  options.threads = config.engine.threads;
+  options.threads_source = a.threads > 0 ? "--threads" : "engine.threads";
+  options.memory_limit_source = configured_limit_source(a);
+  Pipeline pipeline(graph, config, options);
   if (ranks > 0) {
     // The bands an MPI run of `ranks` ranks would take, and each rank's share of this node's
     // memory if they all ran here.
     const auto bands = pipeline.bands(ranks);
-    const MemoryLimit node = node_memory_limit(config, "memory.limit");
+    const MemoryLimit node = node_memory_limit(config, configured_limit_source(a));
     const std::uint64_t node_limit = node.bytes;
     double total = 0;
     for (const auto& b : bands) total += b.work;
@@ -856,7 +860,7 @@ int cmd_sample_data(const std::string& dir, const std::string& size) {
 struct CommandArgs {
   RunArgs run;
   CommonArgs validate;
-  CommonArgs plan;
+  RunArgs plan;  // its graph, configuration and the run options that shape a plan
   std::string plan_format = "text";
   int plan_ranks = 0;
   std::string metrics_db, metrics_sqlite, metrics_experiment, metrics_report;
@@ -866,16 +870,22 @@ struct CommandArgs {
   std::string sample_dir, sample_size = "small";
 };
 
+// The run options that shape a plan, declared once for `run` and `plan` (a plan for the limit
+// one will run under is the first thing one plans for).
+void add_plan_shaping_options(CLI::App* cmd, RunArgs& args) {
+  cmd->add_option("--memory-limit", args.memory_limit, "memory limit, e.g. 512MiB, 4GiB");
+  cmd->add_option("--threads", args.threads, "worker threads")->check(CLI::Range(1, 4096));
+  cmd->add_flag("--streaming", args.streaming, "stream chunks to the sinks (default)");
+  cmd->add_flag("--in-memory", args.in_memory, "materialise the merged grid before export");
+}
+
 CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
   auto* run_cmd = app.add_subcommand("run", "run a graph");
   run_cmd->add_option("graph", run.common.graph, "graph JSON file")->required();
   run_cmd->add_option("--config", run.common.config, "configuration file (config.yml)");
   run_cmd->add_option("--set", run.common.sets, "override a config key or nodes.<id>.<option>: KEY=VALUE");
   run_cmd->add_option("--output-dir", run.output_dir, "folder for outputs (default: current folder)");
-  run_cmd->add_option("--memory-limit", run.memory_limit, "memory limit, e.g. 512MiB, 4GiB");
-  run_cmd->add_option("--threads", run.threads, "worker threads")->check(CLI::Range(1, 4096));
-  run_cmd->add_flag("--streaming", run.streaming, "stream chunks to the sinks (default)");
-  run_cmd->add_flag("--in-memory", run.in_memory, "materialise the merged grid before export");
+  add_plan_shaping_options(run_cmd, run);
   run_cmd->add_option("--database", run.database, "metrics database URL (postgresql://...)");
   run_cmd->add_option("--experiment", run.experiment, "experiment name for the metrics");
   run_cmd->add_option("--progress", run.progress, "progress display")
@@ -899,9 +909,10 @@ CLI::App* add_validate_command(CLI::App& app, CommonArgs& validate) {
 
 CLI::App* add_plan_command(CLI::App& app, CommandArgs& c) {
   auto* plan_cmd = app.add_subcommand("plan", "show the grid, tiles, nodes and memory estimate");
-  plan_cmd->add_option("graph", c.plan.graph, "graph JSON file")->required();
-  plan_cmd->add_option("--config", c.plan.config, "configuration file");
-  plan_cmd->add_option("--set", c.plan.sets, "override KEY=VALUE");
+  plan_cmd->add_option("graph", c.plan.common.graph, "graph JSON file")->required();
+  plan_cmd->add_option("--config", c.plan.common.config, "configuration file");
+  plan_cmd->add_option("--set", c.plan.common.sets, "override KEY=VALUE");
+  add_plan_shaping_options(plan_cmd, c.plan);
   plan_cmd->add_option("--format", c.plan_format, "text, json or dot")->check(CLI::IsMember({"text", "json", "dot"}));
   plan_cmd->add_option("--ranks", c.plan_ranks, "show the row bands of an MPI run of N ranks")
       ->check(CLI::Range(1, 1 << 20));

@@ -40,6 +40,7 @@ packages+=(python3-netcdf4 python3-zarr)  # CF inputs written by the tests, Zarr
 # docs/python.md's walkthrough run by its test (#31): matplotlib for its plot cell, and the runtime
 # dependencies of scikit-learn and SciPy, which are unpacked into .deps/python below
 packages+=(python3-matplotlib python3-joblib python3-threadpoolctl liblbfgsb0)
+packages+=(python3-eccodes libeccodes-tools)  # GRIB1 and GRIB2 test inputs written by ECMWF's ecCodes, not GDAL (#30)
 packages+=(slurm-wlm munge)  # a real one-node SLURM for the batch recipes' test, Slurm.Recipes (#33)
 
 mode="${1:-}"

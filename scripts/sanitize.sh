@@ -38,9 +38,16 @@ for step in "${steps[@]}"; do
       # child, and ASan, whose shadow memory alone reserves terabytes of address space, cannot map
       # anything more under it ("Failed to mmap"); BlockRows.OneRowStrips.LinearInRows times 100k
       # one-row strips three times, a timing ratio that ASan's per-allocation cost makes exceed the
-      # test's timeout. All of them run in the plain suite.
+      # test's timeout. Left out for CI's time too (30 minutes in all): four process-orchestration
+      # tests that repeat whole runs dozens of times (5 minutes of ASan CPU between them) and whose
+      # code paths their lighter neighbours run under ASan here: Slurm.Recipes (serial; the
+      # signals, locks and resume it drives through sbatch are Resume.BatchStopSignals.* and
+      # Resume.OneWriterPerOutput's), Resume.Mpi.TwoRanksResumeTheirBands (Mpi.TwoAndThreeRanks.*
+      # and Resume.Sigterm...), Resume.CompressedCsv.SigtermAndSigkillAtRandomPoints.SameText
+      # (Resume.SigtermAndSigkillAtRandomPoints.SameBytes and CompressedCsv.*).
+      # All of them run in the plain suite.
       (cd "$here/build-asan" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        ctest --output-on-failure -j "$jobs" -E "Embed\\.|Memory\\.Limit\\.RlimitAs|BlockRows\\.OneRowStrips\\.LinearInRows|Pressure\\.Ballast\\.ThrottlesAndKeepsTheBytes|RasterSink\\.Memory\\.PeakRss|Cgroup\\.PageCacheIsNoPressure|Resume\\.RefusedWhenAnythingDiffers")
+        ctest --output-on-failure -j "$jobs" -E "Embed\\.|Memory\\.Limit\\.RlimitAs|BlockRows\\.OneRowStrips\\.LinearInRows|Pressure\\.Ballast\\.ThrottlesAndKeepsTheBytes|RasterSink\\.Memory\\.PeakRss|Cgroup\\.PageCacheIsNoPressure|Resume\\.RefusedWhenAnythingDiffers|Slurm\\.Recipes|Resume\\.Mpi\\.TwoRanksResumeTheirBands|Resume\\.CompressedCsv\\.SigtermAndSigkillAtRandomPoints")
       ;;
     tsan)
       echo "== ThreadSanitizer: flow graph, monitor, metrics"
