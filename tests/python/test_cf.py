@@ -43,6 +43,27 @@ def graph(*sources):
 
 ALL_STEPS = {"band": "all", "band_names": "coordinates"}
 
+# Three GRIB2 messages (temperature at 500 hPa, 1-3 January 2020 at 12 UTC) on the 10-degree
+# grid, and the values ecCodes decodes from them (PATH.npy: time, row north first, column).
+WRITE_GRIB_STEPS = """
+import sys, eccodes, numpy as np
+path, stored = sys.argv[1], []
+with open(path, "wb") as f:
+    for day in (1, 2, 3):
+        h = eccodes.codes_grib_new_from_samples("regular_ll_pl_grib2")
+        for key, value in (("paramId", 130), ("level", 500), ("dataDate", 20200100 + day), ("dataTime", 1200),
+                           ("Ni", 5), ("Nj", 4), ("iDirectionIncrementInDegrees", 10.0),
+                           ("jDirectionIncrementInDegrees", 10.0), ("latitudeOfFirstGridPointInDegrees", 45.0),
+                           ("longitudeOfFirstGridPointInDegrees", 5.0), ("latitudeOfLastGridPointInDegrees", 15.0),
+                           ("longitudeOfLastGridPointInDegrees", 45.0), ("bitsPerValue", 24)):
+            eccodes.codes_set(h, key, value)
+        eccodes.codes_set_values(h, 250.0 + day + np.arange(20.0))
+        stored.append(eccodes.codes_get_values(h).reshape(4, 5))
+        eccodes.codes_write(h, f)
+        eccodes.codes_release(h)
+np.save(path + ".npy", np.array(stored))
+"""
+
 
 def assert_times_equal(case, ours, theirs, msg):
     """Same decoded times, of the same kind (datetime64 or the same cftime class)."""
@@ -142,6 +163,24 @@ class Cf(unittest.TestCase):
         self.assertEqual(two["t360"].dims, ("time_t360", "y", "x"))
         ref360 = xr.open_dataset(os.path.join(WORK, "cal_360_day.nc"))
         self.assertEqual(list(two["time_t360"].values), list(ref360["time"].values))
+
+    def test_GribTimeStepsBecomeATimeDimension(self):
+        # GRIB2 messages of one parameter and level at three times (written by ecCodes): one
+        # variable with a datetime64 time dimension of the messages' validity times. ecCodes runs
+        # in a process of its own: Debian's python3-eccodes (ecmwflibs) sets PROJ_LIB to its own
+        # PROJ data on import, after which GDAL in the same process resolves no EPSG code.
+        if subprocess.run([sys.executable, "-c", "import eccodes"], capture_output=True).returncode != 0:
+            self.skipTest("python3-eccodes is not installed (scripts/bootstrap.sh installs it)")
+        path = os.path.join(WORK, "steps.grib2")
+        subprocess.run([sys.executable, "-c", WRITE_GRIB_STEPS, path], check=True)
+        stored = np.load(path + ".npy")
+        ds = rasterflow.to_xarray(graph(("t", "steps.grib2", ALL_STEPS)))
+        self.assertEqual(ds["t"].dims, ("time", "y", "x"))
+        self.assertEqual(list(ds["time"].values),
+                         [np.datetime64(f"2020-01-0{d}T12:00", "ns") for d in (1, 2, 3)])
+        # GDAL gives GRIB2 temperatures in degrees Celsius (docs/nodes.md): the unit says so.
+        self.assertEqual(ds["t"].attrs["units"], "C")
+        np.testing.assert_allclose(ds["t"].values, stored - 273.15, atol=1e-9)
 
     def test_ToPandasAttrsCarryUnitsAndCrs(self):
         df = rasterflow.to_pandas(graph(("tas", "cal_noleap.nc", ALL_STEPS), ("sst", "packed_f4.nc", {})))
