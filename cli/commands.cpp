@@ -255,6 +255,16 @@ std::string resume_hint(const RunSession& session) {
   return "\nresume with: " + resume_command(session);
 }
 
+bool is_usage_error(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const UsageError&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 // set_up(); under MPI every rank starts, or none does (collective: first_failed).
 void start_all_or_none(RunSession& session) {
   std::exception_ptr setup_error;
@@ -269,10 +279,16 @@ void start_all_or_none(RunSession& session) {
     // first_failed() receives one notice from every failed rank (without them it waits forever).
     if (setup_error) session.world->notify_failure();
     const int first = session.world->first_failed(setup_error != nullptr);
+    // The ranks that could start exit as the one that could not: 2 for a usage error (a busy
+    // output, a bad option), so that the job's exit code does not depend on which rank mpirun
+    // hears from first (collective: any, on every rank).
+    const bool usage = session.world->any(setup_error != nullptr && is_usage_error(setup_error));
     if (setup_error) std::rethrow_exception(setup_error);
     if (first >= 0) {
-      throw RunError("rank " + std::to_string(session.rank) + ": stopped because rank " + std::to_string(first) +
-                     " could not start (its error is above)");
+      const std::string text = "rank " + std::to_string(session.rank) + ": stopped because rank " +
+                               std::to_string(first) + " could not start (its error is above)";
+      if (usage) throw UsageError(text);
+      throw RunError(text);
     }
     // --resume: some rank's checkpoint, or nothing to resume (collective: any, on every rank).
     if (session.args.resume && !session.world->any(session.resumed.has_value())) {
@@ -480,14 +496,14 @@ void print_summary(RunSession& session) {
   const RunSummary& s = session.summary;
   if (session.recorder) {
     MetricsRecorder& recorder = *session.recorder;
-    // The run's figures that `metrics --suggest` sizes the next job from (rank 0's under MPI).
-    // Under MPI the figures are rank 0's, with the ranks (per node) to size a node from, and the
-    // wall time includes the gather.
+    // The run's figures that `metrics --suggest` sizes the next job from. Under MPI they are rank
+    // 0's, with the ranks (per node) to size a node from, the wall time including the gather;
+    // every other rank records its own peak_rss_gb too (cmd_run), and --suggest takes the highest.
     const int ranks = session.world ? session.world->size() : 1;
     const int per_node = session.world ? session.world->local_size() : 1;
-    const std::string meta = "{\"resumed\":" + std::string(s.resumed_at_row >= 0 ? "true" : "false") +
-                             ",\"ranks\":" + std::to_string(ranks) + ",\"ranks_per_node\":" + std::to_string(per_node) +
-                             "}";
+    std::string meta = "{\"resumed\":" + std::string(s.resumed_at_row >= 0 ? "true" : "false") +
+                       ",\"ranks\":" + std::to_string(ranks) + ",\"ranks_per_node\":" + std::to_string(per_node) + "}";
+    if (session.world) meta = with_rank(meta, 0);
     recorder.record(MetricRow{"run", "peak_rss_gb", static_cast<double>(s.peak_rss_bytes) / (1024.0 * 1024.0 * 1024.0),
                               meta, Clock::now()});
     recorder.record(MetricRow{"run", "wall_seconds", s.wall_seconds + session.gather_seconds, meta, Clock::now()});
@@ -535,8 +551,13 @@ int cmd_run(const RunArgs& a, World* world) {
   if (world) {
     agree_on_failure(session);
     gather_outputs(session);
-    if (session.recorder && session.rank != 0)
+    if (session.recorder && session.rank != 0) {
+      // Each rank's own peak, so that --suggest sizes a node by its largest rank, not rank 0's.
+      session.recorder->record(MetricRow{
+          "run", "peak_rss_gb", static_cast<double>(session.summary.peak_rss_bytes) / (1024.0 * 1024.0 * 1024.0),
+          with_rank("{}", session.rank), Clock::now()});
       session.recorder->finish("succeeded", "", std::chrono::seconds(10), false);
+    }
     world->barrier();  // every rank's rows are in before rank 0 marks the experiment
   } else if (!session.failure.empty()) {
     if (session.recorder)
@@ -707,8 +728,8 @@ std::vector<SuggestRun> suggest_runs(MetricsBackend& db, const std::string& id) 
   return runs;
 }
 
-// Memory: the highest peak working set (the process's peak RSS; rank 0's under MPI) plus 25%;
-// under MPI, per node: that per rank times the ranks on a node.
+// Memory: the highest peak working set (the process's peak RSS; under MPI the highest of the
+// ranks') plus 25%; under MPI, per node: that per rank times the ranks on a node.
 void suggest_memory(const std::vector<SuggestRun>& runs) {
   const SuggestRun& peak = *std::max_element(
       runs.begin(), runs.end(), [](const SuggestRun& a, const SuggestRun& b) { return a.peak_gb < b.peak_gb; });
@@ -726,7 +747,7 @@ void suggest_memory(const std::vector<SuggestRun>& runs) {
     return;
   }
   std::printf(
-      "  memory:  #SBATCH --mem=%s   per node, for %.0f ranks per node (rank 0's peak working set %s per rank in "
+      "  memory:  #SBATCH --mem=%s   per node, for %.0f ranks per node (the largest rank's peak working set %s in "
       "experiment %s, a run of %.0f ranks, plus 25%%: %s per rank; --mem is per node, the ranks on a node share it)\n",
       sbatch_mem(static_cast<std::uint64_t>(bytes * peak.per_node + headroom)).c_str(), peak.per_node, seen.c_str(),
       peak.id.c_str(), peak.ranks, sbatch_mem(static_cast<std::uint64_t>(bytes)).c_str());

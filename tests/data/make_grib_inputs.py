@@ -18,9 +18,8 @@ NI, NJ = 40, 30
 NORTH, WEST, STEP = 50.0, 0.0, 1.0
 
 
-def write(path, edition, values):
-    h = eccodes.codes_grib_new_from_samples(f"regular_ll_sfc_grib{edition}")
-    eccodes.codes_set(h, "paramId", 167)
+def set_grid(h):
+    """The test grid (1 degree, north-west corner at 50N 0E) and 24-bit packing."""
     for key, value in (("Ni", NI), ("Nj", NJ), ("iDirectionIncrementInDegrees", STEP),
                        ("jDirectionIncrementInDegrees", STEP),
                        ("latitudeOfFirstGridPointInDegrees", NORTH),
@@ -29,6 +28,12 @@ def write(path, edition, values):
                        ("longitudeOfLastGridPointInDegrees", WEST + (NI - 1) * STEP),
                        ("bitsPerValue", 24)):
         eccodes.codes_set(h, key, value)
+
+
+def write(path, edition, values):
+    h = eccodes.codes_grib_new_from_samples(f"regular_ll_sfc_grib{edition}")
+    eccodes.codes_set(h, "paramId", 167)
+    set_grid(h)
     eccodes.codes_set_values(h, values.ravel())
     with open(path, "wb") as f:
         eccodes.codes_write(h, f)
@@ -46,14 +51,7 @@ def write_levels(path, field):
                 eccodes.codes_set(h, "level", level)
                 eccodes.codes_set(h, "dataDate", 20200100 + day)
                 eccodes.codes_set(h, "dataTime", 0)
-                for key, value in (("Ni", NI), ("Nj", NJ), ("iDirectionIncrementInDegrees", STEP),
-                                   ("jDirectionIncrementInDegrees", STEP),
-                                   ("latitudeOfFirstGridPointInDegrees", NORTH),
-                                   ("longitudeOfFirstGridPointInDegrees", WEST),
-                                   ("latitudeOfLastGridPointInDegrees", NORTH - (NJ - 1) * STEP),
-                                   ("longitudeOfLastGridPointInDegrees", WEST + (NI - 1) * STEP),
-                                   ("bitsPerValue", 24)):
-                    eccodes.codes_set(h, key, value)
+                set_grid(h)
                 eccodes.codes_set_values(h, (field + level / 100.0 + day).ravel())
                 eccodes.codes_write(h, f)
                 eccodes.codes_release(h)
