@@ -362,10 +362,7 @@ TEST_CASE("Resume.Mpi.TwoRanksResumeTheirBands" * doctest::timeout(240)) {
   const unsigned seed = test_seed();
   MESSAGE("seed " << seed << " (RASTERFLOW_TEST_SEED=" << seed << " repeats it)");
   const fs::path out = p.dir / "out";
-  std::string mpirun = std::string(RASTERFLOW_MPIEXEC) +
-                       " --oversubscribe -n 2 --mca btl self,vader --mca btl_vader_single_copy_mechanism none ";
-  if (::geteuid() == 0) mpirun += "--allow-run-as-root ";
-  const std::string run = mpirun + RASTERFLOW_CLI + " run " + p.graph + " --output-dir " + out.string() +
+  const std::string run = rasterflow::test::mpirun_rasterflow(2) + "run " + p.graph + " --output-dir " + out.string() +
                           " --threads 1 --set checkpoint.interval_s=0.02 --progress never";
   int resumed_mid_run = 0;
   const std::vector<std::string> checkpoints = {"merged.csv.rank0.checkpoint", "merged.csv.rank1.checkpoint"};
