@@ -13,6 +13,7 @@
 
 using rasterflow::test::read_text;
 using rasterflow::test::run_cli;
+using rasterflow::test::run_shell;
 
 using rasterflow::test::check_demo_run;
 using rasterflow::test::demo_with_parquet;
@@ -147,4 +148,20 @@ TEST_CASE("ParquetSink.GeometryWithoutProjjson.Refused" * doctest::timeout(120))
                 out);
   CHECK_FALSE(std::filesystem::exists(dir / "o/n.parquet"));
   CHECK_FALSE(std::filesystem::exists(dir / "o/n.parquet.partial"));
+}
+
+TEST_CASE("ParquetSink.Units.KeyValueMetadataCarriesTheSourcesUnits" * doctest::timeout(300)) {
+  // #30: each column's units, where its source has them, in the key-value metadata
+  // "rasterflow.units" (a JSON object column -> units), as DuckDB's parquet_kv_metadata and
+  // Arrow's reader give it; the columns without units are left out.
+  rasterflow::test::TempDir dir;
+  const std::string graph = demo_with_parquet(dir);
+  std::string out;
+  REQUIRE_MESSAGE(run_shell("/usr/bin/python3 -c \"from osgeo import gdal; d = gdal.Open('" +
+                                (dir / "sample_data/temperature.tif").string() +
+                                "', gdal.GA_Update); d.GetRasterBand(1).SetUnitType('degC'); d = None\" 2>&1",
+                            &out) == 0,
+                  out);
+  REQUIRE_MESSAGE(run_cli("run " + graph + " --output-dir " + (dir / "o").string(), &out) == 0, out);
+  check_demo_run(dir / "o", R"(,"kv_json":{"rasterflow.units":{"temperature":"degC"}})");
 }
