@@ -53,8 +53,9 @@ void ParquetSinkOptions::declare(OptionBinder& args) {
   args.add("compression_level", "zstd 1-22 (default 3), gzip 1-9 (default 6); snappy and none have none",
            compression_level);
   args.add("row_group_size",
-           "rows per row group (the last one holds the rest); the open row group is held in memory and must fit "
-           "the memory limit",
+           "the most rows a row group holds: each holds the kept cells of row_group_size / width whole grid rows "
+           "(at least one), so that its bytes depend on the grid alone (MPI bands and checkpoints begin at a row "
+           "group); the open row group is held in memory and must fit the memory limit",
            row_group_size, kDefaultRowGroup)
       .min(1);
   args.add("geometry", "point: a GeoParquet 1.1 WKB point column \"geometry\" at each cell centre, in the grid's CRS",
