@@ -9,6 +9,7 @@ import inspect
 import json
 import math
 import os
+import re
 import pydoc
 import shutil
 import signal
@@ -314,7 +315,12 @@ class Python(unittest.TestCase):
         r = cli("run", path, "--output-dir", self.out_dir("failed_cli"), "--threads", "1", "--set",
                 "metrics.backend=none")
         self.assertEqual(r.returncode, 1)
-        self.assertEqual(str(e.exception), cli_error(r))
+        # The same message but for which damaged tile failed first: with tiles in flight, a
+        # loaded machine may finish a later one first (seen once in the venv run).
+        def any_rows(text):
+            return re.sub(r"rows \d+-\d+", "rows N-M", text)
+        self.assertRegex(str(e.exception), r"rows \d+-\d+")
+        self.assertEqual(any_rows(str(e.exception)), any_rows(cli_error(r)))
         self.assertEqual(os.listdir(out), [])
         # The same failure from the chunk stream is raised by the loop.
         with self.assertRaises(rasterflow.RunError):
