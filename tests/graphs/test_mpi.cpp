@@ -177,8 +177,8 @@ TEST_CASE("Mpi.BusyOutput.EveryRankExitsTwo" * doctest::timeout(120)) {
   std::string out;
   const int code = rasterflow::test::run_shell(
       "(/usr/bin/python3 -c \"import fcntl, time; f = open('" + lock +
-          "', 'w'); fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(20)\" &) ; sleep 1; timeout 60 " + mpirun(2) + "run " +
-          graph + " --output-dir " + (dir / "o").string() + " --set metrics.backend=none",
+          "', 'w'); fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(20)\" &) ; sleep 1; timeout 60 " + mpirun_rasterflow(2) +
+          "run " + graph + " --output-dir " + (dir / "o").string() + " --set metrics.backend=none",
       &out);
   CHECK_MESSAGE(code == 2, out);
   CHECK(out.find("[rank 0] ") != std::string::npos);
