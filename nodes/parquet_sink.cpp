@@ -1,6 +1,8 @@
 #include "nodes/parquet_sink.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -51,8 +53,9 @@ void ParquetSinkOptions::declare(OptionBinder& args) {
   args.add("compression_level", "zstd 1-22 (default 3), gzip 1-9 (default 6); snappy and none have none",
            compression_level);
   args.add("row_group_size",
-           "rows per row group (the last one holds the rest); the open row group is held in memory and must fit "
-           "the memory limit",
+           "the most rows a row group holds: each holds the kept cells of row_group_size / width whole grid rows "
+           "(at least one), so that its bytes depend on the grid alone (MPI bands and checkpoints begin at a row "
+           "group); the open row group is held in memory and must fit the memory limit",
            row_group_size, kDefaultRowGroup)
       .min(1);
   args.add("geometry", "point: a GeoParquet 1.1 WKB point column \"geometry\" at each cell centre, in the grid's CRS",
@@ -84,15 +87,6 @@ ParquetSink::ParquetSink(ParquetSinkOptions options, NodeSpec&& spec)
   }
   if (options_.bbox && options_.geometry != "point")
     throw_graph_error(where(), "option \"bbox\": the bbox covering column needs option \"geometry\": \"point\"");
-}
-
-void ParquetSink::check_ranks(int ranks) const {
-  if (ranks > 1) {
-    throw UsageError(where() + ": a Parquet file has one footer describing every row group, which " +
-                     std::to_string(ranks) +
-                     " MPI ranks' bands cannot be concatenated into; run this graph as one process (or write CSV "
-                     "under MPI)");
-  }
 }
 
 std::vector<parquet::ColumnSpec> ParquetSink::column_specs(const std::vector<std::string>& names,
@@ -145,16 +139,12 @@ void ParquetSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) 
   }
   parquet::WriterOptions writer{.codec = codec_, .level = level_};
   writer_ = std::make_unique<parquet::Writer>(column_specs(table->column_names(), table->column_types()), writer);
-  row_group_rows_ = static_cast<std::size_t>(options_.row_group_size);
-  const double held = static_cast<double>(row_group_rows_) * static_cast<double>(row_bytes() * kRowGroupCopies);
-  if (ctx.memory_limit > 0 && held > static_cast<double>(ctx.memory_limit) / 2) {
-    const auto fits = static_cast<std::uint64_t>(static_cast<double>(ctx.memory_limit) / 2 /
-                                                 static_cast<double>(row_bytes() * kRowGroupCopies));
-    throw_graph_error(where(), "option \"row_group_size\": a row group of " + std::to_string(row_group_rows_) +
-                                   " rows holds about " + mib(held) + ", more than half the memory limit (" +
-                                   mib(static_cast<double>(ctx.memory_limit)) + "); at most " + std::to_string(fits) +
-                                   " rows fit");
-  }
+  for (const auto& m : table->column_metadata()) units_.push_back(m.units);
+  units_.resize(table->column_names().size());
+  // Whole grid rows, as many as fit in row_group_size rows (at least one).
+  group_rows_ = std::max<std::int64_t>(1, options_.row_group_size / std::max<std::int64_t>(1, grid_.width));
+  row_group_rows_ = static_cast<std::size_t>(group_rows_ * grid_.width);
+  check_memory(ctx.memory_limit);
   // The coordinates as the CSV writes them, read back as doubles (as postgres_sink does): the
   // same values in both files.
   const int x_decimals = coordinate_decimals(grid_.x0, grid_.res_x, grid_.width, false);
@@ -176,48 +166,72 @@ void ParquetSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) 
   if (graph) graph_text_.assign(std::istreambuf_iterator<char>(graph), std::istreambuf_iterator<char>());
 }
 
+void ParquetSink::check_memory(std::uint64_t memory_limit) const {
+  const double per_row = static_cast<double>(row_bytes() * kRowGroupCopies);
+  const double held = static_cast<double>(row_group_rows_) * per_row;
+  if (memory_limit == 0 || held <= static_cast<double>(memory_limit) / 2) return;
+  const auto fits = static_cast<std::uint64_t>(static_cast<double>(memory_limit) / 2 / per_row);
+  throw_graph_error(
+      where(),
+      "option \"row_group_size\": a row group of " + std::to_string(group_rows_) + " grid rows (" +
+          std::to_string(row_group_rows_) + " rows) holds about " + mib(held) + ", more than half the memory limit (" +
+          mib(static_cast<double>(memory_limit)) + "); at most " + std::to_string(fits) + " rows fit" +
+          (fits < static_cast<std::uint64_t>(grid_.width) ? ", less than one grid row of " + std::to_string(grid_.width)
+                                                          : std::string()));
+}
+
 void ParquetSink::open() {
   FileSink::open();
   open_.assign(writer_->columns().size(), {});
   open_rows_ = 0;
-  total_rows_ = 0;
-  bbox_[0] = bbox_[1] = INFINITY;
-  bbox_[2] = bbox_[3] = -INFINITY;
-  write_bytes(parquet::kMagic, 0);
+  const std::lock_guard lock(written_mutex_);
+  written_.clear();
+  written_ends_.clear();
 }
 
 PayloadPtr ParquetSink::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
   const auto table = std::dynamic_pointer_cast<const Table>(inputs[0]);
   if (!table) throw_node_error(where(), "input is not a merged table");
   ParquetLayout layout{.columns = writer_->columns(), .geometry = options_.geometry == "point", .bbox = options_.bbox};
+  std::shared_ptr<ParquetRows> rows;
   try {
-    return parquet_rows(layout, *table, static_cast<std::size_t>(tile.width), tile.row0, xs_, ys_);
+    rows = parquet_rows(layout, *table, static_cast<std::size_t>(tile.width), tile.row0, xs_, ys_);
   } catch (const std::runtime_error& e) {
     throw_node_error(where(), std::string("tile ") + std::to_string(tile.seq) + ": " + e.what());
   }
+  // Where each row group begins in the tile: the kept cells before its first grid row.
+  const std::int64_t end = tile.row0 + tile.rows;
+  for (std::int64_t row = (tile.row0 / group_rows_ + 1) * group_rows_; row < end; row += group_rows_) {
+    const auto first = static_cast<std::uint32_t>((row - tile.row0) * tile.width);
+    rows->splits.push_back(static_cast<std::size_t>(std::lower_bound(table->cells.begin(), table->cells.end(), first) -
+                                                    table->cells.begin()));
+  }
+  return rows;
 }
 
-void ParquetSink::write(const TileRequest&, const PayloadPtr& data) {
+void ParquetSink::write(const TileRequest& tile, const PayloadPtr& data) {
   const auto* rows = static_cast<const ParquetRows*>(data.get());
   const auto& specs = writer_->columns();
-  if (rows->rows > 0) {
-    bbox_[0] = std::min(bbox_[0], rows->bbox[0]);
-    bbox_[1] = std::min(bbox_[1], rows->bbox[1]);
-    bbox_[2] = std::max(bbox_[2], rows->bbox[2]);
-    bbox_[3] = std::max(bbox_[3], rows->bbox[3]);
-  }
+  if (tile.row0 == 0) write_bytes(parquet::kMagic, 0);  // the file's (rank 0's band's) start
   std::vector<RowCursor> at(specs.size());
   std::size_t done = 0;
-  while (done < rows->rows) {
-    const std::size_t take = std::min(rows->rows - done, row_group_rows_ - open_rows_);
-    for (std::size_t i = 0; i < specs.size(); ++i) append_rows(open_[i], rows->columns[i], specs[i], at[i], take);
-    open_rows_ += take;
-    done += take;
-    if (open_rows_ == row_group_rows_) flush_row_group();
+  const auto append = [&](std::size_t upto) {
+    for (std::size_t i = 0; i < specs.size(); ++i)
+      append_rows(open_[i], rows->columns[i], specs[i], at[i], upto - done);
+    open_rows_ += upto - done;
+    done = upto;
+  };
+  for (const std::size_t split : rows->splits) {
+    append(split);
+    flush_row_group();
   }
+  append(rows->rows);
+  const std::int64_t end = tile.row0 + tile.rows;
+  if (end % group_rows_ == 0 || end == grid_.height) flush_row_group();
 }
 
 void ParquetSink::flush_row_group() {
+  // A row group whose cells were all dropped is not written (nor in any other run).
   if (open_rows_ == 0) return;
   std::string bytes;
   try {
@@ -227,15 +241,31 @@ void ParquetSink::flush_row_group() {
         where(), std::string("encoding row group ") + std::to_string(writer_->row_groups().size()) + ": " + e.what());
   }
   write_bytes(bytes, open_rows_);
-  total_rows_ += open_rows_;
+  {
+    const std::lock_guard lock(written_mutex_);
+    written_.push_back(writer_->row_groups().back());
+    written_ends_.push_back(bytes_written());
+  }
   for (auto& c : open_) c.clear();
   open_rows_ = 0;
 }
 
 void ParquetSink::commit() {
   flush_row_group();
-  write_bytes(writer_->footer(key_values(), "rasterflow version " + version()), 0);
+  // An MPI rank's band has no footer: rank 0 writes the file's in gather().
+  if (!is_band()) write_bytes(footer(), 0);
   FileSink::commit();
+}
+
+std::string ParquetSink::footer() const {
+  std::vector<parquet::RowGroupMeta> groups;
+  {
+    const std::lock_guard lock(written_mutex_);
+    groups = written_;
+  }
+  const auto kv = key_values(groups);
+  writer_->set_row_groups(std::move(groups));
+  return writer_->footer(kv, "rasterflow version " + version());
 }
 
 }  // namespace rasterflow::nodes
@@ -266,9 +296,29 @@ std::string json_number(double v) {
   return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
+// The extent of the rows written: the x and y columns' (the first two) statistics.
+std::optional<std::array<double, 4>> extent_of(const std::vector<parquet::RowGroupMeta>& groups) {
+  std::optional<std::array<double, 4>> box;
+  const auto value = [](const std::string& plain) {
+    double v = 0;
+    std::memcpy(&v, plain.data(), sizeof v);
+    return v + 0.0;  // a zero minimum is written -0.0 (parquet-format's rule): 0 here
+  };
+  for (const auto& g : groups) {
+    const auto& x = g.chunks[0].stats.min_max;
+    const auto& y = g.chunks[1].stats.min_max;
+    if (!x || !y) continue;
+    const std::array<double, 4> b{value(x->first), value(y->first), value(x->second), value(y->second)};
+    if (!box) box = b;
+    *box = {std::min((*box)[0], b[0]), std::min((*box)[1], b[1]), std::max((*box)[2], b[2]), std::max((*box)[3], b[3])};
+  }
+  return box;
+}
+
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> ParquetSink::key_values() const {
+std::vector<std::pair<std::string, std::string>> ParquetSink::key_values(
+    const std::vector<parquet::RowGroupMeta>& groups) const {
   std::vector<std::pair<std::string, std::string>> kv;
   kv.emplace_back("rasterflow.version", version());
   kv.emplace_back("rasterflow.graph", graph_text_.empty() ? spec().graph_file.string() : graph_text_);
@@ -277,23 +327,31 @@ std::vector<std::pair<std::string, std::string>> ParquetSink::key_values() const
                                          ",\"res_y\":" + json_number(grid_.res_y) +
                                          ",\"width\":" + std::to_string(grid_.width) +
                                          ",\"height\":" + std::to_string(grid_.height) + "}");
-  if (options_.geometry == "point") {
-    std::optional<std::array<double, 4>> bbox;
-    if (total_rows_ > 0) bbox = std::array<double, 4>{bbox_[0], bbox_[1], bbox_[2], bbox_[3]};
-    kv.emplace_back("geo", geo_metadata("geometry", projjson_, bbox, options_.bbox));
+  // Each column's units, as the source gives them (the columns without are left out).
+  std::string units;
+  for (std::size_t i = 0; i < units_.size(); ++i) {
+    if (units_[i].empty()) continue;
+    units += std::string(units.empty() ? "" : ",") + json_string(writer_->columns()[2 + i].name) + ":" +
+             json_string(units_[i]);
   }
+  kv.emplace_back("rasterflow.units", "{" + units + "}");
+  if (options_.geometry == "point")
+    kv.emplace_back("geo", geo_metadata("geometry", projjson_, extent_of(groups), options_.bbox));
   return kv;
 }
 
 std::vector<std::string> ParquetSink::describe() const {
-  std::string line =
-      "writes " + output_path().string() + " (via " + output_path().string() + ".partial), " + options_.compression;
+  const std::string path = final_path().string();
+  std::string line = "writes " + path + " (via " + path + ".partial), " + options_.compression;
   if (codec_ == parquet::Codec::zstd || codec_ == parquet::Codec::gzip) line += " level " + std::to_string(level_);
-  line += ", row groups of " + std::to_string(row_group_rows_) + " rows (about " +
-          mib(static_cast<double>(row_group_rows_ * row_bytes() * kRowGroupCopies)) + " held while one is open)";
+  line += ", row groups of " + std::to_string(group_rows_) + " grid rows (at most " + std::to_string(row_group_rows_) +
+          " rows, about " + mib(static_cast<double>(row_group_rows_ * row_bytes() * kRowGroupCopies)) +
+          " held while one is open)";
   if (options_.geometry == "point")
     line += ", GeoParquet 1.1 point geometry" + std::string(options_.bbox ? " and bbox" : "");
-  return {line};
+  return {line, "MPI: each rank's band begins at a row group (a multiple of " + std::to_string(group_rows_) +
+                    " grid rows) and holds its own; rank 0 writes the one footer. Checkpoints after a row group; "
+                    "--resume continues after the last one recorded"};
 }
 
 ResourceNeeds ParquetSink::resources() const {

@@ -210,11 +210,13 @@ std::vector<std::string> identity_differences(const RunIdentity& saved, const Ru
 std::string checkpoint_json(const Checkpoint& c) {
   json::array sinks;
   for (const auto& s : c.sinks) {
-    sinks.push_back(json::object{{"id", s.id},
-                                 {"partial", s.state.partial.string()},
-                                 {"bytes", s.state.bytes},
-                                 {"rows", s.state.rows},
-                                 {"tail_sha256", s.tail_sha256}});
+    json::object sink{{"id", s.id},
+                      {"partial", s.state.partial.string()},
+                      {"bytes", s.state.bytes},
+                      {"rows", s.state.rows},
+                      {"tail_sha256", s.tail_sha256}};
+    if (!s.state.data.empty()) sink["data"] = s.state.data;
+    sinks.push_back(std::move(sink));
   }
   json::object root{{"rasterflow_checkpoint", kFormat},
                     {"identity", identity_json(c.identity)},
@@ -240,10 +242,10 @@ Checkpoint read_checkpoint(const std::filesystem::path& file) {
     c.next_row = num(root, "next_row");
     for (const auto& v : root.at("sinks").as_array()) {
       const json::object& s = v.as_object();
-      c.sinks.push_back(
-          {str(s, "id"),
-           {str(s, "partial"), static_cast<std::uint64_t>(num(s, "bytes")), static_cast<std::uint64_t>(num(s, "rows"))},
-           str(s, "tail_sha256")});
+      c.sinks.push_back({str(s, "id"),
+                         {str(s, "partial"), static_cast<std::uint64_t>(num(s, "bytes")),
+                          static_cast<std::uint64_t>(num(s, "rows")), s.contains("data") ? str(s, "data") : ""},
+                         str(s, "tail_sha256")});
     }
     if (const json::value* e = root.if_contains("experiment")) c.experiment = e->to_number<std::int64_t>();
     c.database = str(root, "database");

@@ -7,7 +7,8 @@
 namespace rasterflow::detail {
 
 Checkpointer::Checkpointer(std::filesystem::path file, Checkpoint base, std::vector<std::string> sink_ids,
-                           std::vector<ResumableSink*> sinks, std::chrono::milliseconds interval, bool resumed)
+                           std::vector<ResumableSink*> sinks, std::chrono::milliseconds interval, bool resumed,
+                           std::int64_t row_multiple, std::int64_t band_end)
     : file_(std::move(file)),
       sinks_(std::move(sinks)),
       interval_(interval),
@@ -15,6 +16,8 @@ Checkpointer::Checkpointer(std::filesystem::path file, Checkpoint base, std::vec
       latest_(std::move(base)),
       saved_row_(resumed ? latest_.next_row : -1),
       start_row_(latest_.next_row),
+      row_multiple_(std::max<std::int64_t>(1, row_multiple)),
+      band_end_(band_end),
       saved_at_(std::chrono::steady_clock::now()) {
   if (!resumed_) {
     latest_.sinks.clear();
@@ -35,7 +38,8 @@ void Checkpointer::tile_done(const TileRequest& tile) {
   const auto it = pending_.find(tile.seq);
   if (it == pending_.end()) return;
   const std::int64_t end = tile.row0 + tile.rows;
-  if (end > latest_.next_row) {
+  const bool resumable_here = end % row_multiple_ == 0 || end == band_end_;
+  if (end > latest_.next_row && resumable_here) {
     latest_.next_row = end;
     for (std::size_t k = 0; k < sinks_.size(); ++k) latest_.sinks[k].state = it->second[k];
   }
@@ -55,7 +59,11 @@ void Checkpointer::save_locked() {
   if (latest_.next_row == saved_row_) return;
   // The outputs first: a checkpoint never records bytes that are not on disk.
   for (auto* s : sinks_) s->sync();
-  for (auto& s : latest_.sinks) s.tail_sha256 = tail_sha256(s.state.partial, s.state.bytes);
+  for (std::size_t k = 0; k < sinks_.size(); ++k) {
+    auto& s = latest_.sinks[k];
+    s.tail_sha256 = tail_sha256(s.state.partial, s.state.bytes);
+    s.state.data = sinks_[k]->checkpoint_data(s.state);
+  }
   write_checkpoint(file_, latest_);
   saved_row_ = latest_.next_row;
   saved_at_ = std::chrono::steady_clock::now();

@@ -17,8 +17,11 @@ namespace rasterflow::detail {
 class Checkpointer {
  public:
   // `base`: identity, experiment and, when resuming, the state continued from (next_row, sinks).
+  // The states recorded are those after rows that are multiples of `row_multiple` or
+  // `band_end` (where every sink can be resumed: Pipeline::Impl::row_multiple()).
   Checkpointer(std::filesystem::path file, Checkpoint base, std::vector<std::string> sink_ids,
-               std::vector<ResumableSink*> sinks, std::chrono::milliseconds interval, bool resumed);
+               std::vector<ResumableSink*> sinks, std::chrono::milliseconds interval, bool resumed,
+               std::int64_t row_multiple = 1, std::int64_t band_end = 0);
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
@@ -49,6 +52,8 @@ class Checkpointer {
   Checkpoint latest_;       // the state after the latest tile every sink has written
   std::int64_t saved_row_;  // next_row of the checkpoint on disk (-1: none)
   std::int64_t start_row_;
+  std::int64_t row_multiple_;
+  std::int64_t band_end_;
   std::chrono::steady_clock::time_point saved_at_;
   std::map<std::uint64_t, std::vector<ResumableSink::State>> pending_;  // per tile, each sink's state
 };

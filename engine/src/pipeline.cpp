@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <algorithm>
+#include <numeric>
 
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/global_control.h>
@@ -160,6 +161,15 @@ std::int64_t Pipeline::Impl::aligned_end(std::int64_t row, std::int64_t rows) co
   return boundary > row && k >= 0 ? boundary : end;
 }
 
+std::int64_t Pipeline::Impl::row_multiple() const {
+  std::int64_t multiple = 1;
+  for (const auto s : sinks) {
+    const std::int64_t m = static_cast<const SinkNode*>(nodes[s].get())->row_multiple();
+    if (m > 1) multiple = std::min(std::lcm(multiple, m), std::max<std::int64_t>(1, context.grid.height));
+  }
+  return multiple;
+}
+
 std::int64_t Pipeline::Impl::rows_for(int window_size, int chunk_size) const {
   const Grid& g = context.grid;
   if (options.tile_rows > 0) return std::min(options.tile_rows, g.height);
@@ -315,6 +325,41 @@ void Pipeline::set_metric_recorder(std::function<void(MetricRow)> record) {
 }
 std::uint64_t Pipeline::tile_budget() const { return impl_->budget; }
 
+namespace {
+
+// The sinks whose output is cut every few rows, as "node \"pq\" (parquet_sink): 12 rows".
+std::string row_multiple_sinks(const std::vector<SinkNode*>& sinks) {
+  std::string text;
+  for (const SinkNode* sink : sinks) {
+    if (sink->row_multiple() > 1)
+      text += (text.empty() ? "" : ", ") + sink->where() + ": " + std::to_string(sink->row_multiple()) + " rows";
+  }
+  return text;
+}
+
+// The ends of `count` bands but the last (prefix[r]: the work of rows [0, r)): each at the
+// multiple of `step` nearest to k/count of the total work, every band at least `step` rows.
+std::vector<std::int64_t> band_ends(const std::vector<double>& prefix, int count, std::int64_t step,
+                                    std::int64_t height) {
+  const double total = prefix.back();
+  const std::int64_t steps = (height + step - 1) / step;
+  std::vector<std::int64_t> ends;
+  for (int k = 1; k < count; ++k) {
+    const double target = total * k / count;
+    auto e = static_cast<std::int64_t>(std::lower_bound(prefix.begin(), prefix.end(), target) - prefix.begin());
+    // The multiples of `step` on either side of the row where the target falls; the nearer one.
+    const std::int64_t above = std::min((e + step - 1) / step * step, height);
+    const std::int64_t below = e > 0 ? (e - 1) / step * step : above;
+    e = target - prefix[static_cast<std::size_t>(below)] < prefix[static_cast<std::size_t>(above)] - target ? below
+                                                                                                            : above;
+    const std::int64_t lowest = ends.empty() ? step : ends.back() + step;
+    ends.push_back(std::clamp<std::int64_t>(e, lowest, (steps - (count - k)) * step));
+  }
+  return ends;
+}
+
+}  // namespace
+
 std::vector<RowBand> Pipeline::bands(int count) const {
   const Impl& m = *impl_;
   const Grid& g = m.context.grid;
@@ -337,15 +382,17 @@ std::vector<RowBand> Pipeline::bands(int count) const {
                                               pixels[static_cast<std::size_t>(r)] +
                                               kCellWork * static_cast<double>(g.width);
   }
-  const double total = prefix.back();
-  std::vector<std::int64_t> ends;
-  for (int k = 1; k < count; ++k) {
-    const double target = total * k / count;
-    auto e = static_cast<std::int64_t>(std::lower_bound(prefix.begin(), prefix.end(), target) - prefix.begin());
-    if (e > 0 && target - prefix[static_cast<std::size_t>(e) - 1] < prefix[static_cast<std::size_t>(e)] - target) --e;
-    const std::int64_t lowest = ends.empty() ? 1 : ends.back() + 1;
-    ends.push_back(std::clamp<std::int64_t>(e, lowest, g.height - (count - k)));
+  // A band begins at a multiple of the sinks' row multiple (Parquet's row groups), so ends are
+  // chosen among the multiples: the one nearest to the target, at least one multiple per band.
+  const std::int64_t step = m.row_multiple();
+  const std::int64_t steps = (g.height + step - 1) / step;
+  if (count > steps) {
+    throw UsageError(std::to_string(count) + " ranks for a grid of " + std::to_string(g.height) + " rows whose " +
+                     "sinks cut their output every " + std::to_string(step) + " rows (" + row_multiple_sinks(sinks()) +
+                     "): each rank needs at least one such band of rows, so at most " + std::to_string(steps) +
+                     " ranks (or lower the row_group_size)");
   }
+  std::vector<std::int64_t> ends = band_ends(prefix, count, step, g.height);
   ends.push_back(g.height);
   std::vector<RowBand> out;
   std::int64_t row = 0;

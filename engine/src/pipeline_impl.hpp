@@ -96,6 +96,8 @@ struct Pipeline::Impl {
   void size_memory();
   std::int64_t rows_for(int window_size, int chunk_size) const;
   std::int64_t aligned_end(std::int64_t row, std::int64_t rows) const;
+  // The least common multiple of the sinks' row_multiple() (1: any row), at most the grid's height.
+  std::int64_t row_multiple() const;
   std::pair<std::int64_t, std::int64_t> band() const;
   std::int64_t band_height() const;
   TileAlignment alignment;  // the tiling the sources prefer (their blocks)

@@ -91,6 +91,7 @@ class Runner {
   std::mutex done_mutex_;
   std::map<std::uint64_t, std::size_t> done_;   // sinks that have written each tile
   std::unique_ptr<Checkpointer> checkpointer_;  // null: no checkpoint for this run
+  std::int64_t checkpoint_rows_ = 0;            // > 1: tiles end at every multiple of it
   std::int64_t start_row_ = 0;                  // the band's first row, or where a resumed run goes on
 };
 
@@ -334,6 +335,7 @@ TileRequest Runner::next_tile(std::uint64_t seq, std::int64_t row, std::int64_t 
     bytes = static_cast<std::uint64_t>(per_cell * static_cast<double>(rows * g_.width));
   }
   rows = m_.aligned_end(row, rows) - row;
+  if (checkpoint_rows_ > 1) rows = std::min(rows, (row / checkpoint_rows_ + 1) * checkpoint_rows_ - row);
   return TileRequest{seq, row, rows, g_.width};
 }
 
@@ -439,7 +441,12 @@ void Runner::open_sinks() {
   for (auto* s : sinks_) ids.push_back(s->id());
   checkpointer_ = std::make_unique<Checkpointer>(
       m_.checkpoint_file(), std::move(base), ids, resumable,
-      std::chrono::milliseconds(static_cast<std::int64_t>(m_.config.checkpoint.interval_s * 1000)), resume.has_value());
+      std::chrono::milliseconds(static_cast<std::int64_t>(m_.config.checkpoint.interval_s * 1000)), resume.has_value(),
+      m_.row_multiple(), m_.band().second);
+  // A checkpoint records only the rows after a multiple of the sinks' row multiple: tiles end at
+  // least at every multiple of a period of it about eight tiles long (one tile more per eight).
+  if (const std::int64_t multiple = m_.row_multiple(); multiple > 1)
+    checkpoint_rows_ = multiple * std::max<std::int64_t>(1, (8 * m_.tile_rows + multiple - 1) / multiple);
   if (!resume && !checkpointer_->save()) throw IoError("cannot write the checkpoint " + m_.checkpoint_file().string());
 }
 

@@ -71,11 +71,11 @@ void FileSink::reopen(const State& state) {
 void FileSink::suspend() noexcept { file_.keep(); }
 
 SinkNode::Gathered FileSink::gather(Ranks& ranks) {
-  // Every rank's band file into <final>.partial at its offset (MPI-IO), then rank 0 renames it
-  // once every rank has written its part; every rank learns whether that worked, so all of
-  // them fail or go on together. The band files (`<band>.partial`, which a checkpoint may name)
-  // are left to the caller, who removes them with the checkpoint once every sink has gathered,
-  // or keeps both to resume a failed gather.
+  // Every rank's band file into <final>.partial at its offset (MPI-IO), then rank 0 completes
+  // it (complete_gathered) and renames it once every rank has written its part; every rank
+  // learns whether that worked, so all of them fail or go on together. The band files
+  // (`<band>.partial`, which a checkpoint may name) are left to the caller, who removes them
+  // with the checkpoint once every sink has gathered, or keeps both to resume a failed gather.
   const std::filesystem::path& band = file_.partial();
   const std::filesystem::path partial = final_.string() + ".partial";
   std::error_code ec;
@@ -86,12 +86,20 @@ SinkNode::Gathered FileSink::gather(Ranks& ranks) {
     if (ranks.rank() == 0) std::filesystem::remove(partial, ec);
     throw;
   }
-  if (ranks.rank() == 0) std::filesystem::rename(partial, final_, ec);
-  if (ranks.broadcast(ranks.rank() == 0 && ec ? 1 : 0) != 0) {
-    const std::string why = ranks.rank() == 0 ? ": " + ec.message() : "";
+  std::string why;
+  if (ranks.rank() == 0) {
+    try {
+      total = complete_gathered(partial, total);
+      std::filesystem::rename(partial, final_, ec);
+      if (ec) why = "could not rename " + partial.string() + " to " + final_.string() + ": " + ec.message();
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+  }
+  if (ranks.broadcast(why.empty() ? 0 : 1) != 0) {
     if (ranks.rank() == 0) std::filesystem::remove(partial, ec);
-    throw IoError("rank " + std::to_string(ranks.rank()) + ": rank 0 could not rename " + partial.string() + " to " +
-                  final_.string() + why);
+    throw IoError("rank " + std::to_string(ranks.rank()) + ": " +
+                  (ranks.rank() == 0 ? why : "rank 0 could not complete " + final_.string()));
   }
   return {final_, total};
 }

@@ -41,6 +41,15 @@ class FileSink : public SinkNode, public ResumableSink {
  protected:
   // Appends bytes to the partial file; throws IoError (disk full, ...) naming the node and file.
   void write_bytes(std::string_view bytes, std::uint64_t rows);
+  // Under MPI: the file is this rank's band of `final_path()`, which gather() writes.
+  bool is_band() const { return !final_.empty(); }
+  const std::filesystem::path& final_path() const { return is_band() ? final_ : file_.path(); }
+  // Rank 0, in gather(), once every band is in `partial` (`bytes` long) and before it takes its
+  // final name: what the whole file needs after the bands (Parquet's footer). Returns the
+  // file's size; throws (every rank then fails the gather).
+  virtual std::uint64_t complete_gathered(const std::filesystem::path& /*partial*/, std::uint64_t bytes) {
+    return bytes;
+  }
 
  private:
   AtomicFile file_;

@@ -122,15 +122,12 @@ std::shared_ptr<ParquetRows> parquet_rows(const ParquetLayout& layout, const Tab
   x.values.resize(rows->rows * 8);
   y.values.resize(rows->rows * 8);
   x.rows = y.rows = rows->rows;
-  auto& bbox = rows->bbox;
-  bbox = {INFINITY, INFINITY, -INFINITY, -INFINITY};
   for (std::size_t i = 0; i < rows->rows; ++i) {
     const std::uint32_t cell = table.cells[i];
     const double cx = xs[cell % tile_width];
     const double cy = ys[static_cast<std::size_t>(tile_row0) + cell / tile_width];
     std::memcpy(x.values.data() + i * 8, &cx, 8);
     std::memcpy(y.values.data() + i * 8, &cy, 8);
-    bbox = {std::min(bbox[0], cx), std::min(bbox[1], cy), std::max(bbox[2], cx), std::max(bbox[3], cy)};
   }
   for (std::size_t k = 0; k < table.columns.size(); ++k)
     put_column(rows->columns[layout.first_value + k], layout.columns[layout.first_value + k], *table.columns[k],

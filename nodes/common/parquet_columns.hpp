@@ -27,7 +27,7 @@ struct ParquetLayout {
 struct ParquetRows final : Payload {
   std::vector<parquet::ColumnData> columns;
   std::size_t rows = 0;
-  std::array<double, 4> bbox{};  // xmin, ymin, xmax, ymax of the rows (when rows > 0)
+  std::vector<std::size_t> splits;  // the rows before each row group's first grid row in the tile
   std::size_t bytes() const noexcept override {
     std::size_t total = 0;
     for (const auto& c : columns) total += c.bytes();

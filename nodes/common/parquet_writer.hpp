@@ -65,6 +65,9 @@ class Writer {
   std::string footer(const std::vector<std::pair<std::string, std::string>>& key_values,
                      const std::string& created_by) const;
   const std::vector<RowGroupMeta>& row_groups() const { return row_groups_; }
+  // The row groups the footer describes, as written before (a resumed run's, or every MPI
+  // rank's once rebased to their place in the file).
+  void set_row_groups(std::vector<RowGroupMeta> groups) { row_groups_ = std::move(groups); }
 
  private:
   std::vector<ColumnSpec> columns_;

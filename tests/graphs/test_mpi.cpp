@@ -68,15 +68,7 @@ TEST_CASE("Mpi.Bands.FollowInputPixelsNotRows") {
 }
 
 #ifdef RASTERFLOW_MPIEXEC
-namespace {
-std::string mpirun(int ranks) {
-  std::string cmd = std::string(RASTERFLOW_MPIEXEC) + " --oversubscribe -n " + std::to_string(ranks) +
-                    " --mca btl self,vader --mca btl_vader_single_copy_mechanism none ";
-  if (::geteuid() == 0) cmd += "--allow-run-as-root ";
-  return cmd + RASTERFLOW_CLI + " ";
-}
-
-}  // namespace
+using rasterflow::test::mpirun_rasterflow;
 
 TEST_CASE("Mpi.TwoAndThreeRanks.SameBytesAsOneProcess" * doctest::timeout(300)) {
   rasterflow::test::TempDir dir;
@@ -87,8 +79,8 @@ TEST_CASE("Mpi.TwoAndThreeRanks.SameBytesAsOneProcess" * doctest::timeout(300)) 
   REQUIRE(reference.size() > 1000);
   for (const int ranks : {2, 3}) {
     const auto outdir = dir / ("ranks" + std::to_string(ranks));
-    const int code = rasterflow::test::run_shell(mpirun(ranks) + "run " + graph + " --output-dir " + outdir.string() +
-                                                     " --set merge.chunk_size=8 --memory-limit 3GiB",
+    const int code = rasterflow::test::run_shell(mpirun_rasterflow(ranks) + "run " + graph + " --output-dir " +
+                                                     outdir.string() + " --set merge.chunk_size=8 --memory-limit 3GiB",
                                                  &out);
     REQUIRE_MESSAGE(code == 0, out);
     CHECK_MESSAGE(rasterflow::test::read_text(outdir / "merged.csv") == reference, "ranks=" << ranks);
@@ -139,7 +131,7 @@ TEST_CASE("Mpi.CompressedCsv.MembersAndFramesConcatenate" * doctest::timeout(300
   for (const std::string ext : {"gz", "zst"}) {
     const auto outdir = dir / ("ranks_" + ext);
     const int code =
-        rasterflow::test::run_shell(mpirun(2) + "run " + graph + " --output-dir " + outdir.string() +
+        rasterflow::test::run_shell(mpirun_rasterflow(2) + "run " + graph + " --output-dir " + outdir.string() +
                                         " --set merge.chunk_size=8 --set nodes.table.path=merged.csv." + ext,
                                     &out);
     REQUIRE_MESSAGE(code == 0, out);
@@ -164,9 +156,10 @@ TEST_CASE("Mpi.SetUpError.EveryRankExitsTwoWithoutWaiting" * doctest::timeout(12
   rasterflow::test::TempDir dir;
   const std::string graph = rasterflow::test::make_demo_project(dir);
   std::string out;
-  const int code = rasterflow::test::run_shell("timeout 60 " + mpirun(2) + "run " + graph + " --output-dir " +
-                                                   (dir / "o").string() + " --set nodes.table.path=missing/m.csv",
-                                               &out);
+  const int code =
+      rasterflow::test::run_shell("timeout 60 " + mpirun_rasterflow(2) + "run " + graph + " --output-dir " +
+                                      (dir / "o").string() + " --set nodes.table.path=missing/m.csv",
+                                  &out);
   CHECK_MESSAGE(code == 2, out);
   CHECK(out.find("[rank 0] ") != std::string::npos);
   CHECK(out.find(R"(node "table" (csv_sink): option "path": the output folder)") != std::string::npos);
@@ -184,8 +177,8 @@ TEST_CASE("Mpi.BusyOutput.EveryRankExitsTwo" * doctest::timeout(120)) {
   std::string out;
   const int code = rasterflow::test::run_shell(
       "(/usr/bin/python3 -c \"import fcntl, time; f = open('" + lock +
-          "', 'w'); fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(20)\" &) ; sleep 1; timeout 60 " + mpirun(2) + "run " +
-          graph + " --output-dir " + (dir / "o").string() + " --set metrics.backend=none",
+          "', 'w'); fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(20)\" &) ; sleep 1; timeout 60 " + mpirun_rasterflow(2) +
+          "run " + graph + " --output-dir " + (dir / "o").string() + " --set metrics.backend=none",
       &out);
   CHECK_MESSAGE(code == 2, out);
   CHECK(out.find("[rank 0] ") != std::string::npos);
@@ -226,7 +219,7 @@ TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) 
   graph.replace(graph.find("landcover.tif"), std::string("landcover.tif").size(), "mosaic.vrt");
   rasterflow::test::write_text(dir / "graphs/mosaic.json", graph);
   const std::string outdir = (dir / "out").string();
-  const int code = rasterflow::test::run_shell(mpirun(2) + "run " + (dir / "graphs/mosaic.json").string() +
+  const int code = rasterflow::test::run_shell(mpirun_rasterflow(2) + "run " + (dir / "graphs/mosaic.json").string() +
                                                    " --output-dir " + outdir + " --set merge.chunk_size=4",
                                                &out);
   CHECK(code == 1);

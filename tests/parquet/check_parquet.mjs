@@ -9,7 +9,8 @@
 //   node check_parquet.mjs READERS_DIR FILE.parquet EXPECTED.csv SPEC.json
 //
 // SPEC: {"types": {"column": ["DUCKDB TYPE", "ArrowType"], ...}, "row_groups": [rows, ...]
-// (optional), "geometry": true|false, "bbox": true|false, "kv": ["key", ...] (present keys)}.
+// (optional), "geometry": true|false, "bbox": true|false, "kv": ["key", ...] (present keys),
+// "kv_json": {"key": value} (keys whose value, parsed as JSON, is `value`)}.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -184,6 +185,14 @@ if (problems.length === 0) {
     fail(`row groups of ${groups.join(',')} rows, expected ${spec.row_groups.join(',')}`);
   for (const key of spec.kv ?? []) {
     if (!(key in duck.kv) || !(key in arrow.kv)) fail(`key-value metadata: no "${key}"`);
+  }
+  // Key-value metadata whose value is JSON: what each reader gives, parsed, equals the spec's.
+  for (const [key, want] of Object.entries(spec.kv_json ?? {})) {
+    for (const [reader, kv] of [['duckdb', duck.kv], ['arrow', arrow.kv]]) {
+      let got;
+      try { got = JSON.parse(kv[key]); } catch { got = kv[key]; }
+      if (JSON.stringify(got) !== JSON.stringify(want)) fail(`${reader}: key-value "${key}" is ${kv[key]}, expected ${JSON.stringify(want)}`);
+    }
   }
   if (spec.geometry) checkGeometry(duck, arrow, csv);
 }

@@ -13,47 +13,18 @@
 
 using rasterflow::test::read_text;
 using rasterflow::test::run_cli;
+using rasterflow::test::run_shell;
 
-namespace {
-
-constexpr const char* kDemoTypes =
-    R"("x":["DOUBLE","Float64"],"y":["DOUBLE","Float64"],"temperature":["FLOAT","Float32"],)"
-    R"("elevation":["DOUBLE","Float64"],"landcover":["UTINYINT","Uint8"],"geometry":["GEOMETRY","Binary"])";
-
-// The demo graph with a parquet_sink "pq" (extra options `pq_options`) beside its csv_sink.
-std::string demo_with_parquet(const rasterflow::test::TempDir& dir, const std::string& pq_options = "") {
-  const std::string graph = rasterflow::test::make_demo_project(dir);
-  std::string text = read_text(graph);
-  const std::string csv_node = R"("path": "merged.csv" })";
-  const auto at = text.find(csv_node);
-  REQUIRE(at != std::string::npos);
-  text.insert(at + csv_node.size(), R"(,
-    { "id": "pq", "type": "parquet_sink", "inputs": ["merged"], "path": "merged.parquet")" +
-                                        pq_options + " }");
-  rasterflow::test::write_text(graph, text);
-  return graph;
-}
-
-void check_run(const std::filesystem::path& out, const std::string& spec_extra = "") {
-  CHECK_FALSE(std::filesystem::exists(out / "merged.parquet.partial"));
-  std::string report;
-  CHECK_MESSAGE(rasterflow::test::check_with_readers(out / "merged.parquet", out / "merged.csv",
-                                                     std::string("{\"types\":{") + kDemoTypes +
-                                                         "},\"kv\":[\"rasterflow.version\",\"rasterflow.graph\","
-                                                         "\"rasterflow.grid\"]" +
-                                                         spec_extra + "}",
-                                                     &report) == 0,
-                out.string() << ": " << report);
-}
-
-}  // namespace
+using rasterflow::test::check_demo_run;
+using rasterflow::test::demo_with_parquet;
+using rasterflow::test::kDemoTypes;
 
 TEST_CASE("ParquetSink.DemoGraph.ReadersAgreeWithTheCsv" * doctest::timeout(300)) {
   rasterflow::test::TempDir dir;
   const std::string graph = demo_with_parquet(dir);
   std::string out;
   // Default (zstd, one row group), then every codec, row groups and tiles that do not line up
-  // (1000 rows, tiles of 7 grid rows of 200 cells), the in-memory export.
+  // (groups of 5 grid rows of 200 cells, tiles of 7 rows), the in-memory export.
   const char* const runs[] = {"",
                               "--set nodes.pq.compression=snappy --set nodes.pq.row_group_size=1000 "
                               "--set merge.chunk_size=7 --threads 2",
@@ -64,13 +35,14 @@ TEST_CASE("ParquetSink.DemoGraph.ReadersAgreeWithTheCsv" * doctest::timeout(300)
   for (const std::string run : runs) {
     const auto o = dir / ("out" + std::to_string(k++));
     REQUIRE_MESSAGE(run_cli("run " + graph + " --output-dir " + o.string() + " " + run, &out) == 0, out);
-    check_run(o);
+    check_demo_run(o);
   }
-  // The row groups as asked: 20000 rows in groups of 3333.
+  // The row groups as asked: whole grid rows, as many as fit in 3333 rows: 16 rows of 200 cells
+  // (the demo keeps every cell), the last group the 4 rows left of 100.
   std::string report;
   CHECK(rasterflow::test::check_with_readers(
             dir / "out4/merged.parquet", dir / "out4/merged.csv",
-            std::string("{\"types\":{") + kDemoTypes + "},\"row_groups\":[3333,3333,3333,3333,3333,3333,2]}",
+            std::string("{\"types\":{") + kDemoTypes + "},\"row_groups\":[3200,3200,3200,3200,3200,3200,800]}",
             &report) == 0);
 }
 
@@ -95,10 +67,10 @@ TEST_CASE("ParquetSink.GeoParquet.PointsBboxAndProjjson" * doctest::timeout(300)
   const std::string graph = demo_with_parquet(dir, R"(, "geometry": "point", "bbox": true, "row_group_size": 6000)");
   std::string out;
   REQUIRE_MESSAGE(run_cli("run " + graph + " --output-dir " + (dir / "o").string(), &out) == 0, out);
-  check_run(dir / "o", ",\"geometry\":true,\"bbox\":true");
+  check_demo_run(dir / "o", ",\"geometry\":true,\"bbox\":true");
   // Without the bbox columns.
   REQUIRE(run_cli("run " + graph + " --output-dir " + (dir / "p").string() + " --set nodes.pq.bbox=false", &out) == 0);
-  check_run(dir / "p", ",\"geometry\":true");
+  check_demo_run(dir / "p", ",\"geometry\":true");
 }
 
 TEST_CASE("ParquetSink.IntegerColumns.KeepTheirTypesAndNulls" * doctest::timeout(300)) {
@@ -158,10 +130,6 @@ TEST_CASE("ParquetSink.BadInput.RefusedBeforeAnythingRuns" * doctest::timeout(30
   refused("--set nodes.pq.compression_level=23", "option \"compression_level\": 23 is out of range");
   refused("--memory-limit 64MiB --set nodes.pq.row_group_size=10000000", "option \"row_group_size\"");
   refused("--set nodes.pq.bbox=true", "option \"bbox\"");
-  // --resume: the footer describes every row group, so the sink cannot resume (docs/parquet.md).
-  std::string out;
-  CHECK(run_cli("run " + graph + " --output-dir " + (dir / "r").string() + " --resume", &out) != 0);
-  CHECK_MESSAGE(out.find("node \"pq\" (parquet_sink) cannot resume its output") != std::string::npos, out);
 }
 
 TEST_CASE("ParquetSink.GeometryWithoutProjjson.Refused" * doctest::timeout(120)) {
@@ -182,17 +150,18 @@ TEST_CASE("ParquetSink.GeometryWithoutProjjson.Refused" * doctest::timeout(120))
   CHECK_FALSE(std::filesystem::exists(dir / "o/n.parquet.partial"));
 }
 
-TEST_CASE("ParquetSink.MpiRanks.Refused") {
-  rasterflow::NodeSpec spec{.id = "pq", .type = "parquet_sink", .graph_file = "g.json"};
-  spec.options.set("path", std::string("out.parquet"));
-  auto node = rasterflow::NodeRegistry::instance().find("parquet_sink")->create(spec);
-  auto* sink = dynamic_cast<rasterflow::SinkNode*>(node.get());
-  REQUIRE(sink != nullptr);
-  CHECK_NOTHROW(sink->check_ranks(1));
-  try {
-    sink->check_ranks(2);
-    FAIL("2 ranks accepted");
-  } catch (const rasterflow::UsageError& e) {
-    CHECK(std::string(e.what()).find("g.json: node \"pq\" (parquet_sink): a Parquet file has one footer") == 0);
-  }
+TEST_CASE("ParquetSink.Units.KeyValueMetadataCarriesTheSourcesUnits" * doctest::timeout(300)) {
+  // #30: each column's units, where its source has them, in the key-value metadata
+  // "rasterflow.units" (a JSON object column -> units), as DuckDB's parquet_kv_metadata and
+  // Arrow's reader give it; the columns without units are left out.
+  rasterflow::test::TempDir dir;
+  const std::string graph = demo_with_parquet(dir);
+  std::string out;
+  REQUIRE_MESSAGE(run_shell("/usr/bin/python3 -c \"from osgeo import gdal; d = gdal.Open('" +
+                                (dir / "sample_data/temperature.tif").string() +
+                                "', gdal.GA_Update); d.GetRasterBand(1).SetUnitType('degC'); d = None\" 2>&1",
+                            &out) == 0,
+                  out);
+  REQUIRE_MESSAGE(run_cli("run " + graph + " --output-dir " + (dir / "o").string(), &out) == 0, out);
+  check_demo_run(dir / "o", R"(,"kv_json":{"rasterflow.units":{"temperature":"degC"}})");
 }

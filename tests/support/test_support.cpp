@@ -7,6 +7,7 @@
 #include <gdal_utils.h>
 #include <ogr_srs_api.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -205,5 +206,14 @@ long long sqlite_number(const std::filesystem::path& db, const std::string& sql)
   sqlite3_close(conn);
   return n;
 }
+
+#ifdef RASTERFLOW_MPIEXEC
+std::string mpirun_rasterflow(int ranks) {
+  std::string cmd = std::string(RASTERFLOW_MPIEXEC) + " --oversubscribe -n " + std::to_string(ranks) +
+                    " --mca btl self,vader --mca btl_vader_single_copy_mechanism none ";
+  if (::geteuid() == 0) cmd += "--allow-run-as-root ";
+  return cmd + RASTERFLOW_CLI + " ";
+}
+#endif
 
 }  // namespace rasterflow::test

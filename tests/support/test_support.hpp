@@ -61,6 +61,12 @@ int run_cli(const std::string& args, std::string* output = nullptr);
 // dir/graphs/demo.json (it reads ../sample_data). Returns the graph's path.
 std::string make_demo_project(const TempDir& dir);
 
+#ifdef RASTERFLOW_MPIEXEC
+// `mpirun -n <ranks>` with the options these tests need on one machine (oversubscribed,
+// shared-memory transport, as root when run as root), then the rasterflow binary and a space.
+std::string mpirun_rasterflow(int ranks);
+#endif
+
 // The first column of the first row of `sql` on the SQLite database `db` (-1: no row).
 long long sqlite_number(const std::filesystem::path& db, const std::string& sql);
 

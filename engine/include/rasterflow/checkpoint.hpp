@@ -23,6 +23,7 @@ class ResumableSink {
     std::filesystem::path partial;  // the file being written
     std::uint64_t bytes = 0;        // its length after the last tile written
     std::uint64_t rows = 0;         // rows written up to there
+    std::string data;               // what else the sink needs to resume (checkpoint_data())
   };
   virtual ~ResumableSink() = default;
   // What is written so far, after the last write().
@@ -34,6 +35,13 @@ class ResumableSink {
   virtual void reopen(const State& state) = 0;
   // Instead of abort(), when the run stops to be resumed: closes the partial output, keeps it.
   virtual void suspend() noexcept = 0;
+  // Text the checkpoint keeps with `state` (a state written() returned), handed back to
+  // reopen() in State::data: what the sink needs beyond the file to continue it (Parquet's
+  // written row groups for its footer). Called when the checkpoint is saved, from any thread.
+  virtual std::string checkpoint_data(const State& state) const {
+    (void)state;
+    return {};
+  }
 };
 
 // An input file as a checkpoint identifies it: its path, size and modification time (not a

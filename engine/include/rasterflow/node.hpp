@@ -132,6 +132,10 @@ class SinkNode : public Node {
   };
   virtual void check_ranks(int ranks) const;
   virtual Gathered gather(Ranks& ranks);
+  // The grid rows the sink's output is cut at (Parquet's row groups of whole grid rows): an MPI
+  // band begins at a multiple of it, and a checkpoint records only the state after one (or at
+  // the band's end). 0 or 1: any row.
+  virtual std::int64_t row_multiple() const { return 0; }
 
   // Checkpoint and resume (rasterflow/checkpoint.hpp): a sink that can continue its partial
   // output after an interruption returns itself here. The default, null, means the sink cannot:
