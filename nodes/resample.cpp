@@ -75,11 +75,6 @@ int transform_tile(void* arg, int dst_to_src, int count, double* x, double* y, d
   return result;
 }
 
-struct TransformerCloser {
-  void operator()(void* h) const {
-    if (h != nullptr) GDALDestroyGenImgProjTransformer(h);
-  }
-};
 struct WarpOptionsCloser {
   void operator()(GDALWarpOptions* o) const { GDALDestroyWarpOptions(o); }
 };
@@ -189,6 +184,7 @@ std::string number_text(double v) {
 std::string Resample::fast_path_refusal() const {
   const auto& info = reader_->info();
   const auto& gt = info.gt;
+  if (!info.georef.by_geotransform()) return "the source is " + info.georef.describe();
   if (!fast_path_supports(method_)) return std::string(method_name(method_)) + " reads neighbouring pixels";
   if (!same_crs(grid_.crs, info.crs)) return "the source's CRS differs from the grid's";
   if (gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0) return "the source is rotated or not north-up";
@@ -246,6 +242,15 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     // Rotated or sheared: cells per source pixel along the source's own axes (the full affine).
     xscale_ = std::hypot(info.gt[1] / grid_.res_x, info.gt[4] / grid_.res_y);
     yscale_ = std::hypot(info.gt[2] / grid_.res_x, info.gt[5] / grid_.res_y);
+  }
+  if (!info.georef.by_geotransform()) {
+    // GCPs or RPCs: the scale gdalwarp's warper derives for the whole grid in one chunk.
+    const TransformerPtr t = reader_->warp_transformer(grid_.crs, grid_.geotransform(), info.gt);
+    if (const auto s =
+            t ? whole_grid_kernel_scale(t.get(), grid_.width, grid_.height, info.width, info.height) : std::nullopt) {
+      xscale_ = (*s)[0];
+      yscale_ = (*s)[1];
+    }
   }
   wrap_ = wraps_longitude(*reader_);
   const std::string refusal = fast_path_refusal();
@@ -395,9 +400,7 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
     src = get(periodic);
     for (std::size_t k = 0; k < src_bands.size(); ++k) src_bands[k] = static_cast<int>(k) + 1;
   }
-  GeoTransform dst_gt = grid_.geotransform();
-  std::unique_ptr<void, TransformerCloser> grid_transformer(GDALCreateGenImgProjTransformer3(
-      info.crs.empty() ? nullptr : info.crs.c_str(), src_gt.data(), grid_.crs.c_str(), dst_gt.data()));
+  const TransformerPtr grid_transformer = reader_->warp_transformer(grid_.crs, grid_.geotransform(), src_gt);
   if (!grid_transformer)
     throw_node_error(where(), "GDAL cannot transform the source into the grid: " + last_gdal_error("no transformer"));
   TileTransformer tile_transformer{grid_transformer.get(), static_cast<double>(tile.row0)};

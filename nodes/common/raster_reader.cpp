@@ -260,9 +260,9 @@ void RasterReader::select_bands(GDALDatasetH ds) {
 void RasterReader::read_geometry(GDALDatasetH ds) {
   info_.width = GDALGetRasterXSize(ds);
   info_.height = GDALGetRasterYSize(ds);
-  if (GDALGetGeoTransform(ds, info_.gt.data()) != CE_None) {
-    throw_graph_error(where_, "option \"path\": " + info_.path + " has no geotransform (it is not georeferenced)");
-  }
+  info_.georef = find_georeferencing(ds, request_.georef, where_, info_.path);
+  info_.gt = {0, 1, 0, 0, 0, 1};
+  if (info_.georef.by_geotransform()) GDALGetGeoTransform(ds, info_.gt.data());
   GDALGetBlockSize(GDALGetRasterBand(ds, info_.band), &info_.block_width, &info_.block_height);
 }
 
@@ -275,6 +275,7 @@ void RasterReader::open_source() {
   read_geometry(get(ds));
   const char* wkt = GDALGetProjectionRef(get(ds));
   info_.crs = wkt != nullptr ? wkt : "";
+  if (!info_.georef.by_geotransform()) info_.crs = info_.georef.crs;  // the GCPs' CRS, or WGS 84 for RPCs
   if (request_.crs) {
     info_.crs = hooks().normalize_crs(*request_.crs, where + ": option \"crs\"");
     info_.crs_given = true;
@@ -798,7 +799,43 @@ std::optional<std::array<double, 2>> RasterReader::suggested_resolution(const st
   return res;
 }
 
+TransformerPtr RasterReader::warp_transformer(const std::string& dst_crs, const GeoTransform& dst_gt,
+                                              const GeoTransform& src_gt) {
+  if (!info_.georef.by_geotransform()) {
+    return gcp_rpc_transformer(dataset(), info_.georef, info_.crs, dst_crs, &dst_gt);
+  }
+  GeoTransform src = src_gt, dst = dst_gt;
+  return TransformerPtr(GDALCreateGenImgProjTransformer3(info_.crs.empty() ? nullptr : info_.crs.c_str(), src.data(),
+                                                         dst_crs.c_str(), dst.data()));
+}
+
+SourceFootprint RasterReader::gcp_rpc_footprint(const std::string& grid_crs) const {
+  // As gdalwarp without -te/-tr: the extent and resolution GDALSuggestedWarpOutput2 gives through
+  // the GCP or RPC transformer, the extent a whole number of those cells from its north-west
+  // corner (gdalwarp's own rounding of the size).
+  const std::string dst_crs = grid_crs.empty() ? info_.crs : grid_crs;
+  if (!grid_crs.empty() && info_.crs.empty()) {
+    throw_graph_error(where_, "option \"crs\": the GCPs of " + info_.path +
+                                  " have no CRS, so they cannot be placed on the grid's CRS; give the source a "
+                                  "\"crs\" (as gdalwarp -s_srs)");
+  }
+  const DatasetPtr ds = open();
+  const TransformerPtr t = ds ? gcp_rpc_transformer(get(ds), info_.georef, info_.crs, dst_crs, nullptr) : nullptr;
+  const auto s = ds ? suggested_output(get(ds), t.get()) : std::nullopt;
+  if (!s) {
+    throw_graph_error(where_, "option \"transformer\": GDAL cannot place " + info_.path + " " +
+                                  info_.georef.describe() + ": " + last_gdal_error("no transformer"));
+  }
+  SourceFootprint fp;
+  fp.crs = info_.crs;
+  const double rx = s->gt[1], ry = std::fabs(s->gt[5]);
+  fp.extent = {s->gt[0], s->gt[3] - s->lines * ry, s->gt[0] + s->pixels * rx, s->gt[3]};
+  fp.suggested_resolution = std::array<double, 2>{rx, ry};
+  return fp;
+}
+
 SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
+  if (!info_.georef.by_geotransform()) return gcp_rpc_footprint(grid_crs);
   SourceFootprint fp;
   fp.crs = info_.crs;
   const auto& gt = info_.gt;
@@ -844,6 +881,10 @@ void RasterReader::choose_overview(const Grid& grid) {
     return;
   }
   if (info_.overview >= 0 || !info_.overview_reason.empty()) return;  // chosen by an earlier reader of this source
+  if (!info_.georef.by_geotransform()) {
+    info_.overview_reason = "full resolution (overviews: auto reads overviews of sources with a geotransform only)";
+    return;
+  }
   if (info_.overview_count == 0) {
     info_.overview_reason = "full resolution (overviews: auto, but the file has none)";
     return;
@@ -915,14 +956,18 @@ void RasterReader::choose_overview(const Grid& grid) {
 std::vector<std::string> RasterReader::describe() const {
   std::string bands;
   for (const auto& b : info_.bands) bands += (bands.empty() ? "" : ", ") + std::to_string(b.index);
+  char pixel[96] = "pixels placed by its transformer";
+  if (info_.georef.by_geotransform())
+    std::snprintf(pixel, sizeof pixel, "pixel %.9g x %.9g", info_.gt[1], -info_.gt[5]);
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%s band%s %s: %lld x %lld %s%s, pixel %.9g x %.9g, nodata %s", info_.path.c_str(),
+  std::snprintf(buf, sizeof buf, "%s band%s %s: %lld x %lld %s%s, %s, nodata %s", info_.path.c_str(),
                 info_.bands.size() > 1 ? "s" : "", bands.c_str(), static_cast<long long>(info_.width),
                 static_cast<long long>(info_.height), GDALGetDataTypeName(info_.type),
-                info_.signed_byte ? " (signed: Int8)" : "", info_.gt[1], -info_.gt[5],
+                info_.signed_byte ? " (signed: Int8)" : "", pixel,
                 info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
   std::vector<std::string> lines{buf};
   if (!info_.variables.empty()) lines.push_back("variables in the file: " + joined(info_.variables));
+  if (!info_.georef.by_geotransform()) lines.push_back(info_.georef.describe() + "; read on the warper path");
   if (const std::string masks = info_.validity.describe(); !masks.empty()) lines.push_back(masks);
   if (info_.crs_given) lines.push_back("CRS from option crs (as gdalwarp -s_srs): " + hooks().crs_label(info_.crs));
   for (auto& line : describe_units_and_coordinates(info_)) lines.push_back(std::move(line));

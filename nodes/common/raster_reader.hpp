@@ -16,6 +16,7 @@
 #include "nodes/common/block_rows.hpp"
 #include "nodes/common/decoding_policy.hpp"
 #include "nodes/common/gdal.hpp"
+#include "nodes/common/georeferencing.hpp"
 #include "nodes/common/planning.hpp"
 #include "nodes/common/tiff_tiles.hpp"
 #include "nodes/common/validity.hpp"
@@ -36,6 +37,7 @@ struct SourceRequest {
   std::string overviews = "none";         // none | auto
   bool alpha_as_data = false;             // the alpha band masks nothing (gdalwarp -nosrcalpha)
   bool wrap_longitude = true;             // a global geographic source is periodic (longitude_wrap.hpp)
+  GeorefRequest georef;                   // geotransform, GCPs or RPCs (georeferencing.hpp)
 };
 
 // One band read.
@@ -58,7 +60,8 @@ struct RasterInfo {
   std::vector<std::string> variables;  // the container's variables, when it has several
   std::int64_t width = 0;              // of the level read (an overview with overviews: auto)
   std::int64_t height = 0;
-  GeoTransform gt{};
+  GeoTransform gt{};  // {0, 1, 0, 0, 0, 1} when GCPs or RPCs place the pixels (georef)
+  Georeferencing georef;
   std::string crs;  // WKT, "" when the file has none and no `crs` was given
   bool crs_given = false;
   GDALDataType type = GDT_Unknown;           // as stored
@@ -120,6 +123,10 @@ class RasterReader final {
     return warper_vrt_.empty() ? info_.bands[k].index : static_cast<int>(k) + 1;
   }
   bool nan_is_only_nodata() const { return !warper_vrt_.empty(); }
+  // The warper's transformer from source pixels (`src_gt`: the geotransform, or that of a
+  // periodic copy) to the pixels of `dst_gt` in `dst_crs`; through the GCPs or RPCs when they
+  // georeference the source (georeferencing.hpp). Null when GDAL cannot make one.
+  TransformerPtr warp_transformer(const std::string& dst_crs, const GeoTransform& dst_gt, const GeoTransform& src_gt);
   // Reads `window` of the band as doubles into `out` (row-major, window.cols x window.rows):
   // from the shared decoded block rows, or straight through GDAL when the file's blocks are
   // too large to hold a row of them (then GDAL's cache serves the repeated reads).
@@ -191,7 +198,9 @@ class RasterReader final {
   int block_rows_kept(Decoding d) const;
   int stream_rows_kept(Decoding d) const;
   DatasetPtr open() const;
-  Extent corner_extent() const;  // the bounding box of all four corners, in the source's CRS
+  Extent corner_extent() const;
+  SourceFootprint gcp_rpc_footprint(
+      const std::string& grid_crs) const;  // the bounding box of all four corners, in the source's CRS
   std::optional<std::array<double, 2>> suggested_resolution(const std::string& grid_crs) const;
   bool plain_file_ = false;  // a plain local file at full resolution (the only kind the TIFF streams read)
   const GdalBandsDecoder* bands_decoder_ = nullptr;   // decoder_, when several bands share blocks_
