@@ -254,6 +254,20 @@ TEST_CASE("GcpRpc.RpcHeightEqualsGdalwarpRpcHeight" * doctest::timeout(180)) {
                          "georeferenced by RPCs at height 750");
 }
 
+TEST_CASE("GcpRpc.RpcDemEqualsGdalwarpRpcDem" * doctest::timeout(180)) {
+  test::TempDir dir;
+  write_rpc(dir / "src.tif");
+  // Heights rising to the east, around the scene.
+  constexpr int kDemW = 60, kDemH = 50;
+  std::vector<double> heights(static_cast<std::size_t>(kDemW * kDemH));
+  for (std::size_t i = 0; i < heights.size(); ++i) heights[i] = 200.0 + 25.0 * static_cast<double>(i % kDemW);
+  test::write_raster(dir / "dem.tif",
+                     {.width = kDemW, .height = kDemH, .gt = {9.0, 0.1, 0, 51.0, 0, -0.1}, .type = "Float32"},
+                     {heights});
+  check_against_gdalwarp(dir, R"(, "rpc_dem": "dem.tif")", {"-rpc", "-to", "RPC_DEM=" + (dir / "dem.tif").string()},
+                         "above the DEM");
+}
+
 TEST_CASE("GcpRpc.FastPathRefusedNamingTheGcps") {
   test::TempDir dir;
   write_gcps(dir / "src.tif", 4);
