@@ -288,6 +288,14 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     signed_vrt_ = signed_byte_vrt(info);
     path_reason_ += "; Int8 read through a VRT of signed values (GDAL 3.6's warper reads signed bytes as unsigned)";
   }
+  if (!fast_ && method_ == Method::mode && is_wide_integer(info.type)) {
+    // GDAL 3.6's warper takes the mode of 32-bit floats: 64-bit values would lose digits.
+    throw_graph_error(where(), "option \"method\": mode on the warper path reads " + info.path + "'s " +
+                                   GDALGetDataTypeName(info.type) +
+                                   " values as 32-bit floats (GDAL 3.6's mode kernel), losing their digits; the fast "
+                                   "path (same CRS, grid aligned on whole source pixels) takes them exactly: " +
+                                   (refusal.empty() ? std::string("implementation is warper") : refusal));
+  }
   if (!fast_ && (wrap_ || !signed_vrt_.empty()) && info.validity.active()) {
     // The periodic and signed-byte VRTs carry no mask bands: refused rather than read as valid.
     throw_graph_error(where(),

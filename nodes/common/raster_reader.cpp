@@ -13,6 +13,7 @@
 #include "nodes/common/library_diagnostics.hpp"
 #include "nodes/common/longitude_wrap.hpp"
 #include "nodes/common/validity.hpp"
+#include "nodes/common/wide_integers.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/hooks.hpp"
 #include "rasterflow/registry.hpp"
@@ -306,17 +307,31 @@ void RasterReader::open_source() {
     case GDT_Int8:
 #endif
       break;
+    case GDT_Int64:
+    case GDT_UInt64:
+      check_wide_integers(get(ds));
+      break;
     default: {
-      // Complex types have no single value per pixel; 64-bit integers do not fit the doubles
-      // columns hold without losing digits (beyond 2^53): refused, naming the file and type.
-      const std::string type = GDALGetDataTypeName(info_.type);
-      const bool wide = type == "Int64" || type == "UInt64";
+      // Complex types have no single value per pixel: refused, naming the file and type.
       throw_graph_error(where, "option \"band\": " + info_.path + " band " + std::to_string(info_.band) + " is " +
-                                   type + ", which is not supported" +
-                                   (wide ? " (its values beyond 2^53 would lose digits as doubles)"
-                                         : " (complex values: read a real band, e.g. through a VRT)") +
-                                   "; expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64");
+                                   GDALGetDataTypeName(info_.type) +
+                                   ", which is not supported (complex values: read a real band, e.g. through a "
+                                   "VRT); expected Byte, Int8, UInt16, Int16, UInt32, Int32, Int64, UInt64, Float32 "
+                                   "or Float64");
     }
+  }
+}
+
+void RasterReader::check_wide_integers(GDALDatasetH ds) {
+  // Columns hold doubles: exact for integers up to 2^53 (wide_integers.hpp).
+  std::vector<int> indices;
+  for (const auto& b : info_.bands) indices.push_back(b.index);
+  if (const auto beyond = first_inexact_value(ds, indices, where_, info_.path)) {
+    throw_graph_error(where_, "option \"band\": " + info_.path + " is " + GDALGetDataTypeName(info_.type) + " and " +
+                                  *beyond +
+                                  ", beyond 2^53 (9007199254740992): rasterflow's columns hold doubles, which "
+                                  "carry 64-bit integers exactly only up to 2^53, so it reads Int64/UInt64 sources "
+                                  "only when every value other than nodata is within +-2^53");
   }
 }
 

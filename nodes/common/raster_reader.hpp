@@ -20,6 +20,7 @@
 #include "nodes/common/planning.hpp"
 #include "nodes/common/tiff_tiles.hpp"
 #include "nodes/common/validity.hpp"
+#include "nodes/common/wide_integers.hpp"
 #include "rasterflow/node.hpp"
 
 namespace rasterflow::nodes {
@@ -137,7 +138,10 @@ class RasterReader final {
   void read_native(const PixelWindow& window, std::byte* out);
   int sample_bytes() const { return GDALGetDataTypeSizeBytes(info_.type); }
   // Whether read_native() gives this source's values: one band, not unpacked.
-  bool reads_native() const { return info_.bands.size() == 1 && !info_.unpacked && !info_.validity.active(); }
+  // (64-bit integers are read as doubles: the kernels have no 64-bit sample type.)
+  bool reads_native() const {
+    return info_.bands.size() == 1 && !info_.unpacked && !info_.validity.active() && !is_wide_integer(info_.type);
+  }
   // The warper's source alpha band (in warper_dataset()), 0 when no alpha band masks.
   int warper_alpha_band() const {
     if (info_.validity.kind != MaskKind::alpha) return 0;
@@ -175,10 +179,11 @@ class RasterReader final {
   // Rows of tiles kept above the highest asked for, for tiles that start late, at most.
   static constexpr std::size_t kStreamKeptBytes = std::size_t{8} << 20;
   void make_warper_vrt();
-  void open_source();                   // the constructor's work, whose allocation failures it names
-  DatasetPtr open_checked();            // the dataset named by the path (and variable), or GraphError
-  void select_bands(GDALDatasetH ds);   // info_.bands from the request
-  void read_geometry(GDALDatasetH ds);  // size, geotransform, blocks of the level read
+  void check_wide_integers(GDALDatasetH ds);  // Int64/UInt64: refused when a value is beyond 2^53
+  void open_source();                         // the constructor's work, whose allocation failures it names
+  DatasetPtr open_checked();                  // the dataset named by the path (and variable), or GraphError
+  void select_bands(GDALDatasetH ds);         // info_.bands from the request
+  void read_geometry(GDALDatasetH ds);        // size, geotransform, blocks of the level read
   void finish_values(std::size_t band, double* values, std::int64_t count) const;  // signed bytes, unpacking
   // Turns the pixels of `window` that the source's masks say are invalid into NaN: band k's
   // values at `values` (validity.hpp). `shared`: the mask was read for an earlier band.
