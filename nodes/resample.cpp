@@ -666,6 +666,9 @@ ResourceNeeds Resample::resources() const {
   const auto block_row = static_cast<std::size_t>(std::max(1, info.block_height)) *
                          static_cast<std::size_t>(info.width) *
                          static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info.type)) * bands;
+  r.source = info.path + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " " +
+             GDALGetDataTypeName(info.type) + " in blocks of " + std::to_string(info.block_width) + " x " +
+             std::to_string(info.block_height);
   const bool shared_rows = fast_ && reader_->block_rows() != nullptr;
   r.held = shared_rows ? reader_->decoded_rows_bytes() : 0;
   r.reused_cache = fast_ ? (shared_rows ? 0 : block_row) : std::max(block_row, static_cast<std::size_t>(kWarpMemory));
