@@ -255,6 +255,16 @@ std::string resume_hint(const RunSession& session) {
   return "\nresume with: " + resume_command(session);
 }
 
+bool is_usage_error(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const UsageError&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 // set_up(); under MPI every rank starts, or none does (collective: first_failed).
 void start_all_or_none(RunSession& session) {
   std::exception_ptr setup_error;
@@ -269,10 +279,16 @@ void start_all_or_none(RunSession& session) {
     // first_failed() receives one notice from every failed rank (without them it waits forever).
     if (setup_error) session.world->notify_failure();
     const int first = session.world->first_failed(setup_error != nullptr);
+    // The ranks that could start exit as the one that could not: 2 for a usage error (a busy
+    // output, a bad option), so that the job's exit code does not depend on which rank mpirun
+    // hears from first (collective: any, on every rank).
+    const bool usage = session.world->any(setup_error != nullptr && is_usage_error(setup_error));
     if (setup_error) std::rethrow_exception(setup_error);
     if (first >= 0) {
-      throw RunError("rank " + std::to_string(session.rank) + ": stopped because rank " + std::to_string(first) +
-                     " could not start (its error is above)");
+      const std::string text = "rank " + std::to_string(session.rank) + ": stopped because rank " +
+                               std::to_string(first) + " could not start (its error is above)";
+      if (usage) throw UsageError(text);
+      throw RunError(text);
     }
     // --resume: some rank's checkpoint, or nothing to resume (collective: any, on every rank).
     if (session.args.resume && !session.world->any(session.resumed.has_value())) {
@@ -480,14 +496,14 @@ void print_summary(RunSession& session) {
   const RunSummary& s = session.summary;
   if (session.recorder) {
     MetricsRecorder& recorder = *session.recorder;
-    // The run's figures that `metrics --suggest` sizes the next job from (rank 0's under MPI).
-    // Under MPI the figures are rank 0's, with the ranks (per node) to size a node from, and the
-    // wall time includes the gather.
+    // The run's figures that `metrics --suggest` sizes the next job from. Under MPI they are rank
+    // 0's, with the ranks (per node) to size a node from, the wall time including the gather;
+    // every other rank records its own peak_rss_gb too (cmd_run), and --suggest takes the highest.
     const int ranks = session.world ? session.world->size() : 1;
     const int per_node = session.world ? session.world->local_size() : 1;
-    const std::string meta = "{\"resumed\":" + std::string(s.resumed_at_row >= 0 ? "true" : "false") +
-                             ",\"ranks\":" + std::to_string(ranks) + ",\"ranks_per_node\":" + std::to_string(per_node) +
-                             "}";
+    std::string meta = "{\"resumed\":" + std::string(s.resumed_at_row >= 0 ? "true" : "false") +
+                       ",\"ranks\":" + std::to_string(ranks) + ",\"ranks_per_node\":" + std::to_string(per_node) + "}";
+    if (session.world) meta = with_rank(meta, 0);
     recorder.record(MetricRow{"run", "peak_rss_gb", static_cast<double>(s.peak_rss_bytes) / (1024.0 * 1024.0 * 1024.0),
                               meta, Clock::now()});
     recorder.record(MetricRow{"run", "wall_seconds", s.wall_seconds + session.gather_seconds, meta, Clock::now()});
@@ -535,8 +551,13 @@ int cmd_run(const RunArgs& a, World* world) {
   if (world) {
     agree_on_failure(session);
     gather_outputs(session);
-    if (session.recorder && session.rank != 0)
+    if (session.recorder && session.rank != 0) {
+      // Each rank's own peak, so that --suggest sizes a node by its largest rank, not rank 0's.
+      session.recorder->record(MetricRow{
+          "run", "peak_rss_gb", static_cast<double>(session.summary.peak_rss_bytes) / (1024.0 * 1024.0 * 1024.0),
+          with_rank("{}", session.rank), Clock::now()});
       session.recorder->finish("succeeded", "", std::chrono::seconds(10), false);
+    }
     world->barrier();  // every rank's rows are in before rank 0 marks the experiment
   } else if (!session.failure.empty()) {
     if (session.recorder)
@@ -565,15 +586,19 @@ int cmd_validate(const CommonArgs& a) {
   return 0;
 }
 
-int cmd_plan(const CommonArgs& a, const std::string& format, int ranks) {
-  const Config config = load_config(a);
-  const GraphSpec graph = load_graph(a.graph, config);
-  Pipeline pipeline(graph, config, RunOptions{});
+int cmd_plan(const RunArgs& a, const std::string& format, int ranks) {
+  const Config config = run_config(a);
+  const GraphSpec graph = load_graph(a.common.graph, config);
+  RunOptions options;
+  options.threads = config.engine.threads;
+  options.threads_source = a.threads > 0 ? "--threads" : "engine.threads";
+  options.memory_limit_source = configured_limit_source(a);
+  Pipeline pipeline(graph, config, options);
   if (ranks > 0) {
     // The bands an MPI run of `ranks` ranks would take, and each rank's share of this node's
     // memory if they all ran here.
     const auto bands = pipeline.bands(ranks);
-    const MemoryLimit node = node_memory_limit(config, "memory.limit");
+    const MemoryLimit node = node_memory_limit(config, configured_limit_source(a));
     const std::uint64_t node_limit = node.bytes;
     double total = 0;
     for (const auto& b : bands) total += b.work;
@@ -703,8 +728,8 @@ std::vector<SuggestRun> suggest_runs(MetricsBackend& db, const std::string& id) 
   return runs;
 }
 
-// Memory: the highest peak working set (the process's peak RSS; rank 0's under MPI) plus 25%;
-// under MPI, per node: that per rank times the ranks on a node.
+// Memory: the highest peak working set (the process's peak RSS; under MPI the highest of the
+// ranks') plus 25%; under MPI, per node: that per rank times the ranks on a node.
 void suggest_memory(const std::vector<SuggestRun>& runs) {
   const SuggestRun& peak = *std::max_element(
       runs.begin(), runs.end(), [](const SuggestRun& a, const SuggestRun& b) { return a.peak_gb < b.peak_gb; });
@@ -722,7 +747,7 @@ void suggest_memory(const std::vector<SuggestRun>& runs) {
     return;
   }
   std::printf(
-      "  memory:  #SBATCH --mem=%s   per node, for %.0f ranks per node (rank 0's peak working set %s per rank in "
+      "  memory:  #SBATCH --mem=%s   per node, for %.0f ranks per node (the largest rank's peak working set %s in "
       "experiment %s, a run of %.0f ranks, plus 25%%: %s per rank; --mem is per node, the ranks on a node share it)\n",
       sbatch_mem(static_cast<std::uint64_t>(bytes * peak.per_node + headroom)).c_str(), peak.per_node, seen.c_str(),
       peak.id.c_str(), peak.ranks, sbatch_mem(static_cast<std::uint64_t>(bytes)).c_str());
@@ -856,7 +881,7 @@ int cmd_sample_data(const std::string& dir, const std::string& size) {
 struct CommandArgs {
   RunArgs run;
   CommonArgs validate;
-  CommonArgs plan;
+  RunArgs plan;  // its graph, configuration and the run options that shape a plan
   std::string plan_format = "text";
   int plan_ranks = 0;
   std::string metrics_db, metrics_sqlite, metrics_experiment, metrics_report;
@@ -866,16 +891,22 @@ struct CommandArgs {
   std::string sample_dir, sample_size = "small";
 };
 
+// The run options that shape a plan, declared once for `run` and `plan` (a plan for the limit
+// one will run under is the first thing one plans for).
+void add_plan_shaping_options(CLI::App* cmd, RunArgs& args) {
+  cmd->add_option("--memory-limit", args.memory_limit, "memory limit, e.g. 512MiB, 4GiB");
+  cmd->add_option("--threads", args.threads, "worker threads")->check(CLI::Range(1, 4096));
+  cmd->add_flag("--streaming", args.streaming, "stream chunks to the sinks (default)");
+  cmd->add_flag("--in-memory", args.in_memory, "materialise the merged grid before export");
+}
+
 CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
   auto* run_cmd = app.add_subcommand("run", "run a graph");
   run_cmd->add_option("graph", run.common.graph, "graph JSON file")->required();
   run_cmd->add_option("--config", run.common.config, "configuration file (config.yml)");
   run_cmd->add_option("--set", run.common.sets, "override a config key or nodes.<id>.<option>: KEY=VALUE");
   run_cmd->add_option("--output-dir", run.output_dir, "folder for outputs (default: current folder)");
-  run_cmd->add_option("--memory-limit", run.memory_limit, "memory limit, e.g. 512MiB, 4GiB");
-  run_cmd->add_option("--threads", run.threads, "worker threads")->check(CLI::Range(1, 4096));
-  run_cmd->add_flag("--streaming", run.streaming, "stream chunks to the sinks (default)");
-  run_cmd->add_flag("--in-memory", run.in_memory, "materialise the merged grid before export");
+  add_plan_shaping_options(run_cmd, run);
   run_cmd->add_option("--database", run.database, "metrics database URL (postgresql://...)");
   run_cmd->add_option("--experiment", run.experiment, "experiment name for the metrics");
   run_cmd->add_option("--progress", run.progress, "progress display")
@@ -899,9 +930,10 @@ CLI::App* add_validate_command(CLI::App& app, CommonArgs& validate) {
 
 CLI::App* add_plan_command(CLI::App& app, CommandArgs& c) {
   auto* plan_cmd = app.add_subcommand("plan", "show the grid, tiles, nodes and memory estimate");
-  plan_cmd->add_option("graph", c.plan.graph, "graph JSON file")->required();
-  plan_cmd->add_option("--config", c.plan.config, "configuration file");
-  plan_cmd->add_option("--set", c.plan.sets, "override KEY=VALUE");
+  plan_cmd->add_option("graph", c.plan.common.graph, "graph JSON file")->required();
+  plan_cmd->add_option("--config", c.plan.common.config, "configuration file");
+  plan_cmd->add_option("--set", c.plan.common.sets, "override KEY=VALUE");
+  add_plan_shaping_options(plan_cmd, c.plan);
   plan_cmd->add_option("--format", c.plan_format, "text, json or dot")->check(CLI::IsMember({"text", "json", "dot"}));
   plan_cmd->add_option("--ranks", c.plan_ranks, "show the row bands of an MPI run of N ranks")
       ->check(CLI::Range(1, 1 << 20));

@@ -12,18 +12,31 @@
 namespace rasterflow::nodes {
 namespace {
 
-// Columns that measure one quantity (same standard_name or long_name) in different units: GDAL
-// gives GRIB2 temperatures in degrees C and GRIB1 ones in K, for one.
+// Temperature units, whatever the quantity's name: GRIB tables name one temperature "2 metre
+// temperature" in GRIB1 and "Temperature" in GRIB2.
+bool temperature_unit(const std::string& units) {
+  static const std::set<std::string> names{
+      "K",  "C",    "F",      "degC",   "degF",    "deg C",   "deg F",          "°C",
+      "°F", "degK", "kelvin", "Kelvin", "celsius", "Celsius", "degree_Celsius", "degrees_Celsius"};
+  return names.count(units) > 0;
+}
+
+// Columns that measure one quantity (same standard_name or long_name, or both temperatures) in
+// different units: GDAL gives GRIB2 temperatures in degrees C and GRIB1 ones in K, for one.
 std::vector<std::string> mixed_units(const std::vector<std::string>& names, const std::vector<ColumnMetadata>& meta) {
   std::map<std::string, std::pair<std::string, std::string>> first;  // quantity -> (units, column)
   std::vector<std::string> out;
   for (std::size_t i = 0; i < meta.size() && i < names.size(); ++i) {
-    const std::string q = meta[i].quantity();
-    if (q.empty() || meta[i].units.empty()) continue;
-    const auto [it, inserted] = first.emplace(q, std::make_pair(meta[i].units, names[i]));
-    if (!inserted && it->second.first != meta[i].units) {
-      out.push_back("columns " + it->second.second + " (" + it->second.first + ") and " + names[i] + " (" +
-                    meta[i].units + ") measure " + q + " in different units");
+    const std::string& units = meta[i].units;
+    if (units.empty()) continue;
+    // Named first (one message per pair), then as a temperature.
+    for (const std::string& q : {meta[i].quantity(), std::string(temperature_unit(units) ? "temperature" : "")}) {
+      if (q.empty()) continue;
+      const auto [it, inserted] = first.emplace(q, std::make_pair(units, names[i]));
+      if (inserted || it->second.first == units) continue;
+      out.push_back("columns " + it->second.second + " (" + it->second.first + ") and " + names[i] + " (" + units +
+                    ") measure " + q + " in different units");
+      break;
     }
   }
   return out;

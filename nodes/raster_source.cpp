@@ -49,6 +49,12 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "convention (-180..180, 0..360) and bilinear/cubic take neighbours across the seam; false: read it as a "
            "plain rectangle",
            wrap_longitude, true);
+  args.add("grib_normalize_units",
+           "GRIB files: true reads them as GDAL normalises units (GRIB2 temperatures in degrees C), false as stored "
+           "(K), as GDAL's GRIB_NORMALIZE_UNITS for this source alone; default: GDAL's configuration (true unless "
+           "GRIB_NORMALIZE_UNITS=NO). Either way each column's units are those its values are in, and the plan says "
+           "what the normalisation changed",
+           grib_normalize_units);
   args.add("irregular_axes",
            "a variable whose latitude/longitude values are not evenly spaced (more than 1% of a step): refuse (the "
            "default, naming the deviation) or even (GDAL's even spacing, the deviation printed in the plan)",
@@ -95,6 +101,7 @@ SourceRequest RasterSourceOptions::request() const {
   r.overviews = overviews;
   r.alpha_as_data = alpha == "data";
   r.wrap_longitude = wrap_longitude;
+  r.grib_normalize_units = grib_normalize_units;
   r.georef = {transformer, gcp_order, rpc_height, rpc_dem};
   return r;
 }

@@ -26,6 +26,7 @@ struct RasterSourceOptions {
   std::string overviews;
   std::string alpha = "mask";  // mask | data (gdalwarp -srcalpha | -nosrcalpha)
   bool wrap_longitude = true;
+  std::optional<bool> grib_normalize_units;  // absent: GDAL's configuration (grib_units.hpp)
   std::string irregular_axes = "refuse";
   std::string transformer = "auto";  // georeferencing.hpp
   int gcp_order = 0;

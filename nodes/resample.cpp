@@ -443,6 +443,7 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
   std::unique_ptr<void, WarpOperationCloser> operation(GDALCreateWarpOperation(options.get()));
   if (!operation) throw_node_error(where(), "GDAL refused the warp: " + last_gdal_error("invalid warp options"));
   const GdalErrors errors;
+  const GribUnitsScope units = reader_->units_scope();
   const CPLErr err = GDALChunkAndWarpImage(static_cast<GDALWarpOperationH>(operation.get()), 0, 0,
                                            static_cast<int>(tile.width), static_cast<int>(tile.rows));
   if (err != CE_None) {

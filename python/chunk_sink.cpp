@@ -87,6 +87,8 @@ void ChunkSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   names_ = table->column_names();
   types_ = table->column_types();
   types_.resize(names_.size());
+  metadata_ = table->column_metadata();
+  metadata_.resize(names_.size());
   const Grid& g = ctx.grid;
   height_ = g.height;
   x_coords_ = csv_coordinates(g.x0, g.res_x, g.width, false, false, g);

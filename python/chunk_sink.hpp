@@ -85,12 +85,16 @@ class ChunkSink final : public SinkNode {
   void set_chunk_rows(std::int64_t rows) { chunk_rows_ = rows; }
   // Each column's GDAL data type name ("Byte", "Int16", "Float32", ...; "" when not known).
   const std::vector<std::string>& column_types() const { return types_; }
+  // Each column's units, CF names, source variable and time step (#30), as the producer knows
+  // them (empty fields when it knows none).
+  const std::vector<nodes::ColumnMetadata>& column_metadata() const { return metadata_; }
 
  private:
   std::shared_ptr<ChunkQueue> queue_;
   bool masked_;
   std::vector<std::string> names_;
   std::vector<std::string> types_;
+  std::vector<nodes::ColumnMetadata> metadata_;
   std::vector<double> x_coords_, y_coords_;
   std::atomic<std::uint64_t> rows_{0};  // written by the serial writer
   std::int64_t chunk_rows_ = 0;

@@ -467,6 +467,23 @@ class Stream {
 
   std::vector<std::string> columns() const { return sink_->column_names(); }
   std::vector<std::string> column_types() const { return sink_->column_types(); }
+  // One dict per column: units, standard_name, long_name, variable (the node that made it),
+  // time (the step's stored value, or None), time_units, time_calendar (#30).
+  py::list column_metadata() const {
+    py::list out;
+    for (const auto& m : sink_->column_metadata()) {
+      py::dict d;
+      d["units"] = m.units;
+      d["standard_name"] = m.standard_name;
+      d["long_name"] = m.long_name;
+      d["variable"] = m.variable;
+      d["time"] = m.time ? py::cast(*m.time) : py::none();
+      d["time_units"] = m.time_units;
+      d["time_calendar"] = m.time_calendar;
+      out.append(d);
+    }
+    return out;
+  }
   py::array x_coords() const { return py::array_t<double>(sink_->x_coords().size(), sink_->x_coords().data()); }
   py::array y_coords() const { return py::array_t<double>(sink_->y_coords().size(), sink_->y_coords().data()); }
   py::dict grid() const {
@@ -584,6 +601,7 @@ PYBIND11_MODULE(_core, m) {
       .def("close", &Stream::close)
       .def_property_readonly("columns", &Stream::columns)
       .def_property_readonly("column_types", &Stream::column_types)
+      .def_property_readonly("column_metadata", &Stream::column_metadata)
       .def_property_readonly("x_coords", &Stream::x_coords)
       .def_property_readonly("y_coords", &Stream::y_coords)
       .def_property_readonly("grid", &Stream::grid)

@@ -37,6 +37,10 @@ packages+=(postgresql-15-postgis-3)  # PostGIS for postgres_sink's geometry colu
 packages+=(python3-rasterio python3-pyproj python3-netcdf4 python3-tqdm python3-mypy python3-venv python3-pip
   python3-setuptools python3-wheel)
 packages+=(python3-netcdf4 python3-zarr)  # CF inputs written by the tests, Zarr outputs read back by xarray (#30)
+# docs/python.md's walkthrough run by its test (#31): matplotlib for its plot cell, and the runtime
+# dependencies of scikit-learn and SciPy, which are unpacked into .deps/python below
+packages+=(python3-matplotlib python3-joblib python3-threadpoolctl liblbfgsb0)
+packages+=(python3-eccodes libeccodes-tools)  # GRIB1 and GRIB2 test inputs written by ECMWF's ecCodes, not GDAL (#30)
 packages+=(slurm-wlm munge)  # a real one-node SLURM for the batch recipes' test, Slurm.Recipes (#33)
 
 mode="${1:-}"
@@ -101,6 +105,22 @@ if [ "$mode" != "--demo" ] && ! /usr/bin/python3 -c "import rioxarray" 2>/dev/nu
   dpkg-deb -x "$tmp"/python3-rioxarray_*.deb "$rio_deps"
   rm -rf "$tmp"
   echo "bootstrap: rioxarray unpacked into $rio_deps"
+fi
+
+# scikit-learn for the walkthrough's partial_fit cell (#31). Debian 12's python3-sklearn depends
+# on python3-scipy -> python3-pythran -> libboost-dev (the 1.74 headers), which conflicts with
+# libboost1.81-dev even with --no-install-recommends; SciPy and scikit-learn need no Boost to
+# run, so Debian's python3-sklearn, python3-sklearn-lib and python3-scipy are unpacked into
+# .deps/python (never into the system), their other dependencies installed above.
+if [ "$mode" != "--demo" ] && ! /usr/bin/python3 -c "import sklearn" 2>/dev/null &&
+  [ ! -f "$rio_deps/usr/lib/python3/dist-packages/sklearn/__init__.py" ]; then
+  tmp="$(mktemp -d)"; chmod 777 "$tmp"
+  sk_debs=(python3-sklearn python3-sklearn-lib python3-scipy)
+  (cd "$tmp" && apt-get download -qq "${sk_debs[@]}" 2>/dev/null || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq; apt-get download -qq "${sk_debs[@]}"; })
+  mkdir -p "$rio_deps"
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$rio_deps"; done
+  rm -rf "$tmp"
+  echo "bootstrap: scikit-learn and SciPy unpacked into $rio_deps"
 fi
 
 [ "${1:-}" = "--deps" ] && exit 0

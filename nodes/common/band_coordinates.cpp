@@ -78,7 +78,8 @@ BandCoordinates grib_coordinates(GDALRasterBandH band) {
     c.dimension = "level";
     c.value = std::strtod(level.substr(0, dash).c_str(), nullptr);
     const std::string type = level.substr(dash + 1);
-    c.units = type == "HTGL" ? "m" : type == "ISBL" ? "Pa" : type;
+    c.units = type == "HTGL" ? "m" : type == "ISBL" ? "hPa" : type;
+    if (type == "ISBL") c.value /= 100;  // GDAL gives Pa; ecCodes' level and cfgrib's isobaricInhPa are hPa
     out.push_back(std::move(c));
   }
   return out;

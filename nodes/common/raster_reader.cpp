@@ -24,6 +24,9 @@ namespace rasterflow::nodes {
 DatasetPtr RasterReader::open() const {
   ensure_gdal();
   quiet_library_diagnostics();  // HDF5's error stacks, per thread (library_diagnostics.hpp)
+  // GRIB's unit normalisation is read as a dataset opens (its unit labels) and as a message is
+  // first decoded (its values): held for every open, harmless for other formats.
+  const GribUnitsScope units(true, info_.grib_normalize);
   std::string level = "OVERVIEW_LEVEL=" + std::to_string(info_.overview);
   const char* const open_options[] = {level.c_str(), nullptr};
   DatasetPtr ds(GDALOpenEx(info_.path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr,
@@ -34,6 +37,7 @@ DatasetPtr RasterReader::open() const {
 RasterReader::RasterReader(SourceRequest request, std::string where)
     : request_(std::move(request)), where_(std::move(where)) {
   info_.path = request_.path;
+  info_.grib_normalize = request_.grib_normalize_units.value_or(gdal_normalizes_grib_units());
   try {
     open_source();
   } catch (const std::bad_alloc&) {
@@ -272,6 +276,10 @@ void RasterReader::open_source() {
   const DatasetPtr ds = open_checked();
   select_bands(get(ds));
   info_.band = info_.bands.front().index;
+  if (is_grib(get(ds))) {
+    info_.grib = true;
+    info_.grib_units = resolve_grib_units(get(ds), info_.path, info_.grib_normalize, info_.bands);
+  }
   // A rotated geotransform is kept: such sources take the warper path (Resample::fast_path_refusal).
   read_geometry(get(ds));
   const char* wkt = GDALGetProjectionRef(get(ds));
@@ -597,6 +605,7 @@ GDALDatasetH RasterReader::warper_dataset() {
 GDALRasterBandH RasterReader::band() { return GDALGetRasterBand(dataset(), info_.band); }
 
 BlockRows::Hold RasterReader::hold(std::int64_t row0, std::int64_t row1) {
+  const GribUnitsScope units = units_scope();
   return blocks_ ? blocks_->hold(row0, row1) : BlockRows::Hold{};
 }
 
@@ -639,6 +648,7 @@ std::size_t RasterReader::decoded_rows_bytes() const { return blocks_ ? strategy
 
 void RasterReader::read(const PixelWindow& w, double* out) {
   if (w.empty()) return;
+  const GribUnitsScope units = units_scope();
   if (info_.bands.size() > 1) {
     // One band of several read together: the others' values are read and dropped.
     thread_local std::vector<double> all;
@@ -658,6 +668,7 @@ void RasterReader::read(const PixelWindow& w, double* out) {
 
 void RasterReader::read_bands(const PixelWindow& w, double* out) {
   if (w.empty()) return;
+  const GribUnitsScope units = units_scope();
   const auto n = static_cast<std::int64_t>(info_.bands.size());
   if (n == 1) {
     read(w, out);
@@ -743,6 +754,7 @@ std::int64_t RasterReader::multi_band_blocks_decoded() const {
 
 void RasterReader::read_native(const PixelWindow& w, std::byte* out) {
   if (w.empty()) return;
+  const GribUnitsScope units = units_scope();
   if (blocks_) {
     blocks_->read_native(w.col0, w.row0, w.cols, w.rows, out);
     return;
@@ -986,6 +998,7 @@ std::vector<std::string> RasterReader::describe() const {
   if (const std::string masks = info_.validity.describe(); !masks.empty()) lines.push_back(masks);
   if (info_.crs_given) lines.push_back("CRS from option crs (as gdalwarp -s_srs): " + hooks().crs_label(info_.crs));
   for (auto& line : describe_units_and_coordinates(info_)) lines.push_back(std::move(line));
+  if (!info_.grib_units.empty()) lines.push_back(info_.grib_units);
   for (const auto& b : info_.bands) {
     if (b.scale == 1.0 && b.offset == 0.0) continue;
     char packed[256];

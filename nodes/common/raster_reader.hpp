@@ -17,6 +17,7 @@
 #include "nodes/common/decoding_policy.hpp"
 #include "nodes/common/gdal.hpp"
 #include "nodes/common/georeferencing.hpp"
+#include "nodes/common/grib_units.hpp"
 #include "nodes/common/planning.hpp"
 #include "nodes/common/tiff_tiles.hpp"
 #include "nodes/common/validity.hpp"
@@ -27,18 +28,19 @@ namespace rasterflow::nodes {
 
 // What raster_source asks of its reader (its options).
 struct SourceRequest {
-  std::string path;                       // a file or any GDAL dataset name
-  std::optional<std::string> variable;    // a container's subdataset, by variable name
-  std::vector<std::string> bands{"1"};    // band numbers, or {"all"}
-  std::optional<std::string> band_names;  // number | description | coordinates | metadata:KEY (absent: number)
-  std::vector<std::string> select;        // "dim=value" items: bands chosen by coordinate value
-  std::optional<double> nodata;           // overrides the file's
-  std::optional<std::string> crs;         // the source's CRS, overriding the file's (gdalwarp -s_srs)
-  bool unpack = true;                     // apply the bands' scale and offset
-  std::string overviews = "none";         // none | auto
-  bool alpha_as_data = false;             // the alpha band masks nothing (gdalwarp -nosrcalpha)
-  bool wrap_longitude = true;             // a global geographic source is periodic (longitude_wrap.hpp)
-  GeorefRequest georef;                   // geotransform, GCPs or RPCs (georeferencing.hpp)
+  std::string path;                          // a file or any GDAL dataset name
+  std::optional<std::string> variable;       // a container's subdataset, by variable name
+  std::vector<std::string> bands{"1"};       // band numbers, or {"all"}
+  std::optional<std::string> band_names;     // number | description | coordinates | metadata:KEY (absent: number)
+  std::vector<std::string> select;           // "dim=value" items: bands chosen by coordinate value
+  std::optional<double> nodata;              // overrides the file's
+  std::optional<std::string> crs;            // the source's CRS, overriding the file's (gdalwarp -s_srs)
+  bool unpack = true;                        // apply the bands' scale and offset
+  std::string overviews = "none";            // none | auto
+  bool alpha_as_data = false;                // the alpha band masks nothing (gdalwarp -nosrcalpha)
+  bool wrap_longitude = true;                // a global geographic source is periodic (longitude_wrap.hpp)
+  std::optional<bool> grib_normalize_units;  // GDAL's GRIB unit normalisation (absent: GDAL's configuration)
+  GeorefRequest georef;                      // geotransform, GCPs or RPCs (georeferencing.hpp)
 };
 
 // One band read.
@@ -76,6 +78,9 @@ struct RasterInfo {
   int overview_count = 0;
   std::string overview_reason;  // why that level (overviews: auto)
   Validity validity;            // masks beyond the nodata values (alpha, per-dataset, per-band)
+  bool grib = false;            // read by GDAL's GRIB driver
+  bool grib_normalize = true;   // with GDAL's GRIB unit normalisation (grib_units.hpp)
+  std::string grib_units;       // the plan's line on what that normalisation did
 };
 
 class RasterReader final {
@@ -113,6 +118,8 @@ class RasterReader final {
   // With overviews: auto, reads the overview level gdalwarp -ovr AUTO would read for `grid`
   // (before the run, before any read).
   void choose_overview(const Grid& grid);
+  // Held while this thread reads the source through GDAL: a GRIB source's unit normalisation.
+  GribUnitsScope units_scope() const { return GribUnitsScope(info_.grib, info_.grib_normalize); }
   // This thread's handle on the dataset (opened on first use).
   GDALDatasetH dataset();
   GDALRasterBandH band();

@@ -28,14 +28,14 @@ import os as _os
 from dataclasses import dataclass as _dataclass, field as _field
 
 from . import _core, _graph, _progress
-from ._graph import Source, merge_graph
+from ._graph import MergeGraph, Source, merge_graph
 from ._core import ConfigError, Error, GraphError, IoError, NodeError, RunError, UsageError
 
 __version__ = _core.version()
 _log = _logging.getLogger("rasterflow")  # the engine's messages (set_log_level)
 __all__ = [
     "run", "validate", "plan", "chunks", "to_pandas", "to_xarray", "to_parquet", "set_log_level", "RunSummary",
-    "Chunks", "Source", "merge_graph",
+    "Chunks", "Source", "merge_graph", "MergeGraph",
     "Error", "UsageError", "ConfigError", "GraphError", "RunError", "IoError", "NodeError", "__version__",
 ]
 
@@ -389,6 +389,9 @@ def to_pandas(graph, *, config=None, set=None, memory_limit=None, process_memory
     (``UInt8`` for Byte, ``Int16``...; ``<NA>`` for nodata), float columns float32 or float64
     with NaN for nodata.
 
+    ``df.attrs`` holds ``crs`` (the grid's WKT) and, from the sources, ``units``, ``long_name``
+    and ``standard_name``: each a dict of column -> value, for the columns that have one.
+
     The whole table is held in memory; for grids larger than memory, use chunks().
 {common}{stream}
     sink: as in chunks().
@@ -404,10 +407,25 @@ def to_pandas(graph, *, config=None, set=None, memory_limit=None, process_memory
     stream = _stream(graph, config, set, memory_limit, threads, base_dir, True, sink, 2, process_memory_limit)
     g = stream.grid
     table = TableBuilder(list(stream.columns), list(stream.column_types), g["width"] * g["height"], nullable)
+    attrs = _frame_attrs(stream)
     with Chunks(stream, True, show) as it:
         for chunk in it:
             table.add(chunk)
-    return table.frame()
+    df = table.frame()
+    df.attrs.update(attrs)
+    return df
+
+
+def _frame_attrs(stream):
+    """A DataFrame's ``attrs``: ``crs`` (the grid's WKT: x and y are in it) and, per CF attribute
+    (units, long_name, standard_name), a dict of column -> value for the columns whose source
+    gives one (#30)."""
+    attrs = {"crs": stream.grid["crs"]}
+    for key in ("units", "long_name", "standard_name"):
+        given = {n: m[key] for n, m in zip(stream.columns, stream.column_metadata) if m.get(key)}
+        if given:
+            attrs[key] = given
+    return attrs
 
 
 _TABLE_SINKS = ("csv_sink", "parquet_sink", "postgres_sink")
@@ -467,7 +485,7 @@ def to_parquet(graph, path, *, compression=None, compression_level=None, row_gro
 
 
 def to_xarray(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, sink=None, base_dir=None,
-              progress=False):
+              progress=False, layout="auto"):
     """The merged table as an xarray Dataset on the grid (xarray must be installed), ready to
     join with rioxarray's arrays: dimensions ``y`` (north to south) and ``x``, their coordinates
     the cell centres computed from the grid's transform exactly as rioxarray computes them; one
@@ -478,44 +496,69 @@ def to_xarray(graph, *, config=None, set=None, memory_limit=None, process_memory
     ``_FillValue`` encodings (integer columns are written back as their own type), so that
     ``ds.x.rio.crs`` and ``ds.to_netcdf()`` (opened by GDAL with its CRS and geotransform) work.
 
+    Each variable carries its source's ``units``, ``long_name`` and ``standard_name`` attributes
+    (when the source has them). The columns that are the time steps of one source variable
+    (a NetCDF/GRIB variable read with ``band: all``) become one variable named after its
+    resample node, with a ``time`` dimension whose coordinate is decoded as ``xarray.decode_cf``
+    decodes the source's (datetime64, or cftime objects for calendars NumPy cannot hold).
+
     Refused with UsageError when the Dataset would not fit the memory limit (its bytes above
     ``memory.warning_threshold`` of the limit): use chunks() then.
 {common}{stream}
     sink: as in chunks().
-    progress: True shows the chunks' progress (tqdm when installed, else a line on stderr)."""
+    progress: True shows the chunks' progress (tqdm when installed, else a line on stderr).
+    layout: "auto" (the default): a source variable's time steps become one variable with a
+        time dimension (when it has several, each with its own time), other columns a variable
+        each; "columns": a variable per merged column, as before #30; "time": as "auto", and a
+        single time step too gets a time dimension, and columns with times that cannot be
+        stacked (a level dimension besides time, mixed units) are refused naming why."""
     show = _progress.check(progress)
     try:
         import xarray  # noqa: F401
     except ImportError as e:
         raise ImportError("rasterflow.to_xarray needs xarray (Debian: python3-xarray)") from e
     from . import _xarray
+    if layout not in _xarray.LAYOUTS:
+        raise UsageError(f'layout: expected "auto", "columns" or "time", got {layout!r}')
     stream = _stream(graph, config, set, memory_limit, threads, base_dir, False, sink, 2, process_memory_limit)
     try:
         g = stream.grid
         types = dict(zip(stream.columns, stream.column_types))
-        arrays = _grid_arrays(stream, g, types, show)
+        metadata = dict(zip(stream.columns, stream.column_metadata))
+        try:
+            variables = _xarray.plan_variables(list(stream.columns), types, metadata, layout)
+        except ValueError as e:
+            raise UsageError(f"to_xarray: {e}") from None
+        arrays = _grid_arrays(stream, g, variables, show)
     finally:
         stream.close()
-    return _xarray.dataset(arrays, g, types)
+    return _xarray.dataset(variables, arrays, g, getattr(graph, "like_coordinates", None))
 
 
 _NARROW_TYPES = ("Byte", "Int8", "UInt16", "Int16", "Float32")  # exact in float32
 
 
-def _grid_arrays(stream, g, types, show):
-    """Fills one (height, width) NaN array per column from the stream's chunks."""
+def _grid_arrays(stream, g, variables, show):
+    """Fills one NaN array per variable, (height, width) or (steps, height, width), from the
+    stream's chunks; allocated once, so the peak stays near the Dataset's own size."""
     import numpy as np
     width, height = g["width"], g["height"]
-    dtypes = {n: np.float32 if t in _NARROW_TYPES else np.float64 for n, t in types.items()}
-    needed = width * height * sum(np.dtype(d).itemsize for d in dtypes.values()) + (width + height) * 8
+    dtypes = {v.name: np.float32 if v.gdal_type in _NARROW_TYPES else np.float64 for v in variables}
+    needed = sum(width * height * len(v.columns) * np.dtype(dtypes[v.name]).itemsize for v in variables)
+    needed += (width + height) * 8
     allowed = stream.memory_limit * stream.warning_threshold
     if needed > allowed:
         raise UsageError(
-            f"to_xarray: the grid of {width} x {height} cells with {len(types)} columns needs "
+            f"to_xarray: the grid of {width} x {height} cells with {len(stream.columns)} columns needs "
             f"{needed / 2**20:.0f} MiB as a Dataset, more than the memory limit allows "
             f"({stream.warning_threshold:.0%} of {stream.memory_limit / 2**20:.0f} MiB); "
             "use rasterflow.chunks() to stream it, or raise memory_limit")
-    arrays = {n: np.full((height, width), np.nan, dtype=d) for n, d in dtypes.items()}
+    arrays, views = {}, {}
+    for v in variables:
+        shape = (height, width) if v.time_dim is None else (len(v.columns), height, width)
+        arrays[v.name] = np.full(shape, np.nan, dtype=dtypes[v.name])
+        for k, column in enumerate(v.columns):
+            views[column] = arrays[v.name] if v.time_dim is None else arrays[v.name][k]
     bar = _progress.bar(stream.chunk_count, "chunks", "rasterflow to_xarray") if show else None
     try:
         while True:
@@ -524,7 +567,7 @@ def _grid_arrays(stream, g, types, show):
             except StopIteration:
                 break
             rows, cols = values["_row"], values["_col"]
-            for n, a in arrays.items():
+            for n, a in views.items():
                 a[rows, cols] = values[n]
             if bar is not None:
                 bar.update(1)

@@ -62,9 +62,12 @@ class Source:
     options: Dict[str, Any]
     def __init__(self, path: PathLike, method: str = ..., **options: Any) -> None: ...
 
+class MergeGraph(Dict[str, Any]):
+    like_coordinates: Optional[Tuple["npt.NDArray[Any]", "npt.NDArray[Any]"]]
+
 def merge_graph(sources: Mapping[str, Union[PathLike, Tuple[PathLike, str], Source]], crs: Any = ...,
                 resolution: Union[float, Sequence[float], None] = ..., extent: Union[str, Sequence[float], None] = ...,
-                output: Optional[PathLike] = ..., name: str = ..., like: Any = ...) -> Dict[str, Any]: ...
+                output: Optional[PathLike] = ..., name: str = ..., like: Any = ...) -> MergeGraph: ...
 
 def run(graph: Graph, *, config: Optional[PathLike] = ..., set: Settings = ..., output_dir: PathLike = ...,
         memory_limit: Size = ..., process_memory_limit: Size = ..., threads: Optional[int] = ...,
@@ -85,7 +88,7 @@ def to_pandas(graph: Graph, *, config: Optional[PathLike] = ..., set: Settings =
               base_dir: Optional[PathLike] = ..., nullable: bool = ..., progress: bool = ...) -> Any: ...
 def to_xarray(graph: Graph, *, config: Optional[PathLike] = ..., set: Settings = ..., memory_limit: Size = ...,
               process_memory_limit: Size = ..., threads: Optional[int] = ..., sink: Optional[str] = ...,
-              base_dir: Optional[PathLike] = ..., progress: bool = ...) -> Any: ...
+              base_dir: Optional[PathLike] = ..., progress: bool = ..., layout: str = ...) -> Any: ...
 def to_parquet(graph: Graph, path: PathLike, *, compression: Optional[str] = ..., compression_level: Optional[int] = ...,
                row_group_size: Optional[int] = ..., geometry: Optional[str] = ..., bbox: Optional[bool] = ...,
                config: Optional[PathLike] = ..., set: Settings = ..., memory_limit: Size = ...,

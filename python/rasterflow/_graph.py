@@ -3,6 +3,8 @@ a merge described without JSON or a sink (docs/python.md, "A merge described in 
 import os as _os
 from numbers import Integral as _Integral, Real as _Real
 
+import numpy as _np
+
 
 def _where(path):
     """``node "id": field "f"`` / ``grid: field "f"`` / ``field "f"`` for a key path."""
@@ -82,48 +84,69 @@ class Source:
         return f"Source({_os.fspath(self.path)!r}, method={self.method!r}{extra})"
 
 
-def _like_grid(like):
-    """crs (WKT), geotransform and shape of ``like``: an xarray object with rioxarray's ``rio``
-    accessor (CRS and transform), or a raster path (through GDAL's Python bindings)."""
-    rio = getattr(like, "rio", None)
-    if rio is not None:
-        if rio.crs is None:
-            raise ValueError("like: the xarray object has no CRS (rio.crs is None)")
-        return rio.crs.to_wkt(), tuple(rio.transform().to_gdal()), (rio.height, rio.width)
+class MergeGraph(dict):
+    """merge_graph()'s result: a graph dict (the graph JSON format). Made ``like=`` an xarray
+    object, it also holds that object's coordinates (``like_coordinates``: x and y arrays in
+    its order), which to_xarray() puts on its Dataset as rioxarray's reproject_match puts the
+    template's; a copy made with ``dict(g)`` is a plain graph and loses them."""
+
+    like_coordinates = None
+
+
+def _xarray_like(like):
+    """The grid of an xarray object with a CRS (rioxarray's ``rio`` accessor), exactly as
+    rioxarray's reproject_match takes it: ``rio.transform(recalc=True)`` (from the coordinates)
+    and ``rio.shape``, as crs/resolution/origin/extent; and its x and y coordinates."""
+    rio = like.rio
+    if rio.crs is None:
+        raise ValueError("like: the xarray object has no CRS (rio.crs is None); set one with rio.write_crs()")
+    t = rio.transform(recalc=True)
+    if t.b != 0 or t.d != 0 or t.a <= 0 or t.e == 0:
+        raise ValueError(f"like: a grid without rotation, west to east, is needed; got the transform {tuple(t)[:6]}")
+    height, width = rio.shape
+    res_x, res_y = t.a, abs(t.e)
+    # A south-up template (y ascending): the same cells, the grid runs north to south.
+    top = t.f if t.e < 0 else t.f + height * t.e
+    extent = [t.c, top - height * res_y, t.c + width * res_x, top]
+    grid = {"crs": rio.crs.to_wkt(), "resolution": [res_x, res_y], "origin": [t.c, top], "extent": extent}
+    x, y = like[rio.x_dim].values.copy(), like[rio.y_dim].values.copy()
+    # Cells of the transform labelled by coordinates far from their centres would be wrong
+    # values under right-looking labels: irregular coordinates are refused (reproject_match
+    # takes them silently).
+    for name, values, centres, res in (("x", x, t.c + (_np.arange(width) + 0.5) * t.a, res_x),
+                                       ("y", y, t.f + (_np.arange(height) + 0.5) * t.e, res_y)):
+        off = float(_np.max(_np.abs(values.astype("float64") - centres))) / res if len(values) else 0.0
+        if off > 1e-3:
+            raise ValueError(f"like: the {name} coordinates are not evenly spaced (one is {off:.3g} cells from the "
+                             "centre the transform gives it): rasterflow makes regular grids")
+    return grid, (x, y)
+
+
+def like_grid(like, sources=None):
+    """The graph grid that is ``like``'s grid (rioxarray's reproject_match in one call) and the
+    template's coordinates (None unless ``like`` is an xarray object). ``like``: an xarray object
+    with a CRS (rioxarray), a raster path (the engine's ``"like"``: its geotransform, size and
+    CRS), or a Source (one of ``sources``: its node, with its options such as crs; another: its
+    path)."""
+    if getattr(like, "rio", None) is not None and hasattr(like, "dims"):
+        return _xarray_like(like)
+    if isinstance(like, Source):
+        for column, spec in (sources or {}).items():
+            if spec is like:
+                return {"like": f"{column}_src"}, None
+        return {"like": _os.fspath(like.path)}, None
     if isinstance(like, (str, _os.PathLike)):
-        from osgeo import gdal
-        ds = gdal.Open(_os.fspath(like))
-        if ds is None:
-            raise ValueError(f"like: {_os.fspath(like)}: GDAL cannot open it")
-        return ds.GetProjection(), tuple(ds.GetGeoTransform()), (ds.RasterYSize, ds.RasterXSize)
-    raise TypeError(f"like: expected an xarray object with a CRS (rioxarray) or a raster path, got "
+        return {"like": _os.fspath(like)}, None
+    raise TypeError(f"like: expected an xarray object with a CRS (rioxarray), a raster path or a Source, got "
                     f"{type(like).__name__}")
-
-
-def like_grid(like):
-    """The graph grid that is ``like``'s grid (rioxarray's reproject_match in one call). Refused
-    when the engine cannot make that grid exactly: rotated transforms, or an origin that is not a
-    whole multiple of the resolution (the engine snaps extents to multiples, as gdalwarp -tap;
-    arbitrary origins need the grid origin/like work of #28)."""
-    wkt, (x0, rx, xr, y0, yr, ry), (height, width) = _like_grid(like)
-    if xr != 0 or yr != 0 or rx <= 0 or ry >= 0:
-        raise ValueError(f"like: a north-up grid without rotation is needed, got the geotransform "
-                         f"{(x0, rx, xr, y0, yr, ry)}")
-    for name, edge, res in (("west", x0, rx), ("north", y0, -ry)):
-        cells = edge / res
-        if abs(cells - round(cells)) > 1e-9:
-            raise ValueError(f"like: the {name} edge {edge!r} is not a whole multiple of the resolution {res!r}: "
-                             "not implemented yet (the engine snaps grids to multiples of the resolution; an "
-                             "arbitrary origin needs the grid origin work of #28)")
-    extent = [x0, y0 + height * ry, x0 + width * rx, y0]
-    return {"crs": wkt, "resolution": [rx, -ry], "extent": extent}
 
 
 def merge_graph(sources, crs=None, resolution=None, extent=None, output=None, name="python_merge", like=None):
     """The graph of a merge of ``sources`` (column name -> path, (path, method) or Source) onto
     the grid given by crs / resolution / extent, or by ``like`` (an xarray object carrying a CRS
-    and transform, or a raster path: its grid exactly, as rioxarray's reproject_match); with
-    ``output``, a sink writing it (a .csv path: csv_sink; any other: raster_sink)."""
+    and transform, a raster path or a Source: its grid exactly, whatever its origin, as
+    rioxarray's reproject_match); with ``output``, a sink writing it (a .csv path: csv_sink; any
+    other: raster_sink). Returns a MergeGraph (a dict)."""
     if like is not None and (crs, resolution, extent) != (None, None, None):
         raise ValueError("like: give either like or crs/resolution/extent")
     if not isinstance(sources, dict) or not sources:
@@ -143,6 +166,7 @@ def merge_graph(sources, crs=None, resolution=None, extent=None, output=None, na
         nodes.append({"id": "output", "type": "csv_sink" if csv else "raster_sink", "inputs": ["merged"],
                       "path": output})
     grid = {k: v for k, v in (("crs", crs), ("resolution", resolution), ("extent", extent)) if v is not None}
+    graph = MergeGraph(name=name, grid=grid, nodes=nodes)
     if like is not None:
-        grid = like_grid(like)
-    return {"name": name, "grid": grid, "nodes": nodes}
+        graph["grid"], graph.like_coordinates = like_grid(like, sources)
+    return graph

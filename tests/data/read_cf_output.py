@@ -25,6 +25,8 @@ for name, da in ds.data_vars.items():
         "attrs": {k: str(v) for k, v in da.attrs.items()},
         "fill": None if "_FillValue" not in da.encoding else repr(np.asarray(da.encoding["_FillValue"]).item()),
         "values": [None if (da.dtype.kind == "f" and np.isnan(v)) else repr(v.item()) for v in values],
+        # netCDF4's filters as xarray's encoding reports them (absent for other engines).
+        "compression": {k: str(da.encoding[k]) for k in ("zlib", "shuffle", "complevel") if k in da.encoding},
     }
 for name, c in ds.coords.items():
     if name == "time":

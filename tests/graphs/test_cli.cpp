@@ -100,8 +100,8 @@ TEST_CASE("Cli.Nodes.ListsEveryTypeWithItsOptions") {
   for (const char* type : {"raster_source:", "resample:", "merge:", "csv_sink:"})
     CHECK(out.find(type) != std::string::npos);
   CHECK(out.find("inputs: 1 (source, from raster_source)") != std::string::npos);
-  CHECK(out.find("band            integer, list or \"all\", default 1") != std::string::npos);
-  CHECK(out.find("path            input path, required") != std::string::npos);
+  CHECK(out.find("band                  integer, list or \"all\", default 1") != std::string::npos);
+  CHECK(out.find("path                  input path, required") != std::string::npos);
   CHECK(out.find("drop            string, default \"all_nodata\"; one of: all_nodata, any_nodata, none") !=
         std::string::npos);
   CHECK(out.find("columns         list of strings, optional") != std::string::npos);
@@ -175,4 +175,23 @@ TEST_CASE("Cli.Plan.MemoryLimitSource" * doctest::timeout(120)) {
                                       &out) == 0);
   CHECK(out.find("memory limit 2.0 GiB (SLURM_MEM_PER_NODE=2G less 20.5 MiB for the job's other processes") !=
         std::string::npos);
+}
+
+TEST_CASE("Cli.Plan.TakesTheRunOptionsThatShapeAPlan" * doctest::timeout(120)) {
+  // `plan` takes --memory-limit, --threads, --streaming and --in-memory as `run` does (each
+  // declared once for both), and plans what that run would do.
+  rasterflow::test::TempDir dir;
+  const std::string graph = rasterflow::test::make_demo_project(dir);
+  std::string out;
+  REQUIRE(run_cli("plan " + graph + " --memory-limit 900MiB --threads 1 --in-memory", &out) == 0);
+  CHECK(out.find("memory: limit 900.0 MiB (--memory-limit)") != std::string::npos);
+  CHECK(out.find("1 thread (--threads)") != std::string::npos);
+  CHECK(out.find("export: in-memory") != std::string::npos);
+  REQUIRE(run_cli("plan " + graph + " --streaming --format json", &out) == 0);
+  CHECK(out.find("\"export\":\"streaming\"") != std::string::npos);
+  // As for run: the two modes exclude each other, and a limit below the graph's need is refused.
+  CHECK(run_cli("plan " + graph + " --streaming --in-memory", &out) == 2);
+  CHECK(out.find("--streaming and --in-memory exclude each other") != std::string::npos);
+  CHECK(run_cli("plan " + graph + " --memory-limit 16MiB", &out) != 0);
+  CHECK(out.find("is too small for this graph") != std::string::npos);
 }

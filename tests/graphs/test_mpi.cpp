@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "rasterflow/graph.hpp"
+#include "rasterflow/size.hpp"
 #include "support/test_support.hpp"
 
 using rasterflow::test::run_cli;
@@ -114,6 +115,18 @@ TEST_CASE("Mpi.TwoAndThreeRanks.SameBytesAsOneProcess" * doctest::timeout(300)) 
               db, "SELECT CAST(cells AS INTEGER) FROM v_stage_summary WHERE stage = 'merged'") == 200 * 100);
     REQUIRE(run_cli("metrics --sqlite " + db.string(), &out) == 0);
     CHECK(out.find("stages by rank (v_stage_by_rank)") != std::string::npos);
+    // Every rank records its peak working set, and --suggest sizes a node by the largest.
+    CHECK(rasterflow::test::sqlite_number(
+              db, "SELECT count(DISTINCT metadata->>'rank') FROM pipeline_metrics WHERE metric_name = 'peak_rss_gb'") ==
+          ranks);
+    const double largest = rasterflow::test::sqlite_number(
+        db,
+        "SELECT CAST(MAX(metric_value) * 1073741824 AS INTEGER) FROM pipeline_metrics WHERE metric_name = "
+        "'peak_rss_gb'");
+    REQUIRE(run_cli("metrics --sqlite " + db.string() + " --suggest", &out) == 0);
+    CHECK_MESSAGE(out.find("the largest rank's peak working set " +
+                           rasterflow::format_size(static_cast<std::uint64_t>(largest))) != std::string::npos,
+                  out);
   }
 }
 
@@ -157,6 +170,29 @@ TEST_CASE("Mpi.SetUpError.EveryRankExitsTwoWithoutWaiting" * doctest::timeout(12
   CHECK_MESSAGE(code == 2, out);
   CHECK(out.find("[rank 0] ") != std::string::npos);
   CHECK(out.find(R"(node "table" (csv_sink): option "path": the output folder)") != std::string::npos);
+}
+
+TEST_CASE("Mpi.BusyOutput.EveryRankExitsTwo" * doctest::timeout(120)) {
+  // Only rank 0 locks the final output: when another writer holds it, rank 0 is refused (exit 2)
+  // and the rank that could start exits 2 as well, not 1, so the job's code does not depend on
+  // which rank mpirun hears from first. The holder is a POSIX record lock, which conflicts with
+  // rasterflow's OFD lock.
+  rasterflow::test::TempDir dir;
+  const std::string graph = rasterflow::test::make_demo_project(dir);
+  std::filesystem::create_directories(dir / "o");
+  const std::string lock = (dir / "o" / "merged.csv.lock").string();
+  std::string out;
+  const int code = rasterflow::test::run_shell(
+      "(/usr/bin/python3 -c \"import fcntl, time; f = open('" + lock +
+          "', 'w'); fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(20)\" &) ; sleep 1; timeout 60 " + mpirun(2) + "run " +
+          graph + " --output-dir " + (dir / "o").string() + " --set metrics.backend=none",
+      &out);
+  CHECK_MESSAGE(code == 2, out);
+  CHECK(out.find("[rank 0] ") != std::string::npos);
+  CHECK(out.find("is being written by another run") != std::string::npos);
+  CHECK(out.find("rank 1: stopped because rank 0 could not start") != std::string::npos);
+  CHECK_MESSAGE(out.find("Exit code:    1") == std::string::npos, out);
+  CHECK_FALSE(std::filesystem::exists(dir / "o" / "merged.csv"));
 }
 
 TEST_CASE("Mpi.OneRankFails.NoOutputAndTheRankIsNamed" * doctest::timeout(300)) {

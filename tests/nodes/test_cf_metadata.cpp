@@ -328,6 +328,13 @@ TEST_CASE("CF.NetCdf.AVariablePerColumnInItsOwnType" * doctest::timeout(180)) {
   CHECK(std::string(sst.at("attrs").at("long_name").as_string()) == "sea surface temperature");
   CHECK(std::string(raw.at("attrs").at("units").as_string()) == "degC");
   CHECK(std::string(raw.at("fill").as_string()) == "-32768");
+  // COMPRESS=DEFLATE, ZLEVEL=4: zlib with the shuffle filter, as netCDF4's zlib=True, shuffle=True.
+  for (const auto* variable : {&sst, &raw}) {
+    const auto& compression = variable->at("compression");
+    CHECK(std::string(compression.at("zlib").as_string()) == "True");
+    CHECK(std::string(compression.at("shuffle").as_string()) == "True");
+    CHECK(std::string(compression.at("complevel").as_string()) == "4");
+  }
   std::istringstream in(test::read_text(dir / "o.csv"));
   std::string line;
   std::getline(in, line);

@@ -30,6 +30,9 @@ def main(data: pathlib.Path) -> None:
     summary: rasterflow.RunSummary = rasterflow.run(graph, output_dir=data, progress=True, threads=2)
     rows: int = summary.rows
     print(rows, mean_temperature(graph), rasterflow.validate(graph)["nodes"], rasterflow.__version__)
+    like = rasterflow.merge_graph({"temperature": data / "temperature.tif"}, like=data / "landcover.tif")
+    assert like.like_coordinates is None
+    print(rasterflow.to_xarray(like, layout="columns"))
     try:
         rasterflow.plan(graph, process_memory_limit=1 << 30, format="text")
     except rasterflow.UsageError as e:
