@@ -61,6 +61,25 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "path), refuse (naming the deviation) or even (GDAL's even spacing, the deviation printed in the plan)",
            irregular_axes, std::string("coordinates"))
       .choices({"coordinates", "refuse", "even"});
+  args.add("transformer",
+           "how the pixels are placed on the ground: auto (gdalwarp's choice: the geotransform, else the GCPs "
+           "through a polynomial, else the RPCs), geotransform, gcp_polynomial (gdalwarp -order), gcp_tps (gdalwarp "
+           "-tps) or rpc (gdalwarp -rpc); GCPs and RPCs are read on the warper path",
+           transformer, std::string("auto"))
+      .choices(transformer_choices());
+  args.add("gcp_order",
+           "the order of the gcp_polynomial transformer (1 to 3, as gdalwarp -order); 0: GDAL's choice, 1 below 6 "
+           "GCPs, else 2",
+           gcp_order, 0)
+      .min(0)
+      .max(3);
+  args.add("rpc_height", "the rpc transformer's height above the ellipsoid, in metres (gdalwarp -to RPC_HEIGHT)",
+           rpc_height, 0.0);
+  args.add("rpc_dem",
+           "a DEM (any raster GDAL reads) giving the rpc transformer's heights (gdalwarp -to RPC_DEM), relative to the "
+           "graph file's folder; rpc_height is added to it",
+           rpc_dem)
+      .input_path();
   args.add("decoding",
            "how the blocks are decoded: auto (the fastest that fits the memory limit), or one strategy: block_rows, "
            "lean_block_rows, streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF "
@@ -85,6 +104,7 @@ SourceRequest RasterSourceOptions::request() const {
   r.wrap_longitude = wrap_longitude;
   r.irregular_axes = irregular_axes;
   r.grib_normalize_units = grib_normalize_units;
+  r.georef = {transformer, gcp_order, rpc_height, rpc_dem};
   return r;
 }
 
@@ -120,6 +140,16 @@ RasterSource::RasterSource(NodeSpec spec)
       reader_(open_reader(options_.request(), where())) {
   axes_note_ = check_axes(options_, where());
   if (const auto forced = decoding_from_name(options_.decoding)) reader_->force_decoding(*forced);
+}
+
+SourceGrid RasterSource::source_grid() const {
+  const auto& info = reader_->info();
+  if (!info.georef.by_geotransform()) {
+    throw_graph_error(where(), "field \"like\": " + info.path + " is " + info.georef.describe() +
+                                   ", so it has no pixel grid of its own to take; give the grid's crs, resolution "
+                                   "and extent");
+  }
+  return {info.crs, info.gt, info.width, info.height, info.geolocated()};
 }
 
 void RasterSource::prepare(const RunContext& ctx, std::span<Node* const>) {

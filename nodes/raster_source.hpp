@@ -28,6 +28,10 @@ struct RasterSourceOptions {
   bool wrap_longitude = true;
   std::optional<bool> grib_normalize_units;  // absent: GDAL's configuration (grib_units.hpp)
   std::string irregular_axes = "refuse";
+  std::string transformer = "auto";  // georeferencing.hpp
+  int gcp_order = 0;
+  double rpc_height = 0;
+  std::optional<std::string> rpc_dem;
   std::string decoding = "auto";  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
   void declare(OptionBinder& args);
   SourceRequest request() const;
@@ -37,10 +41,7 @@ class RasterSource final : public Node, public FootprintSource, public ReaderSou
  public:
   explicit RasterSource(NodeSpec spec);
   SourceFootprint footprint(const std::string& grid_crs) const override { return reader_->footprint(grid_crs); }
-  SourceGrid source_grid() const override {
-    const auto& info = reader_->info();
-    return {info.crs, info.gt, info.width, info.height, info.geolocated()};
-  }
+  SourceGrid source_grid() const override;
   PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
   std::vector<std::string> describe() const override {
     auto lines = reader_->describe();

@@ -75,11 +75,6 @@ int transform_tile(void* arg, int dst_to_src, int count, double* x, double* y, d
   return result;
 }
 
-struct TransformerCloser {
-  void operator()(void* h) const {
-    if (h != nullptr) GDALDestroyGenImgProjTransformer(h);
-  }
-};
 struct WarpOptionsCloser {
   void operator()(GDALWarpOptions* o) const { GDALDestroyWarpOptions(o); }
 };
@@ -192,6 +187,7 @@ std::string Resample::fast_path_refusal() const {
   if (info.geolocated())
     return "the source is placed by geolocation arrays (2-D latitude/longitude, or the true coordinates of an "
            "uneven axis), through GDAL's geolocation transformer (SRC_METHOD=GEOLOC_ARRAY, as gdalwarp -geoloc)";
+  if (!info.georef.by_geotransform()) return "the source is " + info.georef.describe();
   if (!fast_path_supports(method_)) return std::string(method_name(method_)) + " reads neighbouring pixels";
   if (!same_crs(grid_.crs, info.crs)) return "the source's CRS differs from the grid's";
   if (gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0) return "the source is rotated or not north-up";
@@ -250,6 +246,15 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     xscale_ = std::hypot(info.gt[1] / grid_.res_x, info.gt[4] / grid_.res_y);
     yscale_ = std::hypot(info.gt[2] / grid_.res_x, info.gt[5] / grid_.res_y);
   }
+  if (!info.georef.by_geotransform()) {
+    // GCPs or RPCs: the scale gdalwarp's warper derives for the whole grid in one chunk.
+    const TransformerPtr t = reader_->warp_transformer(grid_.crs, grid_.geotransform(), info.gt);
+    if (const auto s =
+            t ? whole_grid_kernel_scale(t.get(), grid_.width, grid_.height, info.width, info.height) : std::nullopt) {
+      xscale_ = (*s)[0];
+      yscale_ = (*s)[1];
+    }
+  }
   wrap_ = wraps_longitude(*reader_);
   const std::string refusal = fast_path_refusal();
   if (options_.implementation == "fast" && !refusal.empty()) {
@@ -291,6 +296,14 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     }
     signed_vrt_ = signed_byte_vrt(info);
     path_reason_ += "; Int8 read through a VRT of signed values (GDAL 3.6's warper reads signed bytes as unsigned)";
+  }
+  if (!fast_ && method_ == Method::mode && is_wide_integer(info.type)) {
+    // GDAL 3.6's warper takes the mode of 32-bit floats: 64-bit values would lose digits.
+    throw_graph_error(where(), "option \"method\": mode on the warper path reads " + info.path + "'s " +
+                                   GDALGetDataTypeName(info.type) +
+                                   " values as 32-bit floats (GDAL 3.6's mode kernel), losing their digits; the fast "
+                                   "path (same CRS, grid aligned on whole source pixels) takes them exactly: " +
+                                   (refusal.empty() ? std::string("implementation is warper") : refusal));
   }
   if (!fast_ && (wrap_ || !signed_vrt_.empty()) && info.validity.kind == MaskKind::alpha) {
     // The periodic and signed-byte VRTs carry no alpha band: refused rather than read as valid.
@@ -406,12 +419,8 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
     src = get(periodic);
     for (std::size_t k = 0; k < src_bands.size(); ++k) src_bands[k] = static_cast<int>(k) + 1;
   }
-  GeoTransform dst_gt = grid_.geotransform();
-  std::unique_ptr<void, TransformerCloser> grid_transformer;
-  if (!info.geolocated()) {
-    grid_transformer.reset(GDALCreateGenImgProjTransformer3(info.crs.empty() ? nullptr : info.crs.c_str(),
-                                                            src_gt.data(), grid_.crs.c_str(), dst_gt.data()));
-  }
+  TransformerPtr grid_transformer;
+  if (!info.geolocated()) grid_transformer = reader_->warp_transformer(grid_.crs, grid_.geotransform(), src_gt);
   void* transformer = info.geolocated() ? geoloc_transformer() : grid_transformer.get();
   if (transformer == nullptr)
     throw_node_error(where(), "GDAL cannot transform the source into the grid: " + last_gdal_error("no transformer"));
@@ -675,6 +684,9 @@ ResourceNeeds Resample::resources() const {
   const auto block_row = static_cast<std::size_t>(std::max(1, info.block_height)) *
                          static_cast<std::size_t>(info.width) *
                          static_cast<std::size_t>(GDALGetDataTypeSizeBytes(info.type)) * bands;
+  r.source = info.path + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " " +
+             GDALGetDataTypeName(info.type) + " in blocks of " + std::to_string(info.block_width) + " x " +
+             std::to_string(info.block_height);
   const bool shared_rows = fast_ && reader_->block_rows() != nullptr;
   r.held = shared_rows ? reader_->decoded_rows_bytes() : 0;
   r.reused_cache = fast_ ? (shared_rows ? 0 : block_row) : std::max(block_row, static_cast<std::size_t>(kWarpMemory));

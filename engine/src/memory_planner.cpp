@@ -78,6 +78,34 @@ bool MemoryPlanner::take_steps(std::span<Node* const> nodes, bool give_up) const
   return false;
 }
 
+std::string MemoryPlanner::largest_need(std::span<Node* const> nodes) const {
+  // What each node asks before any tile, as the planner counts it: held for the run, a
+  // thread's working memory for every thread, its read cache reused by every thread (with a
+  // quarter more), and its cells of one grid row.
+  const auto threads = static_cast<double>(in_.threads);
+  const Node* largest = nullptr;
+  ResourceNeeds needs;
+  double most = -1;
+  for (const Node* n : nodes) {
+    const ResourceNeeds r = n->resources();
+    const double asks = static_cast<double>(r.held) + threads * static_cast<double>(r.per_thread) +
+                        1.25 * threads * static_cast<double>(r.reused_cache) +
+                        r.bytes_per_cell * static_cast<double>(in_.row_cells);
+    if (asks > most) {
+      most = asks;
+      largest = n;
+      needs = r;
+    }
+  }
+  if (largest == nullptr) return {};
+  const auto size = [](double b) { return format_size(static_cast<std::uint64_t>(b)); };
+  return "; the most for node \"" + largest->id() + "\" (" + largest->type() + "): " + size(most) + " (held " +
+         size(static_cast<double>(needs.held)) + ", per thread " + size(static_cast<double>(needs.per_thread)) +
+         ", read cache per thread " + size(static_cast<double>(needs.reused_cache)) + ", one grid row " +
+         size(needs.bytes_per_cell * static_cast<double>(in_.row_cells)) + ")" +
+         (needs.source.empty() ? std::string() : ", reading " + needs.source);
+}
+
 MemoryPlan MemoryPlanner::plan(std::span<Node* const> nodes) const {
   MemoryPlan p = reserve(nodes);
   // Held memory that leaves tiles less than two grid rows is first made smaller, then given up:
@@ -106,7 +134,7 @@ MemoryPlan MemoryPlanner::plan(std::span<Node* const> nodes) const {
         format_size(static_cast<std::uint64_t>(p.reserved) - in_.baseline_rss) + ", and one row of the grid (" +
         std::to_string(in_.row_cells) + " cells) needs " + format_size(in_.one_row) + "; at least " +
         format_size(static_cast<std::uint64_t>((p.reserved + static_cast<double>(in_.one_row)) / in_.usable_fraction)) +
-        " is needed");
+        " is needed" + largest_need(nodes));
   }
   return p;
 }

@@ -7,6 +7,7 @@
 // slower), rather than refusing the run. Private to engine/src.
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "rasterflow/node.hpp"
 
@@ -43,6 +44,8 @@ class MemoryPlanner {
 
  private:
   bool take_steps(std::span<Node* const> nodes, bool give_up) const;
+  // For a refusal: the node that asks the most memory before any tile, how much and what it reads.
+  std::string largest_need(std::span<Node* const> nodes) const;
   MemoryInputs in_;
 };
 

@@ -76,7 +76,7 @@ GeolocTransformer::~GeolocTransformer() {
   if (transformer_ != nullptr) GDALDestroyGenImgProjTransformer(transformer_);
 }
 
-std::optional<SuggestedOutput> suggested_output(const GeolocTransformer& t) {
+std::optional<GeolocOutput> geoloc_suggested_output(const GeolocTransformer& t) {
   if (!t.ok()) return std::nullopt;
   double gt[6] = {};
   double extents[4] = {};
@@ -85,7 +85,7 @@ std::optional<SuggestedOutput> suggested_output(const GeolocTransformer& t) {
           CE_None ||
       !(gt[1] > 0) || pixels <= 0 || lines <= 0)
     return std::nullopt;
-  SuggestedOutput out;
+  GeolocOutput out;
   out.resolution = {gt[1], std::fabs(gt[5])};
   out.width = pixels;
   out.height = lines;

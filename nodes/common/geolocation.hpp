@@ -53,11 +53,11 @@ class GeolocTransformer {
 
 // What gdalwarp -geoloc would choose without -te/-tr for this source in `dst_crs`
 // (GDALSuggestedWarpOutput2): the extent, the resolution, the size.
-struct SuggestedOutput {
+struct GeolocOutput {
   Extent extent;
   std::array<double, 2> resolution{};
   std::int64_t width = 0, height = 0;
 };
-std::optional<SuggestedOutput> suggested_output(const GeolocTransformer& t);
+std::optional<GeolocOutput> geoloc_suggested_output(const GeolocTransformer& t);
 
 }  // namespace rasterflow::nodes

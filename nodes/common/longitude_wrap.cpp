@@ -22,7 +22,8 @@ bool spans_globe(const std::string& crs, const GeoTransform& gt, std::int64_t wi
 
 bool wraps_longitude(const RasterReader& reader) {
   const auto& info = reader.info();
-  return reader.wrap_longitude() && !info.geolocated() && spans_globe(info.crs, info.gt, info.width);
+  return reader.wrap_longitude() && !info.geolocated() && info.georef.by_geotransform() &&
+         spans_globe(info.crs, info.gt, info.width);
 }
 
 DatasetPtr periodic_dataset(GDALDatasetH src, std::span<const int> bands, const GeoTransform& source_gt,

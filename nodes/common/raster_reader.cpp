@@ -16,6 +16,7 @@
 #include "nodes/common/library_diagnostics.hpp"
 #include "nodes/common/longitude_wrap.hpp"
 #include "nodes/common/validity.hpp"
+#include "nodes/common/wide_integers.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/hooks.hpp"
 #include "rasterflow/registry.hpp"
@@ -272,13 +273,16 @@ void RasterReader::read_geometry(GDALDatasetH ds) {
     info_.gt = transposed_->gt;
   } else if (info_.geolocated()) {
     info_.gt = {0, 1, 0, 0, 0, 1};  // placed by the axes' true coordinates (find_irregular_axes)
-  } else if (GDALGetGeoTransform(ds, info_.gt.data()) != CE_None) {
+  } else if (GDALGetGeoTransform(ds, info_.gt.data()) != CE_None && GDALGetGCPCount(ds) == 0 &&
+             GDALGetMetadata(ds, "RPC") == nullptr && request_.georef.transformer == "auto" &&
+             !(info_.geolocation = geolocation_items(ds)).empty()) {
     // 2-D latitude/longitude arrays (a curvilinear grid): GDAL's geolocation arrays (#28).
-    info_.geolocation = geolocation_items(ds);
-    if (info_.geolocation.empty()) {
-      throw_graph_error(where_, "option \"path\": " + info_.path +
-                                    " has no geotransform and no geolocation arrays (it is not georeferenced)");
-    }
+    info_.gt = {0, 1, 0, 0, 0, 1};
+  } else {
+    // A geotransform, GCPs or RPCs (#29); refused naming what is missing when there is none.
+    info_.georef = find_georeferencing(ds, request_.georef, where_, info_.path);
+    info_.gt = {0, 1, 0, 0, 0, 1};
+    if (info_.georef.by_geotransform()) GDALGetGeoTransform(ds, info_.gt.data());
   }
   GDALGetBlockSize(GDALGetRasterBand(ds, info_.band), &info_.block_width, &info_.block_height);
 }
@@ -307,6 +311,7 @@ void RasterReader::open_source() {
   const char* wkt = GDALGetProjectionRef(get(ds));
   info_.crs = wkt != nullptr ? wkt : "";
   if (info_.crs.empty() && info_.geolocated()) info_.crs = geolocation_item(info_.geolocation, "SRS");
+  if (!info_.georef.by_geotransform()) info_.crs = info_.georef.crs;  // the GCPs' CRS, or WGS 84 for RPCs
   if (request_.crs) {
     info_.crs = hooks().normalize_crs(*request_.crs, where + ": option \"crs\"");
     info_.crs_given = true;
@@ -337,16 +342,17 @@ void RasterReader::open_source() {
     case GDT_Int8:
 #endif
       break;
+    case GDT_Int64:
+    case GDT_UInt64:
+      check_wide_integers(get(ds));
+      break;
     default: {
-      // Complex types have no single value per pixel; 64-bit integers do not fit the doubles
-      // columns hold without losing digits (beyond 2^53): refused, naming the file and type.
-      const std::string type = GDALGetDataTypeName(info_.type);
-      const bool wide = type == "Int64" || type == "UInt64";
+      // Complex types have no single value per pixel: refused, naming the file and type.
       throw_graph_error(where, "option \"band\": " + info_.path + " band " + std::to_string(info_.band) + " is " +
-                                   type + ", which is not supported" +
-                                   (wide ? " (its values beyond 2^53 would lose digits as doubles)"
-                                         : " (complex values: read a real band, e.g. through a VRT)") +
-                                   "; expected Byte, Int8, UInt16, Int16, UInt32, Int32, Float32 or Float64");
+                                   GDALGetDataTypeName(info_.type) +
+                                   ", which is not supported (complex values: read a real band, e.g. through a "
+                                   "VRT); expected Byte, Int8, UInt16, Int16, UInt32, Int32, Int64, UInt64, Float32 "
+                                   "or Float64");
     }
   }
 }
@@ -438,6 +444,19 @@ void RasterReader::find_gaussian_grib(GDALDatasetH ds) {
   info_.geolocation = axis_geolocation(lons, lats, wkt != nullptr ? wkt : "");
   if (info_.geolocated())
     irregular_note_ = text + ": resampled from the true latitudes (1-D geolocation arrays; irregular_axes coordinates)";
+}
+
+void RasterReader::check_wide_integers(GDALDatasetH ds) {
+  // Columns hold doubles: exact for integers up to 2^53 (wide_integers.hpp).
+  std::vector<int> indices;
+  for (const auto& b : info_.bands) indices.push_back(b.index);
+  if (const auto beyond = first_inexact_value(ds, indices, where_, info_.path)) {
+    throw_graph_error(where_, "option \"band\": " + info_.path + " is " + GDALGetDataTypeName(info_.type) + " and " +
+                                  *beyond +
+                                  ", beyond 2^53 (9007199254740992): rasterflow's columns hold doubles, which "
+                                  "carry 64-bit integers exactly only up to 2^53, so it reads Int64/UInt64 sources "
+                                  "only when every value other than nodata is within +-2^53");
+  }
 }
 
 void RasterReader::make_warper_vrt() {
@@ -931,7 +950,7 @@ SourceFootprint RasterReader::geolocated_footprint(const std::string& grid_crs) 
   fp.crs = info_.crs;
   const GeolocTransformer t(info_.geolocation, info_.crs_given ? info_.crs : "", info_.width, info_.height,
                             grid_crs.empty() ? info_.crs : grid_crs, nullptr);
-  const auto out = suggested_output(t);
+  const auto out = geoloc_suggested_output(t);
   if (!out) {
     throw_graph_error(where_, "option \"path\": GDAL cannot place " + info_.path + " by its geolocation arrays (" +
                                   last_gdal_error("no geolocation transformer") + ")");
@@ -941,8 +960,44 @@ SourceFootprint RasterReader::geolocated_footprint(const std::string& grid_crs) 
   return fp;
 }
 
+TransformerPtr RasterReader::warp_transformer(const std::string& dst_crs, const GeoTransform& dst_gt,
+                                              const GeoTransform& src_gt) {
+  if (!info_.georef.by_geotransform()) {
+    return gcp_rpc_transformer(dataset(), info_.georef, info_.crs, dst_crs, &dst_gt);
+  }
+  GeoTransform src = src_gt, dst = dst_gt;
+  return TransformerPtr(GDALCreateGenImgProjTransformer3(info_.crs.empty() ? nullptr : info_.crs.c_str(), src.data(),
+                                                         dst_crs.c_str(), dst.data()));
+}
+
+SourceFootprint RasterReader::gcp_rpc_footprint(const std::string& grid_crs) const {
+  // As gdalwarp without -te/-tr: the extent and resolution GDALSuggestedWarpOutput2 gives through
+  // the GCP or RPC transformer, the extent a whole number of those cells from its north-west
+  // corner (gdalwarp's own rounding of the size).
+  const std::string dst_crs = grid_crs.empty() ? info_.crs : grid_crs;
+  if (!grid_crs.empty() && info_.crs.empty()) {
+    throw_graph_error(where_, "option \"crs\": the GCPs of " + info_.path +
+                                  " have no CRS, so they cannot be placed on the grid's CRS; give the source a "
+                                  "\"crs\" (as gdalwarp -s_srs)");
+  }
+  const DatasetPtr ds = open();
+  const TransformerPtr t = ds ? gcp_rpc_transformer(get(ds), info_.georef, info_.crs, dst_crs, nullptr) : nullptr;
+  const auto s = ds ? suggested_output(get(ds), t.get()) : std::nullopt;
+  if (!s) {
+    throw_graph_error(where_, "option \"transformer\": GDAL cannot place " + info_.path + " " +
+                                  info_.georef.describe() + ": " + last_gdal_error("no transformer"));
+  }
+  SourceFootprint fp;
+  fp.crs = info_.crs;
+  const double rx = s->gt[1], ry = std::fabs(s->gt[5]);
+  fp.extent = {s->gt[0], s->gt[3] - s->lines * ry, s->gt[0] + s->pixels * rx, s->gt[3]};
+  fp.suggested_resolution = std::array<double, 2>{rx, ry};
+  return fp;
+}
+
 SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
   if (info_.geolocated()) return geolocated_footprint(grid_crs);
+  if (!info_.georef.by_geotransform()) return gcp_rpc_footprint(grid_crs);
   SourceFootprint fp;
   fp.crs = info_.crs;
   const auto& gt = info_.gt;
@@ -992,6 +1047,10 @@ void RasterReader::choose_overview(const Grid& grid) {
     return;
   }
   if (info_.overview >= 0 || !info_.overview_reason.empty()) return;  // chosen by an earlier reader of this source
+  if (!info_.georef.by_geotransform()) {
+    info_.overview_reason = "full resolution (overviews: auto reads overviews of sources with a geotransform only)";
+    return;
+  }
   if (info_.overview_count == 0) {
     info_.overview_reason = "full resolution (overviews: auto, but the file has none)";
     return;
@@ -1063,11 +1122,14 @@ void RasterReader::choose_overview(const Grid& grid) {
 std::vector<std::string> RasterReader::describe() const {
   std::string bands;
   for (const auto& b : info_.bands) bands += (bands.empty() ? "" : ", ") + std::to_string(b.index);
+  char pixel[96] = "pixels placed by its transformer";
+  if (info_.georef.by_geotransform())
+    std::snprintf(pixel, sizeof pixel, "pixel %.9g x %.9g", info_.gt[1], -info_.gt[5]);
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%s band%s %s: %lld x %lld %s%s, pixel %.9g x %.9g, nodata %s", info_.path.c_str(),
+  std::snprintf(buf, sizeof buf, "%s band%s %s: %lld x %lld %s%s, %s, nodata %s", info_.path.c_str(),
                 info_.bands.size() > 1 ? "s" : "", bands.c_str(), static_cast<long long>(info_.width),
                 static_cast<long long>(info_.height), GDALGetDataTypeName(info_.type),
-                info_.signed_byte ? " (signed: Int8)" : "", info_.gt[1], -info_.gt[5],
+                info_.signed_byte ? " (signed: Int8)" : "", pixel,
                 info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
   std::vector<std::string> lines{buf};
   if (info_.geolocated())
@@ -1085,6 +1147,7 @@ std::vector<std::string> RasterReader::describe() const {
                     geolocation_item(info_.geolocation, "X_DATASET") + ", latitudes " +
                     geolocation_item(info_.geolocation, "Y_DATASET") + ", as gdalwarp -geoloc");
   }
+  if (!info_.georef.by_geotransform()) lines.push_back(info_.georef.describe() + "; read on the warper path");
   if (const std::string masks = info_.validity.describe(); !masks.empty()) lines.push_back(masks);
   if (info_.crs_given) lines.push_back("CRS from option crs (as gdalwarp -s_srs): " + hooks().crs_label(info_.crs));
   for (auto& line : describe_units_and_coordinates(info_)) lines.push_back(std::move(line));

@@ -16,11 +16,13 @@
 #include "nodes/common/block_rows.hpp"
 #include "nodes/common/decoding_policy.hpp"
 #include "nodes/common/gdal.hpp"
+#include "nodes/common/georeferencing.hpp"
 #include "nodes/common/grib_units.hpp"
 #include "nodes/common/planning.hpp"
 #include "nodes/common/tiff_tiles.hpp"
 #include "nodes/common/transposed.hpp"
 #include "nodes/common/validity.hpp"
+#include "nodes/common/wide_integers.hpp"
 #include "rasterflow/node.hpp"
 
 namespace rasterflow::nodes {
@@ -40,6 +42,7 @@ struct SourceRequest {
   bool wrap_longitude = true;                // a global geographic source is periodic (longitude_wrap.hpp)
   std::optional<bool> grib_normalize_units;  // GDAL's GRIB unit normalisation (absent: GDAL's configuration)
   std::string irregular_axes = "even";       // coordinates | refuse | even: an uneven axis (raster_source's option)
+  GeorefRequest georef;                      // geotransform, GCPs or RPCs (georeferencing.hpp)
 };
 
 // One band read.
@@ -62,7 +65,8 @@ struct RasterInfo {
   std::vector<std::string> variables;  // the container's variables, when it has several
   std::int64_t width = 0;              // of the level read (an overview with overviews: auto)
   std::int64_t height = 0;
-  GeoTransform gt{};
+  GeoTransform gt{};  // {0, 1, 0, 0, 0, 1} when GCPs or RPCs place the pixels (georef)
+  Georeferencing georef;
   std::string crs;  // WKT, "" when the file has none and no `crs` was given
   bool crs_given = false;
   GDALDataType type = GDT_Unknown;           // as stored
@@ -134,6 +138,10 @@ class RasterReader final {
     return warper_vrt_.empty() ? info_.bands[k].index : static_cast<int>(k) + 1;
   }
   bool nan_is_only_nodata() const { return !warper_vrt_.empty(); }
+  // The warper's transformer from source pixels (`src_gt`: the geotransform, or that of a
+  // periodic copy) to the pixels of `dst_gt` in `dst_crs`; through the GCPs or RPCs when they
+  // georeference the source (georeferencing.hpp). Null when GDAL cannot make one.
+  TransformerPtr warp_transformer(const std::string& dst_crs, const GeoTransform& dst_gt, const GeoTransform& src_gt);
   // Reads `window` of the band as doubles into `out` (row-major, window.cols x window.rows):
   // from the shared decoded block rows, or straight through GDAL when the file's blocks are
   // too large to hold a row of them (then GDAL's cache serves the repeated reads).
@@ -144,7 +152,10 @@ class RasterReader final {
   void read_native(const PixelWindow& window, std::byte* out);
   int sample_bytes() const { return GDALGetDataTypeSizeBytes(info_.type); }
   // Whether read_native() gives this source's values: one band, not unpacked.
-  bool reads_native() const { return info_.bands.size() == 1 && !info_.unpacked && !info_.validity.active(); }
+  // (64-bit integers are read as doubles: the kernels have no 64-bit sample type.)
+  bool reads_native() const {
+    return info_.bands.size() == 1 && !info_.unpacked && !info_.validity.active() && !is_wide_integer(info_.type);
+  }
   // The warper's source alpha band (in warper_dataset()), 0 when no alpha band masks.
   int warper_alpha_band() const {
     if (info_.validity.kind != MaskKind::alpha) return 0;
@@ -182,10 +193,11 @@ class RasterReader final {
   // Rows of tiles kept above the highest asked for, for tiles that start late, at most.
   static constexpr std::size_t kStreamKeptBytes = std::size_t{8} << 20;
   void make_warper_vrt();
-  void open_source();                   // the constructor's work, whose allocation failures it names
-  DatasetPtr open_checked();            // the dataset named by the path (and variable), or GraphError
-  void select_bands(GDALDatasetH ds);   // info_.bands from the request
-  void read_geometry(GDALDatasetH ds);  // size, geotransform, blocks of the level read
+  void check_wide_integers(GDALDatasetH ds);  // Int64/UInt64: refused when a value is beyond 2^53
+  void open_source();                         // the constructor's work, whose allocation failures it names
+  DatasetPtr open_checked();                  // the dataset named by the path (and variable), or GraphError
+  void select_bands(GDALDatasetH ds);         // info_.bands from the request
+  void read_geometry(GDALDatasetH ds);        // size, geotransform, blocks of the level read
   void finish_values(std::size_t band, double* values, std::int64_t count) const;  // signed bytes, unpacking
   // Turns the pixels of `window` that the source's masks say are invalid into NaN: band k's
   // values at `values` (validity.hpp). `shared`: the mask was read for an earlier band.
@@ -206,8 +218,8 @@ class RasterReader final {
   int stream_rows_kept(Decoding d) const;
   DatasetPtr open() const;
   Extent corner_extent() const;
-  SourceFootprint geolocated_footprint(
-      const std::string& grid_crs) const;  // the bounding box of all four corners, in the source's CRS
+  SourceFootprint geolocated_footprint(const std::string& grid_crs) const;  // from the geolocation arrays
+  SourceFootprint gcp_rpc_footprint(const std::string& grid_crs) const;     // through the GCP/RPC transformer
   std::optional<std::array<double, 2>> suggested_resolution(const std::string& grid_crs) const;
   bool plain_file_ = false;  // a plain local file at full resolution (the only kind the TIFF streams read)
   const GdalBandsDecoder* bands_decoder_ = nullptr;   // decoder_, when several bands share blocks_

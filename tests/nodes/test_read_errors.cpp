@@ -69,7 +69,8 @@ TEST_CASE("ReadErrors.FailingBlockNamesFileAndGdalsFirstError" * doctest::timeou
 
 TEST_CASE("ReadErrors.UnsupportedTypesNameFileAndType") {
   test::TempDir dir;
-  for (const std::string type : {"CInt16", "CFloat32", "Int64", "UInt64"}) {
+  // (Int64 and UInt64 are read when their values fit: tests/nodes/test_wide_integers.cpp.)
+  for (const std::string type : {"CInt16", "CFloat32"}) {
     CAPTURE(type);
     test::write_raster(dir / "typed.tif", {.width = 4, .height = 4, .type = type, .creation_options = {}},
                        {std::vector<double>(16, 1.0)});

@@ -54,6 +54,9 @@ struct ResourceNeeds {
     double cost = 1.0;  // the CPU after the step over the CPU before (the cheapest steps are taken first)
   };
   std::vector<Step> steps;
+  // What the node reads, for the memory planner's refusals ("claims.tif: 1048576 x 1048576
+  // Int16 in blocks of 64 x 64"); empty when it reads no file.
+  std::string source;
 };
 
 // Fixed facts of a run that nodes may consult.
