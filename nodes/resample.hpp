@@ -83,6 +83,7 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   oneapi::tbb::enumerable_thread_specific<DatasetPtr> signed_handles_;
   // A source placed by geolocation arrays (resample_geolocation.cpp): GDAL's geolocation
   // transformer onto the grid, one per thread (built on first use: it reads the arrays).
+  void refuse_unwrapped_globe() const;  // a global geolocated source on the other convention
   void prepare_geolocation();
   void* geoloc_transformer();
   oneapi::tbb::enumerable_thread_specific<std::unique_ptr<GeolocTransformer>> geoloc_;

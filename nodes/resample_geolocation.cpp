@@ -1,11 +1,34 @@
 // resample over a source placed by geolocation arrays (#28): the warper path with GDAL's
 // geolocation transformer, as gdalwarp -geoloc (nodes/common/geolocation.hpp).
+#include <cstdio>
+
+#include "nodes/common/longitude_wrap.hpp"
 #include "nodes/resample.hpp"
 #include "rasterflow/errors.hpp"
 
 namespace rasterflow::nodes {
 
+void Resample::refuse_unwrapped_globe() const {
+  // A global source placed by geolocation arrays (a Gaussian grid on 0..360) is not periodic:
+  // a grid on the other convention would leave the rest of the globe empty, and the default
+  // `drop` would drop those cells without a word. Refused, with the way forward.
+  if (!is_geographic(grid_.crs)) return;
+  const SourceFootprint fp = reader_->footprint(grid_.crs);
+  if (fp.extent.width() < 360.0 - 2 * grid_.res_x) return;
+  const Extent g = grid_.extent();
+  if (g.xmin >= fp.extent.xmin - grid_.res_x && g.xmax <= fp.extent.xmax + grid_.res_x) return;
+  char text[256];
+  std::snprintf(text, sizeof text, "longitudes %.6g..%.6g, and the source covers %.6g..%.6g", g.xmin, g.xmax,
+                fp.extent.xmin, fp.extent.xmax);
+  throw_graph_error(where(), reader_->info().path +
+                                 " is a global source placed by geolocation arrays (the true coordinates of an "
+                                 "uneven axis, or 2-D latitude/longitude), which rasterflow does not wrap across the "
+                                 "antimeridian, and the grid reaches " +
+                                 text + ": give the grid the source's convention (an extent within its longitudes)");
+}
+
 void Resample::prepare_geolocation() {
+  refuse_unwrapped_globe();
   // nearest, bilinear and cubic read the pixels around each cell's mapped centre, which the
   // transformer gives alike for every tile: equal to gdalwarp -geoloc (tests Geolocation.*). The
   // area methods (GDAL's average/mode kernel) give cells beyond the source's edge values that

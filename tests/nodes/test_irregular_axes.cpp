@@ -83,4 +83,13 @@ TEST_CASE("IrregularAxes.GaussianGrib.NearestFromTheTrueLatitudesReducedRefused"
   CHECK(test::run_cli(graph("reduced.grib2", ""), &out) == 2);
   CHECK(out.find("is a reduced Gaussian grid (N48)") != std::string::npos);
   CHECK(out.find("cdo setgridtype,regular") != std::string::npos);
+  // The globe on the other convention (-180..180 for a 0..360 file): the source is not wrapped, so
+  // the western cells would be empty and dropped; refused, naming the way forward.
+  const std::string command = graph("gauss.grib2", "");
+  std::string text = test::read_text(dir / "graph.json");
+  text.replace(text.find("[3, -85, 350, 85]"), 17, "[-180, -85, 180, 85]");
+  test::write_text(dir / "graph.json", text);
+  CHECK(test::run_cli(command, &out) == 2);
+  CHECK_MESSAGE(out.find("which rasterflow does not wrap across the antimeridian") != std::string::npos, out);
+  CHECK(out.find("give the grid the source's convention") != std::string::npos);
 }
