@@ -350,7 +350,9 @@ TEST_CASE("PostgresSink.OneWriter.SecondRunOnTheTableRefused" * doctest::timeout
   rasterflow::test::make_demo_project(dir);
   rasterflow::test::TestPostgres server;
   const std::string url = server.url();
-  const std::string graph = pg_graph(dir, "pg", options_for(url, "t", "replace"), "0.02");
+  // 2 M rows at 0.005 degree: a run of seconds, so that the poll below (a psql each time, slow on
+  // a loaded machine) sees the lock before the run ends (at 0.02 it once ended in 0.3 s first).
+  const std::string graph = pg_graph(dir, "pg", options_for(url, "t", "replace"), "0.005");
   const std::string run = std::string(RASTERFLOW_CLI) + " run " + graph + " --output-dir " + (dir / "o").string() +
                           " --threads 1 --progress never --set metrics.backend=none";
   const auto start = [&](const std::string& log) {
