@@ -33,24 +33,6 @@ std::string graph_json(const std::string& grid, const std::string& method) {
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
 }
 
-std::vector<double> csv_to_grid(const std::string& csv, const Grid& g) {
-  std::vector<double> out(static_cast<std::size_t>(g.cells()), std::nan(""));
-  std::istringstream in(csv);
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string xs, ys, vs;
-    std::getline(fields, xs, ',');
-    std::getline(fields, ys, ',');
-    std::getline(fields, vs, ',');
-    const auto col = static_cast<std::int64_t>(std::floor((std::stod(xs) - g.x0) / g.res_x));
-    const auto row = static_cast<std::int64_t>(std::floor((g.y0 - std::stod(ys)) / g.res_y));
-    if (!vs.empty()) out[static_cast<std::size_t>(row * g.width + col)] = std::stod(vs);
-  }
-  return out;
-}
-
 std::pair<Grid, std::vector<double>> run(const test::TempDir& dir, const std::string& grid, const std::string& method,
                                          int threads) {
   test::write_text(dir / "graph.json", graph_json(grid, method));
@@ -62,7 +44,7 @@ std::pair<Grid, std::vector<double>> run(const test::TempDir& dir, const std::st
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
   const Grid g = pipeline.grid();
   pipeline.run();
-  return {g, csv_to_grid(test::read_text(dir / "o.csv"), g)};
+  return {g, test::csv_to_grid(test::read_text(dir / "o.csv"), g)};
 }
 
 // Cells that differ (as Float32 values, NaN equal to NaN); the first one described.

@@ -35,25 +35,6 @@ std::vector<double> field(std::int64_t w, std::int64_t h, double nodata, bool in
   return v;
 }
 
-// Reads the CSV written by the graph back into a grid-sized array (NaN where absent/empty).
-std::vector<double> csv_to_grid(const std::string& csv, const Grid& g) {
-  std::vector<double> out(static_cast<std::size_t>(g.cells()), std::nan(""));
-  std::istringstream in(csv);
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string xs, ys, vs;
-    std::getline(fields, xs, ',');
-    std::getline(fields, ys, ',');
-    std::getline(fields, vs, ',');
-    const auto col = static_cast<std::int64_t>(std::floor((std::stod(xs) - g.x0) / g.res_x));
-    const auto row = static_cast<std::int64_t>(std::floor((g.y0 - std::stod(ys)) / g.res_y));
-    if (!vs.empty()) out[static_cast<std::size_t>(row * g.width + col)] = std::stod(vs);
-  }
-  return out;
-}
-
 struct Comparison {
   std::size_t cells = 0;
   std::size_t valid = 0;
@@ -113,7 +94,7 @@ std::pair<Grid, std::vector<double>> resample_once(const test::TempDir& dir, con
   Pipeline pipeline(spec, config, options);
   const Grid grid = pipeline.grid();
   pipeline.run();
-  return {grid, csv_to_grid(test::read_text(dir / "o.csv"), grid)};
+  return {grid, test::csv_to_grid(test::read_text(dir / "o.csv"), grid)};
 }
 
 const char* const kFastMethods[] = {"nearest", "average", "sum", "min", "max", "median", "mode", "q1", "q3", "rms"};
@@ -242,7 +223,7 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryMethodOnNonIntegerRatio" * doctest::
     options.tile_rows = 3;  // several tiles, so tile edges are exercised
     test::run_graph_json(dir.path(), graph, options);
     const Grid grid = snap_grid({10.0, 50.0 - 23 * 0.11, 10.0 + 37 * 0.13, 50.0}, 0.3, 0.3, "EPSG:4326");
-    const auto ours = csv_to_grid(test::read_text(dir / "o.csv"), grid);
+    const auto ours = test::csv_to_grid(test::read_text(dir / "o.csv"), grid);
     // bilinear and cubic: gdalwarp scales its kernel by each chunk's window; rasterflow by the
     // whole grid's resolution ratio. Give gdalwarp that same scale.
     char xs[64], ys[64];

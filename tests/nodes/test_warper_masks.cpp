@@ -52,24 +52,6 @@ void write_source(const std::filesystem::path& path, const std::string& type, in
   GDALClose(ds);
 }
 
-std::vector<double> csv_to_grid(const std::string& csv, const Grid& g) {
-  std::vector<double> out(static_cast<std::size_t>(g.cells()), std::nan(""));
-  std::istringstream in(csv);
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string xs, ys, vs;
-    std::getline(fields, xs, ',');
-    std::getline(fields, ys, ',');
-    std::getline(fields, vs, ',');
-    const auto col = static_cast<std::int64_t>(std::floor((std::stod(xs) - g.x0) / g.res_x));
-    const auto row = static_cast<std::int64_t>(std::floor((g.y0 - std::stod(ys)) / g.res_y));
-    if (!vs.empty()) out[static_cast<std::size_t>(row * g.width + col)] = std::stod(vs);
-  }
-  return out;
-}
-
 std::pair<Grid, std::vector<double>> run(const test::TempDir& dir, const std::string& file, const std::string& method,
                                          const std::string& grid) {
   test::write_text(dir / "graph.json", R"({"grid": )" + grid + R"(, "nodes": [
@@ -86,7 +68,7 @@ std::pair<Grid, std::vector<double>> run(const test::TempDir& dir, const std::st
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
   const Grid g = pipeline.grid();
   pipeline.run();
-  return {g, csv_to_grid(test::read_text(dir / "o.csv"), g)};
+  return {g, test::csv_to_grid(test::read_text(dir / "o.csv"), g)};
 }
 
 std::size_t mismatches(const std::vector<double>& a, const std::vector<double>& b, std::string& first) {

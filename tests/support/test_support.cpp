@@ -216,4 +216,22 @@ std::string mpirun_rasterflow(int ranks) {
 }
 #endif
 
+std::vector<double> csv_to_grid(const std::string& csv, const Grid& g) {
+  std::vector<double> out(static_cast<std::size_t>(g.cells()), std::nan(""));
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string xs, ys, vs;
+    std::getline(fields, xs, ',');
+    std::getline(fields, ys, ',');
+    std::getline(fields, vs, ',');
+    const auto col = static_cast<std::int64_t>(std::floor((std::stod(xs) - g.x0) / g.res_x));
+    const auto row = static_cast<std::int64_t>(std::floor((g.y0 - std::stod(ys)) / g.res_y));
+    if (!vs.empty()) out[static_cast<std::size_t>(row * g.width + col)] = std::stod(vs);
+  }
+  return out;
+}
+
 }  // namespace rasterflow::test

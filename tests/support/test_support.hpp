@@ -48,6 +48,10 @@ RunSummary run_graph_json(const std::filesystem::path& dir, const std::string& g
 
 // gdalwarp on exactly `grid` (-te/-ts, -et 0, -r method, -ot out_type or the source's type),
 // through GDALWarp() into memory. NaN for nodata cells.
+// A CSV's first value column on grid `g`, row-major (NaN where the CSV has no row or an empty
+// value): cells are found from the x and y of each row.
+std::vector<double> csv_to_grid(const std::string& csv, const Grid& g);
+
 std::vector<double> gdalwarp_reference(const std::filesystem::path& source, const Grid& grid, const std::string& method,
                                        const std::string& out_type = "", int band = 1,
                                        const std::vector<std::string>& extra = {});
