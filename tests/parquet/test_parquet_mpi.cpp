@@ -60,7 +60,10 @@ TEST_CASE("ParquetSink.Mpi.TwoAndThreeRanksSameBytesAsOneProcess" * doctest::tim
       rasterflow::test::demo_with_parquet(dir, R"(, "row_group_size": 1000, "geometry": "point", "bbox": true)");
   const std::string gapped = gapped_graph(dir);
   std::string out;
-  for (const auto& [graph, multiple] : {std::pair{demo, 5}, std::pair{gapped, 2}}) {
+  for (const auto& pair : {std::pair{demo, 5}, std::pair{gapped, 2}}) {
+    // Not a structured binding: clang 14 cannot capture one (INFO is a lambda).
+    const std::string& graph = pair.first;
+    const int multiple = pair.second;
     const auto one = dir / "one";
     std::filesystem::remove_all(one);
     REQUIRE_MESSAGE(run_cli("run " + graph + " --output-dir " + one.string() + " --set merge.chunk_size=3", &out) == 0,
