@@ -54,21 +54,7 @@ std::vector<double> run(const test::TempDir& dir, const std::string& method, con
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
   grid = pipeline.grid();
   pipeline.run();
-  std::vector<double> out(static_cast<std::size_t>(grid.cells()), std::nan(""));
-  std::istringstream in(test::read_text(dir / "o.csv"));
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string xs, ys, vs;
-    std::getline(fields, xs, ',');
-    std::getline(fields, ys, ',');
-    std::getline(fields, vs, ',');
-    const auto col = static_cast<std::int64_t>(std::floor((std::stod(xs) - grid.x0) / grid.res_x));
-    const auto row = static_cast<std::int64_t>(std::floor((grid.y0 - std::stod(ys)) / grid.res_y));
-    if (!vs.empty()) out[static_cast<std::size_t>(row * grid.width + col)] = std::stod(vs);
-  }
-  return out;
+  return test::csv_to_grid(test::read_text(dir / "o.csv"), grid);
 }
 
 }  // namespace
