@@ -316,9 +316,11 @@ class Python(unittest.TestCase):
                 "metrics.backend=none")
         self.assertEqual(r.returncode, 1)
         # The same message but for which damaged tile and block row failed first: with tiles in
-        # flight, a loaded machine may finish a later one first (seen in the venv runs).
+        # flight, a loaded machine may finish a later one first (seen in the venv runs). libtiff's
+        # own "col" in its read error is its last-read state, 4294967295 when the handle has not
+        # read a strip yet (seen in CI's venv-wheel run), so it is not compared either.
         def any_rows(text):
-            return re.sub(r"rows? \d+(-\d+)?", "rows N", text)
+            return re.sub(r"col \d+", "col N", re.sub(r"rows? \d+(-\d+)?", "rows N", text))
         self.assertRegex(str(e.exception), r"rows \d+-\d+")
         self.assertEqual(any_rows(str(e.exception)), any_rows(cli_error(r)))
         self.assertEqual(os.listdir(out), [])
