@@ -4,7 +4,7 @@
 #include <future>
 #include <thread>
 
-#include "nodes/common/sample_data.hpp"
+#include "app/sample_data.hpp"
 #include "rasterflow/config.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
@@ -55,7 +55,7 @@ bool has_decrease(const RunSummary& s, const std::string& setting) {
 
 TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   // Unpressured reference.
   test::run_graph_json(dir.path(), sample_graph("0.01"), {}, {"merge.chunk_size=10"});
   const std::string reference = test::read_text(dir / "out.csv");
@@ -107,7 +107,7 @@ TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) 
 
 TEST_CASE("Pressure.Ballast.ChunkSizeHalvesAtWarning" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   test::run_graph_json(dir.path(), sample_graph("0.01"));
   const std::string reference = test::read_text(dir / "out.csv");
   SystemMemorySource memory;
@@ -137,7 +137,7 @@ TEST_CASE("Pressure.Ballast.ChunkSizeHalvesAtWarning" * doctest::timeout(120)) {
 // line in the message; resumed with the memory back, the bytes are those of a run never stopped.
 TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * doctest::timeout(180)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   test::run_graph_json(dir.path(), sample_graph("0.01"), {}, {"merge.chunk_size=10"});
   const std::string reference = test::read_text(dir / "out.csv");
   std::filesystem::rename(dir / "out.csv", dir / "reference.csv");
@@ -194,7 +194,7 @@ TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * d
 
 TEST_CASE("Modes.StreamingAndInMemory.IdenticalBytes" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   const RunSummary streamed = test::run_graph_json(dir.path(), sample_graph("0.02"));
   const std::string a = test::read_text(dir / "out.csv");
   const RunSummary held = test::run_graph_json(dir.path(), sample_graph("0.02"), {}, {"merge.enable_streaming=false"});
@@ -206,7 +206,7 @@ TEST_CASE("Modes.StreamingAndInMemory.IdenticalBytes" * doctest::timeout(120)) {
 
 TEST_CASE("Modes.InMemory.RefusedWhenTheGridDoesNotFit") {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   // 10000 x 5000 cells: about 650 MB of merged grid against a 256 MiB limit.
   CHECK_THROWS_WITH_AS(test::run_graph_json(dir.path(), sample_graph("0.001"), {},
                                             {"merge.enable_streaming=false", "memory.limit=256MiB"}),
@@ -215,7 +215,7 @@ TEST_CASE("Modes.InMemory.RefusedWhenTheGridDoesNotFit") {
 
 TEST_CASE("Budget.TilesAreSplitToFitAndTooSmallLimitsFailEarly" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   test::run_graph_json(dir.path(), sample_graph("0.005"));
   const std::string reference = test::read_text(dir / "out.csv");
   SystemMemorySource memory;

@@ -2,7 +2,7 @@
 
 #include <mutex>
 
-#include "nodes/common/sample_data.hpp"
+#include "app/sample_data.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/metrics.hpp"
@@ -78,7 +78,7 @@ std::int64_t count(MetricsBackend& db, const std::string& sql, std::int64_t expe
 
 TEST_CASE("MetricsRun.Sqlite.SnapshotsThrottleEventsAndStageRows" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   RunOptions options;
   options.memory_source = std::make_shared<BusyMachine>();
   const auto file = dir / "metrics.sqlite";
@@ -115,7 +115,7 @@ TEST_CASE("MetricsRun.Sqlite.SnapshotsThrottleEventsAndStageRows" * doctest::tim
 TEST_CASE("MetricsRun.Postgres.OutageMidRunFinishesAndCountsDrops" * doctest::timeout(180)) {
   REQUIRE(test::TestPostgres::available());
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   // The reference CSV, without metrics.
   test::run_graph_json(dir.path(), kGraph);
   const std::string reference = test::read_text(dir / "out.csv");
@@ -139,7 +139,7 @@ TEST_CASE("MetricsRun.Postgres.OutageMidRunFinishesAndCountsDrops" * doctest::ti
 TEST_CASE("MetricsRun.Cli.PasswordNeverShownAndRequiredDatabase" * doctest::timeout(180)) {
   REQUIRE(test::TestPostgres::available());
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   test::write_text(dir / "graph.json", kGraph);
   test::TestPostgres server;
   std::string out;
@@ -171,7 +171,7 @@ TEST_CASE("MetricsRun.Cli.PasswordNeverShownAndRequiredDatabase" * doctest::time
 
 TEST_CASE("MetricsRun.Cli.SqliteDefaultAndMetricsCommand" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   test::write_text(dir / "graph.json", kGraph);
   std::string out;
   REQUIRE(test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o").string(), &out) == 0);

@@ -127,6 +127,7 @@ struct RunSummary {
   int max_tiles_in_flight_seen = 0;
   double paused_seconds = 0;  // admission paused at critical pressure
   bool streaming = true;
+  std::optional<std::int64_t> experiment_id;  // the metrics experiment (set by the run session)
 };
 
 namespace detail {
