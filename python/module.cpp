@@ -456,7 +456,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("version", &rf::version);
   m.def("forward_logs", &forward_logs, "Hands the engine's queued messages to logging.getLogger(\"rasterflow\").");
   py::class_<Stream>(m, "Stream")
-      .def(py::init<app::RunRequest, bool, const std::string&, int>(), py::arg("request"), py::arg("masked"),
+      .def(py::init<rf::app::RunRequest, bool, const std::string&, int>(), py::arg("request"), py::arg("masked"),
            py::arg("sink"), py::arg("prefetch"))
       .def("next", &Stream::next)
       .def("close", &Stream::close)
