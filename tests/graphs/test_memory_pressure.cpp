@@ -69,7 +69,7 @@ TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) 
   std::future<void> release;
   int written = 0;
   RunOptions options;
-  options.on_tile_written = [&](const TileRequest&) {
+  options.observers.push_back(observe_tiles([&](const TileRequest&) {
     ++written;
     if (written == 3) {
       ballast.hold(static_cast<std::uint64_t>(0.86 * static_cast<double>(limit)) - memory.sample().process_rss +
@@ -85,7 +85,7 @@ TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) 
         ballast.hold(0);
       });
     }
-  };
+  }));
   const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.01"), options,
                                             {"merge.chunk_size=10", "memory.limit=" + std::to_string(limit),
                                              "memory.sample_interval_ms=10", "memory.critical_pause_s=20"});
@@ -115,10 +115,10 @@ TEST_CASE("Pressure.Ballast.ChunkSizeHalvesAtWarning" * doctest::timeout(120)) {
   Ballast ballast;
   RunOptions options;
   int written = 0;
-  options.on_tile_written = [&](const TileRequest&) {
+  options.observers.push_back(observe_tiles([&](const TileRequest&) {
     if (++written == 1)
       ballast.hold(static_cast<std::uint64_t>(0.85 * static_cast<double>(limit)) - memory.sample().process_rss);
-  };
+  }));
   const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.01"), options,
                                             {"memory.limit=" + std::to_string(limit), "memory.sample_interval_ms=10"});
   CHECK(has_decrease(s, "chunk_size"));
@@ -151,11 +151,11 @@ TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * d
   options.checkpoint = true;
   int written = 0;
   std::chrono::steady_clock::time_point held_at;
-  options.on_tile_written = [&](const TileRequest&) {
+  options.observers.push_back(observe_tiles([&](const TileRequest&) {
     if (++written != 2) return;
     held_at = std::chrono::steady_clock::now();  // pressure rises while the ballast is touched
     ballast.hold(static_cast<std::uint64_t>(0.97 * static_cast<double>(limit)) - memory.sample().process_rss);
-  };
+  }));
   test::write_text(dir / "graph.json", sample_graph("0.01"));
   Config config;
   for (const auto& s : sets) config.set(s);
@@ -185,7 +185,7 @@ TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * d
   REQUIRE(std::filesystem::exists(dir / "out.csv.partial"));
   CHECK_FALSE(std::filesystem::exists(dir / "out.csv"));
   // Resumed (the memory back): the same bytes as a run never stopped.
-  options.on_tile_written = nullptr;
+  options.observers.clear();
   Pipeline resumed(graph, config, options);
   REQUIRE(resumed.prepare_checkpoint(true).has_value());
   resumed.run();

@@ -54,7 +54,7 @@ Recorded run_recorded(const test::TempDir& dir, MetricsRecorder::Connect connect
   const GraphSpec graph = load_graph(dir / "graph.json", config);
   options.output_dir = dir.path();
   int written = 0;
-  if (after_tile) options.on_tile_written = [&](const TileRequest&) { after_tile(++written); };
+  if (after_tile) options.observers.push_back(observe_tiles([&](const TileRequest&) { after_tile(++written); }));
   Pipeline pipeline(graph, config, options);
   ExperimentInfo info;
   info.name = "test";
