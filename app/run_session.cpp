@@ -56,8 +56,7 @@ namespace {
 // Without MPI: the experiment marked and the run's error thrown, with the way to resume when
 // the checkpoint was kept.
 [[noreturn]] void throw_failure(SessionState& s) {
-  if (s.recorder)
-    s.recorder->finish(s.interrupted ? "interrupted" : "failed", s.failure, std::chrono::seconds(5));
+  if (s.recorder) s.recorder->finish(s.interrupted ? "interrupted" : "failed", s.failure, std::chrono::seconds(5));
   const std::string hint = resume_hint(s);
   if (hint.empty()) std::rethrow_exception(s.error);
   if (s.memory_too_small) throw MemoryTooSmall(s.failure + hint);

@@ -129,8 +129,7 @@ void gather_each_sink(SessionState& s) {
                    format_size(out.bytes), world.size(),
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                    s.summary.wall_seconds);
-      std::cout << "wrote " << out.path.string() << " (" << out.bytes << " bytes from " << world.size()
-                << " ranks)\n";
+      std::cout << "wrote " << out.path.string() << " (" << out.bytes << " bytes from " << world.size() << " ranks)\n";
     }
   }
 }

@@ -36,8 +36,8 @@ struct SessionState {
   RunSummary summary;
   std::string failure;  // the run's error message; empty when it succeeded
   bool interrupted = false;
-  bool memory_too_small = false;  // interrupted because the memory limit is too small to go on
-  double gather_seconds = 0;      // MPI: the sinks' gather, after the run (rank 0's clock)
+  bool memory_too_small = false;      // interrupted because the memory limit is too small to go on
+  double gather_seconds = 0;          // MPI: the sinks' gather, after the run (rank 0's clock)
   std::optional<Checkpoint> resumed;  // the checkpoint a --resume run continues
   bool band_from_start = false;       // MPI --resume: this rank had no checkpoint (set_up)
   std::exception_ptr error;

@@ -18,8 +18,10 @@ void bind_pair(CLI::App* command, RunRequest& r, const RunFlag& f, int RunReques
     if (r.*member >= 0 && r.*member != value) throw CLI::ValidationError(conflict);
     r.*member = value;
   };
-  command->add_flag_callback(std::string(f.cli), [set] { set(1); }, std::string(f.help));
-  command->add_flag_callback(std::string(f.negation), [set] { set(0); }, std::string(f.negation_help));
+  command->add_flag_callback(
+      std::string(f.cli), [set] { set(1); }, std::string(f.help));
+  command->add_flag_callback(
+      std::string(f.negation), [set] { set(0); }, std::string(f.negation_help));
 }
 
 void bind(CLI::App* command, RunRequest& r, const RunFlag& f) {
@@ -35,7 +37,8 @@ void bind(CLI::App* command, RunRequest& r, const RunFlag& f) {
         } else {
           CLI::Option* option = command->add_option(name, r.*member, help);
           if (name == "graph") option->required();
-          if (!f.choices.empty()) option->check(CLI::IsMember(std::vector<std::string>(f.choices.begin(), f.choices.end())));
+          if (!f.choices.empty())
+            option->check(CLI::IsMember(std::vector<std::string>(f.choices.begin(), f.choices.end())));
         }
       },
       f.target);

@@ -18,11 +18,11 @@
 #include <mutex>
 #include <thread>
 
+#include "app/run_request.hpp"
+#include "app/run_session.hpp"
 #include "python/chunk_sink.hpp"
 #include "python/log_bridge.hpp"
 #include "python/run_binding.hpp"
-#include "app/run_request.hpp"
-#include "app/run_session.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/metrics.hpp"
@@ -291,8 +291,8 @@ class Stream {
     const LogScope log;
     if (!started_) {  // the run starts with the first chunk asked for
       started_ = true;
-      engine_ = std::make_unique<EngineThread>([p = pipeline_.get()] { p->run(); }, cancel_,
-                                               [q = queue_] { q->finish(); });
+      engine_ =
+          std::make_unique<EngineThread>([p = pipeline_.get()] { p->run(); }, cancel_, [q = queue_] { q->finish(); });
     }
     if (!engine_) throw py::stop_iteration();
     for (;;) {

@@ -141,13 +141,11 @@ void Runner::add_observers() {
   observers_.push_back(std::move(stages));
   observers_.push_back(std::make_unique<TimelineObserver>(view_));
   const LiveFigures live{&m_.live_cells, &m_.live_rows, &m_.live_level, &m_.live_window, &m_.live_in_flight};
-  observers_.push_back(std::make_unique<LiveObserver>(
-      view_, live,
-      [this] {
-        std::uint64_t rows = 0;
-        for (auto* sink : sinks_) rows += sink->rows_written();
-        return rows;
-      }));
+  observers_.push_back(std::make_unique<LiveObserver>(view_, live, [this] {
+    std::uint64_t rows = 0;
+    for (auto* sink : sinks_) rows += sink->rows_written();
+    return rows;
+  }));
   if (!m_.options.trace_file.empty())
     observers_.push_back(std::make_unique<TraceObserver>(view_, m_.options.trace_file, m_.graph.name));
   const auto& record = m_.options.record_metric;

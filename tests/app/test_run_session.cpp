@@ -60,28 +60,28 @@ class FakeSink final : public SinkNode {
 };
 
 [[maybe_unused]] const bool registered =
-    NodeRegistry::instance().add(NodeTypeInfo{
-        .name = "session_test_source",
-        .description = "Test source: row * 1000 + column in every cell.",
-        .options = {},
-        .min_inputs = 0,
-        .max_inputs = 0,
-        .input_kind = "",
-        .output_kind = "session_test_cells",
-        .is_sink = false,
-        .create = [](NodeSpec spec) { return std::make_unique<CountingSource>(std::move(spec)); },
-        .operation = "read"}) &&
-    NodeRegistry::instance().add(NodeTypeInfo{
-        .name = "session_test_sink",
-        .description = "Test sink: keeps nothing; fails or cancels the run when the test says so.",
-        .options = {},
-        .min_inputs = 1,
-        .max_inputs = 1,
-        .input_kind = "session_test_cells",
-        .output_kind = "",
-        .is_sink = true,
-        .create = [](NodeSpec spec) { return std::make_unique<FakeSink>(std::move(spec)); },
-        .operation = "write"});
+    NodeRegistry::instance().add(
+        NodeTypeInfo{.name = "session_test_source",
+                     .description = "Test source: row * 1000 + column in every cell.",
+                     .options = {},
+                     .min_inputs = 0,
+                     .max_inputs = 0,
+                     .input_kind = "",
+                     .output_kind = "session_test_cells",
+                     .is_sink = false,
+                     .create = [](NodeSpec spec) { return std::make_unique<CountingSource>(std::move(spec)); },
+                     .operation = "read"}) &&
+    NodeRegistry::instance().add(
+        NodeTypeInfo{.name = "session_test_sink",
+                     .description = "Test sink: keeps nothing; fails or cancels the run when the test says so.",
+                     .options = {},
+                     .min_inputs = 1,
+                     .max_inputs = 1,
+                     .input_kind = "session_test_cells",
+                     .output_kind = "",
+                     .is_sink = true,
+                     .create = [](NodeSpec spec) { return std::make_unique<FakeSink>(std::move(spec)); },
+                     .operation = "write"});
 
 // Rank 0 of two, alone in this process: the collectives answer as if the other rank agreed.
 class FakeWorld final : public app::World {
