@@ -5,7 +5,7 @@
 #include <string>
 
 #include "nodes/common/geolocation.hpp"
-#include "nodes/common/payloads.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "nodes/common/planning.hpp"
 #include "nodes/common/raster_reader.hpp"
 #include "rasterflow/node.hpp"

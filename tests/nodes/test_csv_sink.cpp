@@ -7,7 +7,7 @@
 #include <string>
 
 #include "nodes/common/csv_format.hpp"
-#include "nodes/common/payloads.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "nodes/csv_sink.hpp"
 #include "nodes/merge.hpp"
 #include "rasterflow/config.hpp"
