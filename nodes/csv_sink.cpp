@@ -51,8 +51,7 @@ void CsvSinkOptions::declare(OptionBinder& args) {
   args.add("compression_level",
            "gzip 1-9 (1-3 ISA-L igzip, default 3; 4-9 zlib, as gzip -4..-9), zstd 1-19 (default 3, up to 22)",
            compression_level);
-  args.add("nodata", "text written for a nodata cell (default \"\": an empty field; formerly export.nodata)",
-           nodata);
+  args.add("nodata", "text written for a nodata cell (default \"\": an empty field; formerly export.nodata)", nodata);
   args.add("chunk_rows",
            "the most CSV rows in one chunk of formatted text handed to the writer (default 5000; formerly "
            "merge.streaming_chunk_size)",
@@ -100,9 +99,10 @@ void CsvSink::take_settings(const Config& config) {
   } else {
     chunk_rows_ = static_cast<std::size_t>(config.merge.streaming_chunk_size);
     if (config.merge.streaming_chunk_size != defaults.merge.streaming_chunk_size)
-      spdlog::warn("{}: configuration key merge.streaming_chunk_size is deprecated; use the csv_sink option "
-                   "\"chunk_rows\"",
-                   where());
+      spdlog::warn(
+          "{}: configuration key merge.streaming_chunk_size is deprecated; use the csv_sink option "
+          "\"chunk_rows\"",
+          where());
   }
 }
 

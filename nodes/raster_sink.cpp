@@ -442,7 +442,8 @@ SinkNode::Gathered RasterSink::gather(Ranks& ranks) {
 }
 
 std::vector<std::string> RasterSink::describe() const {
-  std::string line = "writes " + final_path().string() + " with GDAL driver " + options_.format + " (via " + partial_name() +
+  std::string line = "writes " + final_path().string() + " with GDAL driver " + options_.format + " (via " +
+                     partial_name() +
                      (cf_          ? ", written as CF from the temporary GTiff " + temporary_gtiff()
                       : copy_only_ ? ", copied from the temporary GTiff " + temporary_gtiff()
                                    : std::string()) +

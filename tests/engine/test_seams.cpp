@@ -28,7 +28,6 @@ std::string graph(double offset) {
 
 }  // namespace
 
-
 TEST_CASE("Seams.TestNodeAndSinkRunEndToEnd" * doctest::timeout(60)) {
   REQUIRE(NodeRegistry::instance().find("test_constant") != nullptr);
   REQUIRE(NodeRegistry::instance().find("test_capture") != nullptr);

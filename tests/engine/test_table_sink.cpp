@@ -20,8 +20,8 @@ namespace {
 
 struct LinesOptions {
   std::string path;
-  std::int64_t fail_at = -1;  // emit() throws at this tile
-  bool fail_finish = false;   // finish() throws
+  std::int64_t fail_at = -1;    // emit() throws at this tile
+  bool fail_finish = false;     // finish() throws
   std::int64_t slow_first = 0;  // format() of the first tiles waits (ms), so later tiles end first
   void declare(OptionBinder& args) {
     args.add("path", "output file", path).output_path();
@@ -220,8 +220,9 @@ TEST_CASE("TableSink.Atomic.NothingLeftWhenARunFails" * doctest::timeout(60)) {
   RunOptions options;
   options.tile_rows = 2;
   options.threads = 2;
-  CHECK_THROWS_WITH(test::run_graph_json(dir.path(), lines_graph(R"(, "fail_at": 5)"), options, {"metrics.backend=none"}),
-                    doctest::Contains("emit fails"));
+  CHECK_THROWS_WITH(
+      test::run_graph_json(dir.path(), lines_graph(R"(, "fail_at": 5)"), options, {"metrics.backend=none"}),
+      doctest::Contains("emit fails"));
   CHECK_FALSE(std::filesystem::exists(dir / "out.txt.partial"));
   CHECK_FALSE(std::filesystem::exists(dir / "out.txt"));
   const std::lock_guard lock(log().mutex);

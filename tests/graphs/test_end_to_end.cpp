@@ -62,7 +62,8 @@ TEST_CASE("EndToEnd.Tiny.NodataTextFromCsvSinkOption") {
   test::run_graph_json(dir.path(), kTinyGraph, {}, {"export.nodata=NA", "metrics.backend=none"});
   const std::string from_key = test::read_text(dir / "out.csv");
   std::string graph = kTinyGraph;
-  graph.replace(graph.find("\"path\": \"out.csv\""), 17, "\"path\": \"out.csv\", \"nodata\": \"NA\", \"chunk_rows\": 1");
+  graph.replace(graph.find("\"path\": \"out.csv\""), 17,
+                "\"path\": \"out.csv\", \"nodata\": \"NA\", \"chunk_rows\": 1");
   test::run_graph_json(dir.path(), graph, {}, {"metrics.backend=none"});
   CHECK(test::read_text(dir / "out.csv") == from_key);
   CHECK(from_key.find("3,1,13.5,NA\n") != std::string::npos);

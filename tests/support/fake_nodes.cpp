@@ -99,7 +99,6 @@ class CaptureSink final : public SinkNode {
   std::uint64_t rows_ = 0;
 };
 
-
 // test_table: a made-up merged table, for sinks.
 class TableSource final : public Node, public nodes::TableProducer {
  public:
@@ -154,18 +153,18 @@ namespace {
                  .create = [](NodeSpec spec) { return std::make_unique<CaptureSink>(std::move(spec)); },
                  .operation = "write"});
 
-[[maybe_unused]] const bool table_registered = NodeRegistry::instance().add(
-    NodeTypeInfo{.name = "test_table",
-                 .description = "Test source: a table of one column v = row * 1000 + column, a third of the cells dropped.",
-                 .options = {{"width", OptionType::integer, "cells across", {}, true, {}, 1.0},
-                             {"height", OptionType::integer, "cells down", {}, true, {}, 1.0}},
-                 .min_inputs = 0,
-                 .max_inputs = 0,
-                 .input_kind = "",
-                 .output_kind = "table",
-                 .is_sink = false,
-                 .create = [](NodeSpec spec) { return std::make_unique<TableSource>(std::move(spec)); },
-                 .operation = "read"});
+[[maybe_unused]] const bool table_registered = NodeRegistry::instance().add(NodeTypeInfo{
+    .name = "test_table",
+    .description = "Test source: a table of one column v = row * 1000 + column, a third of the cells dropped.",
+    .options = {{"width", OptionType::integer, "cells across", {}, true, {}, 1.0},
+                {"height", OptionType::integer, "cells down", {}, true, {}, 1.0}},
+    .min_inputs = 0,
+    .max_inputs = 0,
+    .input_kind = "",
+    .output_kind = "table",
+    .is_sink = false,
+    .create = [](NodeSpec spec) { return std::make_unique<TableSource>(std::move(spec)); },
+    .operation = "read"});
 
 }  // namespace
 }  // namespace rasterflow::test
