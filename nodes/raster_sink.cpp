@@ -401,7 +401,7 @@ SinkNode::Gathered RasterSink::gather(Ranks& ranks) {
   // Every rank's raw rows, in rank order, into one raw file (MPI-IO); rank 0 writes the
   // dataset from it with the same staging as one process, so the file is the same bytes.
   const std::filesystem::path raw = final_path().string() + ".partial.raw";
-  const std::filesystem::path band = written().partial;
+  const std::filesystem::path band = committed_band();
   std::error_code ec;
   try {
     ranks.concatenate(band, raw);

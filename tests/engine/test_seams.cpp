@@ -74,7 +74,8 @@ TEST_CASE("Seams.ASinkWithoutAGatherRefusesRanks") {
   spec.id = "capture";
   spec.type = "test_capture";
   spec.graph_file = "g.json";
-  CaptureSink sink(spec);
+  const std::unique_ptr<Node> node = NodeRegistry::instance().find("test_capture")->create(spec);
+  const auto& sink = static_cast<const SinkNode&>(*node);
   CHECK_NOTHROW(sink.check_ranks(1));
   CHECK_THROWS_WITH_AS(
       sink.check_ranks(2),

@@ -253,6 +253,7 @@ TEST_CASE("TableSink.Producer.RefusesAnInputThatIsNoTable") {
   values.type = "test_constant";
   values.options.set("width", std::int64_t{7});
   values.options.set("height", std::int64_t{3});
+  values.options.set("offset", 0.0);
   const std::unique_ptr<Node> source = NodeRegistry::instance().find("test_constant")->create(values);
   NodeSpec spec;
   spec.id = "lines";

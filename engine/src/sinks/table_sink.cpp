@@ -111,11 +111,17 @@ void TableSink::count(std::uint64_t rows, std::uint64_t bytes) {
 void TableSink::commit() {
   try {
     finish();
-    if (is_band()) {
+    if (is_band() && resumable() != nullptr) {
       // A rank's band stays `<band>.partial` until gather() has put the whole output under its
       // final name: the checkpoint that names it stays valid until then (docs/hpc.md).
       file_->sync();
       file_->keep();
+      band_ = file_->partial();
+    } else if (is_band()) {
+      // No checkpoint names it: the band takes its own name, which the caller removes when a
+      // gather fails, and gather() once it has read it.
+      file_->commit();
+      band_ = target_;
     } else if (output_ == Output::stream) {
       file_->commit();
     } else if (output_ == Output::file) {
@@ -186,16 +192,17 @@ SinkNode::Gathered TableSink::gather(Ranks& ranks) {
   // (`<band>.partial`, which a checkpoint may name) are left to the caller, who removes them
   // with the checkpoint once every sink has gathered, or keeps both to resume a failed gather.
   if (output_ == Output::none) return SinkNode::gather(ranks);
-  const std::filesystem::path& band = file_->partial();
   const std::filesystem::path partial = final_.string() + ".partial";
   std::error_code ec;
   std::uint64_t total = 0;
   try {
-    total = ranks.concatenate(band, partial);
+    total = ranks.concatenate(band_, partial);
   } catch (...) {
+    if (band_ == target_) std::filesystem::remove(band_, ec);
     if (ranks.rank() == 0) std::filesystem::remove(partial, ec);
     throw;
   }
+  if (band_ == target_) std::filesystem::remove(band_, ec);
   std::string why;
   if (ranks.rank() == 0) {
     try {

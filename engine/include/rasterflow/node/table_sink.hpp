@@ -110,6 +110,9 @@ class TableSink : public SinkNode, public ResumableSink {
   // Under MPI: the output is this rank's band of final_path(), which gather() completes.
   bool is_band() const { return !final_.empty(); }
   const std::filesystem::path& final_path() const { return is_band() ? final_ : target_; }
+  // Under MPI, once committed: the band file gather() reads (`<band>.partial` when the sink is
+  // resumable, as its checkpoint names it; else `<band>`).
+  const std::filesystem::path& committed_band() const { return band_; }
   // The output's partial name (Output::file): `<final_path()>.partial`.
   std::filesystem::path partial_path() const { return final_path().string() + ".partial"; }
 
@@ -121,6 +124,7 @@ class TableSink : public SinkNode, public ResumableSink {
   bool may_be_folder_;
   std::filesystem::path target_;  // the file this process writes (the output, or its band)
   std::filesystem::path final_;   // under MPI: the run's output, which the bands make
+  std::filesystem::path band_;    // under MPI, once committed: the band file
   std::unique_ptr<sinks::AtomicFile> file_;
   // Written by the sink's serial writer, read by progress displays: atomics.
   std::atomic<std::uint64_t> rows_{0};
