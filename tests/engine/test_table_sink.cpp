@@ -130,21 +130,25 @@ std::string lines_graph(const std::string& sink_options) {
          sink_options + "}]}";
 }
 
-// A test_lines sink made directly, prepared on a 7-column grid with a test_table input.
+// A test_lines sink made directly, on a 7 x 3 grid, with a test_table input (or `input`).
 struct Direct {
-  std::unique_ptr<Node> source = test::make_table_source(7, 3);
+  std::unique_ptr<Node> source;
   std::unique_ptr<LinesSink> sink;
   Config config;
-  explicit Direct(const std::filesystem::path& path, bool fail_finish = false) {
+  RunContext ctx;
+  explicit Direct(const std::filesystem::path& path, bool fail_finish = false,
+                  std::unique_ptr<Node> input = test::make_table_source(7, 3))
+      : source(std::move(input)) {
     NodeSpec spec;
     spec.id = "lines";
     spec.type = "test_lines";
     spec.options.set("path", path.string());
     spec.options.set("fail_finish", fail_finish);
     sink = std::make_unique<LinesSink>(std::move(spec));
-    RunContext ctx;
     ctx.grid = Grid{.x0 = 0, .y0 = 3, .res_x = 1, .res_y = 1, .width = 7, .height = 3};
     ctx.config = &config;
+  }
+  void prepare() {
     Node* const inputs[] = {source.get()};
     sink->prepare(ctx, inputs);
   }
@@ -175,6 +179,7 @@ TEST_CASE("TableSink.Accounting.RowsAndBytesOfWhatItWrites" * doctest::timeout(6
 TEST_CASE("TableSink.Atomic.PartialUntilCommitThenRenamed") {
   test::TempDir dir;
   Direct d(dir / "out.txt");
+  d.prepare();
   d.sink->open();
   d.write_tile(0);
   d.write_tile(1);
@@ -193,6 +198,7 @@ TEST_CASE("TableSink.Atomic.NothingLeftOnAbort") {
   test::TempDir dir;
   reset_log();
   Direct d(dir / "out.txt");
+  d.prepare();
   d.sink->open();
   d.write_tile(0);
   REQUIRE(std::filesystem::exists(dir / "out.txt.partial"));
@@ -206,6 +212,7 @@ TEST_CASE("TableSink.Atomic.NothingLeftWhenFinishFails") {
   test::TempDir dir;
   reset_log();
   Direct d(dir / "out.txt", true);
+  d.prepare();
   d.sink->open();
   d.write_tile(0);
   CHECK_THROWS_WITH(d.sink->commit(), doctest::Contains("finish fails"));
@@ -254,16 +261,6 @@ TEST_CASE("TableSink.Producer.RefusesAnInputThatIsNoTable") {
   values.options.set("width", std::int64_t{7});
   values.options.set("height", std::int64_t{3});
   values.options.set("offset", 0.0);
-  const std::unique_ptr<Node> source = NodeRegistry::instance().find("test_constant")->create(values);
-  NodeSpec spec;
-  spec.id = "lines";
-  spec.type = "test_lines";
-  spec.options.set("path", (dir / "out.txt").string());
-  LinesSink sink(spec);
-  Config config;
-  RunContext ctx;
-  ctx.grid = Grid{.x0 = 0, .y0 = 3, .res_x = 1, .res_y = 1, .width = 7, .height = 3};
-  ctx.config = &config;
-  Node* const inputs[] = {source.get()};
-  CHECK_THROWS_WITH(sink.prepare(ctx, inputs), doctest::Contains("node \"values\" does not produce a table"));
+  Direct d(dir / "out.txt", false, NodeRegistry::instance().find("test_constant")->create(values));
+  CHECK_THROWS_WITH(d.prepare(), doctest::Contains("node \"values\" does not produce a table"));
 }
