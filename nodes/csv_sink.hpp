@@ -13,7 +13,7 @@
 #include "nodes/common/compression.hpp"
 #include "nodes/common/csv_format.hpp"
 #include "nodes/common/file_sink.hpp"
-#include "nodes/common/payloads.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {

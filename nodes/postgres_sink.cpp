@@ -15,7 +15,7 @@
 #include <map>
 
 #include "nodes/common/csv_format.hpp"
-#include "nodes/common/payloads.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/metrics.hpp"
 #include "rasterflow/output_lock.hpp"
@@ -479,7 +479,7 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .options = rasterflow::declared_options<rasterflow::nodes::PostgresSinkOptions>(),
     .min_inputs = 1,
     .max_inputs = 1,
-    .input_kind = "table",
+    .input_kind = rasterflow::EdgeKind::table,
     .is_sink = true,
     .create = rasterflow::create_node<rasterflow::nodes::PostgresSink>,
     .operation = "write"}))

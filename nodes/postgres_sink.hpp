@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "nodes/common/payloads.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/node.hpp"
 #include "rasterflow/option_binder.hpp"
 

@@ -12,7 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "nodes/common/payloads.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 
@@ -547,7 +547,7 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .options = rasterflow::declared_options<rasterflow::nodes::RasterSinkOptions>(),
     .min_inputs = 1,
     .max_inputs = 1,
-    .input_kind = "table",
+    .input_kind = rasterflow::EdgeKind::table,
     .is_sink = true,
     .create = rasterflow::create_node<rasterflow::nodes::RasterSink>,
     .operation = "write"}))

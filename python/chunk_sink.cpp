@@ -209,7 +209,7 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .description = "Hands the merged table to Python, tile by tile (made by rasterflow.chunks(), not by graphs).",
     .min_inputs = 1,
     .max_inputs = 1,
-    .input_kind = "table",
+    .input_kind = rasterflow::EdgeKind::table,
     .is_sink = true,
     .create = [](rasterflow::NodeSpec spec) -> std::unique_ptr<rasterflow::Node> {
       rasterflow::throw_graph_error(spec.where(), "this node type is made by rasterflow.chunks(), not by a graph");

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "nodes/common/payloads.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/node.hpp"
 
 namespace rasterflow::python {

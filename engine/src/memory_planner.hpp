@@ -17,6 +17,7 @@ struct MemoryPlan {
   std::uint64_t read_cache = 0;  // bytes of the read cache (GDAL's)
   std::uint64_t fixed = 0;       // per-thread working memory of all threads, and held
   std::uint64_t held = 0;        // of which: held by the nodes for the whole run
+  std::uint64_t thread_state = 0;  // of fixed: what one thread keeps between tiles (ResourceNeeds::thread_state)
   std::uint64_t budget = 0;      // what tiles in flight may hold
   double reserved = 0;           // baseline + fixed + the cache (counted with its churn)
   int steps_taken = 0;           // steps the nodes took to hold less
@@ -32,6 +33,11 @@ struct MemoryInputs {
   std::int64_t row_cells = 0;  // the cells of a grid row (for messages)
   double cache_churn = 1.5;    // what the read cache costs per byte when blocks churn through it
 };
+
+// What one thread keeps between tiles for these nodes: each declared state once, at its largest.
+std::uint64_t thread_state_bytes(std::span<Node* const> nodes);
+// What one thread keeps between tiles for one node (its declared states added up).
+std::uint64_t thread_state_of(const ResourceNeeds& needs);
 
 class MemoryPlanner {
  public:

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "nodes/common/payloads.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/grid.hpp"
 
 namespace rasterflow::nodes {

@@ -121,8 +121,8 @@ RASTERFLOW_REGISTER_NODE((NodeTypeInfo{
                 {"offset", OptionType::number, "added to every value (negative: fails past the first tile)", 0.0}},
     .min_inputs = 0,
     .max_inputs = 0,
-    .input_kind = "",
-    .output_kind = "test_values",
+    .input_kind = EdgeKind::none,
+    .output_kind = EdgeKind::user,
     .is_sink = false,
     .create = [](NodeSpec spec) { return std::make_unique<ConstantSource>(std::move(spec)); },
     .operation = "read"}))
@@ -134,8 +134,8 @@ namespace {
                  .options = {},
                  .min_inputs = 1,
                  .max_inputs = 2,
-                 .input_kind = "test_values",
-                 .output_kind = "",
+                 .input_kind = EdgeKind::user,
+                 .output_kind = EdgeKind::none,
                  .is_sink = true,
                  .create = [](NodeSpec spec) { return std::make_unique<CaptureSink>(std::move(spec)); },
                  .operation = "write"});
@@ -263,7 +263,7 @@ class EmbedderSink final : public SinkNode {
                                               .description = "Test sink only an embedder builds.",
                                               .min_inputs = 1,
                                               .max_inputs = 1,
-                                              .input_kind = "test_values",
+                                              .input_kind = EdgeKind::user,
                                               .is_sink = true,
                                               .create = [](NodeSpec spec) -> std::unique_ptr<Node> {
                                                 throw_graph_error(spec.where(), "built only by the embedder");
