@@ -15,9 +15,9 @@
 #include <map>
 
 #include "nodes/common/csv_format.hpp"
-#include "rasterflow/node/payload.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/metrics.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/output_lock.hpp"
 #include "rasterflow/registry.hpp"
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "rasterflow/node/payload.hpp"
 #include "rasterflow/node.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/option_binder.hpp"
 
 namespace pqxx {

@@ -12,8 +12,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "rasterflow/node/payload.hpp"
 #include "rasterflow/errors.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/registry.hpp"
 
 namespace rasterflow::nodes {

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "rasterflow/node/payload.hpp"
 #include "rasterflow/node.hpp"
+#include "rasterflow/node/payload.hpp"
 
 namespace rasterflow::python {
 

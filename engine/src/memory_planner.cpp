@@ -121,8 +121,8 @@ std::string MemoryPlanner::largest_need(std::span<Node* const> nodes) const {
   if (largest == nullptr) return {};
   const auto size = [](double b) { return format_size(static_cast<std::uint64_t>(b)); };
   return "; the most for node \"" + largest->id() + "\" (" + largest->type() + "): " + size(most) + " (held " +
-         size(static_cast<double>(needs.held)) + ", per thread " + size(per_thread) +
-         ", read cache per thread " + size(static_cast<double>(needs.reused_cache)) + ", one grid row " +
+         size(static_cast<double>(needs.held)) + ", per thread " + size(per_thread) + ", read cache per thread " +
+         size(static_cast<double>(needs.reused_cache)) + ", one grid row " +
          size(needs.bytes_per_cell * static_cast<double>(in_.row_cells)) + ")" +
          (needs.source.empty() ? std::string() : ", reading " + needs.source);
 }

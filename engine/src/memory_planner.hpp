@@ -17,11 +17,12 @@ struct MemoryPlan {
   std::uint64_t read_cache = 0;  // bytes of the read cache (GDAL's)
   std::uint64_t fixed = 0;       // per-thread working memory of all threads, and held
   std::uint64_t held = 0;        // of which: held by the nodes for the whole run
-  std::uint64_t thread_state = 0;  // of fixed: what one thread keeps between tiles (ResourceNeeds::thread_state)
   std::uint64_t budget = 0;      // what tiles in flight may hold
   double reserved = 0;           // baseline + fixed + the cache (counted with its churn)
   int steps_taken = 0;           // steps the nodes took to hold less
   bool gave_up = false;          // whether a node gave held memory up
+  // Of fixed, per thread: what one thread keeps between tiles (ResourceNeeds::thread_state).
+  std::uint64_t thread_state = 0;
 };
 
 struct MemoryInputs {

@@ -121,7 +121,8 @@ std::string inputs_markdown(const NodeTypeInfo& info) {
   if (info.max_inputs == 0) return "none";
   std::vector<std::string> from;
   for (const auto& p : producers(info)) from.push_back(code(p));
-  return input_count(info) + " " + code(edge_kind_name(info.input_kind)) + (from.empty() ? "" : " (from " + join(from, " or ") + ")");
+  return input_count(info) + " " + code(edge_kind_name(info.input_kind)) +
+         (from.empty() ? "" : " (from " + join(from, " or ") + ")");
 }
 
 std::string option_row_markdown(const OptionSpec& o) {
@@ -163,9 +164,11 @@ std::string node_reference_text(const NodeTypeInfo& info, bool details) {
   const std::vector<std::string> from = producers(info);
   out += "  inputs: " + input_count(info) +
          (info.max_inputs == 0 ? ""
-                               : " (" + std::string(edge_kind_name(info.input_kind)) + (from.empty() ? "" : ", from " + join(from, " or ")) + ")") +
+                               : " (" + std::string(edge_kind_name(info.input_kind)) +
+                                     (from.empty() ? "" : ", from " + join(from, " or ")) + ")") +
          "\n";
-  out += "  output: " + (info.is_sink ? std::string("none (a sink)") : std::string(edge_kind_name(info.output_kind))) + "\n";
+  out += "  output: " + (info.is_sink ? std::string("none (a sink)") : std::string(edge_kind_name(info.output_kind))) +
+         "\n";
   if (info.options.empty()) {
     out += "  options: none\n";
   } else {
@@ -207,8 +210,8 @@ std::string node_reference_markdown(const std::vector<const NodeTypeInfo*>& type
       "| type | inputs | output | description |\n|---|---|---|---|\n";
   for (const auto* t : types) {
     out += "| [" + code(t->name) + "](#" + t->name + ") | " + cell(inputs_markdown(*t)) + " | " +
-           (t->is_sink ? std::string("none (a sink)") : code(edge_kind_name(t->output_kind))) + " | " + cell(prose(t->description)) +
-           " |\n";
+           (t->is_sink ? std::string("none (a sink)") : code(edge_kind_name(t->output_kind))) + " | " +
+           cell(prose(t->description)) + " |\n";
   }
   for (const auto* t : types) out += "\n" + node_reference_markdown_section(*t);
   return out;

@@ -35,11 +35,16 @@ std::string NodeSpec::where() const { return graph_file.string() + ": node \"" +
 
 const char* edge_kind_name(EdgeKind kind) noexcept {
   switch (kind) {
-    case EdgeKind::none: return "";
-    case EdgeKind::source: return "source";
-    case EdgeKind::raster: return "raster";
-    case EdgeKind::table: return "table";
-    case EdgeKind::user: return "user";
+    case EdgeKind::none:
+      return "";
+    case EdgeKind::source:
+      return "source";
+    case EdgeKind::raster:
+      return "raster";
+    case EdgeKind::table:
+      return "table";
+    case EdgeKind::user:
+      return "user";
   }
   return "";
 }

@@ -1,4 +1,4 @@
-// ndjson_sink: one JSON object per kept cell ({"row": r, "col": c, "<column>": value or null}),
+// ndjson_sink: one JSON object per kept cell ({"row": r, "col": c, "<column>": double or null}),
 // written by an outside project with rasterflow's installed headers only (the node contract).
 #include <algorithm>
 #include <charconv>

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "rasterflow/node/payload.hpp"
 #include "rasterflow/grid.hpp"
+#include "rasterflow/node/payload.hpp"
 
 namespace rasterflow::nodes {
 

@@ -71,12 +71,12 @@ TEST_CASE("Contract.MemoryPlanner.PricesDeclaredThreadStateForEveryThread") {
   Node* nodes[] = {&a, &b};
   CHECK(detail::thread_state_bytes(nodes) == 7 * kMiB);
   CHECK(detail::thread_state_of(a.resources()) == 5 * kMiB);
-  const detail::MemoryInputs in{.limit = 1024 * kMiB, .baseline_rss = 0, .threads = 4, .one_row = kMiB, .row_cells = 10};
+  const detail::MemoryInputs in{
+      .limit = 1024 * kMiB, .baseline_rss = 0, .threads = 4, .one_row = kMiB, .row_cells = 10};
   const auto p = detail::MemoryPlanner(in).reserve(nodes);
   CHECK(p.thread_state == 7 * kMiB);
   CHECK(p.fixed == (5 + 7) * kMiB * 4);  // the largest working memory and every state, per thread
   // A limit that the state makes too small is refused, naming the node that asks the most.
   const detail::MemoryInputs tight{.limit = 40 * kMiB, .threads = 4, .one_row = kMiB, .row_cells = 10};
-  CHECK_THROWS_WITH_AS(detail::MemoryPlanner(tight).plan(nodes), doctest::Contains("per thread 11.0 MiB"),
-                       ConfigError);
+  CHECK_THROWS_WITH_AS(detail::MemoryPlanner(tight).plan(nodes), doctest::Contains("per thread 11.0 MiB"), ConfigError);
 }

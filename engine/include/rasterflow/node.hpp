@@ -65,15 +65,6 @@ using PayloadPtr = std::shared_ptr<const Payload>;
 struct ResourceNeeds {
   double bytes_per_cell = 0;     // held by its output, per cell of a tile in flight
   std::uint64_t per_thread = 0;  // working memory of a thread running it, whatever the tile size
-  // What a thread keeps between tiles once it has run the node (its thread_local buffers, its
-  // per-thread handles and transformers), declared by name. Nodes that share one state (a
-  // function's thread_local serves every node calling it) declare the same name: the planner
-  // counts each name once per thread, at its largest, for every thread (DuckDB's local states).
-  struct ThreadState {
-    std::string what;  // "resample: source strip", "<node id>: geolocation transformer"
-    std::uint64_t bytes = 0;
-  };
-  std::vector<ThreadState> thread_state;
   std::uint64_t held = 0;        // held for the whole run, shared by all threads
   std::uint64_t reused_cache =
       0;  // of the read cache sources go through (EngineHooks), reused between a thread's tiles
@@ -89,6 +80,15 @@ struct ResourceNeeds {
   // What the node reads, for the memory planner's refusals ("claims.tif: 1048576 x 1048576
   // Int16 in blocks of 64 x 64"); empty when it reads no file.
   std::string source;
+  // What a thread keeps between tiles once it has run the node (its thread_local buffers, its
+  // per-thread handles and transformers), declared by name. Nodes that share one state (a
+  // function's thread_local serves every node calling it) declare the same name: the planner
+  // counts each name once per thread, at its largest, for every thread (DuckDB's local states).
+  struct ThreadState {
+    std::string what;  // "resample: source strip", "<node id>: geolocation transformer"
+    std::uint64_t bytes = 0;
+  };
+  std::vector<ThreadState> thread_state;
 };
 
 // Fixed facts of a run that nodes may consult.

@@ -19,7 +19,7 @@ struct NodeTypeInfo {
   std::string details;              // more for the node reference (Markdown paragraphs; "" when none)
   std::vector<OptionSpec> options;  // from the options' declaration (option_binder.hpp)
   int min_inputs = 0;
-  int max_inputs = 0;       // -1: any number
+  int max_inputs = 0;                     // -1: any number
   EdgeKind input_kind = EdgeKind::none;   // what its inputs must produce (none when it has none)
   EdgeKind output_kind = EdgeKind::none;  // what it produces (none for a sink)
   bool is_sink = false;
