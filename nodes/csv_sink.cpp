@@ -260,7 +260,7 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .options = rasterflow::declared_options<rasterflow::nodes::CsvSinkOptions>(),
     .min_inputs = 1,
     .max_inputs = 1,
-    .input_kind = "table",
+    .input_kind = rasterflow::EdgeKind::table,
     .is_sink = true,
     .create = rasterflow::create_node<rasterflow::nodes::CsvSink>,
     .operation = "write"}))

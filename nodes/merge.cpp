@@ -129,11 +129,12 @@ PayloadPtr Merge::process(const TileRequest& tile, std::span<const PayloadPtr> i
   auto table = std::make_shared<Table>();
   table->names = names_;
   for (const auto& in : inputs) {
-    if (auto set = std::dynamic_pointer_cast<const Columns>(in)) {
+    // The raster edges were checked when the graph loaded: a tag compare tells one band from several.
+    if (auto set = payload_as<Columns>(in)) {
       for (const auto& band : set->bands) table->columns.push_back(band);
       continue;
     }
-    auto column = std::dynamic_pointer_cast<const Column>(in);
+    auto column = payload_as<Column>(in);
     if (!column) throw_node_error(where(), "input is not a resampled column");
     table->columns.push_back(std::move(column));
   }
@@ -171,7 +172,7 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .options = rasterflow::declared_options<rasterflow::nodes::MergeOptions>(),
     .min_inputs = 1,
     .max_inputs = -1,
-    .input_kind = "raster",
-    .output_kind = "table",
+    .input_kind = rasterflow::EdgeKind::raster,
+    .output_kind = rasterflow::EdgeKind::table,
     .create = rasterflow::create_node<rasterflow::nodes::Merge>,
     .operation = "merge"}))

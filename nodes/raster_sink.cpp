@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rasterflow/errors.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/registry.hpp"
 
 namespace rasterflow::nodes {
@@ -475,7 +476,7 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .options = rasterflow::declared_options<rasterflow::nodes::RasterSinkOptions>(),
     .min_inputs = 1,
     .max_inputs = 1,
-    .input_kind = "table",
+    .input_kind = rasterflow::EdgeKind::table,
     .is_sink = true,
     .create = rasterflow::create_node<rasterflow::nodes::RasterSink>,
     .operation = "write"}))

@@ -173,6 +173,6 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
                "(packed values, overviews, names that reach the network): "
                "[Graph JSON › Sources](graphs.md#sources-files-variables-bands).",
     .options = rasterflow::declared_options<rasterflow::nodes::RasterSourceOptions>(),
-    .output_kind = "source",
+    .output_kind = rasterflow::EdgeKind::source,
     .create = rasterflow::create_node<rasterflow::nodes::RasterSource>,
     .operation = "read"}))

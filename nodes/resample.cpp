@@ -667,16 +667,11 @@ ResourceNeeds Resample::resources() const {
   ResourceNeeds r;
   const std::size_t bands = reader_ != nullptr ? reader_->band_count() : 1;
   r.bytes_per_cell = 9 * bands;  // the output columns: a double and a validity byte per cell and band
-  // Fast path: the source strip (kStripPixels doubles) and the scratch of one cell's block.
+  // Fast path: what it reads and works in is kept per thread between tiles (thread_state()).
   // Warper: GDAL's working buffers, bounded by the warp memory limit, and their masks.
-  r.per_thread = fast_ ? kStripPixels * sizeof(double) * (bands > 1 ? 2 * bands + 1 : 1) +
-                             static_cast<std::size_t>(kx_ * ky_) * sizeof(double)
-                       : static_cast<std::size_t>(1.5 * kWarpMemory);
+  r.per_thread = fast_ ? 0 : static_cast<std::size_t>(1.5 * kWarpMemory);
   if (reader_ == nullptr) return r;
-  // A thread's geolocation transformer: the two arrays as doubles and GDAL's backmap (about
-  // 1.3 backmap pixels of three floats per source pixel).
-  if (reader_->info().geolocated())
-    r.per_thread += 32 * static_cast<std::size_t>(reader_->info().width * reader_->info().height);
+  r.thread_state = thread_state();
   // The fast path reads strips thinner than a block: one row of the source's blocks is read
   // again by the next strips (from the shared decoded rows when the source keeps them, else
   // through GDAL's cache). The warper reads chunks of up to its memory limit.
@@ -749,7 +744,7 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .options = rasterflow::declared_options<rasterflow::nodes::ResampleOptions>(),
     .min_inputs = 1,
     .max_inputs = 1,
-    .input_kind = "source",
-    .output_kind = "raster",
+    .input_kind = rasterflow::EdgeKind::source,
+    .output_kind = rasterflow::EdgeKind::raster,
     .create = rasterflow::create_node<rasterflow::nodes::Resample>,
     .operation = "resample"}))

@@ -62,6 +62,8 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   void read_strip(const PixelWindow& w, bool native, std::vector<double>& buffer);
   // Why the fast path does not apply ("" when it does).
   std::string fast_path_refusal() const;
+  // What a thread keeps between tiles (nodes/transforms/resample_thread_state.cpp).
+  std::vector<ResourceNeeds::ThreadState> thread_state() const;
 
   ResampleOptions options_;
   Method method_ = Method::nearest;

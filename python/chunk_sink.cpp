@@ -96,7 +96,7 @@ void ChunkSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
 }
 
 PayloadPtr ChunkSink::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
-  const auto table = std::dynamic_pointer_cast<const nodes::Table>(inputs[0]);
+  const auto table = payload_as<nodes::Table>(inputs[0]);
   if (!table) throw_node_error(where(), "input is not a merged table");
   auto chunk = std::make_shared<Chunk>();
   chunk->row0 = tile.row0;
@@ -209,7 +209,7 @@ RASTERFLOW_REGISTER_NODE((rasterflow::NodeTypeInfo{
     .description = "Hands the merged table to Python, tile by tile (made by rasterflow.chunks(), not by graphs).",
     .min_inputs = 1,
     .max_inputs = 1,
-    .input_kind = "table",
+    .input_kind = rasterflow::EdgeKind::table,
     .is_sink = true,
     .create = [](rasterflow::NodeSpec spec) -> std::unique_ptr<rasterflow::Node> {
       rasterflow::throw_graph_error(spec.where(), "this node type is made by rasterflow.chunks(), not by a graph");

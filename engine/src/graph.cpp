@@ -475,10 +475,10 @@ void check_inputs(const NodeSpec& spec, const ParsedNodes& parsed, std::set<std:
     const NodeSpec& up = parsed.specs[it->second];
     const NodeTypeInfo* up_info = registry.find(up.type);
     if (up_info->output_kind != info->input_kind) {
-      throw_graph_error(spec.where(),
-                        "field \"inputs\": \"" + in + "\" (" + up.type + ") produces " +
-                            (up_info->output_kind.empty() ? std::string("nothing") : up_info->output_kind) + ", but " +
-                            spec.type + " takes " + info->input_kind);
+      const EdgeKind made = up_info->output_kind;
+      throw_graph_error(spec.where(), "field \"inputs\": \"" + in + "\" (" + up.type + ") produces " +
+                                          (made == EdgeKind::none ? "nothing" : edge_kind_name(made)) + ", but " +
+                                          spec.type + " takes " + edge_kind_name(info->input_kind));
     }
     consumed.insert(in);
   }

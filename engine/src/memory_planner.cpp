@@ -3,11 +3,28 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 #include "rasterflow/errors.hpp"
 #include "rasterflow/size.hpp"
 
 namespace rasterflow::detail {
+
+std::uint64_t thread_state_of(const ResourceNeeds& needs) {
+  std::uint64_t total = 0;
+  for (const auto& s : needs.thread_state) total += s.bytes;
+  return total;
+}
+
+std::uint64_t thread_state_bytes(std::span<Node* const> nodes) {
+  std::map<std::string, std::uint64_t> largest;  // one state shared by several nodes counts once
+  for (const Node* n : nodes) {
+    for (const auto& s : n->resources().thread_state) largest[s.what] = std::max(largest[s.what], s.bytes);
+  }
+  std::uint64_t total = 0;
+  for (const auto& [what, bytes] : largest) total += bytes;
+  return total;
+}
 
 MemoryPlan MemoryPlanner::reserve(std::span<Node* const> nodes) const {
   // The read cache holds what is read again through it (nodes that keep decoded rows shared by
@@ -24,8 +41,10 @@ MemoryPlan MemoryPlanner::reserve(std::span<Node* const> nodes) const {
     p.held += r.held;
     reused += r.reused_cache;
   }
+  // What a thread keeps between tiles stays while it runs other nodes: every state counts.
+  p.thread_state = thread_state_bytes(nodes);
   const auto threads = static_cast<std::uint64_t>(in_.threads);
-  p.fixed = per_thread * threads + p.held;
+  p.fixed = (per_thread + p.thread_state) * threads + p.held;
   const double usable = static_cast<double>(in_.limit) * in_.usable_fraction;
   const auto need = static_cast<std::uint64_t>(1.25 * static_cast<double>(reused * threads)) + (4u << 20);
   std::uint64_t cap = std::max<std::uint64_t>(8u << 20, in_.limit / 4);
@@ -80,28 +99,30 @@ bool MemoryPlanner::take_steps(std::span<Node* const> nodes, bool give_up) const
 
 std::string MemoryPlanner::largest_need(std::span<Node* const> nodes) const {
   // What each node asks before any tile, as the planner counts it: held for the run, a
-  // thread's working memory for every thread, its read cache reused by every thread (with a
+  // thread's working memory and kept state for every thread, its read cache reused by every thread (with a
   // quarter more), and its cells of one grid row.
   const auto threads = static_cast<double>(in_.threads);
   const Node* largest = nullptr;
   ResourceNeeds needs;
-  double most = -1;
+  double most = -1, per_thread = 0;
   for (const Node* n : nodes) {
     const ResourceNeeds r = n->resources();
-    const double asks = static_cast<double>(r.held) + threads * static_cast<double>(r.per_thread) +
+    const auto state = static_cast<double>(thread_state_of(r));
+    const double asks = static_cast<double>(r.held) + threads * (static_cast<double>(r.per_thread) + state) +
                         1.25 * threads * static_cast<double>(r.reused_cache) +
                         r.bytes_per_cell * static_cast<double>(in_.row_cells);
     if (asks > most) {
       most = asks;
       largest = n;
       needs = r;
+      per_thread = static_cast<double>(r.per_thread) + state;
     }
   }
   if (largest == nullptr) return {};
   const auto size = [](double b) { return format_size(static_cast<std::uint64_t>(b)); };
   return "; the most for node \"" + largest->id() + "\" (" + largest->type() + "): " + size(most) + " (held " +
-         size(static_cast<double>(needs.held)) + ", per thread " + size(static_cast<double>(needs.per_thread)) +
-         ", read cache per thread " + size(static_cast<double>(needs.reused_cache)) + ", one grid row " +
+         size(static_cast<double>(needs.held)) + ", per thread " + size(per_thread) + ", read cache per thread " +
+         size(static_cast<double>(needs.reused_cache)) + ", one grid row " +
          size(needs.bytes_per_cell * static_cast<double>(in_.row_cells)) + ")" +
          (needs.source.empty() ? std::string() : ", reading " + needs.source);
 }

@@ -21,6 +21,8 @@ struct MemoryPlan {
   double reserved = 0;           // baseline + fixed + the cache (counted with its churn)
   int steps_taken = 0;           // steps the nodes took to hold less
   bool gave_up = false;          // whether a node gave held memory up
+  // Of fixed, per thread: what one thread keeps between tiles (ResourceNeeds::thread_state).
+  std::uint64_t thread_state = 0;
 };
 
 struct MemoryInputs {
@@ -32,6 +34,11 @@ struct MemoryInputs {
   std::int64_t row_cells = 0;  // the cells of a grid row (for messages)
   double cache_churn = 1.5;    // what the read cache costs per byte when blocks churn through it
 };
+
+// What one thread keeps between tiles for these nodes: each declared state once, at its largest.
+std::uint64_t thread_state_bytes(std::span<Node* const> nodes);
+// What one thread keeps between tiles for one node (its declared states added up).
+std::uint64_t thread_state_of(const ResourceNeeds& needs);
 
 class MemoryPlanner {
  public:

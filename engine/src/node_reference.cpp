@@ -43,7 +43,7 @@ std::string default_text(const OptionSpec& o) {
 std::vector<std::string> producers(const NodeTypeInfo& info) {
   std::vector<std::string> out;
   for (const auto* t : reference_order(NodeRegistry::instance())) {
-    if (!info.input_kind.empty() && t->output_kind == info.input_kind) out.push_back(t->name);
+    if (info.input_kind != EdgeKind::none && t->output_kind == info.input_kind) out.push_back(t->name);
   }
   return out;
 }
@@ -121,7 +121,8 @@ std::string inputs_markdown(const NodeTypeInfo& info) {
   if (info.max_inputs == 0) return "none";
   std::vector<std::string> from;
   for (const auto& p : producers(info)) from.push_back(code(p));
-  return input_count(info) + " " + code(info.input_kind) + (from.empty() ? "" : " (from " + join(from, " or ") + ")");
+  return input_count(info) + " " + code(edge_kind_name(info.input_kind)) +
+         (from.empty() ? "" : " (from " + join(from, " or ") + ")");
 }
 
 std::string option_row_markdown(const OptionSpec& o) {
@@ -163,9 +164,11 @@ std::string node_reference_text(const NodeTypeInfo& info, bool details) {
   const std::vector<std::string> from = producers(info);
   out += "  inputs: " + input_count(info) +
          (info.max_inputs == 0 ? ""
-                               : " (" + info.input_kind + (from.empty() ? "" : ", from " + join(from, " or ")) + ")") +
+                               : " (" + std::string(edge_kind_name(info.input_kind)) +
+                                     (from.empty() ? "" : ", from " + join(from, " or ")) + ")") +
          "\n";
-  out += "  output: " + (info.is_sink ? std::string("none (a sink)") : info.output_kind) + "\n";
+  out += "  output: " + (info.is_sink ? std::string("none (a sink)") : std::string(edge_kind_name(info.output_kind))) +
+         "\n";
   if (info.options.empty()) {
     out += "  options: none\n";
   } else {
@@ -181,7 +184,7 @@ std::string node_reference_text(const NodeTypeInfo& info, bool details) {
 std::string node_reference_markdown_section(const NodeTypeInfo& info) {
   std::string out = "## " + code(info.name) + "\n\n" + prose(info.description) + "\n\n";
   out += "- inputs: " + inputs_markdown(info) + "\n";
-  out += "- output: " + (info.is_sink ? std::string("none (a sink)") : code(info.output_kind)) + "\n\n";
+  out += "- output: " + (info.is_sink ? std::string("none (a sink)") : code(edge_kind_name(info.output_kind))) + "\n\n";
   if (info.options.empty()) {
     out += "No options.\n";
   } else {
@@ -207,8 +210,8 @@ std::string node_reference_markdown(const std::vector<const NodeTypeInfo*>& type
       "| type | inputs | output | description |\n|---|---|---|---|\n";
   for (const auto* t : types) {
     out += "| [" + code(t->name) + "](#" + t->name + ") | " + cell(inputs_markdown(*t)) + " | " +
-           (t->is_sink ? std::string("none (a sink)") : code(t->output_kind)) + " | " + cell(prose(t->description)) +
-           " |\n";
+           (t->is_sink ? std::string("none (a sink)") : code(edge_kind_name(t->output_kind))) + " | " +
+           cell(prose(t->description)) + " |\n";
   }
   for (const auto* t : types) out += "\n" + node_reference_markdown_section(*t);
   return out;

@@ -210,6 +210,7 @@ void Pipeline::Impl::size_memory() {
   gdal_cache = plan.read_cache;
   fixed_bytes = plan.fixed;
   held_bytes = plan.held;
+  thread_state_bytes = plan.thread_state;
   budget = plan.budget;
   if (!config.merge.enable_streaming) {
     const double usable = static_cast<double>(limit) * config.memory.warning_threshold;
@@ -492,7 +493,7 @@ detail::PlanModel Pipeline::Impl::plan_model() const {
                        .inputs = n->spec().inputs,
                        .options = shown_options(*n),
                        .bytes_per_tile = static_cast<std::uint64_t>(needs.bytes_per_cell * tile_cells),
-                       .bytes_per_thread = needs.per_thread,
+                       .bytes_per_thread = needs.per_thread + detail::thread_state_of(needs),
                        .notes = n->describe(),
                        .shape = info->is_sink              ? "note"
                                 : n->spec().inputs.empty() ? "cylinder"
@@ -503,6 +504,7 @@ detail::PlanModel Pipeline::Impl::plan_model() const {
               .in_use = baseline_rss,
               .read_cache = gdal_cache,
               .thread_buffers = fixed_bytes - held_bytes,
+              .thread_state = thread_state_bytes,
               .held = held_bytes,
               .tile_budget = budget,
               .bytes_per_cell = plan_bytes_per_cell,

@@ -72,6 +72,8 @@ struct Pipeline::Impl {
   std::uint64_t fixed_bytes = 0;  // per-thread working buffers of all nodes, and held_bytes
   std::uint64_t held_bytes = 0;   // of which: memory the nodes hold for the whole run (decoded block rows)
   std::uint64_t budget = 0;       // what tiles in flight may hold
+  // Of fixed_bytes, per thread: what each thread keeps between tiles (the nodes' thread state).
+  std::uint64_t thread_state_bytes = 0;
   double plan_bytes_per_cell = 0;
   // Live figures for progress displays.
   std::atomic<std::uint64_t> live_cells{0};

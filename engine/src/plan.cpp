@@ -22,8 +22,9 @@ std::string node_line(const PlanModel::NodePlan& n) {
 std::string memory_line(const PlanModel::Memory& m) {
   return "memory: limit " + format_size(m.limit) + " (" + m.limit_source + "); in use " + format_size(m.in_use) +
          ", GDAL cache " + format_size(m.read_cache) + ", thread buffers " + format_size(m.thread_buffers) +
-         ", decoded block rows " + format_size(m.held) + "; tiles in flight may hold " + format_size(m.tile_budget) +
-         " (~" + format_size(m.per_tile) + " per tile)";
+         " (state kept per thread " + format_size(m.thread_state) + ")" + ", decoded block rows " +
+         format_size(m.held) + "; tiles in flight may hold " + format_size(m.tile_budget) + " (~" +
+         format_size(m.per_tile) + " per tile)";
 }
 
 std::vector<std::string> head_lines(const PlanModel& p) {
@@ -113,6 +114,7 @@ std::string render_plan_json(const PlanModel& p) {
                                    {"in_use", m.in_use},
                                    {"gdal_cache", m.read_cache},
                                    {"thread_buffers", m.thread_buffers},
+                                   {"thread_state", m.thread_state},
                                    {"decoded_block_rows", m.held},
                                    {"tile_budget", m.tile_budget},
                                    {"bytes_per_cell", m.bytes_per_cell}};

@@ -44,6 +44,7 @@ struct PlanModel {
     std::uint64_t in_use = 0;
     std::uint64_t read_cache = 0;
     std::uint64_t thread_buffers = 0;
+    std::uint64_t thread_state = 0;  // of thread_buffers: what each thread keeps between tiles
     std::uint64_t held = 0;
     std::uint64_t tile_budget = 0;
     double bytes_per_cell = 0;

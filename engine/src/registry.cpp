@@ -33,6 +33,22 @@ std::vector<std::string> NodeRegistry::names() const {
 
 std::string NodeSpec::where() const { return graph_file.string() + ": node \"" + id + "\" (" + type + ")"; }
 
+const char* edge_kind_name(EdgeKind kind) noexcept {
+  switch (kind) {
+    case EdgeKind::none:
+      return "";
+    case EdgeKind::source:
+      return "source";
+    case EdgeKind::raster:
+      return "raster";
+    case EdgeKind::table:
+      return "table";
+    case EdgeKind::user:
+      return "user";
+  }
+  return "";
+}
+
 }  // namespace rasterflow
 
 namespace rasterflow {

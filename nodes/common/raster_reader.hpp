@@ -187,6 +187,9 @@ class RasterReader final {
   const BlockRows* block_rows() const { return blocks_.get(); }
   const TiffTileStreams* tile_streams() const { return blocks_ ? streams_ : nullptr; }
   const BlockRows::Stats decoded_stats() const { return blocks_ ? blocks_->stats() : BlockRows::Stats{}; }
+  // What a thread keeps between reads of windows of up to `window_cells` pixels: the read
+  // stack's thread_local buffers (nodes/read/reader_thread_state.cpp), for the planner.
+  std::vector<ResourceNeeds::ThreadState> thread_state(std::uint64_t window_cells) const;
 
  private:
   static constexpr std::size_t kMaxBlockRowBytes = std::size_t{256} << 20;
@@ -263,6 +266,8 @@ std::shared_ptr<RasterReader> reader_of(const Node& input, const std::string& wh
 
 // The payload a raster_source sends: its reader (nothing is read yet).
 struct SourceRef final : Payload {
+  static constexpr PayloadType payload_type = PayloadType::source;
+  SourceRef() noexcept : Payload(payload_type) {}
   std::shared_ptr<RasterReader> reader;
   std::size_t bytes() const noexcept override { return 0; }
 };

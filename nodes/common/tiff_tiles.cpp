@@ -509,6 +509,12 @@ void TiffTileStreams::finish(Column& c, std::int64_t tile) {
   }
 }
 
+std::size_t TiffTileStreams::thread_bytes() const {
+  // read_compressed's `in`, decode_unit's `below`, undo_predictor's `tmp`.
+  const std::size_t row_bytes = static_cast<std::size_t>(tile_width_) * static_cast<std::size_t>(sample_bytes_);
+  return kReadBytes + 64 + row_bytes * static_cast<std::size_t>(unit_rows_) + (predictor_ == 3 ? row_bytes : 0);
+}
+
 std::span<const std::uint8_t> TiffTileStreams::read_compressed(Column& c, std::int64_t tile, std::size_t want) {
   thread_local std::vector<std::uint8_t> in(kReadBytes + 64);  // slack: ISA-L loads its input 8 bytes at a time
   // About as many compressed bytes as the output asked for: one read for most units.

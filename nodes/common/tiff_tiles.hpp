@@ -56,6 +56,9 @@ class TiffTileStreams {
   std::int64_t tiles_across() const { return tiles_across_; }
   // Bytes kept between calls: the inflate states of one row of tiles, and the tile tables.
   std::size_t state_bytes() const;
+  // Bytes a thread keeps between calls, for any stream (its thread_local buffers: compressed
+  // input, the rows below a bottom tile, the predictor's row): the planner's thread state.
+  std::size_t thread_bytes() const;
 
   // Decodes rows [unit * unit_rows, +unit_rows) of tile column `column` (tile_width x unit_rows
   // samples in the file's data type, native byte order) into `dst`. Any order is correct;

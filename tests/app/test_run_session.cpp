@@ -66,8 +66,8 @@ class FakeSink final : public SinkNode {
                      .options = {},
                      .min_inputs = 0,
                      .max_inputs = 0,
-                     .input_kind = "",
-                     .output_kind = "session_test_cells",
+                     .input_kind = EdgeKind::none,
+                     .output_kind = EdgeKind::user,
                      .is_sink = false,
                      .create = [](NodeSpec spec) { return std::make_unique<CountingSource>(std::move(spec)); },
                      .operation = "read"}) &&
@@ -77,8 +77,8 @@ class FakeSink final : public SinkNode {
                      .options = {},
                      .min_inputs = 1,
                      .max_inputs = 1,
-                     .input_kind = "session_test_cells",
-                     .output_kind = "",
+                     .input_kind = EdgeKind::user,
+                     .output_kind = EdgeKind::none,
                      .is_sink = true,
                      .create = [](NodeSpec spec) { return std::make_unique<FakeSink>(std::move(spec)); },
                      .operation = "write"});

@@ -230,8 +230,8 @@ RASTERFLOW_REGISTER_NODE((NodeTypeInfo{.name = "test_secret",
                                        .options = declared_options<SecretOptions>(),
                                        .min_inputs = 1,
                                        .max_inputs = 1,
-                                       .input_kind = "raster",
-                                       .output_kind = "raster",
+                                       .input_kind = EdgeKind::raster,
+                                       .output_kind = EdgeKind::raster,
                                        .create = create_node<SecretPassthrough>}))
 
 const char* const kSecretGraph = R"({

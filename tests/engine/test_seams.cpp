@@ -151,7 +151,7 @@ class EmbedderSink final : public SinkNode {
                                               .description = "Test sink only an embedder builds.",
                                               .min_inputs = 1,
                                               .max_inputs = 1,
-                                              .input_kind = "test_values",
+                                              .input_kind = EdgeKind::user,
                                               .is_sink = true,
                                               .create = [](NodeSpec spec) -> std::unique_ptr<Node> {
                                                 throw_graph_error(spec.where(), "built only by the embedder");

@@ -102,7 +102,7 @@ class LinesSink final : public TableSink {
                                               .options = declared_options<LinesOptions>(),
                                               .min_inputs = 1,
                                               .max_inputs = 1,
-                                              .input_kind = "table",
+                                              .input_kind = EdgeKind::table,
                                               .is_sink = true,
                                               .create = create_node<LinesSink>,
                                               .operation = "write"});

@@ -33,7 +33,7 @@ TEST_CASE("CsvSink.Registry.IsASink") {
   const NodeTypeInfo* info = NodeRegistry::instance().find("csv_sink");
   REQUIRE(info != nullptr);
   CHECK(info->is_sink);
-  CHECK(info->input_kind == "table");
+  CHECK(info->input_kind == EdgeKind::table);
 }
 
 TEST_CASE("CsvSink.Coordinates.FixedWithFewestDecimals") {

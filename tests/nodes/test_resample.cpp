@@ -104,8 +104,8 @@ const char* const kFastMethods[] = {"nearest", "average", "sum", "min", "max", "
 TEST_CASE("Resample.Registry.CreatedByTypeName") {
   const NodeTypeInfo* info = NodeRegistry::instance().find("resample");
   REQUIRE(info != nullptr);
-  CHECK(info->output_kind == "raster");
-  CHECK(info->input_kind == "source");
+  CHECK(info->output_kind == EdgeKind::raster);
+  CHECK(info->input_kind == EdgeKind::source);
 }
 
 TEST_CASE("Resample.BadMethod.MessageNamesNodeAndChoices") {

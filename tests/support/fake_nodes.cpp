@@ -135,8 +135,8 @@ namespace {
                 {"offset", OptionType::number, "added to every value (negative: fails past the first tile)", 0.0}},
     .min_inputs = 0,
     .max_inputs = 0,
-    .input_kind = "",
-    .output_kind = "test_values",
+    .input_kind = EdgeKind::none,
+    .output_kind = EdgeKind::user,
     .is_sink = false,
     .create = [](NodeSpec spec) { return std::make_unique<ConstantSource>(std::move(spec)); },
     .operation = "read"});
@@ -147,8 +147,8 @@ namespace {
                  .options = {},
                  .min_inputs = 1,
                  .max_inputs = 2,
-                 .input_kind = "test_values",
-                 .output_kind = "",
+                 .input_kind = EdgeKind::user,
+                 .output_kind = EdgeKind::none,
                  .is_sink = true,
                  .create = [](NodeSpec spec) { return std::make_unique<CaptureSink>(std::move(spec)); },
                  .operation = "write"});
@@ -160,8 +160,8 @@ namespace {
                 {"height", OptionType::integer, "cells down", {}, true, {}, 1.0}},
     .min_inputs = 0,
     .max_inputs = 0,
-    .input_kind = "",
-    .output_kind = "table",
+    .input_kind = EdgeKind::none,
+    .output_kind = EdgeKind::table,
     .is_sink = false,
     .create = [](NodeSpec spec) { return std::make_unique<TableSource>(std::move(spec)); },
     .operation = "read"});

@@ -29,12 +29,35 @@ struct NodeSpec {
   std::string where() const;
 };
 
+// What an edge of the graph carries, from a node type's output to another's input. The graph
+// checks every edge's kinds once, when it loads; after that a node reads its inputs as their
+// types (payload_as in rasterflow/node/payload.hpp).
+enum class EdgeKind : std::uint8_t {
+  none,    // no input (a source) or no output (a sink)
+  source,  // a source's handle to its reader (raster_source -> resample)
+  raster,  // one resampled band (Column) or several (Columns) over a tile
+  table,   // the merged rows of a tile (Table)
+  user,    // the embedder's own: a pair of its node types that share a payload type of its own
+};
+// "source", "raster", "table", "user"; "" for none (the reference and the graph's messages).
+const char* edge_kind_name(EdgeKind kind) noexcept;
+
+// The concrete type of a payload, as a tag the payload sets once: other for payload types that
+// are not rasterflow's (a test's, an embedder's).
+enum class PayloadType : std::uint8_t { other, source, column, columns, table };
+
 // Data flowing between nodes for one tile. Immutable once sent; shared by cheap handles.
 class Payload {
  public:
+  Payload() noexcept = default;
+  explicit Payload(PayloadType type) noexcept : type_(type) {}
   virtual ~Payload() = default;
   // Bytes of memory this payload holds (for the byte budget and metrics).
   virtual std::size_t bytes() const noexcept = 0;
+  PayloadType type() const noexcept { return type_; }
+
+ private:
+  PayloadType type_ = PayloadType::other;
 };
 using PayloadPtr = std::shared_ptr<const Payload>;
 
@@ -57,6 +80,15 @@ struct ResourceNeeds {
   // What the node reads, for the memory planner's refusals ("claims.tif: 1048576 x 1048576
   // Int16 in blocks of 64 x 64"); empty when it reads no file.
   std::string source;
+  // What a thread keeps between tiles once it has run the node (its thread_local buffers, its
+  // per-thread handles and transformers), declared by name. Nodes that share one state (a
+  // function's thread_local serves every node calling it) declare the same name: the planner
+  // counts each name once per thread, at its largest, for every thread (DuckDB's local states).
+  struct ThreadState {
+    std::string what;  // "resample: source strip", "<node id>: geolocation transformer"
+    std::uint64_t bytes = 0;
+  };
+  std::vector<ThreadState> thread_state;
 };
 
 // Fixed facts of a run that nodes may consult.

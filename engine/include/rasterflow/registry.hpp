@@ -19,9 +19,9 @@ struct NodeTypeInfo {
   std::string details;              // more for the node reference (Markdown paragraphs; "" when none)
   std::vector<OptionSpec> options;  // from the options' declaration (option_binder.hpp)
   int min_inputs = 0;
-  int max_inputs = 0;       // -1: any number
-  std::string input_kind;   // what its inputs must produce ("" when it has none)
-  std::string output_kind;  // what it produces ("" for a sink)
+  int max_inputs = 0;                     // -1: any number
+  EdgeKind input_kind = EdgeKind::none;   // what its inputs must produce (none when it has none)
+  EdgeKind output_kind = EdgeKind::none;  // what it produces (none for a sink)
   bool is_sink = false;
   std::function<std::unique_ptr<Node>(NodeSpec)> create;
   std::string operation = "process";  // what the node does to a tile, for metrics: read, resample, merge, write

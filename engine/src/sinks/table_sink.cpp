@@ -75,8 +75,9 @@ void TableSink::check_folder() const {
 }
 
 PayloadPtr TableSink::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
-  const auto* table = inputs.empty() ? nullptr : dynamic_cast<const nodes::Table*>(inputs[0].get());
-  if (table == nullptr) throw_node_error(where(), "input is not a merged table");
+  // The graph checked the edge kind when it loaded: a tag compare, no RTTI, on every tile.
+  const auto table = inputs.empty() ? nullptr : payload_as<Table>(inputs[0]);
+  if (!table) throw_node_error(where(), "input is not a merged table");
   return format(tile, *table);
 }
 

@@ -1,5 +1,8 @@
 #pragma once
-// What the raster nodes send each other for one tile.
+// The data contract between nodes (installed, GDAL-free): what the raster nodes send each other
+// for one tile, and what a node says of its output before the run. A node or sink written outside
+// this repository reads its inputs with payload_as<Table>(...) etc.: the graph checked the edge
+// kinds when it loaded, so a payload's type is a one-byte tag, not RTTI.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -9,7 +12,7 @@
 #include "rasterflow/node.hpp"
 #include "rasterflow/tile_memory.hpp"
 
-namespace rasterflow::nodes {
+namespace rasterflow {
 
 // How a column's values are written: integers as integers, floats in shortest round-trip form
 // of their own width (a Float32 value prints as the float it is, not as its double expansion).
@@ -18,6 +21,8 @@ enum class ValueKind : std::uint8_t { integer, float32, float64 };
 // One resampled band over a tile, cell by cell in raster order (tile.rows x tile.width).
 // Values are doubles, which hold every supported input type exactly; `valid` is 0 for nodata.
 struct Column final : Payload {
+  static constexpr PayloadType payload_type = PayloadType::column;
+  Column() noexcept : Payload(payload_type) {}
   ValueKind kind = ValueKind::float64;
   tile_memory::Vector<double> values;  // pooled, on the tile's NUMA node
   tile_memory::Vector<std::uint8_t> valid;
@@ -27,6 +32,8 @@ struct Column final : Payload {
 // Several resampled bands of one source over a tile (a raster_source reading several bands),
 // one Column each, in the order of their column names.
 struct Columns final : Payload {
+  static constexpr PayloadType payload_type = PayloadType::columns;
+  Columns() noexcept : Payload(payload_type) {}
   std::vector<std::shared_ptr<const Column>> bands;
   std::size_t bytes() const noexcept override {
     std::size_t total = 0;
@@ -81,10 +88,33 @@ class ColumnProducer {
 // The merged table of a tile: the kept cells (indices into the tile, ascending) and, per
 // column, a shared handle to the resampled band (no copy).
 struct Table final : Payload {
+  static constexpr PayloadType payload_type = PayloadType::table;
+  Table() noexcept : Payload(payload_type) {}
   std::vector<std::string> names;
   std::vector<std::shared_ptr<const Column>> columns;
   tile_memory::Vector<std::uint32_t> cells;
   std::size_t bytes() const noexcept override { return cells.capacity() * sizeof(std::uint32_t); }
 };
 
-}  // namespace rasterflow::nodes
+// The payload as the type T (Column, Columns, Table), or null when it is another type: one tag
+// compare, no dynamic_cast, so a node may call it on every tile.
+template <typename T>
+std::shared_ptr<const T> payload_as(const PayloadPtr& payload) noexcept {
+  if (!payload || payload->type() != T::payload_type) return nullptr;
+  return std::static_pointer_cast<const T>(payload);
+}
+
+// The names nodes/ used before the contract was installed (nodes/common/payloads.hpp).
+namespace nodes {
+using rasterflow::Column;
+using rasterflow::ColumnMetadata;
+using rasterflow::ColumnProducer;
+using rasterflow::Columns;
+using rasterflow::ColumnSuffixes;
+using rasterflow::payload_as;
+using rasterflow::Table;
+using rasterflow::TableProducer;
+using rasterflow::ValueKind;
+}  // namespace nodes
+
+}  // namespace rasterflow
