@@ -35,6 +35,13 @@ struct RasterSourceOptions {
   std::string decoding = "auto";  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
   void declare(OptionBinder& args);
   SourceRequest request() const;
+
+ private:
+  // declare()'s groups, in the reference's order: what is read (file, variable, bands), how its
+  // values are read, how its pixels are placed and decoded.
+  void declare_selection(OptionBinder& args);
+  void declare_values(OptionBinder& args);
+  void declare_placement(OptionBinder& args);
 };
 
 class RasterSource final : public Node, public FootprintSource, public ReaderSource {
