@@ -18,41 +18,52 @@
 namespace rasterflow::nodes {
 namespace {
 
-struct MethodName {
-  const char* name;
-  Method method;
-  GDALResampleAlg alg;
-};
-constexpr MethodName kMethods[] = {
-    {"nearest", Method::nearest, GRA_NearestNeighbour},
-    {"bilinear", Method::bilinear, GRA_Bilinear},
-    {"cubic", Method::cubic, GRA_Cubic},
-    {"average", Method::average, GRA_Average},
-    {"sum", Method::sum, GRA_Sum},
-    {"min", Method::min, GRA_Min},
-    {"max", Method::max, GRA_Max},
-    {"median", Method::median, GRA_Med},
-    {"mode", Method::mode, GRA_Mode},
-    {"q1", Method::q1, GRA_Q1},
-    {"q3", Method::q3, GRA_Q3},
-    {"rms", Method::rms, GRA_RMS},
+// The methods' names (gdalwarp's; "med" is gdalwarp's other name of median): the method option's
+// choices, its reference and method_name().
+constexpr EnumChoice<Method> kMethods[] = {
+    {"nearest", Method::nearest}, {"bilinear", Method::bilinear},
+    {"cubic", Method::cubic},     {"average", Method::average},
+    {"sum", Method::sum},         {"min", Method::min},
+    {"max", Method::max},         {"median", Method::median},
+    {"mode", Method::mode},       {"q1", Method::q1},
+    {"q3", Method::q3},           {"rms", Method::rms},
+    {"med", Method::median},
 };
 
+constexpr EnumChoice<Implementation> kImplementations[] = {
+    {"auto", Implementation::automatic}, {"fast", Implementation::fast}, {"warper", Implementation::warper}};
+
 GDALResampleAlg gdal_alg(Method m) {
-  for (const auto& e : kMethods) {
-    if (e.method == m) return e.alg;
+  switch (m) {
+    case Method::nearest:
+      return GRA_NearestNeighbour;
+    case Method::bilinear:
+      return GRA_Bilinear;
+    case Method::cubic:
+      return GRA_Cubic;
+    case Method::average:
+      return GRA_Average;
+    case Method::sum:
+      return GRA_Sum;
+    case Method::min:
+      return GRA_Min;
+    case Method::max:
+      return GRA_Max;
+    case Method::median:
+      return GRA_Med;
+    case Method::mode:
+      return GRA_Mode;
+    case Method::q1:
+      return GRA_Q1;
+    case Method::q3:
+      return GRA_Q3;
+    case Method::rms:
+      return GRA_RMS;
   }
   return GRA_NearestNeighbour;
 }
 
 }  // namespace
-
-std::vector<std::string> method_choices_for_registry() {
-  std::vector<std::string> out;
-  for (const auto& e : kMethods) out.emplace_back(e.name);
-  out.emplace_back("med");
-  return out;
-}
 
 namespace {
 
@@ -86,20 +97,9 @@ struct WarpOperationCloser {
 
 }  // namespace
 
-std::optional<Method> parse_method(const std::string& name) {
-  if (name == "med") return Method::median;
-  for (const auto& e : kMethods) {
-    if (name == e.name) return e.method;
-  }
-  return std::nullopt;
-}
+std::optional<Method> parse_method(const std::string& name) { return enum_value<Method>(kMethods, name); }
 
-const char* method_name(Method m) {
-  for (const auto& e : kMethods) {
-    if (e.method == m) return e.name;
-  }
-  return "?";
-}
+const char* method_name(Method m) { return enum_name<Method>(kMethods, m); }
 
 bool is_blending(Method m) {
   return m == Method::average || m == Method::sum || m == Method::rms || m == Method::bilinear || m == Method::cubic;
@@ -155,17 +155,22 @@ std::vector<std::pair<std::string, std::string>> Resample::metric_tags() const {
 }
 
 void ResampleOptions::declare(OptionBinder& args) {
-  args.add("method", "gdalwarp resampling method", method, "nearest").choices(method_choices_for_registry());
+  args.add("method", "gdalwarp resampling method", method, Method::nearest, kMethods);
   args.add("implementation",
            "auto: the fast block reduction when the grid is aligned on whole source pixels of the same CRS, else "
            "GDAL's warper",
-           implementation, "auto")
-      .choices({"auto", "fast", "warper"});
+           implementation, Implementation::automatic, kImplementations);
 }
 
-Resample::Resample(NodeSpec spec) : Node(std::move(spec)), options_(bind_options<ResampleOptions>(this->spec())) {
-  method_ = *parse_method(options_.method);
+void ResampleOptions::validate(const std::string& where) const {
+  if (implementation == Implementation::fast && !fast_path_supports(method)) {
+    throw_graph_error(where, std::string("option \"implementation\": the fast path does not apply: ") +
+                                 method_name(method) + " reads neighbouring pixels");
+  }
 }
+
+Resample::Resample(NodeSpec spec)
+    : Node(std::move(spec)), options_(bind_options<ResampleOptions>(this->spec())), method_(options_.method) {}
 
 namespace {
 // The integer nearest to `value` when it is within `tolerance` of it.
@@ -232,7 +237,7 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   measure_scales(fp);
   wrap_ = wraps_longitude(*reader_);
   const std::string refusal = fast_path_refusal();
-  if (options_.implementation == "fast" && !refusal.empty()) {
+  if (options_.implementation == Implementation::fast && !refusal.empty()) {
     throw_graph_error(where(), "option \"implementation\": the fast path does not apply: " + refusal);
   }
   choose_path(refusal);
@@ -272,7 +277,7 @@ void Resample::measure_scales(const SourceFootprint& fp) {
 
 void Resample::choose_path(const std::string& refusal) {
   const auto& info = reader_->info();
-  fast_ = refusal.empty() && options_.implementation != "warper";
+  fast_ = refusal.empty() && options_.implementation != Implementation::warper;
   upsample_ = fast_ && grid_.res_x < info.gt[1] * (1 - 1e-9) && grid_.res_y < -info.gt[5] * (1 - 1e-9);
   if (upsample_) {
     mx_ = *near_integer(info.gt[1] / grid_.res_x, 1e-6);

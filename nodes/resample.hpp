@@ -20,13 +20,17 @@ std::optional<Method> parse_method(const std::string& name);
 const char* method_name(Method m);
 // Blending methods produce floating values; selecting ones keep the source's type.
 bool is_blending(Method m);
-std::vector<std::string> method_choices_for_registry();
 ValueKind output_kind(Method m, GDALDataType source_type);
 
+// Which path resamples: the fast block reduction when it applies, or GDAL's warper.
+enum class Implementation { automatic, fast, warper };
+
 struct ResampleOptions {
-  std::string method;
-  std::string implementation;  // auto | fast | warper
+  Method method;  // defaults in declare()
+  Implementation implementation;
   void declare(OptionBinder& args);
+  // implementation fast with a method that reads neighbouring pixels: refused before anything runs.
+  void validate(const std::string& where) const;
 };
 
 class Resample final : public Node, public SourceReader, public ColumnProducer, public ColumnSuffixes {

@@ -170,6 +170,12 @@ OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const
       return bind_json_selection(spec, v, where);
     case OptionType::string_list:
       return bind_json_string_list(spec, v, where);
+    case OptionType::size: {
+      const auto parsed = v.is_string() ? parse_option_text(spec, std::string(v.as_string())) : std::nullopt;
+      if (parsed) return *parsed;
+      if (v.is_int64() && v.as_int64() >= 0) return v.as_int64();
+      wrong_json_type(spec, v, where);
+    }
   }
   throw_graph_error(where, "option \"" + spec.name + "\": expected a value, got " + kind_of(v));
 }
