@@ -183,9 +183,8 @@ const std::vector<ConfigKeyInfo>& config_keys() {
   static const std::vector<ConfigKeyInfo> keys = [] {
     std::vector<ConfigKeyInfo> k;
     for (const auto& s : key_specs()) {
-      const std::string text = key_json(s, s.default_value).is_string()
-                                   ? std::string(key_json(s, s.default_value).as_string())
-                                   : boost::json::serialize(key_json(s, s.default_value));
+      const bool automatic = s.zero_is_auto && s.default_value == OptionValue{std::int64_t{0}};
+      const std::string text = automatic ? "auto" : option_value_text(s.default_value);
       k.push_back({s.name, text.empty() ? "\"\"" : text, s.help});
     }
     return k;
