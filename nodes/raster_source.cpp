@@ -38,6 +38,11 @@ void RasterSourceOptions::declare_selection(OptionBinder& args) {
       .selection();
 }
 
+namespace {
+constexpr EnumChoice<RasterSourceOptions::Alpha> kAlphas[] = {{"mask", RasterSourceOptions::Alpha::mask},
+                                                              {"data", RasterSourceOptions::Alpha::data}};
+}  // namespace
+
 void RasterSourceOptions::declare_values(OptionBinder& args) {
   args.add("nodata", "nodata value for every band read, overriding the file's (tested on the stored value)", nodata);
   args.add("crs", "the source's CRS when it has none or a wrong one (as gdalwarp -s_srs), e.g. EPSG:4326", crs);
@@ -51,8 +56,7 @@ void RasterSourceOptions::declare_values(OptionBinder& args) {
            "mask: an alpha band (the last band, of colour interpretation alpha) makes its pixels of alpha 0 nodata and "
            "is no data band of band \"all\" (gdalwarp's default -srcalpha); data: it is a band like the others and "
            "masks nothing (gdalwarp -nosrcalpha)",
-           alpha, std::string("mask"))
-      .choices({"mask", "data"});
+           alpha, Alpha::mask, kAlphas);
   args.add("wrap_longitude",
            "a source in a geographic CRS spanning 360 degrees of longitude is periodic: it reaches grids on either "
            "convention (-180..180, 0..360) and bilinear/cubic take neighbours across the seam; false: read it as a "
@@ -112,7 +116,7 @@ SourceRequest RasterSourceOptions::request() const {
   r.crs = crs;
   r.unpack = unpack;
   r.overviews = overviews;
-  r.alpha_as_data = alpha == "data";
+  r.alpha_as_data = alpha == Alpha::data;
   r.wrap_longitude = wrap_longitude;
   r.irregular_axes = irregular_axes;
   r.grib_normalize_units = grib_normalize_units;
