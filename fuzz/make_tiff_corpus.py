@@ -2,7 +2,7 @@
 """Writes the seed corpus of fuzz_tiff (fuzz/corpus/tiff/): small GeoTIFFs that
 TiffTileStreams takes (tiled 32 x 32 or 48 x 48, or strips of 32 rows; DEFLATE or none;
 predictors 1, 2, 3; little and big endian; classic and BigTIFF; one or two band-interleaved
-bands; sizes that leave partial tiles at the right and bottom).
+bands; sizes that leave partial tiles at the right and bottom; one-row strips and 1 x 1 blocks).
 
 Needs GDAL's Python bindings (Debian: python3-gdal), hence /usr/bin/python3:
     /usr/bin/python3 fuzz/make_tiff_corpus.py [output directory]
@@ -99,6 +99,10 @@ def main():
     # streams refuse them (a strip is not a whole number of 16-row units): the seed checks that
     # refusal, and mutations of its strip tables.
     make("strip1-deflate-byte-400rows.tif", 16, 400, "Byte", COMPRESS="DEFLATE", BLOCKYSIZE=1)
+    # 1 x 1 blocks (#29): a one-column file of one-row strips, one pixel per block, uncompressed
+    # and DEFLATE; the shape whose truncated 16.7 M-block original once ran past 900 s.
+    make("strip1-none-byte-1x1blocks.tif", 1, 1500, "Byte", COMPRESS="NONE", BLOCKYSIZE=1)
+    make("strip1-deflate-uint16-1x1blocks.tif", 1, 700, "UInt16", COMPRESS="DEFLATE", BLOCKYSIZE=1)
 
 
 if __name__ == "__main__":

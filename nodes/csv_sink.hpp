@@ -12,25 +12,28 @@
 
 #include "nodes/common/compression.hpp"
 #include "nodes/common/csv_format.hpp"
-#include "nodes/common/file_sink.hpp"
-#include "nodes/common/payloads.hpp"
+#include "rasterflow/node/payload.hpp"
+#include "rasterflow/node/table_sink.hpp"
 #include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {
+
+struct CsvText;
 
 struct CsvSinkOptions {
   std::string path;
   std::string compression;
   std::optional<std::int64_t> compression_level;
+  // Formerly the configuration keys export.nodata and merge.streaming_chunk_size, which still
+  // load (with a warning naming these options) when the options are not given.
+  std::optional<std::string> nodata;
+  std::optional<std::int64_t> chunk_rows;
   void declare(OptionBinder& args);
 };
 
-class CsvSink final : public FileSink {
+class CsvSink final : public TableSink {
  public:
   explicit CsvSink(NodeSpec spec);
-  void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
-  PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
-  void write(const TileRequest& tile, const PayloadPtr& data) override;
   std::vector<std::string> describe() const override;
   ResourceNeeds resources() const override;
   // Written in tile order, so an interrupted run resumes by cutting the file back to its length
@@ -40,6 +43,13 @@ class CsvSink final : public FileSink {
   ResumableSink* resumable() override { return this; }
 
  private:
+  void prepare_table(const RunContext& ctx, const TableProducer& table) override;
+  PayloadPtr format(const TileRequest& tile, const Table& table) const override;
+  void emit(const TileRequest& tile, const Payload& data) override;
+  // The options, or the deprecated configuration keys when the options are not given.
+  void take_settings(const Config& config);
+  void compress(const TileRequest& tile, CsvText& text) const;
+  class TileText;
   // The most one row can take: the widest x and y, and each value (<= 24 characters for a
   // double in shortest form) or the nodata text, with separators, and the slots' slack.
   std::size_t row_bytes(std::size_t columns) const;

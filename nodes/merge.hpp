@@ -1,8 +1,8 @@
 #pragma once
 // merge: joins the resampled columns of one tile into a table, cell by cell, and drops rows by
 // the `drop` rule. Columns are shared, not copied.
-#include "nodes/common/payloads.hpp"
 #include "rasterflow/node.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {

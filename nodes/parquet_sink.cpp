@@ -68,7 +68,7 @@ void ParquetSinkOptions::declare(OptionBinder& args) {
 ParquetSink::ParquetSink(NodeSpec spec) : ParquetSink(bind_options<ParquetSinkOptions>(spec), std::move(spec)) {}
 
 ParquetSink::ParquetSink(ParquetSinkOptions options, NodeSpec&& spec)
-    : FileSink(std::move(spec), options.path), options_(std::move(options)) {
+    : TableSink(std::move(spec), Output::stream, options.path), options_(std::move(options)) {
   const std::string& c = options_.compression;
   codec_ = c == "none"     ? parquet::Codec::none
            : c == "snappy" ? parquet::Codec::snappy
@@ -123,12 +123,8 @@ std::size_t ParquetSink::row_bytes() const {
 
 namespace rasterflow::nodes {
 
-void ParquetSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
-  FileSink::prepare(ctx, inputs);
+void ParquetSink::prepare_table(const RunContext& ctx, const TableProducer& table) {
   grid_ = ctx.grid;
-  const auto* table = dynamic_cast<const TableProducer*>(inputs[0]);
-  if (table == nullptr)
-    throw_graph_error(where(), "field \"inputs\": node \"" + inputs[0]->id() + "\" does not produce a table");
   if (options_.geometry == "point") {
     if (grid_.crs.empty())
       throw_graph_error(where(), "option \"geometry\": the grid has no CRS, which GeoParquet needs (as PROJJSON)");
@@ -138,9 +134,9 @@ void ParquetSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) 
                                      grid_.crs.substr(0, 80) + "\"), which GeoParquet needs");
   }
   parquet::WriterOptions writer{.codec = codec_, .level = level_};
-  writer_ = std::make_unique<parquet::Writer>(column_specs(table->column_names(), table->column_types()), writer);
-  for (const auto& m : table->column_metadata()) units_.push_back(m.units);
-  units_.resize(table->column_names().size());
+  writer_ = std::make_unique<parquet::Writer>(column_specs(table.column_names(), table.column_types()), writer);
+  for (const auto& m : table.column_metadata()) units_.push_back(m.units);
+  units_.resize(table.column_names().size());
   // Whole grid rows, as many as fit in row_group_size rows (at least one).
   group_rows_ = std::max<std::int64_t>(1, options_.row_group_size / std::max<std::int64_t>(1, grid_.width));
   row_group_rows_ = static_cast<std::size_t>(group_rows_ * grid_.width);
@@ -180,8 +176,7 @@ void ParquetSink::check_memory(std::uint64_t memory_limit) const {
                                                           : std::string()));
 }
 
-void ParquetSink::open() {
-  FileSink::open();
+void ParquetSink::begin() {
   open_.assign(writer_->columns().size(), {});
   open_rows_ = 0;
   const std::lock_guard lock(written_mutex_);
@@ -189,13 +184,11 @@ void ParquetSink::open() {
   written_ends_.clear();
 }
 
-PayloadPtr ParquetSink::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
-  const auto table = std::dynamic_pointer_cast<const Table>(inputs[0]);
-  if (!table) throw_node_error(where(), "input is not a merged table");
+PayloadPtr ParquetSink::format(const TileRequest& tile, const Table& table) const {
   ParquetLayout layout{.columns = writer_->columns(), .geometry = options_.geometry == "point", .bbox = options_.bbox};
   std::shared_ptr<ParquetRows> rows;
   try {
-    rows = parquet_rows(layout, *table, static_cast<std::size_t>(tile.width), tile.row0, xs_, ys_);
+    rows = parquet_rows(layout, table, static_cast<std::size_t>(tile.width), tile.row0, xs_, ys_);
   } catch (const std::runtime_error& e) {
     throw_node_error(where(), std::string("tile ") + std::to_string(tile.seq) + ": " + e.what());
   }
@@ -203,14 +196,14 @@ PayloadPtr ParquetSink::process(const TileRequest& tile, std::span<const Payload
   const std::int64_t end = tile.row0 + tile.rows;
   for (std::int64_t row = (tile.row0 / group_rows_ + 1) * group_rows_; row < end; row += group_rows_) {
     const auto first = static_cast<std::uint32_t>((row - tile.row0) * tile.width);
-    rows->splits.push_back(static_cast<std::size_t>(std::lower_bound(table->cells.begin(), table->cells.end(), first) -
-                                                    table->cells.begin()));
+    rows->splits.push_back(static_cast<std::size_t>(std::lower_bound(table.cells.begin(), table.cells.end(), first) -
+                                                    table.cells.begin()));
   }
   return rows;
 }
 
-void ParquetSink::write(const TileRequest& tile, const PayloadPtr& data) {
-  const auto* rows = static_cast<const ParquetRows*>(data.get());
+void ParquetSink::emit(const TileRequest& tile, const Payload& data) {
+  const auto* rows = static_cast<const ParquetRows*>(&data);
   const auto& specs = writer_->columns();
   if (tile.row0 == 0) write_bytes(parquet::kMagic, 0);  // the file's (rank 0's band's) start
   std::vector<RowCursor> at(specs.size());
@@ -250,11 +243,10 @@ void ParquetSink::flush_row_group() {
   open_rows_ = 0;
 }
 
-void ParquetSink::commit() {
+void ParquetSink::finish() {
   flush_row_group();
   // An MPI rank's band has no footer: rank 0 writes the file's in gather().
   if (!is_band()) write_bytes(footer(), 0);
-  FileSink::commit();
 }
 
 std::string ParquetSink::footer() const {

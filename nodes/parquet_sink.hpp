@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "nodes/common/file_sink.hpp"
 #include "nodes/common/parquet_writer.hpp"
+#include "rasterflow/node/table_sink.hpp"
 #include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {
@@ -28,14 +28,9 @@ struct ParquetSinkOptions {
   void declare(OptionBinder& args);
 };
 
-class ParquetSink final : public FileSink {
+class ParquetSink final : public TableSink {
  public:
   explicit ParquetSink(NodeSpec spec);
-  void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
-  void open() override;
-  PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
-  void write(const TileRequest& tile, const PayloadPtr& data) override;
-  void commit() override;
   std::vector<std::string> describe() const override;
   ResourceNeeds resources() const override;
   // Row groups hold whole grid rows (group_rows_ of them), so that their bytes depend on the
@@ -50,6 +45,11 @@ class ParquetSink final : public FileSink {
 
  private:
   ParquetSink(ParquetSinkOptions options, NodeSpec&& spec);
+  void prepare_table(const RunContext& ctx, const TableProducer& table) override;
+  void begin() override;
+  PayloadPtr format(const TileRequest& tile, const Table& table) const override;
+  void emit(const TileRequest& tile, const Payload& data) override;
+  void finish() override;
   std::vector<parquet::ColumnSpec> column_specs(const std::vector<std::string>& names,
                                                 const std::vector<std::string>& types) const;
   std::size_t row_bytes() const;

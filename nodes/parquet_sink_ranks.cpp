@@ -91,7 +91,7 @@ SinkNode::Gathered ParquetSink::gather(Ranks& ranks) {
     }
     std::filesystem::remove(shared, ec);
   }
-  return FileSink::gather(ranks);
+  return TableSink::gather(ranks);
 }
 
 std::uint64_t ParquetSink::complete_gathered(const std::filesystem::path& partial, std::uint64_t bytes) {
@@ -152,7 +152,7 @@ void ParquetSink::reopen(const State& state) {
       (w.groups.empty() && state.bytes > parquet::kMagic.size()))
     throw_io_error(where(), "the checkpoint's row groups do not end where " + state.partial.string() +
                                 " is cut back to (byte " + std::to_string(state.bytes) + ")");
-  FileSink::reopen(state);
+  TableSink::reopen(state);
   open_.assign(writer_->columns().size(), {});
   open_rows_ = 0;
   const std::lock_guard lock(written_mutex_);

@@ -15,9 +15,9 @@
 #include <map>
 
 #include "nodes/common/csv_format.hpp"
-#include "nodes/common/payloads.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/metrics.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/output_lock.hpp"
 #include "rasterflow/registry.hpp"
 
@@ -119,7 +119,7 @@ void PostgresSinkOptions::declare(OptionBinder& args) {
 PostgresSink::PostgresSink(NodeSpec spec) : PostgresSink(bind_options<PostgresSinkOptions>(spec), std::move(spec)) {}
 
 PostgresSink::PostgresSink(PostgresSinkOptions options, NodeSpec&& spec)
-    : SinkNode(std::move(spec)), options_(std::move(options)) {
+    : TableSink(std::move(spec), Output::none), options_(std::move(options)) {
   if (options_.table.empty()) throw_graph_error(where(), "option \"table\": empty table name");
   const auto dot = options_.table.find('.');
   if (dot != std::string::npos &&
@@ -156,16 +156,29 @@ void PostgresSink::check_ranks(int ranks) const {
   }
 }
 
-void PostgresSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
-  const auto* table = dynamic_cast<const TableProducer*>(inputs[0]);
-  if (table == nullptr)
-    throw_graph_error(where(), "field \"inputs\": node \"" + inputs[0]->id() + "\" does not produce a table");
-  names_ = table->column_names();
-  metadata_ = table->column_metadata();
-  const auto types = table->column_types();
+void PostgresSink::prepare_table(const RunContext& ctx, const TableProducer& table) {
+  names_ = table.column_names();
+  metadata_ = table.column_metadata();
+  const auto types = table.column_types();
   sql_types_.clear();
   for (std::size_t i = 0; i < names_.size(); ++i) sql_types_.push_back(sql_type(i < types.size() ? types[i] : ""));
-  const Grid& grid = ctx.grid;
+  prepare_coordinates(ctx.grid);
+  connect();
+  std::string refusal;  // thrown once the query's transaction object is gone
+  try {
+    pqxx::nontransaction q(*session_->conn);
+    q.exec0("SET client_min_messages TO warning");
+    refusal = check_table(q);
+  } catch (const std::exception& e) {
+    refusal = "option \"table\": " + masked(e.what());
+  }
+  if (!refusal.empty()) {
+    session_.reset();
+    throw_graph_error(where(), refusal);
+  }
+}
+
+void PostgresSink::prepare_coordinates(const Grid& grid) {
   const int x_decimals = coordinate_decimals(grid.x0, grid.res_x, grid.width, false);
   const int y_decimals = coordinate_decimals(grid.y0, grid.res_y, grid.height, true);
   x_text_.assign(static_cast<std::size_t>(grid.width), std::string());
@@ -178,7 +191,9 @@ void PostgresSink::prepare(const RunContext& ctx, std::span<Node* const> inputs)
   x_ewkb_.clear();
   y_ewkb_.clear();
   if (!options_.geometry.empty()) prepare_geometry(grid);
-  // Before anything runs: the server answers, and the table is as if_exists needs it.
+}
+
+void PostgresSink::connect() {
   session_ = std::make_unique<Session>();
   try {
     session_->conn = std::make_unique<pqxx::connection>(options_.url);
@@ -187,74 +202,68 @@ void PostgresSink::prepare(const RunContext& ctx, std::span<Node* const> inputs)
     throw_graph_error(where(),
                       "option \"url\": cannot connect to " + mask_password(options_.url) + ": " + masked(e.what()));
   }
-  std::string refusal;  // thrown once the query's transaction object is gone
-  try {
-    pqxx::nontransaction q(*session_->conn);
-    q.exec0("SET client_min_messages TO warning");
-    const pqxx::result r =
-        q.exec_params("SELECT to_regclass($1) IS NOT NULL", quoted_table(*session_->conn, options_.table));
-    table_exists_ = r[0][0].as<bool>();
-    if (table_exists_ && options_.if_exists == "fail") {
-      refusal = "option \"table\": table \"" + options_.table +
-                "\" already exists (if_exists is \"fail\"; \"replace\" or \"append\" to write it)";
-    }
-    if (refusal.empty() && !options_.geometry.empty()) refusal = check_postgis(q);
-    if (refusal.empty() && table_exists_ && options_.if_exists == "append") {
-      const auto dot = options_.table.find('.');
-      const std::string schema = dot == std::string::npos ? "" : options_.table.substr(0, dot);
-      const std::string name = dot == std::string::npos ? options_.table : options_.table.substr(dot + 1);
-      const pqxx::result cols = q.exec_params(
-          "SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND "
-          "($2 = '' AND table_schema = ANY(current_schemas(false)) OR table_schema = $2)",
-          name, schema);
-      std::vector<std::string> have;
-      for (const auto& row : cols) have.push_back(row[0].as<std::string>());
-      std::string missing;
-      std::vector<std::string> wanted = {"x", "y"};
-      wanted.insert(wanted.end(), names_.begin(), names_.end());
-      if (!options_.geometry.empty()) wanted.push_back(options_.geometry);
-      for (const auto& w : wanted) {
-        if (std::find(have.begin(), have.end(), w) == have.end()) missing += (missing.empty() ? "" : ", ") + w;
-      }
-      if (!missing.empty()) {
-        refusal = "option \"table\": table \"" + options_.table + "\" has no column for: " + missing +
-                  " (if_exists is \"append\")";
-      } else if (!options_.geometry.empty()) {
-        const pqxx::result type = q.exec_params(
-            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = to_regclass($1) AND "
-            "attname = $2 AND NOT attisdropped",
-            quoted_table(*session_->conn, options_.table), options_.geometry);
-        const std::string have_type = type.empty() ? "" : type[0][0].as<std::string>();
-        if (have_type != geometry_type()) {
-          refusal = "option \"geometry\": column \"" + options_.geometry + "\" of table \"" + options_.table +
-                    "\" is " + have_type + ", not " + geometry_type() + " (if_exists is \"append\")";
-        }
-      }
-    }
-  } catch (const std::exception& e) {
-    refusal = "option \"table\": " + masked(e.what());
-  }
-  if (!refusal.empty()) {
-    session_.reset();
-    throw_graph_error(where(), refusal);
-  }
 }
 
-PayloadPtr PostgresSink::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
-  const auto table = std::dynamic_pointer_cast<const Table>(inputs[0]);
-  if (!table) throw_node_error(where(), "input is not a merged table");
+std::string PostgresSink::check_table(pqxx::transaction_base& q) {
+  const pqxx::result r =
+      q.exec_params("SELECT to_regclass($1) IS NOT NULL", quoted_table(*session_->conn, options_.table));
+  table_exists_ = r[0][0].as<bool>();
+  if (table_exists_ && options_.if_exists == "fail") {
+    return "option \"table\": table \"" + options_.table +
+           "\" already exists (if_exists is \"fail\"; \"replace\" or \"append\" to write it)";
+  }
+  if (!options_.geometry.empty()) {
+    if (std::string refusal = check_postgis(q); !refusal.empty()) return refusal;
+  }
+  if (table_exists_ && options_.if_exists == "append") return check_append(q);
+  return "";
+}
+
+std::string PostgresSink::check_append(pqxx::transaction_base& q) {
+  const auto dot = options_.table.find('.');
+  const std::string schema = dot == std::string::npos ? "" : options_.table.substr(0, dot);
+  const std::string name = dot == std::string::npos ? options_.table : options_.table.substr(dot + 1);
+  const pqxx::result cols = q.exec_params(
+      "SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND "
+      "($2 = '' AND table_schema = ANY(current_schemas(false)) OR table_schema = $2)",
+      name, schema);
+  std::vector<std::string> have;
+  for (const auto& row : cols) have.push_back(row[0].as<std::string>());
+  std::string missing;
+  std::vector<std::string> wanted = {"x", "y"};
+  wanted.insert(wanted.end(), names_.begin(), names_.end());
+  if (!options_.geometry.empty()) wanted.push_back(options_.geometry);
+  for (const auto& w : wanted) {
+    if (std::find(have.begin(), have.end(), w) == have.end()) missing += (missing.empty() ? "" : ", ") + w;
+  }
+  if (!missing.empty()) {
+    return "option \"table\": table \"" + options_.table + "\" has no column for: " + missing +
+           " (if_exists is \"append\")";
+  }
+  if (options_.geometry.empty()) return "";
+  const pqxx::result type = q.exec_params(
+      "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = to_regclass($1) AND "
+      "attname = $2 AND NOT attisdropped",
+      quoted_table(*session_->conn, options_.table), options_.geometry);
+  const std::string have_type = type.empty() ? "" : type[0][0].as<std::string>();
+  if (have_type == geometry_type()) return "";
+  return "option \"geometry\": column \"" + options_.geometry + "\" of table \"" + options_.table + "\" is " +
+         have_type + ", not " + geometry_type() + " (if_exists is \"append\")";
+}
+
+PayloadPtr PostgresSink::format(const TileRequest& tile, const Table& table) const {
   auto out = std::make_shared<CopyText>();
   std::string& text = out->text;
   const bool geometry = !ewkb_prefix_.empty();
-  text.reserve(table->cells.size() * (16 + 12 * table->columns.size() + (geometry ? 52 : 0)));
-  for (const std::uint32_t cell : table->cells) {
+  text.reserve(table.cells.size() * (16 + 12 * table.columns.size() + (geometry ? 52 : 0)));
+  for (const std::uint32_t cell : table.cells) {
     if (!text.empty()) text += '\n';
     const auto r = static_cast<std::size_t>(cell / static_cast<std::uint64_t>(tile.width));
     const auto c = static_cast<std::size_t>(cell % static_cast<std::uint64_t>(tile.width));
     text += x_text_[c];
     text += '\t';
     text += y_text_[static_cast<std::size_t>(tile.row0) + r];
-    for (const auto& col : table->columns) {
+    for (const auto& col : table.columns) {
       text += '\t';
       if (col->valid[cell])
         append_value(text, col->values[cell], col->kind);
@@ -268,7 +277,7 @@ PayloadPtr PostgresSink::process(const TileRequest& tile, std::span<const Payloa
       text += y_ewkb_[static_cast<std::size_t>(tile.row0) + r];
     }
   }
-  out->rows = table->cells.size();
+  out->rows = table.cells.size();
   return out;
 }
 
@@ -316,9 +325,7 @@ void PostgresSink::claim_output() {
                    "): one writer per output; wait for it to end or stop it");
 }
 
-void PostgresSink::open() {
-  rows_ = 0;
-  bytes_ = 0;
+void PostgresSink::begin() {
   try {
     if (!session_ || !session_->conn) {
       session_ = std::make_unique<Session>();
@@ -354,24 +361,22 @@ void PostgresSink::open() {
     for (auto& c : copy_columns) c = tx.quote_name(c);
     session_->copy = std::make_unique<pqxx::tablewriter>(tx, name, copy_columns.begin(), copy_columns.end());
   } catch (const std::exception& e) {
-    abort();
     throw_io_error(where(), "table \"" + options_.table + "\": " + masked(e.what()));
   }
 }
 
-void PostgresSink::write(const TileRequest&, const PayloadPtr& data) {
-  const auto* copy = static_cast<const CopyText*>(data.get());
+void PostgresSink::emit(const TileRequest&, const Payload& data) {
+  const auto* copy = static_cast<const CopyText*>(&data);
   if (copy->rows == 0) return;
   try {
     session_->copy->write_raw_line(copy->text);
   } catch (const std::exception& e) {
     throw_io_error(where(), "COPY into \"" + options_.table + "\" failed: " + masked(e.what()));
   }
-  rows_ += copy->rows;
-  bytes_ += copy->text.size() + 1;
+  count(copy->rows, copy->text.size() + 1);
 }
 
-void PostgresSink::commit() {
+void PostgresSink::finish() {
   try {
     session_->copy->complete();
     session_->copy.reset();
@@ -386,13 +391,12 @@ void PostgresSink::commit() {
     }
     session_->tx->commit();
   } catch (const std::exception& e) {
-    abort();
     throw_io_error(where(), "committing table \"" + options_.table + "\" failed: " + masked(e.what()));
   }
   session_.reset();
 }
 
-void PostgresSink::abort() noexcept {
+void PostgresSink::discard() noexcept {
   if (!session_) return;
   // Rolls back: the table's creation (or drop, for replace) and every row with it. A broken
   // connection rolls back on the server's side.

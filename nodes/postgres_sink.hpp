@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "nodes/common/payloads.hpp"
-#include "rasterflow/node.hpp"
+#include "rasterflow/node/payload.hpp"
+#include "rasterflow/node/table_sink.hpp"
 #include "rasterflow/option_binder.hpp"
 
 namespace pqxx {
@@ -34,29 +34,38 @@ struct PostgresSinkOptions {
   void declare(OptionBinder& args);
 };
 
-class PostgresSink final : public SinkNode {
+class PostgresSink final : public TableSink {
  public:
   explicit PostgresSink(NodeSpec spec);
   ~PostgresSink() override;
-  void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
-  PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
-  void open() override;
-  void write(const TileRequest& tile, const PayloadPtr& data) override;
-  void commit() override;
-  void abort() noexcept override;
   void check_ranks(int ranks) const override;
   // One writer per table: a session advisory lock (pg_try_advisory_lock on a hash of
   // schema.table) on a connection of its own, held until the sink goes; the server releases it
   // when the process dies. Throws OutputBusy naming the table and the holder.
   void claim_output() override;
-  std::uint64_t rows_written() const override { return rows_; }
-  std::uint64_t bytes_written() const override { return bytes_; }
   std::vector<std::string> describe() const override;
   // A row's COPY text, and its point's 50 hex digits of EWKB with a geometry.
   ResourceNeeds resources() const override { return {.bytes_per_cell = options_.geometry.empty() ? 48.0 : 100.0}; }
 
  private:
   PostgresSink(PostgresSinkOptions options, NodeSpec&& spec);
+  // Before anything runs: the columns and coordinates, the server answers, and the table is as
+  // if_exists needs it.
+  void prepare_table(const RunContext& ctx, const TableProducer& table) override;
+  PayloadPtr format(const TileRequest& tile, const Table& table) const override;
+  // The transaction: the table created (or replaced), the COPY started.
+  void begin() override;
+  void emit(const TileRequest& tile, const Payload& data) override;
+  // The COPY completed, the index built, the transaction committed.
+  void finish() override;
+  // Rolls the transaction back.
+  void discard() noexcept override;
+  void prepare_coordinates(const Grid& grid);
+  void connect();
+  // "" when the table is as if_exists needs it, else the refusal's text.
+  std::string check_table(pqxx::transaction_base& query);
+  // if_exists append: "" when the table has the columns to append to, else the refusal's text.
+  std::string check_append(pqxx::transaction_base& query);
   // The text of an error with any password in it masked.
   std::string masked(const std::string& text) const;
   // With a geometry: its SRID, the EWKB text of every column's x and row's y.
@@ -84,8 +93,6 @@ class PostgresSink final : public SinkNode {
   std::int64_t srid_ = 0;
   bool create_postgis_now_ = false;  // the extension is missing and create_postgis asked for it
   bool table_exists_ = false;
-  std::uint64_t rows_ = 0;
-  std::uint64_t bytes_ = 0;
 };
 
 }  // namespace rasterflow::nodes

@@ -2,9 +2,6 @@
 
 #include <cpl_error.h>
 #include <cpl_string.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -12,7 +9,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "nodes/common/payloads.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
 
@@ -87,28 +83,6 @@ std::string number_text(double v) {
   return text;
 }
 
-// Size of a file, or of every file under a folder (Zarr).
-std::uint64_t size_on_disk(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(path, ec)) {
-    const auto size = std::filesystem::file_size(path, ec);
-    return ec ? 0 : size;
-  }
-  std::uint64_t total = 0;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(path, ec)) {
-    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
-  }
-  return total;
-}
-
-void sync_path(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 }  // namespace
 
 void RasterSinkOptions::declare(OptionBinder& args) {
@@ -139,7 +113,7 @@ void RasterSinkOptions::declare(OptionBinder& args) {
 RasterSink::RasterSink(NodeSpec spec) : RasterSink(bind_options<RasterSinkOptions>(spec), std::move(spec)) {}
 
 RasterSink::RasterSink(RasterSinkOptions options, NodeSpec&& spec)
-    : SinkNode(std::move(spec)), options_(std::move(options)), final_(options_.path) {
+    : TableSink(std::move(spec), Output::file, options.path, options.format == "Zarr"), options_(std::move(options)) {
   ensure_gdal();
   driver_ = GDALGetDriverByName(options_.format.c_str());
   if (driver_ == nullptr)
@@ -161,34 +135,18 @@ RasterSink::RasterSink(RasterSinkOptions options, NodeSpec&& spec)
     throw_graph_error(where(), "option \"creation_options\": " +
                                    last_gdal_error("not valid for GDAL driver \"" + options_.format + "\""));
   }
-  band_file_.set_path("", where());
 }
 
 RasterSink::~RasterSink() { abort(); }
 
-void RasterSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
+void RasterSink::prepare_table(const RunContext& ctx, const TableProducer& table) {
   grid_ = ctx.grid;
-  if (!ctx.output_suffix.empty() && band_.empty()) {
-    band_ = final_.string() + ctx.output_suffix;
-    band_file_.set_path(band_, where());
-  }
-  const std::filesystem::path folder = final_.has_parent_path() ? final_.parent_path() : std::filesystem::path(".");
-  std::error_code ec;
-  if (!std::filesystem::is_directory(folder, ec))
-    throw_graph_error(where(), "option \"path\": the output folder " + folder.string() + " does not exist");
-  if (::access(folder.c_str(), W_OK) != 0)
-    throw_graph_error(where(), "option \"path\": the output folder " + folder.string() + " is not writable");
-  if (std::filesystem::is_directory(final_, ec) && options_.format != "Zarr")
-    throw_graph_error(where(), "option \"path\": " + final_.string() + " is a folder");
-  const auto* table = dynamic_cast<const TableProducer*>(inputs[0]);
-  if (table == nullptr)
-    throw_graph_error(where(), "field \"inputs\": node \"" + inputs[0]->id() + "\" does not produce a table");
-  names_ = table->column_names();
-  metadata_ = table->column_metadata();
+  names_ = table.column_names();
+  metadata_ = table.column_metadata();
   if (options_.data_type != "auto") {
     type_ = GDALGetDataTypeByName(options_.data_type.c_str());
   } else {
-    const auto types = table->column_types();
+    const auto types = table.column_types();
     type_ = GDT_Unknown;
     for (std::size_t i = 0; i < names_.size(); ++i) {
       const GDALDataType t =
@@ -198,7 +156,7 @@ void RasterSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     if (type_ == GDT_Unknown) type_ = GDT_Float64;
   }
   type_bytes_ = static_cast<std::size_t>(GDALGetDataTypeSizeBytes(type_));
-  if (cf_) prepare_cf(table->column_types());
+  if (cf_) prepare_cf(table.column_types());
   const GDALDriverH writer = copy_only_ ? GDALGetDriverByName("GTiff") : driver_;
   for (const GDALDriverH d : {driver_, writer}) {
     if (!driver_stores(d, type_)) {
@@ -217,20 +175,18 @@ void RasterSink::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
     throw_graph_error(where(), "the grid is too large for a GDAL raster");
 }
 
-PayloadPtr RasterSink::process(const TileRequest& tile, std::span<const PayloadPtr> inputs) {
-  const auto table = std::dynamic_pointer_cast<const Table>(inputs[0]);
-  if (!table) throw_node_error(where(), "input is not a merged table");
+PayloadPtr RasterSink::format(const TileRequest& tile, const Table& table) const {
   const std::size_t width = static_cast<std::size_t>(tile.width);
-  const std::size_t bands = table->columns.size();
+  const std::size_t bands = table.columns.size();
   const std::size_t cells = static_cast<std::size_t>(tile.cells());
   auto out = std::make_shared<RasterRows>();
   out->data.resize(cells * bands * type_bytes_);
   const bool check_nodata = !std::isnan(nodata_);
   std::vector<double> values(cells);
   for (std::size_t b = 0; b < bands; ++b) {
-    const Column& column = *table->columns[b];
+    const Column& column = *table.columns[b];
     std::fill(values.begin(), values.end(), nodata_);
-    for (const std::uint32_t cell : table->cells) {
+    for (const std::uint32_t cell : table.cells) {
       if (!column.valid[cell]) continue;
       // A Float32 column's value is the float it is (as the CSV prints it), whatever the band type.
       const double v = column.kind == ValueKind::float32 ? static_cast<double>(static_cast<float>(column.values[cell]))
@@ -307,18 +263,13 @@ void RasterSink::write_cf() const {
   std::filesystem::remove(temporary_gtiff());
 }
 
-void RasterSink::open() {
-  rows_ = 0;
-  bytes_ = 0;
-  if (!band_.empty()) {
-    band_file_.open();
-    return;
-  }
-  create_dataset();
+void RasterSink::begin() {
+  if (!is_band()) create_dataset();
 }
 
 void RasterSink::create_dataset() {
-  remove_partials();
+  discard();
+  remove_partial();
   const GDALDriverH writer = copy_only_ ? GDALGetDriverByName("GTiff") : driver_;
   const std::string path = copy_only_ ? temporary_gtiff() : partial_name();
   const StringList creation(copy_only_ ? std::vector<std::string>{"BIGTIFF=IF_SAFER"}
@@ -328,7 +279,8 @@ void RasterSink::create_dataset() {
   dataset_.reset(GDALCreate(writer, path.c_str(), static_cast<int>(grid_.width), static_cast<int>(grid_.height), bands,
                             type_, creation.list));
   if (!dataset_) {
-    remove_partials();
+    discard();
+    remove_partial();
     throw_io_error(where(), "GDAL cannot create " + path + ": " + last_gdal_error("no reason given"));
   }
   GDALDatasetH ds = get(dataset_);
@@ -356,15 +308,15 @@ void RasterSink::create_dataset() {
   staged_count_ = 0;
 }
 
-void RasterSink::write(const TileRequest& tile, const PayloadPtr& data) {
-  const auto* rows = static_cast<const RasterRows*>(data.get());
-  if (!band_.empty()) {
-    band_file_.write({reinterpret_cast<const char*>(rows->data.data()), rows->data.size()});
-    bytes_ = band_file_.size();
+void RasterSink::emit(const TileRequest& tile, const Payload& data) {
+  const auto& rows = static_cast<const RasterRows&>(data);
+  if (is_band()) {
+    write_bytes({reinterpret_cast<const char*>(rows.data.data()), rows.data.size()},
+                static_cast<std::uint64_t>(tile.rows));
   } else {
-    stage(rows->data.data(), tile.rows);
+    stage(rows.data.data(), tile.rows);
+    count(static_cast<std::uint64_t>(tile.rows), 0);
   }
-  rows_ += static_cast<std::uint64_t>(tile.rows);
 }
 
 void RasterSink::stage(const std::byte* rows, std::int64_t count) {
@@ -396,96 +348,69 @@ void RasterSink::flush_stage() {
   GDALFlushCache(get(dataset_));
   if (CPLGetLastErrorType() == CE_Failure)
     throw_io_error(where(), "writing rows of " + partial_name() + " failed: " + last_gdal_error("no reason given"));
-  bytes_ += static_cast<std::uint64_t>(staged_count_) * band_row * names_.size();
+  count(0, static_cast<std::uint64_t>(staged_count_) * band_row * names_.size());
   staged_row0_ += staged_count_;
   staged_count_ = 0;
 }
 
 void RasterSink::finish_dataset() {
-  try {
-    flush_stage();
+  flush_stage();
+  CPLErrorReset();
+  dataset_.reset();  // GDALClose: writes what is left, and the header
+  if (CPLGetLastErrorType() == CE_Failure)
+    throw_io_error(where(), "closing " + partial_name() + " failed: " + last_gdal_error("no reason given"));
+  if (cf_) {
+    write_cf();
+  } else if (copy_only_) {
+    const DatasetPtr source(GDALOpen(temporary_gtiff().c_str(), GA_ReadOnly));
+    if (!source) throw_io_error(where(), "cannot reopen " + temporary_gtiff() + ": " + last_gdal_error("no reason"));
+    const StringList creation(options_.creation_options.value_or(std::vector<std::string>{}));
     CPLErrorReset();
-    dataset_.reset();  // GDALClose: writes what is left, and the header
+    DatasetPtr copy(
+        GDALCreateCopy(driver_, partial_name().c_str(), get(source), FALSE, creation.list, nullptr, nullptr));
+    if (!copy) {
+      throw_io_error(where(), "GDAL driver \"" + options_.format + "\" cannot copy " + temporary_gtiff() + " to " +
+                                  partial_name() + ": " + last_gdal_error("no reason given"));
+    }
+    copy.reset();
     if (CPLGetLastErrorType() == CE_Failure)
       throw_io_error(where(), "closing " + partial_name() + " failed: " + last_gdal_error("no reason given"));
-    if (cf_) {
-      write_cf();
-    } else if (copy_only_) {
-      const DatasetPtr source(GDALOpen(temporary_gtiff().c_str(), GA_ReadOnly));
-      if (!source) throw_io_error(where(), "cannot reopen " + temporary_gtiff() + ": " + last_gdal_error("no reason"));
-      const StringList creation(options_.creation_options.value_or(std::vector<std::string>{}));
-      CPLErrorReset();
-      DatasetPtr copy(
-          GDALCreateCopy(driver_, partial_name().c_str(), get(source), FALSE, creation.list, nullptr, nullptr));
-      if (!copy) {
-        throw_io_error(where(), "GDAL driver \"" + options_.format + "\" cannot copy " + temporary_gtiff() + " to " +
-                                    partial_name() + ": " + last_gdal_error("no reason given"));
-      }
-      copy.reset();
-      if (CPLGetLastErrorType() == CE_Failure)
-        throw_io_error(where(), "closing " + partial_name() + " failed: " + last_gdal_error("no reason given"));
-      std::filesystem::remove(temporary_gtiff());
-    }
-    const std::filesystem::path partial = partial_name();
-    std::error_code ec;
-    if (!std::filesystem::is_directory(partial, ec)) sync_path(partial);
-    if (std::filesystem::is_directory(final_, ec)) std::filesystem::remove_all(final_, ec);
-    std::filesystem::rename(partial, final_, ec);
-    if (ec)
-      throw_io_error(where(), "cannot rename " + partial.string() + " to " + final_.string() + ": " + ec.message());
-    const std::filesystem::path aux = partial.string() + ".aux.xml";
-    if (std::filesystem::exists(aux, ec)) std::filesystem::rename(aux, final_.string() + ".aux.xml", ec);
-    bytes_ = size_on_disk(final_);
-  } catch (...) {
-    dataset_.reset();
-    remove_partials();
-    throw;
+    std::filesystem::remove(temporary_gtiff());
   }
 }
 
-void RasterSink::commit() {
+void RasterSink::finish() {
   if (const std::uint64_t changed = changed_->load(); changed > 0) {
     spdlog::warn(
         "{}: option \"data_type\": {} value{} changed when written as {} (the CSV of the same run has the "
         "exact values; use data_type: auto to keep them)",
         where(), changed, changed == 1 ? "" : "s", GDALGetDataTypeName(type_));
   }
-  if (!band_.empty()) {
-    band_file_.commit();
-    return;
-  }
-  finish_dataset();
+  if (!is_band()) finish_dataset();
 }
 
-void RasterSink::abort() noexcept {
+void RasterSink::discard() noexcept {
   dataset_.reset();
-  band_file_.abort();
-  remove_partials();
-}
-
-void RasterSink::remove_partials() noexcept {
   std::error_code ec;
-  for (const std::string& p : {partial_name(), temporary_gtiff()}) {
-    std::filesystem::remove_all(p, ec);
-    std::filesystem::remove(p + ".aux.xml", ec);
-  }
+  std::filesystem::remove_all(temporary_gtiff(), ec);
+  std::filesystem::remove(temporary_gtiff() + ".aux.xml", ec);
+  if (!is_band()) remove_partial();
 }
-
-void RasterSink::check_ranks(int) const {}
 
 SinkNode::Gathered RasterSink::gather(Ranks& ranks) {
   // Every rank's raw rows, in rank order, into one raw file (MPI-IO); rank 0 writes the
   // dataset from it with the same staging as one process, so the file is the same bytes.
-  const std::filesystem::path raw = final_.string() + ".partial.raw";
+  const std::filesystem::path raw = final_path().string() + ".partial.raw";
+  const std::filesystem::path band = committed_band();
   std::error_code ec;
   try {
-    ranks.concatenate(band_, raw);
+    ranks.concatenate(band, raw);
   } catch (...) {
-    std::filesystem::remove(band_, ec);
+    std::filesystem::remove(band, ec);
     if (ranks.rank() == 0) std::filesystem::remove(raw, ec);
     throw;
   }
-  std::filesystem::remove(band_, ec);
+  std::filesystem::remove(band, ec);
   std::string failure;
   if (ranks.rank() == 0) {
     try {
@@ -501,21 +426,24 @@ SinkNode::Gathered RasterSink::gather(Ranks& ranks) {
         stage(rows.data(), count);
       }
       finish_dataset();
+      publish();
     } catch (const std::exception& e) {
       failure = e.what();
-      abort();
+      discard();
+      remove_partial();
     }
     std::filesystem::remove(raw, ec);
   }
   if (ranks.broadcast(failure.empty() ? 0 : 1) != 0) {
     if (ranks.rank() == 0) throw IoError("rank 0: " + failure);
-    throw IoError("rank " + std::to_string(ranks.rank()) + ": rank 0 could not write " + final_.string());
+    throw IoError("rank " + std::to_string(ranks.rank()) + ": rank 0 could not write " + final_path().string());
   }
-  return {final_, ranks.rank() == 0 ? size_on_disk(final_) : 0};
+  return {final_path(), ranks.rank() == 0 ? bytes_written() : 0};
 }
 
 std::vector<std::string> RasterSink::describe() const {
-  std::string line = "writes " + final_.string() + " with GDAL driver " + options_.format + " (via " + partial_name() +
+  std::string line = "writes " + final_path().string() + " with GDAL driver " + options_.format + " (via " +
+                     partial_name() +
                      (cf_          ? ", written as CF from the temporary GTiff " + temporary_gtiff()
                       : copy_only_ ? ", copied from the temporary GTiff " + temporary_gtiff()
                                    : std::string()) +

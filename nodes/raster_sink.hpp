@@ -17,10 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "nodes/common/atomic_file.hpp"
 #include "nodes/common/cf_writer.hpp"
 #include "nodes/common/gdal.hpp"
-#include "rasterflow/node.hpp"
+#include "rasterflow/node/table_sink.hpp"
 #include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {
@@ -35,26 +34,24 @@ struct RasterSinkOptions {
   void declare(OptionBinder& args);
 };
 
-class RasterSink final : public SinkNode {
+class RasterSink final : public TableSink {
  public:
   explicit RasterSink(NodeSpec spec);
   ~RasterSink() override;
-  void prepare(const RunContext& ctx, std::span<Node* const> inputs) override;
-  PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr> inputs) override;
-  void open() override;
-  void write(const TileRequest& tile, const PayloadPtr& data) override;
-  void commit() override;
-  void abort() noexcept override;
-  void check_ranks(int ranks) const override;
   Gathered gather(Ranks& ranks) override;
-  std::uint64_t rows_written() const override { return rows_; }
-  std::uint64_t bytes_written() const override { return bytes_; }
-  std::filesystem::path output_path() const override { return band_.empty() ? final_ : band_; }
   std::vector<std::string> describe() const override;
   ResourceNeeds resources() const override;
 
  private:
   RasterSink(RasterSinkOptions options, NodeSpec&& spec);
+  void prepare_table(const RunContext& ctx, const TableProducer& table) override;
+  PayloadPtr format(const TileRequest& tile, const Table& table) const override;
+  void begin() override;
+  void emit(const TileRequest& tile, const Payload& data) override;
+  // Warns of the values data_type changed; closes the dataset, copies it for copy-only drivers.
+  void finish() override;
+  void discard() noexcept override;
+  std::vector<std::string> companions() const override { return {".aux.xml"}; }
   // Creates the dataset (or the temporary GTiff of a copy-only driver) under its partial name.
   void create_dataset();
   void prepare_cf(const std::vector<std::string>& types);
@@ -65,11 +62,10 @@ class RasterSink final : public SinkNode {
   // block, handing full blocks to GDAL.
   void stage(const std::byte* rows, std::int64_t count);
   void flush_stage();
-  // Closes the dataset, copies it for copy-only drivers and renames it to final_.
+  // Closes the dataset and copies it for copy-only drivers, into partial_path().
   void finish_dataset();
-  void remove_partials() noexcept;
-  std::string partial_name() const { return final_.string() + ".partial"; }
-  std::string temporary_gtiff() const { return final_.string() + ".partial.tif"; }
+  std::string partial_name() const { return partial_path().string(); }
+  std::string temporary_gtiff() const { return final_path().string() + ".partial.tif"; }
 
   RasterSinkOptions options_;
   Grid grid_;
@@ -84,16 +80,11 @@ class RasterSink final : public SinkNode {
   GDALDataType type_ = GDT_Float64;
   double nodata_ = 0;
   std::size_t type_bytes_ = 8;
-  std::filesystem::path final_;
-  std::filesystem::path band_;  // under MPI: this rank's raw rows (final_ + the rank's suffix)
-  AtomicFile band_file_;
   DatasetPtr dataset_;
   std::int64_t block_rows_ = 1;    // rows staged before GDAL gets them
   std::vector<std::byte> staged_;  // band-sequential: band, row, column
   std::int64_t staged_row0_ = 0;
   std::int64_t staged_count_ = 0;
-  std::uint64_t rows_ = 0;
-  std::uint64_t bytes_ = 0;
 };
 
 }  // namespace rasterflow::nodes

@@ -5,10 +5,10 @@
 #include <string>
 
 #include "nodes/common/geolocation.hpp"
-#include "nodes/common/payloads.hpp"
 #include "nodes/common/planning.hpp"
 #include "nodes/common/raster_reader.hpp"
 #include "rasterflow/node.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/option_binder.hpp"
 
 namespace rasterflow::nodes {

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "nodes/common/payloads.hpp"
 #include "rasterflow/node.hpp"
+#include "rasterflow/node/payload.hpp"
 
 namespace rasterflow::python {
 

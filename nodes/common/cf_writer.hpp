@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "nodes/common/payloads.hpp"
 #include "rasterflow/grid.hpp"
+#include "rasterflow/node/payload.hpp"
 
 namespace rasterflow::nodes {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "nodes/common/payloads.hpp"
+#include "rasterflow/node/payload.hpp"
 
 namespace rasterflow::nodes {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "nodes/common/parquet_writer.hpp"
-#include "nodes/common/payloads.hpp"
+#include "rasterflow/node/payload.hpp"
 
 namespace rasterflow::nodes {
 

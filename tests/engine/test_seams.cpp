@@ -9,100 +9,15 @@
 
 #include "rasterflow/errors.hpp"
 #include "rasterflow/registry.hpp"
+#include "support/fake_nodes.hpp"
 #include "support/test_support.hpp"
 
 using namespace rasterflow;
+using rasterflow::test::captured;
+using rasterflow::test::reset_captured;
+using rasterflow::test::Values;
 
 namespace {
-
-// One value per cell: row * 1000 + column + the node's `offset`.
-struct Values final : Payload {
-  std::vector<double> cells;
-  std::size_t bytes() const noexcept override { return cells.size() * sizeof(double); }
-};
-
-// A source of `width` x `height` values; it says nothing about where they lie (the graph's grid
-// is given whole: the engine asks nothing of rasters).
-class ConstantSource final : public Node {
- public:
-  explicit ConstantSource(NodeSpec spec) : Node(std::move(spec)) {
-    width_ = this->spec().options.integer("width");
-    height_ = this->spec().options.integer("height");
-    offset_ = this->spec().options.number("offset");
-  }
-  PayloadPtr process(const TileRequest& tile, std::span<const PayloadPtr>) override {
-    if (offset_ < 0 && tile.row0 > 0) throw std::runtime_error("a negative offset fails past the first tile");
-    auto v = std::make_shared<Values>();
-    for (std::int64_t r = tile.row0; r < tile.row0 + tile.rows; ++r) {
-      for (std::int64_t c = 0; c < tile.width; ++c) v->cells.push_back(static_cast<double>(r * 1000 + c) + offset_);
-    }
-    return v;
-  }
-  std::vector<std::string> describe() const override { return {"constant test source"}; }
-
- private:
-  std::int64_t width_ = 0;
-  std::int64_t height_ = 0;
-  double offset_ = 0;
-};
-
-// Keeps what it is given, in the order written, for the test to read.
-struct Captured {
-  std::mutex mutex;
-  std::vector<std::uint64_t> seqs;
-  std::vector<double> cells;
-  bool opened = false;
-  bool committed = false;
-  bool aborted = false;
-};
-Captured& captured() {
-  static Captured c;
-  return c;
-}
-
-class CaptureSink final : public SinkNode {
- public:
-  using SinkNode::SinkNode;
-  // One input: passed on; two: their cells added (a sink of several inputs, in either mode).
-  PayloadPtr process(const TileRequest&, std::span<const PayloadPtr> inputs) override {
-    if (inputs.size() == 1) return inputs[0];
-    auto sum = std::make_shared<Values>(dynamic_cast<const Values&>(*inputs[0]));
-    const auto& other = dynamic_cast<const Values&>(*inputs[1]);
-    for (std::size_t c = 0; c < sum->cells.size(); ++c) sum->cells[c] += other.cells[c];
-    return sum;
-  }
-  void open() override {
-    std::lock_guard lock(captured().mutex);
-    captured().opened = true;
-  }
-  void write(const TileRequest& tile, const PayloadPtr& data) override {
-    const auto* v = dynamic_cast<const Values*>(data.get());
-    if (v == nullptr) throw std::runtime_error("test_capture: its input is not test_values");
-    std::lock_guard lock(captured().mutex);
-    captured().seqs.push_back(tile.seq);
-    captured().cells.insert(captured().cells.end(), v->cells.begin(), v->cells.end());
-    rows_ += static_cast<std::uint64_t>(tile.rows);
-  }
-  void commit() override {
-    std::lock_guard lock(captured().mutex);
-    captured().committed = true;
-  }
-  void abort() noexcept override {
-    std::lock_guard lock(captured().mutex);
-    captured().aborted = true;
-  }
-  std::uint64_t rows_written() const override { return rows_; }
-
- private:
-  std::uint64_t rows_ = 0;
-};
-
-void reset_captured() {
-  std::lock_guard lock(captured().mutex);
-  captured().seqs.clear();
-  captured().cells.clear();
-  captured().opened = captured().committed = captured().aborted = false;
-}
 
 std::string graph(double offset) {
   return R"({"grid": {"resolution": 1, "extent": [0, 0, 7, 50]}, "nodes": [
@@ -111,34 +26,6 @@ std::string graph(double offset) {
     {"id": "capture", "type": "test_capture", "inputs": ["values"]}]})";
 }
 
-}  // namespace
-
-RASTERFLOW_REGISTER_NODE((NodeTypeInfo{
-    .name = "test_constant",
-    .description = "Test source: row * 1000 + column + offset in every cell.",
-    .options = {{"width", OptionType::integer, "cells across", {}, true, {}, 1.0},
-                {"height", OptionType::integer, "cells down", {}, true, {}, 1.0},
-                {"offset", OptionType::number, "added to every value (negative: fails past the first tile)", 0.0}},
-    .min_inputs = 0,
-    .max_inputs = 0,
-    .input_kind = "",
-    .output_kind = "test_values",
-    .is_sink = false,
-    .create = [](NodeSpec spec) { return std::make_unique<ConstantSource>(std::move(spec)); },
-    .operation = "read"}))
-
-namespace {
-[[maybe_unused]] const bool capture_registered = NodeRegistry::instance().add(
-    NodeTypeInfo{.name = "test_capture",
-                 .description = "Test sink: keeps every tile's values in memory.",
-                 .options = {},
-                 .min_inputs = 1,
-                 .max_inputs = 2,
-                 .input_kind = "test_values",
-                 .output_kind = "",
-                 .is_sink = true,
-                 .create = [](NodeSpec spec) { return std::make_unique<CaptureSink>(std::move(spec)); },
-                 .operation = "write"});
 }  // namespace
 
 TEST_CASE("Seams.TestNodeAndSinkRunEndToEnd" * doctest::timeout(60)) {
@@ -187,7 +74,8 @@ TEST_CASE("Seams.ASinkWithoutAGatherRefusesRanks") {
   spec.id = "capture";
   spec.type = "test_capture";
   spec.graph_file = "g.json";
-  CaptureSink sink(spec);
+  const std::unique_ptr<Node> node = NodeRegistry::instance().find("test_capture")->create(spec);
+  const auto& sink = static_cast<const SinkNode&>(*node);
   CHECK_NOTHROW(sink.check_ranks(1));
   CHECK_THROWS_WITH_AS(
       sink.check_ranks(2),

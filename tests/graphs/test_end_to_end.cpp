@@ -5,44 +5,13 @@
 #include "nodes/common/sample_data.hpp"
 #include "rasterflow/errors.hpp"
 #include "support/test_support.hpp"
+#include "support/tiny_graph.hpp"
 
 using namespace rasterflow;
+using rasterflow::test::kTinyGraph;
+using rasterflow::test::write_tiny_sources;
 
 namespace {
-// a: Float32 4x4 pixels of 1 degree over [0,4]x[0,4], values 1..16, one nodata pixel.
-// b: Int16 2x2 pixels of 2 degrees over the same area, one nodata pixel.
-void write_tiny_sources(const test::TempDir& dir) {
-  test::RasterSpec a;
-  a.width = 4;
-  a.height = 4;
-  a.gt = {0, 1, 0, 4, 0, -1};
-  a.type = "Float32";
-  a.nodata = -9999;
-  std::vector<double> av(16);
-  for (int i = 0; i < 16; ++i) av[static_cast<std::size_t>(i)] = i + 1;
-  av[1] = -9999;
-  test::write_raster(dir / "a.tif", a, {av});
-  test::RasterSpec b;
-  b.width = 2;
-  b.height = 2;
-  b.gt = {0, 2, 0, 4, 0, -2};
-  b.type = "Int16";
-  b.nodata = -1;
-  test::write_raster(dir / "b.tif", b, {{10, 20, 30, -1}});
-}
-
-const char* const kTinyGraph = R"({
-  "grid": { "resolution": 2 },
-  "nodes": [
-    { "id": "a_src", "type": "raster_source", "path": "a.tif" },
-    { "id": "b_src", "type": "raster_source", "path": "b.tif" },
-    { "id": "a", "type": "resample", "inputs": ["a_src"], "method": "average" },
-    { "id": "b", "type": "resample", "inputs": ["b_src"], "method": "nearest" },
-    { "id": "m", "type": "merge", "inputs": ["a", "b"] },
-    { "id": "out", "type": "csv_sink", "inputs": ["m"], "path": "out.csv" }
-  ]
-})";
-
 std::string demo_graph(const std::string& drop = "all_nodata") {
   return R"({
   "grid": { "crs": "EPSG:4326", "resolution": 0.05 },
@@ -78,25 +47,35 @@ TEST_CASE("EndToEnd.Tiny.MatchesHandComputedCsv") {
   CHECK_FALSE(std::filesystem::exists(dir / "out.csv.partial"));
 }
 
-TEST_CASE("EndToEnd.Tiny.DropRules") {
-  test::TempDir dir;
-  write_tiny_sources(dir);
-  std::string graph = kTinyGraph;
-  graph.replace(graph.find("\"inputs\": [\"a\", \"b\"] }"), 22,
-                "\"inputs\": [\"a\", \"b\"], \"drop\": \"any_nodata\", \"columns\": [\"temp\", \"code\"] }");
-  test::run_graph_json(dir.path(), graph);
-  CHECK(test::read_text(dir / "out.csv") ==
-        "x,y,temp,code\n"
-        "1,3,4,10\n"
-        "3,3,5.5,20\n"
-        "1,1,11.5,30\n");
-}
-
 TEST_CASE("EndToEnd.Tiny.NodataTextFromConfig") {
   test::TempDir dir;
   write_tiny_sources(dir);
   test::run_graph_json(dir.path(), kTinyGraph, {}, {"export.nodata=NA"});
   CHECK(test::read_text(dir / "out.csv").find("3,1,13.5,NA\n") != std::string::npos);
+}
+
+TEST_CASE("EndToEnd.Tiny.NodataTextFromCsvSinkOption") {
+  // export.nodata became csv_sink's option nodata: the option writes what the key wrote, and
+  // the key still loads, with a warning naming the option.
+  test::TempDir dir;
+  write_tiny_sources(dir);
+  test::run_graph_json(dir.path(), kTinyGraph, {}, {"export.nodata=NA", "metrics.backend=none"});
+  const std::string from_key = test::read_text(dir / "out.csv");
+  std::string graph = kTinyGraph;
+  graph.replace(graph.find("\"path\": \"out.csv\""), 17,
+                "\"path\": \"out.csv\", \"nodata\": \"NA\", \"chunk_rows\": 1");
+  test::run_graph_json(dir.path(), graph, {}, {"metrics.backend=none"});
+  CHECK(test::read_text(dir / "out.csv") == from_key);
+  CHECK(from_key.find("3,1,13.5,NA\n") != std::string::npos);
+  std::string out;
+  test::write_text(dir / "key.json", kTinyGraph);
+  CHECK(test::run_cli("run " + (dir / "key.json").string() + " --output-dir " + dir.path().string() +
+                          " --set export.nodata=NA --set merge.streaming_chunk_size=7 --set metrics.backend=none",
+                      &out) == 0);
+  CHECK(out.find("configuration key export.nodata is deprecated; use the csv_sink option \"nodata\"") !=
+        std::string::npos);
+  CHECK(out.find("configuration key merge.streaming_chunk_size is deprecated; use the csv_sink option "
+                 "\"chunk_rows\"") != std::string::npos);
 }
 
 TEST_CASE("EndToEnd.Sample.IdenticalBytesForEveryTileHeightAndThreadCount" * doctest::timeout(240)) {

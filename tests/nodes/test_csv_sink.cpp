@@ -7,10 +7,10 @@
 #include <string>
 
 #include "nodes/common/csv_format.hpp"
-#include "nodes/common/payloads.hpp"
 #include "nodes/csv_sink.hpp"
 #include "nodes/merge.hpp"
 #include "rasterflow/config.hpp"
+#include "rasterflow/node/payload.hpp"
 #include "rasterflow/registry.hpp"
 #include "support/test_support.hpp"
 

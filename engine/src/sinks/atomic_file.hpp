@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace rasterflow::nodes {
+namespace rasterflow::sinks {
 
 class AtomicFile final {
  public:
@@ -47,4 +47,4 @@ class AtomicFile final {
   std::uint64_t flushed_ = 0;  // bytes whose write-back was started (sync_file_range)
 };
 
-}  // namespace rasterflow::nodes
+}  // namespace rasterflow::sinks

@@ -1,4 +1,4 @@
-#include "nodes/common/atomic_file.hpp"
+#include "sinks/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 
 #include "rasterflow/errors.hpp"
 
-namespace rasterflow::nodes {
+namespace rasterflow::sinks {
 
 void AtomicFile::set_path(std::filesystem::path path, std::string where) {
   path_ = std::move(path);
@@ -75,9 +75,9 @@ void AtomicFile::abort() noexcept {
   }
 }
 
-}  // namespace rasterflow::nodes
+}  // namespace rasterflow::sinks
 
-namespace rasterflow::nodes {
+namespace rasterflow::sinks {
 
 void AtomicFile::reopen(std::uint64_t length) {
   fd_ = ::open(partial_.c_str(), O_WRONLY | O_CLOEXEC);
@@ -112,4 +112,4 @@ void AtomicFile::keep() noexcept {
   }
 }
 
-}  // namespace rasterflow::nodes
+}  // namespace rasterflow::sinks
