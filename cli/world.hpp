@@ -1,15 +1,14 @@
 #pragma once
-// The processes of one run. Without MPI there is one; under mpirun or srun (a build with MPI)
-// each rank runs its own flow graph over a band of rows, and the World is how they agree.
-#include <atomic>
-#include <cstdint>
-#include <filesystem>
+// How this process was launched, and the MPI world of the command line (cli/mpi_world.cpp; the
+// engine library and the Python module never link MPI).
 #include <memory>
 #include <string>
 
-#include "rasterflow/ranks.hpp"
+#include "app/world.hpp"
 
 namespace rasterflow::cli {
+
+using app::World;
 
 // What the environment says about how this process was launched: Open MPI (OMPI_COMM_WORLD_SIZE),
 // PMIx (PMIX_RANK with a size), MPICH/Hydra (PMI_SIZE), SLURM's srun (SLURM_NTASKS > 1 with
@@ -19,26 +18,6 @@ struct Launch {
   std::string by;  // "mpirun (Open MPI)", "srun", ...
 };
 Launch detect_launch();
-
-// The Ranks that sinks gather their outputs through (rank, size, broadcast, concatenate).
-class World : public Ranks {
- public:
-  virtual int local_size() const = 0;  // ranks on this node (shared-memory communicator)
-  virtual std::string node_name() const = 0;
-  virtual void barrier() = 0;
-  // Watches for a failure of another rank while this one runs; sets *cancel when one comes.
-  virtual void start_watch(std::atomic<bool>* cancel) = 0;
-  // Ends the watch; returns true when another rank's notice stopped this one.
-  virtual bool end_watch() = 0;
-  // Tells every other rank to stop (this rank failed or was interrupted on its own).
-  virtual void notify_failure() = 0;
-  // The lowest rank that failed (-1: none); collective.
-  virtual int first_failed(bool failed) = 0;
-  // Whether any rank passes true; collective (no failure notices involved).
-  virtual bool any(bool mine) = 0;
-  // concatenate(): the ranks create `shared` together with MPI-IO, each writing its bytes at
-  // the offset of an exclusive scan of the sizes.
-};
 
 // Initialises MPI and returns the world; null when this build has no MPI.
 std::unique_ptr<World> make_mpi_world(int* argc, char*** argv);

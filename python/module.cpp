@@ -1,5 +1,6 @@
 // The rasterflow Python module's compiled part (rasterflow._core): the CLI's verbs over the
-// engine API (rasterflow/pipeline.hpp), and the chunk stream. rasterflow/__init__.py holds the
+// application layer (app/: the run request and the run session the command line runs too), and
+// the chunk stream. rasterflow/__init__.py holds the
 // documented functions and turns keyword arguments into the plain values taken here.
 //
 // Threads: the engine always runs on a thread of its own; the calling thread waits for it with
@@ -10,7 +11,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -18,8 +18,11 @@
 #include <mutex>
 #include <thread>
 
+#include "app/run_request.hpp"
+#include "app/run_session.hpp"
 #include "python/chunk_sink.hpp"
 #include "python/log_bridge.hpp"
+#include "python/run_binding.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/metrics.hpp"
@@ -46,83 +49,14 @@ struct Exceptions {
 };
 Exceptions g_exc;
 
-// The arguments the verbs share, as rasterflow/__init__.py passes them.
-struct Args {
-  std::string graph_path;  // a graph file, or
-  std::string graph_json;  // a graph given as a dict (serialised), its paths relative to base_dir
-  std::string base_dir;
-  std::string config;
-  std::vector<std::string> sets;  // KEY=VALUE
-  std::string output_dir = ".";
-  std::string memory_limit;          // rasterflow's own budget: added to the process's RSS at the call
-  std::string process_memory_limit;  // the whole process's limit (memory.limit as the command line takes it)
-  int threads = 0;
-  int streaming = -1;  // -1: the configuration's merge.enable_streaming
-  std::string database;
-  std::string experiment;
-};
-
-template <typename T>
-T get(const py::dict& d, const char* key, T fallback) {
-  if (!d.contains(key) || d[key].is_none()) return fallback;
-  return d[key].cast<T>();
-}
-
-Args parse_args(const py::dict& d) {
-  Args a;
-  a.graph_path = get<std::string>(d, "graph_path", "");
-  a.graph_json = get<std::string>(d, "graph_json", "");
-  a.base_dir = get<std::string>(d, "base_dir", "");
-  a.config = get<std::string>(d, "config", "");
-  a.sets = get<std::vector<std::string>>(d, "set", {});
-  a.output_dir = get<std::string>(d, "output_dir", ".");
-  a.memory_limit = get<std::string>(d, "memory_limit", "");
-  a.process_memory_limit = get<std::string>(d, "process_memory_limit", "");
-  a.threads = get<int>(d, "threads", 0);
-  a.streaming = get<int>(d, "streaming", -1);
-  a.database = get<std::string>(d, "database", "");
-  a.experiment = get<std::string>(d, "experiment", "");
-  return a;
-}
-
-// The configuration with the arguments' overrides, as `rasterflow run` makes it.
-Config make_config(const Args& a) {
-  Config config = a.config.empty() ? Config{} : Config::load(a.config);
-  for (const auto& s : a.sets) config.set(s);
-  config.validate();
-  if (!a.process_memory_limit.empty()) config.set("memory.limit", a.process_memory_limit, "process_memory_limit");
-  if (!a.memory_limit.empty()) {
-    // A notebook already holding gigabytes gives rasterflow its budget on top of them: the
-    // engine's whole-process limit is the budget plus what the process holds now.
-    config.set("memory.limit", a.memory_limit, "memory_limit");
-    config.memory.limit += current_rss();
-  }
-  if (a.threads < 0) throw UsageError("threads: expected a positive number, got " + std::to_string(a.threads));
-  if (a.threads > 0) config.set("engine.threads", std::to_string(a.threads), "threads");
-  if (a.streaming >= 0) config.merge.enable_streaming = a.streaming == 1;
-  if (!a.database.empty()) {
-    config.set("database.url", a.database, "database");
-    config.metrics.backend = "postgresql";
-  }
-  return config;
-}
-
-GraphSpec make_graph(const Args& a, const Config& config) {
-  if (!a.graph_path.empty()) return load_graph(a.graph_path, config);
-  // A dict has no file: its input paths resolve against base_dir (default: the current folder).
-  const std::filesystem::path file =
-      a.base_dir.empty() ? std::filesystem::path("<dict>") : std::filesystem::path(a.base_dir) / "<dict>";
-  return parse_graph(a.graph_json, file, config);
-}
-
-// The engine's run on a thread of its own. The destructor cancels a run still going and
-// waits for it, so no engine thread outlives its owner.
+// The engine's run (`work`) on a thread of its own. The destructor cancels a run still going
+// and waits for it, so no engine thread outlives its owner.
 class EngineThread {
  public:
-  EngineThread(Pipeline& pipeline, std::atomic<bool>& cancel, std::function<void()> on_end = {})
-      : cancel_(cancel), thread_([this, &pipeline, end = std::move(on_end)] {
+  EngineThread(std::function<void()> work, std::atomic<bool>& cancel, std::function<void()> on_end = {})
+      : cancel_(cancel), thread_([this, work = std::move(work), end = std::move(on_end)] {
           try {
-            summary_ = pipeline.run();
+            work();
           } catch (const Error&) {
             error_ = std::current_exception();
           } catch (const std::bad_alloc&) {
@@ -158,22 +92,21 @@ class EngineThread {
       thread_.join();
     }
   }
-  // After join(): the summary, or the run's error rethrown.
-  const RunSummary& result() const {
+  // After join(): the run's error rethrown, if any.
+  void check() const {
     if (error_) std::rethrow_exception(error_);
-    return summary_;
   }
-  bool failed() const { return error_ != nullptr; }
 
  private:
   std::atomic<bool>& cancel_;
-  RunSummary summary_;
   std::exception_ptr error_;
   std::mutex mutex_;
   std::condition_variable done_changed_;
   bool done_ = false;
   std::thread thread_;  // last: starts once everything above exists
 };
+
+using Seconds = std::function<double()>;  // since the call started
 
 // True when a signal handler raised (Ctrl-C: KeyboardInterrupt is then set); needs the GIL.
 bool signalled() { return PyErr_CheckSignals() != 0; }
@@ -191,95 +124,9 @@ py::dict live_dict(const Pipeline& pipeline, double seconds) {
   return d;
 }
 
-// Metrics as `rasterflow run` records them: an experiment per run (metrics.backend "none": none).
-std::unique_ptr<MetricsRecorder> open_metrics(const Config& config, const GraphSpec& graph, const Args& a) {
-  if (config.metrics.backend == "none") return nullptr;
-  ExperimentInfo info;
-  info.name = a.experiment.empty() ? graph.name : a.experiment;
-  info.graph_json = graph.json;
-  info.config_json = masked_config_json(config, graph);
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  info.host = host;
-  const std::filesystem::path output_dir = a.output_dir;
-  auto recorder = std::make_unique<MetricsRecorder>(
-      [config, output_dir]() -> std::unique_ptr<MetricsBackend> {
-        if (!config.database.url.empty() || config.metrics.backend == "postgresql")
-          return open_postgresql_metrics(config.database.url);
-        const std::filesystem::path file(config.metrics.sqlite_path);
-        return open_sqlite_metrics(file.is_relative() ? output_dir / file : file);
-      },
-      info);
-  recorder->start(config.metrics.required);
-  return recorder;
-}
-
-py::dict summary_dict(const RunSummary& s, std::optional<std::int64_t> experiment) {
-  py::dict d;
-  d["rows"] = s.rows_written;
-  d["cells"] = s.cells;
-  d["tiles"] = s.tiles;
-  d["grid_width"] = s.grid_width;
-  d["grid_height"] = s.grid_height;
-  d["seconds"] = s.wall_seconds;
-  d["cpu_seconds"] = s.cpu_seconds;
-  d["peak_rss_bytes"] = s.peak_rss_bytes;
-  d["memory_limit"] = s.memory_limit;
-  d["threads"] = s.threads;
-  d["streaming"] = s.streaming;
-  d["bytes_written"] = s.bytes_written;
-  py::list outputs;
-  for (const auto& o : s.outputs) outputs.append(o.string());
-  d["outputs"] = outputs;
-  py::list events;
-  for (const auto& e : s.throttle_events) {
-    py::dict ev;
-    ev["seconds"] = e.seconds;
-    ev["setting"] = e.setting;
-    ev["value"] = e.value;
-    ev["previous"] = e.previous;
-    ev["level"] = e.level;
-    ev["reason"] = e.reason;
-    events.append(ev);
-  }
-  d["throttle_events"] = events;
-  d["experiment_id"] = experiment ? py::cast(*experiment) : py::none();
-  return d;
-}
-
-// rasterflow.run(): `rasterflow run` without MPI.
-py::dict run(const py::dict& args, const py::object& progress) {
-  const LogScope log;
-  const Args a = parse_args(args);
-  std::atomic<bool> cancel{false};
-  Config config;
-  GraphSpec graph;
-  std::unique_ptr<Pipeline> pipeline;
-  std::unique_ptr<MetricsRecorder> recorder;
-  {
-    py::gil_scoped_release nogil;
-    config = make_config(a);
-    std::error_code ec;
-    std::filesystem::create_directories(a.output_dir, ec);
-    if (ec) throw UsageError("output_dir: cannot create " + a.output_dir + ": " + ec.message());
-    graph = make_graph(a, config);
-    RunOptions options;
-    options.output_dir = a.output_dir;
-    options.threads = config.engine.threads;
-    options.threads_source = a.threads > 0 ? "threads" : "engine.threads";
-    options.cancel = &cancel;
-    pipeline = std::make_unique<Pipeline>(graph, config, options);
-    recorder = open_metrics(config, graph, a);
-    if (recorder) pipeline->set_metric_recorder([r = recorder.get()](MetricRow row) { r->record(std::move(row)); });
-  }
-  const auto finish_metrics = [&](const char* status, const std::string& error) {
-    if (!recorder) return;
-    py::gil_scoped_release nogil;
-    recorder->finish(status, error, std::chrono::seconds(status[0] == 's' ? 10 : 5));
-  };
-  const auto start = std::chrono::steady_clock::now();
-  const auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  EngineThread engine(*pipeline, cancel);
+// Waits for the run, handing logs to Python and calling `progress`; Ctrl-C or the progress
+// callable raising stops the run (its outputs removed) and marks the experiment.
+void wait_for_run(EngineThread& engine, app::RunSession& session, const py::object& progress, Seconds seconds) {
   double next_progress = 0;
   try {
     for (;;) {
@@ -293,40 +140,54 @@ py::dict run(const py::dict& args, const py::object& progress) {
       if (signalled()) throw py::error_already_set();
       if (!progress.is_none() && seconds() >= next_progress) {
         next_progress = seconds() + kProgressEvery;
-        progress(live_dict(*pipeline, seconds()));
+        progress(live_dict(session.pipeline(), seconds()));
       }
     }
   } catch (py::error_already_set& e) {
-    // Ctrl-C or the progress callable raised: the run stops, its outputs are removed.
     engine.stop();
-    finish_metrics(e.matches(PyExc_KeyboardInterrupt) ? "interrupted" : "failed", e.what());
+    const std::string status = e.matches(PyExc_KeyboardInterrupt) ? "interrupted" : "failed", message = e.what();
+    py::gil_scoped_release nogil;
+    session.abandon(status, message);
     throw;
   }
   engine.join();
-  if (engine.failed()) {
-    try {
-      engine.result();
-    } catch (const std::exception& e) {
-      finish_metrics(dynamic_cast<const Interrupted*>(&e) ? "interrupted" : "failed", e.what());
-      throw;
-    }
+}
+
+// rasterflow.run(): the run session of `rasterflow run`, without MPI, on an engine thread.
+RunSummary run(app::RunRequest request, const py::object& progress) {
+  const LogScope log;
+  request.front = app::Front::python;
+  std::atomic<bool> cancel{false};
+  app::RunSession session(std::move(request), nullptr, &cancel);
+  {
+    py::gil_scoped_release nogil;
+    session.start();
   }
-  const RunSummary& summary = engine.result();
-  finish_metrics("succeeded", "");
-  if (!progress.is_none()) progress(live_dict(*pipeline, seconds()));  // the final figures
-  return summary_dict(summary, recorder ? recorder->experiment_id() : std::nullopt);
+  const auto start = std::chrono::steady_clock::now();
+  const Seconds seconds = [start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  EngineThread engine([&session] { session.run(); }, cancel);
+  wait_for_run(engine, session, progress, seconds);
+  RunSummary summary;
+  {
+    py::gil_scoped_release nogil;
+    summary = session.finish();
+  }
+  if (!progress.is_none()) progress(live_dict(session.pipeline(), seconds()));  // the final figures
+  return summary;
 }
 
 // rasterflow.validate(): `rasterflow validate`.
-py::dict validate(const py::dict& args) {
+py::dict validate(app::RunRequest request) {
   const LogScope log;
-  const Args a = parse_args(args);
+  request.front = app::Front::python;
   std::size_t nodes = 0;
   Grid grid;
   {
     py::gil_scoped_release nogil;
-    const Config config = make_config(a);
-    const GraphSpec graph = make_graph(a, config);
+    const Config config = app::make_config(request);
+    const GraphSpec graph = app::make_graph(request, config);
     const Pipeline pipeline(graph, config, RunOptions{});
     nodes = graph.nodes.size();
     grid = pipeline.grid();
@@ -339,13 +200,13 @@ py::dict validate(const py::dict& args) {
 }
 
 // rasterflow.plan(): `rasterflow plan --format json` (the text; __init__ parses it).
-std::string plan(const py::dict& args, const std::string& format) {
+std::string plan(app::RunRequest request, const std::string& format) {
   const LogScope log;
-  const Args a = parse_args(args);
+  request.front = app::Front::python;
   py::gil_scoped_release nogil;
-  const Config config = make_config(a);
-  const GraphSpec graph = make_graph(a, config);
-  const Pipeline pipeline(graph, config, RunOptions{});
+  const Config config = app::make_config(request);
+  const GraphSpec graph = app::make_graph(request, config);
+  const Pipeline pipeline(graph, config, app::make_options(request, config));
   if (format == "json") return pipeline.plan_json();
   if (format == "dot") return pipeline.plan_dot();
   std::string text;
@@ -403,17 +264,14 @@ py::array view(const std::vector<T>& v, const py::object& owner) {
 // on a bounded queue that next() drains.
 class Stream {
  public:
-  Stream(const py::dict& args, bool masked, const std::string& sink, int prefetch)
+  Stream(app::RunRequest request, bool masked, const std::string& sink, int prefetch)
       : queue_(std::make_shared<ChunkQueue>(static_cast<std::size_t>(std::max(1, prefetch)))) {
     const LogScope log;
-    const Args a = parse_args(args);
+    request.front = app::Front::python;
     py::gil_scoped_release nogil;
-    config_ = make_config(a);
-    graph_ = with_chunk_sink(make_graph(a, config_), sink);
-    RunOptions options;
-    options.output_dir = a.output_dir;
-    options.threads = config_.engine.threads;
-    options.threads_source = a.threads > 0 ? "threads" : "engine.threads";
+    config_ = app::make_config(request);
+    graph_ = with_chunk_sink(app::make_graph(request, config_), sink);
+    RunOptions options = app::make_options(request, config_);
     options.cancel = &cancel_;
     options.build_node = [this, masked](const NodeSpec& spec) -> std::unique_ptr<Node> {
       if (spec.type != kChunkSinkType) return nullptr;
@@ -433,7 +291,8 @@ class Stream {
     const LogScope log;
     if (!started_) {  // the run starts with the first chunk asked for
       started_ = true;
-      engine_ = std::make_unique<EngineThread>(*pipeline_, cancel_, [q = queue_] { q->finish(); });
+      engine_ =
+          std::make_unique<EngineThread>([p = pipeline_.get()] { p->run(); }, cancel_, [q = queue_] { q->finish(); });
     }
     if (!engine_) throw py::stop_iteration();
     for (;;) {
@@ -447,7 +306,7 @@ class Stream {
       if (queue_->finished_and_empty()) {
         engine_->join();
         const auto engine = std::move(engine_);
-        engine->result();  // the run's error, if any
+        engine->check();  // the run's error, if any
         throw py::stop_iteration();
       }
       if (signalled()) {
@@ -589,13 +448,15 @@ PYBIND11_MODULE(_core, m) {
   g_exc.node = make_exception(m, "NodeError", {g_exc.run}, "A node failed on a tile while running.");
   py::register_exception_translator(&translate);
 
-  m.def("run", &run, py::arg("args"), py::arg("progress"));
-  m.def("validate", &validate, py::arg("args"));
-  m.def("plan", &plan, py::arg("args"), py::arg("format"));
+  bind_run_request(m);
+  bind_run_summary(m);
+  m.def("run", &run, py::arg("request"), py::arg("progress"));
+  m.def("validate", &validate, py::arg("request"));
+  m.def("plan", &plan, py::arg("request"), py::arg("format"));
   m.def("version", &rf::version);
   m.def("forward_logs", &forward_logs, "Hands the engine's queued messages to logging.getLogger(\"rasterflow\").");
   py::class_<Stream>(m, "Stream")
-      .def(py::init<const py::dict&, bool, const std::string&, int>(), py::arg("args"), py::arg("masked"),
+      .def(py::init<rf::app::RunRequest, bool, const std::string&, int>(), py::arg("request"), py::arg("masked"),
            py::arg("sink"), py::arg("prefetch"))
       .def("next", &Stream::next)
       .def("close", &Stream::close)

@@ -47,7 +47,6 @@ void LiveObserver::on_tile_done(const TileRequest& tile) {
   live_.cells->fetch_add(static_cast<std::uint64_t>(tile.cells()));
   live_.rows->store(rows_written_());
   live_.in_flight->store(view_.admission->in_flight_now());
-  if (on_tile_) on_tile_(tile);
 }
 
 void TraceObserver::on_sample(PressureLevel, const MemorySample& sample) {
@@ -105,3 +104,23 @@ void MetricsObserver::on_finish(RunSummary& summary) {
 }
 
 }  // namespace rasterflow::detail
+
+namespace rasterflow {
+namespace {
+
+class TileCallback final : public RunObserver {
+ public:
+  explicit TileCallback(std::function<void(const TileRequest&)> f) : f_(std::move(f)) {}
+  void on_tile_done(const TileRequest& tile) override { f_(tile); }
+
+ private:
+  std::function<void(const TileRequest&)> f_;
+};
+
+}  // namespace
+
+std::shared_ptr<RunObserver> observe_tiles(std::function<void(const TileRequest&)> f) {
+  return std::make_shared<TileCallback>(std::move(f));
+}
+
+}  // namespace rasterflow

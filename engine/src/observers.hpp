@@ -3,7 +3,8 @@
 // stage attribution, the memory timeline, the live figures of progress displays, the Chrome
 // trace and the metrics rows. The runner calls them in the order they were added, from its
 // threads (node events from workers, writes from the sinks' serial writers, samples from the
-// monitor's thread): implementations are thread-safe and never throw. Private to engine/src.
+// monitor's thread): implementations are thread-safe and never throw. The interface is public
+// (rasterflow/run_observer.hpp); the engine's own observers here are private to engine/src.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -16,36 +17,15 @@
 #include "rasterflow/memory.hpp"
 #include "rasterflow/metrics.hpp"
 #include "rasterflow/pipeline.hpp"
+#include "rasterflow/run_observer.hpp"
 #include "scheduler.hpp"
 #include "stage_tracker.hpp"
 #include "trace.hpp"
 
 namespace rasterflow::detail {
 
-using SteadyTime = std::chrono::steady_clock::time_point;
-
-class RunObserver {
- public:
-  virtual ~RunObserver() = default;
-  virtual void on_sample(PressureLevel level, const MemorySample& sample) {
-    (void)level;
-    (void)sample;
-  }
-  virtual void on_node_begin(std::size_t node) { (void)node; }
-  // A node processed a tile in [t0, t1); its output holds `bytes`.
-  virtual void on_node_end(std::size_t node, const TileRequest& tile, SteadyTime t0, SteadyTime t1,
-                           std::uint64_t bytes) {
-    (void)node, (void)tile, (void)t0, (void)t1, (void)bytes;
-  }
-  // A sink wrote a tile in [t0, t1) (streaming export).
-  virtual void on_write(std::size_t node, const TileRequest& tile, SteadyTime t0, SteadyTime t1) {
-    (void)node, (void)tile, (void)t0, (void)t1;
-  }
-  // Every sink has written the tile.
-  virtual void on_tile_done(const TileRequest& tile) { (void)tile; }
-  // The run succeeded: fill in what this observer knows (summary.nodes are in node order).
-  virtual void on_finish(RunSummary& summary) { (void)summary; }
-};
+using rasterflow::RunObserver;  // public: rasterflow/run_observer.hpp
+using rasterflow::SteadyTime;
 
 // What observers may read of the run while it goes.
 struct RunView {
@@ -95,9 +75,8 @@ struct LiveFigures {
 };
 class LiveObserver final : public RunObserver {
  public:
-  LiveObserver(const RunView& view, LiveFigures live, std::function<std::uint64_t()> rows_written,
-               std::function<void(const TileRequest&)> on_tile)
-      : view_(view), live_(live), rows_written_(std::move(rows_written)), on_tile_(std::move(on_tile)) {}
+  LiveObserver(const RunView& view, LiveFigures live, std::function<std::uint64_t()> rows_written)
+      : view_(view), live_(live), rows_written_(std::move(rows_written)) {}
   void on_sample(PressureLevel level, const MemorySample& sample) override;
   void on_tile_done(const TileRequest& tile) override;
 
@@ -105,7 +84,6 @@ class LiveObserver final : public RunObserver {
   const RunView& view_;
   LiveFigures live_;
   std::function<std::uint64_t()> rows_written_;
-  std::function<void(const TileRequest&)> on_tile_;
 };
 
 // A Chrome trace-event JSON: one span per node per tile, memory and tiles-in-flight counters.

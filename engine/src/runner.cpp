@@ -69,7 +69,7 @@ class Runner {
   Admission admission_;
   MeasuredBytes measured_;
   RunView view_;
-  std::vector<std::unique_ptr<RunObserver>> observers_;
+  std::vector<std::shared_ptr<RunObserver>> observers_;  // the engine's, then the embedder's
   std::vector<SinkNode*> sinks_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> writing_failed_{false};  // a sink could not write its output
@@ -130,6 +130,8 @@ Runner::Runner(Pipeline::Impl& m)
   for (const auto s : m_.sinks) sinks_.push_back(static_cast<SinkNode*>(m_.nodes[s].get()));
   held_.resize(sinks_.size());
   add_observers();
+  for (const auto& o : m_.options.observers)
+    if (o) observers_.push_back(o);
   watch_memory();
 }
 
@@ -139,14 +141,11 @@ void Runner::add_observers() {
   observers_.push_back(std::move(stages));
   observers_.push_back(std::make_unique<TimelineObserver>(view_));
   const LiveFigures live{&m_.live_cells, &m_.live_rows, &m_.live_level, &m_.live_window, &m_.live_in_flight};
-  observers_.push_back(std::make_unique<LiveObserver>(
-      view_, live,
-      [this] {
-        std::uint64_t rows = 0;
-        for (auto* sink : sinks_) rows += sink->rows_written();
-        return rows;
-      },
-      m_.options.on_tile_written));
+  observers_.push_back(std::make_unique<LiveObserver>(view_, live, [this] {
+    std::uint64_t rows = 0;
+    for (auto* sink : sinks_) rows += sink->rows_written();
+    return rows;
+  }));
   if (!m_.options.trace_file.empty())
     observers_.push_back(std::make_unique<TraceObserver>(view_, m_.options.trace_file, m_.graph.name));
   const auto& record = m_.options.record_metric;

@@ -25,7 +25,7 @@ name. The engine works on its own threads without the GIL.
 import json as _json
 import logging as _logging
 import os as _os
-from dataclasses import dataclass as _dataclass, field as _field
+import textwrap as _textwrap
 
 from . import _core, _graph, _progress
 from ._graph import MergeGraph, Source, merge_graph
@@ -39,60 +39,57 @@ __all__ = [
     "Error", "UsageError", "ConfigError", "GraphError", "RunError", "IoError", "NodeError", "__version__",
 ]
 
-_COMMON_ARGS = """
-    graph: the graph: a path to a graph JSON file (its input paths relative to its folder), or a
-        dict in the graph JSON format (its input paths relative to ``base_dir``) whose values
-        may be Python ones: paths (os.PathLike), NumPy numbers, CRS objects (anything with
-        ``to_wkt()``); ``merge_graph()`` makes one. chunks(), to_pandas() and to_xarray() take
-        dict graphs without a sink.
-    config: path to a configuration file (config.yml); None: the defaults.
-    set: configuration overrides, as ``rasterflow run --set``: a dict ``{"merge.chunk_size": 2000,
-        "nodes.temperature.method": "max"}`` or a list of ``"KEY=VALUE"`` strings.
-    base_dir: the folder a dict graph's input paths are relative to (default: the current
-        folder). Ignored for a graph file."""
-
-_RUN_ARGS = """
-    memory_limit: rasterflow's own memory budget: ``"512MiB"``, ``"4GiB"``, or a number of
-        bytes, on top of what the process already holds when called (a notebook holding 2 GiB
-        can run with ``"256MiB"``); None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the
-        machine's, for the whole process).
-    process_memory_limit: the whole process's limit instead, as the command line's
-        ``--memory-limit`` (what ``memory_limit`` meant before #31); give one of the two.
-    threads: worker threads; None: ``engine.threads`` (auto).
-    streaming: True streams chunks to the sinks (``--streaming``, the default), False
-        materialises the merged grid before export (``--in-memory``); None: the configuration's
-        ``merge.enable_streaming``."""
+_FLAGS = {f["name"]: f for f in _core.run_flags()}  # the run's flags, declared once (app/run_request.cpp)
 
 
-_STREAM_ARGS = """
-    memory_limit: rasterflow's own memory budget: ``"512MiB"``, ``"4GiB"``, or a number of
-        bytes, on top of what the process already holds when called (a notebook holding 2 GiB
-        can run with ``"256MiB"``); None: ``memory.limit`` (auto: the cgroup's, RLIMIT_AS or the
-        machine's, for the whole process).
-    process_memory_limit: the whole process's limit instead, as the command line's
-        ``--memory-limit`` (what ``memory_limit`` meant before #31); give one of the two.
-    threads: worker threads; None: ``engine.threads`` (auto)."""
+def _flag_doc(*names):
+    """The docstring lines of these arguments, from the run's flag table: each says what
+    ``rasterflow run --help`` says of its flag, then how Python gives it."""
+    lines = []
+    for name in names:
+        f = _FLAGS[name]
+        if f["negation"]:
+            text = f"True: {f['help']} ({f['cli']}); False: {f['negation_help']} ({f['negation']})."
+        else:
+            text = f["help"] + (f" ({f['cli']})" if f["cli"].startswith("--") else "")
+        note = f["python_note"]
+        if note:
+            text = text + (" " if note.startswith("(") or text.endswith(".") else ". ") + note
+        if not text.endswith("."):
+            text += "."
+        lines.append(_textwrap.fill(f"{name}: {text}", width=100, initial_indent="    ",
+                                    subsequent_indent="        ", break_on_hyphens=False))
+    return "\n" + "\n".join(lines)
 
 
-def _graph_args(graph, config, set, base_dir, streamed=False):
-    args = {"config": None if config is None else _os.fspath(config)}
+_COMMON_ARGS = _flag_doc("graph", "config", "set", "base_dir")
+_RUN_ARGS = _flag_doc("memory_limit", "process_memory_limit", "threads", "streaming")
+_STREAM_ARGS = _flag_doc("memory_limit", "process_memory_limit", "threads")
+_DOCS = {"common": _COMMON_ARGS, "run": _RUN_ARGS, "stream": _STREAM_ARGS, "output_dir": _flag_doc("output_dir"),
+         "metrics": _flag_doc("database", "experiment")}
+
+
+def _request(graph, config, set, base_dir, streamed=False):
+    """The run request (rasterflow._core.RunRequest) of a graph, its configuration and overrides."""
+    r = _core.RunRequest()
+    if config is not None:
+        r.config = _os.fspath(config)
     if isinstance(graph, dict):
         graph = _graph.jsonable(graph)
-        args["graph_json"] = _json.dumps(_graph.with_placeholder_sink(graph) if streamed else graph)
-        args["base_dir"] = None if base_dir is None else _os.fspath(base_dir)
+        r.graph_json = _json.dumps(_graph.with_placeholder_sink(graph) if streamed else graph)
+        if base_dir is not None:
+            r.base_dir = _os.fspath(base_dir)
     elif isinstance(graph, (str, bytes, _os.PathLike)):
-        args["graph_path"] = _os.fsdecode(graph)
+        r.graph = _os.fsdecode(graph)
     else:
         raise TypeError(f"graph: expected a path or a dict in the graph JSON format, got {type(graph).__name__}")
-    if set is None:
-        args["set"] = []
-    elif isinstance(set, dict):
-        args["set"] = [f"{k}={_set_value(v)}" for k, v in set.items()]
+    if isinstance(set, dict):
+        r.set = [f"{k}={_set_value(v)}" for k, v in set.items()]
     elif isinstance(set, str):
         raise TypeError('set: expected a dict or a list of "KEY=VALUE" strings, got a string')
-    else:
-        args["set"] = [str(s) for s in set]
-    return args
+    elif set is not None:
+        r.set = [str(s) for s in set]
+    return r
 
 
 def _set_value(value):
@@ -101,67 +98,27 @@ def _set_value(value):
     return str(value)
 
 
-def _run_args(memory_limit, threads, streaming, process_memory_limit=None):
-    args = {}
+def _run_args(r, memory_limit, threads, streaming, process_memory_limit=None):
+    """Sets the run flags that shape a plan on the request `r`; returns it."""
     if memory_limit is not None and process_memory_limit is not None:
         raise UsageError("memory_limit and process_memory_limit: give one of them")
     if memory_limit is not None:
-        args["memory_limit"] = str(memory_limit)
+        r.memory_limit = str(memory_limit)
     if process_memory_limit is not None:
-        args["process_memory_limit"] = str(process_memory_limit)
+        r.process_memory_limit = str(process_memory_limit)
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int):
             raise TypeError(f"threads: expected an int, got {type(threads).__name__}")
         if threads < 1:
             raise UsageError(f"threads: expected a positive number, got {threads}")
-        args["threads"] = threads
+        r.threads = threads
     if streaming is not None:
-        args["streaming"] = 1 if streaming else 0
-    return args
+        r.streaming = 1 if streaming else 0
+    return r
 
 
-@_dataclass(frozen=True)
-class RunSummary:
-    """What a run did (the figures ``rasterflow run`` logs at its end).
-
-    rows: rows written (kept cells); cells: cells of the grid; seconds: wall time;
-    peak_rss_bytes: the process's peak resident set size; throttle_events: the adaptive
-    settings' changes under memory pressure (dicts: seconds, setting, value, previous, level,
-    reason); outputs: the files written; experiment_id: the metrics experiment (None without
-    metrics); and the grid's size, tiles, CPU seconds, memory limit and threads used."""
-
-    rows: int
-    cells: int
-    seconds: float
-    peak_rss_bytes: int
-    throttle_events: list
-    outputs: list
-    experiment_id: object
-    tiles: int = 0
-    grid_width: int = 0
-    grid_height: int = 0
-    cpu_seconds: float = 0.0
-    memory_limit: int = 0
-    threads: int = 0
-    streaming: bool = True
-    bytes_written: int = 0
-    extra: dict = _field(default_factory=dict, repr=False)
-
-    def __repr__(self):
-        outputs = ", ".join(self.outputs) or "no file"
-        return (f"RunSummary({self.rows:,} rows of {self.cells:,} cells ({self.grid_width} x {self.grid_height}) in "
-                f"{self.seconds:.2f} s ({self.cpu_seconds:.2f} s CPU), {self.tiles} tiles, {self.threads} threads, "
-                f"peak RSS {_size(self.peak_rss_bytes)} (limit {_size(self.memory_limit)}), "
-                f"{_size(self.bytes_written)} written to {outputs}"
-                f"{', %d throttle events' % len(self.throttle_events) if self.throttle_events else ''})")
-
-
-def _size(n):
-    """Bytes as people read them: KiB, MiB or GiB with one decimal."""
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift:
-            return f"{n / (1 << shift):.1f} {unit}"
-    return f"{n} B"
+RunSummary = _core.RunSummary
+RunSummary.__module__ = "rasterflow"
 
 
 def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, process_memory_limit=None, threads=None, streaming=True,
@@ -170,13 +127,7 @@ def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, proc
 
     Outputs are written as ``<path>.partial`` and renamed when complete: a failed or
     interrupted run (Ctrl-C: KeyboardInterrupt) leaves nothing under the final names.
-{common}
-    output_dir: the folder the sinks' relative paths (and the SQLite metrics file) are under,
-        as ``--output-dir``; created if missing.{run}
-    database: a PostgreSQL URL for the metrics, as ``--database``; None: ``metrics.backend``
-        (SQLite ``rasterflow_metrics.sqlite`` in output_dir by default; ``--set
-        metrics.backend=none`` records none).
-    experiment: the experiment's name in the metrics (default: the graph's name).
+{common}{output_dir}{run}{metrics}
     progress: True shows the cells' progress (tqdm when installed, else a line on stderr); or a
         callable given a dict of live figures (cells_done, cells_total, rows_written, level,
         window_size, tiles_in_flight, seconds) at most 4 times a second, and once at the end;
@@ -185,11 +136,12 @@ def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, proc
     Raises UsageError (ConfigError, GraphError; ValueError subclasses) before anything runs,
     RunError (IoError, NodeError; RuntimeError subclasses) when the run fails, and
     KeyboardInterrupt when interrupted."""
-    args = _graph_args(graph, config, set, base_dir)
-    args.update(_run_args(memory_limit, threads, streaming, process_memory_limit))
-    args["output_dir"] = _os.fspath(output_dir)
-    args["database"] = database
-    args["experiment"] = experiment
+    r = _run_args(_request(graph, config, set, base_dir), memory_limit, threads, streaming, process_memory_limit)
+    r.output_dir = _os.fspath(output_dir)
+    if database is not None:
+        r.database = database
+    if experiment is not None:
+        r.experiment = experiment
     display = None
     if progress is True:
         progress = display = _progress.RunProgress()
@@ -198,13 +150,10 @@ def run(graph, *, config=None, set=None, output_dir=".", memory_limit=None, proc
     if progress is not None and not callable(progress):
         raise TypeError("progress: expected True, False, a callable or None")
     try:
-        s = _core.run(args, progress)
+        summary = _core.run(r, progress)
     finally:
         if display is not None:
             display.close()
-    known = RunSummary.__dataclass_fields__
-    summary = RunSummary(**{k: v for k, v in s.items() if k in known},
-                         extra={k: v for k, v in s.items() if k not in known})
     _log.info("run: %d rows of %d cells in %.2f s, peak RSS %.0f MiB, outputs: %s", summary.rows, summary.cells,
               summary.seconds, summary.peak_rss_bytes / 2**20, ", ".join(summary.outputs) or "none")
     return summary
@@ -216,7 +165,7 @@ def validate(graph, *, config=None, set=None, base_dir=None):
     Returns a dict: nodes (count), grid_width, grid_height. Raises UsageError (ConfigError,
     GraphError) with the command line's message when anything is wrong.
 {common}"""
-    return _core.validate(_graph_args(graph, config, set, base_dir, streamed=True))
+    return _core.validate(_request(graph, config, set, base_dir, streamed=True))
 
 
 def plan(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, streaming=None, base_dir=None,
@@ -229,9 +178,9 @@ def plan(graph, *, config=None, set=None, memory_limit=None, process_memory_limi
     format: "json" (a dict), "text" or "dot" (a str)."""
     if format not in ("json", "text", "dot"):
         raise UsageError(f'format: expected "json", "text" or "dot", got "{format}"')
-    args = _graph_args(graph, config, set, base_dir, streamed=True)
-    args.update(_run_args(memory_limit, threads, streaming, process_memory_limit))
-    text = _core.plan(args, format)
+    r = _run_args(_request(graph, config, set, base_dir, streamed=True), memory_limit, threads, streaming,
+                  process_memory_limit)
+    text = _core.plan(r, format)
     return _json.loads(text) if format == "json" else text
 
 
@@ -337,11 +286,11 @@ class Chunks:
 
 
 def _stream(graph, config, set, memory_limit, threads, base_dir, masked, sink, prefetch, process_memory_limit=None):
-    args = _graph_args(graph, config, set, base_dir, streamed=True)
-    args.update(_run_args(memory_limit, threads, True, process_memory_limit))
+    r = _run_args(_request(graph, config, set, base_dir, streamed=True), memory_limit, threads, True,
+                  process_memory_limit)
     if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 1:
         raise UsageError(f"prefetch: expected a positive number of chunks, got {prefetch!r}")
-    return _core.Stream(args, bool(masked), sink or "", prefetch)
+    return _core.Stream(r, bool(masked), sink or "", prefetch)
 
 
 def chunks(graph, *, config=None, set=None, memory_limit=None, process_memory_limit=None, threads=None, masked=False, sink=None, prefetch=2,
@@ -606,5 +555,5 @@ def set_log_level(level):
 
 
 for _f in (run, validate, plan, chunks, to_pandas, to_xarray, to_parquet):
-    _f.__doc__ = _f.__doc__.format(common=_COMMON_ARGS, run=_RUN_ARGS, stream=_STREAM_ARGS)
+    _f.__doc__ = _f.__doc__.format(**_DOCS)
 del _f

@@ -38,7 +38,9 @@ class RunSummary:
     threads: int
     streaming: bool
     bytes_written: int
-    extra: Dict[str, Any]
+    rows_written: int
+    wall_seconds: float
+    resumed_at_row: int
 
 class Chunks(Iterator[Chunk]):
     def __iter__(self) -> "Chunks": ...

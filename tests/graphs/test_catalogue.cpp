@@ -8,7 +8,7 @@
 #include <fstream>
 #include <thread>
 
-#include "nodes/common/sample_data.hpp"
+#include "app/sample_data.hpp"
 #include "rasterflow/metrics.hpp"
 #include "support/test_support.hpp"
 
@@ -31,7 +31,7 @@ std::string graph_with(const std::string& t_path = "data/temperature.tif", const
 
 struct Case {
   test::TempDir dir;
-  Case() { nodes::generate_sample_data(dir / "data", "small"); }
+  Case() { app::generate_sample_data(dir / "data", "small"); }
   // Runs `rasterflow run` on `graph` (+ args); returns the exit code and fills `out`.
   int run(const std::string& graph, const std::string& args, std::string& out) {
     test::write_text(dir / "graph.json", graph);

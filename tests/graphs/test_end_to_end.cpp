@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "nodes/common/sample_data.hpp"
+#include "app/sample_data.hpp"
 #include "rasterflow/errors.hpp"
 #include "support/test_support.hpp"
 #include "support/tiny_graph.hpp"
@@ -80,7 +80,7 @@ TEST_CASE("EndToEnd.Tiny.NodataTextFromCsvSinkOption") {
 
 TEST_CASE("EndToEnd.Sample.IdenticalBytesForEveryTileHeightAndThreadCount" * doctest::timeout(240)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   std::string reference;
   for (const int threads : {1, 2}) {
     for (const std::int64_t rows : {1, 7, 64, 0}) {

@@ -4,7 +4,7 @@
 #include <future>
 #include <thread>
 
-#include "nodes/common/sample_data.hpp"
+#include "app/sample_data.hpp"
 #include "rasterflow/config.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
@@ -55,7 +55,7 @@ bool has_decrease(const RunSummary& s, const std::string& setting) {
 
 TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   // Unpressured reference.
   test::run_graph_json(dir.path(), sample_graph("0.01"), {}, {"merge.chunk_size=10"});
   const std::string reference = test::read_text(dir / "out.csv");
@@ -69,7 +69,7 @@ TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) 
   std::future<void> release;
   int written = 0;
   RunOptions options;
-  options.on_tile_written = [&](const TileRequest&) {
+  options.observers.push_back(observe_tiles([&](const TileRequest&) {
     ++written;
     if (written == 3) {
       ballast.hold(static_cast<std::uint64_t>(0.86 * static_cast<double>(limit)) - memory.sample().process_rss +
@@ -85,7 +85,7 @@ TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) 
         ballast.hold(0);
       });
     }
-  };
+  }));
   const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.01"), options,
                                             {"merge.chunk_size=10", "memory.limit=" + std::to_string(limit),
                                              "memory.sample_interval_ms=10", "memory.critical_pause_s=20"});
@@ -107,7 +107,7 @@ TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) 
 
 TEST_CASE("Pressure.Ballast.ChunkSizeHalvesAtWarning" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   test::run_graph_json(dir.path(), sample_graph("0.01"));
   const std::string reference = test::read_text(dir / "out.csv");
   SystemMemorySource memory;
@@ -115,10 +115,10 @@ TEST_CASE("Pressure.Ballast.ChunkSizeHalvesAtWarning" * doctest::timeout(120)) {
   Ballast ballast;
   RunOptions options;
   int written = 0;
-  options.on_tile_written = [&](const TileRequest&) {
+  options.observers.push_back(observe_tiles([&](const TileRequest&) {
     if (++written == 1)
       ballast.hold(static_cast<std::uint64_t>(0.85 * static_cast<double>(limit)) - memory.sample().process_rss);
-  };
+  }));
   const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.01"), options,
                                             {"memory.limit=" + std::to_string(limit), "memory.sample_interval_ms=10"});
   CHECK(has_decrease(s, "chunk_size"));
@@ -137,7 +137,7 @@ TEST_CASE("Pressure.Ballast.ChunkSizeHalvesAtWarning" * doctest::timeout(120)) {
 // line in the message; resumed with the memory back, the bytes are those of a run never stopped.
 TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * doctest::timeout(180)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   test::run_graph_json(dir.path(), sample_graph("0.01"), {}, {"merge.chunk_size=10"});
   const std::string reference = test::read_text(dir / "out.csv");
   std::filesystem::rename(dir / "out.csv", dir / "reference.csv");
@@ -151,11 +151,11 @@ TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * d
   options.checkpoint = true;
   int written = 0;
   std::chrono::steady_clock::time_point held_at;
-  options.on_tile_written = [&](const TileRequest&) {
+  options.observers.push_back(observe_tiles([&](const TileRequest&) {
     if (++written != 2) return;
     held_at = std::chrono::steady_clock::now();  // pressure rises while the ballast is touched
     ballast.hold(static_cast<std::uint64_t>(0.97 * static_cast<double>(limit)) - memory.sample().process_rss);
-  };
+  }));
   test::write_text(dir / "graph.json", sample_graph("0.01"));
   Config config;
   for (const auto& s : sets) config.set(s);
@@ -185,7 +185,7 @@ TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * d
   REQUIRE(std::filesystem::exists(dir / "out.csv.partial"));
   CHECK_FALSE(std::filesystem::exists(dir / "out.csv"));
   // Resumed (the memory back): the same bytes as a run never stopped.
-  options.on_tile_written = nullptr;
+  options.observers.clear();
   Pipeline resumed(graph, config, options);
   REQUIRE(resumed.prepare_checkpoint(true).has_value());
   resumed.run();
@@ -194,7 +194,7 @@ TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * d
 
 TEST_CASE("Modes.StreamingAndInMemory.IdenticalBytes" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   const RunSummary streamed = test::run_graph_json(dir.path(), sample_graph("0.02"));
   const std::string a = test::read_text(dir / "out.csv");
   const RunSummary held = test::run_graph_json(dir.path(), sample_graph("0.02"), {}, {"merge.enable_streaming=false"});
@@ -206,7 +206,7 @@ TEST_CASE("Modes.StreamingAndInMemory.IdenticalBytes" * doctest::timeout(120)) {
 
 TEST_CASE("Modes.InMemory.RefusedWhenTheGridDoesNotFit") {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   // 10000 x 5000 cells: about 650 MB of merged grid against a 256 MiB limit.
   CHECK_THROWS_WITH_AS(test::run_graph_json(dir.path(), sample_graph("0.001"), {},
                                             {"merge.enable_streaming=false", "memory.limit=256MiB"}),
@@ -215,7 +215,7 @@ TEST_CASE("Modes.InMemory.RefusedWhenTheGridDoesNotFit") {
 
 TEST_CASE("Budget.TilesAreSplitToFitAndTooSmallLimitsFailEarly" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   test::run_graph_json(dir.path(), sample_graph("0.005"));
   const std::string reference = test::read_text(dir / "out.csv");
   SystemMemorySource memory;

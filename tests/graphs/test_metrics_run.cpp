@@ -2,7 +2,7 @@
 
 #include <mutex>
 
-#include "nodes/common/sample_data.hpp"
+#include "app/sample_data.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/metrics.hpp"
@@ -54,7 +54,7 @@ Recorded run_recorded(const test::TempDir& dir, MetricsRecorder::Connect connect
   const GraphSpec graph = load_graph(dir / "graph.json", config);
   options.output_dir = dir.path();
   int written = 0;
-  if (after_tile) options.on_tile_written = [&](const TileRequest&) { after_tile(++written); };
+  if (after_tile) options.observers.push_back(observe_tiles([&](const TileRequest&) { after_tile(++written); }));
   Pipeline pipeline(graph, config, options);
   ExperimentInfo info;
   info.name = "test";
@@ -78,7 +78,7 @@ std::int64_t count(MetricsBackend& db, const std::string& sql, std::int64_t expe
 
 TEST_CASE("MetricsRun.Sqlite.SnapshotsThrottleEventsAndStageRows" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   RunOptions options;
   options.memory_source = std::make_shared<BusyMachine>();
   const auto file = dir / "metrics.sqlite";
@@ -115,7 +115,7 @@ TEST_CASE("MetricsRun.Sqlite.SnapshotsThrottleEventsAndStageRows" * doctest::tim
 TEST_CASE("MetricsRun.Postgres.OutageMidRunFinishesAndCountsDrops" * doctest::timeout(180)) {
   REQUIRE(test::TestPostgres::available());
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   // The reference CSV, without metrics.
   test::run_graph_json(dir.path(), kGraph);
   const std::string reference = test::read_text(dir / "out.csv");
@@ -139,7 +139,7 @@ TEST_CASE("MetricsRun.Postgres.OutageMidRunFinishesAndCountsDrops" * doctest::ti
 TEST_CASE("MetricsRun.Cli.PasswordNeverShownAndRequiredDatabase" * doctest::timeout(180)) {
   REQUIRE(test::TestPostgres::available());
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   test::write_text(dir / "graph.json", kGraph);
   test::TestPostgres server;
   std::string out;
@@ -171,7 +171,7 @@ TEST_CASE("MetricsRun.Cli.PasswordNeverShownAndRequiredDatabase" * doctest::time
 
 TEST_CASE("MetricsRun.Cli.SqliteDefaultAndMetricsCommand" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   test::write_text(dir / "graph.json", kGraph);
   std::string out;
   REQUIRE(test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o").string(), &out) == 0);

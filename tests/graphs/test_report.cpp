@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "nodes/common/sample_data.hpp"
+#include "app/sample_data.hpp"
 #include "rasterflow/report.hpp"
 #include "support/test_support.hpp"
 
@@ -82,7 +82,7 @@ TEST_CASE("Report.Browser.ChromiumRendersTheChart" * doctest::timeout(180)) {
 
 TEST_CASE("Report.Cli.RunAndMetricsReports" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "sample_data", "small");
+  app::generate_sample_data(dir / "sample_data", "small");
   std::filesystem::create_directories(dir / "graphs");
   std::filesystem::copy_file(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json", dir / "graphs/demo.json");
   std::string out;

@@ -20,7 +20,7 @@
 #include <sstream>
 #include <thread>
 
-#include "nodes/common/sample_data.hpp"
+#include "app/sample_data.hpp"
 #include "support/resume_support.hpp"
 #include "support/test_support.hpp"
 

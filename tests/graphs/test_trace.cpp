@@ -4,14 +4,14 @@
 #include <map>
 #include <set>
 
-#include "nodes/common/sample_data.hpp"
+#include "app/sample_data.hpp"
 #include "support/test_support.hpp"
 
 using namespace rasterflow;
 
 TEST_CASE("Trace.ChromeTraceEvents.SpansPerThreadAndCounters" * doctest::timeout(120)) {
   test::TempDir dir;
-  nodes::generate_sample_data(dir / "data", "small");
+  app::generate_sample_data(dir / "data", "small");
   const std::string graph = R"({"grid": {"resolution": 0.02}, "nodes": [
     {"id": "t_src", "type": "raster_source", "path": "data/temperature.tif"},
     {"id": "temperature", "type": "resample", "inputs": ["t_src"], "method": "average"},

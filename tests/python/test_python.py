@@ -442,6 +442,36 @@ class Python(unittest.TestCase):
                 self.assertIn(f"    {name}:", text, f"{f.__name__}: {name} undocumented")
         self.assertEqual("rasterflow " + rasterflow.__version__, cli("--version").stdout.strip())
 
+    def test_RunFlagsHelpIsTheCommandLines(self):
+        # #27: each run flag is declared once (app/run_request.cpp): `rasterflow run --help`
+        # and help(rasterflow.run) print the same help text for it, and run() takes every flag
+        # the table gives Python.
+        def words(text):
+            return " ".join(text.split())
+        cli_help = words(cli("run", "--help").stdout)
+        py_help = words(pydoc.render_doc(rasterflow.run))
+        params = inspect.signature(rasterflow.run).parameters
+        flags = rasterflow._core.run_flags()
+        shared = [f for f in flags if f["fronts"] == "both"]
+        self.assertGreaterEqual(len(shared), 9)
+        for f in flags:
+            if f["fronts"] != "cli":
+                self.assertIn(f["name"], params, f["name"])
+                self.assertIn(f"{f['name']}: {words(f['help'])}", py_help.replace("True: ", ""), f["name"])
+            if f["fronts"] != "python":
+                self.assertRegex(cli_help, re.escape(f["cli"]) + r"( [A-Z:\[\]0-9 ,.{}a-z-]*?)? " +
+                                 re.escape(words(f["help"])), f["cli"])
+            if f["negation"]:
+                self.assertIn(f"{words(f['negation_help'])} ({f['negation']})", py_help)
+                self.assertIn(f"{f['negation']} {words(f['negation_help'])}", cli_help)
+        # The request the front ends fill: a property per Python flag, the command line's defaults.
+        r = rasterflow._core.RunRequest()
+        self.assertEqual((r.output_dir, r.threads, r.streaming), (".", 0, -1))
+        with self.assertRaises(TypeError):
+            r.threads = "two"
+        # RunSummary is the engine's, its figures read as before #27.
+        self.assertIs(rasterflow.RunSummary, rasterflow._core.RunSummary)
+
     def test_InstalledPackageRuns(self):
         # `cmake --install` into a prefix: the package lands in the prefix's
         # lib/python3.X/dist-packages (for /usr/local, a folder Debian's python3 searches) and

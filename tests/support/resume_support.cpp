@@ -13,13 +13,13 @@
 #include <sstream>
 #include <thread>
 
-#include "nodes/common/sample_data.hpp"
+#include "app/sample_data.hpp"
 
 namespace rasterflow::test {
 namespace fs = std::filesystem;
 
 Project::Project(const std::function<void(std::string&)>& edit, const std::string& output) {
-  rasterflow::nodes::generate_sample_data(dir / "sample_data", "medium");
+  rasterflow::app::generate_sample_data(dir / "sample_data", "medium");
   fs::create_directories(dir / "graphs");
   std::string text = read_text(std::string(RASTERFLOW_SOURCE_DIR) + "/graphs/demo.json");
   if (edit) edit(text);

@@ -18,6 +18,7 @@
 #include "rasterflow/memory.hpp"
 #include "rasterflow/metrics.hpp"
 #include "rasterflow/node.hpp"
+#include "rasterflow/run_observer.hpp"
 
 namespace rasterflow {
 
@@ -32,8 +33,6 @@ struct RunOptions {
   // Where a memory.limit set in the configuration came from ("--memory-limit", "SLURM_MEM_PER_NODE
   // ... shared by 2 ranks"); "" says "memory.limit". Unused when memory.limit is auto.
   std::string memory_limit_source;
-  // Called on the writer's thread after every sink has written a tile (progress, tests).
-  std::function<void(const TileRequest&)> on_tile_written;
   // Receives the run's metric rows (memory snapshots every metrics.interval_ms, throttle events,
   // per-stage figures at the end). Must not block: a MetricsRecorder queues them.
   std::function<void(MetricRow)> record_metric;
@@ -60,6 +59,9 @@ struct RunOptions {
   // stream). Called for every node before its registered type's `create`, with the node's spec
   // (validated against that type); a null result leaves the node to the registry.
   std::function<std::unique_ptr<Node>(const NodeSpec&)> build_node;
+  // The embedder's observers of the run (rasterflow/run_observer.hpp), called after the
+  // engine's own (stages, memory timeline, live figures, trace, metrics rows), in this order.
+  std::vector<std::shared_ptr<RunObserver>> observers;
 };
 
 // A contiguous band of grid rows and the work it is expected to take (input pixels read, plus
@@ -127,6 +129,7 @@ struct RunSummary {
   int max_tiles_in_flight_seen = 0;
   double paused_seconds = 0;  // admission paused at critical pressure
   bool streaming = true;
+  std::optional<std::int64_t> experiment_id;  // the metrics experiment (set by the run session)
 };
 
 namespace detail {

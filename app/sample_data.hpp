@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace rasterflow::nodes {
+namespace rasterflow::app {
 
 struct SampleFile {
   std::filesystem::path path;
@@ -17,4 +17,4 @@ struct SampleFile {
 // 1-9, nodata 0 in a stripe), all EPSG:4326, tiled and DEFLATE-compressed.
 std::vector<SampleFile> generate_sample_data(const std::filesystem::path& dir, const std::string& size);
 
-}  // namespace rasterflow::nodes
+}  // namespace rasterflow::app

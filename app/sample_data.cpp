@@ -1,4 +1,4 @@
-#include "nodes/common/sample_data.hpp"
+#include "app/sample_data.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -7,8 +7,10 @@
 #include "nodes/common/gdal.hpp"
 #include "rasterflow/errors.hpp"
 
-namespace rasterflow::nodes {
+namespace rasterflow::app {
 namespace {
+
+using namespace rasterflow::nodes;  // the GDAL handles of nodes/common/gdal.hpp
 
 struct Layout {
   double xmin, ymin, xmax, ymax;
@@ -110,4 +112,4 @@ std::vector<SampleFile> generate_sample_data(const std::filesystem::path& dir, c
   return files;
 }
 
-}  // namespace rasterflow::nodes
+}  // namespace rasterflow::app
