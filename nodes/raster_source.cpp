@@ -8,6 +8,12 @@
 namespace rasterflow::nodes {
 
 void RasterSourceOptions::declare(OptionBinder& args) {
+  declare_selection(args);
+  declare_values(args);
+  declare_placement(args);
+}
+
+void RasterSourceOptions::declare_selection(OptionBinder& args) {
   args.add("path",
            "raster file or GDAL dataset name (NETCDF:\"f.nc\":pr, HDF5:\"f.h5\"://grp/var, /vsizip/a.zip/b.tif, a "
            "VRT), its file part relative to the graph file's folder",
@@ -30,6 +36,14 @@ void RasterSourceOptions::declare(OptionBinder& args) {
           "values of one dimension are alternatives (NetCDF/HDF5 dimensions, GRIB's time and level)",
           select)
       .selection();
+}
+
+namespace {
+constexpr EnumChoice<RasterSourceOptions::Alpha> kAlphas[] = {{"mask", RasterSourceOptions::Alpha::mask},
+                                                              {"data", RasterSourceOptions::Alpha::data}};
+}  // namespace
+
+void RasterSourceOptions::declare_values(OptionBinder& args) {
   args.add("nodata", "nodata value for every band read, overriding the file's (tested on the stored value)", nodata);
   args.add("crs", "the source's CRS when it has none or a wrong one (as gdalwarp -s_srs), e.g. EPSG:4326", crs);
   args.add("unpack", "apply the bands' scale and offset (CF scale_factor/add_offset) as xarray decodes them", unpack,
@@ -42,8 +56,7 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "mask: an alpha band (the last band, of colour interpretation alpha) makes its pixels of alpha 0 nodata and "
            "is no data band of band \"all\" (gdalwarp's default -srcalpha); data: it is a band like the others and "
            "masks nothing (gdalwarp -nosrcalpha)",
-           alpha, std::string("mask"))
-      .choices({"mask", "data"});
+           alpha, Alpha::mask, kAlphas);
   args.add("wrap_longitude",
            "a source in a geographic CRS spanning 360 degrees of longitude is periodic: it reaches grids on either "
            "convention (-180..180, 0..360) and bilinear/cubic take neighbours across the seam; false: read it as a "
@@ -61,6 +74,9 @@ void RasterSourceOptions::declare(OptionBinder& args) {
            "path), refuse (naming the deviation) or even (GDAL's even spacing, the deviation printed in the plan)",
            irregular_axes, std::string("coordinates"))
       .choices({"coordinates", "refuse", "even"});
+}
+
+void RasterSourceOptions::declare_placement(OptionBinder& args) {
   args.add("transformer",
            "how the pixels are placed on the ground: auto (gdalwarp's choice: the geotransform, else the GCPs "
            "through a polynomial, else the RPCs), geotransform, gcp_polynomial (gdalwarp -order), gcp_tps (gdalwarp "
@@ -100,7 +116,7 @@ SourceRequest RasterSourceOptions::request() const {
   r.crs = crs;
   r.unpack = unpack;
   r.overviews = overviews;
-  r.alpha_as_data = alpha == "data";
+  r.alpha_as_data = alpha == Alpha::data;
   r.wrap_longitude = wrap_longitude;
   r.irregular_axes = irregular_axes;
   r.grib_normalize_units = grib_normalize_units;

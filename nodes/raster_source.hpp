@@ -22,19 +22,27 @@ struct RasterSourceOptions {
   std::optional<std::vector<std::string>> select;
   std::optional<double> nodata;  // overrides the file's
   std::optional<std::string> crs;
-  bool unpack = true;
+  // Defaults are declared once, in declare().
+  bool unpack;
   std::string overviews;
-  std::string alpha = "mask";  // mask | data (gdalwarp -srcalpha | -nosrcalpha)
-  bool wrap_longitude = true;
+  enum class Alpha { mask, data } alpha;  // gdalwarp -srcalpha | -nosrcalpha
+  bool wrap_longitude;
   std::optional<bool> grib_normalize_units;  // absent: GDAL's configuration (grib_units.hpp)
-  std::string irregular_axes = "refuse";
-  std::string transformer = "auto";  // georeferencing.hpp
-  int gcp_order = 0;
-  double rpc_height = 0;
+  std::string irregular_axes;
+  std::string transformer;  // georeferencing.hpp
+  int gcp_order;
+  double rpc_height;
   std::optional<std::string> rpc_dem;
-  std::string decoding = "auto";  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
+  std::string decoding;  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
   void declare(OptionBinder& args);
   SourceRequest request() const;
+
+ private:
+  // declare()'s groups, in the reference's order: what is read (file, variable, bands), how its
+  // values are read, how its pixels are placed and decoded.
+  void declare_selection(OptionBinder& args);
+  void declare_values(OptionBinder& args);
+  void declare_placement(OptionBinder& args);
 };
 
 class RasterSource final : public Node, public FootprintSource, public ReaderSource {

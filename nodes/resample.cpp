@@ -18,41 +18,52 @@
 namespace rasterflow::nodes {
 namespace {
 
-struct MethodName {
-  const char* name;
-  Method method;
-  GDALResampleAlg alg;
-};
-constexpr MethodName kMethods[] = {
-    {"nearest", Method::nearest, GRA_NearestNeighbour},
-    {"bilinear", Method::bilinear, GRA_Bilinear},
-    {"cubic", Method::cubic, GRA_Cubic},
-    {"average", Method::average, GRA_Average},
-    {"sum", Method::sum, GRA_Sum},
-    {"min", Method::min, GRA_Min},
-    {"max", Method::max, GRA_Max},
-    {"median", Method::median, GRA_Med},
-    {"mode", Method::mode, GRA_Mode},
-    {"q1", Method::q1, GRA_Q1},
-    {"q3", Method::q3, GRA_Q3},
-    {"rms", Method::rms, GRA_RMS},
+// The methods' names (gdalwarp's; "med" is gdalwarp's other name of median): the method option's
+// choices, its reference and method_name().
+constexpr EnumChoice<Method> kMethods[] = {
+    {"nearest", Method::nearest}, {"bilinear", Method::bilinear},
+    {"cubic", Method::cubic},     {"average", Method::average},
+    {"sum", Method::sum},         {"min", Method::min},
+    {"max", Method::max},         {"median", Method::median},
+    {"mode", Method::mode},       {"q1", Method::q1},
+    {"q3", Method::q3},           {"rms", Method::rms},
+    {"med", Method::median},
 };
 
+constexpr EnumChoice<Implementation> kImplementations[] = {
+    {"auto", Implementation::automatic}, {"fast", Implementation::fast}, {"warper", Implementation::warper}};
+
 GDALResampleAlg gdal_alg(Method m) {
-  for (const auto& e : kMethods) {
-    if (e.method == m) return e.alg;
+  switch (m) {
+    case Method::nearest:
+      return GRA_NearestNeighbour;
+    case Method::bilinear:
+      return GRA_Bilinear;
+    case Method::cubic:
+      return GRA_Cubic;
+    case Method::average:
+      return GRA_Average;
+    case Method::sum:
+      return GRA_Sum;
+    case Method::min:
+      return GRA_Min;
+    case Method::max:
+      return GRA_Max;
+    case Method::median:
+      return GRA_Med;
+    case Method::mode:
+      return GRA_Mode;
+    case Method::q1:
+      return GRA_Q1;
+    case Method::q3:
+      return GRA_Q3;
+    case Method::rms:
+      return GRA_RMS;
   }
   return GRA_NearestNeighbour;
 }
 
 }  // namespace
-
-std::vector<std::string> method_choices_for_registry() {
-  std::vector<std::string> out;
-  for (const auto& e : kMethods) out.emplace_back(e.name);
-  out.emplace_back("med");
-  return out;
-}
 
 namespace {
 
@@ -86,20 +97,9 @@ struct WarpOperationCloser {
 
 }  // namespace
 
-std::optional<Method> parse_method(const std::string& name) {
-  if (name == "med") return Method::median;
-  for (const auto& e : kMethods) {
-    if (name == e.name) return e.method;
-  }
-  return std::nullopt;
-}
+std::optional<Method> parse_method(const std::string& name) { return enum_value<Method>(kMethods, name); }
 
-const char* method_name(Method m) {
-  for (const auto& e : kMethods) {
-    if (e.method == m) return e.name;
-  }
-  return "?";
-}
+const char* method_name(Method m) { return enum_name<Method>(kMethods, m); }
 
 bool is_blending(Method m) {
   return m == Method::average || m == Method::sum || m == Method::rms || m == Method::bilinear || m == Method::cubic;
@@ -155,17 +155,22 @@ std::vector<std::pair<std::string, std::string>> Resample::metric_tags() const {
 }
 
 void ResampleOptions::declare(OptionBinder& args) {
-  args.add("method", "gdalwarp resampling method", method, "nearest").choices(method_choices_for_registry());
+  args.add("method", "gdalwarp resampling method", method, Method::nearest, kMethods);
   args.add("implementation",
            "auto: the fast block reduction when the grid is aligned on whole source pixels of the same CRS, else "
            "GDAL's warper",
-           implementation, "auto")
-      .choices({"auto", "fast", "warper"});
+           implementation, Implementation::automatic, kImplementations);
 }
 
-Resample::Resample(NodeSpec spec) : Node(std::move(spec)), options_(bind_options<ResampleOptions>(this->spec())) {
-  method_ = *parse_method(options_.method);
+void ResampleOptions::validate(const std::string& where) const {
+  if (implementation == Implementation::fast && !fast_path_supports(method)) {
+    throw_graph_error(where, std::string("option \"implementation\": the fast path does not apply: ") +
+                                 method_name(method) + " reads neighbouring pixels");
+  }
 }
+
+Resample::Resample(NodeSpec spec)
+    : Node(std::move(spec)), options_(bind_options<ResampleOptions>(this->spec())), method_(options_.method) {}
 
 namespace {
 // The integer nearest to `value` when it is within `tolerance` of it.
@@ -229,6 +234,19 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   suffixes_ = reader_->column_suffixes();
   const auto fp = reader_->footprint(grid_.crs);
   source_extent_ = fp.extent;
+  measure_scales(fp);
+  wrap_ = wraps_longitude(*reader_);
+  const std::string refusal = fast_path_refusal();
+  if (options_.implementation == Implementation::fast && !refusal.empty()) {
+    throw_graph_error(where(), "option \"implementation\": the fast path does not apply: " + refusal);
+  }
+  choose_path(refusal);
+  if (reader_->info().geolocated()) prepare_geolocation();
+  prepare_signed_bytes(refusal);
+  refuse_on_warper(refusal);
+}
+
+void Resample::measure_scales(const SourceFootprint& fp) {
   const auto& info = reader_->info();
   if (fp.resolution) {
     pixels_per_cell_ = std::max(1.0, (grid_.res_x / (*fp.resolution)[0]) * (grid_.res_y / (*fp.resolution)[1]));
@@ -255,12 +273,11 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
       yscale_ = (*s)[1];
     }
   }
-  wrap_ = wraps_longitude(*reader_);
-  const std::string refusal = fast_path_refusal();
-  if (options_.implementation == "fast" && !refusal.empty()) {
-    throw_graph_error(where(), "option \"implementation\": the fast path does not apply: " + refusal);
-  }
-  fast_ = refusal.empty() && options_.implementation != "warper";
+}
+
+void Resample::choose_path(const std::string& refusal) {
+  const auto& info = reader_->info();
+  fast_ = refusal.empty() && options_.implementation != Implementation::warper;
   upsample_ = fast_ && grid_.res_x < info.gt[1] * (1 - 1e-9) && grid_.res_y < -info.gt[5] * (1 - 1e-9);
   if (upsample_) {
     mx_ = *near_integer(info.gt[1] / grid_.res_x, 1e-6);
@@ -280,23 +297,29 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
                    (refusal.empty() ? std::string("forced by option implementation") : refusal);
   }
   if (wrap_) path_reason_ += "; the source spans 360 degrees of longitude: read as periodic (wrap_longitude)";
-  if (info.geolocated()) prepare_geolocation();
-  if (info.signed_byte && !fast_) {
-    if (info.unpacked) {
-      throw_graph_error(where(),
-                        "the source is packed Int8 (signed bytes with a scale or offset), which GDAL 3.6's warper "
-                        "reads as unsigned; only the fast path (same CRS, grid aligned on whole source pixels) "
-                        "handles it, or give the raster_source \"unpack\": false: " +
-                            (refusal.empty() ? std::string("implementation is warper") : refusal));
-    }
-    if (info.transposed) {
-      throw_graph_error(where(), info.path +
-                                     " is Int8 stored (lon, lat): its signed bytes cannot be read transposed on the "
-                                     "warper path; use a grid aligned on its pixels (the fast path)");
-    }
-    signed_vrt_ = signed_byte_vrt(info);
-    path_reason_ += "; Int8 read through a VRT of signed values (GDAL 3.6's warper reads signed bytes as unsigned)";
+}
+
+void Resample::prepare_signed_bytes(const std::string& refusal) {
+  const auto& info = reader_->info();
+  if (!info.signed_byte || fast_) return;
+  if (info.unpacked) {
+    throw_graph_error(where(),
+                      "the source is packed Int8 (signed bytes with a scale or offset), which GDAL 3.6's warper "
+                      "reads as unsigned; only the fast path (same CRS, grid aligned on whole source pixels) "
+                      "handles it, or give the raster_source \"unpack\": false: " +
+                          (refusal.empty() ? std::string("implementation is warper") : refusal));
   }
+  if (info.transposed) {
+    throw_graph_error(where(), info.path +
+                                   " is Int8 stored (lon, lat): its signed bytes cannot be read transposed on the "
+                                   "warper path; use a grid aligned on its pixels (the fast path)");
+  }
+  signed_vrt_ = signed_byte_vrt(info);
+  path_reason_ += "; Int8 read through a VRT of signed values (GDAL 3.6's warper reads signed bytes as unsigned)";
+}
+
+void Resample::refuse_on_warper(const std::string& refusal) const {
+  const auto& info = reader_->info();
   if (!fast_ && method_ == Method::mode && is_wide_integer(info.type)) {
     // GDAL 3.6's warper takes the mode of 32-bit floats: 64-bit values would lose digits.
     throw_graph_error(where(), "option \"method\": mode on the warper path reads " + info.path + "'s " +
@@ -385,6 +408,25 @@ void set_kernel_scale(GDALWarpOptions& options, double xscale, double yscale) {
   options.papszWarpOptions = CSLSetNameValue(options.papszWarpOptions, "YSCALE", scale);
 }
 
+// As gdalwarp with its destination alpha (band `dst_alpha`): cells start at 0 (a partly
+// transparent pixel's value is weighed against a destination of density 0; NaN * 0 would make
+// it NaN), and the destination alpha says which were written.
+void use_destination_alpha(GDALWarpOptions& options, int src_alpha, int dst_alpha) {
+  set_warp_alpha(options, src_alpha, dst_alpha);
+  CPLFree(options.padfDstNoDataReal);
+  options.padfDstNoDataReal = nullptr;
+  options.papszWarpOptions = CSLSetNameValue(options.papszWarpOptions, "INIT_DEST", "0");
+}
+
+// NaN in every column where the destination alpha says nothing was written.
+void clear_unwritten(const std::vector<double>& dst_alpha, std::span<Column* const> out) {
+  for (std::size_t i = 0; i < dst_alpha.size(); ++i) {
+    if (dst_alpha[i] == 0.0) {
+      for (Column* column : out) column->values[i] = std::numeric_limits<double>::quiet_NaN();
+    }
+  }
+}
+
 }  // namespace
 
 GDALDatasetH Resample::signed_dataset() {
@@ -408,47 +450,19 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
   if (src_alpha > 0) dst_alpha.assign(static_cast<std::size_t>(tile.cells()), 0.0);
   const DatasetPtr dst = tile_dataset(grid_, tile, out, src_alpha > 0 ? dst_alpha.data() : nullptr);
 
-  GDALDatasetH src = signed_vrt_.empty() ? reader_->warper_dataset() : signed_dataset();
-  GeoTransform src_gt = info.gt;
-  std::vector<int> src_bands(reader_->band_count());
-  for (std::size_t k = 0; k < src_bands.size(); ++k)
-    src_bands[k] = signed_vrt_.empty() ? reader_->warper_band(k) : static_cast<int>(k) + 1;
-  DatasetPtr periodic;
-  if (wrap_) {
-    periodic = periodic_dataset(src, src_bands, info.gt, info.width, info.height, src_gt);
-    src = get(periodic);
-    for (std::size_t k = 0; k < src_bands.size(); ++k) src_bands[k] = static_cast<int>(k) + 1;
-  }
+  const WarpSource src = warp_source();
   TransformerPtr grid_transformer;
-  if (!info.geolocated()) grid_transformer = reader_->warp_transformer(grid_.crs, grid_.geotransform(), src_gt);
+  if (!info.geolocated()) grid_transformer = reader_->warp_transformer(grid_.crs, grid_.geotransform(), src.gt);
   void* transformer = info.geolocated() ? geoloc_transformer() : grid_transformer.get();
   if (transformer == nullptr)
     throw_node_error(where(), "GDAL cannot transform the source into the grid: " + last_gdal_error("no transformer"));
   TileTransformer tile_transformer{transformer, static_cast<double>(tile.row0)};
 
-  // Signed bytes through their VRT: nodata became NaN, as in a floating source.
-  const bool nan_nodata = reader_->nan_is_only_nodata() || !signed_vrt_.empty();
-  const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64 || nan_nodata;
-  std::vector<std::optional<double>> src_nodata(reader_->band_count());
-  for (std::size_t k = 0; k < src_nodata.size(); ++k) {
-    const auto& nodata = info.bands[k].nodata;
-    if (nodata || is_float) {
-      src_nodata[k] = nodata && !nan_nodata ? *nodata : std::numeric_limits<double>::quiet_NaN();
-    }
-  }
-  const WarpOptionsPtr options = warp_options(src, src_bands, get(dst), gdal_alg(method_), src_nodata);
+  const WarpOptionsPtr options = warp_options(src.ds, src.bands, get(dst), gdal_alg(method_), warp_nodata());
   if (method_ == Method::bilinear || method_ == Method::cubic) set_kernel_scale(*options, xscale_, yscale_);
   options->pfnTransformer = transform_tile;
   options->pTransformerArg = &tile_transformer;
-  if (src_alpha > 0) {
-    // As gdalwarp with its destination alpha: cells start at 0 (a partly transparent pixel's
-    // value is weighed against a destination of density 0; NaN * 0 would make it NaN), and the
-    // destination alpha says which were written.
-    set_warp_alpha(*options, src_alpha, static_cast<int>(out.size()) + 1);
-    CPLFree(options->padfDstNoDataReal);
-    options->padfDstNoDataReal = nullptr;
-    options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "0");
-  }
+  if (src_alpha > 0) use_destination_alpha(*options, src_alpha, static_cast<int>(out.size()) + 1);
   ChunkMasks masks{reader_->dataset(), info.validity, {}, {}, wrap_ ? info.width : 0};
   for (const auto& b : info.bands) masks.bands.push_back(b.index);
   set_warp_masks(*options, masks);
@@ -464,11 +478,38 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
                                 std::to_string(tile.row0 + tile.rows - 1) + " of " + info.path +
                                 " failed: " + (masks.error.empty() ? errors.text("warp error") : masks.error));
   }
-  for (std::size_t i = 0; src_alpha > 0 && i < dst_alpha.size(); ++i) {
-    if (dst_alpha[i] == 0.0) {
-      for (Column* column : out) column->values[i] = std::numeric_limits<double>::quiet_NaN();
+  if (src_alpha > 0) clear_unwritten(dst_alpha, out);
+}
+
+Resample::WarpSource Resample::warp_source() {
+  const auto& info = reader_->info();
+  WarpSource src;
+  src.ds = signed_vrt_.empty() ? reader_->warper_dataset() : signed_dataset();
+  src.gt = info.gt;
+  src.bands.resize(reader_->band_count());
+  for (std::size_t k = 0; k < src.bands.size(); ++k)
+    src.bands[k] = signed_vrt_.empty() ? reader_->warper_band(k) : static_cast<int>(k) + 1;
+  if (wrap_) {
+    src.periodic = periodic_dataset(src.ds, src.bands, info.gt, info.width, info.height, src.gt);
+    src.ds = get(src.periodic);
+    for (std::size_t k = 0; k < src.bands.size(); ++k) src.bands[k] = static_cast<int>(k) + 1;
+  }
+  return src;
+}
+
+std::vector<std::optional<double>> Resample::warp_nodata() const {
+  const auto& info = reader_->info();
+  // Signed bytes through their VRT: nodata became NaN, as in a floating source.
+  const bool nan_nodata = reader_->nan_is_only_nodata() || !signed_vrt_.empty();
+  const bool is_float = info.type == GDT_Float32 || info.type == GDT_Float64 || nan_nodata;
+  std::vector<std::optional<double>> src_nodata(reader_->band_count());
+  for (std::size_t k = 0; k < src_nodata.size(); ++k) {
+    const auto& nodata = info.bands[k].nodata;
+    if (nodata || is_float) {
+      src_nodata[k] = nodata && !nan_nodata ? *nodata : std::numeric_limits<double>::quiet_NaN();
     }
   }
+  return src_nodata;
 }
 
 namespace {

@@ -20,13 +20,17 @@ std::optional<Method> parse_method(const std::string& name);
 const char* method_name(Method m);
 // Blending methods produce floating values; selecting ones keep the source's type.
 bool is_blending(Method m);
-std::vector<std::string> method_choices_for_registry();
 ValueKind output_kind(Method m, GDALDataType source_type);
 
+// Which path resamples: the fast block reduction when it applies, or GDAL's warper.
+enum class Implementation { automatic, fast, warper };
+
 struct ResampleOptions {
-  std::string method;
-  std::string implementation;  // auto | fast | warper
+  Method method;  // defaults in declare()
+  Implementation implementation;
   void declare(OptionBinder& args);
+  // implementation fast with a method that reads neighbouring pixels: refused before anything runs.
+  void validate(const std::string& where) const;
 };
 
 class Resample final : public Node, public SourceReader, public ColumnProducer, public ColumnSuffixes {
@@ -57,6 +61,16 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   // Each fills one Column per band of the source (`out`, in the source's band order).
   void warp(const TileRequest& tile, std::span<Column* const> out);
   GDALDatasetH signed_dataset();  // this thread's handle on signed_vrt_
+  // The warper's source: this thread's dataset, its bands and geotransform (a periodic copy's
+  // when the source wraps, which `periodic` holds).
+  struct WarpSource {
+    GDALDatasetH ds = nullptr;
+    std::vector<int> bands;
+    GeoTransform gt{};
+    DatasetPtr periodic;
+  };
+  WarpSource warp_source();
+  std::vector<std::optional<double>> warp_nodata() const;  // each band's source nodata for the warper
   void reduce(const TileRequest& tile, std::span<Column* const> out);
   // The fast path's source strip `w` into `buffer` (see reduce).
   void read_strip(const PixelWindow& w, bool native, std::vector<double>& buffer);
@@ -64,6 +78,13 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   std::string fast_path_refusal() const;
   // What a thread keeps between tiles (nodes/transforms/resample_thread_state.cpp).
   std::vector<ResourceNeeds::ThreadState> thread_state() const;
+  // prepare's steps: the kernel scales and source pixels per cell from the source's footprint;
+  // the fast or warper path (`refusal`: why not the fast one); the signed-byte VRT of the warper
+  // path; GraphError for what the warper path cannot read exactly.
+  void measure_scales(const SourceFootprint& fp);
+  void choose_path(const std::string& refusal);
+  void prepare_signed_bytes(const std::string& refusal);
+  void refuse_on_warper(const std::string& refusal) const;
 
   ResampleOptions options_;
   Method method_ = Method::nearest;

@@ -13,186 +13,147 @@
 
 #include "rasterflow/errors.hpp"
 #include "rasterflow/metrics.hpp"
+#include "rasterflow/option_binder.hpp"
 #include "rasterflow/size.hpp"
 
 namespace rasterflow {
 namespace {
 
-// One row per key: how to set it from text and how to read it back. The only place a config
-// key is named.
-struct KeyBinding {
-  ConfigKeyInfo info;
-  std::function<void(Config&, const std::string& value, const std::string& where)> set;
-  std::function<boost::json::value(const Config&)> get;
+// database.url: empty, or a postgresql:// URL (check_database_url's message when not).
+std::string database_url_problem(const OptionValue& value) {
+  try {
+    check_database_url(std::get<std::string>(value), "key \"database.url\"");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return {};
+}
+
+// The keys of tiles, outputs, metrics and checkpoints (declare_keys' second half, in table order).
+void declare_run_keys(Config& c, const Config& d, OptionBinder& args) {
+  args.add("resampling.window_size", "tile size bound: a tile holds at most window_size^2 target cells",
+           c.resampling.window_size, d.resampling.window_size)
+      .min(256);
+  args.add("merge.enable_streaming", "stream chunks to the sinks (false: materialise first)", c.merge.enable_streaming,
+           d.merge.enable_streaming);
+  args.add("merge.chunk_size", "rows formatted per output chunk", c.merge.chunk_size, d.merge.chunk_size).min(1);
+  args.add("merge.streaming_chunk_size", "rows per chunk in streaming mode", c.merge.streaming_chunk_size,
+           d.merge.streaming_chunk_size)
+      .min(1);
+  args.add("export.nodata", "text written for a nodata cell", c.export_.nodata, d.export_.nodata);
+  args.add("metrics.backend", "metrics database: sqlite, postgresql or none", c.metrics.backend, d.metrics.backend)
+      .choices({"sqlite", "postgresql", "none"});
+  args.add("metrics.sqlite_path", "SQLite file (relative to --output-dir)", c.metrics.sqlite_path,
+           d.metrics.sqlite_path);
+  args.add("metrics.interval_ms", "memory snapshot period", c.metrics.interval_ms, d.metrics.interval_ms).min(10);
+  args.add("metrics.required", "fail before running when the database is unreachable", c.metrics.required,
+           d.metrics.required);
+  args.add("database.url", "postgresql://... selects PostgreSQL", c.database.url, d.database.url)
+      .secret()
+      .check(database_url_problem);
+  args.add("checkpoint.interval_s", "seconds between checkpoints of a streaming run (0: none); see run --resume",
+           c.checkpoint.interval_s, d.checkpoint.interval_s)
+      .min(0)
+      .max(86400);
+}
+
+// Every configuration key, declared once with the binder node options use (option_binder.hpp):
+// name, help, type and constraints here, the default the member's initialiser in config.hpp
+// (read from a fresh Config). Loading, --set, validation, the reference and to_json() all go
+// through this declaration.
+void declare_keys(Config& c, OptionBinder& args) {
+  static const Config d;
+  args.add("engine.threads", "worker threads: auto or a number >= 1", c.engine.threads, d.engine.threads)
+      .min(1)
+      .max(4096)
+      .zero_is_auto();
+  args.add("engine.numa", "NUMA placement: auto, on or off", c.engine.numa, d.engine.numa)
+      .choices({"auto", "on", "off"});
+  args.add("engine.allow_vsi", "allow GDAL virtual file systems and URLs as input paths", c.engine.allow_vsi,
+           d.engine.allow_vsi);
+  args.add("memory.limit", "memory limit: auto (cgroup, RLIMIT_AS, machine) or a size such as 2GiB", c.memory.limit,
+           d.memory.limit)
+      .min(16u << 20)
+      .zero_is_auto();
+  args.add("memory.warning_threshold", "pressure level that starts throttling", c.memory.warning_threshold,
+           d.memory.warning_threshold)
+      .above(0)
+      .max(1);
+  args.add("memory.critical_threshold", "pressure level of the strongest throttling", c.memory.critical_threshold,
+           d.memory.critical_threshold)
+      .above(0)
+      .max(1);
+  args.add("memory.sample_interval_ms", "memory monitor sampling period", c.memory.sample_interval_ms,
+           d.memory.sample_interval_ms)
+      .min(10);
+  args.add("memory.critical_pause_s",
+           "seconds at critical pressure with nothing left to shed before the run stops (checkpoint kept, exit 75)",
+           c.memory.critical_pause_s, d.memory.critical_pause_s)
+      .min(1);
+  declare_run_keys(c, d, args);
+}
+
+// The declared keys of one Config: its binder, whose setters and getters reach its members.
+struct KeyTable {
+  explicit KeyTable(Config& c) { declare_keys(c, binder); }
+  OptionBinder binder;
+  std::optional<std::size_t> find(const std::string& key) const {
+    const auto& specs = binder.specs();
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      if (specs[i].name == key) return i;
+    }
+    return std::nullopt;
+  }
 };
 
-[[noreturn]] void bad_value(const std::string& where, const std::string& key, const std::string& value,
-                            const std::string& expected) {
-  throw_config_error(where, "key \"" + key + "\": invalid value \"" + value + "\" (expected " + expected + ")");
-}
-
-template <typename T>
-bool parse_number(const std::string& text, T& out) {
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && end == text.data() + text.size();
-}
-
-template <typename Field>
-KeyBinding int_key(std::string key, std::string default_text, std::string help, int min, Field field) {
-  return KeyBinding{{key, default_text, help},
-                    [key, min, field](Config& c, const std::string& v, const std::string& where) {
-                      int n = 0;
-                      if (!parse_number(v, n) || n < min)
-                        bad_value(where, key, v, "an integer >= " + std::to_string(min));
-                      field(c) = n;
-                    },
-                    [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
-}
-
-template <typename Field>
-KeyBinding ratio_key(std::string key, std::string default_text, std::string help, Field field) {
-  return KeyBinding{{key, default_text, help},
-                    [key, field](Config& c, const std::string& v, const std::string& where) {
-                      double d = 0;
-                      if (!parse_number(v, d) || !(d > 0.0 && d <= 1.0)) bad_value(where, key, v, "a number in (0, 1]");
-                      field(c) = d;
-                    },
-                    [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
-}
-
-template <typename Field>
-KeyBinding bool_key(std::string key, std::string default_text, std::string help, Field field) {
-  return KeyBinding{{key, default_text, help},
-                    [key, field](Config& c, const std::string& v, const std::string& where) {
-                      if (v == "true" || v == "yes" || v == "on") {
-                        field(c) = true;
-                      } else if (v == "false" || v == "no" || v == "off") {
-                        field(c) = false;
-                      } else {
-                        bad_value(where, key, v, "true or false");
-                      }
-                    },
-                    [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
-}
-
-template <typename Field>
-KeyBinding choice_key(std::string key, std::string default_text, std::string help, std::vector<std::string> choices,
-                      Field field) {
-  return KeyBinding{{key, default_text, help},
-                    [key, choices, field](Config& c, const std::string& v, const std::string& where) {
-                      if (!choices.empty() && std::find(choices.begin(), choices.end(), v) == choices.end()) {
-                        std::string list;
-                        for (const auto& s : choices) list += (list.empty() ? "" : ", ") + s;
-                        bad_value(where, key, v, "one of: " + list);
-                      }
-                      field(c) = v;
-                    },
-                    [field](const Config& c) { return boost::json::value(field(const_cast<Config&>(c))); }};
-}
-
-const std::vector<KeyBinding>& bindings() {
-  static const std::vector<KeyBinding> table = [] {
-    std::vector<KeyBinding> t;
-    t.push_back(KeyBinding{{"engine.threads", "auto", "worker threads: auto or a number >= 1"},
-                           [](Config& c, const std::string& v, const std::string& where) {
-                             if (v == "auto") {
-                               c.engine.threads = 0;
-                               return;
-                             }
-                             int n = 0;
-                             if (!parse_number(v, n) || n < 1 || n > 4096)
-                               bad_value(where, "engine.threads", v, "auto or an integer from 1 to 4096");
-                             c.engine.threads = n;
-                           },
-                           [](const Config& c) {
-                             return c.engine.threads == 0 ? boost::json::value("auto")
-                                                          : boost::json::value(c.engine.threads);
-                           }});
-    t.push_back(choice_key("engine.numa", "auto", "NUMA placement: auto, on or off", {"auto", "on", "off"},
-                           [](Config& c) -> std::string& { return c.engine.numa; }));
-    t.push_back(bool_key("engine.allow_vsi", "false", "allow GDAL virtual file systems and URLs as input paths",
-                         [](Config& c) -> bool& { return c.engine.allow_vsi; }));
-    t.push_back(
-        KeyBinding{{"memory.limit", "auto", "memory limit: auto (cgroup, RLIMIT_AS, machine) or a size such as 2GiB"},
-                   [](Config& c, const std::string& v, const std::string& where) {
-                     if (v == "auto") {
-                       c.memory.limit = 0;
-                       return;
-                     }
-                     const auto bytes = parse_size(v);
-                     if (!bytes || *bytes < (16u << 20))
-                       bad_value(where, "memory.limit", v, "auto or a size of at least 16MiB such as 512MiB, 4GiB, 2G");
-                     c.memory.limit = *bytes;
-                   },
-                   [](const Config& c) {
-                     return c.memory.limit == 0 ? boost::json::value("auto") : boost::json::value(c.memory.limit);
-                   }});
-    t.push_back(ratio_key("memory.warning_threshold", "0.80", "pressure level that starts throttling",
-                          [](Config& c) -> double& { return c.memory.warning_threshold; }));
-    t.push_back(ratio_key("memory.critical_threshold", "0.90", "pressure level of the strongest throttling",
-                          [](Config& c) -> double& { return c.memory.critical_threshold; }));
-    t.push_back(int_key("memory.sample_interval_ms", "200", "memory monitor sampling period", 10,
-                        [](Config& c) -> int& { return c.memory.sample_interval_ms; }));
-    t.push_back(int_key("memory.critical_pause_s", "30",
-                        "seconds at critical pressure with nothing left to shed before the run stops (checkpoint "
-                        "kept, exit 75)",
-                        1, [](Config& c) -> int& { return c.memory.critical_pause_s; }));
-    t.push_back(int_key("resampling.window_size", "2048",
-                        "tile size bound: a tile holds at most window_size^2 target cells", 256,
-                        [](Config& c) -> int& { return c.resampling.window_size; }));
-    t.push_back(bool_key("merge.enable_streaming", "true", "stream chunks to the sinks (false: materialise first)",
-                         [](Config& c) -> bool& { return c.merge.enable_streaming; }));
-    t.push_back(int_key("merge.chunk_size", "5000", "rows formatted per output chunk", 1,
-                        [](Config& c) -> int& { return c.merge.chunk_size; }));
-    t.push_back(int_key("merge.streaming_chunk_size", "5000", "rows per chunk in streaming mode", 1,
-                        [](Config& c) -> int& { return c.merge.streaming_chunk_size; }));
-    t.push_back(choice_key("export.nodata", "\"\"", "text written for a nodata cell", {},
-                           [](Config& c) -> std::string& { return c.export_.nodata; }));
-    t.push_back(choice_key("metrics.backend", "sqlite", "metrics database: sqlite, postgresql or none",
-                           {"sqlite", "postgresql", "none"},
-                           [](Config& c) -> std::string& { return c.metrics.backend; }));
-    t.push_back(choice_key("metrics.sqlite_path", "rasterflow_metrics.sqlite", "SQLite file (relative to --output-dir)",
-                           {}, [](Config& c) -> std::string& { return c.metrics.sqlite_path; }));
-    t.push_back(int_key("metrics.interval_ms", "1000", "memory snapshot period", 10,
-                        [](Config& c) -> int& { return c.metrics.interval_ms; }));
-    t.push_back(bool_key("metrics.required", "false", "fail before running when the database is unreachable",
-                         [](Config& c) -> bool& { return c.metrics.required; }));
-    t.push_back(KeyBinding{{"database.url", "\"\"", "postgresql://... selects PostgreSQL"},
-                           [](Config& c, const std::string& v, const std::string& where) {
-                             try {
-                               check_database_url(v, "key \"database.url\"");
-                             } catch (const ConfigError& e) {
-                               throw_config_error(where, e.what());
-                             }
-                             c.database.url = v;
-                           },
-                           // Never stored or logged with its password.
-                           [](const Config& c) { return boost::json::value(mask_password(c.database.url)); }});
-    t.push_back(KeyBinding{
-        {"checkpoint.interval_s", "5", "seconds between checkpoints of a streaming run (0: none); see run --resume"},
-        [](Config& c, const std::string& v, const std::string& where) {
-          double d = 0;
-          if (!parse_number(v, d) || !(d >= 0.0 && d <= 86400.0))
-            bad_value(where, "checkpoint.interval_s", v, "a number of seconds from 0 to 86400");
-          c.checkpoint.interval_s = d;
-        },
-        [](const Config& c) { return boost::json::value(c.checkpoint.interval_s); }});
-    return t;
+const std::vector<OptionSpec>& key_specs() {
+  static const std::vector<OptionSpec> specs = [] {
+    Config c;
+    return KeyTable(c).binder.specs();
   }();
-  return table;
-}
-
-const KeyBinding* find_binding(const std::string& key) {
-  for (const auto& b : bindings()) {
-    if (b.info.key == key) return &b;
-  }
-  return nullptr;
+  return specs;
 }
 
 std::vector<std::string> key_names() {
   std::vector<std::string> names;
-  for (const auto& b : bindings()) names.push_back(b.info.key);
+  for (const auto& s : key_specs()) names.push_back(s.name);
   return names;
+}
+
+// What a key's value must be, as its error says it: "an integer >= 10", "auto or a size of at
+// least 16 MiB such as 512MiB, 4GiB, 2G", "a number in (0, 1]", "one of: a, b".
+std::string expected_value(const OptionSpec& s) {
+  const auto text = [](double v) { return option_value_text(OptionValue{v}); };
+  std::string what = expected_text(s.type);
+  if (!s.choices.empty()) {
+    what = "one of: ";
+    for (std::size_t i = 0; i < s.choices.size(); ++i) what += (i ? ", " : "") + s.choices[i];
+  } else if (s.type == OptionType::size && s.min) {
+    what = "a size of at least " + format_size(static_cast<std::uint64_t>(*s.min)) + " such as 512MiB, 4GiB, 2G";
+  } else if (s.min && s.max) {
+    what += s.min_exclusive ? " in (" + text(*s.min) + ", " + text(*s.max) + "]"
+                            : " from " + text(*s.min) + " to " + text(*s.max);
+  } else if (s.min) {
+    what += (s.min_exclusive ? " > " : " >= ") + text(*s.min);
+  }
+  return s.zero_is_auto ? "auto or " + what : what;
+}
+
+// A key's value as the configuration's JSON holds it: "auto" for 0 where 0 means auto, a
+// database URL with its password masked (never stored or logged whole).
+boost::json::value key_json(const OptionSpec& s, const OptionValue& v) {
+  if (s.zero_is_auto && std::holds_alternative<std::int64_t>(v) && std::get<std::int64_t>(v) == 0) return "auto";
+  if (s.type == OptionType::size) return boost::json::value(static_cast<std::uint64_t>(std::get<std::int64_t>(v)));
+  if (s.type == OptionType::secret) return boost::json::value(mask_password(std::get<std::string>(v)));
+  return std::visit(
+      [](const auto& x) -> boost::json::value {
+        using X = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<X, std::monostate> || std::is_same_v<X, std::vector<std::string>>)
+          return nullptr;
+        else
+          return boost::json::value(x);
+      },
+      v);
 }
 
 std::string yaml_where(const std::filesystem::path& file, const YAML::Node& node) {
@@ -216,10 +177,16 @@ std::string scalar_text(const YAML::Node& node, const std::string& where, const 
 
 }  // namespace
 
+const std::vector<OptionSpec>& config_options() { return key_specs(); }
+
 const std::vector<ConfigKeyInfo>& config_keys() {
   static const std::vector<ConfigKeyInfo> keys = [] {
     std::vector<ConfigKeyInfo> k;
-    for (const auto& b : bindings()) k.push_back(b.info);
+    for (const auto& s : key_specs()) {
+      const bool automatic = s.zero_is_auto && s.default_value == OptionValue{std::int64_t{0}};
+      const std::string text = automatic ? "auto" : option_value_text(s.default_value);
+      k.push_back({s.name, text.empty() ? "\"\"" : text, s.help});
+    }
     return k;
   }();
   return keys;
@@ -240,11 +207,17 @@ void Config::set(const std::string& key, const std::string& value, const std::st
                  origin);
     return;
   }
-  const KeyBinding* binding = find_binding(key);
-  if (binding == nullptr) {
-    throw_config_error(origin, "unknown key \"" + key + "\"" + did_you_mean(key, key_names()));
+  const KeyTable table(*this);
+  const auto index = table.find(key);
+  if (!index) throw_config_error(origin, "unknown key \"" + key + "\"" + did_you_mean(key, key_names()));
+  const OptionSpec& spec = table.binder.specs()[*index];
+  const auto parsed = parse_option_text(spec, value);
+  if (!parsed || !option_value_problem(spec, *parsed).empty()) {
+    throw_config_error(origin,
+                       "key \"" + key + "\": invalid value \"" + value + "\" (expected " + expected_value(spec) + ")");
   }
-  binding->set(*this, value, origin);
+  if (const std::string problem = table.binder.assign(*index, *parsed); !problem.empty())
+    throw_config_error(origin, problem);
 }
 
 void Config::set(const std::string& assignment) {
@@ -336,12 +309,14 @@ void Config::validate() const {
 
 std::string Config::to_json() const {
   boost::json::object root;
-  for (const auto& b : bindings()) {
-    const auto dot = b.info.key.find('.');
-    const std::string section = b.info.key.substr(0, dot);
-    auto& sub = root[section];
+  Config copy = *this;  // the binder reaches members through a non-const Config
+  const KeyTable table(copy);
+  for (std::size_t i = 0; i < table.binder.specs().size(); ++i) {
+    const OptionSpec& spec = table.binder.specs()[i];
+    const auto dot = spec.name.find('.');
+    auto& sub = root[spec.name.substr(0, dot)];
     if (!sub.is_object()) sub = boost::json::object{};
-    sub.as_object()[b.info.key.substr(dot + 1)] = b.get(*this);
+    sub.as_object()[spec.name.substr(dot + 1)] = key_json(spec, table.binder.value(i));
   }
   if (!node_overrides.empty()) {
     boost::json::object nodes;

@@ -96,70 +96,88 @@ OptionValue bind_json_selection(const OptionSpec& spec, const json::value& v, co
   return out;
 }
 
-OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const std::string& where) {
-  const auto wrong = [&](const std::string& expected) {
-    throw_graph_error(where, "option \"" + spec.name + "\": expected " + expected + ", got " + kind_of(v));
+[[noreturn]] void wrong_json_type(const OptionSpec& spec, const json::value& v, const std::string& where) {
+  throw_graph_error(where,
+                    "option \"" + spec.name + "\": expected " + expected_text(spec.type) + ", got " + kind_of(v));
+}
+
+// An integer, or a number without fraction that a double holds exactly.
+OptionValue bind_json_integer(const OptionSpec& spec, const json::value& v, const std::string& where) {
+  if (v.is_int64()) return v.as_int64();
+  if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(v.as_uint64());
+  if (v.is_double() && std::floor(v.as_double()) == v.as_double() && std::fabs(v.as_double()) < 9e15) {
+    return static_cast<std::int64_t>(v.as_double());
+  }
+  wrong_json_type(spec, v, where);
+}
+
+// 3, [1, 2, 6] or "all"; kept as strings ("3", "1", "all").
+OptionValue bind_json_index_list(const OptionSpec& spec, const json::value& v, const std::string& where) {
+  const auto index = [&](const json::value& item) {
+    const auto n = as_number(item);
+    if (!n || std::floor(*n) != *n) wrong_json_type(spec, v, where);
+    if (*n < 1 || *n > 1e9) {
+      throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(OptionValue{*n}) +
+                                   " is out of range (expected >= 1)");
+    }
+    return std::to_string(static_cast<std::int64_t>(*n));
   };
+  if (v.is_string()) {
+    if (v.as_string() != "all") wrong_json_type(spec, v, where);
+    return std::vector<std::string>{"all"};
+  }
+  if (!v.is_array()) return std::vector<std::string>{index(v)};
+  std::vector<std::string> out;
+  for (const auto& item : v.as_array()) out.push_back(index(item));
+  if (out.empty()) wrong_json_type(spec, v, where);
+  return out;
+}
+
+// A string, or a list of them.
+OptionValue bind_json_string_list(const OptionSpec& spec, const json::value& v, const std::string& where) {
+  if (v.is_string()) return std::vector<std::string>{std::string(v.as_string())};
+  if (!v.is_array()) wrong_json_type(spec, v, where);
+  std::vector<std::string> out;
+  for (const auto& item : v.as_array()) {
+    if (!item.is_string()) wrong_json_type(spec, v, where);
+    out.emplace_back(item.as_string());
+  }
+  return out;
+}
+
+OptionValue bind_json_option(const OptionSpec& spec, const json::value& v, const std::string& where) {
   switch (spec.type) {
     case OptionType::string:
     case OptionType::input_path:
     case OptionType::output_path:
     case OptionType::secret:
-      if (!v.is_string()) wrong(expected_text(spec.type));
+      if (!v.is_string()) wrong_json_type(spec, v, where);
       return std::string(v.as_string());
-    case OptionType::integer: {
-      if (v.is_int64()) return v.as_int64();
-      if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
-        return static_cast<std::int64_t>(v.as_uint64());
-      if (v.is_double() && std::floor(v.as_double()) == v.as_double() && std::fabs(v.as_double()) < 9e15) {
-        return static_cast<std::int64_t>(v.as_double());
-      }
-      wrong(expected_text(spec.type));
-    }
+    case OptionType::integer:
+      return bind_json_integer(spec, v, where);
     case OptionType::number: {
       const auto n = as_number(v);
-      if (!n) wrong(expected_text(spec.type));
+      if (!n) wrong_json_type(spec, v, where);
       return *n;
     }
     case OptionType::boolean:
-      if (!v.is_bool()) wrong(expected_text(spec.type));
+      if (!v.is_bool()) wrong_json_type(spec, v, where);
       return v.as_bool();
-    case OptionType::index_list: {
-      // 3, [1, 2, 6] or "all"; kept as strings ("3", "1", "all").
-      const auto index = [&](const json::value& item) {
-        const auto n = as_number(item);
-        if (!n || std::floor(*n) != *n) wrong(expected_text(spec.type));
-        if (*n < 1 || *n > 1e9) {
-          throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(OptionValue{*n}) +
-                                       " is out of range (expected >= 1)");
-        }
-        return std::to_string(static_cast<std::int64_t>(*n));
-      };
-      if (v.is_string()) {
-        if (v.as_string() != "all") wrong(expected_text(spec.type));
-        return std::vector<std::string>{"all"};
-      }
-      if (!v.is_array()) return std::vector<std::string>{index(v)};
-      std::vector<std::string> out;
-      for (const auto& item : v.as_array()) out.push_back(index(item));
-      if (out.empty()) wrong(expected_text(spec.type));
-      return out;
-    }
+    case OptionType::index_list:
+      return bind_json_index_list(spec, v, where);
     case OptionType::selection:
       return bind_json_selection(spec, v, where);
-    case OptionType::string_list: {
-      if (v.is_string()) return std::vector<std::string>{std::string(v.as_string())};
-      if (!v.is_array()) wrong(expected_text(spec.type));
-      std::vector<std::string> out;
-      for (const auto& item : v.as_array()) {
-        if (!item.is_string()) wrong(expected_text(spec.type));
-        out.emplace_back(item.as_string());
-      }
-      return out;
+    case OptionType::string_list:
+      return bind_json_string_list(spec, v, where);
+    case OptionType::size: {
+      const auto parsed = v.is_string() ? parse_option_text(spec, std::string(v.as_string())) : std::nullopt;
+      if (parsed) return *parsed;
+      if (v.is_int64() && v.as_int64() >= 0) return v.as_int64();
+      wrong_json_type(spec, v, where);
     }
   }
-  wrong("a value");
-  return {};
+  throw_graph_error(where, "option \"" + spec.name + "\": expected a value, got " + kind_of(v));
 }
 
 std::vector<std::string> option_names(const NodeTypeInfo& info) {
@@ -255,6 +273,75 @@ void complete_options(NodeSpec& spec, const NodeTypeInfo& info, const Config& co
   }
 }
 
+std::array<double, 2> grid_resolution(const json::value& value, const std::string& where) {
+  std::array<double, 2> res{};
+  if (const auto n = as_number(value)) {
+    res = {*n, *n};
+  } else if (value.is_array() && value.as_array().size() == 2 && as_number(value.as_array()[0]) &&
+             as_number(value.as_array()[1])) {
+    res = {*as_number(value.as_array()[0]), *as_number(value.as_array()[1])};
+  } else {
+    throw_graph_error(where, "field \"resolution\": expected a number or [x, y], got " + kind_of(value));
+  }
+  if (!(res[0] > 0 && res[1] > 0) || !std::isfinite(res[0]) || !std::isfinite(res[1])) {
+    throw_graph_error(where, "field \"resolution\": must be greater than 0");
+  }
+  return res;
+}
+
+// "intersection", "union" or [xmin, ymin, xmax, ymax].
+void read_grid_extent(const json::value& value, const std::string& where, GridSpec& grid) {
+  if (value.is_string()) {
+    if (value.as_string() == "intersection")
+      grid.extent_mode = ExtentMode::intersection;
+    else if (value.as_string() == "union")
+      grid.extent_mode = ExtentMode::union_;
+    else
+      throw_graph_error(where, "field \"extent\": unknown value \"" + std::string(value.as_string()) +
+                                   "\" (expected \"intersection\", \"union\" or [xmin, ymin, xmax, ymax])");
+    return;
+  }
+  if (!value.is_array() || value.as_array().size() != 4)
+    throw_graph_error(where, "field \"extent\": expected \"intersection\", \"union\" or [xmin, ymin, xmax, ymax]");
+  double e[4];
+  for (int i = 0; i < 4; ++i) {
+    const auto n = as_number(value.as_array()[i]);
+    if (!n || !std::isfinite(*n))
+      throw_graph_error(where, "field \"extent\": expected four numbers [xmin, ymin, xmax, ymax]");
+    e[i] = *n;
+  }
+  if (!(e[0] < e[2] && e[1] < e[3])) throw_graph_error(where, "field \"extent\": expected xmin < xmax and ymin < ymax");
+  grid.extent_mode = ExtentMode::explicit_;
+  grid.extent = {e[0], e[1], e[2], e[3]};
+}
+
+GridSpec::Align grid_align(const json::value& value, const std::string& where) {
+  if (value == "source") return GridSpec::Align::source;
+  if (value == "resolution") return GridSpec::Align::resolution;
+  throw_graph_error(where,
+                    "field \"align\": expected \"source\" (cell edges on the finest source's pixels, "
+                    "gdalwarp's default) or \"resolution\" (whole multiples, gdalwarp -tap)");
+}
+
+std::array<double, 2> grid_origin(const json::value& value, const std::string& where) {
+  const auto* a = value.if_array();
+  if (a == nullptr || a->size() != 2 || !as_number((*a)[0]) || !as_number((*a)[1]) ||
+      !std::isfinite(*as_number((*a)[0])) || !std::isfinite(*as_number((*a)[1])))
+    throw_graph_error(where, "field \"origin\": expected [x, y], a cell corner the grid's edges go through");
+  return std::array<double, 2>{*as_number((*a)[0]), *as_number((*a)[1])};
+}
+
+// A source id or a raster path (relative to the graph file's folder unless a GDAL virtual file).
+void read_grid_like(const json::value& value, const std::string& where, const std::string& file, GridSpec& grid) {
+  if (!value.is_string() || value.as_string().empty())
+    throw_graph_error(where, "field \"like\": expected a source id or a raster path");
+  grid.like = std::string(value.as_string());
+  const std::filesystem::path p(*grid.like);
+  grid.like_path = p.is_relative() && grid.like->rfind("/vsi", 0) != 0
+                       ? (std::filesystem::path(file).parent_path() / p).lexically_normal().string()
+                       : *grid.like;
+}
+
 GridSpec parse_grid(const json::value& v, const std::string& file) {
   GridSpec grid;
   if (!v.is_object()) throw_graph_error(file, "field \"grid\": expected an object, got " + kind_of(v));
@@ -265,66 +352,15 @@ GridSpec parse_grid(const json::value& v, const std::string& file) {
         throw_graph_error(where, "field \"crs\": expected a CRS string such as \"EPSG:4326\"");
       grid.crs = std::string(value.as_string());
     } else if (key == "resolution") {
-      std::array<double, 2> res{};
-      if (const auto n = as_number(value)) {
-        res = {*n, *n};
-      } else if (value.is_array() && value.as_array().size() == 2 && as_number(value.as_array()[0]) &&
-                 as_number(value.as_array()[1])) {
-        res = {*as_number(value.as_array()[0]), *as_number(value.as_array()[1])};
-      } else {
-        throw_graph_error(where, "field \"resolution\": expected a number or [x, y], got " + kind_of(value));
-      }
-      if (!(res[0] > 0 && res[1] > 0) || !std::isfinite(res[0]) || !std::isfinite(res[1])) {
-        throw_graph_error(where, "field \"resolution\": must be greater than 0");
-      }
-      grid.resolution = res;
+      grid.resolution = grid_resolution(value, where);
     } else if (key == "extent") {
-      if (value.is_string()) {
-        if (value.as_string() == "intersection")
-          grid.extent_mode = ExtentMode::intersection;
-        else if (value.as_string() == "union")
-          grid.extent_mode = ExtentMode::union_;
-        else
-          throw_graph_error(where, "field \"extent\": unknown value \"" + std::string(value.as_string()) +
-                                       "\" (expected \"intersection\", \"union\" or [xmin, ymin, xmax, ymax])");
-      } else if (value.is_array() && value.as_array().size() == 4) {
-        double e[4];
-        for (int i = 0; i < 4; ++i) {
-          const auto n = as_number(value.as_array()[i]);
-          if (!n || !std::isfinite(*n))
-            throw_graph_error(where, "field \"extent\": expected four numbers [xmin, ymin, xmax, ymax]");
-          e[i] = *n;
-        }
-        if (!(e[0] < e[2] && e[1] < e[3]))
-          throw_graph_error(where, "field \"extent\": expected xmin < xmax and ymin < ymax");
-        grid.extent_mode = ExtentMode::explicit_;
-        grid.extent = {e[0], e[1], e[2], e[3]};
-      } else {
-        throw_graph_error(where, "field \"extent\": expected \"intersection\", \"union\" or [xmin, ymin, xmax, ymax]");
-      }
+      read_grid_extent(value, where, grid);
     } else if (key == "align") {
-      if (value == "source")
-        grid.align = GridSpec::Align::source;
-      else if (value == "resolution")
-        grid.align = GridSpec::Align::resolution;
-      else
-        throw_graph_error(where,
-                          "field \"align\": expected \"source\" (cell edges on the finest source's pixels, "
-                          "gdalwarp's default) or \"resolution\" (whole multiples, gdalwarp -tap)");
+      grid.align = grid_align(value, where);
     } else if (key == "origin") {
-      const auto* a = value.if_array();
-      if (a == nullptr || a->size() != 2 || !as_number((*a)[0]) || !as_number((*a)[1]) ||
-          !std::isfinite(*as_number((*a)[0])) || !std::isfinite(*as_number((*a)[1])))
-        throw_graph_error(where, "field \"origin\": expected [x, y], a cell corner the grid's edges go through");
-      grid.origin = std::array<double, 2>{*as_number((*a)[0]), *as_number((*a)[1])};
+      grid.origin = grid_origin(value, where);
     } else if (key == "like") {
-      if (!value.is_string() || value.as_string().empty())
-        throw_graph_error(where, "field \"like\": expected a source id or a raster path");
-      grid.like = std::string(value.as_string());
-      const std::filesystem::path p(*grid.like);
-      grid.like_path = p.is_relative() && grid.like->rfind("/vsi", 0) != 0
-                           ? (std::filesystem::path(file).parent_path() / p).lexically_normal().string()
-                           : *grid.like;
+      read_grid_like(value, where, file, grid);
     } else {
       throw_graph_error(where,
                         "unknown field \"" + std::string(key) + "\"" +

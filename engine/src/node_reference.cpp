@@ -26,8 +26,8 @@ const char* type_label(OptionType type) {
 // ">= 1", "<= 10", "1 to 10", or "".
 std::string bounds_text(const OptionSpec& o) {
   const auto text = [](double v) { return option_value_text(OptionValue{v}); };
-  if (o.min && o.max) return text(*o.min) + " to " + text(*o.max);
-  if (o.min) return ">= " + text(*o.min);
+  if (o.min && o.max) return (o.min_exclusive ? "above " : "") + text(*o.min) + " to " + text(*o.max);
+  if (o.min) return (o.min_exclusive ? "> " : ">= ") + text(*o.min);
   if (o.max) return "<= " + text(*o.max);
   return {};
 }

@@ -7,6 +7,7 @@
 
 #include "rasterflow/errors.hpp"
 #include "rasterflow/metrics.hpp"
+#include "rasterflow/size.hpp"
 
 namespace rasterflow {
 
@@ -32,6 +33,8 @@ const char* to_string(OptionType type) {
       return "integer, list or \"all\"";
     case OptionType::selection:
       return "object";
+    case OptionType::size:
+      return "size";
   }
   return "?";
 }
@@ -55,11 +58,27 @@ const char* expected_text(OptionType type) {
       return "an integer >= 1, a list of them or \"all\"";
     case OptionType::selection:
       return "an object of names and values (e.g. {\"time\": [\"2006-01\", \"2006-03\"], \"plev\": 500})";
+    case OptionType::size:
+      return "a size such as 512MiB, 4GiB, 2G";
   }
   return "a value";
 }
 
+namespace {
+std::optional<OptionValue> parse_typed_text(const OptionSpec& spec, const std::string& text);
+}  // namespace
+
 std::optional<OptionValue> parse_option_text(const OptionSpec& spec, const std::string& text) {
+  if (!spec.zero_is_auto) return parse_typed_text(spec, text);
+  // 0 is written "auto"; the text 0 is no count or size.
+  if (text == "auto") return OptionValue{std::int64_t{0}};
+  const auto value = parse_typed_text(spec, text);
+  if (value && std::holds_alternative<std::int64_t>(*value) && std::get<std::int64_t>(*value) == 0) return std::nullopt;
+  return value;
+}
+
+namespace {
+std::optional<OptionValue> parse_typed_text(const OptionSpec& spec, const std::string& text) {
   switch (spec.type) {
     case OptionType::string:
     case OptionType::input_path:
@@ -107,9 +126,15 @@ std::optional<OptionValue> parse_option_text(const OptionSpec& spec, const std::
       }
       return OptionValue{items};
     }
+    case OptionType::size: {
+      const auto bytes = parse_size(text);
+      if (!bytes || *bytes > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+      return OptionValue{static_cast<std::int64_t>(*bytes)};
+    }
   }
   return std::nullopt;
 }
+}  // namespace
 
 std::string option_value_text(const OptionValue& value) {
   struct Visitor {
@@ -163,13 +188,11 @@ std::string join(const std::vector<std::string>& items) {
 }
 }  // namespace
 
-void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where) {
+std::string option_value_problem(const OptionSpec& spec, const OptionValue& value) {
   if (!spec.choices.empty()) {
     if (const auto* s = std::get_if<std::string>(&value)) {
-      if (std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end()) {
-        throw_graph_error(where, "option \"" + spec.name + "\": unknown value \"" + *s +
-                                     "\" (expected one of: " + join(spec.choices) + ")");
-      }
+      if (std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end())
+        return "unknown value \"" + *s + "\" (expected one of: " + join(spec.choices) + ")";
     }
   }
   double n = 0;
@@ -178,15 +201,21 @@ void check_option_value(const OptionSpec& spec, const OptionValue& value, const 
   else if (const auto* d = std::get_if<double>(&value))
     n = *d;
   else
-    return;
-  if (spec.min && n < *spec.min) {
-    throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(value) +
-                                 " is out of range (expected >= " + option_value_text(OptionValue{*spec.min}) + ")");
+    return {};
+  if (spec.zero_is_auto && n == 0) return {};
+  if (spec.min && (n < *spec.min || (spec.min_exclusive && n == *spec.min))) {
+    return option_value_text(value) + " is out of range (expected " + (spec.min_exclusive ? "> " : ">= ") +
+           option_value_text(OptionValue{*spec.min}) + ")";
   }
-  if (spec.max && n > *spec.max) {
-    throw_graph_error(where, "option \"" + spec.name + "\": " + option_value_text(value) +
-                                 " is out of range (expected <= " + option_value_text(OptionValue{*spec.max}) + ")");
-  }
+  if (spec.max && n > *spec.max)
+    return option_value_text(value) + " is out of range (expected <= " + option_value_text(OptionValue{*spec.max}) +
+           ")";
+  return {};
+}
+
+void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where) {
+  if (const std::string problem = option_value_problem(spec, value); !problem.empty())
+    throw_graph_error(where, "option \"" + spec.name + "\": " + problem);
 }
 
 bool Options::has(const std::string& name) const {

@@ -36,6 +36,30 @@ InputIdentity input_identity(const std::string& node, const std::string& name) {
   return id;
 }
 
+// How a sink's partial output differs from what checkpoint `s` recorded of it (`now`: what the
+// sink writes in this run), or nothing when it still holds those bytes.
+std::optional<std::string> partial_output_difference(const Checkpoint::Sink& s, const ResumableSink::State& now) {
+  if (s.state.partial != now.partial)
+    return "node \"" + s.id + "\" wrote " + s.state.partial.string() + " then, " + now.partial.string() + " now";
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(s.state.partial, ec);
+  if (ec) {
+    const std::string final_name = s.state.partial.string().substr(0, s.state.partial.string().size() - 8);
+    return "its partial output " + s.state.partial.string() + " is missing" +
+           (std::filesystem::exists(final_name) ? " (" + final_name + " exists: that run finished)" : std::string());
+  }
+  if (size < s.state.bytes) {
+    return "its partial output " + s.state.partial.string() + " holds " + std::to_string(size) +
+           " bytes, fewer than the " + std::to_string(s.state.bytes) + " checkpointed";
+  }
+  if (tail_sha256(s.state.partial, s.state.bytes) != s.tail_sha256) {
+    return "its partial output " + s.state.partial.string() +
+           " does not hold the bytes the checkpoint recorded (its last 64 KiB before byte " +
+           std::to_string(s.state.bytes) + " differ): it is another run's";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<ResumableSink*> Pipeline::Impl::resumable_sinks() const {
@@ -131,27 +155,7 @@ std::optional<Checkpoint> Pipeline::prepare_checkpoint(bool resume) {
   for (const auto& s : c.sinks) saved_ids.push_back(s.id);
   if (ids != saved_ids) differences.push_back("the graph's sinks differ from the checkpoint's");
   for (std::size_t k = 0; differences.empty() && k < c.sinks.size(); ++k) {
-    const Checkpoint::Sink& s = c.sinks[k];
-    const ResumableSink::State now = m.resumable_sinks()[k]->written();
-    if (s.state.partial != now.partial) {
-      differences.push_back("node \"" + s.id + "\" wrote " + s.state.partial.string() + " then, " +
-                            now.partial.string() + " now");
-      continue;
-    }
-    const auto size = std::filesystem::file_size(s.state.partial, ec);
-    if (ec) {
-      const std::string final_name = s.state.partial.string().substr(0, s.state.partial.string().size() - 8);
-      differences.push_back(
-          "its partial output " + s.state.partial.string() + " is missing" +
-          (std::filesystem::exists(final_name) ? " (" + final_name + " exists: that run finished)" : std::string()));
-    } else if (size < s.state.bytes) {
-      differences.push_back("its partial output " + s.state.partial.string() + " holds " + std::to_string(size) +
-                            " bytes, fewer than the " + std::to_string(s.state.bytes) + " checkpointed");
-    } else if (tail_sha256(s.state.partial, s.state.bytes) != s.tail_sha256) {
-      differences.push_back("its partial output " + s.state.partial.string() +
-                            " does not hold the bytes the checkpoint recorded (its last 64 KiB before byte " +
-                            std::to_string(s.state.bytes) + " differ): it is another run's");
-    }
+    if (auto d = partial_output_difference(c.sinks[k], m.resumable_sinks()[k]->written())) differences.push_back(*d);
   }
   if (c.next_row < c.identity.row_begin || c.next_row > c.identity.row_end)
     differences.push_back("its next row " + std::to_string(c.next_row) + " lies outside its band");

@@ -76,22 +76,4 @@ GeolocTransformer::~GeolocTransformer() {
   if (transformer_ != nullptr) GDALDestroyGenImgProjTransformer(transformer_);
 }
 
-std::optional<GeolocOutput> geoloc_suggested_output(const GeolocTransformer& t) {
-  if (!t.ok()) return std::nullopt;
-  double gt[6] = {};
-  double extents[4] = {};
-  int pixels = 0, lines = 0;
-  if (GDALSuggestedWarpOutput2(t.carrier(), GDALGenImgProjTransform, t.get(), gt, &pixels, &lines, extents, 0) !=
-          CE_None ||
-      !(gt[1] > 0) || pixels <= 0 || lines <= 0)
-    return std::nullopt;
-  GeolocOutput out;
-  out.resolution = {gt[1], std::fabs(gt[5])};
-  out.width = pixels;
-  out.height = lines;
-  // The grid gdalwarp creates: its corner and whole pixels from it.
-  out.extent = {gt[0], gt[3] + lines * gt[5], gt[0] + pixels * gt[1], gt[3]};
-  return out;
-}
-
 }  // namespace rasterflow::nodes

@@ -44,20 +44,12 @@ class GeolocTransformer {
   GeolocTransformer& operator=(const GeolocTransformer&) = delete;
   bool ok() const { return transformer_ != nullptr; }
   void* get() const { return transformer_; }
+  // The dataset the transformer places (what gdalwarp -geoloc's suggested_output() is asked of).
   GDALDatasetH carrier() const { return nodes::get(carrier_); }
 
  private:
   DatasetPtr carrier_;
   void* transformer_ = nullptr;
 };
-
-// What gdalwarp -geoloc would choose without -te/-tr for this source in `dst_crs`
-// (GDALSuggestedWarpOutput2): the extent, the resolution, the size.
-struct GeolocOutput {
-  Extent extent;
-  std::array<double, 2> resolution{};
-  std::int64_t width = 0, height = 0;
-};
-std::optional<GeolocOutput> geoloc_suggested_output(const GeolocTransformer& t);
 
 }  // namespace rasterflow::nodes

@@ -231,7 +231,6 @@ std::optional<SuggestedOutput> suggested_output(GDALDatasetH ds, void* transform
                                                          &s.pixels, &s.lines, extents, 0) != CE_None) {
     return std::nullopt;
   }
-  if (!(s.gt[1] > 0) || s.pixels <= 0 || s.lines <= 0) return std::nullopt;
   return s;
 }
 

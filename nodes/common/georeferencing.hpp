@@ -11,6 +11,7 @@
 #include <gdal_alg.h>
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 
@@ -74,13 +75,22 @@ std::optional<std::array<double, 2>> whole_grid_kernel_scale(void* transformer, 
                                                              std::int64_t dst_height, std::int64_t src_width,
                                                              std::int64_t src_height);
 
-// What gdalwarp suggests for `ds` alone in `dst_crs` (GDALSuggestedWarpOutput2): the grid's
-// north-west corner, resolution and size.
+// What gdalwarp suggests for `ds` alone through `transformer` (GDALSuggestedWarpOutput2, as
+// gdalwarp without -te/-tr): the grid's north-west corner, resolution and size.
 struct SuggestedOutput {
   GeoTransform gt{};
   int pixels = 0;
   int lines = 0;
+  // A grid of positive resolution and at least one pixel.
+  bool has_cells() const { return gt[1] > 0 && pixels > 0 && lines > 0; }
+  std::array<double, 2> resolution() const { return {gt[1], std::fabs(gt[5])}; }
+  // The grid gdalwarp creates: its corner and whole pixels from it.
+  Extent extent() const {
+    const auto [rx, ry] = resolution();
+    return {gt[0], gt[3] - lines * ry, gt[0] + pixels * rx, gt[3]};
+  }
 };
+// GDAL's suggestion as it gives it; nullopt when it gives none or `transformer` is null.
 std::optional<SuggestedOutput> suggested_output(GDALDatasetH ds, void* transformer);
 
 }  // namespace rasterflow::nodes

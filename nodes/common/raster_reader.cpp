@@ -99,96 +99,173 @@ std::string joined(const std::vector<std::string>& items) {
 
 }  // namespace
 
-DatasetPtr RasterReader::open_checked() {
-  const std::string& where = where_;
-  const DatasetName name = resolve_dataset_name(info_.path, {});
-  plain_file_ = !name.remote && name.name == name.file;
-  if (!name.file.empty()) {
-    const std::string in = plain_file_ ? "" : " (in " + info_.path + ")";
-    std::error_code ec;
-    if (!std::filesystem::exists(name.file, ec))
-      throw_graph_error(where, "option \"path\": no such file: " + name.file + in);
-    if (std::filesystem::is_directory(name.file, ec))
-      throw_graph_error(where, "option \"path\": is a folder, not a raster file: " + name.file + in);
-  }
-  DatasetPtr ds = open();
-  if (!ds)
-    throw_graph_error(where, "option \"path\": GDAL cannot open " + info_.path + " as a raster (" +
-                                 last_gdal_error("unknown format") + ")");
-  // Containers (NetCDF, HDF5, ...) list their variables as subdatasets.
+namespace {
+
+// The names of a container's variables (NetCDF, HDF5, ...), which GDAL lists as subdatasets.
+std::vector<std::string> subdataset_names(GDALDatasetH ds) {
   std::vector<std::string> names;
-  char** sub = GDALGetMetadata(get(ds), "SUBDATASETS");
+  char** sub = GDALGetMetadata(ds, "SUBDATASETS");
   for (int i = 0; sub != nullptr && sub[i] != nullptr; ++i) {
     const std::string item = sub[i];
     const auto eq = item.find('=');
     if (eq != std::string::npos && eq >= 5 && item.compare(eq - 5, 5, "_NAME") == 0)
       names.push_back(item.substr(eq + 1));
   }
+  return names;
+}
+
+// The index in `variables` of the variable `wanted` names: its whole name, or else the last
+// component of a group path (HDF5: grp/var by var); GraphError when none or several match.
+std::size_t variable_index(const std::vector<std::string>& variables, const std::string& wanted,
+                           const std::string& where, const std::string& path) {
+  std::string want = wanted;
+  while (!want.empty() && want.front() == '/') want.erase(want.begin());
+  std::vector<std::size_t> hits;
+  for (std::size_t i = 0; i < variables.size(); ++i) {
+    if (variables[i] == want) hits = {i};
+  }
+  if (hits.empty()) {
+    for (std::size_t i = 0; i < variables.size(); ++i) {
+      const auto& v = variables[i];
+      const auto slash = v.rfind('/');
+      if (slash != std::string::npos && v.substr(slash + 1) == want) hits.push_back(i);
+    }
+  }
+  if (hits.size() != 1) {
+    throw_graph_error(where,
+                      "option \"variable\": " + std::string(hits.empty() ? "no variable \"" : "ambiguous variable \"") +
+                          wanted + "\" in " + path + " (it has: " + joined(variables) + ")");
+  }
+  return hits.front();
+}
+
+}  // namespace
+
+void RasterReader::check_path_exists() {
+  const DatasetName name = resolve_dataset_name(info_.path, {});
+  plain_file_ = !name.remote && name.name == name.file;
+  if (name.file.empty()) return;
+  const std::string in = plain_file_ ? "" : " (in " + info_.path + ")";
+  std::error_code ec;
+  if (!std::filesystem::exists(name.file, ec))
+    throw_graph_error(where_, "option \"path\": no such file: " + name.file + in);
+  if (std::filesystem::is_directory(name.file, ec))
+    throw_graph_error(where_, "option \"path\": is a folder, not a raster file: " + name.file + in);
+}
+
+DatasetPtr RasterReader::open_checked() {
+  const std::string& where = where_;
+  check_path_exists();
+  DatasetPtr ds = open();
+  if (!ds)
+    throw_graph_error(where, "option \"path\": GDAL cannot open " + info_.path + " as a raster (" +
+                                 last_gdal_error("unknown format") + ")");
+  const std::vector<std::string> names = subdataset_names(get(ds));
   for (const auto& n : names) info_.variables.push_back(variable_of(n));
   const int bands = GDALGetRasterCount(get(ds));
-  if (request_.variable) {
-    const std::string& wanted = *request_.variable;
-    // A NetCDF file of one variable opens as that variable, without subdatasets.
-    const char* only =
-        bands > 0 ? GDALGetMetadataItem(GDALGetRasterBand(get(ds), 1), "NETCDF_VARNAME", nullptr) : nullptr;
-    if (names.empty() && only != nullptr && wanted == only) return ds;
-    if (names.empty() && only != nullptr) {
-      throw_graph_error(
-          where, "option \"variable\": no variable \"" + wanted + "\" in " + info_.path + " (it has: " + only + ")");
-    }
-    if (names.empty()) {
-      throw_graph_error(where, "option \"variable\": " + info_.path +
-                                   " has no variables (subdatasets) to choose from: it is one raster of " +
-                                   std::to_string(bands) + (bands == 1 ? " band" : " bands") +
-                                   "; leave \"variable\" out");
-    }
-    std::string want = wanted;
-    while (!want.empty() && want.front() == '/') want.erase(want.begin());
-    std::vector<std::size_t> hits;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (info_.variables[i] == want) hits = {i};
-    }
-    if (hits.empty()) {  // the last component of a group path (HDF5: grp/var by var)
-      for (std::size_t i = 0; i < names.size(); ++i) {
-        const auto& v = info_.variables[i];
-        const auto slash = v.rfind('/');
-        if (slash != std::string::npos && v.substr(slash + 1) == want) hits.push_back(i);
-      }
-    }
-    if (hits.size() != 1) {
-      throw_graph_error(
-          where, "option \"variable\": " + std::string(hits.empty() ? "no variable \"" : "ambiguous variable \"") +
-                     wanted + "\" in " + info_.path + " (it has: " + joined(info_.variables) + ")");
-    }
-    info_.path = names[hits.front()];
-    ds = open();
-    if (!ds) {
-      throw_graph_error(where, "option \"variable\": GDAL cannot open variable \"" + wanted + "\" (" + info_.path +
-                                   "): " + last_gdal_error("unreadable subdataset"));
-    }
-    plain_file_ = false;
-    return ds;
-  }
+  if (request_.variable) return open_variable(std::move(ds), names, bands);
   if (bands == 0 && names.size() > 1) {
     throw_graph_error(where, "option \"variable\": " + info_.path + " holds several variables; choose one with " +
                                  "\"variable\" (it has: " + joined(info_.variables) + ")");
   }
-  if (bands == 0 && names.size() == 1) {
-    info_.path = names.front();
-    ds = open();
-    if (!ds) {
-      throw_graph_error(where, "option \"path\": GDAL cannot open its only variable (" + info_.path +
-                                   "): " + last_gdal_error("unreadable subdataset"));
-    }
-    plain_file_ = false;
-    return ds;
-  }
+  if (bands == 0 && names.size() == 1)
+    return open_subdataset(names.front(), "option \"path\": GDAL cannot open its only variable (");
   if (bands == 0) throw_graph_error(where, "option \"path\": " + info_.path + " has no raster bands");
   return ds;
 }
 
-void RasterReader::select_bands(GDALDatasetH ds) {
+DatasetPtr RasterReader::open_variable(DatasetPtr ds, const std::vector<std::string>& names, int bands) {
   const std::string& where = where_;
+  const std::string& wanted = *request_.variable;
+  // A NetCDF file of one variable opens as that variable, without subdatasets.
+  const char* only =
+      bands > 0 ? GDALGetMetadataItem(GDALGetRasterBand(get(ds), 1), "NETCDF_VARNAME", nullptr) : nullptr;
+  if (names.empty() && only != nullptr && wanted == only) return ds;
+  if (names.empty() && only != nullptr) {
+    throw_graph_error(
+        where, "option \"variable\": no variable \"" + wanted + "\" in " + info_.path + " (it has: " + only + ")");
+  }
+  if (names.empty()) {
+    throw_graph_error(where, "option \"variable\": " + info_.path +
+                                 " has no variables (subdatasets) to choose from: it is one raster of " +
+                                 std::to_string(bands) + (bands == 1 ? " band" : " bands") +
+                                 "; leave \"variable\" out");
+  }
+  const std::size_t hit = variable_index(info_.variables, wanted, where, info_.path);
+  return open_subdataset(names[hit], "option \"variable\": GDAL cannot open variable \"" + wanted + "\" (");
+}
+
+DatasetPtr RasterReader::open_subdataset(const std::string& name, const std::string& failure) {
+  info_.path = name;
+  DatasetPtr ds = open();
+  if (!ds) throw_graph_error(where_, failure + info_.path + "): " + last_gdal_error("unreadable subdataset"));
+  plain_file_ = false;
+  return ds;
+}
+
+namespace {
+
+// The band_names option's value, checked: number, description, coordinates or metadata:<KEY>.
+std::string checked_band_names(const std::optional<std::string>& option, const std::string& where) {
+  const std::string names = option.value_or("number");
+  const bool by_metadata = names.rfind("metadata:", 0) == 0;
+  if (names != "number" && names != "description" && names != "coordinates" && (!by_metadata || names.size() == 9)) {
+    throw_graph_error(where, "option \"band_names\": unknown value \"" + names +
+                                 "\" (expected number, description, coordinates or metadata:<KEY>, e.g. "
+                                 "metadata:NETCDF_DIM_time)");
+  }
+  return names;
+}
+
+// Band `b`'s column label by the band_names option `names` (`coordinate_name` for coordinates);
+// GraphError when the band has no such label.
+std::string band_label(GDALRasterBandH h, int b, const std::string& names, const std::string& coordinate_name,
+                       const std::string& where, const std::string& path) {
+  std::string label;
+  if (names == "coordinates") {
+    label = coordinate_name;
+  } else if (names == "number") {
+    label = std::to_string(b);
+  } else if (names == "description") {
+    label = GDALGetDescription(h) != nullptr ? GDALGetDescription(h) : "";
+  } else {
+    const char* v = GDALGetMetadataItem(h, names.substr(9).c_str(), nullptr);
+    label = v != nullptr ? v : "";
+  }
+  if (label.empty()) {
+    throw_graph_error(where,
+                      "option \"band_names\": band " + std::to_string(b) + " of " + path + " has no " +
+                          (names == "description" ? std::string("description") : "metadata item " + names.substr(9)) +
+                          " to name its column by");
+  }
+  return label;
+}
+
+// The band's nodata, scale and offset as GDAL reads them.
+void read_band_values(GDALRasterBandH h, BandInfo& band) {
+  int has = 0;
+  const double nodata = GDALGetRasterNoDataValue(h, &has);
+  if (has) band.nodata = nodata;
+  int has_scale = 0, has_offset = 0;
+  const double scale = GDALGetRasterScale(h, &has_scale);
+  const double offset = GDALGetRasterOffset(h, &has_offset);
+  if (has_scale) band.scale = scale;
+  if (has_offset) band.offset = offset;
+}
+
+// GraphError unless band `b` has the type of band `first`: bands read together share one type.
+void check_same_type(GDALDatasetH ds, int b, int first, const std::string& where, const std::string& path) {
+  GDALRasterBandH h = GDALGetRasterBand(ds, b);
+  if (GDALGetRasterDataType(h) == GDALGetRasterDataType(GDALGetRasterBand(ds, first))) return;
+  throw_graph_error(where, "option \"band\": band " + std::to_string(b) + " of " + path + " is " +
+                               GDALGetDataTypeName(GDALGetRasterDataType(h)) + ", band " + std::to_string(first) + " " +
+                               GDALGetDataTypeName(GDALGetRasterDataType(GDALGetRasterBand(ds, first))) +
+                               "; bands read together must share one type (use one source per type)");
+}
+
+}  // namespace
+
+std::vector<int> RasterReader::band_indices(GDALDatasetH ds) const {
   const int count = GDALGetRasterCount(ds);
   std::vector<int> indices;
   // The alpha band (the last, as gdalwarp finds it) is no data band of "all" while it masks.
@@ -197,25 +274,25 @@ void RasterReader::select_bands(GDALDatasetH ds) {
     for (int b = 1; b <= count; ++b) {
       if (b != alpha) indices.push_back(b);
     }
-  } else {
-    for (const auto& text : request_.bands) {
-      const int b = std::stoi(text);
-      if (b > count) {
-        throw_graph_error(where, "option \"band\": band " + text + " does not exist (" + info_.path + " has " +
-                                     std::to_string(count) + (count == 1 ? " band)" : " bands)"));
-      }
-      if (std::find(indices.begin(), indices.end(), b) != indices.end())
-        throw_graph_error(where, "option \"band\": band " + text + " is listed twice");
-      indices.push_back(b);
+    return indices;
+  }
+  for (const auto& text : request_.bands) {
+    const int b = std::stoi(text);
+    if (b > count) {
+      throw_graph_error(where_, "option \"band\": band " + text + " does not exist (" + info_.path + " has " +
+                                    std::to_string(count) + (count == 1 ? " band)" : " bands)"));
     }
+    if (std::find(indices.begin(), indices.end(), b) != indices.end())
+      throw_graph_error(where_, "option \"band\": band " + text + " is listed twice");
+    indices.push_back(b);
   }
-  const std::string names = request_.band_names.value_or("number");
-  const bool by_metadata = names.rfind("metadata:", 0) == 0;
-  if (names != "number" && names != "description" && names != "coordinates" && (!by_metadata || names.size() == 9)) {
-    throw_graph_error(where, "option \"band_names\": unknown value \"" + names +
-                                 "\" (expected number, description, coordinates or metadata:<KEY>, e.g. "
-                                 "metadata:NETCDF_DIM_time)");
-  }
+  return indices;
+}
+
+void RasterReader::select_bands(GDALDatasetH ds) {
+  const std::string& where = where_;
+  std::vector<int> indices = band_indices(ds);
+  const std::string names = checked_band_names(request_.band_names, where);
   const std::vector<BandCoordinates> coordinates =
       selected_coordinates(ds, indices, request_.select, where, info_.path);
   const std::vector<std::string> coordinate_names =
@@ -230,37 +307,10 @@ void RasterReader::select_bands(GDALDatasetH ds) {
     band.standard_name = band_item(h, "standard_name");
     band.long_name = band_long_name(h);
     band.coordinates = coordinates[i];
-    if (names == "coordinates") {
-      band.label = coordinate_names[i];
-    } else if (names == "number") {
-      band.label = std::to_string(b);
-    } else if (names == "description") {
-      band.label = GDALGetDescription(h) != nullptr ? GDALGetDescription(h) : "";
-    } else {
-      const char* v = GDALGetMetadataItem(h, names.substr(9).c_str(), nullptr);
-      band.label = v != nullptr ? v : "";
-    }
-    if (band.label.empty()) {
-      throw_graph_error(where,
-                        "option \"band_names\": band " + std::to_string(b) + " of " + info_.path + " has no " +
-                            (names == "description" ? std::string("description") : "metadata item " + names.substr(9)) +
-                            " to name its column by");
-    }
-    int has = 0;
-    const double nodata = GDALGetRasterNoDataValue(h, &has);
-    if (has) band.nodata = nodata;
-    int has_scale = 0, has_offset = 0;
-    const double scale = GDALGetRasterScale(h, &has_scale);
-    const double offset = GDALGetRasterOffset(h, &has_offset);
-    if (has_scale) band.scale = scale;
-    if (has_offset) band.offset = offset;
-    if (GDALGetRasterDataType(h) != GDALGetRasterDataType(GDALGetRasterBand(ds, indices.front()))) {
-      throw_graph_error(where, "option \"band\": band " + std::to_string(b) + " of " + info_.path + " is " +
-                                   GDALGetDataTypeName(GDALGetRasterDataType(h)) + ", band " +
-                                   std::to_string(indices.front()) + " " +
-                                   GDALGetDataTypeName(GDALGetRasterDataType(GDALGetRasterBand(ds, indices.front()))) +
-                                   "; bands read together must share one type (use one source per type)");
-    }
+    band.label =
+        band_label(h, b, names, names == "coordinates" ? coordinate_names[i] : std::string(), where, info_.path);
+    read_band_values(h, band);
+    check_same_type(ds, b, indices.front(), where, info_.path);
     info_.bands.push_back(std::move(band));
   }
   info_.validity = find_validity(ds, indices, request_.alpha_as_data);
@@ -308,14 +358,7 @@ void RasterReader::open_source() {
   }
   // A rotated geotransform is kept: such sources take the warper path (Resample::fast_path_refusal).
   read_geometry(pixels);
-  const char* wkt = GDALGetProjectionRef(get(ds));
-  info_.crs = wkt != nullptr ? wkt : "";
-  if (info_.crs.empty() && info_.geolocated()) info_.crs = geolocation_item(info_.geolocation, "SRS");
-  if (!info_.georef.by_geotransform()) info_.crs = info_.georef.crs;  // the GCPs' CRS, or WGS 84 for RPCs
-  if (request_.crs) {
-    info_.crs = hooks().normalize_crs(*request_.crs, where + ": option \"crs\"");
-    info_.crs_given = true;
-  }
+  read_crs(get(ds));
   GDALRasterBandH b = GDALGetRasterBand(get(ds), info_.band);
   info_.type = GDALGetRasterDataType(b);
   info_.overview_count = GDALGetOverviewCount(b);
@@ -330,6 +373,21 @@ void RasterReader::open_source() {
   if (info_.unpacked) info_.unpacked_type = cf_unpacked_type(get(ds), info_.band);
   make_warper_vrt();
   survey_decoding(pixels);
+  check_sample_type(get(ds));
+}
+
+void RasterReader::read_crs(GDALDatasetH ds) {
+  const char* wkt = GDALGetProjectionRef(ds);
+  info_.crs = wkt != nullptr ? wkt : "";
+  if (info_.crs.empty() && info_.geolocated()) info_.crs = geolocation_item(info_.geolocation, "SRS");
+  if (!info_.georef.by_geotransform()) info_.crs = info_.georef.crs;  // the GCPs' CRS, or WGS 84 for RPCs
+  if (request_.crs) {
+    info_.crs = hooks().normalize_crs(*request_.crs, where_ + ": option \"crs\"");
+    info_.crs_given = true;
+  }
+}
+
+void RasterReader::check_sample_type(GDALDatasetH ds) {
   switch (info_.type) {
     case GDT_Byte:
     case GDT_UInt16:
@@ -344,15 +402,15 @@ void RasterReader::open_source() {
       break;
     case GDT_Int64:
     case GDT_UInt64:
-      check_wide_integers(get(ds));
+      check_wide_integers(ds);
       break;
     default: {
       // Complex types have no single value per pixel: refused, naming the file and type.
-      throw_graph_error(where, "option \"band\": " + info_.path + " band " + std::to_string(info_.band) + " is " +
-                                   GDALGetDataTypeName(info_.type) +
-                                   ", which is not supported (complex values: read a real band, e.g. through a "
-                                   "VRT); expected Byte, Int8, UInt16, Int16, UInt32, Int32, Int64, UInt64, Float32 "
-                                   "or Float64");
+      throw_graph_error(where_, "option \"band\": " + info_.path + " band " + std::to_string(info_.band) + " is " +
+                                    GDALGetDataTypeName(info_.type) +
+                                    ", which is not supported (complex values: read a real band, e.g. through a "
+                                    "VRT); expected Byte, Int8, UInt16, Int16, UInt32, Int32, Int64, UInt64, Float32 "
+                                    "or Float64");
     }
   }
 }
@@ -925,22 +983,13 @@ std::optional<std::array<double, 2>> RasterReader::suggested_resolution(const st
   // The resolution gdalwarp would choose for this source alone in the grid's CRS.
   const DatasetPtr ds = open();
   GeoTransform src_gt = info_.gt;
-  void* transformer =
+  const TransformerPtr transformer(
       ds ? GDALCreateGenImgProjTransformer3(info_.crs.empty() ? nullptr : info_.crs.c_str(), src_gt.data(),
                                             grid_crs.empty() ? nullptr : grid_crs.c_str(), nullptr)
-         : nullptr;
-  if (transformer == nullptr) return std::nullopt;
-  double out_gt[6] = {};
-  double extents[4] = {};
-  int pixels = 0, lines = 0;
-  std::optional<std::array<double, 2>> res;
-  if (GDALSuggestedWarpOutput2(get(ds), GDALGenImgProjTransform, transformer, out_gt, &pixels, &lines, extents, 0) ==
-          CE_None &&
-      out_gt[1] > 0) {
-    res = std::array<double, 2>{out_gt[1], std::fabs(out_gt[5])};
-  }
-  GDALDestroyGenImgProjTransformer(transformer);
-  return res;
+         : nullptr);
+  const auto s = suggested_output(get(ds), transformer.get());
+  if (!s || !(s->gt[1] > 0)) return std::nullopt;
+  return s->resolution();
 }
 
 SourceFootprint RasterReader::geolocated_footprint(const std::string& grid_crs) const {
@@ -950,13 +999,13 @@ SourceFootprint RasterReader::geolocated_footprint(const std::string& grid_crs) 
   fp.crs = info_.crs;
   const GeolocTransformer t(info_.geolocation, info_.crs_given ? info_.crs : "", info_.width, info_.height,
                             grid_crs.empty() ? info_.crs : grid_crs, nullptr);
-  const auto out = geoloc_suggested_output(t);
-  if (!out) {
+  const auto out = suggested_output(t.carrier(), t.get());
+  if (!out || !out->has_cells()) {
     throw_graph_error(where_, "option \"path\": GDAL cannot place " + info_.path + " by its geolocation arrays (" +
                                   last_gdal_error("no geolocation transformer") + ")");
   }
-  fp.extent = out->extent;
-  fp.suggested_resolution = out->resolution;
+  fp.extent = out->extent();
+  fp.suggested_resolution = out->resolution();
   return fp;
 }
 
@@ -983,15 +1032,14 @@ SourceFootprint RasterReader::gcp_rpc_footprint(const std::string& grid_crs) con
   const DatasetPtr ds = open();
   const TransformerPtr t = ds ? gcp_rpc_transformer(get(ds), info_.georef, info_.crs, dst_crs, nullptr) : nullptr;
   const auto s = ds ? suggested_output(get(ds), t.get()) : std::nullopt;
-  if (!s) {
+  if (!s || !s->has_cells()) {
     throw_graph_error(where_, "option \"transformer\": GDAL cannot place " + info_.path + " " +
                                   info_.georef.describe() + ": " + last_gdal_error("no transformer"));
   }
   SourceFootprint fp;
   fp.crs = info_.crs;
-  const double rx = s->gt[1], ry = std::fabs(s->gt[5]);
-  fp.extent = {s->gt[0], s->gt[3] - s->lines * ry, s->gt[0] + s->pixels * rx, s->gt[3]};
-  fp.suggested_resolution = std::array<double, 2>{rx, ry};
+  fp.extent = s->extent();
+  fp.suggested_resolution = s->resolution();
   return fp;
 }
 
@@ -1035,54 +1083,47 @@ SourceFootprint RasterReader::footprint(const std::string& grid_crs) const {
   return fp;
 }
 
-void RasterReader::choose_overview(const Grid& grid) {
+bool RasterReader::overview_may_apply() {
   if (info_.geolocated()) {
     info_.overview_reason = "none: full resolution (the geolocation arrays describe full-resolution pixels)";
-    return;
+    return false;
   }
   if (request_.overviews != "auto") {
     info_.overview_reason = info_.overview_count > 0 ? "none: full resolution (overviews: none; the file has " +
                                                            std::to_string(info_.overview_count) + ")"
                                                      : "none: full resolution";
-    return;
+    return false;
   }
-  if (info_.overview >= 0 || !info_.overview_reason.empty()) return;  // chosen by an earlier reader of this source
+  if (info_.overview >= 0 || !info_.overview_reason.empty()) return false;  // chosen by an earlier reader
   if (!info_.georef.by_geotransform()) {
     info_.overview_reason = "full resolution (overviews: auto reads overviews of sources with a geotransform only)";
-    return;
+    return false;
   }
   if (info_.overview_count == 0) {
     info_.overview_reason = "full resolution (overviews: auto, but the file has none)";
-    return;
+    return false;
   }
-  // gdalwarp -ovr AUTO (GDAL 3.6, gdalwarp_lib.cpp): the source pixels per grid cell that
-  // GDALSuggestedWarpOutput2 gives for the source in the grid's pixels, then the last overview
-  // whose ratio to full resolution is still below that (or within 0.1 of it).
-  const DatasetPtr ds = open();
-  GeoTransform src_gt = info_.gt;
+  return true;
+}
+
+namespace {
+
+// The source pixels per grid cell across that GDALSuggestedWarpOutput2 gives for the source
+// `ds` (placed by `info`) in the grid's pixels; nullopt when GDAL suggests no output.
+std::optional<double> source_pixels_per_cell(GDALDatasetH ds, const RasterInfo& info, const Grid& grid) {
+  GeoTransform src_gt = info.gt;
   GeoTransform dst_gt = grid.geotransform();
-  void* transformer = GDALCreateGenImgProjTransformer3(info_.crs.empty() ? nullptr : info_.crs.c_str(), src_gt.data(),
-                                                       grid.crs.empty() ? nullptr : grid.crs.c_str(), dst_gt.data());
-  double gt[6] = {};
-  double extents[4] = {};
-  int pixels = 0, lines = 0;
-  const bool suggested = ds && transformer != nullptr &&
-                         GDALSuggestedWarpOutput2(get(ds), GDALGenImgProjTransform, transformer, gt, &pixels, &lines,
-                                                  extents, 0) == CE_None;
-  if (transformer != nullptr) GDALDestroyGenImgProjTransformer(transformer);
-  if (!suggested || gt[1] <= 0) {
-    info_.overview_reason = "full resolution (overviews: auto, but GDAL suggests no output for the grid)";
-    return;
-  }
-  const double target = 1.0 / gt[1];
-  char ratio[32];
-  std::snprintf(ratio, sizeof ratio, "%.4g", target);
-  if (target <= 1.0) {
-    info_.overview_reason = std::string("full resolution (overviews: auto; the grid reads ") + ratio +
-                            " source pixels per cell across, not more than 1)";
-    return;
-  }
-  GDALRasterBandH band = GDALGetRasterBand(get(ds), info_.band);
+  const TransformerPtr transformer(
+      GDALCreateGenImgProjTransformer3(info.crs.empty() ? nullptr : info.crs.c_str(), src_gt.data(),
+                                       grid.crs.empty() ? nullptr : grid.crs.c_str(), dst_gt.data()));
+  const auto s = ds != nullptr ? suggested_output(ds, transformer.get()) : std::nullopt;
+  if (!s || s->gt[1] <= 0) return std::nullopt;
+  return 1.0 / s->gt[1];
+}
+
+// The last overview of `band` whose ratio to full resolution is still below `target` (or within
+// 0.1 of it), as gdalwarp -ovr AUTO picks it; -1 for full resolution.
+int overview_level(GDALRasterBandH band, double target) {
   const auto full = static_cast<double>(GDALGetRasterBandXSize(band));
   const int count = GDALGetOverviewCount(band);
   int level = -1;
@@ -1092,11 +1133,39 @@ void RasterReader::choose_overview(const Grid& grid) {
     if (here < target && next > target) break;
     if (std::fabs(here - target) < 1e-1) break;
   }
+  return level;
+}
+
+}  // namespace
+
+void RasterReader::choose_overview(const Grid& grid) {
+  if (!overview_may_apply()) return;
+  // gdalwarp -ovr AUTO (GDAL 3.6, gdalwarp_lib.cpp): the source pixels per grid cell that
+  // GDALSuggestedWarpOutput2 gives for the source in the grid's pixels, then the last overview
+  // whose ratio to full resolution is still below that (or within 0.1 of it).
+  const DatasetPtr ds = open();
+  const std::optional<double> target = source_pixels_per_cell(get(ds), info_, grid);
+  if (!target) {
+    info_.overview_reason = "full resolution (overviews: auto, but GDAL suggests no output for the grid)";
+    return;
+  }
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.4g", *target);
+  if (*target <= 1.0) {
+    info_.overview_reason = std::string("full resolution (overviews: auto; the grid reads ") + ratio +
+                            " source pixels per cell across, not more than 1)";
+    return;
+  }
+  const int level = overview_level(GDALGetRasterBand(get(ds), info_.band), *target);
   if (level < 0) {
     info_.overview_reason = std::string("full resolution (overviews: auto; ") + ratio +
                             " source pixels per cell across, below the first overview's ratio)";
     return;
   }
+  read_overview(level, ratio);
+}
+
+void RasterReader::read_overview(int level, const std::string& ratio) {
   info_.overview = level;
   const DatasetPtr ovr = open();
   if (!ovr) {
@@ -1119,22 +1188,57 @@ void RasterReader::choose_overview(const Grid& grid) {
   survey_decoding(get(ovr));
 }
 
-std::vector<std::string> RasterReader::describe() const {
+namespace {
+
+// describe()'s first line: the path, bands, size, type, pixel and nodata.
+std::string summary_line(const RasterInfo& info) {
   std::string bands;
-  for (const auto& b : info_.bands) bands += (bands.empty() ? "" : ", ") + std::to_string(b.index);
+  for (const auto& b : info.bands) bands += (bands.empty() ? "" : ", ") + std::to_string(b.index);
   char pixel[96] = "pixels placed by its transformer";
-  if (info_.georef.by_geotransform())
-    std::snprintf(pixel, sizeof pixel, "pixel %.9g x %.9g", info_.gt[1], -info_.gt[5]);
+  if (info.georef.by_geotransform()) std::snprintf(pixel, sizeof pixel, "pixel %.9g x %.9g", info.gt[1], -info.gt[5]);
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%s band%s %s: %lld x %lld %s%s, %s, nodata %s", info_.path.c_str(),
-                info_.bands.size() > 1 ? "s" : "", bands.c_str(), static_cast<long long>(info_.width),
-                static_cast<long long>(info_.height), GDALGetDataTypeName(info_.type),
-                info_.signed_byte ? " (signed: Int8)" : "", pixel,
-                info_.nodata ? std::to_string(*info_.nodata).c_str() : "none");
-  std::vector<std::string> lines{buf};
-  if (info_.geolocated())
-    lines.front() = lines.front().substr(0, lines.front().find(", pixel")) + ", nodata " +
-                    (info_.nodata ? std::to_string(*info_.nodata) : std::string("none"));
+  std::snprintf(buf, sizeof buf, "%s band%s %s: %lld x %lld %s%s, %s, nodata %s", info.path.c_str(),
+                info.bands.size() > 1 ? "s" : "", bands.c_str(), static_cast<long long>(info.width),
+                static_cast<long long>(info.height), GDALGetDataTypeName(info.type),
+                info.signed_byte ? " (signed: Int8)" : "", pixel,
+                info.nodata ? std::to_string(*info.nodata).c_str() : "none");
+  std::string line = buf;
+  if (info.geolocated())
+    line = line.substr(0, line.find(", pixel")) + ", nodata " +
+           (info.nodata ? std::to_string(*info.nodata) : std::string("none"));
+  return line;
+}
+
+// One line per packed band (scale and offset), and whether it is unpacked.
+void append_packing(const RasterInfo& info, std::vector<std::string>& lines) {
+  for (const auto& b : info.bands) {
+    if (b.scale == 1.0 && b.offset == 0.0) continue;
+    char packed[256];
+    std::snprintf(
+        packed, sizeof packed, "band %d: scale %.9g, offset %.9g, %s", b.index, b.scale, b.offset,
+        info.unpacked
+            ? (info.unpacked_type == GDT_Float32
+                   ? "unpacked to Float32 (CF: float32 scale_factor/add_offset; nodata tested on the stored value)"
+                   : "unpacked to Float64 (nodata tested on the stored value)")
+            : "not unpacked (unpack: false)");
+    lines.emplace_back(packed);
+  }
+}
+
+std::string overviews_line(const RasterInfo& info) {
+  return "overviews: " +
+         (info.overview_reason.empty()
+              ? std::string(info.overview_count > 0 ? "none (the file has " + std::to_string(info.overview_count) + ")"
+                                                    : "none")
+              : info.overview_reason);
+}
+
+std::string rounded_mib(std::size_t bytes) { return std::to_string((bytes + (std::size_t{1} << 19)) >> 20) + " MiB"; }
+
+}  // namespace
+
+std::vector<std::string> RasterReader::describe() const {
+  std::vector<std::string> lines{summary_line(info_)};
   if (!info_.variables.empty()) lines.push_back("variables in the file: " + joined(info_.variables));
   if (transposed_) {
     lines.push_back("stored (" + transposed_->lon_dim + ", " + transposed_->lat_dim +
@@ -1152,25 +1256,13 @@ std::vector<std::string> RasterReader::describe() const {
   if (info_.crs_given) lines.push_back("CRS from option crs (as gdalwarp -s_srs): " + hooks().crs_label(info_.crs));
   for (auto& line : describe_units_and_coordinates(info_)) lines.push_back(std::move(line));
   if (!info_.grib_units.empty()) lines.push_back(info_.grib_units);
-  for (const auto& b : info_.bands) {
-    if (b.scale == 1.0 && b.offset == 0.0) continue;
-    char packed[256];
-    std::snprintf(
-        packed, sizeof packed, "band %d: scale %.9g, offset %.9g, %s", b.index, b.scale, b.offset,
-        info_.unpacked
-            ? (info_.unpacked_type == GDT_Float32
-                   ? "unpacked to Float32 (CF: float32 scale_factor/add_offset; nodata tested on the stored value)"
-                   : "unpacked to Float64 (nodata tested on the stored value)")
-            : "not unpacked (unpack: false)");
-    lines.emplace_back(packed);
-  }
-  lines.push_back(
-      "overviews: " +
-      (info_.overview_reason.empty()
-           ? std::string(info_.overview_count > 0 ? "none (the file has " + std::to_string(info_.overview_count) + ")"
-                                                  : "none")
-           : info_.overview_reason));
-  const auto mib = [](std::size_t bytes) { return std::to_string((bytes + (std::size_t{1} << 19)) >> 20) + " MiB"; };
+  append_packing(info_, lines);
+  lines.push_back(overviews_line(info_));
+  append_decoding(lines);
+  return lines;
+}
+
+void RasterReader::append_decoding(std::vector<std::string>& lines) const {
   std::string line = std::string("decoding: ") + decoding_name(decoding_) + ", " + decoding_description(decoding_);
   if (streams_) {
     line += " in " + std::to_string(streams_->tiles_across()) + " tile columns of " +
@@ -1178,7 +1270,7 @@ std::vector<std::string> RasterReader::describe() const {
   } else if (blocks_) {
     line += " (" + std::to_string(info_.block_width) + " x " + std::to_string(info_.block_height) + ")";
   }
-  if (blocks_) line += ", up to " + mib(decoded_rows_bytes());
+  if (blocks_) line += ", up to " + rounded_mib(decoded_rows_bytes());
   if (forced_) {
     line += "; chosen by the decoding option";
   } else {
@@ -1186,18 +1278,18 @@ std::vector<std::string> RasterReader::describe() const {
     line += ladder.empty() || ladder.front().kind == decoding_
                 ? "; the fastest this file allows"
                 : std::string("; for the memory limit (") + decoding_name(ladder.front().kind) + " would hold " +
-                      mib(ladder.front().bytes) + ")";
+                      rounded_mib(ladder.front().bytes) + ")";
   }
   lines.push_back(line);
   if (const auto next = next_decoding()) {
     char cost[32];
     std::snprintf(cost, sizeof cost, "%.1f", next->cost / measured_cost(decoding_));
-    lines.push_back(std::string("a tighter limit would switch to ") + decoding_name(next->kind) + " (" +
-                    (next->kind == Decoding::gdal_cache ? std::string("nothing held") : "up to " + mib(next->bytes)) +
-                    ", " + cost + " x the CPU)");
+    lines.push_back(
+        std::string("a tighter limit would switch to ") + decoding_name(next->kind) + " (" +
+        (next->kind == Decoding::gdal_cache ? std::string("nothing held") : "up to " + rounded_mib(next->bytes)) +
+        ", " + cost + " x the CPU)");
   }
   if (!streams_shape_.available && !streams_refused_.empty()) lines.push_back("not in streams: " + streams_refused_);
-  return lines;
 }
 
 std::shared_ptr<RasterReader> reader_of(const Node& input, const std::string& where) {

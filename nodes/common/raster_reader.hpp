@@ -199,8 +199,21 @@ class RasterReader final {
   void check_wide_integers(GDALDatasetH ds);  // Int64/UInt64: refused when a value is beyond 2^53
   void open_source();                         // the constructor's work, whose allocation failures it names
   DatasetPtr open_checked();                  // the dataset named by the path (and variable), or GraphError
-  void select_bands(GDALDatasetH ds);         // info_.bands from the request
-  void read_geometry(GDALDatasetH ds);        // size, geotransform, blocks of the level read
+  void check_path_exists();                   // a local file named by the path exists and is no folder
+  // The variable the `variable` option names in `ds` (whose subdatasets are `names`).
+  DatasetPtr open_variable(DatasetPtr ds, const std::vector<std::string>& names, int bands);
+  // Subdataset `name`, now the path read; GraphError of `failure` + name + GDAL's error if unreadable.
+  DatasetPtr open_subdataset(const std::string& name, const std::string& failure);
+  void select_bands(GDALDatasetH ds);                           // info_.bands from the request
+  std::vector<int> band_indices(GDALDatasetH ds) const;         // the bands the `band` option names
+  void read_geometry(GDALDatasetH ds);                          // size, geotransform, blocks of the level read
+  void append_decoding(std::vector<std::string>& lines) const;  // describe()'s lines on decoding
+  // choose_overview's steps: false, with the reason, when overviews: auto cannot apply (or was
+  // applied by an earlier reader); then reading overview `level` (`ratio`: pixels per cell, for the plan).
+  bool overview_may_apply();
+  void read_overview(int level, const std::string& ratio);
+  void read_crs(GDALDatasetH ds);           // info_.crs: the file's, its georeferencing's or the option's
+  void check_sample_type(GDALDatasetH ds);  // GraphError for complex samples, wide integers beyond 2^53
   void finish_values(std::size_t band, double* values, std::int64_t count) const;  // signed bytes, unpacking
   // Turns the pixels of `window` that the source's masks say are invalid into NaN: band k's
   // values at `values` (validity.hpp). `shared`: the mask was read for an earlier band.

@@ -552,3 +552,28 @@ TEST_CASE("Resample.Errors.NoCrsUntransformableAndDisjoint") {
   CHECK(csv.find("0.5,3.5,1,\n") != std::string::npos);
   CHECK(csv.find("53.5,0.5,,2\n") != std::string::npos);
 }
+
+TEST_CASE("Resample.Options.MethodReachesTheNodeAsItsEnum") {
+  NodeSpec spec{.id = "r", .type = "resample", .graph_file = "g.json"};
+  spec.options.set("method", std::string("med"));
+  CHECK(bind_options<nodes::ResampleOptions>(spec).method == nodes::Method::median);
+  CHECK(bind_options<nodes::ResampleOptions>(spec).implementation == nodes::Implementation::automatic);
+  const std::vector<OptionSpec> specs = declared_options<nodes::ResampleOptions>();
+  const OptionSpec& method = specs.front();
+  CHECK(method.choices.front() == "nearest");
+  CHECK(method.choices.back() == "med");
+  CHECK(std::string(nodes::method_name(nodes::Method::median)) == "median");
+}
+
+TEST_CASE("Resample.Options.FastWithANeighbourMethodRefusedByValidate") {
+  // A rule across two options, checked once the options are bound: before any file is opened.
+  NodeSpec spec{.id = "r", .type = "resample", .graph_file = "g.json"};
+  spec.options.set("method", std::string("bilinear"));
+  spec.options.set("implementation", std::string("fast"));
+  CHECK_THROWS_WITH_AS(bind_options<nodes::ResampleOptions>(spec),
+                       doctest::Contains("g.json: node \"r\" (resample): option \"implementation\": the fast path does "
+                                         "not apply: bilinear reads neighbouring pixels"),
+                       GraphError);
+  spec.options.set("implementation", std::string("warper"));
+  CHECK(bind_options<nodes::ResampleOptions>(spec).method == nodes::Method::bilinear);
+}

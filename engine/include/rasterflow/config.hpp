@@ -1,12 +1,15 @@
 #pragma once
-// The run configuration (config.yml). Every key is declared once, with its default, range and
-// help, in the key table of config.cpp; loading, --set overrides, validation and the printed
-// reference all go through that table.
+// The run configuration (config.yml). Every key is declared once, with the option binder that
+// declares node options (option_binder.hpp): its name, help and constraints in config.cpp, its
+// default the member's initialiser below. Loading, --set overrides, validation, the reference
+// and to_json() all go through that declaration.
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "rasterflow/options.hpp"
 
 namespace rasterflow {
 
@@ -83,5 +86,7 @@ struct ConfigKeyInfo {
   std::string help;
 };
 const std::vector<ConfigKeyInfo>& config_keys();
+// The same keys as option specs (type, default, bounds, choices), as node options are described.
+const std::vector<OptionSpec>& config_options();
 
 }  // namespace rasterflow

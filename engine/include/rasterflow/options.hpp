@@ -22,6 +22,7 @@ enum class OptionType {
   secret,       // a string never shown whole (a URL with a password): masked in plans, logs, metrics
   index_list,   // an integer, a list of integers or "all" (1-based indices such as bands), kept as strings
   selection,    // a JSON object {"name": value or [values]}, kept as "name=value" strings
+  size,         // bytes: an integer, or a text such as 512MiB, 4GiB, 2G (rasterflow/size.hpp)
 };
 const char* to_string(OptionType type);
 // What a value of the type must be, as error messages say it ("an integer", "true or false").
@@ -38,6 +39,8 @@ struct OptionSpec {
   std::vector<std::string> choices{};  // allowed values of a string option (empty: any)
   std::optional<double> min{};         // inclusive lower bound of a number/integer option
   std::optional<double> max{};         // inclusive upper bound of a number/integer option
+  bool min_exclusive = false;          // min is an exclusive bound: values must be above it
+  bool zero_is_auto = false;           // the text "auto" sets 0, and 0 is shown as "auto" (bounds skip it)
 };
 
 // Parses text (from --set) as an option of the given type; nullopt when it does not fit.
@@ -50,8 +53,11 @@ const char* value_kind_text(const OptionValue& value);
 std::string mask_secret(const std::string& text);
 // The value's text for plans, logs and stored metrics: masked when the option is secret.
 std::string option_display_text(const OptionSpec& spec, const OptionValue& value);
-// Checks a bound value against the option's choices and bounds; throws GraphError naming
-// `where` and the option.
+// What is wrong with a bound value by the option's choices and bounds (`unknown value "x"
+// (expected one of: ...)`, `5 is out of range (expected >= 10)`), or "" when nothing is: the one
+// check of node options and configuration keys.
+std::string option_value_problem(const OptionSpec& spec, const OptionValue& value);
+// The same, thrown as GraphError naming `where` and the option.
 void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where);
 
 // The options of one node after binding: every declared option is present (its default when
