@@ -4,13 +4,13 @@
 #include <cstdint>
 #include <functional>
 
-#include "nodes/common/gdal.hpp"
+#include "nodes/gdal/gdal.hpp"
 #include "rasterflow/errors.hpp"
 
 namespace rasterflow::app {
 namespace {
 
-using namespace rasterflow::nodes;  // the GDAL handles of nodes/common/gdal.hpp
+using namespace rasterflow::nodes;  // the GDAL handles of nodes/gdal/gdal.hpp
 
 struct Layout {
   double xmin, ymin, xmax, ymax;

@@ -7,8 +7,8 @@
 
 #include "app/session_state.hpp"
 #include "rasterflow/errors.hpp"
+#include "rasterflow/hpc/topology.hpp"
 #include "rasterflow/size.hpp"
-#include "rasterflow/topology.hpp"
 
 namespace rasterflow::app {
 namespace {

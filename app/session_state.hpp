@@ -11,9 +11,9 @@
 #include "app/run_request.hpp"
 #include "app/run_session.hpp"
 #include "app/world.hpp"
-#include "rasterflow/checkpoint.hpp"
 #include "rasterflow/config.hpp"
 #include "rasterflow/graph.hpp"
+#include "rasterflow/hpc/checkpoint.hpp"
 #include "rasterflow/metrics.hpp"
 #include "rasterflow/pipeline.hpp"
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "rasterflow/ranks.hpp"
+#include "rasterflow/hpc/ranks.hpp"
 
 namespace rasterflow::app {
 

@@ -18,14 +18,14 @@
 #include "app/sample_data.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
+#include "rasterflow/hpc/topology.hpp"
 #include "rasterflow/memory.hpp"
 #include "rasterflow/metrics.hpp"
-#include "rasterflow/node_reference.hpp"
+#include "rasterflow/node/node_reference.hpp"
+#include "rasterflow/node/registry.hpp"
 #include "rasterflow/pipeline.hpp"
-#include "rasterflow/registry.hpp"
 #include "rasterflow/report.hpp"
 #include "rasterflow/size.hpp"
-#include "rasterflow/topology.hpp"
 
 namespace rasterflow::cli {
 namespace {

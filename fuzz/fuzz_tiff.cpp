@@ -38,7 +38,7 @@
 #include <string>
 #include <vector>
 
-#include "nodes/common/tiff_tiles.hpp"
+#include "nodes/read/tiff_tiles.hpp"
 
 namespace {
 

@@ -5,9 +5,9 @@
 #include <cstdlib>
 #include <limits>
 
-#include "nodes/common/csv_format.hpp"
+#include "nodes/sinks/csv_format.hpp"
 #include "rasterflow/errors.hpp"
-#include "rasterflow/registry.hpp"
+#include "rasterflow/node/registry.hpp"
 
 namespace rasterflow::python {
 namespace {

@@ -26,8 +26,8 @@
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/metrics.hpp"
+#include "rasterflow/node/registry.hpp"
 #include "rasterflow/pipeline.hpp"
-#include "rasterflow/registry.hpp"
 
 namespace py = pybind11;
 

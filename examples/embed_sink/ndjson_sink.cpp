@@ -4,9 +4,9 @@
 #include <charconv>
 #include <fstream>
 #include <rasterflow/errors.hpp>
+#include <rasterflow/node/option_binder.hpp>
 #include <rasterflow/node/payload.hpp>
-#include <rasterflow/option_binder.hpp>
-#include <rasterflow/registry.hpp>
+#include <rasterflow/node/registry.hpp>
 
 namespace {
 using namespace rasterflow;

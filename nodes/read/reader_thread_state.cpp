@@ -1,8 +1,8 @@
 // What a thread keeps between a raster reader's reads: the thread_local buffers of the read
 // stack (raster_reader.cpp, validity.cpp, tiff_tiles.cpp), declared to the memory planner. Each
 // buffer serves every reader on its thread, so each is named once whatever the source.
-#include "nodes/common/raster_reader.hpp"
-#include "nodes/common/tiff_tiles.hpp"
+#include "nodes/read/raster_reader.hpp"
+#include "nodes/read/tiff_tiles.hpp"
 
 namespace rasterflow::nodes {
 

@@ -4,7 +4,7 @@
 // resample node on the thread (one name each); a transformer is the node's own.
 #include <algorithm>
 
-#include "nodes/resample.hpp"
+#include "nodes/transforms/resample.hpp"
 
 namespace rasterflow::nodes {
 

@@ -11,7 +11,7 @@
 #include "app/run_request.hpp"
 #include "app/run_session.hpp"
 #include "rasterflow/errors.hpp"
-#include "rasterflow/registry.hpp"
+#include "rasterflow/node/registry.hpp"
 #include "support/test_support.hpp"
 
 using namespace rasterflow;

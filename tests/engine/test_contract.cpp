@@ -2,10 +2,10 @@
 // kinds as an enum, and the per-thread state nodes declare, priced by the memory planner (#27).
 #include <doctest/doctest.h>
 
-#include "engine/src/memory_planner.hpp"
+#include "engine/src/memory/memory_planner.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/node/payload.hpp"
-#include "rasterflow/registry.hpp"
+#include "rasterflow/node/registry.hpp"
 
 using namespace rasterflow;
 

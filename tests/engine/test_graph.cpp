@@ -2,7 +2,7 @@
 
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
-#include "rasterflow/registry.hpp"
+#include "rasterflow/node/registry.hpp"
 
 using namespace rasterflow;
 

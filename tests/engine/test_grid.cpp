@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "rasterflow/grid.hpp"
+#include "rasterflow/node/grid.hpp"
 
 using namespace rasterflow;
 

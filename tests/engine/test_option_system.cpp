@@ -7,7 +7,7 @@
 
 #include "rasterflow/config.hpp"
 #include "rasterflow/errors.hpp"
-#include "rasterflow/option_binder.hpp"
+#include "rasterflow/node/option_binder.hpp"
 
 using namespace rasterflow;
 

@@ -5,10 +5,10 @@
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/metrics.hpp"
-#include "rasterflow/node_reference.hpp"
-#include "rasterflow/option_binder.hpp"
+#include "rasterflow/node/node_reference.hpp"
+#include "rasterflow/node/option_binder.hpp"
+#include "rasterflow/node/registry.hpp"
 #include "rasterflow/pipeline.hpp"
-#include "rasterflow/registry.hpp"
 #include "support/test_support.hpp"
 
 using namespace rasterflow;

@@ -4,9 +4,9 @@
 
 #include <cstring>
 
-#include "rasterflow/placement.hpp"
-#include "rasterflow/tile_memory.hpp"
-#include "rasterflow/topology.hpp"
+#include "rasterflow/hpc/placement.hpp"
+#include "rasterflow/hpc/topology.hpp"
+#include "rasterflow/node/tile_memory.hpp"
 
 using namespace rasterflow;
 

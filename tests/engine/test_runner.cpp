@@ -6,8 +6,8 @@
 #include <atomic>
 #include <thread>
 
-#include "engine/src/flow.hpp"
-#include "engine/src/scheduler.hpp"
+#include "engine/src/run/flow.hpp"
+#include "engine/src/run/scheduler.hpp"
 #include "rasterflow/errors.hpp"
 
 using namespace rasterflow;
@@ -173,7 +173,7 @@ TEST_CASE("Runner.MeasuredBytes.PlanUntilTheFirstTileThenMeasuredWithAMargin") {
   CHECK(m.per_cell(7.0) == doctest::Approx(10.0));
 }
 
-#include "engine/src/memory_planner.hpp"
+#include "engine/src/memory/memory_planner.hpp"
 
 namespace {
 
@@ -263,8 +263,8 @@ TEST_CASE("Runner.MemoryPlanner.TakesTheFastestStrategyThatFits") {
   }
 }
 
-#include "engine/src/observers.hpp"
-#include "engine/src/plan.hpp"
+#include "engine/src/observe/observers.hpp"
+#include "engine/src/run/plan.hpp"
 
 TEST_CASE("Runner.PlanModel.OneModelThreeRenderings") {
   detail::PlanModel p;

@@ -8,7 +8,7 @@
 #include <mutex>
 
 #include "rasterflow/errors.hpp"
-#include "rasterflow/registry.hpp"
+#include "rasterflow/node/registry.hpp"
 #include "support/fake_nodes.hpp"
 #include "support/test_support.hpp"
 

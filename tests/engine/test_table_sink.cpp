@@ -8,9 +8,9 @@
 #include <thread>
 
 #include "rasterflow/errors.hpp"
+#include "rasterflow/node/option_binder.hpp"
+#include "rasterflow/node/registry.hpp"
 #include "rasterflow/node/table_sink.hpp"
-#include "rasterflow/option_binder.hpp"
-#include "rasterflow/registry.hpp"
 #include "support/fake_nodes.hpp"
 #include "support/test_support.hpp"
 

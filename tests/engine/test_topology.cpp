@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "rasterflow/topology.hpp"
+#include "rasterflow/hpc/topology.hpp"
 #include "support/test_support.hpp"
 
 using namespace rasterflow;

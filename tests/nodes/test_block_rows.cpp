@@ -15,8 +15,8 @@
 #include <mutex>
 #include <thread>
 
-#include "nodes/common/block_rows.hpp"
-#include "nodes/common/tiff_tiles.hpp"
+#include "nodes/read/block_rows.hpp"
+#include "nodes/read/tiff_tiles.hpp"
 #include "rasterflow/errors.hpp"
 #include "support/test_support.hpp"
 

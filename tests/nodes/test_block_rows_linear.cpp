@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "nodes/common/block_rows.hpp"
+#include "nodes/read/block_rows.hpp"
 
 using namespace rasterflow::nodes;
 

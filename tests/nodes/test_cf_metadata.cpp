@@ -12,7 +12,7 @@
 
 #include <gdal.h>
 
-#include "nodes/common/cf_time.hpp"
+#include "nodes/cf/cf_time.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/pipeline.hpp"

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "nodes/common/compression.hpp"
+#include "nodes/sinks/compression.hpp"
 
 using rasterflow::nodes::Codec;
 using rasterflow::nodes::TileCompressor;

@@ -6,12 +6,12 @@
 #include <limits>
 #include <string>
 
-#include "nodes/common/csv_format.hpp"
-#include "nodes/csv_sink.hpp"
-#include "nodes/merge.hpp"
+#include "nodes/sinks/csv_format.hpp"
+#include "nodes/sinks/csv_sink.hpp"
+#include "nodes/transforms/merge.hpp"
 #include "rasterflow/config.hpp"
 #include "rasterflow/node/payload.hpp"
-#include "rasterflow/registry.hpp"
+#include "rasterflow/node/registry.hpp"
 #include "support/test_support.hpp"
 
 using namespace rasterflow;

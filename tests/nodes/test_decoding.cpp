@@ -1,4 +1,4 @@
-// Decoding strategies (nodes/common/decoding_policy.hpp): the ladder picks the fastest strategy
+// Decoding strategies (nodes/read/decoding_policy.hpp): the ladder picks the fastest strategy
 // that fits, every strategy writes the same bytes, and a damaged block fails the run naming the
 // file and the block whichever strategy reads it.
 #include <doctest/doctest.h>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "nodes/common/decoding_policy.hpp"
+#include "nodes/read/decoding_policy.hpp"
 #include "rasterflow/config.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"

@@ -6,9 +6,9 @@
 #include <cmath>
 #include <string>
 
-#include "nodes/common/parquet_chunk.hpp"
-#include "nodes/common/parquet_encoding.hpp"
-#include "nodes/common/thrift_compact.hpp"
+#include "nodes/parquet/parquet_chunk.hpp"
+#include "nodes/parquet/parquet_encoding.hpp"
+#include "nodes/parquet/thrift_compact.hpp"
 
 using namespace rasterflow::nodes;
 

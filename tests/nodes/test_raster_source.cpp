@@ -12,8 +12,8 @@
 #include <gdal.h>
 #include <gdal_utils.h>
 
-#include "nodes/common/dataset_name.hpp"
-#include "nodes/common/raster_reader.hpp"
+#include "nodes/read/dataset_name.hpp"
+#include "nodes/read/raster_reader.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "support/test_support.hpp"

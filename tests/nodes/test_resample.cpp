@@ -9,11 +9,11 @@
 
 #include <gdal.h>
 
-#include "nodes/resample.hpp"
-#include "nodes/resample_kernels.hpp"
+#include "nodes/transforms/resample.hpp"
+#include "nodes/transforms/resample_kernels.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
-#include "rasterflow/registry.hpp"
+#include "rasterflow/node/registry.hpp"
 #include "support/test_support.hpp"
 
 using namespace rasterflow;

@@ -1,4 +1,4 @@
-// Hostile and damaged GeoTIFFs against the hand-written tile reader (nodes/common/tiff_tiles):
+// Hostile and damaged GeoTIFFs against the hand-written tile reader (nodes/read/tiff_tiles):
 // each case gives GDAL's exact values, or fails with the file named and nothing under the final
 // name; never other values, and never a huge allocation. Files are written byte by byte
 // (tests/support/tiff_builder), so their tables say whatever the case needs.
@@ -13,7 +13,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "nodes/common/tiff_tiles.hpp"
+#include "nodes/read/tiff_tiles.hpp"
 #include "rasterflow/errors.hpp"
 #include "support/test_support.hpp"
 #include "support/tiff_builder.hpp"

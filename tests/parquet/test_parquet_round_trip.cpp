@@ -8,7 +8,7 @@
 #include <fstream>
 #include <random>
 
-#include "nodes/common/parquet_writer.hpp"
+#include "nodes/parquet/parquet_writer.hpp"
 #include "parquet/parquet_readers.hpp"
 #include "support/test_support.hpp"
 

@@ -8,7 +8,7 @@
 
 #include "parquet/parquet_readers.hpp"
 #include "rasterflow/errors.hpp"
-#include "rasterflow/registry.hpp"
+#include "rasterflow/node/registry.hpp"
 #include "support/test_support.hpp"
 
 using rasterflow::test::read_text;

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "rasterflow/registry.hpp"
+#include "rasterflow/node/registry.hpp"
 
 namespace rasterflow::test {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "rasterflow/node.hpp"
+#include "rasterflow/node/node.hpp"
 #include "rasterflow/node/payload.hpp"
 
 namespace rasterflow::test {

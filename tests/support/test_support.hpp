@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "rasterflow/grid.hpp"
+#include "rasterflow/node/grid.hpp"
 #include "rasterflow/pipeline.hpp"
 
 namespace rasterflow::test {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "rasterflow/options.hpp"
+#include "rasterflow/node/options.hpp"
 
 namespace rasterflow {
 

@@ -25,7 +25,7 @@ class GraphError final : public UsageError {
  public:
   using UsageError::UsageError;
 };
-// Another process writes the same output (rasterflow/output_lock.hpp): nothing was touched.
+// Another process writes the same output (rasterflow/hpc/output_lock.hpp): nothing was touched.
 class OutputBusy final : public UsageError {
  public:
   using UsageError::UsageError;

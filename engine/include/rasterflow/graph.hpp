@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "rasterflow/config.hpp"
-#include "rasterflow/grid.hpp"
-#include "rasterflow/node.hpp"
+#include "rasterflow/node/grid.hpp"
+#include "rasterflow/node/node.hpp"
 
 namespace rasterflow {
 

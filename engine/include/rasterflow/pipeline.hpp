@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "rasterflow/checkpoint.hpp"
 #include "rasterflow/config.hpp"
 #include "rasterflow/graph.hpp"
+#include "rasterflow/hpc/checkpoint.hpp"
 #include "rasterflow/memory.hpp"
 #include "rasterflow/metrics.hpp"
-#include "rasterflow/node.hpp"
+#include "rasterflow/node/node.hpp"
 #include "rasterflow/run_observer.hpp"
 
 namespace rasterflow {
@@ -175,14 +175,14 @@ class Pipeline {
   // The graph's sinks, in the graph's order (an MPI run gathers each).
   std::vector<SinkNode*> sinks() const;
 
-  // One writer per output (rasterflow/output_lock.hpp): locks every sink's output (and, on an MPI
+  // One writer per output (rasterflow/hpc/output_lock.hpp): locks every sink's output (and, on an MPI
   // rank 0, the final output its band is gathered into) and lets each sink claim what else it
   // writes (SinkNode::claim_output), for as long as the pipeline lives. Throws OutputBusy
   // naming the output and its holder, before anything touched it. Called by prepare_checkpoint()
   // and run() when the caller did not; calling it again does nothing.
   void claim_outputs();
 
-  // Checkpoint and resume (rasterflow/checkpoint.hpp, docs/hpc.md). The run's checkpoint file,
+  // Checkpoint and resume (rasterflow/hpc/checkpoint.hpp, docs/hpc.md). The run's checkpoint file,
   // beside its first sink's output (`<output>.checkpoint`); "" when the graph has no sink.
   std::filesystem::path checkpoint_path() const;
   // Why this run writes no checkpoint ("" when it does): checkpoint.interval_s 0, in-memory
@@ -211,7 +211,7 @@ class Pipeline {
   Live live() const;
 
  private:
-  friend class detail::Runner;  // the run (engine/src/runner.cpp)
+  friend class detail::Runner;  // the run (engine/src/run/runner.cpp)
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

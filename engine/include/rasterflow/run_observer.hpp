@@ -13,8 +13,8 @@
 #include <functional>
 #include <memory>
 
-#include "rasterflow/grid.hpp"
 #include "rasterflow/memory.hpp"
+#include "rasterflow/node/grid.hpp"
 
 namespace rasterflow {
 

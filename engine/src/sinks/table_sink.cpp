@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "rasterflow/errors.hpp"
-#include "rasterflow/ranks.hpp"
+#include "rasterflow/hpc/ranks.hpp"
 #include "sinks/atomic_file.hpp"
 
 namespace rasterflow {

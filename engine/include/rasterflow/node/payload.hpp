@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "rasterflow/node.hpp"
-#include "rasterflow/tile_memory.hpp"
+#include "rasterflow/node/node.hpp"
+#include "rasterflow/node/tile_memory.hpp"
 
 namespace rasterflow {
 

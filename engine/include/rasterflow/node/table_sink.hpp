@@ -31,7 +31,7 @@
 #include <string_view>
 #include <vector>
 
-#include "rasterflow/node.hpp"
+#include "rasterflow/node/node.hpp"
 #include "rasterflow/node/payload.hpp"
 
 namespace rasterflow {
