@@ -152,10 +152,11 @@ TEST_CASE("Cli.Plan.MemoryLimitSource" * doctest::timeout(120)) {
   // SLURM's accounting counts the job's other processes: 16 MiB (or 1%) is kept for them (#33).
   CHECK(out.find("memory: limit 284.0 MiB (SLURM_MEM_PER_NODE=300 MiB less 16.0 MiB for the job's other processes "
                  "(batch shell, srun))") != std::string::npos);
-  REQUIRE(rasterflow::test::run_shell(cli + "SLURM_MEM_PER_CPU=100 SLURM_CPUS_ON_NODE=2 " + RASTERFLOW_CLI + " plan " +
+  // 2 x 150 MiB: room for the demo's plan under ASan too (its process alone holds 95 MiB there).
+  REQUIRE(rasterflow::test::run_shell(cli + "SLURM_MEM_PER_CPU=150 SLURM_CPUS_ON_NODE=2 " + RASTERFLOW_CLI + " plan " +
                                           graph + " --format json",
                                       &out) == 0);
-  CHECK(out.find("\"limit\":192937984,\"limit_source\":\"SLURM_MEM_PER_CPU=100 MiB x SLURM_CPUS_ON_NODE=2 less 16.0 "
+  CHECK(out.find("\"limit\":297795584,\"limit_source\":\"SLURM_MEM_PER_CPU=150 MiB x SLURM_CPUS_ON_NODE=2 less 16.0 "
                  "MiB for the job's other processes (batch shell, srun)\"") != std::string::npos);
   // Without SLURM: the machine, the cgroup or RLIMIT_AS, never "auto".
   REQUIRE(rasterflow::test::run_shell(cli + RASTERFLOW_CLI + " plan " + graph, &out) == 0);
