@@ -85,6 +85,12 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   void choose_path(const std::string& refusal);
   void prepare_signed_bytes(const std::string& refusal);
   void refuse_on_warper(const std::string& refusal) const;
+  // Int64/UInt64 (resample_wide.cpp): wide_ when the integer kernels read the source exactly;
+  // GraphError when another path would lose digits of a value beyond 2^53.
+  void prepare_wide(const std::string& refusal);
+  std::string wide_refusal(const std::string& refusal) const;  // why not exactly ("" when it does)
+  ValueKind column_kind() const;                               // its columns' kind
+  bool wide_ = false;
 
   ResampleOptions options_;
   Method method_ = Method::nearest;
