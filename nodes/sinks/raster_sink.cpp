@@ -43,7 +43,11 @@ bool has_capability(GDALDriverH driver, const char* key) {
 
 std::string data_type_choices_text(GDALDriverH driver) {
   const char* types = GDALGetMetadataItem(driver, GDAL_DMD_CREATIONDATATYPES, nullptr);
-  return types != nullptr ? types : "";
+  std::string text = types != nullptr ? types : "";
+  // GDAL 3.5 and 3.6's GTiff writes Int64 and UInt64 but does not list them (3.7 does).
+  if (std::string(GDALGetDriverShortName(driver)) == "GTiff" && text.find("Int64") == std::string::npos)
+    text += " Int64 UInt64";
+  return text;
 }
 
 bool driver_stores(GDALDriverH driver, GDALDataType type) {
