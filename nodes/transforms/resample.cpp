@@ -730,7 +730,7 @@ RowAlignment Resample::row_alignment() const {
 ResourceNeeds Resample::resources() const {
   ResourceNeeds r;
   const std::size_t bands = reader_ != nullptr ? reader_->band_count() : 1;
-  r.bytes_per_cell = 9 * bands;  // the output columns: a double and a validity byte per cell and band
+  r.bytes_per_cell = 9 * bands;  // the output columns: a double (Int64/UInt64: an int64) and a validity byte
   // Fast path: what it reads and works in is kept per thread between tiles (thread_state()).
   // Warper: GDAL's working buffers, bounded by the warp memory limit, and their masks.
   r.per_thread = fast_ ? 0 : static_cast<std::size_t>(1.5 * kWarpMemory);
