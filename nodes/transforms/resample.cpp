@@ -98,6 +98,8 @@ struct WarpOperationCloser {
 
 }  // namespace
 
+int Resample::gdal_resample_alg() const { return gdal_alg(method_); }
+
 std::optional<Method> parse_method(const std::string& name) { return enum_value<Method>(kMethods, name); }
 
 const char* method_name(Method m) { return enum_name<Method>(kMethods, m); }
@@ -700,6 +702,10 @@ PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr
     reduce(tile, out);
   } else if (!intersect(band, source_extent_).empty() ||
              (wrap_ && band.ymin < source_extent_.ymax && band.ymax > source_extent_.ymin)) {
+    if (wide_) {
+      warp_wide(tile, out);
+      return columns.front();
+    }
     warp(tile, out);
     for (Column* column : out) {
       for (std::size_t i = 0; i < cells; ++i) column->valid[i] = std::isnan(column->values[i]) ? 0 : 1;

@@ -91,6 +91,12 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   std::string wide_refusal(const std::string& refusal) const;  // why not exactly ("" when it does)
   ValueKind column_kind() const;                               // its columns' kind
   bool wide_ = false;
+  // The warper path on 64-bit values (resample_wide_warp.cpp): the tile's source window as
+  // ranks through GDAL's warper (`grid`: the grid transformer), each cell the value of its rank.
+  void warp_wide(const TileRequest& tile, std::span<Column* const> out);
+  void warp_ranks(const TileRequest& tile, const PixelWindow& window, void* grid, std::vector<double>& ranks,
+                  std::vector<double>& cell_ranks) const;
+  int gdal_resample_alg() const;  // GDALResampleAlg of method_
 
   ResampleOptions options_;
   Method method_ = Method::nearest;

@@ -19,9 +19,13 @@ std::string Resample::wide_refusal(const std::string& refusal) const {
            " computes in doubles (its column is Float64), which would not hold the result exactly; the selecting "
            "methods (nearest, min, max, mode, median, q1, q3) give every digit";
   }
-  if (!fast_) {
-    return "option \"implementation\": the warper path (GDAL 3.6's warp kernel) computes in doubles and would lose "
-           "its digits; only the fast path (same CRS, grid aligned on whole source pixels) reads it exactly: " +
+  if (!fast_ && (wrap_ || info.geolocated())) {
+    return std::string(
+               "option \"implementation\": the warper path reads 64-bit values exactly (as ranks) but not "
+               "yet from ") +
+           (wrap_ ? "a source wrapped in longitude (give the raster_source \"wrap_longitude\": false)"
+                  : "geolocation arrays") +
+           ", and GDAL 3.6's warp kernel computes in doubles: " +
            (refusal.empty() ? std::string("implementation is warper") : refusal);
   }
   if (reader_->band_count() != 1) {
@@ -40,10 +44,13 @@ void Resample::prepare_wide(const std::string& refusal) {
   const auto& info = reader_->info();
   wide_ = false;
   if (!is_wide_integer(info.type)) return;
+  // Within +-2^53 the warper reads the values exactly as doubles itself, as gdalwarp does.
+  if (!fast_ && info.wide_beyond.empty()) return;
   const std::string why = wide_refusal(refusal);
   if (why.empty()) {
     wide_ = true;
-    path_reason_ += std::string("; ") + GDALGetDataTypeName(info.type) + " values taken as 64-bit integers, exactly";
+    path_reason_ += std::string("; ") + GDALGetDataTypeName(info.type) + " values taken as 64-bit integers, exactly" +
+                    (fast_ ? "" : " (GDAL's warper resamples their ranks in each tile's source window)");
     return;
   }
   if (info.wide_beyond.empty()) return;  // every value fits a double: read as doubles, exactly
