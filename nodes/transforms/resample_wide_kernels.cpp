@@ -12,7 +12,7 @@ namespace {
 // gdalwarp 3.6's quantile index of n sorted values, ceil(q * n - 1) clamped to [0, n), as
 // resample_kernels.cpp computes it.
 template <typename T>
-T quantile(std::vector<T>& values, double q) {
+T wide_quantile(std::vector<T>& values, double q) {
   const auto n = static_cast<double>(values.size());
   auto index = static_cast<std::ptrdiff_t>(std::ceil(q * n - 1.0));
   index = std::clamp<std::ptrdiff_t>(index, 0, static_cast<std::ptrdiff_t>(values.size()) - 1);
@@ -22,7 +22,7 @@ T quantile(std::vector<T>& values, double q) {
 
 // The value whose count first reaches the maximum, scanning in order.
 template <typename T>
-T mode_of(const std::vector<T>& values) {
+T wide_mode(const std::vector<T>& values) {
   thread_local std::vector<T> distinct;
   thread_local std::vector<std::int64_t> counts;
   distinct.clear();
@@ -45,20 +45,20 @@ T mode_of(const std::vector<T>& values) {
 }
 
 template <typename T>
-T select(Method method, std::vector<T>& values) {
+T wide_select(Method method, std::vector<T>& values) {
   switch (method) {
     case Method::min:
       return *std::min_element(values.begin(), values.end());
     case Method::max:
       return *std::max_element(values.begin(), values.end());
     case Method::mode:
-      return mode_of(values);
+      return wide_mode(values);
     case Method::q1:
-      return quantile(values, 0.25);
+      return wide_quantile(values, 0.25);
     case Method::q3:
-      return quantile(values, 0.75);
+      return wide_quantile(values, 0.75);
     default:
-      return quantile(values, 0.5);
+      return wide_quantile(values, 0.5);
   }
 }
 
@@ -101,15 +101,15 @@ struct WideKernel {
             if (counts(src[sy * l.src_width + sx])) scratch.push_back(src[sy * l.src_width + sx]);
           }
         }
-        put(r, c, !scratch.empty(), scratch.empty() ? T{0} : select(method, scratch));
+        put(r, c, !scratch.empty(), scratch.empty() ? T{0} : wide_select(method, scratch));
       }
     }
   }
 };
 
 template <typename T>
-void reduce_typed(Method method, const std::int64_t* src, const BlockLayout& l, std::optional<std::int64_t> nodata,
-                  std::span<std::int64_t> out, std::span<std::uint8_t> valid) {
+void reduce_wide_typed(Method method, const std::int64_t* src, const BlockLayout& l, std::optional<std::int64_t> nodata,
+                       std::span<std::int64_t> out, std::span<std::uint8_t> valid) {
   const std::optional<T> nd = nodata ? std::optional<T>(static_cast<T>(*nodata)) : std::nullopt;
   const WideKernel<T> k{reinterpret_cast<const T*>(src), l, nd, out, valid};
   if (method == Method::nearest) {
@@ -127,9 +127,9 @@ void reduce_wide_blocks(Method method, bool is_signed, const std::int64_t* src, 
                         std::optional<std::int64_t> nodata, std::span<std::int64_t> out,
                         std::span<std::uint8_t> valid) {
   if (is_signed) {
-    reduce_typed<std::int64_t>(method, src, layout, nodata, out, valid);
+    reduce_wide_typed<std::int64_t>(method, src, layout, nodata, out, valid);
   } else {
-    reduce_typed<std::uint64_t>(method, src, layout, nodata, out, valid);
+    reduce_wide_typed<std::uint64_t>(method, src, layout, nodata, out, valid);
   }
 }
 

@@ -94,3 +94,20 @@ TEST_CASE("WideIntegers.PostgresSinkKeepsEveryDigit" * doctest::timeout(180)) {
         test::read_text(dir / "merged.csv"));
   CHECK(psql("SELECT count(*) FROM t WHERE s IS NULL OR u IS NULL") == "2\n");
 }
+
+TEST_CASE("WideIntegers.RasterSinkOfDoublesWarnsOfRoundedValues") {
+  // An Int64 and a UInt64 column share a Float64 band type (GDALDataTypeUnion): the values beyond
+  // 2^53 are rounded, and the run says how many, naming the sink.
+  test::TempDir dir;
+  std::vector<std::int64_t> s, u;
+  write_sources(dir, s, u);
+  test::write_text(dir / "graph.json", graph(R"(,
+      {"id": "both", "type": "raster_sink", "inputs": ["merged"], "path": "both.tif"})"));
+  std::string out;
+  REQUIRE_MESSAGE(
+      test::run_cli("run " + (dir / "graph.json").string() + " --output-dir " + (dir / "o").string(), &out) == 0, out);
+  // 34 valid values of each column, all beyond 2^53 but pixel 6 of u (2^53 + 1 is beyond too).
+  CHECK_MESSAGE(out.find("node \"both\" (raster_sink): 68 Int64/UInt64 values beyond 2^53 written as the nearest "
+                         "Float64") != std::string::npos,
+                out);
+}
