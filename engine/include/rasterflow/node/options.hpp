@@ -3,6 +3,7 @@
 // bound from the graph JSON or from `--set nodes.<id>.<option>=value`, and handed to the node's
 // declared members when it is created.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,6 +42,9 @@ struct OptionSpec {
   std::optional<double> max{};         // inclusive upper bound of a number/integer option
   bool min_exclusive = false;          // min is an exclusive bound: values must be above it
   bool zero_is_auto = false;           // the text "auto" sets 0, and 0 is shown as "auto" (bounds skip it)
+  // A check of the value alone beyond type, choices and bounds (OptionDecl::check): what is
+  // wrong, or "".
+  std::function<std::string(const OptionValue&)> check{};
 };
 
 // Parses text (from --set) as an option of the given type; nullopt when it does not fit.
@@ -53,10 +57,15 @@ const char* value_kind_text(const OptionValue& value);
 std::string mask_secret(const std::string& text);
 // The value's text for plans, logs and stored metrics: masked when the option is secret.
 std::string option_display_text(const OptionSpec& spec, const OptionValue& value);
-// What is wrong with a bound value by the option's choices and bounds (`unknown value "x"
-// (expected one of: ...)`, `5 is out of range (expected >= 10)`), or "" when nothing is: the one
-// check of node options and configuration keys.
+// What is wrong with a bound value by the option's choices, bounds and index-list shape
+// (`unknown value "x" (expected one of: ...)`, `5 is out of range (expected >= 10)`), then by its
+// own check (OptionSpec::check), or "" when nothing is: the one check of node options and
+// configuration keys, made once per value (when the graph loads, or a key is set).
 std::string option_value_problem(const OptionSpec& spec, const OptionValue& value);
+// Its two halves, for messages that word them apart (configuration keys): choices, bounds and
+// index lists; the option's own check.
+std::string option_range_problem(const OptionSpec& spec, const OptionValue& value);
+std::string option_own_problem(const OptionSpec& spec, const OptionValue& value);
 // The same, thrown as GraphError naming `where` and the option.
 void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where);
 
