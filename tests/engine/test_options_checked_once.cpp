@@ -121,3 +121,22 @@ TEST_CASE("Options.CheckedOnce.HandBuiltSpecIsCheckedWhenItBinds") {
       doctest::Contains("option \"preferred\": unknown value \"slow\" (expected one of: auto, fast, exact)"),
       GraphError);
 }
+
+TEST_CASE("Options.CheckedOnce.RasterSourceEnumsRefusedWhenTheGraphLoads") {
+  // raster_source's enum options take their choices from their tables; a wrong name is refused
+  // by the loader, before the source's file is opened (a.tif does not exist).
+  const std::pair<std::string, std::string> cases[] = {
+      {"overviews", "unknown value \"some\" (expected one of: none, auto)"},
+      {"irregular_axes", "unknown value \"some\" (expected one of: coordinates, refuse, even)"},
+      {"transformer", "unknown value \"some\" (expected one of: auto, geotransform, gcp_polynomial, gcp_tps, rpc)"},
+      {"decoding",
+       "unknown value \"some\" (expected one of: auto, block_rows, lean_block_rows, streams, small_streams, "
+       "zlib_streams, gdal_cache)"}};
+  for (const auto& [option, problem] : cases) {
+    std::string graph = graph_with("");
+    graph.replace(graph.find("\"a.tif\""), 7, "\"a.tif\", \"" + option + "\": \"some\"");
+    CHECK_THROWS_WITH_AS(parse_graph(graph, "g.json"),
+                         ("g.json: node \"a_src\" (raster_source): option \"" + option + "\": " + problem).c_str(),
+                         GraphError);
+  }
+}

@@ -1,5 +1,7 @@
 #include "rasterflow/node/options.hpp"
 
+#include "graph/option_checks.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -230,7 +232,7 @@ std::string range_problem(const OptionSpec& spec, const OptionValue& value) {
 
 }  // namespace
 
-std::string option_range_problem(const OptionSpec& spec, const OptionValue& value) {
+std::string detail::option_range_problem(const OptionSpec& spec, const OptionValue& value) {
   if (std::holds_alternative<std::monostate>(value)) return {};
   if (spec.type == OptionType::index_list) {
     if (std::string problem = index_list_problem(spec, value); !problem.empty()) return problem;
@@ -238,14 +240,14 @@ std::string option_range_problem(const OptionSpec& spec, const OptionValue& valu
   return range_problem(spec, value);
 }
 
-std::string option_own_problem(const OptionSpec& spec, const OptionValue& value) {
+std::string detail::option_own_problem(const OptionSpec& spec, const OptionValue& value) {
   if (std::holds_alternative<std::monostate>(value) || !spec.check) return {};
   return spec.check(value);
 }
 
 std::string option_value_problem(const OptionSpec& spec, const OptionValue& value) {
-  if (std::string problem = option_range_problem(spec, value); !problem.empty()) return problem;
-  return option_own_problem(spec, value);
+  if (std::string problem = detail::option_range_problem(spec, value); !problem.empty()) return problem;
+  return detail::option_own_problem(spec, value);
 }
 
 void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where) {

@@ -57,15 +57,10 @@ const char* value_kind_text(const OptionValue& value);
 std::string mask_secret(const std::string& text);
 // The value's text for plans, logs and stored metrics: masked when the option is secret.
 std::string option_display_text(const OptionSpec& spec, const OptionValue& value);
-// What is wrong with a bound value by the option's choices, bounds and index-list shape
-// (`unknown value "x" (expected one of: ...)`, `5 is out of range (expected >= 10)`), then by its
-// own check (OptionSpec::check), or "" when nothing is: the one check of node options and
-// configuration keys, made once per value (when the graph loads, or a key is set).
+// What is wrong with a bound value by the option's choices and bounds (`unknown value "x"
+// (expected one of: ...)`, `5 is out of range (expected >= 10)`), or "" when nothing is: the one
+// check of node options and configuration keys.
 std::string option_value_problem(const OptionSpec& spec, const OptionValue& value);
-// Its two halves, for messages that word them apart (configuration keys): choices, bounds and
-// index lists; the option's own check.
-std::string option_range_problem(const OptionSpec& spec, const OptionValue& value);
-std::string option_own_problem(const OptionSpec& spec, const OptionValue& value);
 // The same, thrown as GraphError naming `where` and the option.
 void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where);
 
