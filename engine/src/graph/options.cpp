@@ -7,6 +7,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "graph/join.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/metrics.hpp"
 #include "rasterflow/size.hpp"
@@ -183,12 +184,6 @@ std::string option_display_text(const OptionSpec& spec, const OptionValue& value
 }
 
 namespace {
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 // An index list is an integer, a list of integers (1-based) or {"all"} (as JSON made it).
 std::string index_list_problem(const OptionSpec& spec, const OptionValue& value) {
   const auto* list = std::get_if<std::vector<std::string>>(&value);
@@ -209,7 +204,7 @@ std::string range_problem(const OptionSpec& spec, const OptionValue& value) {
   if (!spec.choices.empty()) {
     if (const auto* s = std::get_if<std::string>(&value)) {
       if (std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end())
-        return "unknown value \"" + *s + "\" (expected one of: " + join(spec.choices) + ")";
+        return "unknown value \"" + *s + "\" (expected one of: " + detail::join(spec.choices) + ")";
     }
   }
   double n = 0;
