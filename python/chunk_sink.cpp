@@ -123,7 +123,9 @@ PayloadPtr ChunkSink::process(const TileRequest& tile, std::span<const PayloadPt
     Chunk::Values& out = chunk->columns[k];
     out.name = k < table->names.size() ? table->names[k] : names_[k];
     out.kind = in.kind;
-    if (!masked_ || in.kind == nodes::ValueKind::float64) {
+    if (nodes::is_wide(in.kind)) {
+      wide_values(in, *table, out, tile);
+    } else if (!masked_ || in.kind == nodes::ValueKind::float64) {
       // NaN for nodata (integers become float64, as pandas and xarray hold them with gaps).
       out.f64.resize(n);
       for (std::size_t i = 0; i < n; ++i) out.f64[i] = in.valid[table->cells[i]] ? in.values[table->cells[i]] : kNaN;
@@ -149,6 +151,37 @@ PayloadPtr ChunkSink::process(const TileRequest& tile, std::span<const PayloadPt
     }
   }
   return chunk;
+}
+
+void ChunkSink::wide_values(const nodes::Column& in, const nodes::Table& table, Chunk::Values& out,
+                            const TileRequest& tile) const {
+  // Masked: int64 or uint64 arrays ('Q': the same bits viewed unsigned), every digit. Unmasked:
+  // float64 with NaN, as other integer columns, while every value is one a double holds.
+  const std::size_t n = table.cells.size();
+  if (masked_) {
+    out.dtype = in.kind == nodes::ValueKind::int64 ? 'q' : 'Q';
+    out.i64.resize(n);
+    for (std::size_t i = 0; i < n; ++i) out.i64[i] = in.valid[table.cells[i]] ? in.integers[table.cells[i]] : 0;
+    return;
+  }
+  out.f64.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint32_t cell = table.cells[i];
+    out.f64[i] = in.valid[cell] ? in.number(cell) : std::numeric_limits<double>::quiet_NaN();
+    constexpr std::int64_t kTop = std::int64_t{1} << 53;
+    const std::int64_t v = in.integers[cell];
+    const bool exact = in.kind == nodes::ValueKind::int64 ? v >= -kTop && v <= kTop
+                                                          : static_cast<std::uint64_t>(v) <= std::uint64_t{kTop};
+    if (in.valid[cell] && !exact) {
+      throw_node_error(
+          where(),
+          "column \"" + out.name + "\" holds " +
+              (in.kind == nodes::ValueKind::int64 ? std::to_string(v) : std::to_string(static_cast<std::uint64_t>(v))) +
+              " (grid row " + std::to_string(tile.row0 + cell / tile.width) +
+              "), beyond 2^53: masked=False gives integer columns as float64, which would not "
+              "keep it; use masked=True (int64/uint64 arrays with a mask)");
+    }
+  }
 }
 
 namespace {

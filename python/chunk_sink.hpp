@@ -28,7 +28,7 @@ struct Chunk final : Payload {
     std::vector<float> f32;                             // float32 columns when masked
     std::vector<std::int64_t> i64;                      // integer columns when masked
     std::vector<std::uint8_t> nodata;                   // when masked: 1 where the cell is nodata
-    char dtype = 'd';                                   // which vector holds them: 'd' f64, 'f' f32, 'q' i64
+    char dtype = 'd';  // which vector holds them: 'd' f64, 'f' f32, 'q' i64, 'Q' i64's bits as uint64
   };
   bool masked = false;
   std::int64_t row0 = 0;  // the tile's first grid row
@@ -90,6 +90,10 @@ class ChunkSink final : public SinkNode {
   const std::vector<nodes::ColumnMetadata>& column_metadata() const { return metadata_; }
 
  private:
+  // An Int64/UInt64 column's values into `out` (masked: 64-bit integers; else float64, refused
+  // naming the column for a value a double does not hold).
+  void wide_values(const nodes::Column& in, const nodes::Table& table, Chunk::Values& out,
+                   const TileRequest& tile) const;
   std::shared_ptr<ChunkQueue> queue_;
   bool masked_;
   std::vector<std::string> names_;

@@ -381,6 +381,8 @@ class Stream {
         values[name] = view(c.f32, owner);
       else if (c.dtype == 'q')
         values[name] = view(c.i64, owner);
+      else if (c.dtype == 'Q')
+        values[name] = view(c.i64, owner).attr("view")("uint64");
       else
         values[name] = view(c.f64, owner);
       if (chunk->masked) masks[name] = view(c.nodata, owner).attr("view")("bool");

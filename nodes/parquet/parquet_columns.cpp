@@ -57,6 +57,27 @@ void put_integers(parquet::ColumnData& out, const parquet::ColumnSpec& spec, con
   });
 }
 
+// An Int64 or UInt64 column into INT64 (UInt64: INT(64, false)), from its integers: every digit.
+void put_wide(parquet::ColumnData& out, const parquet::ColumnSpec& spec, const Column& col,
+              const tile_memory::Vector<std::uint32_t>& cells) {
+  if ((col.kind == ValueKind::int64) != spec.is_signed)
+    throw std::runtime_error("column \"" + spec.name + "\": 64-bit values of the other signedness than its type");
+  const std::size_t rows = cells.size();
+  out.values.resize(rows * sizeof(std::int64_t));
+  if (spec.optional) out.defined.resize(rows);
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::uint32_t cell = cells[i];
+    const bool present = col.valid[cell] != 0;
+    if (spec.optional) out.defined[i] = present ? 1 : 0;
+    if (!present) continue;
+    std::memcpy(out.values.data() + n * sizeof(std::int64_t), &col.integers[cell], sizeof(std::int64_t));
+    ++n;
+  }
+  out.values.resize(n * sizeof(std::int64_t));
+  out.rows = n;
+}
+
 template <class T>
 void put_floats(parquet::ColumnData& out, const parquet::ColumnSpec& spec, const Column& col,
                 const tile_memory::Vector<std::uint32_t>& cells) {
@@ -69,6 +90,7 @@ void put_column(parquet::ColumnData& out, const parquet::ColumnSpec& spec, const
     case Physical::int32:
       return put_integers<std::int32_t>(out, spec, col, cells);
     case Physical::int64:
+      if (is_wide(col.kind)) return put_wide(out, spec, col, cells);
       return put_integers<std::int64_t>(out, spec, col, cells);
     case Physical::float32:
       return put_floats<float>(out, spec, col, cells);

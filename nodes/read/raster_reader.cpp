@@ -505,15 +505,16 @@ void RasterReader::find_gaussian_grib(GDALDatasetH ds) {
 }
 
 void RasterReader::check_wide_integers(GDALDatasetH ds) {
-  // Columns hold doubles: exact for integers up to 2^53 (wide_integers.hpp).
+  // Doubles carry these exactly up to 2^53: beyond, only the exact path reads them (the
+  // resample node refuses the others, naming this value).
   std::vector<int> indices;
-  for (const auto& b : info_.bands) indices.push_back(b.index);
+  for (auto& b : info_.bands) {
+    indices.push_back(b.index);
+    b.wide_nodata = wide_nodata_of(GDALGetRasterBand(ds, b.index), request_.nodata);
+  }
   if (const auto beyond = first_inexact_value(ds, indices, where_, info_.path)) {
-    throw_graph_error(where_, "option \"band\": " + info_.path + " is " + GDALGetDataTypeName(info_.type) + " and " +
-                                  *beyond +
-                                  ", beyond 2^53 (9007199254740992): rasterflow's columns hold doubles, which "
-                                  "carry 64-bit integers exactly only up to 2^53, so it reads Int64/UInt64 sources "
-                                  "only when every value other than nodata is within +-2^53");
+    info_.wide_beyond =
+        info_.path + " is " + GDALGetDataTypeName(info_.type) + " and " + *beyond + ", beyond 2^53 (9007199254740992)";
   }
 }
 

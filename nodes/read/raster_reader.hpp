@@ -50,10 +50,11 @@ struct SourceRequest {
 
 // One band read.
 struct BandInfo {
-  int index = 1;                 // 1-based, in the dataset read
-  std::string label;             // what names its column: its number, description or metadata item
-  std::optional<double> nodata;  // packed (as stored), from the file or the node's `nodata` option
-  double scale = 1;              // value = stored * scale + offset, when unpacked
+  int index = 1;                            // 1-based, in the dataset read
+  std::string label;                        // what names its column: its number, description or metadata item
+  std::optional<double> nodata;             // packed (as stored), from the file or the node's `nodata` option
+  std::optional<std::int64_t> wide_nodata;  // Int64/UInt64 (UInt64 as its bits): nodata exactly
+  double scale = 1;                         // value = stored * scale + offset, when unpacked
   double offset = 0;
   std::string units;            // of its values (GDAL's unit type, GRIB's unit, netCDF units)
   std::string standard_name;    // CF standard_name ("" when none)
@@ -83,6 +84,9 @@ struct RasterInfo {
   int overview_count = 0;
   std::string overview_reason;  // why that level (overviews: auto)
   Validity validity;            // masks beyond the nodata values (alpha, per-dataset, per-band)
+  // Int64/UInt64: the first value beyond +-2^53 ("band 1 holds ... at column 3, row 2"), which
+  // only the exact path (resample_wide.hpp) reads; "" when every value fits a double.
+  std::string wide_beyond;
   // Placed by geolocation arrays (geolocation.hpp): GDAL's GEOLOCATION metadata items, and then
   // `gt` is GDAL's default (no geotransform); empty for a source with a geotransform.
   std::vector<std::string> geolocation;
@@ -205,7 +209,7 @@ class RasterReader final {
   // Rows of tiles kept above the highest asked for, for tiles that start late, at most.
   static constexpr std::size_t kStreamKeptBytes = std::size_t{8} << 20;
   void make_warper_vrt();
-  void check_wide_integers(GDALDatasetH ds);  // Int64/UInt64: refused when a value is beyond 2^53
+  void check_wide_integers(GDALDatasetH ds);  // Int64/UInt64: exact nodata, the first value beyond 2^53
   void open_source();                         // the constructor's work, whose allocation failures it names
   DatasetPtr open_checked();                  // the dataset named by the path (and variable), or GraphError
   void check_path_exists();                   // a local file named by the path exists and is no folder
@@ -222,7 +226,7 @@ class RasterReader final {
   bool overview_may_apply();
   void read_overview(int level, const std::string& ratio);
   void read_crs(GDALDatasetH ds);           // info_.crs: the file's, its georeferencing's or the option's
-  void check_sample_type(GDALDatasetH ds);  // GraphError for complex samples, wide integers beyond 2^53
+  void check_sample_type(GDALDatasetH ds);  // GraphError for complex samples
   void finish_values(std::size_t band, double* values, std::int64_t count) const;  // signed bytes, unpacking
   // Turns the pixels of `window` that the source's masks say are invalid into NaN: band k's
   // values at `values` (validity.hpp). `shared`: the mask was read for an earlier band.

@@ -1,6 +1,7 @@
 #include "nodes/read/wide_integers.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "rasterflow/errors.hpp"
 
@@ -51,6 +52,24 @@ std::optional<std::string> scan_band(GDALRasterBandH band, int index, const std:
 }
 
 }  // namespace
+
+std::optional<std::int64_t> wide_nodata_of(GDALRasterBandH band, std::optional<double> given) {
+  const bool is_signed = GDALGetRasterDataType(band) == GDT_Int64;
+  if (given) {
+    const double v = *given;
+    if (v != std::floor(v)) return std::nullopt;  // also NaN
+    if (is_signed && v >= -0x1p63 && v < 0x1p63) return static_cast<std::int64_t>(v);
+    if (!is_signed && v >= 0 && v < 0x1p64) return static_cast<std::int64_t>(static_cast<std::uint64_t>(v));
+    return std::nullopt;
+  }
+  int has = 0;
+  if (is_signed) {
+    const std::int64_t v = GDALGetRasterNoDataValueAsInt64(band, &has);
+    return has ? std::optional<std::int64_t>(v) : std::nullopt;
+  }
+  const std::uint64_t v = GDALGetRasterNoDataValueAsUInt64(band, &has);
+  return has ? std::optional<std::int64_t>(static_cast<std::int64_t>(v)) : std::nullopt;
+}
 
 std::optional<std::string> first_inexact_value(GDALDatasetH ds, const std::vector<int>& bands, const std::string& where,
                                                const std::string& path) {

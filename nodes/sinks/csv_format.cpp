@@ -134,6 +134,11 @@ void append_value(std::string& out, double value, ValueKind kind) {
   out.append(buf, format_value(buf, buf + sizeof buf, value, kind));
 }
 
+void append_cell(std::string& out, const Column& col, std::size_t cell) {
+  char buf[64];
+  out.append(buf, format_cell(buf, buf + sizeof buf, col, cell));
+}
+
 BufferPool::BufferPool(std::size_t capacity, std::size_t keep) : capacity_(capacity), keep_(keep) {}
 
 std::unique_ptr<char[]> BufferPool::take() {

@@ -25,6 +25,8 @@ char* format_float32(char* p, float value);
 inline char* format_value(char* p, char* end, double value, ValueKind kind) {
   switch (kind) {
     case ValueKind::integer:
+    case ValueKind::int64:  // (format_cell writes these from their integers)
+    case ValueKind::uint64:
       return std::to_chars(p, end, static_cast<std::int64_t>(value)).ptr;
     case ValueKind::float32:
       return format_float32(p, static_cast<float>(value));
@@ -32,6 +34,16 @@ inline char* format_value(char* p, char* end, double value, ValueKind kind) {
       return std::to_chars(p, end, value).ptr;
   }
   return p;
+}
+
+// Cell `cell` of `col` as format_value writes it; Int64 and UInt64 columns from their integers,
+// every digit.
+inline char* format_cell(char* p, char* end, const Column& col, std::size_t cell) {
+  if (col.kind == ValueKind::int64) [[unlikely]]
+    return std::to_chars(p, end, col.integers[cell]).ptr;
+  if (col.kind == ValueKind::uint64) [[unlikely]]
+    return std::to_chars(p, end, static_cast<std::uint64_t>(col.integers[cell])).ptr;
+  return format_value(p, end, col.values[cell], col.kind);
 }
 
 // A header field as RFC 4180 has it: as it is, or in double quotes (quotes doubled) when it
@@ -43,6 +55,7 @@ std::string csv_field(const std::string& text);
 void append_fixed(std::string& out, double value, int decimals);
 // Integers as integers; Float32 and Float64 in shortest round-trip form of their own width.
 void append_value(std::string& out, double value, ValueKind kind);
+void append_cell(std::string& out, const Column& col, std::size_t cell);  // format_cell's text
 
 // Fixed-size text buffers, reused between tiles so that formatting does not page-fault fresh
 // memory for every tile. Thread-safe.

@@ -147,7 +147,7 @@ class CsvSink::TileText {
     for (const auto& col : table.columns) {
       *p_++ = ',';
       if (col->valid[cell]) {
-        p_ = format_value(p_, end_, col->values[cell], col->kind);
+        p_ = format_cell(p_, end_, *col, cell);
       } else if (!sink_.nodata_.empty()) {
         std::memcpy(p_, sink_.nodata_.data(), sink_.nodata_.size());
         p_ += sink_.nodata_.size();

@@ -266,7 +266,7 @@ PayloadPtr PostgresSink::format(const TileRequest& tile, const Table& table) con
     for (const auto& col : table.columns) {
       text += '\t';
       if (col->valid[cell])
-        append_value(text, col->values[cell], col->kind);
+        append_cell(text, *col, cell);
       else
         text += "\\N";
     }

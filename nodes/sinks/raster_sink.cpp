@@ -43,7 +43,11 @@ bool has_capability(GDALDriverH driver, const char* key) {
 
 std::string data_type_choices_text(GDALDriverH driver) {
   const char* types = GDALGetMetadataItem(driver, GDAL_DMD_CREATIONDATATYPES, nullptr);
-  return types != nullptr ? types : "";
+  std::string text = types != nullptr ? types : "";
+  // GDAL 3.5 and 3.6's GTiff writes Int64 and UInt64 but does not list them (3.7 does).
+  if (std::string(GDALGetDriverShortName(driver)) == "GTiff" && text.find("Int64") == std::string::npos)
+    text += " Int64 UInt64";
+  return text;
 }
 
 bool driver_stores(GDALDriverH driver, GDALDataType type) {
@@ -172,6 +176,7 @@ void RasterSink::prepare_table(const RunContext& ctx, const TableProducer& table
     throw_graph_error(where(), "option \"nodata\": " + number_text(nodata_) + " is not a value of the band type " +
                                    GDALGetDataTypeName(type_));
   }
+  prepare_wide_nodata();
   if (grid_.width > std::numeric_limits<int>::max() || grid_.height > std::numeric_limits<int>::max())
     throw_graph_error(where(), "the grid is too large for a GDAL raster");
 }
@@ -186,12 +191,17 @@ PayloadPtr RasterSink::format(const TileRequest& tile, const Table& table) const
   std::vector<double> values(cells);
   for (std::size_t b = 0; b < bands; ++b) {
     const Column& column = *table.columns[b];
+    if (type_ == GDT_Int64 || type_ == GDT_UInt64) {
+      format_wide(tile, table, b, out->data.data());
+      continue;
+    }
+    if (is_wide(column.kind)) count_inexact(column, table);
     std::fill(values.begin(), values.end(), nodata_);
     for (const std::uint32_t cell : table.cells) {
       if (!column.valid[cell]) continue;
       // A Float32 column's value is the float it is (as the CSV prints it), whatever the band type.
       const double v = column.kind == ValueKind::float32 ? static_cast<double>(static_cast<float>(column.values[cell]))
-                                                         : column.values[cell];
+                                                         : column.number(cell);
       if (check_nodata && v == nodata_) {
         throw_node_error(where(), "option \"nodata\": column \"" + names_[b] + "\" has the value " + number_text(v) +
                                       " (grid row " +
@@ -293,7 +303,13 @@ void RasterSink::create_dataset() {
     GDALSetDescription(band, names_[static_cast<std::size_t>(b)].c_str());
     if (static_cast<std::size_t>(b) < metadata_.size() && !metadata_[static_cast<std::size_t>(b)].units.empty())
       GDALSetRasterUnitType(band, metadata_[static_cast<std::size_t>(b)].units.c_str());
-    GDALSetRasterNoDataValue(band, nodata_);
+    if (type_ == GDT_Int64) {
+      GDALSetRasterNoDataValueAsInt64(band, wide_nodata_);
+    } else if (type_ == GDT_UInt64) {
+      GDALSetRasterNoDataValueAsUInt64(band, static_cast<std::uint64_t>(wide_nodata_));
+    } else {
+      GDALSetRasterNoDataValue(band, nodata_);
+    }
   }
   int block_x = 0, block_y = 0;
   GDALGetBlockSize(GDALGetRasterBand(ds, 1), &block_x, &block_y);
@@ -387,6 +403,7 @@ void RasterSink::finish() {
         "exact values; use data_type: auto to keep them)",
         where(), changed, changed == 1 ? "" : "s", GDALGetDataTypeName(type_));
   }
+  warn_inexact();
   if (!is_band()) finish_dataset();
 }
 

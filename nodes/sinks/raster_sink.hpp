@@ -56,6 +56,15 @@ class RasterSink final : public TableSink {
   void create_dataset();
   void prepare_cf(const std::vector<std::string>& types);
   void write_cf() const;
+  // Int64/UInt64 bands (raster_sink_wide.cpp): band `b` of the rows written from the columns'
+  // integers, every digit; the band type's exact nodata value; the values of a 64-bit column that
+  // a band type of doubles holds only nearly (counted, warned of at finish).
+  void format_wide(const TileRequest& tile, const Table& table, std::size_t b, std::byte* rows) const;
+  void prepare_wide_nodata();
+  void count_inexact(const Column& column, const Table& table) const;
+  void warn_inexact() const;
+  std::int64_t wide_nodata_ = 0;  // type_ Int64/UInt64: the nodata value's bits
+  std::unique_ptr<std::atomic<std::uint64_t>> inexact_ = std::make_unique<std::atomic<std::uint64_t>>(0);
   void count_changed(const std::vector<double>& values, const std::byte* rows, std::size_t band, std::size_t bands,
                      std::size_t width, std::int64_t count) const;
   // Appends `count` rows (row-major: row, then band, then column, band-typed) to the staged

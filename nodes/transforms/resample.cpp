@@ -12,6 +12,7 @@
 #include "nodes/read/library_diagnostics.hpp"
 #include "nodes/read/signed_bytes.hpp"
 #include "nodes/transforms/resample_kernels.hpp"
+#include "nodes/transforms/resample_wide.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/node/registry.hpp"
 
@@ -97,6 +98,8 @@ struct WarpOperationCloser {
 
 }  // namespace
 
+int Resample::gdal_resample_alg() const { return gdal_alg(method_); }
+
 std::optional<Method> parse_method(const std::string& name) { return enum_value<Method>(kMethods, name); }
 
 const char* method_name(Method m) { return enum_name<Method>(kMethods, m); }
@@ -117,12 +120,14 @@ ValueKind output_kind(Method m, GDALDataType source_type) {
 std::string Resample::column_type() const {
   if (!reader_) return {};
   // Unpacked values have the type CF gives them (Float32 or Float64), not the stored one.
-  switch (output_kind(method_, reader_->value_type())) {
+  switch (column_kind()) {
     case ValueKind::float32:
       return "Float32";
     case ValueKind::float64:
       return "Float64";
     case ValueKind::integer:
+    case ValueKind::int64:
+    case ValueKind::uint64:
       break;
   }
   return GDALGetDataTypeName(reader_->value_type());
@@ -244,6 +249,7 @@ void Resample::prepare(const RunContext& ctx, std::span<Node* const> inputs) {
   if (reader_->info().geolocated()) prepare_geolocation();
   prepare_signed_bytes(refusal);
   refuse_on_warper(refusal);
+  prepare_wide(refusal);
 }
 
 void Resample::measure_scales(const SourceFootprint& fp) {
@@ -567,7 +573,7 @@ void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
   thread_local std::vector<double> buffer;
   thread_local std::vector<double> scratch;
   const SampleType type = sample_type_of(info);
-  const bool native = reader_->reads_native();
+  const bool native = reader_->reads_native() || wide_;
   const auto held = reader_->hold(offset_y_ + tile.row0 * ky_, offset_y_ + (tile.row0 + tile.rows) * ky_);
   for (std::int64_t r0 = 0; r0 < tile.rows; r0 += strip) {
     const std::int64_t rows = std::min(strip, tile.rows - r0);
@@ -593,6 +599,13 @@ void Resample::reduce(const TileRequest& tile, std::span<Column* const> out) {
     layout.ky = ky_;
     layout.out_width = tile.width;
     layout.out_height = rows;
+    if (wide_) {
+      reduce_wide_blocks(method_, info.type == GDT_Int64, reinterpret_cast<const std::int64_t*>(buffer.data()), layout,
+                         info.bands[0].wide_nodata,
+                         std::span<std::int64_t>(out[0]->integers).subspan(first_cell, cells),
+                         std::span<std::uint8_t>(out[0]->valid).subspan(first_cell, cells));
+      continue;
+    }
     if (native) {
       reduce_blocks(method_, type, buffer.data(), layout, info.nodata,
                     std::span<double>(out[0]->values).subspan(first_cell, cells),
@@ -630,7 +643,9 @@ void Resample::expand(const TileRequest& tile, std::span<Column* const> out) {
     w.rows = row_end - w.row0;
     w.cols = col_end - w.col0;
     if (w.empty()) continue;  // stays nodata
-    if (wrap_) {
+    if (wide_) {
+      read_strip(w, true, buffer);  // the samples as stored (8 bytes each: as many doubles)
+    } else if (wrap_) {
       read_wrapped(*reader_, w, false, buffer, wrapped_piece);
     } else {
       buffer.resize(static_cast<std::size_t>(w.cells()) * out.size());
@@ -647,6 +662,12 @@ void Resample::expand(const TileRequest& tile, std::span<Column* const> out) {
     layout.out_height = rows;
     const auto first = static_cast<std::size_t>(r0 * tile.width);
     const auto cells = static_cast<std::size_t>(rows * tile.width);
+    if (wide_) {
+      expand_wide_pixels(reinterpret_cast<const std::int64_t*>(buffer.data()), layout, info.bands[0].wide_nodata,
+                         std::span<std::int64_t>(out[0]->integers).subspan(first, cells),
+                         std::span<std::uint8_t>(out[0]->valid).subspan(first, cells));
+      continue;
+    }
     for (std::size_t k = 0; k < out.size(); ++k) {
       const std::span<const double> band(buffer.data() + k * static_cast<std::size_t>(w.cells()),
                                          static_cast<std::size_t>(w.cells()));
@@ -666,9 +687,13 @@ PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr
   const auto cells = static_cast<std::size_t>(tile.cells());
   for (std::size_t k = 0; k < n; ++k) {
     columns[k] = std::make_shared<Column>();
-    columns[k]->kind = output_kind(method_, reader_->value_type());
+    columns[k]->kind = column_kind();
     // Nodata everywhere first; the fast path overwrites every cell its source covers.
-    columns[k]->values.assign(cells, std::numeric_limits<double>::quiet_NaN());
+    if (wide_) {
+      columns[k]->integers.assign(cells, 0);
+    } else {
+      columns[k]->values.assign(cells, std::numeric_limits<double>::quiet_NaN());
+    }
     columns[k]->valid.assign(cells, 0);
     out[k] = columns[k].get();
   }
@@ -679,6 +704,10 @@ PayloadPtr Resample::process(const TileRequest& tile, std::span<const PayloadPtr
     reduce(tile, out);
   } else if (!intersect(band, source_extent_).empty() ||
              (wrap_ && band.ymin < source_extent_.ymax && band.ymax > source_extent_.ymin)) {
+    if (wide_) {
+      warp_wide(tile, out);
+      return columns.front();
+    }
     warp(tile, out);
     for (Column* column : out) {
       for (std::size_t i = 0; i < cells; ++i) column->valid[i] = std::isnan(column->values[i]) ? 0 : 1;
@@ -709,7 +738,7 @@ RowAlignment Resample::row_alignment() const {
 ResourceNeeds Resample::resources() const {
   ResourceNeeds r;
   const std::size_t bands = reader_ != nullptr ? reader_->band_count() : 1;
-  r.bytes_per_cell = 9 * bands;  // the output columns: a double and a validity byte per cell and band
+  r.bytes_per_cell = 9 * bands;  // the output columns: a double (Int64/UInt64: an int64) and a validity byte
   if (!fast_ && reader_ != nullptr && reader_->warper_alpha_band() > 0) r.bytes_per_cell += 8;  // warp()'s alpha
   // Fast path: what it reads and works in is kept per thread between tiles (thread_state()).
   // Warper: GDAL's working buffers, bounded by the warp memory limit, and their masks.

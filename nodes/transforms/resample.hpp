@@ -85,6 +85,18 @@ class Resample final : public Node, public SourceReader, public ColumnProducer, 
   void choose_path(const std::string& refusal);
   void prepare_signed_bytes(const std::string& refusal);
   void refuse_on_warper(const std::string& refusal) const;
+  // Int64/UInt64 (resample_wide.cpp): wide_ when the integer kernels read the source exactly;
+  // GraphError when another path would lose digits of a value beyond 2^53.
+  void prepare_wide(const std::string& refusal);
+  std::string wide_refusal(const std::string& refusal) const;  // why not exactly ("" when it does)
+  ValueKind column_kind() const;                               // its columns' kind
+  bool wide_ = false;
+  // The warper path on 64-bit values (resample_wide_warp.cpp): the tile's source window as
+  // ranks through GDAL's warper (`grid`: the grid transformer), each cell the value of its rank.
+  void warp_wide(const TileRequest& tile, std::span<Column* const> out);
+  void warp_ranks(const TileRequest& tile, const PixelWindow& window, void* grid, std::vector<double>& ranks,
+                  std::vector<double>& cell_ranks) const;
+  int gdal_resample_alg() const;  // GDALResampleAlg of method_
 
   ResampleOptions options_;
   Method method_ = Method::nearest;

@@ -398,6 +398,43 @@ class Python(unittest.TestCase):
         self.assertIn('node "parquet" (parquet_sink): option "compression": unknown value "lz4"', str(e.exception))
         self.assertFalse(os.path.exists(os.path.join(WORK, "to_parquet", "bad.parquet")))
 
+    def test_WideIntegersKeepEveryDigit(self):
+        # Int64 and UInt64 beyond 2^53 (#29): masked=True gives int64/uint64 arrays, every digit;
+        # masked=False (float64 with NaN) refuses a value a double does not hold, naming it.
+        from osgeo import gdal, osr
+        gdal.UseExceptions()
+        srs = osr.SpatialReference()
+        srs.ImportFromEPSG(4326)
+        big = {"s": np.array([[2**60 + 1, -2**60 - 3, 2**62 + 7], [-2**63, 5, 2**53 + 1]], dtype=np.int64),
+               "u": np.array([[2**64 - 2, 2**63 + 5, 2**60 + 1], [2**64 - 1, 7, 2**53 + 1]], dtype=np.uint64)}
+        nodes = []
+        for name, values in big.items():
+            ds = gdal.GetDriverByName("GTiff").Create(os.path.join(WORK, name + "64.tif"), 3, 2, 1,
+                                                      gdal.GDT_Int64 if name == "s" else gdal.GDT_UInt64)
+            ds.SetGeoTransform([10, 1, 0, 50, 0, -1])
+            ds.SetSpatialRef(srs)
+            ds.GetRasterBand(1).WriteArray(values)
+            if name == "s":
+                ds.GetRasterBand(1).SetNoDataValue(-2**63)
+            else:
+                ds.GetRasterBand(1).SetNoDataValue(2**64 - 1)
+            ds = None
+            nodes += [{"id": name + "_src", "type": "raster_source", "path": name + "64.tif"},
+                      {"id": name, "type": "resample", "inputs": [name + "_src"], "method": "nearest"}]
+        g = {"grid": {"resolution": 1}, "nodes": nodes + [
+            {"id": "m", "type": "merge", "inputs": ["s", "u"], "drop": "none"},
+            {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "wide.csv"}]}
+        chunks = list(rasterflow.chunks(g, base_dir=WORK, masked=True))
+        for name, values in big.items():
+            got = np.ma.concatenate([c[name] for c in chunks])
+            self.assertEqual(got.dtype, values.dtype)
+            nodata = values.flatten() == (np.int64(-2**63) if name == "s" else np.uint64(2**64 - 1))
+            self.assertEqual(list(np.ma.getmaskarray(got)), list(nodata))
+            self.assertEqual([int(v) for v in got.compressed()], [int(v) for v in values.flatten()[~nodata]])
+        with self.assertRaises(rasterflow.Error) as e:
+            list(rasterflow.chunks(g, base_dir=WORK))
+        self.assertIn('column "s" holds 1152921504606846977 (grid row 0), beyond 2^53', str(e.exception))
+
     def test_PlanReturnsTheJsonPlan(self):
         path = write_graph(graph_dict())
         got = rasterflow.plan(path)

@@ -16,17 +16,32 @@ namespace rasterflow {
 
 // How a column's values are written: integers as integers, floats in shortest round-trip form
 // of their own width (a Float32 value prints as the float it is, not as its double expansion).
-enum class ValueKind : std::uint8_t { integer, float32, float64 };
+// int64 and uint64: 64-bit integers held exactly in Column::integers (issue #29).
+enum class ValueKind : std::uint8_t { integer, float32, float64, int64, uint64 };
+
+inline bool is_wide(ValueKind kind) noexcept { return kind == ValueKind::int64 || kind == ValueKind::uint64; }
 
 // One resampled band over a tile, cell by cell in raster order (tile.rows x tile.width).
-// Values are doubles, which hold every supported input type exactly; `valid` is 0 for nodata.
+// Values are doubles, which hold every input type up to 32 bits exactly; `valid` is 0 for nodata.
+// A column of kind int64 or uint64 holds its values in `integers` instead (UInt64 as their bit
+// pattern) and leaves `values` empty: the same 8 bytes a cell, and every digit beyond 2^53.
 struct Column final : Payload {
   static constexpr PayloadType payload_type = PayloadType::column;
   Column() noexcept : Payload(payload_type) {}
   ValueKind kind = ValueKind::float64;
   tile_memory::Vector<double> values;  // pooled, on the tile's NUMA node
   tile_memory::Vector<std::uint8_t> valid;
-  std::size_t bytes() const noexcept override { return values.capacity() * sizeof(double) + valid.capacity(); }
+  tile_memory::Vector<std::int64_t> integers;  // kinds int64 and uint64 only
+  std::size_t bytes() const noexcept override {
+    return values.capacity() * sizeof(double) + valid.capacity() + integers.capacity() * sizeof(std::int64_t);
+  }
+  // A cell's value as a double (the nearest double for a 64-bit integer beyond 2^53), whatever
+  // the storage: for consumers that compute in doubles.
+  double number(std::size_t cell) const noexcept {
+    if (kind == ValueKind::int64) return static_cast<double>(integers[cell]);
+    if (kind == ValueKind::uint64) return static_cast<double>(static_cast<std::uint64_t>(integers[cell]));
+    return values[cell];
+  }
 };
 
 // Several resampled bands of one source over a tile (a raster_source reading several bands),
@@ -111,6 +126,7 @@ using rasterflow::ColumnMetadata;
 using rasterflow::ColumnProducer;
 using rasterflow::Columns;
 using rasterflow::ColumnSuffixes;
+using rasterflow::is_wide;
 using rasterflow::payload_as;
 using rasterflow::Table;
 using rasterflow::TableProducer;
