@@ -40,13 +40,6 @@ std::string what_it_has(GDALDatasetH ds) {
   return out.empty() ? "no geotransform, GCPs or RPCs" : out;
 }
 
-GeorefKind kind_of(const std::string& name) {
-  if (name == "geotransform") return GeorefKind::geotransform;
-  if (name == "gcp_polynomial") return GeorefKind::gcp_polynomial;
-  if (name == "gcp_tps") return GeorefKind::gcp_tps;
-  return GeorefKind::rpc;
-}
-
 // gdalwarp's choice without -tps/-rpc/-geoloc (GDALCreateGenImgProjTransformer2 without METHOD).
 std::optional<GeorefKind> auto_kind(GDALDatasetH ds) {
   if (has_geotransform(ds)) return GeorefKind::geotransform;
@@ -76,25 +69,9 @@ int fitted_order(int requested, int gcps) {
 
 }  // namespace
 
-const char* georef_kind_name(GeorefKind k) {
-  switch (k) {
-    case GeorefKind::geotransform:
-      return "geotransform";
-    case GeorefKind::gcp_polynomial:
-      return "gcp_polynomial";
-    case GeorefKind::gcp_tps:
-      return "gcp_tps";
-    case GeorefKind::rpc:
-      return "rpc";
-  }
-  return "?";
-}
-
-std::vector<std::string> transformer_choices() { return {"auto", "geotransform", "gcp_polynomial", "gcp_tps", "rpc"}; }
-
 Georeferencing find_georeferencing(GDALDatasetH ds, const GeorefRequest& request, const std::string& where,
                                    const std::string& path) {
-  const auto kind = request.transformer == "auto" ? auto_kind(ds) : std::optional{kind_of(request.transformer)};
+  const auto kind = request.transformer ? request.transformer : auto_kind(ds);
   if (!kind) {
     throw_graph_error(where,
                       "option \"path\": " + path + " has no geotransform, GCPs or RPCs (it is not georeferenced)");

@@ -17,18 +17,24 @@
 
 #include "nodes/gdal/gdal.hpp"
 #include "rasterflow/node/grid.hpp"
+#include "rasterflow/node/option_binder.hpp"
 
 namespace rasterflow::nodes {
 
 enum class GeorefKind { geotransform, gcp_polynomial, gcp_tps, rpc };
+// Their names: raster_source's option `transformer` (with "auto" before them) and plans.
+inline constexpr EnumChoice<GeorefKind> kGeorefKinds[] = {{"geotransform", GeorefKind::geotransform},
+                                                          {"gcp_polynomial", GeorefKind::gcp_polynomial},
+                                                          {"gcp_tps", GeorefKind::gcp_tps},
+                                                          {"rpc", GeorefKind::rpc}};
 
-// What raster_source's options ask: "auto" picks as gdalwarp does (a geotransform, else GCPs
-// through a polynomial, else RPCs).
+// What raster_source's options ask: no transformer ("auto") picks as gdalwarp does (a
+// geotransform, else GCPs through a polynomial, else RPCs).
 struct GeorefRequest {
-  std::string transformer = "auto";    // auto | geotransform | gcp_polynomial | gcp_tps | rpc
-  int gcp_order = 0;                   // 0: GDAL's choice by the GCP count (gdalwarp without -order)
-  double rpc_height = 0;               // -to RPC_HEIGHT
-  std::optional<std::string> rpc_dem;  // -to RPC_DEM
+  std::optional<GeorefKind> transformer;  // absent: auto
+  int gcp_order = 0;                      // 0: GDAL's choice by the GCP count (gdalwarp without -order)
+  double rpc_height = 0;                  // -to RPC_HEIGHT
+  std::optional<std::string> rpc_dem;     // -to RPC_DEM
 };
 
 struct Georeferencing {
@@ -46,8 +52,7 @@ struct Georeferencing {
   std::vector<std::string> transformer_options(const std::string& src_crs, const std::string& dst_crs) const;
 };
 
-const char* georef_kind_name(GeorefKind k);
-std::vector<std::string> transformer_choices();
+inline const char* georef_kind_name(GeorefKind k) { return enum_name<GeorefKind>(kGeorefKinds, k); }
 
 // How `ds` is georeferenced for `request`; GraphError naming `where`, the option and `path` when
 // the file has not what the option asks, or nothing that georeferences it.

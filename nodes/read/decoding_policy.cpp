@@ -4,29 +4,6 @@
 
 namespace rasterflow::nodes {
 
-namespace {
-constexpr Decoding kAll[] = {Decoding::block_rows,    Decoding::lean_block_rows, Decoding::streams,
-                             Decoding::small_streams, Decoding::zlib_streams,    Decoding::gdal_cache};
-}
-
-const char* decoding_name(Decoding d) {
-  switch (d) {
-    case Decoding::block_rows:
-      return "block_rows";
-    case Decoding::lean_block_rows:
-      return "lean_block_rows";
-    case Decoding::streams:
-      return "streams";
-    case Decoding::small_streams:
-      return "small_streams";
-    case Decoding::zlib_streams:
-      return "zlib_streams";
-    case Decoding::gdal_cache:
-      return "gdal_cache";
-  }
-  return "?";
-}
-
 std::string decoding_description(Decoding d) {
   switch (d) {
     case Decoding::block_rows:
@@ -44,19 +21,6 @@ std::string decoding_description(Decoding d) {
       return "GDAL's block cache (blocks decoded again per tile)";
   }
   return "?";
-}
-
-std::optional<Decoding> decoding_from_name(const std::string& name) {
-  for (const Decoding d : kAll) {
-    if (name == decoding_name(d)) return d;
-  }
-  return std::nullopt;
-}
-
-std::vector<std::string> decoding_choices() {
-  std::vector<std::string> names{"auto"};
-  for (const Decoding d : kAll) names.emplace_back(decoding_name(d));
-  return names;
 }
 
 double measured_cost(Decoding d) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "rasterflow/node/option_binder.hpp"
+
 namespace rasterflow::nodes {
 
 enum class Decoding {
@@ -23,13 +25,15 @@ enum class Decoding {
 // Whether a strategy holds whole rows of the file's blocks (block_rows or lean_block_rows).
 inline bool holds_block_rows(Decoding d) { return d == Decoding::block_rows || d == Decoding::lean_block_rows; }
 
+// The strategies' names: raster_source's option `decoding` (with "auto" before them) and plans.
+inline constexpr EnumChoice<Decoding> kDecodings[] = {
+    {"block_rows", Decoding::block_rows},     {"lean_block_rows", Decoding::lean_block_rows},
+    {"streams", Decoding::streams},           {"small_streams", Decoding::small_streams},
+    {"zlib_streams", Decoding::zlib_streams}, {"gdal_cache", Decoding::gdal_cache}};
+
 // The option value ("block_rows", ...) and a sentence for plans.
-const char* decoding_name(Decoding d);
+inline const char* decoding_name(Decoding d) { return enum_name<Decoding>(kDecodings, d); }
 std::string decoding_description(Decoding d);
-// Parses an option value; nullopt for "auto" or an unknown name (the option's choices reject those).
-std::optional<Decoding> decoding_from_name(const std::string& name);
-// The option's choices, "auto" first.
-std::vector<std::string> decoding_choices();
 
 // CPU per pixel of each strategy relative to block_rows, measured on the harness's input-heavy
 // large set (docs/how-it-runs.md, "Decoding: the fastest that fits").

@@ -324,7 +324,7 @@ void RasterReader::read_geometry(GDALDatasetH ds) {
   } else if (info_.geolocated()) {
     info_.gt = {0, 1, 0, 0, 0, 1};  // placed by the axes' true coordinates (find_irregular_axes)
   } else if (GDALGetGeoTransform(ds, info_.gt.data()) != CE_None && GDALGetGCPCount(ds) == 0 &&
-             GDALGetMetadata(ds, "RPC") == nullptr && request_.georef.transformer == "auto" &&
+             GDALGetMetadata(ds, "RPC") == nullptr && !request_.georef.transformer &&
              !(info_.geolocation = geolocation_items(ds)).empty()) {
     // 2-D latitude/longitude arrays (a curvilinear grid): GDAL's geolocation arrays (#28).
     info_.gt = {0, 1, 0, 0, 0, 1};
@@ -423,7 +423,7 @@ void RasterReader::find_transposed(GDALDatasetH ds) {
   if (variable == nullptr || name.file.empty()) return;
   transposed_ = transposed_variable(name.file, variable, where_);
   if (!transposed_) return;
-  if (request_.overviews == "auto") {
+  if (request_.overviews == Overviews::automatic) {
     throw_graph_error(where_, "option \"overviews\": " + info_.path +
                                   " is stored (lon, lat) and read transposed, at full resolution only; give "
                                   "\"overviews\": \"none\"");
@@ -437,7 +437,7 @@ void RasterReader::find_irregular_axes(GDALDatasetH ds) {
   GDALDriverH driver = GDALGetDatasetDriver(ds);
   const std::string kind = driver != nullptr ? GDALGetDriverShortName(driver) : "";
   if (kind == "GRIB") find_gaussian_grib(ds);
-  if (kind != "netCDF" || request_.irregular_axes != "coordinates") return;
+  if (kind != "netCDF" || request_.irregular_axes != IrregularAxes::coordinates) return;
   const char* variable = GDALGetMetadataItem(GDALGetRasterBand(ds, info_.band), "NETCDF_VARNAME", nullptr);
   const DatasetName name = resolve_dataset_name(info_.path, {});
   if (variable == nullptr || name.file.empty()) return;
@@ -487,12 +487,12 @@ void RasterReader::find_gaussian_grib(GDALDatasetH ds) {
   const std::string text = "GDAL's evenly spaced rows are up to " + std::to_string(d.deviation) +
                            " degree from the true Gaussian latitudes (row " + std::to_string(d.index) + ", N" +
                            std::to_string(g->n) + ")";
-  if (request_.irregular_axes == "refuse") {
+  if (request_.irregular_axes == IrregularAxes::refuse) {
     throw_graph_error(where_, "option \"irregular_axes\": " + info_.path + ": " + text +
                                   "; give \"coordinates\" (the default) to resample from the true latitudes, or "
                                   "\"even\" to accept GDAL's even rows");
   }
-  if (request_.irregular_axes == "even") {
+  if (request_.irregular_axes == IrregularAxes::even) {
     irregular_note_ = text + " (placed on the even spacing: irregular_axes even)";
     return;
   }
@@ -1089,7 +1089,7 @@ bool RasterReader::overview_may_apply() {
     info_.overview_reason = "none: full resolution (the geolocation arrays describe full-resolution pixels)";
     return false;
   }
-  if (request_.overviews != "auto") {
+  if (request_.overviews != Overviews::automatic) {
     info_.overview_reason = info_.overview_count > 0 ? "none: full resolution (overviews: none; the file has " +
                                                            std::to_string(info_.overview_count) + ")"
                                                      : "none: full resolution";

@@ -27,22 +27,25 @@
 
 namespace rasterflow::nodes {
 
+enum class Overviews { none, automatic };                // full resolution | the level gdalwarp -ovr AUTO reads
+enum class IrregularAxes { coordinates, refuse, even };  // what an uneven axis of a NetCDF variable gets
+
 // What raster_source asks of its reader (its options).
 struct SourceRequest {
-  std::string path;                          // a file or any GDAL dataset name
-  std::optional<std::string> variable;       // a container's subdataset, by variable name
-  std::vector<std::string> bands{"1"};       // band numbers, or {"all"}
-  std::optional<std::string> band_names;     // number | description | coordinates | metadata:KEY (absent: number)
-  std::vector<std::string> select;           // "dim=value" items: bands chosen by coordinate value
-  std::optional<double> nodata;              // overrides the file's
-  std::optional<std::string> crs;            // the source's CRS, overriding the file's (gdalwarp -s_srs)
-  bool unpack = true;                        // apply the bands' scale and offset
-  std::string overviews = "none";            // none | auto
-  bool alpha_as_data = false;                // the alpha band masks nothing (gdalwarp -nosrcalpha)
-  bool wrap_longitude = true;                // a global geographic source is periodic (longitude_wrap.hpp)
-  std::optional<bool> grib_normalize_units;  // GDAL's GRIB unit normalisation (absent: GDAL's configuration)
-  std::string irregular_axes = "even";       // coordinates | refuse | even: an uneven axis (raster_source's option)
-  GeorefRequest georef;                      // geotransform, GCPs or RPCs (georeferencing.hpp)
+  std::string path;                       // a file or any GDAL dataset name
+  std::optional<std::string> variable;    // a container's subdataset, by variable name
+  std::vector<std::string> bands{"1"};    // band numbers, or {"all"}
+  std::optional<std::string> band_names;  // number | description | coordinates | metadata:KEY (absent: number)
+  std::vector<std::string> select;        // "dim=value" items: bands chosen by coordinate value
+  std::optional<double> nodata;           // overrides the file's
+  std::optional<std::string> crs;         // the source's CRS, overriding the file's (gdalwarp -s_srs)
+  bool unpack = true;                     // apply the bands' scale and offset
+  Overviews overviews = Overviews::none;
+  bool alpha_as_data = false;                          // the alpha band masks nothing (gdalwarp -nosrcalpha)
+  bool wrap_longitude = true;                          // a global geographic source is periodic (longitude_wrap.hpp)
+  std::optional<bool> grib_normalize_units;            // GDAL's GRIB unit normalisation (absent: GDAL's configuration)
+  IrregularAxes irregular_axes = IrregularAxes::even;  // raster_source's option (its default: coordinates)
+  GeorefRequest georef;                                // geotransform, GCPs or RPCs (georeferencing.hpp)
 };
 
 // One band read.
@@ -194,6 +197,12 @@ class RasterReader final {
   // What a thread keeps between reads of windows of up to `window_cells` pixels: the read
   // stack's thread_local buffers (nodes/read/reader_thread_state.cpp), for the planner.
   std::vector<ResourceNeeds::ThreadState> thread_state(std::uint64_t window_cells) const;
+  // What one per-thread GDAL dataset handle on the file keeps (its own structures and libtiff's
+  // buffer of one compressed block; decoded blocks are in GDAL's cache, counted apart).
+  std::uint64_t handle_bytes() const;
+  // The per-thread handles of a read on the warper path (the file's, and the VRT's over it when
+  // the warper reads through one), named by the file: every node reading it shares them.
+  std::vector<ResourceNeeds::ThreadState> warper_thread_state() const;
 
  private:
   static constexpr std::size_t kMaxBlockRowBytes = std::size_t{256} << 20;

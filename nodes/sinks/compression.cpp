@@ -2,6 +2,7 @@
 
 #include <isa-l/igzip_lib.h>
 #include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_estimateCStreamSize: a context's bytes before it exists
 #include <zstd.h>
 
 #include <algorithm>
@@ -88,6 +89,20 @@ std::unique_ptr<TileCompressor::Context> TileCompressor::take() {
     ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_checksumFlag, 1);
   }
   return c;
+}
+
+std::uint64_t TileCompressor::context_bytes() const {
+  if (codec_ == Codec::gzip && level_ <= kIsalGzipMaxLevel) {
+    const std::size_t level_buf = level_ == 1   ? ISAL_DEF_LVL1_DEFAULT
+                                  : level_ == 2 ? ISAL_DEF_LVL2_DEFAULT
+                                                : ISAL_DEF_LVL3_DEFAULT;
+    return sizeof(isal_zstream) + level_buf;
+  }
+  // zlib's deflate state (zconf.h): (1 << (windowBits + 2)) + (1 << (memLevel + 9)), and the
+  // state itself (about 6 KiB).
+  if (codec_ == Codec::gzip) return (std::uint64_t{1} << 17) + (std::uint64_t{1} << 17) + (8 << 10);
+  if (codec_ == Codec::zstd) return ZSTD_estimateCStreamSize(level_);  // a tile's frame needs no more
+  return 0;
 }
 
 void TileCompressor::give_back(std::unique_ptr<Context> context) {

@@ -42,6 +42,9 @@ class TileCompressor {
   // appended when the pieces are all empty. Throws std::runtime_error when the library fails
   // (out of memory).
   void compress(std::span<const std::string_view> pieces, std::string& out);
+  // What one context of the pool holds: the pool keeps one per thread that has compressed a
+  // tile (contexts are taken for one compress() call), for the planner's per-thread state.
+  std::uint64_t context_bytes() const;
 
  private:
   struct Context;

@@ -248,8 +248,14 @@ std::vector<std::string> CsvSink::describe() const {
 }
 
 ResourceNeeds CsvSink::resources() const {
-  // About 12 bytes for the coordinates and 10 per column of every kept row.
-  return {.bytes_per_cell = 48};
+  // About 12 bytes for the coordinates and 10 per column of every kept row; a compressed CSV's
+  // pool keeps one compression context per thread (compression.hpp).
+  ResourceNeeds r{.bytes_per_cell = 48};
+  if (compressor_) {
+    r.thread_state.push_back(
+        {id() + ": " + std::string(codec_name(compressor_->codec())) + " context", compressor_->context_bytes()});
+  }
+  return r;
 }
 
 }  // namespace rasterflow::nodes

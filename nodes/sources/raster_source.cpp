@@ -41,6 +41,9 @@ void RasterSourceOptions::declare_selection(OptionBinder& args) {
 namespace {
 constexpr EnumChoice<RasterSourceOptions::Alpha> kAlphas[] = {{"mask", RasterSourceOptions::Alpha::mask},
                                                               {"data", RasterSourceOptions::Alpha::data}};
+constexpr EnumChoice<Overviews> kOverviews[] = {{"none", Overviews::none}, {"auto", Overviews::automatic}};
+constexpr EnumChoice<IrregularAxes> kIrregularAxes[] = {
+    {"coordinates", IrregularAxes::coordinates}, {"refuse", IrregularAxes::refuse}, {"even", IrregularAxes::even}};
 }  // namespace
 
 void RasterSourceOptions::declare_values(OptionBinder& args) {
@@ -50,8 +53,7 @@ void RasterSourceOptions::declare_values(OptionBinder& args) {
            true);
   args.add("overviews",
            "none: read full resolution (exact); auto: the overview level gdalwarp -ovr AUTO reads for the grid",
-           overviews, "none")
-      .choices({"none", "auto"});
+           overviews, Overviews::none, kOverviews);
   args.add("alpha",
            "mask: an alpha band (the last band, of colour interpretation alpha) makes its pixels of alpha 0 nodata and "
            "is no data band of band \"all\" (gdalwarp's default -srcalpha); data: it is a band like the others and "
@@ -72,8 +74,7 @@ void RasterSourceOptions::declare_values(OptionBinder& args) {
            "a NetCDF variable whose latitude/longitude values are not evenly spaced (more than 1% of a step): "
            "coordinates (the default: resampled from the true coordinates, as 1-D geolocation arrays, on the warper "
            "path), refuse (naming the deviation) or even (GDAL's even spacing, the deviation printed in the plan)",
-           irregular_axes, std::string("coordinates"))
-      .choices({"coordinates", "refuse", "even"});
+           irregular_axes, IrregularAxes::coordinates, kIrregularAxes);
 }
 
 void RasterSourceOptions::declare_placement(OptionBinder& args) {
@@ -81,8 +82,7 @@ void RasterSourceOptions::declare_placement(OptionBinder& args) {
            "how the pixels are placed on the ground: auto (gdalwarp's choice: the geotransform, else the GCPs "
            "through a polynomial, else the RPCs), geotransform, gcp_polynomial (gdalwarp -order), gcp_tps (gdalwarp "
            "-tps) or rpc (gdalwarp -rpc); GCPs and RPCs are read on the warper path",
-           transformer, std::string("auto"))
-      .choices(transformer_choices());
+           transformer, kGeorefKinds);
   args.add("gcp_order",
            "the order of the gcp_polynomial transformer (1 to 3, as gdalwarp -order); 0: GDAL's choice, 1 below 6 "
            "GCPs, else 2",
@@ -100,8 +100,7 @@ void RasterSourceOptions::declare_placement(OptionBinder& args) {
            "how the blocks are decoded: auto (the fastest that fits the memory limit), or one strategy: block_rows, "
            "lean_block_rows, streams, small_streams, zlib_streams, gdal_cache (the streams read plain local GeoTIFF "
            "files, one band)",
-           decoding, std::string("auto"))
-      .choices(decoding_choices());
+           decoding, kDecodings);
 }
 
 SourceRequest RasterSourceOptions::request() const {
@@ -136,11 +135,12 @@ std::shared_ptr<RasterReader> open_reader(const SourceRequest& request, const st
 // A variable whose axes are not evenly spaced: refused unless irregular_axes is "even"; the
 // deviation for the plan.
 std::string check_axes(const RasterSourceOptions& o, const std::string& where) {
-  if (!o.variable || o.irregular_axes == "coordinates") return {};  // the reader places it by its coordinates
+  if (!o.variable || o.irregular_axes == IrregularAxes::coordinates)
+    return {};  // the reader places it by its coordinates
   const auto d = uneven_axis(o.path, *o.variable);
   if (!d) return {};
   const std::string text = o.path + ": " + deviation_text(*d);
-  if (o.irregular_axes != "even") {
+  if (o.irregular_axes != IrregularAxes::even) {
     throw_graph_error(where, "option \"irregular_axes\": " + text +
                                  "; GDAL would place it on an even spacing: give \"irregular_axes\": \"coordinates\" "
                                  "(the default) to resample from the true coordinates, or \"even\" to accept the even "
@@ -155,7 +155,7 @@ RasterSource::RasterSource(NodeSpec spec)
       options_(bind_options<RasterSourceOptions>(this->spec())),
       reader_(open_reader(options_.request(), where())) {
   axes_note_ = check_axes(options_, where());
-  if (const auto forced = decoding_from_name(options_.decoding)) reader_->force_decoding(*forced);
+  if (options_.decoding) reader_->force_decoding(*options_.decoding);
 }
 
 SourceGrid RasterSource::source_grid() const {

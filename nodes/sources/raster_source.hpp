@@ -24,16 +24,16 @@ struct RasterSourceOptions {
   std::optional<std::string> crs;
   // Defaults are declared once, in declare().
   bool unpack;
-  std::string overviews;
+  Overviews overviews;
   enum class Alpha { mask, data } alpha;  // gdalwarp -srcalpha | -nosrcalpha
   bool wrap_longitude;
   std::optional<bool> grib_normalize_units;  // absent: GDAL's configuration (grib_units.hpp)
-  std::string irregular_axes;
-  std::string transformer;  // georeferencing.hpp
+  IrregularAxes irregular_axes;
+  std::optional<GeorefKind> transformer;  // absent: auto (georeferencing.hpp)
   int gcp_order;
   double rpc_height;
   std::optional<std::string> rpc_dem;
-  std::string decoding;  // decoding_policy.hpp: "auto" takes the fastest that fits the limit
+  std::optional<Decoding> decoding;  // absent: auto, the fastest that fits the limit (decoding_policy.hpp)
   void declare(OptionBinder& args);
   SourceRequest request() const;
 

@@ -451,8 +451,10 @@ void Resample::warp(const TileRequest& tile, std::span<Column* const> out) {
   const auto& info = reader_->info();
   // An alpha band that masks: a destination alpha too, as gdalwarp adds one (-dstalpha), so that
   // partly transparent pixels are written, not blended into the destination's nodata.
+  // The tile's own (8 bytes per cell, in resources()' bytes_per_cell), freed with the warp: a
+  // buffer kept per thread would hold the largest tile's alpha for the whole run.
   const int src_alpha = reader_->warper_alpha_band();
-  thread_local std::vector<double> dst_alpha;
+  std::vector<double> dst_alpha;
   if (src_alpha > 0) dst_alpha.assign(static_cast<std::size_t>(tile.cells()), 0.0);
   const DatasetPtr dst = tile_dataset(grid_, tile, out, src_alpha > 0 ? dst_alpha.data() : nullptr);
 
@@ -737,6 +739,7 @@ ResourceNeeds Resample::resources() const {
   ResourceNeeds r;
   const std::size_t bands = reader_ != nullptr ? reader_->band_count() : 1;
   r.bytes_per_cell = 9 * bands;  // the output columns: a double (Int64/UInt64: an int64) and a validity byte
+  if (!fast_ && reader_ != nullptr && reader_->warper_alpha_band() > 0) r.bytes_per_cell += 8;  // warp()'s alpha
   // Fast path: what it reads and works in is kept per thread between tiles (thread_state()).
   // Warper: GDAL's working buffers, bounded by the warp memory limit, and their masks.
   r.per_thread = fast_ ? 0 : static_cast<std::size_t>(1.5 * kWarpMemory);

@@ -1,7 +1,7 @@
 // What a thread keeps between a resample node's tiles: the thread_local buffers of the fast
 // path (resample.cpp, resample_kernels.cpp), the read stack's under it and the per-thread
-// geolocation transformer, declared to the memory planner. The thread_local buffers serve every
-// resample node on the thread (one name each); a transformer is the node's own.
+// geolocation transformer and the thread's GDAL dataset handles, declared to the memory planner. The thread_local
+// buffers serve every resample node on the thread (one name each); a transformer is the node's own.
 #include <algorithm>
 
 #include "nodes/transforms/resample.hpp"
@@ -16,7 +16,12 @@ std::vector<ResourceNeeds::ThreadState> Resample::thread_state() const {
     // per source pixel).
     out.push_back({id() + ": geolocation transformer", 32 * static_cast<std::uint64_t>(info.width * info.height)});
   }
-  if (!fast_) return out;
+  if (!fast_) {
+    // The warper reads through this thread's handles on the file (and the VRTs over it).
+    for (auto& s : reader_->warper_thread_state()) out.push_back(std::move(s));
+    if (!signed_vrt_.empty()) out.push_back({info.path + ": signed-byte VRT handle", reader_->handle_bytes()});
+    return out;
+  }
   // Source pixels a strip reads at most: kStripPixels, or one grid row's when that is more.
   const auto cells_per_row = static_cast<std::uint64_t>(grid_.width) * (upsample_ ? 1 : kx_ * ky_);
   const std::uint64_t window = std::max<std::uint64_t>(kStripPixels, cells_per_row);

@@ -1,5 +1,7 @@
 #include "rasterflow/config.hpp"
 
+#include "graph/option_checks.hpp"
+
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
@@ -212,11 +214,15 @@ void Config::set(const std::string& key, const std::string& value, const std::st
   if (!index) throw_config_error(origin, "unknown key \"" + key + "\"" + did_you_mean(key, key_names()));
   const OptionSpec& spec = table.binder.specs()[*index];
   const auto parsed = parse_option_text(spec, value);
-  if (!parsed || !option_value_problem(spec, *parsed).empty()) {
+  // The value's one check: its type, choices and bounds (worded with what is expected), then
+  // the key's own check (which says what is wrong itself); the member is then set unchecked.
+  if (!parsed || !detail::option_range_problem(spec, *parsed).empty()) {
     throw_config_error(origin,
                        "key \"" + key + "\": invalid value \"" + value + "\" (expected " + expected_value(spec) + ")");
   }
-  if (const std::string problem = table.binder.assign(*index, *parsed); !problem.empty())
+  if (const std::string problem = detail::option_own_problem(spec, *parsed); !problem.empty())
+    throw_config_error(origin, problem);
+  if (const std::string problem = table.binder.set(*index, *parsed); !problem.empty())
     throw_config_error(origin, problem);
 }
 

@@ -251,7 +251,10 @@ void resolve_input_path(NodeSpec& spec, const OptionSpec& o, const Config& confi
   spec.options.set(o.name, resolved.remote ? text : resolved.path);
 }
 
-// Defaults for what was not set, required options, choices and bounds, paths.
+// Defaults for what was not set, required options, paths, and every value's one check
+// (option_value_problem: choices, bounds, index lists, an option's own check). Here, when the
+// graph loads, rather than when a node binds: every node's values are checked before any node
+// opens a file, and `rasterflow validate` reports them in the graph's terms.
 void complete_options(NodeSpec& spec, const NodeTypeInfo& info, const Config& config,
                       const std::filesystem::path& base) {
   for (const auto& o : info.options) {
@@ -266,6 +269,7 @@ void complete_options(NodeSpec& spec, const NodeTypeInfo& info, const Config& co
       throw_graph_error(spec.where(), "option \"" + o.name + "\": empty path");
     }
   }
+  spec.options_checked = true;  // the node's bind_options() converts them without a second check
 }
 
 std::array<double, 2> grid_resolution(const json::value& value, const std::string& where) {

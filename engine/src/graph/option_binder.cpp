@@ -58,7 +58,7 @@ OptionDecl& OptionDecl::zero_is_auto() {
 }
 
 OptionDecl& OptionDecl::check(std::function<std::string(const OptionValue&)> check) {
-  binder_->checks_[index_] = std::move(check);
+  spec().check = std::move(check);
   return *this;
 }
 
@@ -88,48 +88,26 @@ OptionDecl OptionBinder::declare(OptionSpec spec, Setter setter) {
   specs_.push_back(std::move(spec));
   setters_.push_back(std::move(setter));
   getters_.emplace_back([] { return OptionValue{}; });
-  checks_.emplace_back();
   return OptionDecl(*this, specs_.size() - 1);
 }
 
 std::string OptionBinder::assign(std::size_t i, const OptionValue& value) const {
   if (std::string problem = option_value_problem(specs_[i], value); !problem.empty()) return problem;
-  if (checks_[i] && !std::holds_alternative<std::monostate>(value)) {
-    if (std::string problem = checks_[i](value); !problem.empty()) return problem;
-  }
   return setters_[i](value);
 }
 
-namespace {
-// Bound from the graph, JSON made an index list a list of indices or {"all"}; a value set
-// otherwise is checked the same way.
-void check_index_list(const OptionSpec& spec, const OptionValue& value, const std::string& where) {
-  const auto* list = std::get_if<std::vector<std::string>>(&value);
-  bool ok = list != nullptr && !list->empty();
-  for (std::size_t k = 0; ok && k < list->size(); ++k) {
-    const std::string& item = (*list)[k];
-    ok = (item == "all" && list->size() == 1) ||
-         (!item.empty() && item.size() < 10 && item.find_first_not_of("0123456789") == std::string::npos &&
-          std::stoll(item) >= 1);
-  }
-  if (!ok) {
-    throw_graph_error(where, "option \"" + spec.name + "\": expected " + expected_text(spec.type) + ", got " +
-                                 (list != nullptr ? std::string("a list of other values") : value_kind_text(value)));
-  }
-}
-}  // namespace
+std::string OptionBinder::set(std::size_t i, const OptionValue& value) const { return setters_[i](value); }
 
-void OptionBinder::fill(const Options& values, const std::string& where) const {
+void OptionBinder::fill(const Options& values, const std::string& where, bool checked) const {
   for (std::size_t i = 0; i < specs_.size(); ++i) {
     const OptionSpec& spec = specs_[i];
     const auto it = values.all().find(spec.name);
     const bool given = it != values.all().end() && !std::holds_alternative<std::monostate>(it->second);
     const OptionValue& value = given ? it->second : spec.default_value;
-    if (std::holds_alternative<std::monostate>(value) && spec.required) {
+    if (!checked && std::holds_alternative<std::monostate>(value) && spec.required) {
       throw_graph_error(where, "option \"" + spec.name + "\": required (" + spec.help + ")");
     }
-    if (spec.type == OptionType::index_list) check_index_list(spec, value, where);
-    if (const std::string wrong = assign(i, value); !wrong.empty()) {
+    if (const std::string wrong = checked ? set(i, value) : assign(i, value); !wrong.empty()) {
       throw_graph_error(where, "option \"" + spec.name + "\": " + wrong);
     }
   }

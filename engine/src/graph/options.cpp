@@ -1,5 +1,7 @@
 #include "rasterflow/node/options.hpp"
 
+#include "graph/option_checks.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -181,7 +183,24 @@ std::string option_display_text(const OptionSpec& spec, const OptionValue& value
   return text;
 }
 
-std::string option_value_problem(const OptionSpec& spec, const OptionValue& value) {
+namespace {
+// An index list is an integer, a list of integers (1-based) or {"all"} (as JSON made it).
+std::string index_list_problem(const OptionSpec& spec, const OptionValue& value) {
+  const auto* list = std::get_if<std::vector<std::string>>(&value);
+  bool ok = list != nullptr && !list->empty();
+  for (std::size_t k = 0; ok && k < list->size(); ++k) {
+    const std::string& item = (*list)[k];
+    ok = (item == "all" && list->size() == 1) ||
+         (!item.empty() && item.size() < 10 && item.find_first_not_of("0123456789") == std::string::npos &&
+          std::stoll(item) >= 1);
+  }
+  if (ok) return {};
+  return std::string("expected ") + expected_text(spec.type) + ", got " +
+         (list != nullptr ? std::string("a list of other values") : value_kind_text(value));
+}
+
+// Choices and bounds.
+std::string range_problem(const OptionSpec& spec, const OptionValue& value) {
   if (!spec.choices.empty()) {
     if (const auto* s = std::get_if<std::string>(&value)) {
       if (std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end())
@@ -204,6 +223,26 @@ std::string option_value_problem(const OptionSpec& spec, const OptionValue& valu
     return option_value_text(value) + " is out of range (expected <= " + option_value_text(OptionValue{*spec.max}) +
            ")";
   return {};
+}
+
+}  // namespace
+
+std::string detail::option_range_problem(const OptionSpec& spec, const OptionValue& value) {
+  if (std::holds_alternative<std::monostate>(value)) return {};
+  if (spec.type == OptionType::index_list) {
+    if (std::string problem = index_list_problem(spec, value); !problem.empty()) return problem;
+  }
+  return range_problem(spec, value);
+}
+
+std::string detail::option_own_problem(const OptionSpec& spec, const OptionValue& value) {
+  if (std::holds_alternative<std::monostate>(value) || !spec.check) return {};
+  return spec.check(value);
+}
+
+std::string option_value_problem(const OptionSpec& spec, const OptionValue& value) {
+  if (std::string problem = detail::option_range_problem(spec, value); !problem.empty()) return problem;
+  return detail::option_own_problem(spec, value);
 }
 
 void check_option_value(const OptionSpec& spec, const OptionValue& value, const std::string& where) {

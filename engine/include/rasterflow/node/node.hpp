@@ -25,6 +25,9 @@ struct NodeSpec {
   std::vector<std::string> inputs;
   Options options;
   std::filesystem::path graph_file;  // for messages
+  // Every option's value has been checked (the graph loader sets it, parse_graph): the node's
+  // bind_options() then only converts them. A spec built otherwise is checked when it binds.
+  bool options_checked = false;
   // `<graph file>: node "<id>" (<type>)`: the prefix of every message about this node.
   std::string where() const;
 };

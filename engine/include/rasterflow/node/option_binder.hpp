@@ -126,6 +126,9 @@ std::string assign_option(T& member, const OptionValue& value) {
   }
 }
 
+// What the setter of an enum option says of a name not in its table.
+inline std::string unknown_choice(const std::string& text) { return "unknown value \"" + text + "\""; }
+
 // The member's value as an option value (sizes and ints as std::int64_t).
 template <typename T>
 OptionValue read_option(const T& member) {
@@ -259,7 +262,7 @@ class OptionBinder {
       const auto* text = std::get_if<std::string>(&v);
       if (text == nullptr) return std::string("expected a string, got ") + value_kind_text(v);
       const auto value = enum_value<E>(table, *text);
-      if (!value) return std::string();  // the choices' check names it (option_value_problem)
+      if (!value) return detail::unknown_choice(*text);  // not reached once the value is checked
       member = *value;
       return std::string();
     });
@@ -267,17 +270,45 @@ class OptionBinder {
     return decl;
   }
 
+  // An enum option that may be left to the program: "auto" (the default, the member absent) or
+  // one of the table's names (the member that enum).
+  template <typename E>
+  requires std::is_enum_v<E> OptionDecl add(std::string name, std::string help, std::optional<E>& member,
+                                            std::type_identity_t<EnumTable<E>> table) {
+    std::vector<std::string> choices{"auto"};
+    for (auto& n : enum_names<E>(table)) choices.push_back(std::move(n));
+    OptionSpec spec{.name = std::move(name),
+                    .type = OptionType::string,
+                    .help = std::move(help),
+                    .default_value = std::string("auto"),
+                    .choices = std::move(choices)};
+    OptionDecl decl = declare(std::move(spec), [&member, table](const OptionValue& v) {
+      const auto* text = std::get_if<std::string>(&v);
+      if (text == nullptr) return std::string("expected a string, got ") + value_kind_text(v);
+      member = enum_value<E>(table, *text);
+      if (!member && *text != "auto") return detail::unknown_choice(*text);  // not reached once checked
+      return std::string();
+    });
+    getters_.back() = [&member, table] {
+      return OptionValue{std::string(member ? enum_name<E>(table, *member) : "auto")};
+    };
+    return decl;
+  }
+
   // The declared options, in declaration order.
   const std::vector<OptionSpec>& specs() const { return specs_; }
   // Option `i`'s value as its member holds it now.
   OptionValue value(std::size_t i) const { return getters_[i](); }
-  // Option `i` from `value` (already of its type): choices, bounds and its own check, then the
-  // member. Returns what is wrong (after `option "x": `), or "" once the member is set.
+  // Option `i` from `value` (already of its type): checked (option_value_problem), then the
+  // member set. Returns what is wrong (after `option "x": `), or "" once the member is set.
   std::string assign(std::size_t i, const OptionValue& value) const;
-  // Fills every declared member from `values` (an option absent from them takes its default),
-  // checking types, choices, bounds and required options as the graph loader does. Throws
-  // GraphError starting with `where`.
-  void fill(const Options& values, const std::string& where) const;
+  // The member of option `i` from a value already checked: a conversion, no check.
+  std::string set(std::size_t i, const OptionValue& value) const;
+  // Fills every declared member from `values` (an option absent from them takes its default).
+  // Values the graph loader has `checked` are only converted; others (a NodeSpec built by hand)
+  // are checked here as the loader would (required options, option_value_problem): each value
+  // is checked once, on either path. Throws GraphError starting with `where`.
+  void fill(const Options& values, const std::string& where, bool checked = false) const;
 
  private:
   friend class OptionDecl;
@@ -293,7 +324,6 @@ class OptionBinder {
   std::vector<OptionSpec> specs_;
   std::vector<Setter> setters_;
   std::vector<Getter> getters_;
-  std::vector<std::function<std::string(const OptionValue&)>> checks_;
 };
 
 // The option table of a declaring struct (NodeTypeInfo::options).
@@ -312,7 +342,7 @@ T bind_options(const NodeSpec& spec) {
   T target{};
   OptionBinder binder;
   target.declare(binder);
-  binder.fill(spec.options, spec.where());
+  binder.fill(spec.options, spec.where(), spec.options_checked);
   if constexpr (requires(const T& t) { t.validate(spec.where()); }) target.validate(spec.where());
   return target;
 }

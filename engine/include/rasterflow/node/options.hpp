@@ -3,6 +3,7 @@
 // bound from the graph JSON or from `--set nodes.<id>.<option>=value`, and handed to the node's
 // declared members when it is created.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,6 +42,9 @@ struct OptionSpec {
   std::optional<double> max{};         // inclusive upper bound of a number/integer option
   bool min_exclusive = false;          // min is an exclusive bound: values must be above it
   bool zero_is_auto = false;           // the text "auto" sets 0, and 0 is shown as "auto" (bounds skip it)
+  // A check of the value alone beyond type, choices and bounds (OptionDecl::check): what is
+  // wrong, or "".
+  std::function<std::string(const OptionValue&)> check{};
 };
 
 // Parses text (from --set) as an option of the given type; nullopt when it does not fit.
