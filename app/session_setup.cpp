@@ -53,6 +53,9 @@ void set_options(SessionState& s, const std::string& threads_origin, const std::
 // The run's cancel flag and observers: stage tracking, the memory timeline, progress, the trace.
 void set_run(SessionState& s) {
   const RunRequest& r = s.request;
+  const Grid& g = s.pipeline->plan().grid;
+  const std::int64_t end = s.run.band.end > 0 ? std::min(s.run.band.end, g.height) : g.height;
+  s.progress = std::make_shared<ProgressObserver>(static_cast<std::uint64_t>((end - s.run.band.begin) * g.width));
   s.run.cancel = s.cancel;
   s.run.observers = {s.stages, std::make_shared<TimelineObserver>(), s.progress};
   if (!r.trace.empty()) {
@@ -107,8 +110,8 @@ void set_up(SessionState& s) {
   s.graph = make_graph(r, s.config);
   set_options(s, threads_origin, limit_source);
   s.pipeline = std::make_unique<Pipeline>(s.graph, s.config, s.options);
-  set_run(s);
   if (s.world) take_band(s);
+  set_run(s);
   if (r.checkpoint) prepare_checkpoint(s);
 }
 

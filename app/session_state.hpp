@@ -37,7 +37,7 @@ struct SessionState {
   // observers (the session's progress and stage tracking kept apart, for the watcher and the
   // metrics rows). Handed to Pipeline::run by value.
   Run run;
-  std::shared_ptr<ProgressObserver> progress = std::make_shared<ProgressObserver>();
+  std::shared_ptr<ProgressObserver> progress = std::make_shared<ProgressObserver>();  // set_up: the band's total
   std::shared_ptr<StageObserver> stages = std::make_shared<StageObserver>();
   std::unique_ptr<MetricsRecorder> recorder;
   RunSummary summary;

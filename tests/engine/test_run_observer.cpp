@@ -1,6 +1,6 @@
-// An embedder's observers of a run (rasterflow/run_observer.hpp, PlanOptions::observers): called
-// with the engine's own, for every node, write and tile, and at the end. Runs the test types of
-// test_seams.cpp (test_constant, test_capture).
+// An embedder's observers of a run (rasterflow/run_observer.hpp, Run::observers): called
+// after the standard ones, for every node, write and tile, and at the end. Runs the test types
+// of test_seams.cpp (test_constant, test_capture).
 #include <doctest/doctest.h>
 
 #include <atomic>

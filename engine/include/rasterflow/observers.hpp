@@ -70,7 +70,7 @@ class TimelineObserver final : public RunObserver {
 struct Progress {
   std::uint64_t cells_done = 0;
   std::uint64_t cells_before = 0;  // of cells_done, those a resumed run found written
-  std::uint64_t cells_total = 0;   // 0 before the run starts
+  std::uint64_t cells_total = 0;   // before the run starts: the one given to the observer
   std::uint64_t rows_written = 0;
   PressureLevel level = PressureLevel::normal;
   int window_size = 0;
@@ -80,6 +80,9 @@ struct Progress {
 // The live figures of a run, for a progress display reading them from another thread.
 class ProgressObserver final : public RunObserver {
  public:
+  // `cells_total`: what now() says of the total before the run starts (a display made before
+  // it, as the run session's); the run's own band replaces it at the start.
+  explicit ProgressObserver(std::uint64_t cells_total = 0) : cells_total_(cells_total) {}
   void on_start(const RunView& view) override;
   void on_sample(PressureLevel level, const MemorySample& sample) override;
   void on_tile_done(const TileRequest& tile) override;
