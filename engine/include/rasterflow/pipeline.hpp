@@ -1,7 +1,16 @@
 #pragma once
-// A graph made runnable: nodes built, grid resolved, then run on oneTBB's flow graph:
+// A graph made runnable, in two steps: planning (Pipeline's constructor, from PlanOptions:
+// nodes built, grid resolved, memory planned; what it decided is a Plan) and running
+// (Pipeline::run, each run one Run value: band, checkpoint, cancel flag, observers), on
+// oneTBB's flow graph:
 //   tile generator -> limiter -> node bodies (parallel) -> sequencer -> sink writer (serial)
 // with the sink releasing the limiter, so tiles in flight are bounded by construction.
+//
+//   rasterflow::Pipeline pipeline(graph, config, plan_options);
+//   std::cout << pipeline.plan().memory_limit;          // planning, no run
+//   rasterflow::Run run;                               // the standard observers
+//   run.observers.push_back(std::make_shared<rasterflow::TraceObserver>("trace.json"));
+//   const rasterflow::RunSummary summary = pipeline.run(run);
 #include <atomic>
 #include <chrono>
 #include <cstdint>
