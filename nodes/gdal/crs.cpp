@@ -6,15 +6,12 @@
 
 #include <memory>
 
+#include "nodes/gdal/gdal.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/node/hooks.hpp"
 
 namespace rasterflow::nodes {
 namespace {
-struct SrsDeleter {
-  void operator()(void* h) const { OSRDestroySpatialReference(static_cast<OGRSpatialReferenceH>(h)); }
-};
-using SrsPtr = std::unique_ptr<void, SrsDeleter>;
 std::string normalize_crs(const std::string& text, const std::string& where) {
   SrsPtr srs(OSRNewSpatialReference(nullptr));
   if (OSRSetFromUserInput(static_cast<OGRSpatialReferenceH>(srs.get()), text.c_str()) != OGRERR_NONE) {

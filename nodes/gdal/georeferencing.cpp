@@ -13,7 +13,7 @@ namespace rasterflow::nodes {
 
 namespace {
 
-std::string number_text(double v) {
+std::string exact_number(double v) {
   char text[32];
   std::snprintf(text, sizeof text, "%.17g", v);
   return text;
@@ -138,7 +138,7 @@ std::string Georeferencing::describe() const {
     case GeorefKind::gcp_tps:
       return "georeferenced by GCPs: thin plate spline through " + count + " (transformer gcp_tps, as gdalwarp -tps)";
     case GeorefKind::rpc:
-      return "georeferenced by RPCs at height " + number_text(rpc_height) +
+      return "georeferenced by RPCs at height " + exact_number(rpc_height) +
              (rpc_dem.empty() ? std::string() : " above the DEM " + rpc_dem) + " (transformer rpc, as gdalwarp -rpc)";
   }
   return {};
@@ -162,7 +162,7 @@ std::vector<std::string> Georeferencing::transformer_options(const std::string& 
       break;
     case GeorefKind::rpc:
       out.emplace_back("METHOD=RPC");
-      out.push_back("RPC_HEIGHT=" + number_text(rpc_height));
+      out.push_back("RPC_HEIGHT=" + exact_number(rpc_height));
       if (!rpc_dem.empty()) out.push_back("RPC_DEM=" + rpc_dem);
       break;
   }

@@ -9,7 +9,7 @@ namespace rasterflow::nodes {
 
 namespace {
 
-std::string number_text(double v) {
+std::string origin_number(double v) {
   char text[32];
   std::snprintf(text, sizeof text, "%.12g", v + 0.0);
   return text;
@@ -142,8 +142,8 @@ Extent grid_extent(const GridSpec& spec, const std::string& where, const Covered
 Grid on_lattice(const GridSpec& spec, const Extent& extent, const std::array<double, 2>& res, const std::string& crs,
                 const Covered& c, std::string& origin) {
   if (spec.origin) {
-    origin += ", cell edges through the origin [" + number_text((*spec.origin)[0]) + ", " +
-              number_text((*spec.origin)[1]) + "]";
+    origin += ", cell edges through the origin [" + origin_number((*spec.origin)[0]) + ", " +
+              origin_number((*spec.origin)[1]) + "]";
     return lattice_grid(extent, res[0], res[1], (*spec.origin)[0], (*spec.origin)[1], crs);
   }
   if (spec.align == GridSpec::Align::resolution) {

@@ -179,7 +179,7 @@ std::optional<std::int64_t> near_integer(double value, double tolerance) {
   if (std::fabs(value - r) > tolerance) return std::nullopt;
   return static_cast<std::int64_t>(r);
 }
-std::string number_text(double v) {
+std::string short_number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
@@ -204,24 +204,24 @@ std::string Resample::fast_path_refusal() const {
     const auto mx = near_integer(1.0 / rx, 1e-9 / rx);
     const auto my = near_integer(1.0 / ry, 1e-9 / ry);
     if (!mx || !my)
-      return "a source pixel is " + number_text(1.0 / rx) + " x " + number_text(1.0 / ry) +
+      return "a source pixel is " + short_number(1.0 / rx) + " x " + short_number(1.0 / ry) +
              " cells, not a whole number";
     if (!upsampling_supports(method_)) return "sum over a part of a source pixel needs its covered fraction";
     const double cx = (gt[0] - grid_.x0) / grid_.res_x;
     const double cy = (grid_.y0 - gt[3]) / grid_.res_y;
     if (!near_integer(cx, 1e-6) || !near_integer(cy, 1e-6)) {
-      return "the source's corner is not on a grid cell corner (offset " + number_text(cx) + ", " + number_text(cy) +
+      return "the source's corner is not on a grid cell corner (offset " + short_number(cx) + ", " + short_number(cy) +
              " cells)";
     }
     return {};
   }
   if (!kx || !ky || *kx < 1 || *ky < 1) {
-    return "the cell is " + number_text(rx) + " x " + number_text(ry) + " source pixels, not a whole number";
+    return "the cell is " + short_number(rx) + " x " + short_number(ry) + " source pixels, not a whole number";
   }
   const double ox = (grid_.x0 - gt[0]) / gt[1];
   const double oy = (gt[3] - grid_.y0) / -gt[5];
   if (!near_integer(ox, 1e-6) || !near_integer(oy, 1e-6)) {
-    return "the grid's corner is not on a source pixel corner (offset " + number_text(ox) + ", " + number_text(oy) +
+    return "the grid's corner is not on a source pixel corner (offset " + short_number(ox) + ", " + short_number(oy) +
            " pixels)";
   }
   return {};

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "graph/join.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/node/hooks.hpp"
 #include "rasterflow/node/registry.hpp"
@@ -42,12 +43,6 @@ std::optional<double> as_number(const json::value& v) {
   if (v.is_uint64()) return static_cast<double>(v.as_uint64());
   if (v.is_double()) return v.as_double();
   return std::nullopt;
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
 }
 
 json::value parse_json(const std::string& text, const std::string& file) {
@@ -214,7 +209,7 @@ void read_node_fields(NodeSpec& spec, const NodeTypeInfo& info, const json::obje
       all.push_back("inputs");
       throw_graph_error(spec.where(), "unknown option \"" + k + "\"" + did_you_mean(k, all) +
                                           (names.empty() ? std::string(" (this type takes no options)")
-                                                         : " (options: " + join(names) + ")"));
+                                                         : " (options: " + detail::join(names) + ")"));
     }
     spec.options.set(k, bind_json_option(*option, value, spec.where()));
   }
@@ -450,14 +445,14 @@ std::pair<NodeSpec, const NodeTypeInfo*> read_node_header(const json::value& n, 
   const auto* type = obj.if_contains("type");
   if (type == nullptr || !type->is_string()) {
     throw_graph_error(fname + ": node \"" + spec.id + "\"",
-                      "field \"type\": expected a node type (one of: " + join(registry.names()) + ")");
+                      "field \"type\": expected a node type (one of: " + detail::join(registry.names()) + ")");
   }
   spec.type = std::string(type->as_string());
   const NodeTypeInfo* info = registry.find(spec.type);
   if (info == nullptr || info->embedded) {
     throw_graph_error(fname + ": node \"" + spec.id + "\"", "field \"type\": unknown node type \"" + spec.type + "\"" +
                                                                 did_you_mean(spec.type, registry.names()) +
-                                                                " (known: " + join(registry.names()) + ")");
+                                                                " (known: " + detail::join(registry.names()) + ")");
   }
   return {std::move(spec), info};
 }

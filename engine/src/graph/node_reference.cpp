@@ -1,16 +1,11 @@
 #include "rasterflow/node/node_reference.hpp"
+#include "graph/join.hpp"
 
 #include <algorithm>
 #include <map>
 
 namespace rasterflow {
 namespace {
-
-std::string join(const std::vector<std::string>& items, const std::string& separator = ", ") {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : separator) + s;
-  return out;
-}
 
 const char* type_label(OptionType type) {
   switch (type) {
@@ -82,7 +77,7 @@ std::string option_text(const OptionSpec& o, std::size_t name_width) {
   facts += def == "required" ? ", required"
            : def == "none"   ? ", optional"
                              : ", default " + (quoted ? "\"" + def + "\"" : def);
-  if (!o.choices.empty()) facts += "; one of: " + join(o.choices);
+  if (!o.choices.empty()) facts += "; one of: " + detail::join(o.choices);
   if (const std::string b = bounds_text(o); !b.empty()) facts += "; " + b;
   std::string out = "    " + o.name + std::string(name_width - o.name.size(), ' ') + facts + "\n";
   out += wrap(o.help, "    " + std::string(name_width, ' '), 96);
@@ -122,13 +117,13 @@ std::string inputs_markdown(const NodeTypeInfo& info) {
   std::vector<std::string> from;
   for (const auto& p : producers(info)) from.push_back(code(p));
   return input_count(info) + " " + code(edge_kind_name(info.input_kind)) +
-         (from.empty() ? "" : " (from " + join(from, " or ") + ")");
+         (from.empty() ? "" : " (from " + detail::join(from, " or ") + ")");
 }
 
 std::string option_row_markdown(const OptionSpec& o) {
   std::vector<std::string> allowed;
   for (const auto& c : o.choices) allowed.push_back(code(c));
-  std::string constraint = join(allowed);
+  std::string constraint = detail::join(allowed);
   if (const std::string b = bounds_text(o); !b.empty()) constraint += (constraint.empty() ? "" : "; ") + b;
   const std::string def = default_text(o);
   const std::string def_cell = def == "required" || def == "none" ? def : code(def);
@@ -165,7 +160,7 @@ std::string node_reference_text(const NodeTypeInfo& info, bool details) {
   out += "  inputs: " + input_count(info) +
          (info.max_inputs == 0 ? ""
                                : " (" + std::string(edge_kind_name(info.input_kind)) +
-                                     (from.empty() ? "" : ", from " + join(from, " or ")) + ")") +
+                                     (from.empty() ? "" : ", from " + detail::join(from, " or ")) + ")") +
          "\n";
   out += "  output: " + (info.is_sink ? std::string("none (a sink)") : std::string(edge_kind_name(info.output_kind))) +
          "\n";

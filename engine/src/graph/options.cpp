@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "graph/join.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/metrics.hpp"
 #include "rasterflow/size.hpp"
@@ -180,19 +181,11 @@ std::string option_display_text(const OptionSpec& spec, const OptionValue& value
   return text;
 }
 
-namespace {
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-}  // namespace
-
 std::string option_value_problem(const OptionSpec& spec, const OptionValue& value) {
   if (!spec.choices.empty()) {
     if (const auto* s = std::get_if<std::string>(&value)) {
       if (std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end())
-        return "unknown value \"" + *s + "\" (expected one of: " + join(spec.choices) + ")";
+        return "unknown value \"" + *s + "\" (expected one of: " + detail::join(spec.choices) + ")";
     }
   }
   double n = 0;

@@ -49,7 +49,13 @@ class NodeRegistry {
 
 }  // namespace rasterflow
 
-#define RASTERFLOW_REGISTER_NODE(info_expr)                                                                        \
-  namespace {                                                                                                      \
-  [[maybe_unused]] const bool rasterflow_node_registered_ = ::rasterflow::NodeRegistry::instance().add(info_expr); \
+// One registration per use: the variable's name is unique per translation unit (__COUNTER__), so
+// several node files may share one (a unity build).
+#define RASTERFLOW_REGISTER_NODE(info_expr) RASTERFLOW_REGISTER_NODE_AS(info_expr, __COUNTER__)
+#define RASTERFLOW_REGISTER_NODE_AS(info_expr, n) \
+  RASTERFLOW_REGISTER_NODE_NAMED(info_expr, RASTERFLOW_NODE_CAT(rasterflow_node_registered_, n))
+#define RASTERFLOW_NODE_CAT(a, b) a##b
+#define RASTERFLOW_REGISTER_NODE_NAMED(info_expr, name)                                     \
+  namespace {                                                                               \
+  [[maybe_unused]] const bool name = ::rasterflow::NodeRegistry::instance().add(info_expr); \
   }
