@@ -9,12 +9,12 @@
 namespace rasterflow {
 
 namespace {
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr double kBytesPerGiB = 1024.0 * 1024.0 * 1024.0;
 
-double since(SteadyTime start) {
+double seconds_since(SteadyTime start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
-std::string json_text(const boost::json::object& o) { return boost::json::serialize(o); }
+std::string metadata_text(const boost::json::object& o) { return boost::json::serialize(o); }
 }  // namespace
 
 std::vector<std::shared_ptr<RunObserver>> standard_observers() {
@@ -61,7 +61,7 @@ void TimelineObserver::on_sample(PressureLevel level, const MemorySample& sample
     for (std::size_t k = 0; k < timeline_.size(); k += 2) thinned.push_back(timeline_[k]);
     timeline_.swap(thinned);
   }
-  timeline_.push_back({since(view_->start), static_cast<double>(sample.process_rss), view_->window_size(),
+  timeline_.push_back({seconds_since(view_->start), static_cast<double>(sample.process_rss), view_->window_size(),
                        view_->tiles_in_flight(), to_string(level)});
 }
 
@@ -142,7 +142,7 @@ void MetricRowsObserver::on_start(const RunView& view) {
 
 void MetricRowsObserver::on_throttle(const ThrottleEvent& e) {
   const boost::json::object meta{{"level", e.level}, {"previous", e.previous}, {"reason", e.reason}};
-  record_(MetricRow{"throttle", e.setting, e.value, json_text(meta), Clock::now()});
+  record_(MetricRow{"throttle", e.setting, e.value, metadata_text(meta), Clock::now()});
 }
 
 void MetricRowsObserver::on_sample(PressureLevel level, const MemorySample& sample) {
@@ -156,8 +156,8 @@ void MetricRowsObserver::on_sample(PressureLevel level, const MemorySample& samp
       sample.system_total ? 100.0 * static_cast<double>(sample.system_used) / static_cast<double>(sample.system_total)
                           : 0.0;
   boost::json::object meta{{"system_percent", system_percent},
-                           {"system_available_gb", static_cast<double>(sample.system_available) / kGiB},
-                           {"limit_gb", static_cast<double>(view_->memory_limit) / kGiB},
+                           {"system_available_gb", static_cast<double>(sample.system_available) / kBytesPerGiB},
+                           {"limit_gb", static_cast<double>(view_->memory_limit) / kBytesPerGiB},
                            {"level", to_string(level)}};
   if (stages_) {
     const auto stage = stages_->snapshot();
@@ -168,19 +168,21 @@ void MetricRowsObserver::on_sample(PressureLevel level, const MemorySample& samp
   meta["window_size"] = view_->window_size();
   meta["chunk_size"] = view_->chunk_size();
   meta["tiles_in_flight"] = view_->tiles_in_flight();
-  record_(MetricRow{"memory", "process_rss_gb", static_cast<double>(sample.process_rss) / kGiB, json_text(meta),
-                    Clock::now()});
+  record_(MetricRow{"memory", "process_rss_gb", static_cast<double>(sample.process_rss) / kBytesPerGiB,
+                    metadata_text(meta), Clock::now()});
 }
 
 void MetricRowsObserver::on_finish(RunSummary& summary) {
   for (const NodeStats& st : summary.nodes) {
     boost::json::object meta{{"stage", st.id}, {"type", st.type}, {"operation", st.operation}};
     for (const auto& [key, value] : st.tags) meta[key] = value;
-    const std::string meta_text = json_text(meta);
-    const std::pair<const char*, double> figures[] = {
-        {"memory_peak_gb", st.rss_peak_bytes / kGiB}, {"memory_avg_gb", st.rss_avg_bytes / kGiB},
-        {"items", static_cast<double>(st.items)},     {"cells", static_cast<double>(st.cells)},
-        {"bytes", static_cast<double>(st.bytes)},     {"busy_seconds", st.busy_seconds}};
+    const std::string meta_text = metadata_text(meta);
+    const std::pair<const char*, double> figures[] = {{"memory_peak_gb", st.rss_peak_bytes / kBytesPerGiB},
+                                                      {"memory_avg_gb", st.rss_avg_bytes / kBytesPerGiB},
+                                                      {"items", static_cast<double>(st.items)},
+                                                      {"cells", static_cast<double>(st.cells)},
+                                                      {"bytes", static_cast<double>(st.bytes)},
+                                                      {"busy_seconds", st.busy_seconds}};
     for (const auto& [name, value] : figures) record_(MetricRow{"stage", name, value, meta_text, Clock::now()});
   }
 }
