@@ -109,8 +109,8 @@ GraphSpec make_graph(const RunRequest& r, const Config& config) {
   return parse_graph(r.graph_json, file, config);
 }
 
-RunOptions make_options(const RunRequest& r, const Config& config) {
-  RunOptions options;
+PlanOptions make_options(const RunRequest& r, const Config& config) {
+  PlanOptions options;
   options.output_dir = r.output_dir;
   options.threads = config.engine.threads;
   options.threads_source = r.threads > 0 ? flag_name(r.front, "threads") : "engine.threads";
@@ -118,13 +118,12 @@ RunOptions make_options(const RunRequest& r, const Config& config) {
     options.memory_limit_source = flag_name(r.front, "memory_limit");
   else if (!r.memory_limit.empty())
     options.memory_limit_source = flag_name(r.front, "process_memory_limit");
-  options.checkpoint = r.checkpoint;
   return options;
 }
 
 MemoryLimit node_memory_limit(const RunRequest& r, const Config& config) {
   if (config.memory.limit > 0) {
-    const RunOptions options = make_options(r, config);
+    const PlanOptions options = make_options(r, config);
     return {config.memory.limit, options.memory_limit_source.empty() ? "memory.limit" : options.memory_limit_source};
   }
   return with_job_headroom(SystemMemorySource().decide_limit());

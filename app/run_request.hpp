@@ -72,8 +72,8 @@ std::string flag_name(Front front, std::string_view name);
 Config make_config(const RunRequest& request);
 // The graph file, or the graph's text with paths relative to base_dir (default: the current folder).
 GraphSpec make_graph(const RunRequest& request, const Config& config);
-// The run options the request sets (output folder, threads and where they and the limit came from).
-RunOptions make_options(const RunRequest& request, const Config& config);
+// The plan options the request sets (output folder, threads and where they and the limit came from).
+PlanOptions make_options(const RunRequest& request, const Config& config);
 // The node's memory limit and its source: memory.limit (or the flag that set it), else the
 // smallest of the cgroup, RLIMIT_AS, SLURM's variables and the machine.
 MemoryLimit node_memory_limit(const RunRequest& request, const Config& config);

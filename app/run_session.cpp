@@ -23,17 +23,17 @@ void RunSession::start() {
 // The run itself, stoppable through the cancel flag (and, under MPI, by another rank's failure).
 void RunSession::run() {
   SessionState& s = *s_;
-  Pipeline& pipeline = *s.pipeline;
-  const Grid& g = pipeline.grid();
+  const Plan& plan = s.pipeline->plan();
+  const Grid& g = plan.grid;
   if (s.rank == 0) {
     spdlog::info("running {}: grid {} x {} ({} cells), {} threads, tiles of {} rows, memory limit {} ({})",
-                 s.graph.name, g.width, g.height, g.cells(), pipeline.threads(), pipeline.tile_rows(),
-                 format_size(pipeline.memory_limit()), pipeline.memory_limit_source());
+                 s.graph.name, g.width, g.height, g.cells(), plan.threads, plan.tile_rows,
+                 format_size(plan.memory_limit), plan.memory_limit_source);
   }
   if (s.world) s.world->start_watch(s.cancel);
   try {
-    const std::shared_ptr<void> watch = s.watcher ? s.watcher(pipeline, s.rank) : nullptr;
-    s.summary = pipeline.run();
+    const std::shared_ptr<void> watch = s.watcher ? s.watcher(*s.progress, s.rank) : nullptr;
+    s.summary = s.pipeline->run(s.run);
   } catch (const Interrupted& e) {
     s.interrupted = true;
     s.memory_too_small = dynamic_cast<const MemoryTooSmall*>(&e) != nullptr;
@@ -87,7 +87,7 @@ void RunSession::abandon(const std::string& status, const std::string& message) 
 }
 
 int RunSession::rank() const { return s_->rank; }
-const Pipeline& RunSession::pipeline() const { return *s_->pipeline; }
+Progress RunSession::progress() const { return s_->progress->now(); }
 const RunRequest& RunSession::request() const { return s_->request; }
 
 }  // namespace rasterflow::app

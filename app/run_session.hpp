@@ -15,6 +15,7 @@
 
 #include "app/run_request.hpp"
 #include "app/world.hpp"
+#include "rasterflow/observers.hpp"
 #include "rasterflow/pipeline.hpp"
 
 namespace rasterflow::app {
@@ -25,7 +26,7 @@ class RunSession {
  public:
   // Something that watches the run while it goes (the command line's progress display); made
   // just before the run, destroyed just after it.
-  using Watcher = std::function<std::shared_ptr<void>(const Pipeline& pipeline, int rank)>;
+  using Watcher = std::function<std::shared_ptr<void>(const ProgressObserver& progress, int rank)>;
 
   // `world` null without MPI; `cancel` stops the run when set (a signal handler, Ctrl-C in Python).
   RunSession(RunRequest request, World* world, std::atomic<bool>* cancel, Watcher watcher = {});
@@ -52,7 +53,7 @@ class RunSession {
   void log_summary(bool list_outputs) const;
 
   int rank() const;
-  const Pipeline& pipeline() const;  // after start()
+  Progress progress() const;  // the run's live figures, from any thread
   const RunRequest& request() const;
 
  private:

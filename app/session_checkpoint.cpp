@@ -32,7 +32,7 @@ std::string resume_command(const SessionState& s) {
 void discard_checkpoint(const SessionState& s) {
   if (!s.pipeline) return;
   std::error_code ec;
-  const std::filesystem::path checkpoint = s.pipeline->checkpoint_path();
+  const std::filesystem::path checkpoint = s.pipeline->plan().checkpoint_file;
   if (!checkpoint.empty()) {
     std::filesystem::remove(checkpoint, ec);
     std::filesystem::remove(checkpoint.string() + ".tmp", ec);  // a killed run's temporary
@@ -45,7 +45,7 @@ void discard_checkpoint(const SessionState& s) {
 // When the checkpoint was kept, the way to continue ("" when none was).
 std::string resume_hint(const SessionState& s) {
   if (!s.pipeline || !s.request.checkpoint) return "";
-  const std::filesystem::path file = s.pipeline->checkpoint_path();
+  const std::filesystem::path file = s.pipeline->plan().checkpoint_file;
   std::error_code ec;
   if (file.empty() || !std::filesystem::exists(file, ec)) return "";
   return "\nresume with: " + resume_command(s);

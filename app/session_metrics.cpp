@@ -26,19 +26,21 @@ ExperimentInfo experiment_info(const SessionState& s) {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   info.host = host;
-  if (s.resumed) info.resumed_from = s.resumed->experiment;
+  if (s.resumed()) info.resumed_from = s.resumed()->experiment;
   return info;
 }
 
-// The pipeline's rows go to the recorder, with the rank under MPI.
+// The run's metric rows go to the recorder, with the rank under MPI.
 void route_rows(SessionState& s) {
   MetricsRecorder* recorder = s.recorder.get();
   const bool ranked = s.world != nullptr;
   const int rank = s.rank;
-  s.pipeline->set_metric_recorder([recorder, ranked, rank](MetricRow row) {
+  auto record = [recorder, ranked, rank](MetricRow row) {
     if (ranked) row.metadata_json = with_rank(row.metadata_json, rank);
     recorder->record(std::move(row));
-  });
+  };
+  s.run.observers.push_back(std::make_shared<MetricRowsObserver>(
+      std::move(record), std::chrono::milliseconds(s.config.metrics.interval_ms), s.stages));
 }
 
 }  // namespace
@@ -69,7 +71,8 @@ void open_metrics(SessionState& s) {
     }
   }
   if (!recorder) return;
-  s.pipeline->set_checkpoint_experiment(recorder->experiment_id(), recorder->describe());
+  s.run.experiment = recorder->experiment_id();
+  s.run.experiment_database = recorder->describe();
   route_rows(s);
 }
 
@@ -100,7 +103,7 @@ void record_run_figures(SessionState& s) {
   row("ranks", static_cast<double>(ranks));
   row("ranks_per_node", static_cast<double>(per_node));
   row("threads", static_cast<double>(sum.threads));
-  row("input_pixels", s.pipeline->input_pixels());
+  row("input_pixels", s.pipeline->plan().input_pixels(s.run.band));
   row("cells", static_cast<double>(sum.cells));
   recorder.finish("succeeded", "", std::chrono::seconds(10));
   const auto id = recorder.experiment_id();

@@ -26,8 +26,8 @@ bool is_usage_error(const std::exception_ptr& error) {
 
 // --resume: some rank's checkpoint, or nothing to resume (collective: any, on every rank).
 void check_resume(SessionState& s) {
-  if (s.request.resume && !s.world->any(s.resumed.has_value())) {
-    throw UsageError("--resume: no checkpoint at " + s.pipeline->checkpoint_path().string() +
+  if (s.request.resume && !s.world->any(s.resumed().has_value())) {
+    throw UsageError("--resume: no checkpoint at " + s.pipeline->plan().checkpoint_file.string() +
                      " nor at any other rank's (the run finished, was never interrupted, or wrote its outputs "
                      "elsewhere: check --output-dir)");
   }
@@ -35,7 +35,7 @@ void check_resume(SessionState& s) {
     spdlog::warn(
         "--resume: no checkpoint at {}: this rank writes its band from its first row, the others "
         "resume theirs",
-        s.pipeline->checkpoint_path().string());
+        s.pipeline->plan().checkpoint_file.string());
   }
 }
 
@@ -144,7 +144,7 @@ void gather_outputs(SessionState& s) {
     path.resize(path.size() - s.options.output_suffix.size());
     return path;
   };
-  const std::filesystem::path checkpoint = s.pipeline->checkpoint_path();
+  const std::filesystem::path checkpoint = s.pipeline->plan().checkpoint_file;
   std::error_code ec;
   try {
     gather_each_sink(s);

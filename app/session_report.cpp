@@ -25,7 +25,7 @@ std::vector<std::pair<std::string, std::string>> report_facts(const SessionState
       {"time", time_text},
       {"rows written", std::to_string(sum.rows_written)},
       {"peak RSS", format_size(sum.peak_rss_bytes)},
-      {"memory limit", format_size(sum.memory_limit) + " (" + s.pipeline->memory_limit_source() + ")"},
+      {"memory limit", format_size(sum.memory_limit) + " (" + s.pipeline->plan().memory_limit_source + ")"},
       {"export", sum.streaming ? "streaming" : "in-memory"},
       {"NUMA placement", sum.placement},
       {"throttle events", std::to_string(sum.throttle_events.size())}};
@@ -74,7 +74,7 @@ void RunSession::log_summary(bool list_outputs) const {
       format_size(sum.memory_limit), sum.throttle_events.size());
   std::string per_domain;
   for (const auto t : sum.tiles_per_domain) per_domain += (per_domain.empty() ? "" : "/") + std::to_string(t);
-  spdlog::info("{}; tiles per domain {}", s.pipeline->topology_line(), per_domain);
+  spdlog::info("{}; tiles per domain {}", s.pipeline->plan().topology_line(), per_domain);
   if (list_outputs && !s.world) {
     for (const auto& out : sum.outputs) std::cout << "wrote " << out.string() << "\n";
   }

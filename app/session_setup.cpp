@@ -38,28 +38,41 @@ std::string share_node(const RunRequest& r, Config& config, const World& world, 
 // The options of this rank's pipeline: the request's, and under MPI its rank's file names.
 void set_options(SessionState& s, const std::string& threads_origin, const std::string& limit_source) {
   const RunRequest& r = s.request;
-  RunOptions& options = s.options;
+  PlanOptions& options = s.options;
   options = make_options(r, s.config);
   if (r.threads <= 0) options.threads_source = threads_origin;
   if (s.world) options.memory_limit_source = limit_source;
-  options.cancel = s.cancel;
   if (s.world) options.output_suffix = ".rank" + std::to_string(s.rank);
-  if (!r.trace.empty()) options.trace_file = s.world ? r.trace + ".rank" + std::to_string(s.rank) : r.trace;
+  options.claim_outputs = true;  // one writer per output, before anything looks at a checkpoint
   if (s.world) {
     options.rank = s.rank;
     options.ranks = s.world->size();
   }
 }
 
+// The run's cancel flag and observers: stage tracking, the memory timeline, progress, the trace.
+void set_run(SessionState& s) {
+  const RunRequest& r = s.request;
+  const Grid& g = s.pipeline->plan().grid;
+  const std::int64_t end = s.run.band.end > 0 ? std::min(s.run.band.end, g.height) : g.height;
+  s.progress = std::make_shared<ProgressObserver>(static_cast<std::uint64_t>((end - s.run.band.begin) * g.width));
+  s.run.cancel = s.cancel;
+  s.run.observers = {s.stages, std::make_shared<TimelineObserver>(), s.progress};
+  if (!r.trace.empty()) {
+    const std::string trace = s.world ? r.trace + ".rank" + std::to_string(s.rank) : r.trace;
+    s.run.observers.push_back(std::make_shared<TraceObserver>(trace));
+  }
+}
+
 // Under MPI: this rank's band of rows, balanced by estimated work.
 void take_band(SessionState& s) {
-  Pipeline& pipeline = *s.pipeline;
-  for (const SinkNode* sink : pipeline.sinks()) sink->check_ranks(s.world->size());
-  const auto bands = pipeline.bands(s.world->size());
+  const Plan& plan = s.pipeline->plan();
+  for (const SinkNode* sink : s.pipeline->sinks()) sink->check_ranks(s.world->size());
+  const auto bands = plan.bands(s.world->size());
   const RowBand& band = bands[static_cast<std::size_t>(s.rank)];
-  pipeline.set_band(band.row0, band.row0 + band.rows);
+  s.run.band = {band.row0, band.row0 + band.rows};
   spdlog::info("band: rows {}-{} of {} (~{:.1f} M input pixels)", band.row0, band.row0 + band.rows - 1,
-               pipeline.grid().height, band.input_pixels / 1e6);
+               plan.grid.height, band.input_pixels / 1e6);
 }
 
 // Never over an interrupted run's checkpoint; with --resume, only over a matching one. Under MPI
@@ -70,15 +83,16 @@ void take_band(SessionState& s) {
 void prepare_checkpoint(SessionState& s) {
   Pipeline& pipeline = *s.pipeline;
   const bool resume = s.request.resume;
+  s.run.checkpoint = true;
   std::error_code exists_ec;
-  const std::filesystem::path checkpoint = pipeline.checkpoint_path();
-  if (s.world && resume && !checkpoint.empty() && pipeline.checkpoint_refusal().empty() &&
+  const std::filesystem::path checkpoint = pipeline.plan().checkpoint_file;
+  if (s.world && resume && !checkpoint.empty() && pipeline.plan().checkpoint_refusal.empty() &&
       !std::filesystem::exists(checkpoint, exists_ec)) {
-    s.resumed = pipeline.prepare_checkpoint(false);
+    s.run.resume = pipeline.find_checkpoint(s.run.band, false);
     s.band_from_start = true;
     return;
   }
-  s.resumed = pipeline.prepare_checkpoint(resume);
+  s.run.resume = pipeline.find_checkpoint(s.run.band, resume);
 }
 
 }  // namespace
@@ -96,9 +110,8 @@ void set_up(SessionState& s) {
   s.graph = make_graph(r, s.config);
   set_options(s, threads_origin, limit_source);
   s.pipeline = std::make_unique<Pipeline>(s.graph, s.config, s.options);
-  // One writer per output, from before anything (checkpoint, partial file) is looked at.
-  s.pipeline->claim_outputs();
   if (s.world) take_band(s);
+  set_run(s);
   if (r.checkpoint) prepare_checkpoint(s);
 }
 

@@ -15,6 +15,7 @@
 #include "rasterflow/graph.hpp"
 #include "rasterflow/hpc/checkpoint.hpp"
 #include "rasterflow/metrics.hpp"
+#include "rasterflow/observers.hpp"
 #include "rasterflow/pipeline.hpp"
 
 namespace rasterflow::app {
@@ -30,16 +31,22 @@ struct SessionState {
   const RunSession::Watcher watcher;
   Config config;
   GraphSpec graph;
-  RunOptions options;
+  PlanOptions options;
   std::unique_ptr<Pipeline> pipeline;
+  // The run to make: this rank's band, the checkpoint to keep or resume, the experiment and the
+  // observers (the session's progress and stage tracking kept apart, for the watcher and the
+  // metrics rows). Handed to Pipeline::run by value.
+  Run run;
+  std::shared_ptr<ProgressObserver> progress = std::make_shared<ProgressObserver>();  // set_up: the band's total
+  std::shared_ptr<StageObserver> stages = std::make_shared<StageObserver>();
   std::unique_ptr<MetricsRecorder> recorder;
   RunSummary summary;
   std::string failure;  // the run's error message; empty when it succeeded
   bool interrupted = false;
-  bool memory_too_small = false;      // interrupted because the memory limit is too small to go on
-  double gather_seconds = 0;          // MPI: the sinks' gather, after the run (rank 0's clock)
-  std::optional<Checkpoint> resumed;  // the checkpoint a --resume run continues
-  bool band_from_start = false;       // MPI --resume: this rank had no checkpoint (set_up)
+  bool memory_too_small = false;  // interrupted because the memory limit is too small to go on
+  double gather_seconds = 0;      // MPI: the sinks' gather, after the run (rank 0's clock)
+  const std::optional<Checkpoint>& resumed() const { return run.resume; }  // what a --resume run continues
+  bool band_from_start = false;  // MPI --resume: this rank had no checkpoint (set_up)
   std::exception_ptr error;
 };
 

@@ -33,10 +33,9 @@ namespace {
 int cmd_validate(const app::RunRequest& a) {
   const Config config = app::make_config(a);
   const GraphSpec graph = app::make_graph(a, config);
-  RunOptions options;
-  Pipeline pipeline(graph, config, options);
-  std::cout << a.graph << ": valid (" << graph.nodes.size() << " nodes, grid " << pipeline.grid().width << " x "
-            << pipeline.grid().height << ")\n";
+  const Pipeline pipeline(graph, config, PlanOptions{});
+  std::cout << a.graph << ": valid (" << graph.nodes.size() << " nodes, grid " << pipeline.plan().grid.width << " x "
+            << pipeline.plan().grid.height << ")\n";
   return 0;
 }
 
@@ -47,7 +46,7 @@ int cmd_plan(const app::RunRequest& a, const std::string& format, int ranks) {
   if (ranks > 0) {
     // The bands an MPI run of `ranks` ranks would take, and each rank's share of this node's
     // memory if they all ran here.
-    const auto bands = pipeline.bands(ranks);
+    const auto bands = pipeline.plan().bands(ranks);
     const MemoryLimit node = app::node_memory_limit(a, config);
     const std::uint64_t node_limit = node.bytes;
     double total = 0;
@@ -60,7 +59,7 @@ int cmd_plan(const app::RunRequest& a, const std::string& format, int ranks) {
       std::snprintf(line, sizeof line,
                     "rank %zu: rows %lld-%lld (%lld rows, %lld cells), ~%.1f M input pixels, %.1f%% of the work", r,
                     static_cast<long long>(b.row0), static_cast<long long>(b.row0 + b.rows - 1),
-                    static_cast<long long>(b.rows), static_cast<long long>(b.rows * pipeline.grid().width),
+                    static_cast<long long>(b.rows), static_cast<long long>(b.rows * pipeline.plan().grid.width),
                     b.input_pixels / 1e6, 100.0 * b.work / total);
       std::cout << line << "\n";
     }
@@ -70,11 +69,11 @@ int cmd_plan(const app::RunRequest& a, const std::string& format, int ranks) {
     if (format == "text") return 0;
   }
   if (format == "json") {
-    std::cout << pipeline.plan_json();
+    std::cout << pipeline.plan().json();
   } else if (format == "dot") {
-    std::cout << pipeline.plan_dot();
+    std::cout << pipeline.plan().dot();
   } else {
-    for (const auto& line : pipeline.plan()) std::cout << line << "\n";
+    for (const auto& line : pipeline.plan().text()) std::cout << line << "\n";
   }
   return 0;
 }

@@ -8,7 +8,7 @@
 
 namespace rasterflow::cli {
 
-ProgressDisplay::ProgressDisplay(const Pipeline& pipeline, const std::string& mode) : pipeline_(pipeline) {
+ProgressDisplay::ProgressDisplay(const ProgressObserver& progress, const std::string& mode) : progress_(progress) {
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   enabled_ = mode != "never";
   bar_ = mode == "always" || (mode == "auto" && tty);
@@ -18,7 +18,7 @@ ProgressDisplay::ProgressDisplay(const Pipeline& pipeline, const std::string& mo
 ProgressDisplay::~ProgressDisplay() { stop(); }
 
 std::string ProgressDisplay::line() const {
-  const Pipeline::Live l = pipeline_.live();
+  const Progress l = progress_.now();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double fraction = l.cells_total ? static_cast<double>(l.cells_done) / static_cast<double>(l.cells_total) : 0.0;
   // The rate and ETA count this run's work only: after --resume, not the rows found written.

@@ -23,8 +23,8 @@ int cmd_run(const app::RunRequest& request, World* world) {
   // notices and soft limits) stops cleanly: tiles in flight finished, checkpoint saved, exit 130.
   for (const int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGXCPU}) std::signal(sig, on_signal);
   const std::string mode = request.progress;
-  app::RunSession session(request, world, &g_cancel, [mode](const Pipeline& pipeline, int rank) {
-    return std::make_shared<ProgressDisplay>(pipeline, rank == 0 ? mode : "never");
+  app::RunSession session(request, world, &g_cancel, [mode](const ProgressObserver& progress, int rank) {
+    return std::make_shared<ProgressDisplay>(progress, rank == 0 ? mode : "never");
   });
   session.start();
   session.run();

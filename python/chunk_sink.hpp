@@ -108,7 +108,7 @@ class ChunkSink final : public SinkNode {
 };
 
 // The node type the chunk stream takes the place of a graph's sink with. Registered by the
-// module; built only through RunOptions::build_node (a graph naming it gets a GraphError).
+// module; built only through PlanOptions::build_node (a graph naming it gets a GraphError).
 inline constexpr const char* kChunkSinkType = "python_chunks";
 
 }  // namespace rasterflow::python

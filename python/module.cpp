@@ -111,8 +111,7 @@ using Seconds = std::function<double()>;  // since the call started
 // True when a signal handler raised (Ctrl-C: KeyboardInterrupt is then set); needs the GIL.
 bool signalled() { return PyErr_CheckSignals() != 0; }
 
-py::dict live_dict(const Pipeline& pipeline, double seconds) {
-  const Pipeline::Live live = pipeline.live();
+py::dict live_dict(const Progress& live, double seconds) {
   py::dict d;
   d["cells_done"] = live.cells_done;
   d["cells_total"] = live.cells_total;
@@ -140,7 +139,7 @@ void wait_for_run(EngineThread& engine, app::RunSession& session, const py::obje
       if (signalled()) throw py::error_already_set();
       if (!progress.is_none() && seconds() >= next_progress) {
         next_progress = seconds() + kProgressEvery;
-        progress(live_dict(session.pipeline(), seconds()));
+        progress(live_dict(session.progress(), seconds()));
       }
     }
   } catch (py::error_already_set& e) {
@@ -174,7 +173,7 @@ RunSummary run(app::RunRequest request, const py::object& progress) {
     py::gil_scoped_release nogil;
     summary = session.finish();
   }
-  if (!progress.is_none()) progress(live_dict(session.pipeline(), seconds()));  // the final figures
+  if (!progress.is_none()) progress(live_dict(session.progress(), seconds()));  // the final figures
   return summary;
 }
 
@@ -188,9 +187,9 @@ py::dict validate(app::RunRequest request) {
     py::gil_scoped_release nogil;
     const Config config = app::make_config(request);
     const GraphSpec graph = app::make_graph(request, config);
-    const Pipeline pipeline(graph, config, RunOptions{});
+    const Pipeline pipeline(graph, config, PlanOptions{});
     nodes = graph.nodes.size();
-    grid = pipeline.grid();
+    grid = pipeline.plan().grid;
   }
   py::dict d;
   d["nodes"] = nodes;
@@ -207,10 +206,10 @@ std::string plan(app::RunRequest request, const std::string& format) {
   const Config config = app::make_config(request);
   const GraphSpec graph = app::make_graph(request, config);
   const Pipeline pipeline(graph, config, app::make_options(request, config));
-  if (format == "json") return pipeline.plan_json();
-  if (format == "dot") return pipeline.plan_dot();
+  if (format == "json") return pipeline.plan().json();
+  if (format == "dot") return pipeline.plan().dot();
   std::string text;
-  for (const auto& line : pipeline.plan()) text += line + "\n";
+  for (const auto& line : pipeline.plan().text()) text += line + "\n";
   return text;
 }
 
@@ -271,8 +270,7 @@ class Stream {
     py::gil_scoped_release nogil;
     config_ = app::make_config(request);
     graph_ = with_chunk_sink(app::make_graph(request, config_), sink);
-    RunOptions options = app::make_options(request, config_);
-    options.cancel = &cancel_;
+    PlanOptions options = app::make_options(request, config_);
     options.build_node = [this, masked](const NodeSpec& spec) -> std::unique_ptr<Node> {
       if (spec.type != kChunkSinkType) return nullptr;
       auto node = std::make_unique<ChunkSink>(spec, queue_, masked);
@@ -280,7 +278,7 @@ class Stream {
       return node;
     };
     pipeline_ = std::make_unique<Pipeline>(graph_, config_, options);
-    sink_->set_chunk_rows(pipeline_->tile_rows());
+    sink_->set_chunk_rows(pipeline_->plan().tile_rows);
   }
   ~Stream() { close(); }
   Stream(const Stream&) = delete;
@@ -291,8 +289,13 @@ class Stream {
     const LogScope log;
     if (!started_) {  // the run starts with the first chunk asked for
       started_ = true;
-      engine_ =
-          std::make_unique<EngineThread>([p = pipeline_.get()] { p->run(); }, cancel_, [q = queue_] { q->finish(); });
+      engine_ = std::make_unique<EngineThread>(
+          [this] {
+            Run run;
+            run.cancel = &cancel_;
+            pipeline_->run(std::move(run));
+          },
+          cancel_, [q = queue_] { q->finish(); });
     }
     if (!engine_) throw py::stop_iteration();
     for (;;) {
@@ -346,7 +349,7 @@ class Stream {
   py::array x_coords() const { return py::array_t<double>(sink_->x_coords().size(), sink_->x_coords().data()); }
   py::array y_coords() const { return py::array_t<double>(sink_->y_coords().size(), sink_->y_coords().data()); }
   py::dict grid() const {
-    const Grid& g = pipeline_->grid();
+    const Grid& g = pipeline_->plan().grid;
     py::dict d;
     d["crs"] = g.crs;
     d["x0"] = g.x0;
@@ -357,14 +360,14 @@ class Stream {
     d["height"] = g.height;
     return d;
   }
-  std::string plan_json() const { return pipeline_->plan_json(); }
+  std::string plan_json() const { return pipeline_->plan().json(); }
   // The number of chunks the stream yields: one per planned tile (ChunkSink::set_chunk_rows).
   std::int64_t chunk_count() const {
-    const std::int64_t rows = std::max<std::int64_t>(1, pipeline_->tile_rows());
-    return (static_cast<std::int64_t>(pipeline_->grid().height) + rows - 1) / rows;
+    const std::int64_t rows = std::max<std::int64_t>(1, pipeline_->plan().tile_rows);
+    return (static_cast<std::int64_t>(pipeline_->plan().grid.height) + rows - 1) / rows;
   }
-  std::int64_t chunk_rows() const { return pipeline_->tile_rows(); }
-  std::uint64_t memory_limit() const { return pipeline_->memory_limit(); }
+  std::int64_t chunk_rows() const { return pipeline_->plan().tile_rows; }
+  std::uint64_t memory_limit() const { return pipeline_->plan().memory_limit; }
   double warning_threshold() const { return config_.memory.warning_threshold; }
 
  private:

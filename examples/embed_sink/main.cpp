@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   try {
     rasterflow::Config config;
     const auto graph = rasterflow::load_graph(dir / "graph.json", config);
-    rasterflow::RunOptions options;
+    rasterflow::PlanOptions options;
     options.output_dir = dir;
     rasterflow::Pipeline pipeline(graph, config, options);
     pipeline.run();

@@ -8,6 +8,7 @@
 #include "rasterflow/node/node_reference.hpp"
 #include "rasterflow/node/option_binder.hpp"
 #include "rasterflow/node/registry.hpp"
+#include "rasterflow/observers.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "support/test_support.hpp"
 
@@ -260,17 +261,17 @@ TEST_CASE("Options.Secret.MaskedInPlans" * doctest::timeout(60)) {
   Config config;
   config.set("nodes.s.token=tok-hunter3");
   const GraphSpec graph = load_graph(dir / "graph.json", config);
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   Pipeline pipeline(graph, config, options);
   std::string text;
-  for (const auto& line : pipeline.plan()) text += line + "\n";
+  for (const auto& line : pipeline.plan().text()) text += line + "\n";
   CHECK(text.find("options: url=postgresql://user:***@db.example/x, token=***, label=visible") != std::string::npos);
-  const std::string json = pipeline.plan_json();
+  const std::string json = pipeline.plan().json();
   const auto s = boost::json::parse(json).at("nodes").as_array()[2].as_object();
   CHECK(s.at("options").at("url").as_string() == "postgresql://user:***@db.example/x");
   CHECK(s.at("options").at("token").as_string() == "***");
-  const std::string dot = pipeline.plan_dot();
+  const std::string dot = pipeline.plan().dot();
   CHECK(dot.find("token=***") != std::string::npos);
   for (const std::string& shown : {text, json, dot}) {
     CHECK(shown.find("hunter2") == std::string::npos);
@@ -289,7 +290,7 @@ TEST_CASE("Options.Secret.MaskedInStoredMetrics" * doctest::timeout(60)) {
   Config config;
   config.set("nodes.s.token=tok-hunter3");
   const GraphSpec graph = load_graph(dir / "graph.json", config);
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   Pipeline pipeline(graph, config, options);
   ExperimentInfo info;  // as `rasterflow run` fills it
@@ -299,8 +300,11 @@ TEST_CASE("Options.Secret.MaskedInStoredMetrics" * doctest::timeout(60)) {
   const auto file = dir / "metrics.sqlite";
   MetricsRecorder recorder([file] { return open_sqlite_metrics(file); }, info);
   recorder.start(true);
-  pipeline.set_metric_recorder([&recorder](MetricRow row) { recorder.record(std::move(row)); });
-  pipeline.run();
+  Run run;
+  run.observers.push_back(
+      std::make_shared<MetricRowsObserver>([&recorder](MetricRow row) { recorder.record(std::move(row)); },
+                                           std::chrono::milliseconds(config.metrics.interval_ms)));
+  pipeline.run(std::move(run));
   recorder.finish("succeeded", "", std::chrono::seconds(10));
   const QueryResult e = open_sqlite_metrics(file)->query("SELECT graph_json, config_json FROM experiments", {});
   REQUIRE(e.rows.size() == 1);

@@ -1,6 +1,6 @@
-// An embedder's observers of a run (rasterflow/run_observer.hpp, RunOptions::observers): called
-// with the engine's own, for every node, write and tile, and at the end. Runs the test types of
-// test_seams.cpp (test_constant, test_capture).
+// An embedder's observers of a run (rasterflow/run_observer.hpp, Run::observers): called
+// after the standard ones, for every node, write and tile, and at the end. Runs the test types
+// of test_seams.cpp (test_constant, test_capture).
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -46,11 +46,13 @@ TEST_CASE("RunObserver.AnEmbeddersObserversSeeEveryTile" * doctest::timeout(60))
   test::TempDir dir;
   auto counting = std::make_shared<Counting>();
   std::vector<std::uint64_t> seen;  // through observe_tiles, on the writer's thread
-  RunOptions options;
+  PlanOptions options;
   options.tile_rows = 4;
   options.threads = 2;
-  options.observers = {counting, observe_tiles([&seen](const TileRequest& t) { seen.push_back(t.seq); })};
-  const RunSummary s = test::run_graph_json(dir.path(), kGraph, options, {"metrics.backend=none"});
+  Run run;
+  run.observers.push_back(counting);
+  run.observers.push_back(observe_tiles([&seen](const TileRequest& t) { seen.push_back(t.seq); }));
+  const RunSummary s = test::run_graph_json(dir.path(), kGraph, options, {"metrics.backend=none"}, std::move(run));
   REQUIRE(s.tiles == 8);
   CHECK(counting->finishes == 1);
   CHECK(counting->summary_tiles == 8);  // the summary as the runner made it

@@ -263,8 +263,9 @@ TEST_CASE("Runner.MemoryPlanner.TakesTheFastestStrategyThatFits") {
   }
 }
 
-#include "engine/src/observe/observers.hpp"
+#include "engine/src/run/adaptive.hpp"
 #include "engine/src/run/plan.hpp"
+#include "rasterflow/observers.hpp"
 
 TEST_CASE("Runner.PlanModel.OneModelThreeRenderings") {
   detail::PlanModel p;
@@ -302,31 +303,37 @@ TEST_CASE("Runner.PlanModel.OneModelThreeRenderings") {
   CHECK(dot.find("shape=cylinder") != std::string::npos);
 }
 
-TEST_CASE("Runner.Observers.LiveFiguresAndTimeline") {
+TEST_CASE("Runner.Observers.ProgressFiguresAndTimeline") {
   detail::AdaptiveSettings adaptive({2048, 5000, 4, 8u << 20}, std::chrono::steady_clock::now());
   detail::Admission admission(100);
-  detail::RunView view{.ids = {"a"},
-                       .operations = {"read"},
-                       .start = std::chrono::steady_clock::now(),
-                       .adaptive = &adaptive,
-                       .admission = &admission,
-                       .limit = 1u << 30};
-  std::atomic<std::uint64_t> cells{0}, rows{0};
-  std::atomic<int> level{0}, window{0}, in_flight{0};
-  detail::LiveObserver live(view, {&cells, &rows, &level, &window, &in_flight}, [] { return std::uint64_t{7}; });
-  detail::TimelineObserver timeline(view);
+  RunView view;
+  view.ids = {"a"};
+  view.operations = {"read"};
+  view.start = std::chrono::steady_clock::now();
+  view.memory_limit = 1u << 30;
+  view.cells_total = 50;
+  view.window_size = [&] { return adaptive.window_size(); };
+  view.chunk_size = [&] { return adaptive.chunk_size(); };
+  view.tiles_in_flight = [&] { return admission.in_flight_now(); };
+  view.rows_written = [] { return std::uint64_t{7}; };
+  ProgressObserver progress;
+  TimelineObserver timeline;
+  progress.on_start(view);
+  timeline.on_start(view);
   MemorySample sample;
   sample.process_rss = 1234;
   for (int k = 0; k < 5000; ++k) {
-    live.on_sample(PressureLevel::warning, sample);
+    progress.on_sample(PressureLevel::warning, sample);
     timeline.on_sample(PressureLevel::warning, sample);
   }
-  live.on_tile_done(TileRequest{0, 0, 2, 5});
-  live.on_tile_done(TileRequest{1, 2, 2, 5});
-  CHECK(cells == 20);
-  CHECK(rows == 7);
-  CHECK(level == static_cast<int>(PressureLevel::warning));
-  CHECK(window == 2048);
+  progress.on_tile_done(TileRequest{0, 0, 2, 5});
+  progress.on_tile_done(TileRequest{1, 2, 2, 5});
+  const Progress now = progress.now();
+  CHECK(now.cells_done == 20);
+  CHECK(now.cells_total == 50);
+  CHECK(now.rows_written == 7);
+  CHECK(now.level == PressureLevel::warning);
+  CHECK(now.window_size == 2048);
   RunSummary s;
   timeline.on_finish(s);
   CHECK(s.memory_timeline.size() <= 4096);  // thinned, shape kept

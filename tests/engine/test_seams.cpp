@@ -33,7 +33,7 @@ TEST_CASE("Seams.TestNodeAndSinkRunEndToEnd" * doctest::timeout(60)) {
   REQUIRE(NodeRegistry::instance().find("test_capture") != nullptr);
   test::TempDir dir;
   reset_captured();
-  RunOptions options;
+  PlanOptions options;
   options.tile_rows = 4;
   options.threads = 2;
   const RunSummary s = test::run_graph_json(dir.path(), graph(0.5), options, {"metrics.backend=none"});
@@ -57,7 +57,7 @@ TEST_CASE("Seams.TestNodeAndSinkRunEndToEnd" * doctest::timeout(60)) {
 TEST_CASE("Seams.TestSourceFailureAbortsTheTestSink" * doctest::timeout(60)) {
   test::TempDir dir;
   reset_captured();
-  RunOptions options;
+  PlanOptions options;
   options.tile_rows = 4;
   CHECK_THROWS_WITH_AS(
       test::run_graph_json(dir.path(), graph(-1), options, {"metrics.backend=none"}),
@@ -104,7 +104,7 @@ TEST_CASE("Seams.ASinkWithTwoInputsInBothExportModes" * doctest::timeout(60)) {
     CAPTURE(streaming);
     test::TempDir dir;
     reset_captured();
-    RunOptions options;
+    PlanOptions options;
     options.tile_rows = 4;
     test::run_graph_json(
         dir.path(), two, options,
@@ -121,7 +121,7 @@ TEST_CASE("Seams.ASinkWithTwoInputsInBothExportModes" * doctest::timeout(60)) {
 
 namespace {
 
-// A sink an embedder builds itself (RunOptions::build_node): counts what it is given, and can
+// A sink an embedder builds itself (PlanOptions::build_node): counts what it is given, and can
 // ask the run to stop while writing a given tile.
 class EmbedderSink final : public SinkNode {
  public:
@@ -169,7 +169,7 @@ TEST_CASE("Seams.AnEmbedderBuildsAGraphsSinkItself" * doctest::timeout(60)) {
   test::write_text(dir / "graph.json", graph(0.5));
   const GraphSpec spec = load_graph(dir / "graph.json");
   EmbedderSink* mine = nullptr;
-  RunOptions options;
+  PlanOptions options;
   options.tile_rows = 4;
   options.output_dir = dir.path();
   options.build_node = [&mine](const NodeSpec& s) -> std::unique_ptr<Node> {
@@ -203,9 +203,8 @@ TEST_CASE("Seams.AnEmbeddedTypeIsNotForGraphs" * doctest::timeout(60)) {
   spec.nodes.back().type = "test_embedded";
   std::atomic<bool> cancel{false};
   EmbedderSink* mine = nullptr;
-  RunOptions options;
+  PlanOptions options;
   options.tile_rows = 4;
-  options.cancel = &cancel;
   options.build_node = [&mine, &cancel](const NodeSpec& s) -> std::unique_ptr<Node> {
     if (s.type != "test_embedded") return nullptr;
     auto node = std::make_unique<EmbedderSink>(s, &cancel, 12);  // 13 tiles of 4 rows: seq 12 is the last
@@ -215,7 +214,9 @@ TEST_CASE("Seams.AnEmbeddedTypeIsNotForGraphs" * doctest::timeout(60)) {
   // Cancelled while the last tile is written, after every tile was admitted: the run still
   // counts as interrupted and aborts its sinks instead of committing them.
   Pipeline pipeline(spec, Config{}, options);
-  CHECK_THROWS_AS(pipeline.run(), Interrupted);
+  Run run;
+  run.cancel = &cancel;
+  CHECK_THROWS_AS(pipeline.run(std::move(run)), Interrupted);
   REQUIRE(mine != nullptr);
   CHECK(mine->cells_ == 350);
   CHECK(mine->aborted_);

@@ -164,7 +164,7 @@ struct Direct {
 TEST_CASE("TableSink.Accounting.RowsAndBytesOfWhatItWrites" * doctest::timeout(60)) {
   test::TempDir dir;
   reset_log();
-  RunOptions options;
+  PlanOptions options;
   options.tile_rows = 4;
   options.threads = 2;
   const RunSummary s = test::run_graph_json(dir.path(), lines_graph(""), options, {"metrics.backend=none"});
@@ -224,7 +224,7 @@ TEST_CASE("TableSink.Atomic.NothingLeftWhenFinishFails") {
 TEST_CASE("TableSink.Atomic.NothingLeftWhenARunFails" * doctest::timeout(60)) {
   test::TempDir dir;
   reset_log();
-  RunOptions options;
+  PlanOptions options;
   options.tile_rows = 2;
   options.threads = 2;
   CHECK_THROWS_WITH(
@@ -241,7 +241,7 @@ TEST_CASE("TableSink.Order.EmitInTileOrderFromParallelFormatting" * doctest::tim
   // threads; emit() still sees 0, 1, 2, ... and the file is in raster order.
   test::TempDir dir;
   reset_log();
-  RunOptions options;
+  PlanOptions options;
   options.tile_rows = 1;
   options.threads = 4;
   test::run_graph_json(dir.path(), lines_graph(R"(, "slow_first": 100)"), options, {"metrics.backend=none"});

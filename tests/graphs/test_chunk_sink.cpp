@@ -1,5 +1,5 @@
 // The Python module's chunk sink (python/chunk_sink.*) without Python: the engine runs a graph
-// whose sink is replaced by it (RunOptions::build_node), and a consumer thread drains its
+// whose sink is replaced by it (PlanOptions::build_node), and a consumer thread drains its
 // bounded queue, slowly or not at all. Here so that the sanitizer builds (which cannot load the
 // Python module) check its threads too; tests/python/ checks the module itself.
 #include <doctest/doctest.h>
@@ -28,10 +28,9 @@ struct ChunkRun {
 
   ChunkRun(GraphSpec graph, bool masked) {
     graph.nodes.back().type = python::kChunkSinkType;  // the csv_sink's place
-    RunOptions options;
+    PlanOptions options;
     options.tile_rows = 4;
     options.threads = 2;
-    options.cancel = &cancel;
     options.build_node = [this, masked](const NodeSpec& s) -> std::unique_ptr<Node> {
       if (s.type != python::kChunkSinkType) return nullptr;
       return std::make_unique<python::ChunkSink>(s, queue, masked);
@@ -39,7 +38,9 @@ struct ChunkRun {
     pipeline = std::make_unique<Pipeline>(graph, Config{}, options);
     engine = std::thread([this] {
       try {
-        pipeline->run();
+        Run run;
+        run.cancel = &cancel;
+        pipeline->run(std::move(run));
       } catch (...) {
         error = std::current_exception();
       }
@@ -73,7 +74,7 @@ TEST_CASE("Seams.ChunkSinkHandsTheCsvRowsInOrderToASlowConsumer" * doctest::time
   test::TempDir dir;
   const std::string graph_file = test::make_demo_project(dir);
   const GraphSpec graph = load_graph(graph_file);
-  RunOptions csv_options;
+  PlanOptions csv_options;
   csv_options.tile_rows = 4;
   csv_options.output_dir = dir / "out";
   std::filesystem::create_directories(csv_options.output_dir);

@@ -84,7 +84,7 @@ TEST_CASE("EndToEnd.Sample.IdenticalBytesForEveryTileHeightAndThreadCount" * doc
   std::string reference;
   for (const int threads : {1, 2}) {
     for (const std::int64_t rows : {1, 7, 64, 0}) {
-      RunOptions options;
+      PlanOptions options;
       options.threads = threads;
       options.tile_rows = rows;
       const RunSummary s = test::run_graph_json(dir.path(), demo_graph(), options);

@@ -68,8 +68,8 @@ TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) 
   Ballast ballast;
   std::future<void> release;
   int written = 0;
-  RunOptions options;
-  options.observers.push_back(observe_tiles([&](const TileRequest&) {
+  Run run;
+  run.observers.push_back(observe_tiles([&](const TileRequest&) {
     ++written;
     if (written == 3) {
       ballast.hold(static_cast<std::uint64_t>(0.86 * static_cast<double>(limit)) - memory.sample().process_rss +
@@ -86,9 +86,10 @@ TEST_CASE("Pressure.Ballast.ThrottlesAndKeepsTheBytes" * doctest::timeout(240)) 
       });
     }
   }));
-  const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.01"), options,
+  const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.01"), {},
                                             {"merge.chunk_size=10", "memory.limit=" + std::to_string(limit),
-                                             "memory.sample_interval_ms=10", "memory.critical_pause_s=20"});
+                                             "memory.sample_interval_ms=10", "memory.critical_pause_s=20"},
+                                            std::move(run));
   if (release.valid()) release.wait();
   CHECK(s.cells == 1000u * 500u);
   CHECK(has_decrease(s, "window_size"));
@@ -113,14 +114,15 @@ TEST_CASE("Pressure.Ballast.ChunkSizeHalvesAtWarning" * doctest::timeout(120)) {
   SystemMemorySource memory;
   const std::uint64_t limit = memory.sample().process_rss + (400ull << 20);
   Ballast ballast;
-  RunOptions options;
+  Run run;
   int written = 0;
-  options.observers.push_back(observe_tiles([&](const TileRequest&) {
+  run.observers.push_back(observe_tiles([&](const TileRequest&) {
     if (++written == 1)
       ballast.hold(static_cast<std::uint64_t>(0.85 * static_cast<double>(limit)) - memory.sample().process_rss);
   }));
-  const RunSummary s = test::run_graph_json(dir.path(), sample_graph("0.01"), options,
-                                            {"memory.limit=" + std::to_string(limit), "memory.sample_interval_ms=10"});
+  const RunSummary s =
+      test::run_graph_json(dir.path(), sample_graph("0.01"), {},
+                           {"memory.limit=" + std::to_string(limit), "memory.sample_interval_ms=10"}, std::move(run));
   CHECK(has_decrease(s, "chunk_size"));
   CHECK(has_decrease(s, "window_size"));
   for (const auto& e : s.throttle_events) {
@@ -147,11 +149,12 @@ TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * d
                                          "memory.sample_interval_ms=10", "memory.critical_pause_s=2",
                                          "checkpoint.interval_s=0.01"};
   Ballast ballast;
-  RunOptions options;
-  options.checkpoint = true;
+  PlanOptions options;
+  Run run;
+  run.checkpoint = true;
   int written = 0;
   std::chrono::steady_clock::time_point held_at;
-  options.observers.push_back(observe_tiles([&](const TileRequest&) {
+  run.observers.push_back(observe_tiles([&](const TileRequest&) {
     if (++written != 2) return;
     held_at = std::chrono::steady_clock::now();  // pressure rises while the ballast is touched
     ballast.hold(static_cast<std::uint64_t>(0.97 * static_cast<double>(limit)) - memory.sample().process_rss);
@@ -163,9 +166,9 @@ TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * d
   options.output_dir = dir.path();
   {
     Pipeline pipeline(graph, config, options);
-    REQUIRE_FALSE(pipeline.prepare_checkpoint(false).has_value());
+    REQUIRE_FALSE(pipeline.find_checkpoint({}, false).has_value());
     try {
-      pipeline.run();
+      pipeline.run(run);
       FAIL("the run should have stopped");
     } catch (const MemoryTooSmall& e) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - held_at).count();
@@ -185,10 +188,11 @@ TEST_CASE("Pressure.CrawlAtTheLimit.StopsWithinTheBoundKeepingTheCheckpoint" * d
   REQUIRE(std::filesystem::exists(dir / "out.csv.partial"));
   CHECK_FALSE(std::filesystem::exists(dir / "out.csv"));
   // Resumed (the memory back): the same bytes as a run never stopped.
-  options.observers.clear();
   Pipeline resumed(graph, config, options);
-  REQUIRE(resumed.prepare_checkpoint(true).has_value());
-  resumed.run();
+  Run again;
+  again.resume = resumed.find_checkpoint({}, true);
+  REQUIRE(again.resume.has_value());
+  resumed.run(std::move(again));
   CHECK(test::read_text(dir / "out.csv") == reference);
 }
 
@@ -251,10 +255,10 @@ std::uint64_t plan_figure(const std::filesystem::path& dir, const std::string& g
   test::write_text(dir / "graph.json", graph_json);
   Config config;
   for (const auto& s : sets) config.set(s);
-  RunOptions options;
+  PlanOptions options;
   options.memory_source = std::make_shared<EmptyProcess>();
   const Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
-  const auto plan = boost::json::parse(pipeline.plan_json()).as_object();
+  const auto plan = boost::json::parse(pipeline.plan().json()).as_object();
   return static_cast<std::uint64_t>(boost::json::value_to<double>(plan.at("memory").as_object().at(key)));
 }
 // Writes dir/wide.tif from `spec` (values i % modulus * step) and returns the graph that
@@ -307,7 +311,7 @@ TEST_CASE("Budget.DecodedBlockRowsGivenUpWhenTheyDoNotFit" * doctest::timeout(12
   CHECK(static_cast<double>(budget) + 1.5 * static_cast<double>(churned) + static_cast<double>(buffers - held) ==
         doctest::Approx(0.8 * static_cast<double>(limit)).epsilon(1e-6));
   CHECK(budget + 1024 >= 2 * row);
-  RunOptions options;
+  PlanOptions options;
   options.memory_source = std::make_shared<EmptyProcess>();
   test::run_graph_json(dir.path(), graph, options, tight);
   CHECK(test::read_text(dir / "o.csv") == reference);
@@ -336,7 +340,7 @@ TEST_CASE("Budget.DecodingStepsDownTheLadder" * doctest::timeout(180)) {
   const std::uint64_t buffers = plan_figure(dir.path(), graph, two, "thread_buffers");
   const std::uint64_t cache = plan_figure(dir.path(), graph, two, "gdal_cache");
   const auto row = static_cast<std::uint64_t>(plan_figure(dir.path(), graph, two, "bytes_per_cell") * 2048);
-  RunOptions options;
+  PlanOptions options;
   options.memory_source = std::make_shared<EmptyProcess>();
   for (int step = 1; step <= 5; ++step) {
     CAPTURE(step);
@@ -369,7 +373,7 @@ TEST_CASE("Budget.TightBudgetsStillFeedEveryThread" * doctest::timeout(120)) {
   const std::uint64_t cache = plan_figure(dir.path(), graph, two, "gdal_cache");
   const auto row = static_cast<std::uint64_t>(plan_figure(dir.path(), graph, two, "bytes_per_cell") * 4096);
   const auto limit = static_cast<std::uint64_t>(static_cast<double>(cache + buffers + row * 5) / 0.8);
-  RunOptions options;
+  PlanOptions options;
   options.memory_source = std::make_shared<EmptyProcess>();
   const RunSummary s =
       test::run_graph_json(dir.path(), graph, options, {"engine.threads=2", "memory.limit=" + std::to_string(limit)});

@@ -6,6 +6,7 @@
 #include "rasterflow/errors.hpp"
 #include "rasterflow/graph.hpp"
 #include "rasterflow/metrics.hpp"
+#include "rasterflow/observers.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "support/postgres.hpp"
 #include "support/test_support.hpp"
@@ -46,7 +47,7 @@ struct Recorded {
   RunSummary summary;
 };
 
-Recorded run_recorded(const test::TempDir& dir, MetricsRecorder::Connect connect, RunOptions options,
+Recorded run_recorded(const test::TempDir& dir, MetricsRecorder::Connect connect, PlanOptions options,
                       std::vector<std::string> sets, std::function<void(int)> after_tile = {}) {
   test::write_text(dir / "graph.json", kGraph);
   Config config;
@@ -54,7 +55,6 @@ Recorded run_recorded(const test::TempDir& dir, MetricsRecorder::Connect connect
   const GraphSpec graph = load_graph(dir / "graph.json", config);
   options.output_dir = dir.path();
   int written = 0;
-  if (after_tile) options.observers.push_back(observe_tiles([&](const TileRequest&) { after_tile(++written); }));
   Pipeline pipeline(graph, config, options);
   ExperimentInfo info;
   info.name = "test";
@@ -64,8 +64,15 @@ Recorded run_recorded(const test::TempDir& dir, MetricsRecorder::Connect connect
   r.recorder = std::make_unique<MetricsRecorder>(std::move(connect), info);
   r.recorder->start(false);
   MetricsRecorder* rec = r.recorder.get();
-  pipeline.set_metric_recorder([rec](MetricRow row) { rec->record(std::move(row)); });
-  r.summary = pipeline.run();
+  // The session's observers: the standard ones, then the metric rows (naming the stages).
+  Run run;
+  auto stages = std::make_shared<StageObserver>();
+  run.observers = {stages, std::make_shared<TimelineObserver>()};
+  run.observers.push_back(std::make_shared<MetricRowsObserver>([rec](MetricRow row) { rec->record(std::move(row)); },
+                                                               std::chrono::milliseconds(config.metrics.interval_ms),
+                                                               stages));
+  if (after_tile) run.observers.push_back(observe_tiles([&](const TileRequest&) { after_tile(++written); }));
+  r.summary = pipeline.run(std::move(run));
   r.recorder->finish("succeeded", "", std::chrono::seconds(10));
   return r;
 }
@@ -79,7 +86,7 @@ std::int64_t count(MetricsBackend& db, const std::string& sql, std::int64_t expe
 TEST_CASE("MetricsRun.Sqlite.SnapshotsThrottleEventsAndStageRows" * doctest::timeout(120)) {
   test::TempDir dir;
   app::generate_sample_data(dir / "data", "small");
-  RunOptions options;
+  PlanOptions options;
   options.memory_source = std::make_shared<BusyMachine>();
   const auto file = dir / "metrics.sqlite";
   const Recorded r = run_recorded(dir, [file] { return open_sqlite_metrics(file); }, options,
@@ -123,7 +130,7 @@ TEST_CASE("MetricsRun.Postgres.OutageMidRunFinishesAndCountsDrops" * doctest::ti
   const std::string url = server.url();
   const auto t0 = std::chrono::steady_clock::now();
   const Recorded r = run_recorded(
-      dir, [url] { return open_postgresql_metrics(url); }, RunOptions{},
+      dir, [url] { return open_postgresql_metrics(url); }, PlanOptions{},
       {"metrics.interval_ms=10", "memory.sample_interval_ms=10", "merge.chunk_size=10"},
       [&server](int tile) {
         if (tile == 5) server.stop();

@@ -50,11 +50,11 @@ TEST_CASE("Mpi.Bands.FollowInputPixelsNotRows") {
       { "id": "m", "type": "merge", "inputs": ["f", "c"] },
       { "id": "out", "type": "csv_sink", "inputs": ["m"], "path": "out.csv" } ] })");
   const rasterflow::Config config;
-  rasterflow::RunOptions options;
+  rasterflow::PlanOptions options;
   options.output_dir = dir.path();
   rasterflow::Pipeline pipeline(rasterflow::load_graph(dir / "graph.json", config), config, options);
-  REQUIRE(pipeline.grid().height == 20);
-  const auto bands = pipeline.bands(2);
+  REQUIRE(pipeline.plan().grid.height == 20);
+  const auto bands = pipeline.plan().bands(2);
   REQUIRE(bands.size() == 2);
   CHECK(bands[0].row0 == 0);
   CHECK(bands[0].rows + bands[1].rows == 20);
@@ -63,7 +63,7 @@ TEST_CASE("Mpi.Bands.FollowInputPixelsNotRows") {
   CHECK(bands[0].input_pixels == doctest::Approx(static_cast<double>(bands[0].rows) * 505.0));
   CHECK(bands[0].rows == 6);
   CHECK(bands[0].work == doctest::Approx(bands[1].work).epsilon(0.25));
-  const auto many = pipeline.bands(20);
+  const auto many = pipeline.plan().bands(20);
   for (const auto& b : many) CHECK(b.rows == 1);
 }
 

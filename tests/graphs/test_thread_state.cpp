@@ -23,8 +23,8 @@ TEST_CASE("ThreadState.PlanPricesResampleStateForEveryThread" * doctest::timeout
   const auto plan_of = [&](int threads) {
     Config config;
     config.set("engine.threads=" + std::to_string(threads));
-    const Pipeline pipeline(load_graph(dir / "graph.json", config), config, RunOptions{});
-    return boost::json::parse(pipeline.plan_json()).as_object();
+    const Pipeline pipeline(load_graph(dir / "graph.json", config), config, PlanOptions{});
+    return boost::json::parse(pipeline.plan().json()).as_object();
   };
   const auto two = plan_of(2), four = plan_of(4);
   const auto figure = [](const boost::json::object& plan, const char* key) {

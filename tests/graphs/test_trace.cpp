@@ -5,6 +5,7 @@
 #include <set>
 
 #include "app/sample_data.hpp"
+#include "rasterflow/observers.hpp"
 #include "support/test_support.hpp"
 
 using namespace rasterflow;
@@ -17,9 +18,9 @@ TEST_CASE("Trace.ChromeTraceEvents.SpansPerThreadAndCounters" * doctest::timeout
     {"id": "temperature", "type": "resample", "inputs": ["t_src"], "method": "average"},
     {"id": "m", "type": "merge", "inputs": ["temperature"]},
     {"id": "out", "type": "csv_sink", "inputs": ["m"], "path": "out.csv"}]})";
-  RunOptions options;
-  options.trace_file = dir / "trace.json";
-  const RunSummary s = test::run_graph_json(dir.path(), graph, options, {"merge.chunk_size=20"});
+  Run run;
+  run.observers.push_back(std::make_shared<TraceObserver>(dir / "trace.json"));
+  const RunSummary s = test::run_graph_json(dir.path(), graph, {}, {"merge.chunk_size=20"}, std::move(run));
   REQUIRE(std::filesystem::exists(dir / "trace.json"));
   CHECK_FALSE(std::filesystem::exists(dir / "trace.json.partial"));
   const boost::json::value root = boost::json::parse(test::read_text(dir / "trace.json"));  // valid JSON

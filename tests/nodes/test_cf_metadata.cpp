@@ -46,11 +46,11 @@ Csv run_graph(const test::TempDir& dir, const std::string& source_options, const
     {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"})" +
                                            sink + "]}");
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
   Csv csv;
-  csv.plan = pipeline.plan();
+  csv.plan = pipeline.plan().text();
   pipeline.run();
   std::istringstream in(test::read_text(dir / "o.csv"));
   std::string line;
@@ -240,10 +240,10 @@ TEST_CASE("CF.Units.MixedUnitsOfOneQuantityAreFlaggedInThePlan" * doctest::timeo
     {"id": "m", "type": "merge", "inputs": ["a", "b"]},
     {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
-  const auto plan = pipeline.plan();
+  const auto plan = pipeline.plan().text();
   CHECK(plan_has(plan, "units: a K, b degC"));
   CHECK(plan_has(plan, "warning: columns a (K) and b (degC) measure sea_surface_temperature in different units"));
 }
@@ -316,7 +316,7 @@ TEST_CASE("CF.NetCdf.AVariablePerColumnInItsOwnType" * doctest::timeout(180)) {
     {"id": "r", "type": "raster_sink", "inputs": ["m"], "path": "o.nc", "format": "netCDF",
      "creation_options": ["FORMAT=NC4", "COMPRESS=DEFLATE", "ZLEVEL=4"]}]})");
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   Pipeline(load_graph(dir / "graph.json", config), config, options).run();
   const json::value back = read_back_with_xarray(dir / "o.nc");

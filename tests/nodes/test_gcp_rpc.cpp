@@ -119,15 +119,15 @@ std::vector<double> csv_values(const std::string& csv, const Grid& g) {
   return out;
 }
 
-struct Run {
+struct DefaultRun {
   Grid grid;
   std::vector<double> values;
   std::vector<std::string> plan;
 };
 
 // The source's default grid (as gdalwarp without -te/-tr) and the values of `method` on it.
-Run run_default(const test::TempDir& dir, const std::string& source_options, const std::string& method,
-                std::int64_t tile_rows) {
+DefaultRun run_default(const test::TempDir& dir, const std::string& source_options, const std::string& method,
+                       std::int64_t tile_rows) {
   test::write_text(dir / "graph.json", R"({"nodes": [
       {"id": "s", "type": "raster_source", "path": "src.tif")" +
                                            source_options + R"(},
@@ -136,11 +136,11 @@ Run run_default(const test::TempDir& dir, const std::string& source_options, con
       {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   options.tile_rows = tile_rows;
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
-  Run run{pipeline.grid(), {}, pipeline.plan()};
+  DefaultRun run{pipeline.plan().grid, {}, pipeline.plan().text()};
   pipeline.run();
   run.values = csv_values(test::read_text(dir / "o.csv"), run.grid);
   return run;
@@ -183,7 +183,7 @@ void check_same_grid(const Grid& ours, const Grid& theirs) {
 
 // Every cell equal to gdalwarp's on the same grid (as Float32, the source's type), at least a
 // quarter of them valid.
-void check_values(const test::TempDir& dir, const Run& run, const std::string& method,
+void check_values(const test::TempDir& dir, const DefaultRun& run, const std::string& method,
                   const std::vector<std::string>& extra) {
   const auto ref = test::gdalwarp_reference(dir / "src.tif", run.grid, method, "Float32", 1, extra);
   REQUIRE(ref.size() == run.values.size());
@@ -200,7 +200,7 @@ void check_values(const test::TempDir& dir, const Run& run, const std::string& m
   CHECK_MESSAGE(mismatches == 0, first);
 }
 
-bool plan_has(const Run& run, const std::string& text) {
+bool plan_has(const DefaultRun& run, const std::string& text) {
   for (const auto& line : run.plan) {
     if (line.find(text) != std::string::npos) return true;
   }
@@ -213,7 +213,7 @@ void check_against_gdalwarp(const test::TempDir& dir, const std::string& source_
     for (const std::int64_t tile_rows : {1000, 7}) {
       CAPTURE(method);
       CAPTURE(tile_rows);
-      const Run run = run_default(dir, source_options, method, tile_rows);
+      const DefaultRun run = run_default(dir, source_options, method, tile_rows);
       check_same_grid(run.grid, gdalwarp_default_grid(dir / "src.tif", gdalwarp_options));
       check_values(dir, run, method, gdalwarp_options);
       CHECK_MESSAGE(plan_has(run, plan_text), plan_text);

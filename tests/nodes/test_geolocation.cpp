@@ -37,12 +37,12 @@ std::pair<Grid, std::vector<double>> run(const test::TempDir& dir, const std::st
                                          int threads) {
   test::write_text(dir / "graph.json", graph_json(grid, method));
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   options.tile_rows = 5;
   options.threads = threads;
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
-  const Grid g = pipeline.grid();
+  const Grid g = pipeline.plan().grid;
   pipeline.run();
   return {g, test::csv_to_grid(test::read_text(dir / "o.csv"), g)};
 }

@@ -49,13 +49,13 @@ GribRun run_both(const test::TempDir& dir, const std::string& g1_options, const 
     {"id": "m", "type": "merge", "inputs": ["t1", "t2"], "drop": "none"},
     {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   options.threads = threads;
   options.tile_rows = 4;
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
   GribRun r;
-  r.plan = pipeline.plan();
+  r.plan = pipeline.plan().text();
   pipeline.run();
   std::istringstream in(test::read_text(dir / "o.csv"));
   std::string line;
@@ -148,10 +148,10 @@ TEST_CASE("GribUnits.Select.GribMessagesByTimeAndLevelAsNetCdfBands") {
     {"id": "m", "type": "merge", "inputs": ["t"], "drop": "none"},
     {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
-  CHECK(has_line(pipeline.plan(), "level: 500hPa"));
+  CHECK(has_line(pipeline.plan().text(), "level: 500hPa"));
   pipeline.run();
   std::istringstream in(test::read_text(dir / "o.csv"));
   std::string line;

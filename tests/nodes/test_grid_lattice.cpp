@@ -38,7 +38,7 @@ Pipeline pipeline_for(const test::TempDir& dir, const std::string& grid_json, co
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
   test::write_text(dir / "graph.json", graph);
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   return Pipeline(load_graph(dir / "graph.json", config), config, options);
 }
@@ -65,7 +65,7 @@ TEST_CASE("GridLattice.DefaultGridIsTheModelsOwnGrid") {
   test::TempDir dir;
   write_model(dir / "model.tif");
   Pipeline p = pipeline_for(dir, "{}");
-  const Grid g = p.grid();
+  const Grid g = p.plan().grid;
   CHECK(g.width == 128);  // not 129: cell edges follow the source's pixels
   CHECK(g.height == 32);
   CHECK(g.x0 == -kRes / 2);
@@ -83,7 +83,7 @@ TEST_CASE("GridLattice.DefaultGridIsTheModelsOwnGrid") {
 TEST_CASE("GridLattice.AlignResolutionKeepsWholeMultiples") {
   test::TempDir dir;
   write_model(dir / "model.tif");
-  const Grid g = pipeline_for(dir, R"({"align": "resolution"})").grid();
+  const Grid g = pipeline_for(dir, R"({"align": "resolution"})").plan().grid;
   CHECK(g.width == 129);  // -tap: edges on multiples of 2.8125
   CHECK(g.x0 == -kRes);
   CHECK_THROWS_WITH_AS(pipeline_for(dir, R"({"align": "pixels"})"), doctest::Contains("field \"align\""), GraphError);
@@ -92,7 +92,7 @@ TEST_CASE("GridLattice.AlignResolutionKeepsWholeMultiples") {
 TEST_CASE("GridLattice.ExplicitOrigin") {
   test::TempDir dir;
   write_model(dir / "model.tif");
-  const Grid g = pipeline_for(dir, R"({"origin": [0, 0], "resolution": 2.8125})").grid();
+  const Grid g = pipeline_for(dir, R"({"origin": [0, 0], "resolution": 2.8125})").plan().grid;
   CHECK(g.x0 == -kRes);  // edges through 0: the source's -1.40625..358.59375 covers 129 cells
   CHECK(g.width == 129);
   CHECK(std::fmod(g.y0, kRes) == 0.0);
@@ -111,7 +111,7 @@ TEST_CASE("GridLattice.LikeASourceOrAFile") {
     CAPTURE(like);
     Pipeline p = pipeline_for(dir, R"({"like": ")" + like + R"("})", like == "c" ? coarse : "",
                               like == "c" ? R"("v", "vc")" : R"("v")");
-    const Grid g = p.grid();
+    const Grid g = p.plan().grid;
     CHECK(g.x0 == -7.3);
     CHECK(g.y0 == 41.1);
     CHECK(g.res_x == 5.0);
@@ -130,13 +130,13 @@ TEST_CASE("GridLattice.GeotransformNoiseAddsNoRowAndNoMinusZero") {
   write_model(dir / "model.tif", 45.0000026);  // a few millionths of a degree above the lattice
   for (const std::string align : {"source", "resolution"}) {
     CAPTURE(align);
-    const Grid g = pipeline_for(dir, R"({"align": ")" + align + R"("})").grid();
+    const Grid g = pipeline_for(dir, R"({"align": ")" + align + R"("})").plan().grid;
     CHECK(g.height == 32);  // not 33: no all-nodata row
   }
   // A source whose west edge is -0.0000001: the grid's edge is 0, never -0, and so is the plan's.
   std::vector<double> v(4 * 4, 1.0);
   test::write_raster(dir / "model.tif", {.width = 4, .height = 4, .gt = {-1e-7, 1.0, 0, 4.0, 0, -1.0}}, {v});
-  const Grid g = pipeline_for(dir, R"({"align": "resolution"})").grid();
+  const Grid g = pipeline_for(dir, R"({"align": "resolution"})").plan().grid;
   CHECK(g.x0 == 0.0);
   CHECK_FALSE(std::signbit(g.x0));
   std::string out;

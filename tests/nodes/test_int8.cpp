@@ -48,11 +48,11 @@ std::vector<double> run(const test::TempDir& dir, const std::string& method, con
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
   test::write_text(dir / "graph.json", graph);
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   options.tile_rows = 4;
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
-  grid = pipeline.grid();
+  grid = pipeline.plan().grid;
   pipeline.run();
   return test::csv_to_grid(test::read_text(dir / "o.csv"), grid);
 }

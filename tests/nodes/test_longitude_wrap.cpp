@@ -49,11 +49,11 @@ std::pair<Grid, std::vector<double>> run(const test::TempDir& dir, const std::st
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
   test::write_text(dir / "graph.json", graph);
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   options.tile_rows = 5;
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
-  const Grid grid = pipeline.grid();
+  const Grid grid = pipeline.plan().grid;
   pipeline.run();
   return {grid, test::csv_to_grid(test::read_text(dir / "o.csv"), grid)};
 }
@@ -191,10 +191,10 @@ TEST_CASE("LongitudeWrap.UnionAndIntersectionAreOnTheCircle") {
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
     test::write_text(dir / "graph.json", graph);
     Config config;
-    RunOptions options;
+    PlanOptions options;
     options.output_dir = dir.path();
     Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
-    const Grid g = pipeline.grid();
+    const Grid g = pipeline.plan().grid;
     CHECK(g.width == kW);  // one whole circle, not 0..180 (intersection) or -180..360 (union)
     CHECK(g.x0 == 0.0);    // the first source's window
   }

@@ -42,13 +42,13 @@ Result run(const test::TempDir& dir, const std::string& graph_json, std::int64_t
   test::write_text(dir / "graph.json", graph_json);
   Config config;
   const GraphSpec spec = load_graph(dir / "graph.json", config);
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   options.tile_rows = tile_rows;
   Pipeline pipeline(spec, config, options);
   Result r;
-  r.grid = pipeline.grid();
-  r.plan = pipeline.plan();
+  r.grid = pipeline.plan().grid;
+  r.plan = pipeline.plan().text();
   pipeline.run();
   std::istringstream in(test::read_text(dir / "o.csv"));
   std::string line;

@@ -88,11 +88,11 @@ std::pair<Grid, std::vector<double>> resample_once(const test::TempDir& dir, con
   test::write_text(dir / "graph.json", graph);
   Config config;
   const GraphSpec spec = load_graph(dir / "graph.json", config);
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   options.tile_rows = tile_rows;
   Pipeline pipeline(spec, config, options);
-  const Grid grid = pipeline.grid();
+  const Grid grid = pipeline.plan().grid;
   pipeline.run();
   return {grid, test::csv_to_grid(test::read_text(dir / "o.csv"), grid)};
 }
@@ -219,7 +219,7 @@ TEST_CASE("Resample.AgreesWithGdalwarp.EveryMethodOnNonIntegerRatio" * doctest::
         method + R"("},
       {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
-    RunOptions options;
+    PlanOptions options;
     options.tile_rows = 3;  // several tiles, so tile edges are exercised
     test::run_graph_json(dir.path(), graph, options);
     const Grid grid = snap_grid({10.0, 50.0 - 23 * 0.11, 10.0 + 37 * 0.13, 50.0}, 0.3, 0.3, "EPSG:4326");
@@ -309,9 +309,9 @@ TEST_CASE("Resample.FastPath.ChosenOnlyWhenItApplies") {
       {"id": "m", "type": "merge", "inputs": ["v"]},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
     Config config;
-    Pipeline p(load_graph(dir / "g.json", config), config, RunOptions{});
+    Pipeline p(load_graph(dir / "g.json", config), config, PlanOptions{});
     std::string text;
-    for (const auto& line : p.plan()) text += line + "\n";
+    for (const auto& line : p.plan().text()) text += line + "\n";
     return text;
   };
   CHECK(plan_of(R"({"resolution": 0.2})", "average", "auto").find("path: fast (block reduction of 2 x 2") !=
@@ -392,11 +392,11 @@ TEST_CASE("Resample.AgreesWithGdalwarp.WideSourceEveryDecoding" * doctest::timeo
         {"id": "m", "type": "merge", "inputs": ["v"]},
         {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
     Config config;
-    RunOptions options;
+    PlanOptions options;
     options.output_dir = dir.path();
     options.threads = 2;
     Pipeline pipeline(load_graph(dir / "plan.json", config), config, options);
-    const auto plan = pipeline.plan();
+    const auto plan = pipeline.plan().text();
     const auto has = [&](const std::string& text) {
       return std::any_of(plan.begin(), plan.end(),
                          [&](const std::string& line) { return line.find(text) != std::string::npos; });
@@ -539,14 +539,14 @@ TEST_CASE("Resample.Errors.NoCrsUntransformableAndDisjoint") {
     {"id": "a", "type": "resample", "inputs": ["a_src"]}, {"id": "b", "type": "resample", "inputs": ["b_src"]},
     {"id": "m", "type": "merge", "inputs": ["a", "b"]}, {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
   Config config;
-  CHECK_THROWS_WITH_AS(Pipeline(load_graph(dir / "g.json", config), config, RunOptions{}),
+  CHECK_THROWS_WITH_AS(Pipeline(load_graph(dir / "g.json", config), config, PlanOptions{}),
                        doctest::Contains("the sources do not overlap"), GraphError);
   // With "union" the grid covers both, each column nodata outside its source.
   std::string text = test::read_text(dir / "g.json");
   text.replace(text.find("\"resolution\": 1"), 15, "\"resolution\": 1, \"extent\": \"union\"");
   test::write_text(dir / "g.json", text);
-  Pipeline union_run(load_graph(dir / "g.json", config), config, RunOptions{dir.path()});
-  CHECK(union_run.grid().width == 54);
+  Pipeline union_run(load_graph(dir / "g.json", config), config, PlanOptions{dir.path()});
+  CHECK(union_run.plan().grid.width == 54);
   union_run.run();
   const std::string csv = test::read_text(dir / "o.csv");
   CHECK(csv.find("0.5,3.5,1,\n") != std::string::npos);

@@ -52,11 +52,11 @@ std::pair<Grid, std::vector<double>> run_default_grid(const test::TempDir& dir, 
       {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   options.tile_rows = 1000;
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
-  const Grid grid = pipeline.grid();
+  const Grid grid = pipeline.plan().grid;
   pipeline.run();
   return {grid, csv_values(test::read_text(dir / "o.csv"), grid)};
 }

@@ -48,7 +48,7 @@ Pipeline make(const test::TempDir& dir, const std::string& grid, const std::stri
       {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   options.tile_rows = 3;
   return Pipeline(load_graph(dir / "graph.json", config), config, options);
@@ -60,7 +60,7 @@ TEST_CASE("Transposed.LonLatVariable.EqualsXarraysTransposedValues") {
   test::TempDir dir;
   write_inputs(dir);
   Pipeline pipeline = make(dir, "{}", "nearest", R"("all")");
-  const Grid g = pipeline.grid();
+  const Grid g = pipeline.plan().grid;
   CHECK(g.width == 30);  // longitudes across, latitudes down
   CHECK(g.height == 20);
   CHECK(g.x0 == doctest::Approx(100.0));
@@ -104,7 +104,7 @@ TEST_CASE("Transposed.LonLatVariable.WarperEqualsGdalwarpOnXarraysValues") {
   for (const char* method : {"bilinear", "nearest", "average"}) {
     CAPTURE(method);
     Pipeline pipeline = make(dir, R"({"resolution": 0.2, "extent": [100.3, -9.7, 107.1, -5.3]})", method, "1");
-    const Grid g = pipeline.grid();
+    const Grid g = pipeline.plan().grid;
     pipeline.run();
     const auto ref = test::gdalwarp_reference(dir / "ref.tif", g, method, "Float32");
     const auto ours = rows_of(test::read_text(dir / "o.csv"), true);

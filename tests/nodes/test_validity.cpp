@@ -132,7 +132,7 @@ std::vector<std::vector<double>> run_path(const test::TempDir& dir, const std::s
                             method + R"(", "implementation": ")" + path + R"("},
       {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})";
-  RunOptions options;
+  PlanOptions options;
   options.tile_rows = 4;
   test::run_graph_json(dir.path(), graph, options);
   return csv_columns(test::read_text(dir / "o.csv"));

@@ -62,11 +62,11 @@ std::pair<Grid, std::vector<double>> run(const test::TempDir& dir, const std::st
       {"id": "m", "type": "merge", "inputs": ["v"], "drop": "none"},
       {"id": "o", "type": "csv_sink", "inputs": ["m"], "path": "o.csv"}]})");
   Config config;
-  RunOptions options;
+  PlanOptions options;
   options.output_dir = dir.path();
   options.tile_rows = 5;
   Pipeline pipeline(load_graph(dir / "graph.json", config), config, options);
-  const Grid g = pipeline.grid();
+  const Grid g = pipeline.plan().grid;
   pipeline.run();
   return {g, test::csv_to_grid(test::read_text(dir / "o.csv"), g)};
 }

@@ -78,15 +78,15 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   out << text;
 }
 
-RunSummary run_graph_json(const std::filesystem::path& dir, const std::string& graph_json, RunOptions options,
-                          const std::vector<std::string>& sets) {
+RunSummary run_graph_json(const std::filesystem::path& dir, const std::string& graph_json, PlanOptions options,
+                          const std::vector<std::string>& sets, Run run) {
   write_text(dir / "graph.json", graph_json);
   Config config;
   for (const auto& s : sets) config.set(s);
   const GraphSpec graph = load_graph(dir / "graph.json", config);
   if (options.output_dir == ".") options.output_dir = dir;
   Pipeline pipeline(graph, config, options);
-  return pipeline.run();
+  return pipeline.run(std::move(run));
 }
 
 std::vector<double> gdalwarp_reference(const std::filesystem::path& source, const Grid& grid, const std::string& method,

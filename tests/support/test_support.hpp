@@ -42,9 +42,9 @@ void write_raster(const std::filesystem::path& path, const RasterSpec& spec,
 std::string read_text(const std::filesystem::path& path);
 void write_text(const std::filesystem::path& path, const std::string& text);
 
-// Writes `graph_json` to dir/graph.json and runs it with the library.
-RunSummary run_graph_json(const std::filesystem::path& dir, const std::string& graph_json, RunOptions options = {},
-                          const std::vector<std::string>& sets = {});
+// Writes `graph_json` to dir/graph.json, plans it with `options` and runs it as `run` says.
+RunSummary run_graph_json(const std::filesystem::path& dir, const std::string& graph_json, PlanOptions options = {},
+                          const std::vector<std::string>& sets = {}, Run run = {});
 
 // gdalwarp on exactly `grid` (-te/-ts, -et 0, -r method, -ot out_type or the source's type),
 // through GDALWarp() into memory. NaN for nodata cells.

@@ -7,6 +7,7 @@
 #include "rasterflow/graph.hpp"
 #include "rasterflow/memory.hpp"
 #include "rasterflow/metrics.hpp"
+#include "rasterflow/observers.hpp"
 #include "rasterflow/pipeline.hpp"
 #include "rasterflow/run_observer.hpp"
 #include "rasterflow/size.hpp"

@@ -18,7 +18,7 @@ class Checkpointer {
  public:
   // `base`: identity, experiment and, when resuming, the state continued from (next_row, sinks).
   // The states recorded are those after rows that are multiples of `row_multiple` or
-  // `band_end` (where every sink can be resumed: Pipeline::Impl::row_multiple()).
+  // `band_end` (where every sink can be resumed: detail::PipelineImpl::row_multiple()).
   Checkpointer(std::filesystem::path file, Checkpoint base, std::vector<std::string> sink_ids,
                std::vector<ResumableSink*> sinks, std::chrono::milliseconds interval, bool resumed,
                std::int64_t row_multiple = 1, std::int64_t band_end = 0);

@@ -62,7 +62,7 @@ std::optional<std::string> partial_output_difference(const Checkpoint::Sink& s, 
 
 }  // namespace
 
-std::vector<ResumableSink*> Pipeline::Impl::resumable_sinks() const {
+std::vector<ResumableSink*> detail::PipelineImpl::resumable_sinks() const {
   std::vector<ResumableSink*> out;
   for (const auto s : sinks) {
     ResumableSink* r = static_cast<SinkNode*>(nodes[s].get())->resumable();
@@ -72,19 +72,16 @@ std::vector<ResumableSink*> Pipeline::Impl::resumable_sinks() const {
   return out;
 }
 
-std::filesystem::path Pipeline::checkpoint_path() const { return impl_->checkpoint_file(); }
-std::string Pipeline::checkpoint_refusal() const { return impl_->checkpoint_refusal(); }
-RunIdentity Pipeline::identity() const { return impl_->run_identity(); }
+RunIdentity Plan::identity(RowRange band) const { return impl_.run_identity(band); }
 
-std::filesystem::path Pipeline::Impl::checkpoint_file() const {
+std::filesystem::path detail::PipelineImpl::checkpoint_file() const {
   if (sinks.empty()) return {};
   const std::filesystem::path out = static_cast<SinkNode*>(nodes[sinks.front()].get())->output_path();
   return out.empty() ? std::filesystem::path() : std::filesystem::path(out.string() + ".checkpoint");
 }
 
-std::string Pipeline::Impl::checkpoint_refusal() const {
-  const Impl& m = *this;
-  if (!m.options.checkpoint) return "not asked for (RunOptions::checkpoint)";
+std::string detail::PipelineImpl::checkpoint_refusal() const {
+  const detail::PipelineImpl& m = *this;
   if (m.config.checkpoint.interval_s <= 0) return "checkpoint.interval_s is 0";
   if (!m.config.merge.enable_streaming) return "an in-memory export writes only at the end (--in-memory)";
   if (m.sinks.empty()) return "the graph has no sink";
@@ -97,8 +94,8 @@ std::string Pipeline::Impl::checkpoint_refusal() const {
   return "";
 }
 
-RunIdentity Pipeline::Impl::run_identity() const {
-  const Impl& m = *this;
+RunIdentity detail::PipelineImpl::run_identity(RowRange rows) const {
+  const detail::PipelineImpl& m = *this;
   RunIdentity id;
   const boost::json::object config = boost::json::parse(m.config.to_json()).as_object();
   const boost::json::value* overrides = config.if_contains("nodes");
@@ -116,7 +113,7 @@ RunIdentity Pipeline::Impl::run_identity() const {
   }
   id.version = version();
   id.binary = binary_identity();
-  const auto [begin, end] = m.band();
+  const auto [begin, end] = m.band_of(rows);
   id.row_begin = begin;
   id.row_end = end;
   id.grid_width = m.context.grid.width;
@@ -126,11 +123,14 @@ RunIdentity Pipeline::Impl::run_identity() const {
   return id;
 }
 
-std::optional<Checkpoint> Pipeline::prepare_checkpoint(bool resume) {
-  Impl& m = *impl_;
+std::optional<Checkpoint> Pipeline::find_checkpoint(RowRange band, bool resume) {
+  return impl_->find_checkpoint(band, resume);
+}
+
+std::optional<Checkpoint> detail::PipelineImpl::find_checkpoint(RowRange rows, bool resume) {
+  detail::PipelineImpl& m = *this;
   claim_outputs();
-  m.resume_from.reset();
-  const std::filesystem::path file = checkpoint_path();
+  const std::filesystem::path file = checkpoint_file();
   std::error_code ec;
   const bool exists = !file.empty() && std::filesystem::exists(file, ec);
   if (!resume) {
@@ -147,7 +147,7 @@ std::optional<Checkpoint> Pipeline::prepare_checkpoint(bool resume) {
                      " (the run finished, was never interrupted, or wrote its outputs elsewhere: check --output-dir)");
   }
   Checkpoint c = read_checkpoint(file);
-  std::vector<std::string> differences = identity_differences(c.identity, identity());
+  std::vector<std::string> differences = identity_differences(c.identity, run_identity(rows));
   // The partial outputs: the same sinks, each file still holding what the checkpoint recorded.
   std::vector<std::string> ids;
   for (const auto s : m.sinks) ids.push_back(m.nodes[s]->id());
@@ -165,13 +165,7 @@ std::optional<Checkpoint> Pipeline::prepare_checkpoint(bool resume) {
     throw UsageError("--resume: refusing the checkpoint " + file.string() + ", which does not match this run:" + text +
                      "\n(delete it and its .partial output to start again)");
   }
-  m.resume_from = c;
   return c;
-}
-
-void Pipeline::set_checkpoint_experiment(std::optional<std::int64_t> experiment, std::string database) {
-  impl_->experiment = experiment;
-  impl_->experiment_database = std::move(database);
 }
 
 }  // namespace rasterflow

@@ -65,7 +65,7 @@ std::string comparable_path(const std::string& path) {
 }
 }  // namespace
 
-void Pipeline::Impl::build_nodes() {
+void detail::PipelineImpl::build_nodes() {
   // No output may overwrite an input, nor another output: checked before anything runs.
   std::map<std::string, std::string> inputs_by_path, outputs_by_path;
   for (const auto& spec : graph.nodes) {
@@ -114,7 +114,7 @@ void Pipeline::Impl::build_nodes() {
   }
 }
 
-void Pipeline::Impl::resolve_grid() {
+void detail::PipelineImpl::resolve_grid() {
   // The grid from the sources is the node library's business (their CRS, extent, resolution);
   // the engine checks only what any grid must hold.
   const std::string where = graph.file.string() + ": grid";
@@ -131,7 +131,7 @@ void Pipeline::Impl::resolve_grid() {
   context.grid = grid;
 }
 
-double Pipeline::Impl::bytes_per_cell(bool sinks_too) const {
+double detail::PipelineImpl::bytes_per_cell(bool sinks_too) const {
   double total = 0;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const bool is_sink = std::find(sinks.begin(), sinks.end(), i) != sinks.end();
@@ -141,18 +141,18 @@ double Pipeline::Impl::bytes_per_cell(bool sinks_too) const {
 }
 
 // The rows [begin, end) this pipeline runs: its band, or the whole grid.
-std::pair<std::int64_t, std::int64_t> Pipeline::Impl::band() const {
+std::pair<std::int64_t, std::int64_t> detail::PipelineImpl::band_of(RowRange rows) const {
   const std::int64_t h = context.grid.height;
-  const std::int64_t end = options.row_end > 0 ? std::min(options.row_end, h) : h;
-  return {std::clamp<std::int64_t>(options.row_begin, 0, end), end};
+  const std::int64_t end = rows.end > 0 ? std::min(rows.end, h) : h;
+  return {std::clamp<std::int64_t>(rows.begin, 0, end), end};
 }
 
-std::int64_t Pipeline::Impl::band_height() const {
+std::int64_t detail::PipelineImpl::band_height() const {
   const auto [begin, end] = band();
   return end - begin;
 }
 
-std::int64_t Pipeline::Impl::aligned_end(std::int64_t row, std::int64_t rows) const {
+std::int64_t detail::PipelineImpl::aligned_end(std::int64_t row, std::int64_t rows) const {
   // The last aligned row boundary in (row, row + rows], if any: tiles then read whole blocks.
   if (options.tile_rows > 0 || alignment.rows <= 1) return row + rows;
   const std::int64_t end = row + rows;
@@ -161,7 +161,7 @@ std::int64_t Pipeline::Impl::aligned_end(std::int64_t row, std::int64_t rows) co
   return boundary > row && k >= 0 ? boundary : end;
 }
 
-std::int64_t Pipeline::Impl::row_multiple() const {
+std::int64_t detail::PipelineImpl::row_multiple() const {
   std::int64_t multiple = 1;
   for (const auto s : sinks) {
     const std::int64_t m = static_cast<const SinkNode*>(nodes[s].get())->row_multiple();
@@ -170,7 +170,7 @@ std::int64_t Pipeline::Impl::row_multiple() const {
   return multiple;
 }
 
-std::int64_t Pipeline::Impl::rows_for(int window_size, int chunk_size) const {
+std::int64_t detail::PipelineImpl::rows_for(int window_size, int chunk_size) const {
   const Grid& g = context.grid;
   if (options.tile_rows > 0) return std::min(options.tile_rows, g.height);
   // A tile is a band of whole rows: at most window_size^2 cells and at most merge.chunk_size
@@ -185,13 +185,13 @@ std::int64_t Pipeline::Impl::rows_for(int window_size, int chunk_size) const {
   return std::max<std::int64_t>(1, std::min(rows, g.height));
 }
 
-std::vector<Node*> Pipeline::Impl::node_ptrs() const {
+std::vector<Node*> detail::PipelineImpl::node_ptrs() const {
   std::vector<Node*> out;
   for (const auto& n : nodes) out.push_back(n.get());
   return out;
 }
 
-void Pipeline::Impl::size_memory() {
+void detail::PipelineImpl::size_memory() {
   // What is in use already: this process, or, when the limit is its cgroup's, the cgroup's
   // working set (the job's other processes count against the same limit).
   const MemorySample now = memory_source->sample();
@@ -223,8 +223,9 @@ void Pipeline::Impl::size_memory() {
   }
 }
 
-Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions options) : impl_(std::make_unique<Impl>()) {
-  Impl& m = *impl_;
+Pipeline::Pipeline(const GraphSpec& graph, const Config& config, PlanOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  detail::PipelineImpl& m = *impl_;
   m.graph = graph;
   m.config = config;
   m.options = std::move(options);
@@ -274,15 +275,29 @@ Pipeline::Pipeline(const GraphSpec& graph, const Config& config, RunOptions opti
   m.alignment = hooks().tile_alignment(m.node_ptrs());
   m.tile_rows = m.aligned_end(m.alignment.phase, m.tile_rows) - m.alignment.phase;
   m.size_memory();
+  m.fill_plan();
+  if (m.options.claim_outputs) m.claim_outputs();
 }
 
 Pipeline::~Pipeline() = default;
 
-void Pipeline::claim_outputs() {
-  Impl& m = *impl_;
+void detail::PipelineImpl::fill_plan() {
+  plan.grid = context.grid;
+  plan.threads = threads;
+  plan.tile_rows = tile_rows;
+  plan.memory_limit = limit;
+  plan.memory_limit_source = limit_source;
+  plan.tile_budget = budget;
+  plan.checkpoint_file = checkpoint_file();
+  plan.checkpoint_refusal = checkpoint_refusal();
+}
+
+void detail::PipelineImpl::claim_outputs() {
+  detail::PipelineImpl& m = *this;
   if (m.outputs_claimed) return;
   const std::string& suffix = m.options.output_suffix;
-  for (SinkNode* sink : sinks()) {
+  for (const auto s : m.sinks) {
+    auto* sink = static_cast<SinkNode*>(m.nodes[s].get());
     const std::filesystem::path out = sink->output_path();
     if (!out.empty()) {
       m.output_locks.emplace_back(out, sink->where());
@@ -297,41 +312,21 @@ void Pipeline::claim_outputs() {
   m.outputs_claimed = true;
 }
 
-const Grid& Pipeline::grid() const { return impl_->context.grid; }
+const Plan& Pipeline::plan() const { return impl_->plan; }
 
 std::vector<SinkNode*> Pipeline::sinks() const {
   std::vector<SinkNode*> out;
   for (const auto s : impl_->sinks) out.push_back(static_cast<SinkNode*>(impl_->nodes[s].get()));
   return out;
 }
-int Pipeline::threads() const { return impl_->threads; }
-std::int64_t Pipeline::tile_rows() const { return impl_->tile_rows; }
-std::uint64_t Pipeline::memory_limit() const { return impl_->limit; }
-const std::string& Pipeline::memory_limit_source() const { return impl_->limit_source; }
-
-Pipeline::Live Pipeline::live() const {
-  const Impl& m = *impl_;
-  Live l;
-  l.cells_done = m.live_cells.load();
-  l.cells_before = m.live_cells_before.load();
-  l.cells_total = static_cast<std::uint64_t>(m.band_height() * m.context.grid.width);
-  l.rows_written = m.live_rows.load();
-  l.level = static_cast<PressureLevel>(m.live_level.load());
-  l.window_size = m.live_window.load();
-  l.tiles_in_flight = m.live_in_flight.load();
-  return l;
-}
-void Pipeline::set_metric_recorder(std::function<void(MetricRow)> record) {
-  impl_->options.record_metric = std::move(record);
-}
-std::uint64_t Pipeline::tile_budget() const { return impl_->budget; }
 
 namespace {
 
 // The sinks whose output is cut every few rows, as "node \"pq\" (parquet_sink): 12 rows".
-std::string row_multiple_sinks(const std::vector<SinkNode*>& sinks) {
+std::string row_multiple_sinks(const detail::PipelineImpl& m) {
   std::string text;
-  for (const SinkNode* sink : sinks) {
+  for (const auto s : m.sinks) {
+    const auto* sink = static_cast<const SinkNode*>(m.nodes[s].get());
     if (sink->row_multiple() > 1)
       text += (text.empty() ? "" : ", ") + sink->where() + ": " + std::to_string(sink->row_multiple()) + " rows";
   }
@@ -361,8 +356,8 @@ std::vector<std::int64_t> band_ends(const std::vector<double>& prefix, int count
 
 }  // namespace
 
-std::vector<RowBand> Pipeline::bands(int count) const {
-  const Impl& m = *impl_;
+std::vector<RowBand> Plan::bands(int count) const {
+  const detail::PipelineImpl& m = impl_;
   const Grid& g = m.context.grid;
   if (count < 1) throw UsageError("the number of ranks must be at least 1");
   if (count > g.height) {
@@ -389,7 +384,7 @@ std::vector<RowBand> Pipeline::bands(int count) const {
   const std::int64_t steps = (g.height + step - 1) / step;
   if (count > steps) {
     throw UsageError(std::to_string(count) + " ranks for a grid of " + std::to_string(g.height) + " rows whose " +
-                     "sinks cut their output every " + std::to_string(step) + " rows (" + row_multiple_sinks(sinks()) +
+                     "sinks cut their output every " + std::to_string(step) + " rows (" + row_multiple_sinks(m) +
                      "): each rank needs at least one such band of rows, so at most " + std::to_string(steps) +
                      " ranks (or lower the row_group_size)");
   }
@@ -409,18 +404,13 @@ std::vector<RowBand> Pipeline::bands(int count) const {
   return out;
 }
 
-double Pipeline::input_pixels() const {
-  const auto [begin, end] = impl_->band();
-  return hooks().input_pixels(impl_->node_ptrs(), begin, end - begin);
+double Plan::input_pixels(RowRange band) const {
+  const auto [begin, end] = impl_.band_of(band);
+  return hooks().input_pixels(impl_.node_ptrs(), begin, end - begin);
 }
 
-void Pipeline::set_band(std::int64_t row_begin, std::int64_t row_end) {
-  impl_->options.row_begin = row_begin;
-  impl_->options.row_end = row_end;
-}
-
-std::string Pipeline::topology_line() const {
-  const Impl& m = *impl_;
+std::string Plan::topology_line() const {
+  const detail::PipelineImpl& m = impl_;
   return "topology: " + m.topology.description() +
          (m.topology.source == "this machine" ? "" : " (" + m.topology.source + ")") + "; " +
          std::to_string(m.threads) + (m.threads == 1 ? " thread (" : " threads (") + m.threads_source +
@@ -469,7 +459,7 @@ std::vector<std::pair<std::string, std::string>> shown_options(const Node& n) {
 
 }  // namespace
 
-detail::PlanModel Pipeline::Impl::plan_model() const {
+detail::PlanModel detail::PipelineImpl::plan_model() const {
   const Grid& g = context.grid;
   detail::PlanModel p;
   p.graph_name = graph.name;
@@ -514,14 +504,14 @@ detail::PlanModel Pipeline::Impl::plan_model() const {
   return p;
 }
 
-std::vector<std::string> Pipeline::plan() const {
-  detail::PlanModel p = impl_->plan_model();
+std::vector<std::string> Plan::text() const {
+  detail::PlanModel p = impl_.plan_model();
   p.topology_line = topology_line();
   return detail::render_plan_text(p);
 }
 
-std::string Pipeline::plan_json() const { return detail::render_plan_json(impl_->plan_model()); }
+std::string Plan::json() const { return detail::render_plan_json(impl_.plan_model()); }
 
-std::string Pipeline::plan_dot() const { return detail::render_plan_dot(impl_->plan_model()); }
+std::string Plan::dot() const { return detail::render_plan_dot(impl_.plan_model()); }
 
 }  // namespace rasterflow

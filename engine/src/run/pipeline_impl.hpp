@@ -41,15 +41,18 @@ inline std::string json_text(const boost::json::object& o) { return boost::json:
 boost::json::object topology_json(const TopologySummary& t, const NumaPlacement& p, int threads,
                                   const std::string& threads_source);
 
-}  // namespace detail
+struct PipelineImpl {
+  PipelineImpl() : plan(*this) {}
+  PipelineImpl(const PipelineImpl&) = delete;
+  PipelineImpl& operator=(const PipelineImpl&) = delete;
 
-struct Pipeline::Impl {
   // One writer per output (claim_outputs): declared first, so released after the nodes are gone.
   std::vector<OutputLock> output_locks;
   bool outputs_claimed = false;
   GraphSpec graph;
   Config config;
-  RunOptions options;
+  PlanOptions options;
+  Plan plan;  // its figures set at the end of planning (Pipeline's constructor)
   RunContext context;
   std::vector<std::unique_ptr<Node>> nodes;           // topological order, as graph.nodes
   std::vector<std::vector<std::size_t>> input_index;  // per node: indices of its inputs
@@ -75,21 +78,17 @@ struct Pipeline::Impl {
   // Of fixed_bytes, per thread: what each thread keeps between tiles (the nodes' thread state).
   std::uint64_t thread_state_bytes = 0;
   double plan_bytes_per_cell = 0;
-  // Live figures for progress displays.
-  std::atomic<std::uint64_t> live_cells{0};
-  std::atomic<std::uint64_t> live_cells_before{0};  // written before this run (a resumed run's)
-  std::atomic<std::uint64_t> live_rows{0};
-  std::atomic<int> live_level{0};
-  std::atomic<int> live_window{0};
-  std::atomic<int> live_in_flight{0};
+  // The rows the current run covers (Run::band; the whole grid while planning): tiles are sized
+  // for it.
+  RowRange run_band;
   // Checkpoint and resume (engine/src/hpc/resume.cpp).
-  std::optional<Checkpoint> resume_from;  // set by prepare_checkpoint(true)
-  std::optional<std::int64_t> experiment;
-  std::string experiment_database;
   std::vector<ResumableSink*> resumable_sinks() const;  // empty when a sink cannot resume
   std::filesystem::path checkpoint_file() const;
-  std::string checkpoint_refusal() const;
-  RunIdentity run_identity() const;
+  std::string checkpoint_refusal() const;  // of the plan, whatever the run asks
+  RunIdentity run_identity(RowRange rows) const;
+  void claim_outputs();
+  std::optional<Checkpoint> find_checkpoint(RowRange rows, bool resume);
+  void fill_plan();  // Plan's figures, once planned
 
   void build_nodes();
   std::vector<Node*> node_ptrs() const;
@@ -100,10 +99,14 @@ struct Pipeline::Impl {
   std::int64_t aligned_end(std::int64_t row, std::int64_t rows) const;
   // The least common multiple of the sinks' row_multiple() (1: any row), at most the grid's height.
   std::int64_t row_multiple() const;
-  std::pair<std::int64_t, std::int64_t> band() const;
+  // Rows [begin, end) of `rows` within the grid; band(): of the current run's.
+  std::pair<std::int64_t, std::int64_t> band_of(RowRange rows) const;
+  std::pair<std::int64_t, std::int64_t> band() const { return band_of(run_band); }
   std::int64_t band_height() const;
   TileAlignment alignment;  // the tiling the sources prefer (their blocks)
   double bytes_per_cell(bool sinks_too) const;
 };
+
+}  // namespace detail
 
 }  // namespace rasterflow

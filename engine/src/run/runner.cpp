@@ -11,14 +11,16 @@
 
 #include "hpc/checkpointer.hpp"
 #include "memory/crawl_watch.hpp"
-#include "observe/observers.hpp"
 #include "rasterflow/errors.hpp"
 #include "rasterflow/node/hooks.hpp"
 #include "rasterflow/node/registry.hpp"
 #include "rasterflow/node/tile_memory.hpp"
+#include "rasterflow/observers.hpp"
 #include "rasterflow/size.hpp"
+#include "run/adaptive.hpp"
 #include "run/flow.hpp"
 #include "run/pipeline_impl.hpp"
+#include "run/scheduler.hpp"
 
 namespace rasterflow {
 
@@ -26,18 +28,18 @@ namespace detail {
 
 class Runner {
  public:
-  explicit Runner(Pipeline::Impl& m);
+  Runner(detail::PipelineImpl& m, Run run);
   RunSummary run();
 
  private:
-  void add_observers();
+  void make_view();
   void watch_memory();
   void make_arenas();
   Message run_node(std::size_t i, int domain, const TileRequest& tile, std::span<const PayloadPtr> inputs);
   void deliver(std::size_t k, const Message& msg);
   void tile_done(const TileRequest& tile);
   // A signal, or the memory limit too small to go on (memory_stop_).
-  bool cancelled() const { return memory_stop_.load() || (m_.options.cancel != nullptr && m_.options.cancel->load()); }
+  bool cancelled() const { return memory_stop_.load() || (run_.cancel != nullptr && run_.cancel->load()); }
   TileRequest next_tile(std::uint64_t seq, std::int64_t row, std::int64_t band_end) const;
   void admit_tiles(FlowBuilder& flows);
   void execute();
@@ -57,7 +59,8 @@ class Runner {
   bool stop_sinks(bool interrupted, bool writing_failed = false) noexcept;
   RunSummary summarize() const;
 
-  Pipeline::Impl& m_;
+  detail::PipelineImpl& m_;
+  const Run run_;
   const Grid& g_;
   const std::size_t n_;
   const bool streaming_;
@@ -69,7 +72,7 @@ class Runner {
   Admission admission_;
   MeasuredBytes measured_;
   RunView view_;
-  std::vector<std::shared_ptr<RunObserver>> observers_;  // the engine's, then the embedder's
+  std::vector<std::shared_ptr<RunObserver>> observers_;  // Run::observers, the null ones left out
   std::vector<SinkNode*> sinks_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> writing_failed_{false};  // a sink could not write its output
@@ -92,7 +95,8 @@ class Runner {
   std::map<std::uint64_t, std::size_t> done_;   // sinks that have written each tile
   std::unique_ptr<Checkpointer> checkpointer_;  // null: no checkpoint for this run
   std::int64_t checkpoint_rows_ = 0;            // > 1: tiles end at every multiple of it
-  std::int64_t start_row_ = 0;                  // the band's first row, or where a resumed run goes on
+  // The band's first row, or where a resumed run goes on.
+  const std::int64_t start_row_ = run_.resume ? run_.resume->next_row : m_.band().first;
 };
 
 namespace {
@@ -104,8 +108,9 @@ MemoryThresholds thresholds_of(const Config& c) {
 }
 }  // namespace
 
-Runner::Runner(Pipeline::Impl& m)
+Runner::Runner(detail::PipelineImpl& m, Run run)
     : m_(m),
+      run_(std::move(run)),
       g_(m.context.grid),
       n_(m.nodes.size()),
       streaming_(m.config.merge.enable_streaming),
@@ -115,51 +120,39 @@ Runner::Runner(Pipeline::Impl& m)
                std::chrono::milliseconds(m.config.memory.sample_interval_ms)),
       admission_(m.budget),
       crawl_(std::chrono::seconds(m.config.memory.critical_pause_s), 0.5) {
-  m_.live_cells.store(0);
-  m_.live_cells_before.store(0);
-  m_.live_rows.store(0);
-  m_.live_window.store(m.config.resampling.window_size);
+  for (const auto s : m_.sinks) sinks_.push_back(static_cast<SinkNode*>(m_.nodes[s].get()));
+  held_.resize(sinks_.size());
+  for (const auto& o : run_.observers)
+    if (o) observers_.push_back(o);
+  make_view();
+  adaptive_.on_event([this](const ThrottleEvent& e) {
+    for (auto& o : observers_) o->on_throttle(e);
+  });
+  for (auto& o : observers_) o->on_start(view_);
+  watch_memory();
+}
+
+void Runner::make_view() {
+  view_.graph_name = m_.graph.name;
   for (const auto& node : m_.nodes) {
     view_.ids.push_back(node->id());
     view_.operations.push_back(NodeRegistry::instance().find(node->type())->operation);
   }
   view_.start = start_;
-  view_.adaptive = &adaptive_;
-  view_.admission = &admission_;
-  view_.limit = m.limit;
-  for (const auto s : m_.sinks) sinks_.push_back(static_cast<SinkNode*>(m_.nodes[s].get()));
-  held_.resize(sinks_.size());
-  add_observers();
-  for (const auto& o : m_.options.observers)
-    if (o) observers_.push_back(o);
-  watch_memory();
-}
-
-void Runner::add_observers() {
-  auto stages = std::make_unique<StageObserver>(view_);
-  const StageObserver& stage_ref = *stages;
-  observers_.push_back(std::move(stages));
-  observers_.push_back(std::make_unique<TimelineObserver>(view_));
-  const LiveFigures live{&m_.live_cells, &m_.live_rows, &m_.live_level, &m_.live_window, &m_.live_in_flight};
-  observers_.push_back(std::make_unique<LiveObserver>(view_, live, [this] {
+  view_.memory_limit = m_.limit;
+  const auto [first, end] = m_.band();
+  view_.cells_total = static_cast<std::uint64_t>((end - first) * g_.width);
+  view_.cells_before = static_cast<std::uint64_t>((start_row_ - first) * g_.width);
+  view_.topology_json = json_text(topology_json(m_.topology, m_.placement, m_.threads, m_.threads_source));
+  view_.numa_domains = m_.placement.active ? static_cast<int>(m_.placement.domains.size()) : 1;
+  view_.window_size = [this] { return adaptive_.window_size(); };
+  view_.chunk_size = [this] { return adaptive_.chunk_size(); };
+  view_.tiles_in_flight = [this] { return admission_.in_flight_now(); };
+  view_.rows_written = [this] {
     std::uint64_t rows = 0;
     for (auto* sink : sinks_) rows += sink->rows_written();
     return rows;
-  }));
-  if (!m_.options.trace_file.empty())
-    observers_.push_back(std::make_unique<TraceObserver>(view_, m_.options.trace_file, m_.graph.name));
-  const auto& record = m_.options.record_metric;
-  if (!record) return;
-  adaptive_.on_event([record](const ThrottleEvent& e) {
-    boost::json::object meta{{"level", e.level}, {"previous", e.previous}, {"reason", e.reason}};
-    record(MetricRow{"throttle", e.setting, e.value, json_text(meta), Clock::now()});
-  });
-  const boost::json::object meta = topology_json(m_.topology, m_.placement, m_.threads, m_.threads_source);
-  record(MetricRow{"topology", "numa_domains",
-                   static_cast<double>(m_.placement.active ? m_.placement.domains.size() : 1), json_text(meta),
-                   Clock::now()});
-  observers_.push_back(std::make_unique<MetricsObserver>(
-      view_, record, std::chrono::milliseconds(m_.config.metrics.interval_ms), stage_ref));
+  };
 }
 
 void Runner::watch_memory() {
@@ -404,8 +397,7 @@ void Runner::open_sinks() {
   // A resumed run reopens its partial outputs cut back to the checkpoint; a checkpointed run
   // saves its first checkpoint at once, so that --resume works from any moment on.
   const std::vector<ResumableSink*> resumable = m_.resumable_sinks();
-  const std::optional<Checkpoint>& resume = m_.resume_from;
-  start_row_ = resume ? resume->next_row : m_.band().first;
+  const std::optional<Checkpoint>& resume = run_.resume;
   if (resume) {
     for (std::size_t k = 0; k < resumable.size(); ++k) resumable[k]->reopen(resume->sinks[k].state);
     if (start_row_ > m_.band().first) {
@@ -425,17 +417,19 @@ void Runner::open_sinks() {
     }
     for (auto* s : sinks_) s->open();
   }
-  m_.live_cells.store(static_cast<std::uint64_t>((start_row_ - m_.band().first) * g_.width));
-  m_.live_cells_before.store(m_.live_cells.load());
-  if (!m_.checkpoint_refusal().empty()) {
-    spdlog::debug("no checkpoint: {}", m_.checkpoint_refusal());
+  if (!run_.checkpoint && !resume) {
+    spdlog::debug("no checkpoint: not asked for (Run::checkpoint)");
+    return;
+  }
+  if (!m_.plan.checkpoint_refusal.empty()) {
+    spdlog::debug("no checkpoint: {}", m_.plan.checkpoint_refusal);
     return;
   }
   Checkpoint base = resume ? *resume : Checkpoint{};
-  base.identity = m_.run_identity();
+  base.identity = m_.run_identity(run_.band);
   base.next_row = start_row_;
-  base.experiment = m_.experiment;
-  base.database = m_.experiment_database;
+  base.experiment = run_.experiment;
+  base.database = run_.experiment_database;
   std::vector<std::string> ids;
   for (auto* s : sinks_) ids.push_back(s->id());
   checkpointer_ = std::make_unique<Checkpointer>(
@@ -450,8 +444,8 @@ void Runner::open_sinks() {
 }
 
 bool Runner::stop_sinks(bool interrupted, bool writing_failed) noexcept {
-  const bool keep = checkpointer_ &&
-                    (interrupted || m_.resume_from.has_value() || (writing_failed && checkpointer_->worth_keeping()));
+  const bool keep =
+      checkpointer_ && (interrupted || run_.resume.has_value() || (writing_failed && checkpointer_->worth_keeping()));
   if (keep && checkpointer_->save()) {
     for (auto* r : m_.resumable_sinks()) r->suspend();
     return true;
@@ -478,7 +472,7 @@ RunSummary Runner::summarize() const {
   summary.grid_width = g_.width;
   summary.grid_height = g_.height;
   summary.cells = static_cast<std::uint64_t>((m_.band().second - start_row_) * g_.width);
-  if (m_.resume_from) summary.resumed_at_row = start_row_;
+  if (run_.resume) summary.resumed_at_row = start_row_;
   summary.threads = m_.threads;
   summary.placement = m_.placement.description();
   summary.tiles_per_domain = tiles_per_domain_;
@@ -574,9 +568,22 @@ RunSummary Runner::run() {
 
 }  // namespace detail
 
-RunSummary Pipeline::run() {
-  claim_outputs();
-  return detail::Runner(*impl_).run();
+RunSummary Pipeline::run(Run run) {
+  detail::PipelineImpl& m = *impl_;
+  m.claim_outputs();
+  if (run.resume) {
+    if (!m.plan.checkpoint_refusal.empty())
+      throw UsageError("Run::resume: this run cannot resume: " + m.plan.checkpoint_refusal);
+    const std::vector<std::string> differences = identity_differences(run.resume->identity, m.run_identity(run.band));
+    if (!differences.empty())
+      throw UsageError("Run::resume: the checkpoint is not this run's (" + differences.front() + ")");
+  }
+  m.run_band = run.band;
+  struct WholeGrid {  // tiles are planned for the whole grid again after the run
+    detail::PipelineImpl& m;
+    ~WholeGrid() { m.run_band = {}; }
+  } restore{m};
+  return detail::Runner(m, std::move(run)).run();
 }
 
 }  // namespace rasterflow

@@ -2,6 +2,7 @@
 // It writes its own inputs by running a tiny graph over rasters it generates with the CLI-free
 // API: here it only uses rasterflow's public headers.
 #include <rasterflow/graph.hpp>
+#include <rasterflow/observers.hpp>
 #include <rasterflow/pipeline.hpp>
 
 #include <cstdlib>
@@ -29,10 +30,16 @@ int main(int argc, char** argv) {
   try {
     rasterflow::Config config;
     const auto graph = rasterflow::load_graph(dir / "graph.json", config);
-    rasterflow::RunOptions options;
+    rasterflow::PlanOptions options;
     options.output_dir = dir;
     rasterflow::Pipeline pipeline(graph, config, options);
-    const auto summary = pipeline.run();
+    // The run's own values: here, a progress observer beside the standard ones.
+    rasterflow::Run run;
+    auto progress = std::make_shared<rasterflow::ProgressObserver>();
+    run.observers.push_back(progress);
+    const auto summary = pipeline.run(run);
+    const rasterflow::Progress done = progress->now();
+    if (done.cells_done != done.cells_total || done.rows_written != summary.rows_written) return 1;
     std::cout << "rows=" << summary.rows_written << "\n";
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";

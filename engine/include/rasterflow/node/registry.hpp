@@ -25,7 +25,7 @@ struct NodeTypeInfo {
   bool is_sink = false;
   std::function<std::unique_ptr<Node>(NodeSpec)> create;
   std::string operation = "process";  // what the node does to a tile, for metrics: read, resample, merge, write
-  // Built only by an embedder (RunOptions::build_node), e.g. the Python module's chunk sink, in
+  // Built only by an embedder (PlanOptions::build_node), e.g. the Python module's chunk sink, in
   // place of a graph's node: graphs cannot name it, and names() leaves it out.
   bool embedded = false;
 };
