@@ -34,6 +34,10 @@ std::vector<ResourceNeeds::ThreadState> Resample::thread_state() const {
     const auto block = static_cast<std::uint64_t>(kx_ * ky_);
     out.push_back({"resample: block scratch", block * sizeof(double)});
     out.push_back({"resample kernels: distinct values", block * (sizeof(double) + sizeof(std::int64_t))});
+    // The Int64/UInt64 kernels' own (resample_wide_kernels.cpp): a cell's block of 64-bit
+    // values, and mode's distinct values and counts.
+    if (wide_)
+      out.push_back({"resample wide kernels: block scratch, distinct values", block * 3 * sizeof(std::int64_t)});
   }
   for (auto& s : reader_->thread_state(window)) out.push_back(std::move(s));
   return out;

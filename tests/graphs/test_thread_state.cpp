@@ -56,8 +56,8 @@ std::uint64_t planned_state(const test::TempDir& dir, const test::RasterSpec& so
                                            sink_path + R"("}]})");
   Config config;
   config.set("engine.threads=2");
-  const Pipeline pipeline(load_graph(dir / "graph.json", config), config, RunOptions{});
-  const auto plan = boost::json::parse(pipeline.plan_json()).as_object();
+  const Pipeline pipeline(load_graph(dir / "graph.json", config), config, PlanOptions{});
+  const auto plan = boost::json::parse(pipeline.plan().json()).as_object();
   return boost::json::value_to<std::uint64_t>(plan.at("memory").as_object().at("thread_state"));
 }
 
