@@ -5,6 +5,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "nodes/transforms/order_statistics.hpp"
 #include "nodes/transforms/resample.hpp"
 
 namespace rasterflow::nodes {
@@ -14,36 +15,6 @@ inline bool is_valid(double v, bool has_nodata, double nodata) {
   return !std::isnan(v) && !(has_nodata && v == nodata);
 }
 
-// gdalwarp 3.6 quantile of n sorted values: index ceil(q * n - 1), clamped to [0, n).
-double quantile(std::vector<double>& values, double q) {
-  const auto n = static_cast<double>(values.size());
-  auto index = static_cast<std::ptrdiff_t>(std::ceil(q * n - 1.0));
-  index = std::clamp<std::ptrdiff_t>(index, 0, static_cast<std::ptrdiff_t>(values.size()) - 1);
-  std::nth_element(values.begin(), values.begin() + index, values.end());
-  return values[static_cast<std::size_t>(index)];
-}
-
-// The value whose count first reaches the maximum, scanning in order.
-double mode_of(const std::vector<double>& values, std::vector<double>& distinct, std::vector<std::int64_t>& counts) {
-  distinct.clear();
-  counts.clear();
-  double best = values.front();
-  std::int64_t best_count = 0;
-  for (const double v : values) {
-    std::size_t k = 0;
-    while (k < distinct.size() && distinct[k] != v) ++k;
-    if (k == distinct.size()) {
-      distinct.push_back(v);
-      counts.push_back(0);
-    }
-    if (++counts[k] > best_count) {
-      best_count = counts[k];
-      best = v;
-    }
-  }
-  return best;
-}
-
 // A cell's value for mode, median, q1 or q3, from its valid pixels (at least one).
 double order_statistic(Method method, std::vector<double>& values, std::vector<double>& distinct,
                        std::vector<std::int64_t>& counts) {
@@ -51,11 +22,11 @@ double order_statistic(Method method, std::vector<double>& values, std::vector<d
     case Method::mode:
       return mode_of(values, distinct, counts);
     case Method::q1:
-      return quantile(values, 0.25);
+      return quantile_of(values, 0.25);
     case Method::q3:
-      return quantile(values, 0.75);
+      return quantile_of(values, 0.75);
     default:
-      return quantile(values, 0.5);
+      return quantile_of(values, 0.5);
   }
 }
 

@@ -3,45 +3,19 @@
 #include <type_traits>
 #include <vector>
 
+#include "nodes/transforms/order_statistics.hpp"
 #include "nodes/transforms/resample.hpp"
 #include "nodes/transforms/resample_wide.hpp"
 
 namespace rasterflow::nodes {
 namespace {
 
-// gdalwarp 3.6's quantile index of n sorted values, ceil(q * n - 1) clamped to [0, n), as
-// resample_kernels.cpp computes it.
-template <typename T>
-T wide_quantile(std::vector<T>& values, double q) {
-  const auto n = static_cast<double>(values.size());
-  auto index = static_cast<std::ptrdiff_t>(std::ceil(q * n - 1.0));
-  index = std::clamp<std::ptrdiff_t>(index, 0, static_cast<std::ptrdiff_t>(values.size()) - 1);
-  std::nth_element(values.begin(), values.begin() + index, values.end());
-  return values[static_cast<std::size_t>(index)];
-}
-
-// The value whose count first reaches the maximum, scanning in order.
+// mode_of's scratch, kept per thread (declared to the planner in resample_thread_state.cpp).
 template <typename T>
 T wide_mode(const std::vector<T>& values) {
   thread_local std::vector<T> distinct;
   thread_local std::vector<std::int64_t> counts;
-  distinct.clear();
-  counts.clear();
-  T best = values.front();
-  std::int64_t best_count = 0;
-  for (const T v : values) {
-    std::size_t k = 0;
-    while (k < distinct.size() && distinct[k] != v) ++k;
-    if (k == distinct.size()) {
-      distinct.push_back(v);
-      counts.push_back(0);
-    }
-    if (++counts[k] > best_count) {
-      best_count = counts[k];
-      best = v;
-    }
-  }
-  return best;
+  return mode_of(values, distinct, counts);
 }
 
 template <typename T>
@@ -54,11 +28,11 @@ T wide_select(Method method, std::vector<T>& values) {
     case Method::mode:
       return wide_mode(values);
     case Method::q1:
-      return wide_quantile(values, 0.25);
+      return quantile_of(values, 0.25);
     case Method::q3:
-      return wide_quantile(values, 0.75);
+      return quantile_of(values, 0.75);
     default:
-      return wide_quantile(values, 0.5);
+      return quantile_of(values, 0.5);
   }
 }
 
